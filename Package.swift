@@ -1,0 +1,118 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// One settings list for every target, so the whole package obeys the same language rules.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "smollama",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "smollama", targets: ["smollama"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Value types, the hybrid logical clock and pure logic. No I/O.
+        .target(
+            name: "SmollamaCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // SQLite (GRDB): readings, rollups, the event log, clock state.
+        .target(
+            name: "SmollamaStore",
+            dependencies: [
+                "SmollamaCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Sensor drivers and the scheduler that polls them.
+        .target(
+            name: "SmollamaSensors",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Composition root: configuration, node identity, the daemon's service group.
+        .target(
+            name: "SmollamaNode",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command line: argument parsing and printing only.
+        .executableTarget(
+            name: "smollama",
+            dependencies: [
+                "SmollamaNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks run as a release executable, never as timed tests (see BENCHMARKS.md).
+        .executableTarget(
+            name: "smollama-bench",
+            dependencies: [
+                "SmollamaNode",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fixtures shared by the test targets: temp stores, scripted drivers, a test clock.
+        .target(
+            name: "SmollamaTesting",
+            dependencies: ["SmollamaCore", "SmollamaStore", "SmollamaSensors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaCoreTests",
+            dependencies: ["SmollamaCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaStoreTests",
+            dependencies: ["SmollamaStore", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaSensorsTests",
+            dependencies: ["SmollamaSensors", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaNodeTests",
+            dependencies: ["SmollamaNode", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,127 @@
+/// A hybrid logical clock timestamp: 48 bits of UTC milliseconds and a 16-bit counter, packed
+/// into one Int64 so SQLite can index and compare it as an integer.
+public struct HLCTimestamp: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    public static let maxMilliseconds: Int64 = (1 << 47) - 1
+
+    public let rawValue: Int64
+
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    public init(milliseconds: Int64, counter: UInt16) {
+        precondition(milliseconds >= 0 && milliseconds <= Self.maxMilliseconds, "HLC milliseconds out of range")
+        rawValue = milliseconds << 16 | Int64(counter)
+    }
+
+    public var milliseconds: Int64 { rawValue >> 16 }
+    public var counter: UInt16 { UInt16(truncatingIfNeeded: rawValue & 0xFFFF) }
+
+    public static func < (lhs: HLCTimestamp, rhs: HLCTimestamp) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "\(milliseconds).\(counter)" }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// How far a timestamp can be believed.
+public enum ClockQuality: String, Sendable, Codable, Hashable, CaseIterable {
+    /// The wall clock looked sane: not behind what this node already issued, not absurdly ahead.
+    case synced
+    /// The wall clock was not trusted (1970 after a boot without RTC, 2099, frozen, jumped back):
+    /// time was carried forward from the last trusted stamp by the monotonic clock. Such stamps
+    /// are repaired later from anchors taken when a trusted time source (the hub) is seen.
+    case unsynced
+}
+
+/// The node's clock, as pure logic: give it the wall clock and the monotonic clock, get a
+/// timestamp that never goes backwards and says whether it can be trusted.
+///
+/// Rules (DESIGN §4):
+/// - Timestamps never decrease, including across restarts (start from the largest one stored).
+/// - A wall clock more than `tolerance` behind the last issued stamp, or more than
+///   `maxForwardJump` ahead of the monotonic estimate, is not trusted: time advances by the
+///   monotonic clock from the last stamp and is marked `unsynced`.
+/// - A trusted wall clock wins again as soon as it is sane; the HLC simply continues from it.
+public struct HybridLogicalClock: Sendable {
+    public struct Policy: Sendable, Hashable {
+        /// Wall clocks this far behind the last stamp are treated as jitter (counter bumps),
+        /// beyond it as an untrusted clock.
+        public var tolerance: Int64
+        /// A wall clock further ahead than this of the estimate is treated as wrong. Long enough
+        /// that a Pi switched off for a year and then synced by NTP is believed.
+        public var maxForwardJump: Int64
+        /// Nothing before this can be a real time for this software (its build date).
+        public var floor: Int64
+
+        public init(tolerance: Int64 = 2_000, maxForwardJump: Int64 = 2 * 366 * 86_400_000, floor: Int64 = Self.buildFloor) {
+            self.tolerance = tolerance
+            self.maxForwardJump = maxForwardJump
+            self.floor = floor
+        }
+
+        /// 2026-11-01T00:00:00Z: older than any clock this build can run under.
+        public static let buildFloor: Int64 = 1_793_491_200_000
+    }
+
+    public private(set) var last: HLCTimestamp
+    public private(set) var quality: ClockQuality
+    private var lastMonotonicMilliseconds: Int64
+    public let policy: Policy
+
+    /// - Parameters:
+    ///   - persisted: the largest timestamp this node ever stored (nil on a new store).
+    ///   - monotonicNanoseconds: the monotonic clock now (CLOCK_BOOTTIME).
+    public init(persisted: HLCTimestamp?, monotonicNanoseconds: UInt64, policy: Policy = Policy()) {
+        self.policy = policy
+        let floorStamp = HLCTimestamp(milliseconds: policy.floor, counter: 0)
+        self.last = max(persisted ?? floorStamp, floorStamp)
+        self.quality = .synced
+        self.lastMonotonicMilliseconds = Int64(monotonicNanoseconds / 1_000_000)
+    }
+
+    /// Issues the next timestamp.
+    public mutating func tick(wallMilliseconds wall: Int64, monotonicNanoseconds: UInt64) -> HLCTimestamp {
+        let monotonic = Int64(monotonicNanoseconds / 1_000_000)
+        let elapsed = max(0, monotonic - lastMonotonicMilliseconds)
+        lastMonotonicMilliseconds = max(lastMonotonicMilliseconds, monotonic)
+        let estimate = last.milliseconds + elapsed
+
+        let behind = wall < last.milliseconds - policy.tolerance || wall < policy.floor
+        let ahead = wall > estimate + policy.maxForwardJump || wall > HLCTimestamp.maxMilliseconds
+        let physical: Int64
+        if behind || ahead {
+            quality = .unsynced
+            physical = estimate
+        } else {
+            quality = .synced
+            physical = wall
+        }
+        last = Self.advance(last, to: physical)
+        return last
+    }
+
+    /// Takes in a timestamp seen from another node (sync), so that our next stamp orders after it.
+    /// Remote stamps absurdly far ahead of our estimate are ignored rather than dragging us along.
+    public mutating func observe(_ remote: HLCTimestamp, monotonicNanoseconds: UInt64) {
+        let monotonic = Int64(monotonicNanoseconds / 1_000_000)
+        let estimate = last.milliseconds + max(0, monotonic - lastMonotonicMilliseconds)
+        guard remote > last, remote.milliseconds <= estimate + policy.maxForwardJump else { return }
+        last = remote
+    }
+
+    private static func advance(_ last: HLCTimestamp, to physical: Int64) -> HLCTimestamp {
+        if physical > last.milliseconds {
+            return HLCTimestamp(milliseconds: physical, counter: 0)
+        }
+        if last.counter == .max {
+            // Counter exhausted within one millisecond: borrow the next millisecond.
+            return HLCTimestamp(milliseconds: last.milliseconds + 1, counter: 0)
+        }
+        return HLCTimestamp(milliseconds: last.milliseconds, counter: last.counter + 1)
+    }
+}

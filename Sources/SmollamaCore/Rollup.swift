@@ -1,0 +1,144 @@
+/// Aggregates of one sensor over one time bucket. Means are `sum / count`, so partial rollups
+/// of the same bucket merge exactly (see `merge`).
+public struct Rollup: Hashable, Sendable, Codable {
+    public enum Resolution: Int64, Sendable, Codable, CaseIterable {
+        case fiveMinutes = 300_000
+        case hour = 3_600_000
+
+        public var milliseconds: Int64 { rawValue }
+        public func bucketStart(_ time: Int64) -> Int64 {
+            time - ((time % rawValue) + rawValue) % rawValue
+        }
+    }
+
+    public var sensor: SensorID
+    public var resolution: Resolution
+    public var bucketStart: Int64
+    public var count: Int64
+    public var min: Double
+    public var max: Double
+    public var sum: Double
+    public var last: Double
+    public var lastTime: Int64
+    /// Binary sensors: how many times the sensor turned on in this bucket.
+    public var onCount: Int64
+    /// Binary sensors: milliseconds spent on within this bucket.
+    public var onDuration: Int64
+
+    public var mean: Double { count > 0 ? sum / Double(count) : .nan }
+
+    public init(
+        sensor: SensorID, resolution: Resolution, bucketStart: Int64, count: Int64 = 0, min: Double = .infinity,
+        max: Double = -.infinity, sum: Double = 0, last: Double = .nan, lastTime: Int64 = .min, onCount: Int64 = 0,
+        onDuration: Int64 = 0
+    ) {
+        self.sensor = sensor
+        self.resolution = resolution
+        self.bucketStart = bucketStart
+        self.count = count
+        self.min = min
+        self.max = max
+        self.sum = sum
+        self.last = last
+        self.lastTime = lastTime
+        self.onCount = onCount
+        self.onDuration = onDuration
+    }
+
+    /// Combines two partial rollups of the same bucket.
+    public mutating func merge(_ other: Rollup) {
+        precondition(other.sensor == sensor && other.bucketStart == bucketStart && other.resolution == resolution)
+        if other.count > 0 {
+            count += other.count
+            min = Swift.min(min, other.min)
+            max = Swift.max(max, other.max)
+            sum += other.sum
+            if other.lastTime >= lastTime {
+                last = other.last
+                lastTime = other.lastTime
+            }
+        }
+        onCount += other.onCount
+        onDuration += other.onDuration
+    }
+}
+
+/// Turns readings (in time order per sensor) into rollup increments. Pure: the store feeds it
+/// each batch after the last one it rolled up, with the carried binary state from before.
+public struct RollupBuilder: Sendable {
+    /// The last binary state seen per sensor, carried from one batch to the next.
+    public struct BinaryCarry: Hashable, Sendable, Codable {
+        public var value: Double
+        public var time: Int64
+        public init(value: Double, time: Int64) {
+            self.value = value
+            self.time = time
+        }
+    }
+
+    /// An "on" state with no reading for longer than this is not assumed to have lasted:
+    /// the node may have been off. Drivers re-report binary state well within this.
+    public static let maxBinaryGap: Int64 = 15 * 60_000
+
+    public private(set) var rollups: [Key: Rollup] = [:]
+    public private(set) var carry: [SensorID: BinaryCarry]
+
+    public struct Key: Hashable, Sendable {
+        public var sensor: SensorID
+        public var resolution: Rollup.Resolution
+        public var bucketStart: Int64
+    }
+
+    public init(carry: [SensorID: BinaryCarry] = [:]) {
+        self.carry = carry
+    }
+
+    public mutating func add(_ reading: Reading, kind: SensorDescriptor.Kind) {
+        for resolution in Rollup.Resolution.allCases {
+            let key = Key(
+                sensor: reading.sensor, resolution: resolution, bucketStart: resolution.bucketStart(reading.time))
+            var rollup = rollups[key] ?? Rollup(sensor: key.sensor, resolution: resolution, bucketStart: key.bucketStart)
+            rollup.merge(
+                Rollup(
+                    sensor: key.sensor, resolution: resolution, bucketStart: key.bucketStart, count: 1,
+                    min: reading.value, max: reading.value, sum: reading.value, last: reading.value,
+                    lastTime: reading.time))
+            rollups[key] = rollup
+        }
+        guard kind == .binary else { return }
+        let previous = carry[reading.sensor]
+        if reading.value == 1, previous?.value != 1 {
+            addOnCount(sensor: reading.sensor, at: reading.time)
+        }
+        if let previous, previous.value == 1, reading.time > previous.time,
+            reading.time - previous.time <= Self.maxBinaryGap
+        {
+            addOnDuration(sensor: reading.sensor, from: previous.time, to: reading.time)
+        }
+        if let previous, reading.time < previous.time { return }  // never let an old reading rewind state
+        carry[reading.sensor] = BinaryCarry(value: reading.value, time: reading.time)
+    }
+
+    private mutating func addOnCount(sensor: SensorID, at time: Int64) {
+        for resolution in Rollup.Resolution.allCases {
+            let start = resolution.bucketStart(time)
+            let key = Key(sensor: sensor, resolution: resolution, bucketStart: start)
+            rollups[key, default: Rollup(sensor: sensor, resolution: resolution, bucketStart: start)].onCount += 1
+        }
+    }
+
+    /// Splits [from, to) across the buckets it spans.
+    private mutating func addOnDuration(sensor: SensorID, from: Int64, to: Int64) {
+        for resolution in Rollup.Resolution.allCases {
+            var start = from
+            while start < to {
+                let bucket = resolution.bucketStart(start)
+                let end = Swift.min(to, bucket + resolution.milliseconds)
+                let key = Key(sensor: sensor, resolution: resolution, bucketStart: bucket)
+                rollups[key, default: Rollup(sensor: sensor, resolution: resolution, bucketStart: bucket)]
+                    .onDuration += end - start
+                start = end
+            }
+        }
+    }
+}
