@@ -1,0 +1,38 @@
+public import SmollamaCore
+
+/// A source of sensor values: one device or one simulated room may offer several sensors
+/// (a BME280 gives temperature, humidity and pressure).
+///
+/// Drivers are polled by `SensorScheduler` at their own interval. A read that throws counts as a
+/// fault for every sensor the driver offers; values that are NaN, infinite or outside a sensor's
+/// declared range are refused by the scheduler, so a driver may pass through what it measured.
+public protocol SensorDriver: Sendable {
+    /// Unique among the node's drivers; names the driver in logs and status (`system`, `house`).
+    var name: String { get }
+    /// The sensors this driver reports. Fixed for the driver's lifetime.
+    var sensors: [SensorDescriptor] { get }
+    /// How often the scheduler calls `read`.
+    var interval: Duration { get }
+    /// Reads every sensor once. `now` is the node clock's UTC milliseconds, for drivers whose
+    /// values depend on the time of day (the simulated house).
+    func read(now: Int64) async throws -> [SensorSample]
+}
+
+/// A driver that also pushes values the moment they happen (GPIO edges, MQTT messages)
+/// instead of waiting to be polled. The scheduler consumes `events()` alongside polling.
+public protocol EventSensorDriver: SensorDriver {
+    func events() -> AsyncThrowingStream<SensorSample, any Error>
+}
+
+/// A fault a driver reports when it knows what went wrong; the message reaches `status` and logs.
+public struct SensorFault: Error, Hashable, Sendable, CustomStringConvertible {
+    public var driver: String
+    public var message: String
+
+    public init(driver: String, _ message: String) {
+        self.driver = driver
+        self.message = message
+    }
+
+    public var description: String { "\(driver): \(message)" }
+}
