@@ -1,5 +1,3 @@
-public import Foundation
-
 /// A node's identity: 16 random bytes made at `smollama init`, never derived from the hostname,
 /// so a re-imaged Pi with the same name is a new node and a cloned card is detectable.
 public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible {
