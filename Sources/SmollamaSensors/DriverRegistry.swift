@@ -1,5 +1,5 @@
 public import Logging
-public import SmollamaCore
+import SmollamaCore
 
 /// Where drivers find the machine. Roots are injectable so every driver runs on fixture trees
 /// in tests (`SMOLLAMA_SYSFS_ROOT`, `SMOLLAMA_DEV_ROOT`).
