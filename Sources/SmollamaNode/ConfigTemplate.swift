@@ -1,0 +1,63 @@
+/// The commented config `smollama init` writes. Every key is shown with its default, so the
+/// file documents itself; a test checks that it decodes to exactly the defaults.
+public enum ConfigTemplate {
+    public static func render(name: String, role: NodeConfig.Role) -> String {
+        """
+        # Smollama node configuration.
+        # Every key is optional: delete a line to use its default (shown here).
+        # Environment variables override this file: SMOLLAMA_<SECTION>_<KEY>, e.g. SMOLLAMA_STORE_BATCH_SIZE=500.
+        # Command-line flags override both: --set store.batch_size=500.
+        # Durations: 500ms, 10s, 5m, 1h, 7d.
+
+        node:
+          name: \(name)            # display name; the node's identity is its id, not this name
+          role: \(role.rawValue)             # alpaca (edge node) or llama (hub)
+          data_dir: data           # relative to SMOLLAMA_HOME
+
+        store:
+          flush_interval: 1s       # readings wait at most this long before a commit (the most a crash can lose)
+          batch_size: 1000         # ...or until this many wait
+          max_queued: 200000       # readings held in memory while the disk refuses writes
+          raw_retention: 30d       # raw readings older than this are deleted once rolled up (and synced)
+          rollup_interval: 10s     # how often 5-minute and hourly rollups are brought up to date
+          retention_interval: 1h   # how often retention runs
+
+        clock:
+          max_forward_jump: 732d   # a wall clock further ahead than this is not believed
+          tolerance: 2s            # a wall clock stepping back more than this is not believed
+
+        sensors:
+          fault_threshold: 3       # failed reads in a row before a driver's sensors are marked faulty
+          max_backoff: 10m         # longest wait between retries of a faulty driver
+          # Each driver: `driver: KIND` plus its own keys. Every entry may also set
+          #   enabled: true, on_change: false (store numbers only when they change),
+          #   heartbeat: 5m (store unchanged values this often), timeout: 30s (a slower read is a fault).
+          drivers:
+            # A simulated house, deterministic for its seed: replace it with real sensors.
+            - driver: simulated_house
+              name: house
+              interval: 10s
+              seed: 42
+              rooms: [living_room, hallway]
+              doors: [hallway]
+              utc_offset_minutes: 0
+              unusual_events:        # planted oddities the node should notice
+                - sensor: hallway.motion
+                  at: "03:10"
+                  weekday: tuesday
+                  duration: 2m
+            # This machine: CPU temperature (where present), load, memory, disk free.
+            - driver: system
+              name: system
+              interval: 30s
+
+        sync:
+          enabled: false           # when true, raw readings are kept until the hub acknowledged them
+          hub: ""                  # the hub's URL, e.g. http://hub.local:8080
+
+        log:
+          level: info              # trace, debug, info, notice, warning, error, critical
+
+        """
+    }
+}

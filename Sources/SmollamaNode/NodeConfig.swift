@@ -1,0 +1,189 @@
+public import SmollamaCore
+
+/// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
+/// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
+public struct NodeConfig: Codable, Sendable, Hashable {
+    public enum Role: String, Codable, Sendable, CaseIterable {
+        /// An edge node: sensors, local log, local LLM.
+        case alpaca
+        /// The hub: everything an alpaca does, plus sync server, merged store and broker.
+        case llama
+    }
+
+    public struct NodeSection: Codable, Sendable, Hashable {
+        /// Display name; the identity is the node id, never this.
+        public var name = "smollama"
+        public var role = Role.alpaca
+        /// Relative paths are under SMOLLAMA_HOME.
+        public var dataDir = "data"
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, role
+            case dataDir = "data_dir"
+        }
+
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
+            role = try c.decodeIfPresent(Role.self, forKey: .role) ?? role
+            dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? dataDir
+        }
+    }
+
+    public struct StoreSection: Codable, Sendable, Hashable {
+        /// Readings wait in memory at most this long before a commit: the most a `kill -9`
+        /// or power cut can lose.
+        public var flushInterval = ConfigDuration.seconds(1)
+        /// …or until this many wait.
+        public var batchSize = 1000
+        /// Readings kept in memory while the disk refuses writes, before the oldest are dropped.
+        public var maxQueued = 200_000
+        /// Raw readings older than this are deleted once rolled up (and acknowledged by the hub).
+        public var rawRetention = ConfigDuration.days(30)
+        public var rollupInterval = ConfigDuration.seconds(10)
+        public var retentionInterval = ConfigDuration.hours(1)
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case flushInterval = "flush_interval"
+            case batchSize = "batch_size"
+            case maxQueued = "max_queued"
+            case rawRetention = "raw_retention"
+            case rollupInterval = "rollup_interval"
+            case retentionInterval = "retention_interval"
+        }
+
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            flushInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .flushInterval) ?? flushInterval
+            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+            maxQueued = try c.decodeIfPresent(Int.self, forKey: .maxQueued) ?? maxQueued
+            rawRetention = try c.decodeIfPresent(ConfigDuration.self, forKey: .rawRetention) ?? rawRetention
+            rollupInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .rollupInterval) ?? rollupInterval
+            retentionInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .retentionInterval)
+                ?? retentionInterval
+            guard batchSize >= 1 else {
+                throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "must be at least 1")
+            }
+            guard maxQueued >= batchSize else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .maxQueued, in: c, debugDescription: "must be at least batch_size (\(batchSize))")
+            }
+            guard flushInterval.milliseconds > 0, rollupInterval.milliseconds > 0, retentionInterval.milliseconds > 0
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .flushInterval, in: c, debugDescription: "intervals must be longer than 0")
+            }
+        }
+    }
+
+    public struct ClockSection: Codable, Sendable, Hashable {
+        /// A wall clock further ahead than this of the last trusted time is not believed.
+        public var maxForwardJump = ConfigDuration.days(732)
+        /// Wall-clock steps back up to this are jitter; beyond it the wall clock is untrusted.
+        public var tolerance = ConfigDuration.seconds(2)
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxForwardJump = "max_forward_jump"
+            case tolerance
+        }
+
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            maxForwardJump = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxForwardJump) ?? maxForwardJump
+            tolerance = try c.decodeIfPresent(ConfigDuration.self, forKey: .tolerance) ?? tolerance
+        }
+
+        public var policy: HybridLogicalClock.Policy {
+            HybridLogicalClock.Policy(tolerance: tolerance.milliseconds, maxForwardJump: maxForwardJump.milliseconds)
+        }
+    }
+
+    public struct SensorsSection: Codable, Sendable, Hashable {
+        /// Consecutive failed reads before a driver's sensors are marked faulty.
+        public var faultThreshold = 3
+        /// Longest wait between retries of a faulty driver.
+        public var maxBackoff = ConfigDuration.minutes(10)
+        /// The drivers, each `driver: <kind>` plus its own keys. Decoded separately (see
+        /// `DriverEntry`), because each kind owns its keys.
+        public var drivers: [DriverEntry] = DriverEntry.defaults
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case faultThreshold = "fault_threshold"
+            case maxBackoff = "max_backoff"
+        }
+
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            faultThreshold = try c.decodeIfPresent(Int.self, forKey: .faultThreshold) ?? faultThreshold
+            maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
+            guard faultThreshold >= 1 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .faultThreshold, in: c, debugDescription: "must be at least 1")
+            }
+        }
+    }
+
+    public struct SyncSection: Codable, Sendable, Hashable {
+        /// With sync on, raw readings are deleted only once the hub acknowledged them.
+        public var enabled = false
+        /// The hub's base URL, e.g. http://hub.local:8080.
+        public var hub = ""
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case enabled, hub }
+
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? enabled
+            hub = try c.decodeIfPresent(String.self, forKey: .hub) ?? hub
+        }
+    }
+
+    public struct LogSection: Codable, Sendable, Hashable {
+        public enum Level: String, Codable, Sendable, CaseIterable {
+            case trace, debug, info, notice, warning, error, critical
+        }
+        public var level = Level.info
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case level }
+
+        public init() {}
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            level = try c.decodeIfPresent(Level.self, forKey: .level) ?? level
+        }
+    }
+
+    public var node = NodeSection()
+    public var store = StoreSection()
+    public var clock = ClockSection()
+    public var sensors = SensorsSection()
+    public var sync = SyncSection()
+    public var log = LogSection()
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case node, store, clock, sensors, sync, log
+    }
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        node = try c.decodeIfPresent(NodeSection.self, forKey: .node) ?? node
+        store = try c.decodeIfPresent(StoreSection.self, forKey: .store) ?? store
+        clock = try c.decodeIfPresent(ClockSection.self, forKey: .clock) ?? clock
+        sensors = try c.decodeIfPresent(SensorsSection.self, forKey: .sensors) ?? sensors
+        sync = try c.decodeIfPresent(SyncSection.self, forKey: .sync) ?? sync
+        log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+public import Logging
+import SmollamaCore
+public import SmollamaSensors
+public import SmollamaStore
+
+/// A loaded node: its config, paths, identity and open store. Every command starts here.
+public struct NodeRuntime: Sendable {
+    public let config: NodeConfig
+    public let paths: SmollamaPaths
+    public let identity: NodeIdentity
+    public let database: SmollamaDatabase
+
+    /// Loads config and identity and opens the store (creating its file if it was lost: then
+    /// the incarnation is bumped so peers can tell the history restarted).
+    public static func open(home: String, configFile: String?, environment: [String: String], overrides: [String])
+        throws -> NodeRuntime
+    {
+        let file = configFile ?? SmollamaPaths(home: home).configFile
+        let config = try ConfigLoader.load(file: file, environment: environment, overrides: overrides)
+        let paths = NodeSetup.paths(home: home, configFile: file, config: config)
+        var identity = try NodeIdentity.load(paths: paths)
+        let storeExisted = FileManager.default.fileExists(atPath: paths.databaseFile)
+        let database = try SmollamaDatabase.open(path: paths.databaseFile)
+        if !storeExisted {
+            identity.incarnation += 1
+            try identity.save(paths: paths)
+        }
+        try database.claim(for: identity.nodeID, incarnation: identity.incarnation)
+        return NodeRuntime(config: config, paths: paths, identity: identity, database: database)
+    }
+
+    /// The driver kinds this build knows.
+    public static let driverRegistry = SensorDriverRegistry([SimulatedHouseDriver.kind, SystemDriver.kind])
+
+    /// Roots for drivers: the real machine unless SMOLLAMA_SYSFS_ROOT / SMOLLAMA_DEV_ROOT say otherwise.
+    public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {
+        DriverContext(systemRoot: environment["SMOLLAMA_SYSFS_ROOT"] ?? "/",
+                      deviceRoot: environment["SMOLLAMA_DEV_ROOT"] ?? "/",
+                      dataDirectory: paths.dataDirectory, logger: logger)
+    }
+
+    /// Builds every enabled driver from the config.
+    public func makeDrivers(context: DriverContext, registry: SensorDriverRegistry = driverRegistry) throws
+        -> [ScheduledDriver]
+    {
+        var names = Set<String>()
+        var sensorIDs = Set<SensorID>()
+        return try config.sensors.drivers.filter(\.enabled).map { entry in
+            let scheduled = try entry.makeDriver(registry: registry, context: context, file: paths.configFile)
+            let driver = scheduled.driver
+            guard names.insert(driver.name).inserted else {
+                throw NodeError.invalidConfig(path: paths.configFile, key: entry.keyPath + ".name",
+                                              problem: "driver name '\(driver.name)' is used twice; give each a unique name")
+            }
+            for sensor in driver.sensors where !sensorIDs.insert(sensor.id).inserted || !SensorID.validate(sensor.id.rawValue) {
+                throw NodeError.invalidConfig(path: paths.configFile, key: entry.keyPath,
+                                              problem: "sensor id '\(sensor.id)' is invalid or used twice")
+            }
+            return scheduled
+        }
+    }
+}
+

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Where a node keeps its files. Everything lives under one home directory (`SMOLLAMA_HOME`,
+/// default `~/.smollama`), so several nodes can run side by side and tests use temp dirs.
+public struct SmollamaPaths: Sendable, Hashable {
+    public var home: String
+    public var configFile: String
+    public var dataDirectory: String
+
+    public init(home: String, configFile: String? = nil, dataDirectory: String? = nil) {
+        self.home = home
+        self.configFile = configFile ?? home + "/config.yaml"
+        self.dataDirectory = dataDirectory ?? home + "/data"
+    }
+
+    /// `SMOLLAMA_HOME`, else `~/.smollama`.
+    public static func resolveHome(environment: [String: String]) -> String {
+        if let home = environment["SMOLLAMA_HOME"], !home.isEmpty { return home }
+        let user = environment["HOME"] ?? NSHomeDirectory()
+        return user + "/.smollama"
+    }
+
+    public var databaseFile: String { dataDirectory + "/smollama.sqlite" }
+    public var identityFile: String { dataDirectory + "/identity.json" }
+    public var keyFile: String { dataDirectory + "/node.key" }
+    public var pidFile: String { dataDirectory + "/smollama.pid" }
+}

@@ -1,0 +1,53 @@
+import Foundation
+public import SmollamaCore
+import SmollamaStore
+
+/// What `smollama status` shows, as data (the CLI formats it or prints it as JSON).
+public struct StatusReport: Codable, Sendable {
+    public struct Fault: Codable, Sendable {
+        public var sensor: SensorID
+        public var consecutiveFailures: Int
+        public var faultCount: Int
+        public var rejectedCount: Int
+        public var lastError: String?
+        public var lastErrorTime: Int64?
+    }
+
+    public var nodeID: NodeID
+    public var name: String
+    public var role: NodeConfig.Role
+    public var home: String
+    public var dataDirectory: String
+    public var databaseFile: String
+    public var databaseBytes: Int64
+    public var daemonPID: Int32?
+    public var clockQuality: ClockQuality?
+    public var readingCount: Int64
+    public var oldestReadingTime: Int64?
+    public var newestReadingTime: Int64?
+    public var rollupLag: Int64
+    public var eventCount: Int64
+    public var sensorCount: Int
+    public var faultySensorCount: Int
+    /// Sensors that are faulty or have refused values or failed reads, worst first.
+    public var problems: [Fault]
+
+    public static func make(runtime: NodeRuntime, now: Int64) throws -> StatusReport {
+        let store = try runtime.database.storeStatus()
+        let sensors = try runtime.database.sensorSummaries(now: now)
+        let problems = sensors.filter { $0.status != "ok" || $0.faultCount > 0 || $0.rejectedCount > 0 }
+            .sorted { ($0.status != "ok" ? 1 : 0, $0.faultCount) > ($1.status != "ok" ? 1 : 0, $1.faultCount) }
+            .map { Fault(sensor: $0.sensor.id, consecutiveFailures: $0.consecutiveFailures, faultCount: $0.faultCount,
+                         rejectedCount: $0.rejectedCount, lastError: $0.lastError, lastErrorTime: $0.lastErrorTime) }
+        return StatusReport(
+            nodeID: runtime.identity.nodeID, name: runtime.config.node.name, role: runtime.config.node.role,
+            home: runtime.paths.home, dataDirectory: runtime.paths.dataDirectory,
+            databaseFile: runtime.paths.databaseFile,
+            databaseBytes: SmollamaDatabase.fileSize(path: runtime.paths.databaseFile),
+            daemonPID: Daemon.runningPID(paths: runtime.paths), clockQuality: store.clockQuality,
+            readingCount: store.readingCount, oldestReadingTime: store.oldestReadingTime,
+            newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
+            sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,
+            problems: problems)
+    }
+}

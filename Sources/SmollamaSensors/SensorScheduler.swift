@@ -1,0 +1,244 @@
+public import Logging
+public import ServiceLifecycle
+import SmollamaCore
+public import SmollamaStore
+
+/// A configured driver with the scheduler's per-driver settings.
+public struct ScheduledDriver: Sendable {
+    public var driver: any SensorDriver
+    /// Store a numeric value only when it changed or `heartbeat` passed. Binary sensors always
+    /// store transitions only (plus the heartbeat), so one motion burst is one row, not hundreds.
+    public var onChange: Bool
+    public var heartbeat: Duration
+    /// A read that takes longer counts as a fault.
+    public var timeout: Duration
+
+    public init(driver: any SensorDriver, onChange: Bool = false, heartbeat: Duration = .seconds(300),
+                timeout: Duration = .seconds(30)) {
+        self.driver = driver
+        self.onChange = onChange
+        self.heartbeat = heartbeat
+        self.timeout = timeout
+    }
+}
+
+/// Polls every driver at its own interval (and consumes pushed events), stamps samples with
+/// the node clock, refuses impossible values, and hands the rest to the batched writer.
+/// One driver failing, returning garbage or hanging never stops the others.
+public struct SensorScheduler: Service {
+    public struct Configuration: Sendable, Hashable {
+        /// Consecutive failures after which a driver's sensors are marked faulty.
+        public var faultThreshold: Int
+        /// Longest wait between retries of a faulty driver.
+        public var maxBackoff: Duration
+
+        public init(faultThreshold: Int = 3, maxBackoff: Duration = .seconds(600)) {
+            self.faultThreshold = faultThreshold
+            self.maxBackoff = maxBackoff
+        }
+    }
+
+    let drivers: [ScheduledDriver]
+    let writer: ReadingWriter
+    let clock: NodeClock
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(drivers: [ScheduledDriver], writer: ReadingWriter, clock: NodeClock,
+                configuration: Configuration = .init(), logger: Logger) {
+        self.drivers = drivers
+        self.writer = writer
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let database = writer.database
+        var lanes: [DriverLane] = []
+        let lastStored = try database.lastStoredValues()
+        for scheduled in drivers {
+            let registered = try database.registerSensors(
+                scheduled.driver.sensors, driver: scheduled.driver.name, now: await clock.now())
+            lanes.append(DriverLane(scheduled: scheduled, registered: registered, lastStored: lastStored,
+                                    scheduler: self))
+        }
+        logger.info("sensor scheduler started", metadata: ["smollama.sensors.drivers": "\(lanes.count)"])
+        let allLanes = lanes
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for lane in allLanes {
+                    group.addTask { await lane.poll() }
+                    if lane.scheduled.driver is any EventSensorDriver {
+                        group.addTask { await lane.consumeEvents() }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One driver's loop and its state: failures, last stored values.
+actor DriverLane {
+    let scheduled: ScheduledDriver
+    let sensors: [SensorID: RegisteredSensor]
+    let scheduler: SensorScheduler
+    private let inFlight = InFlight()
+    private var consecutiveFailures = 0
+    private var lastStored: [SensorID: (value: Double, time: Int64)] = [:]
+    private var rejections: [SensorID: Int] = [:]
+
+    init(scheduled: ScheduledDriver, registered: [RegisteredSensor],
+         lastStored: [SensorID: (value: Double, time: Int64)], scheduler: SensorScheduler) {
+        self.scheduled = scheduled
+        self.sensors = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
+        // Resume from what is stored, so a restart neither repeats a binary change nor logs it twice.
+        self.lastStored = lastStored.filter { sensors[$0.key] != nil }
+        self.scheduler = scheduler
+    }
+
+    private var name: String { scheduled.driver.name }
+    private var logger: Logger { scheduler.logger }
+
+    func poll() async {
+        let driver = scheduled.driver
+        while !Task.isCancelled {
+            let now = await scheduler.clock.now()
+            if inFlight.isRunning {
+                await failed(reason: "previous read has still not returned", now: now)
+            } else {
+                do {
+                    let samples = try await withDeadline(scheduled.timeout, inFlight: inFlight) {
+                        try await driver.read(now: now)
+                    }
+                    await succeeded()
+                    for sample in samples { await ingest(sample) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    await failed(reason: "\(error)", now: now)
+                }
+            }
+            do { try await Task.sleep(for: nextDelay()) } catch { return }
+        }
+    }
+
+    func consumeEvents() async {
+        guard let driver = scheduled.driver as? any EventSensorDriver else { return }
+        do {
+            for try await sample in driver.events() { await ingest(sample) }
+        } catch is CancellationError {
+        } catch {
+            await failed(reason: "event stream ended: \(error)", now: await scheduler.clock.now())
+        }
+    }
+
+    /// The driver's interval while healthy; doubling back-off once it is faulty.
+    private func nextDelay() -> Duration {
+        let threshold = scheduler.configuration.faultThreshold
+        guard consecutiveFailures >= threshold else { return scheduled.driver.interval }
+        let doublings = min(consecutiveFailures - threshold + 1, 16)
+        return min(scheduled.driver.interval * (1 << doublings), scheduler.configuration.maxBackoff)
+    }
+
+    private func succeeded() async {
+        guard consecutiveFailures > 0 else { return }
+        let wasFaulty = consecutiveFailures >= scheduler.configuration.faultThreshold
+        consecutiveFailures = 0
+        do {
+            try scheduler.writer.database.recordRecovery(sensorRowIDs: sensors.values.map(\.rowID))
+        } catch {
+            logger.error("could not record sensor recovery", metadata: ["smollama.error": "\(error)"])
+        }
+        guard wasFaulty else { return }
+        logger.notice("sensor driver recovered", metadata: ["smollama.sensor.driver": "\(name)"])
+        for sensor in sensors.keys.sorted() {
+            await notice(Notice.sensorRecovered,
+                         Notice.SensorFault(sensor: sensor, reason: "recovered", consecutiveFailures: 0))
+        }
+    }
+
+    private func failed(reason: String, now: Int64) async {
+        consecutiveFailures += 1
+        let threshold = scheduler.configuration.faultThreshold
+        let faulty = consecutiveFailures >= threshold
+        logger.warning(
+            "sensor read failed",
+            metadata: [
+                "smollama.sensor.driver": "\(name)", "smollama.sensor.failures": "\(consecutiveFailures)",
+                "smollama.error": "\(reason)",
+            ])
+        do {
+            try scheduler.writer.database.recordFailure(
+                sensorRowIDs: sensors.values.map(\.rowID), reason: reason, now: now, markFaulty: faulty)
+        } catch {
+            logger.error("could not record sensor failure", metadata: ["smollama.error": "\(error)"])
+        }
+        if consecutiveFailures == threshold {
+            logger.error("sensor driver marked faulty; retrying with back-off",
+                         metadata: ["smollama.sensor.driver": "\(name)"])
+            for sensor in sensors.keys.sorted() {
+                await notice(Notice.sensorFault,
+                             Notice.SensorFault(sensor: sensor, reason: reason, consecutiveFailures: consecutiveFailures))
+            }
+        }
+    }
+
+    private func ingest(_ sample: SensorSample) async {
+        guard let registered = sensors[sample.sensor] else {
+            logger.warning("driver reported an undeclared sensor; ignored",
+                           metadata: ["smollama.sensor.driver": "\(name)", "smollama.sensor.id": "\(sample.sensor)"])
+            return
+        }
+        let descriptor = registered.descriptor
+        let (stamp, qualityChanged, wall) = await scheduler.clock.stamp()
+        if qualityChanged {
+            await notice(Notice.clockQuality,
+                         Notice.ClockQualityChanged(quality: stamp.quality, wallMilliseconds: wall,
+                                                    issuedMilliseconds: stamp.hlc.milliseconds),
+                         stream: .control, stamp: stamp)
+        }
+        let time = stamp.hlc.milliseconds
+        if let rejection = SampleRejection.check(sample.value, for: descriptor) {
+            rejections[sample.sensor, default: 0] += 1
+            let count = rejections[sample.sensor]!
+            // First refusal and then every 100th: a broken sensor at 1 Hz must not flood the log.
+            if count == 1 || count % 100 == 0 {
+                logger.warning("sensor value refused",
+                               metadata: ["smollama.sensor.id": "\(sample.sensor)", "smollama.reason": "\(rejection)",
+                                          "smollama.sensor.refused": "\(count)"])
+            }
+            do {
+                try scheduler.writer.database.recordRejection(sensorRowID: registered.rowID, reason: "\(rejection)", now: time)
+            } catch {
+                logger.error("could not record refused value", metadata: ["smollama.error": "\(error)"])
+            }
+            return
+        }
+        let previous = lastStored[sample.sensor]
+        let suppress = descriptor.kind == .binary || scheduled.onChange
+        if suppress, let previous, previous.value == sample.value,
+           Duration.milliseconds(time - previous.time) < scheduled.heartbeat {
+            return
+        }
+        if descriptor.kind == .binary, previous?.value != sample.value {
+            await notice(Notice.binaryChanged,
+                         Notice.BinaryChanged(sensor: sample.sensor, value: sample.value, time: time), stamp: stamp)
+        }
+        lastStored[sample.sensor] = (sample.value, time)
+        await scheduler.writer.submit(PendingReading(sensorRowID: registered.rowID, value: sample.value, stamp: stamp))
+    }
+
+    private func notice(_ type: String, _ payload: some Encodable, stream: EventStream = .notices,
+                        stamp: ClockStamp? = nil) async {
+        let stampToUse: ClockStamp
+        if let stamp { stampToUse = stamp } else { stampToUse = await scheduler.clock.stamp().stamp }
+        do {
+            await scheduler.writer.submit(
+                notice: PendingNotice(stream: stream, type: type, payload: try EventPayload.encode(payload),
+                                      stamp: stampToUse))
+        } catch {
+            logger.error("could not encode notice", metadata: ["smollama.error": "\(error)"])
+        }
+    }
+}

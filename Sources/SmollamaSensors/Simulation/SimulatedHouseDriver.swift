@@ -1,0 +1,80 @@
+public import SmollamaCore
+
+/// Serves the simulated house as a driver: the default on a fresh install, so a new node shows
+/// something real before any hardware is wired.
+public struct SimulatedHouseDriver: SensorDriver {
+    public struct Options: Codable, Sendable, Hashable {
+        public var name = "house"
+        public var interval: ConfigDuration = .seconds(10)
+        public var seed: UInt64 = 42
+        public var rooms = ["living_room", "hallway"]
+        public var doors = ["hallway"]
+        public var unusualEvents = [SimulatedHouse.UnusualEvent(sensor: "hallway.motion", at: "03:10", weekday: "tuesday")]
+        public var utcOffsetMinutes = 0
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, interval, seed, rooms, doors
+            case unusualEvents = "unusual_events"
+            case utcOffsetMinutes = "utc_offset_minutes"
+        }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
+            interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
+            seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+            rooms = try c.decodeIfPresent([String].self, forKey: .rooms) ?? rooms
+            doors = try c.decodeIfPresent([String].self, forKey: .doors) ?? doors
+            unusualEvents = try c.decodeIfPresent([SimulatedHouse.UnusualEvent].self, forKey: .unusualEvents)
+                ?? unusualEvents
+            utcOffsetMinutes = try c.decodeIfPresent(Int.self, forKey: .utcOffsetMinutes) ?? utcOffsetMinutes
+            for room in rooms where !SensorID.validate(room) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .rooms, in: c, debugDescription: "room '\(room)' must be lower-case letters, digits and _")
+            }
+            for door in doors where !rooms.contains(door) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .doors, in: c, debugDescription: "door room '\(door)' is not in rooms \(rooms)")
+            }
+        }
+
+        public var house: SimulatedHouse {
+            SimulatedHouse(seed: seed, rooms: rooms, doors: doors, unusualEvents: unusualEvents,
+                           utcOffsetMinutes: utcOffsetMinutes)
+        }
+    }
+
+    public static let kind = SensorDriverKind(
+        name: "simulated_house", summary: "a deterministic simulated house (temperature, humidity, light, motion, door)"
+    ) { entry, _ in
+        SimulatedHouseDriver(options: try Options(from: entry))
+    }
+
+    public let name: String
+    public let interval: Duration
+    public let house: SimulatedHouse
+    public let sensors: [SensorDescriptor]
+
+    public init(options: Options = .init()) {
+        name = options.name
+        interval = options.interval.duration
+        house = options.house
+        sensors = house.sensors(prefix: nil)
+    }
+
+    public func read(now: Int64) async throws -> [SensorSample] {
+        samples(at: now)
+    }
+
+    /// Every sensor's value at `time`; also what backfill uses.
+    public func samples(at time: Int64) -> [SensorSample] {
+        sensors.map { sensor in
+            let parts = sensor.id.rawValue.split(separator: ".")
+            return SensorSample(
+                sensor: sensor.id, value: house.value(room: String(parts[0]), what: String(parts[1]), at: time))
+        }
+    }
+}

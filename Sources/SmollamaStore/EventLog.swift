@@ -1,0 +1,113 @@
+public import Foundation
+import GRDB
+public import SmollamaCore
+
+/// What happened when a foreign event was offered to the log.
+public enum EventApplyOutcome: Hashable, Sendable {
+    case inserted
+    /// Same id, same hash: already here.
+    case duplicate
+    /// Same id, different hash: two stores claim one identity.
+    case collision
+}
+
+extension SmollamaDatabase {
+    /// Appends an event of this node to its stream, assigning the next contiguous seq in the
+    /// same transaction as the write it describes.
+    @discardableResult
+    public func appendEvent(origin: NodeID, stream: EventStream, type: String, payload: Data, stamp: ClockStamp)
+        throws -> Event
+    {
+        try writer.write { db in
+            try Self.appendEvent(db, origin: origin, stream: stream, type: type, payload: payload, stamp: stamp)
+        }
+    }
+
+    @discardableResult
+    static func appendEvent(
+        _ db: Database, origin: NodeID, stream: EventStream, type: String, payload: Data, stamp: ClockStamp
+    ) throws -> Event {
+        let last = try Int64.fetchOne(
+            db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = ?",
+            arguments: [Data(origin.bytes), stream.rawValue]) ?? 0
+        let event = Event(origin: origin, stream: stream, seq: last + 1, stamp: stamp, type: type, payload: payload)
+        try insert(db, event)
+        try raiseClock(db, to: stamp.hlc)
+        return event
+    }
+
+    /// Offers an event from elsewhere (sync); idempotent by id and hash.
+    public func apply(_ event: Event) throws -> EventApplyOutcome {
+        try writer.write { db in
+            let existing = try Data.fetchOne(
+                db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
+                arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])
+            if let existing { return existing == event.hash ? .duplicate : .collision }
+            try Self.insert(db, event)
+            return .inserted
+        }
+    }
+
+    private static func insert(_ db: Database, _ event: Event) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO events (origin, stream, seq, hlc, boot_id, monotonic_ns, quality, type, payload, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                Data(event.origin.bytes), event.stream.rawValue, event.seq, event.stamp.hlc.rawValue,
+                event.stamp.bootID, Int64(bitPattern: event.stamp.monotonicNanoseconds),
+                event.stamp.quality.rawValue, event.type, event.payload, event.hash,
+            ])
+    }
+
+    /// The newest `limit` events of the given streams, newest first.
+    public func recentEvents(streams: [EventStream], limit: Int) throws -> [Event] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
+                    + "ORDER BY hlc DESC LIMIT ?",
+                arguments: StatementArguments(streams.map(\.rawValue)) + [limit]
+            ).map(Self.event(from:))
+        }
+    }
+
+    /// Events of the given streams stamped after `hlc`, oldest first (for following a log).
+    public func events(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) throws -> [Event] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
+                    + "AND hlc > ? ORDER BY hlc LIMIT ?",
+                arguments: StatementArguments(streams.map(\.rawValue)) + [hlc.rawValue, limit]
+            ).map(Self.event(from:))
+        }
+    }
+
+    public func events(origin: NodeID, stream: EventStream, afterSeq: Int64 = 0, limit: Int = 1000) throws -> [Event] {
+        try reader.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM events WHERE origin = ? AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [Data(origin.bytes), stream.rawValue, afterSeq, limit]
+            ).map(Self.event(from:))
+        }
+    }
+
+    static func event(from row: Row) throws -> Event {
+        let originBytes: Data = row["origin"]
+        let streamName: String = row["stream"]
+        let qualityName: String = row["quality"]
+        guard let stream = EventStream(rawValue: streamName), let quality = ClockQuality(rawValue: qualityName) else {
+            throw DatabaseError(message: "event row has unknown stream '\(streamName)' or quality '\(qualityName)'")
+        }
+        var event = Event(
+            origin: NodeID(bytes: [UInt8](originBytes)), stream: stream, seq: row["seq"],
+            stamp: ClockStamp(
+                hlc: HLCTimestamp(rawValue: row["hlc"]), bootID: row["boot_id"],
+                monotonicNanoseconds: UInt64(bitPattern: row["monotonic_ns"]), quality: quality),
+            type: row["type"], payload: row["payload"])
+        event.hash = row["hash"]
+        return event
+    }
+}

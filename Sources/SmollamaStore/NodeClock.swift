@@ -1,0 +1,69 @@
+import Foundation
+public import SmollamaCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the node's clock reads time. Injectable so tests can boot a node at 1970 or 2099.
+public protocol ClockSource: Sendable {
+    /// Wall clock, UTC milliseconds (CLOCK_REALTIME): may be 1970 on a Pi without RTC.
+    func wallMilliseconds() -> Int64
+    /// Monotonic time since boot including suspend (CLOCK_BOOTTIME), nanoseconds.
+    func monotonicNanoseconds() -> UInt64
+    /// Identifies this boot: monotonic times are comparable only within one boot.
+    var bootID: String { get }
+}
+
+/// The machine's real clocks.
+public struct SystemClockSource: ClockSource {
+    public let bootID: String
+
+    public init(bootIDPath: String = "/proc/sys/kernel/random/boot_id") {
+        let text = (try? String(contentsOfFile: bootIDPath, encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        bootID = text.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown-\(UUID().uuidString.lowercased())"
+    }
+
+    public func wallMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    public func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
+/// The node's one clock: every reading and event is stamped here, so everything a node writes
+/// is ordered by a single monotonic hybrid logical clock.
+public actor NodeClock {
+    private var clock: HybridLogicalClock
+    private let source: any ClockSource
+    private var lastQuality: ClockQuality?
+
+    /// Starts from the largest timestamp the store ever issued, so restarts never go back.
+    public init(source: any ClockSource, persisted: HLCTimestamp?, policy: HybridLogicalClock.Policy = .init()) {
+        self.source = source
+        self.clock = HybridLogicalClock(
+            persisted: persisted, monotonicNanoseconds: source.monotonicNanoseconds(), policy: policy)
+    }
+
+    /// A stamp for something happening now. `qualityChanged` tells the caller to log the change.
+    public func stamp() -> (stamp: ClockStamp, qualityChanged: Bool, wall: Int64) {
+        let wall = source.wallMilliseconds()
+        let monotonic = source.monotonicNanoseconds()
+        let hlc = clock.tick(wallMilliseconds: wall, monotonicNanoseconds: monotonic)
+        let changed = lastQuality != clock.quality
+        lastQuality = clock.quality
+        return (ClockStamp(hlc: hlc, bootID: source.bootID, monotonicNanoseconds: monotonic, quality: clock.quality),
+                changed, wall)
+    }
+
+    /// The current time in node-clock milliseconds (issues a stamp, so it is monotonic too).
+    public func now() -> Int64 { stamp().stamp.hlc.milliseconds }
+
+    public var quality: ClockQuality? { lastQuality }
+}

@@ -1,0 +1,67 @@
+import GRDB
+import SmollamaCore
+
+/// The stream name under which peers acknowledge raw readings (by reading id).
+public let rawReadingsStream = "readings"
+
+extension SmollamaDatabase {
+    /// Deletes raw readings older than `cutoff` that are already rolled up and, when
+    /// `acknowledgedBy` names a peer, acknowledged by it. Nothing else is ever deleted here.
+    /// Returns the number of rows deleted.
+    ///
+    /// Reading times never decrease in id order (the node clock is monotonic), so the cut is
+    /// found by binary search on ids instead of scanning the table.
+    @discardableResult
+    public func deleteExpiredReadings(olderThan cutoff: Int64, acknowledgedBy peer: String?, chunk: Int = 20_000)
+        throws -> Int
+    {
+        let limit: Int64 = try reader.read { db in
+            var limit = try Self.rollupCursor(db)
+            if let peer {
+                let acked = try Int64.fetchOne(
+                    db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
+                    arguments: [peer, rawReadingsStream]) ?? 0
+                limit = min(limit, acked)
+            }
+            return min(limit, try Self.lastReadingBefore(db, cutoff: cutoff, upTo: limit))
+        }
+        var deleted = 0
+        while true {
+            let count = try writer.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE id <= ? ORDER BY id LIMIT ?)
+                        """, arguments: [limit, chunk])
+                return db.changesCount
+            }
+            deleted += count
+            if count < chunk { return deleted }
+        }
+    }
+
+    /// The largest reading id ≤ `upTo` whose time is before `cutoff` (0 if none).
+    private static func lastReadingBefore(_ db: Database, cutoff: Int64, upTo: Int64) throws -> Int64 {
+        let first = try Int64.fetchOne(db, sql: "SELECT min(id) FROM readings") ?? 1
+        var low = first - 1  // invariant: ids ≤ low are before the cutoff (or absent)
+        var high = upTo  // candidate upper bound
+        while low < high {
+            let mid = low + (high - low + 1) / 2
+            let time = try Int64.fetchOne(
+                db, sql: "SELECT time FROM readings WHERE id >= ? ORDER BY id LIMIT 1", arguments: [mid])
+            if let time, time < cutoff { low = mid } else { high = mid - 1 }
+        }
+        return max(0, low)
+    }
+
+    /// Records that `peer` durably holds everything of `stream` up to `seq`.
+    public func recordAcknowledgement(peer: String, stream: String, seq: Int64, now: Int64) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO peer_checkpoints (peer, stream, acked_seq, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(peer, stream) DO UPDATE SET acked_seq = max(acked_seq, excluded.acked_seq),
+                        updated_at = excluded.updated_at
+                    """, arguments: [peer, stream, seq, now])
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import GRDB
+public import SmollamaCore
+
+extension SmollamaDatabase {
+    /// Folds the next readings (after the rollup cursor, in id order) into 5-minute and hourly
+    /// rollups, in one transaction with the cursor. Returns how many readings were folded.
+    @discardableResult
+    public func rollUp(batchSize: Int = 50_000) throws -> Int {
+        try writer.write { db in
+            let cursor = try Self.rollupCursor(db)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.id, r.time, r.value, s.key, s.kind, s.id AS sensor_row
+                    FROM readings r JOIN sensors s ON s.id = r.sensor
+                    WHERE r.id > ? ORDER BY r.id LIMIT ?
+                    """, arguments: [cursor, batchSize])
+            guard let lastID = rows.last?["id"] as Int64? else { return 0 }
+
+            var rowIDs: [SensorID: Int64] = [:]
+            var carry: [SensorID: RollupBuilder.BinaryCarry] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT s.key, c.value, c.time FROM rollup_carry c JOIN sensors s ON s.id = c.sensor")
+            {
+                carry[SensorID(row["key"] as String)] = .init(value: row["value"], time: row["time"])
+            }
+            var builder = RollupBuilder(carry: carry)
+            for row in rows {
+                let sensor = SensorID(row["key"] as String)
+                rowIDs[sensor] = row["sensor_row"]
+                let kind = SensorDescriptor.Kind(rawValue: row["kind"]) ?? .numeric
+                builder.add(Reading(sensor: sensor, time: row["time"], value: row["value"]), kind: kind)
+            }
+
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO rollups (sensor, resolution, bucket_start, count, min, max, sum, last, last_time,
+                                         on_count, on_duration)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(sensor, resolution, bucket_start) DO UPDATE SET
+                        count = count + excluded.count,
+                        min = CASE WHEN excluded.count = 0 THEN min ELSE min(coalesce(min, excluded.min), excluded.min) END,
+                        max = CASE WHEN excluded.count = 0 THEN max ELSE max(coalesce(max, excluded.max), excluded.max) END,
+                        sum = sum + excluded.sum,
+                        last = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
+                                    THEN excluded.last ELSE last END,
+                        last_time = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
+                                    THEN excluded.last_time ELSE last_time END,
+                        on_count = on_count + excluded.on_count,
+                        on_duration = on_duration + excluded.on_duration
+                    """)
+            for (key, rollup) in builder.rollups {
+                let hasValues = rollup.count > 0
+                try upsert.execute(arguments: [
+                    rowIDs[key.sensor], key.resolution.rawValue, key.bucketStart, rollup.count,
+                    hasValues ? rollup.min : nil, hasValues ? rollup.max : nil, rollup.sum,
+                    hasValues ? rollup.last : nil, hasValues ? rollup.lastTime : nil, rollup.onCount, rollup.onDuration,
+                ])
+            }
+            for (sensor, state) in builder.carry {
+                guard let rowID = rowIDs[sensor] else { continue }
+                try db.execute(
+                    sql: """
+                        INSERT INTO rollup_carry (sensor, value, time) VALUES (?, ?, ?)
+                        ON CONFLICT(sensor) DO UPDATE SET value = excluded.value, time = excluded.time
+                        """, arguments: [rowID, state.value, state.time])
+            }
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('rollup_cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [String(lastID)])
+            return rows.count
+        }
+    }
+
+    /// Rolls up everything pending.
+    public func rollUpAll(batchSize: Int = 50_000) throws {
+        while try rollUp(batchSize: batchSize) > 0 {}
+    }
+
+    static func rollupCursor(_ db: Database) throws -> Int64 {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rollup_cursor'").flatMap { Int64($0) } ?? 0
+    }
+
+    /// Rollups of one sensor, oldest first.
+    public func rollups(sensor: SensorID, resolution: Rollup.Resolution, from: Int64 = .min, to: Int64 = .max) throws
+        -> [Rollup]
+    {
+        try reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.* FROM rollups r JOIN sensors s ON s.id = r.sensor
+                    WHERE s.key = ? AND r.resolution = ? AND r.bucket_start >= ? AND r.bucket_start < ?
+                    ORDER BY r.bucket_start
+                    """, arguments: [sensor.rawValue, resolution.rawValue, from, to]
+            ).map { row in
+                Rollup(
+                    sensor: sensor, resolution: resolution, bucketStart: row["bucket_start"], count: row["count"],
+                    min: row["min"] ?? .infinity, max: row["max"] ?? -.infinity, sum: row["sum"],
+                    last: row["last"] ?? .nan, lastTime: row["last_time"] ?? .min, onCount: row["on_count"],
+                    onDuration: row["on_duration"])
+            }
+        }
+    }
+}

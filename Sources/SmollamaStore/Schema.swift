@@ -1,0 +1,153 @@
+import GRDB
+
+/// Migrations are plain SQL strings and are never edited once landed: add a new one instead.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.execute(sql: v1)
+        }
+        return migrator
+    }
+
+    static let v1 = """
+        -- Key/value facts about this store: node id, incarnation, the rollup cursor.
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE sensors (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('numeric', 'binary')),
+            unit TEXT NOT NULL DEFAULT '',
+            device_class TEXT,
+            range_min REAL,
+            range_max REAL,
+            driver TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+
+        -- Latest value and health per sensor, so status never scans readings.
+        CREATE TABLE sensor_state (
+            sensor INTEGER PRIMARY KEY NOT NULL REFERENCES sensors(id),
+            last_time INTEGER,
+            last_value REAL,
+            status TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'faulty')),
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            fault_count INTEGER NOT NULL DEFAULT 0,
+            rejected_count INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            last_error_at INTEGER
+        );
+
+        -- A stretch of time under one boot and one clock quality. Readings point at their epoch,
+        -- so readings taken under an untrusted clock can be re-timed later from anchors.
+        CREATE TABLE clock_epochs (
+            id INTEGER PRIMARY KEY,
+            boot_id TEXT NOT NULL,
+            quality TEXT NOT NULL CHECK (quality IN ('synced', 'unsynced')),
+            started_hlc INTEGER NOT NULL,
+            started_monotonic_ns INTEGER NOT NULL
+        );
+
+        -- Raw readings: compact numeric rows, no secondary index (each one costs ~20 B/row and
+        -- insert speed; queries go through rollups and sensor_state). AUTOINCREMENT keeps ids
+        -- contiguous and never reused, so the table is itself the raw-readings sync stream.
+        CREATE TABLE readings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            sensor INTEGER NOT NULL REFERENCES sensors(id),
+            time INTEGER NOT NULL,
+            value REAL NOT NULL,
+            epoch INTEGER NOT NULL REFERENCES clock_epochs(id)
+        );
+
+        CREATE TABLE rollups (
+            sensor INTEGER NOT NULL REFERENCES sensors(id),
+            resolution INTEGER NOT NULL,
+            bucket_start INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            min REAL,
+            max REAL,
+            sum REAL NOT NULL,
+            last REAL,
+            last_time INTEGER,
+            on_count INTEGER NOT NULL DEFAULT 0,
+            on_duration INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (sensor, resolution, bucket_start)
+        ) WITHOUT ROWID;
+
+        -- The last binary state per sensor as seen by the rollup job, carried between batches.
+        CREATE TABLE rollup_carry (
+            sensor INTEGER PRIMARY KEY NOT NULL REFERENCES sensors(id),
+            value REAL NOT NULL,
+            time INTEGER NOT NULL
+        );
+
+        -- The replicated log: one row per event, id (origin, stream, seq) with contiguous seq.
+        CREATE TABLE events (
+            origin BLOB NOT NULL CHECK (length(origin) = 16),
+            stream TEXT NOT NULL,
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            hlc INTEGER NOT NULL,
+            boot_id TEXT NOT NULL,
+            monotonic_ns INTEGER NOT NULL,
+            quality TEXT NOT NULL,
+            type TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            hash BLOB NOT NULL CHECK (length(hash) = 32),
+            PRIMARY KEY (origin, stream, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX events_by_stream_hlc ON events(stream, hlc);
+
+        CREATE TABLE observations (
+            id TEXT PRIMARY KEY NOT NULL,
+            origin BLOB NOT NULL,
+            kind TEXT NOT NULL,
+            subjects TEXT NOT NULL,
+            text TEXT NOT NULL,
+            evidence TEXT NOT NULL,
+            importance REAL NOT NULL,
+            generator TEXT NOT NULL CHECK (generator IN ('llm', 'rules')),
+            support INTEGER NOT NULL DEFAULT 1,
+            time_start INTEGER NOT NULL,
+            time_end INTEGER NOT NULL,
+            hlc INTEGER NOT NULL
+        );
+        CREATE INDEX observations_by_time ON observations(time_end);
+
+        CREATE TABLE memories (
+            id TEXT PRIMARY KEY NOT NULL,
+            origin BLOB NOT NULL,
+            kind TEXT NOT NULL,
+            subjects TEXT NOT NULL,
+            text TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            importance REAL NOT NULL,
+            support INTEGER NOT NULL DEFAULT 1,
+            valid_from INTEGER NOT NULL,
+            valid_to INTEGER,
+            created_at INTEGER NOT NULL,
+            expired_at INTEGER,
+            supersedes TEXT REFERENCES memories(id),
+            hlc INTEGER NOT NULL
+        );
+
+        -- What a peer (the hub) durably acknowledged, per stream. Retention trusts only this.
+        CREATE TABLE peer_checkpoints (
+            peer TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            acked_seq INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (peer, stream)
+        ) WITHOUT ROWID;
+
+        -- The largest clock value ever issued here, so the clock never runs backwards on restart.
+        CREATE TABLE clock_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            max_hlc INTEGER NOT NULL
+        );
+        """
+}

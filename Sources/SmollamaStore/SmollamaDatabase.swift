@@ -1,0 +1,69 @@
+public import GRDB
+import Foundation
+public import SmollamaCore
+
+/// The node's one database. Every write has an intent-named method; readers get `reader`.
+///
+/// Production opens a `DatabasePool` in WAL mode with `synchronous=NORMAL` (an SD card wears
+/// out under FULL, and WAL+NORMAL only risks the last commits on power loss, never corruption).
+public struct SmollamaDatabase: Sendable {
+    public let writer: any DatabaseWriter
+    public var reader: any DatabaseReader { writer }
+
+    /// How durable each commit is; the hub uses `.full` for sync commits it acknowledges.
+    public enum Durability: String, Sendable, Codable {
+        case normal
+        case full
+    }
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Schema.migrator.migrate(writer)
+    }
+
+    /// Opens (creating if needed) the store at `path`.
+    public static func open(path: String, durability: Durability = .normal) throws -> SmollamaDatabase {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        do {
+            return try SmollamaDatabase(DatabasePool(path: path, configuration: configuration))
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// A private in-memory store, for tests and benchmarks' baselines.
+    public static func inMemory() throws -> SmollamaDatabase {
+        try SmollamaDatabase(DatabaseQueue())
+    }
+
+    /// The SQLite file's size with its WAL, in bytes.
+    public static func fileSize(path: String) -> Int64 {
+        [path, path + "-wal", path + "-shm"].reduce(0) { total, file in
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
+            return total + (size ?? 0)
+        }
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case cannotOpen(path: String, reason: String)
+    case unknownSensor(SensorID)
+    case identityMismatch(store: String, identity: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            "cannot open the database at \(path): \(reason). Check that the data directory exists and is writable."
+        case .unknownSensor(let id):
+            "sensor '\(id)' is not registered in the store; it must be declared by a configured driver"
+        case .identityMismatch(let store, let identity):
+            "the database belongs to node \(store) but this node's identity is \(identity); "
+                + "a restored or copied data directory? Move the database away or restore the matching identity."
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import GRDB
+public import SmollamaCore
+
+/// One sensor's current state as `smollama sensors` and `status` show it.
+public struct SensorSummary: Hashable, Sendable, Codable {
+    public var sensor: SensorDescriptor
+    public var driver: String
+    public var status: String
+    public var lastValue: Double?
+    public var lastTime: Int64?
+    public var consecutiveFailures: Int
+    public var faultCount: Int
+    public var rejectedCount: Int
+    public var lastError: String?
+    public var lastErrorTime: Int64?
+    /// Over the last hour, from 5-minute rollups.
+    public var hourMin: Double?
+    public var hourMean: Double?
+    public var hourMax: Double?
+}
+
+/// Facts about the store for `smollama status`.
+public struct StoreStatus: Hashable, Sendable, Codable {
+    public var readingCount: Int64
+    public var oldestReadingTime: Int64?
+    public var newestReadingTime: Int64?
+    /// Readings not yet folded into rollups.
+    public var rollupLag: Int64
+    public var eventCount: Int64
+    public var clockQuality: ClockQuality?
+    public var maxIssuedTimestamp: HLCTimestamp?
+}
+
+extension SmollamaDatabase {
+    public func sensorSummaries(now: Int64) throws -> [SensorSummary] {
+        try reader.read { db in
+            let sensors = try Self.fetchSensors(db)
+            let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - 3_600_000)
+            return try sensors.map { registered in
+                let state = try Row.fetchOne(
+                    db, sql: "SELECT * FROM sensor_state WHERE sensor = ?", arguments: [registered.rowID])
+                let hour = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT min(min) AS lo, sum(sum) / sum(count) AS mean, max(max) AS hi FROM rollups
+                        WHERE sensor = ? AND resolution = ? AND bucket_start >= ? AND count > 0
+                        """, arguments: [registered.rowID, Rollup.Resolution.fiveMinutes.rawValue, hourStart])
+                return SensorSummary(
+                    sensor: registered.descriptor, driver: registered.driver, status: state?["status"] ?? "ok",
+                    lastValue: state?["last_value"], lastTime: state?["last_time"],
+                    consecutiveFailures: state?["consecutive_failures"] ?? 0, faultCount: state?["fault_count"] ?? 0,
+                    rejectedCount: state?["rejected_count"] ?? 0, lastError: state?["last_error"],
+                    lastErrorTime: state?["last_error_at"], hourMin: hour?["lo"], hourMean: hour?["mean"],
+                    hourMax: hour?["hi"])
+            }
+        }
+    }
+
+    /// The last stored value per sensor: the scheduler resumes on-change suppression from it.
+    public func lastStoredValues() throws -> [SensorID: (value: Double, time: Int64)] {
+        try reader.read { db in
+            var values: [SensorID: (value: Double, time: Int64)] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.key, st.last_value, st.last_time FROM sensor_state st JOIN sensors s ON s.id = st.sensor
+                    WHERE st.last_time IS NOT NULL
+                    """)
+            {
+                values[SensorID(row["key"] as String)] = (row["last_value"], row["last_time"])
+            }
+            return values
+        }
+    }
+
+    public func storeStatus() throws -> StoreStatus {
+        let maxIssued = try maxIssuedTimestamp()
+        return try reader.read { db in
+            // Readings are deleted only as a prefix, so max(id) - min(id) + 1 is the exact count
+            // without scanning millions of rows.
+            let bounds = try Row.fetchOne(db, sql: "SELECT min(id) AS lo, max(id) AS hi FROM readings")
+            let low: Int64? = bounds?["lo"]
+            let high: Int64? = bounds?["hi"]
+            let count = low.flatMap { low in high.map { $0 - low + 1 } } ?? 0
+            let oldest = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id LIMIT 1")
+            let newest = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
+            let cursor = try Self.rollupCursor(db)
+            let quality = try String.fetchOne(db, sql: "SELECT quality FROM clock_epochs ORDER BY id DESC LIMIT 1")
+            return StoreStatus(
+                readingCount: count, oldestReadingTime: oldest, newestReadingTime: newest,
+                rollupLag: max(0, (high ?? 0) - max(cursor, (low ?? 1) - 1)),
+                eventCount: try Int64.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
+                clockQuality: quality.flatMap(ClockQuality.init(rawValue:)), maxIssuedTimestamp: maxIssued)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import SmollamaCore
+import SmollamaNode
+import SmollamaStore
+
+struct SensorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sensors",
+        abstract: "Show each sensor's latest value, its age and the last hour's min/mean/max.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Redraw every few seconds until Ctrl-C.") var watch = false
+    @Flag(help: "Print as JSON.") var json = false
+
+    func validate() throws {
+        if watch && json { throw ValidationError("--watch and --json do not go together; use one") }
+    }
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try global.openNode()
+            repeat {
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let sensors = try runtime.database.sensorSummaries(now: now)
+                if json { return try printJSON(sensors) }
+                if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+                print(render(sensors, now: now))
+                if watch { try await Task.sleep(for: .seconds(2)) }
+            } while watch
+        }
+    }
+
+    func render(_ sensors: [SensorSummary], now: Int64) -> String {
+        guard !sensors.isEmpty else { return "No sensors yet: start the daemon with `smollama run`." }
+        let rows = sensors.map { summary -> [String] in
+            let unit = summary.sensor.unit
+            let binary = summary.sensor.kind == .binary
+            let value = summary.lastValue.map { binary ? ($0 == 1 ? "on" : "off") : Terminal.value($0, unit: unit) } ?? "—"
+            let age = summary.lastTime.map { Terminal.age(milliseconds: now - $0) } ?? "—"
+            var hour = "—"
+            if binary {
+                hour = ""
+            } else if let low = summary.hourMin, let mean = summary.hourMean, let high = summary.hourMax {
+                hour = [low, mean, high].map { Terminal.value($0, unit: unit == "B" ? unit : "") }.joined(separator: "/")
+            }
+            let status = summary.status == "ok" ? "" : " FAULTY"
+            return [summary.sensor.id.rawValue + status, value, age, hour]
+        }
+        return Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX"], rows)
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct Smollama: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smollama",
+        abstract: "A small-LLM sensor node for Raspberry Pi-class machines.",
+        discussion: """
+            Start with `smollama init`, then `smollama run`. Other commands read the same store \
+            while the daemon runs. SMOLLAMA_HOME (default ~/.smollama) holds the config and data.
+            """,
+        subcommands: [
+            InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
+            SimulateCommand.self,
+        ])
+
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import SmollamaCore
+import SmollamaNode
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the node: identity, daemon, store, clock, sensor health.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the status as JSON.") var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try global.openNode()
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let report = try StatusReport.make(runtime: runtime, now: now)
+            if json { return try printJSON(report) }
+            let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
+            print("node      \(report.name) (\(report.role.rawValue)) \(report.nodeID)")
+            print("daemon    " + (report.daemonPID.map { "running, pid \($0)" } ?? "not running (start: smollama run)"))
+            print("data      \(report.dataDirectory)")
+            print("database  \(bytes), \(report.readingCount) readings, \(report.eventCount) events")
+            if let oldest = report.oldestReadingTime, let newest = report.newestReadingTime {
+                print("readings  \(Terminal.timestamp(oldest)) … \(Terminal.timestamp(newest))")
+            }
+            print("rollups   " + (report.rollupLag == 0 ? "up to date" : "\(report.rollupLag) readings behind"))
+            print("clock     " + (report.clockQuality.map { $0 == .synced ? "synced" : "UNSYNCED (wall clock not trusted)" }
+                                  ?? "no readings yet"))
+            let healthy = report.sensorCount - report.faultySensorCount
+            print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
+            guard !report.problems.isEmpty else { return }
+            print("")
+            print(Terminal.table(
+                ["SENSOR", "FAULTS", "REFUSED", "LAST ERROR"],
+                report.problems.map { problem in
+                    [problem.sensor.rawValue + (problem.consecutiveFailures > 0 ? " !" : ""), "\(problem.faultCount)",
+                     "\(problem.rejectedCount)", problem.lastError ?? ""]
+                }))
+        }
+    }
+}
