@@ -85,13 +85,14 @@ actor DriverLane {
     let scheduler: SensorScheduler
     private let inFlight = InFlight()
     private var consecutiveFailures = 0
-    private var lastStored: [SensorID: (value: Double, time: Int64)] = [:]
+    private var lastStored: [SensorID: (value: Double, time: Int64)]
     private var rejections: [SensorID: Int] = [:]
 
     init(scheduled: ScheduledDriver, registered: [RegisteredSensor],
          lastStored: [SensorID: (value: Double, time: Int64)], scheduler: SensorScheduler) {
         self.scheduled = scheduled
-        self.sensors = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
+        let sensors = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
+        self.sensors = sensors
         // Resume from what is stored, so a restart neither repeats a binary change nor logs it twice.
         self.lastStored = lastStored.filter { sensors[$0.key] != nil }
         self.scheduler = scheduler
