@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaStoreTests",
-            dependencies: ["SmollamaStore", "SmollamaTesting"],
+            dependencies: ["SmollamaStore", "SmollamaSensors", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -87,6 +87,12 @@ public struct RollupBuilder: Sendable {
         public var sensor: SensorID
         public var resolution: Rollup.Resolution
         public var bucketStart: Int64
+
+        public init(sensor: SensorID, resolution: Rollup.Resolution, bucketStart: Int64) {
+            self.sensor = sensor
+            self.resolution = resolution
+            self.bucketStart = bucketStart
+        }
     }
 
     public init(carry: [SensorID: BinaryCarry] = [:]) {

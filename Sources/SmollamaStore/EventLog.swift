@@ -36,9 +36,13 @@ extension SmollamaDatabase {
         return event
     }
 
-    /// Offers an event from elsewhere (sync); idempotent by id and hash.
+    /// Offers an event from elsewhere (sync); idempotent by id and hash. An event whose hash
+    /// does not match its content is refused: it was corrupted or forged on the way.
     public func apply(_ event: Event) throws -> EventApplyOutcome {
-        try writer.write { db in
+        guard event.hashIsValid else {
+            throw StoreError.invalidEventHash(origin: event.origin.hex, stream: event.stream.rawValue, seq: event.seq)
+        }
+        return try writer.write { db in
             let existing = try Data.fetchOne(
                 db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
                 arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])

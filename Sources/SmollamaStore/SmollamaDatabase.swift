@@ -54,6 +54,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(path: String, reason: String)
     case unknownSensor(SensorID)
     case identityMismatch(store: String, identity: String)
+    case invalidEventHash(origin: String, stream: String, seq: Int64)
 
     public var description: String {
         switch self {
@@ -61,6 +62,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "cannot open the database at \(path): \(reason). Check that the data directory exists and is writable."
         case .unknownSensor(let id):
             "sensor '\(id)' is not registered in the store; it must be declared by a configured driver"
+        case .invalidEventHash(let origin, let stream, let seq):
+            "event \(origin)/\(stream)/\(seq) does not match its hash: corrupted or forged in transit; it was not stored"
         case .identityMismatch(let store, let identity):
             "the database belongs to node \(store) but this node's identity is \(identity); "
                 + "a restored or copied data directory? Move the database away or restore the matching identity."

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import SmollamaCore
+
+@Suite struct ValueTypeTests {
+    @Test func nodeIDsAreRandomHexAndRoundTrip() throws {
+        let a = NodeID.random()
+        #expect(a != NodeID.random())
+        #expect(a.hex.count == 32)
+        #expect(NodeID(hex: a.hex) == a)
+        #expect(NodeID(hex: "xyz") == nil)
+        let json = try JSONEncoder().encode(a)
+        #expect(try JSONDecoder().decode(NodeID.self, from: json) == a)
+    }
+
+    @Test(arguments: [("500ms", 500), ("10s", 10_000), ("5m", 300_000), ("1h", 3_600_000), ("7d", 604_800_000), ("2", 2000)])
+    func durationsParse(text: String, milliseconds: Int64) {
+        #expect(ConfigDuration(parsing: text)?.milliseconds == milliseconds)
+    }
+
+    @Test func badDurationsAreRefused() {
+        #expect(ConfigDuration(parsing: "soon") == nil)
+        #expect(ConfigDuration(parsing: "-5s") == nil)
+        #expect(ConfigDuration.minutes(5).description == "5m")
+    }
+
+    @Test func sampleChecksRefuseImpossibleValues() {
+        let temperature = SensorDescriptor(id: "t", name: "t", range: -40...85)
+        let motion = SensorDescriptor(id: "m", name: "m", kind: .binary)
+        guard case .notFinite = SampleRejection.check(.nan, for: temperature) else {
+            Issue.record("NaN must be refused as not finite")
+            return
+        }
+        #expect(SampleRejection.check(.infinity, for: temperature) == .notFinite(.infinity))
+        #expect(SampleRejection.check(200, for: temperature) == .outOfRange(200, -40...85))
+        #expect(SampleRejection.check(21.5, for: temperature) == nil)
+        #expect(SampleRejection.check(0.5, for: motion) == .notBinary(0.5))
+        #expect(SampleRejection.check(1, for: motion) == nil)
+    }
+
+    @Test func sensorIDValidation() {
+        #expect(SensorID.validate("living_room.temperature"))
+        #expect(!SensorID.validate("Living Room"))
+        #expect(!SensorID.validate(""))
+        #expect(!SensorID.validate(".x"))
+    }
+
+    @Test func eventHashCoversEveryField() throws {
+        let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_795_000_000_000, counter: 0), bootID: "b",
+                               monotonicNanoseconds: 5, quality: .synced)
+        let node = NodeID.random()
+        let event = Event(origin: node, stream: .notices, seq: 1, stamp: stamp, type: "x", payload: Data("{}".utf8))
+        #expect(event.hash.count == 32 && event.hashIsValid)
+        var changed = event
+        changed.seq = 2
+        #expect(!changed.hashIsValid)
+        let other = Event(origin: node, stream: .notices, seq: 1, stamp: stamp, type: "x", payload: Data("{ }".utf8))
+        #expect(other.hash != event.hash)
+    }
+}

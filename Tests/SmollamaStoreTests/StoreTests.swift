@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import Logging
+import SmollamaCore
+import SmollamaSensors
+import SmollamaTesting
+import Testing
+@testable import SmollamaStore
+
+/// Helpers shared by the store tests: a store with the simulated house's sensors registered.
+struct HouseStore {
+    let store: TestStore
+    let rows: [SensorID: RegisteredSensor]
+    let start: Int64 = 1_795_000_000_000
+
+    init() throws {
+        store = try TestStore()
+        let sensors = SimulatedHouse().sensors(prefix: nil)
+        let registered = try store.database.registerSensors(sensors, driver: "house", now: start)
+        rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
+    }
+
+    var database: SmollamaDatabase { store.database }
+
+    func pending(_ readings: [Reading]) -> [PendingReading] {
+        readings.map { reading in
+            PendingReading(
+                sensorRowID: rows[reading.sensor]!.rowID, value: reading.value,
+                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: reading.time, counter: 0), bootID: "b",
+                                  monotonicNanoseconds: 0, quality: .synced))
+        }
+    }
+}
+
+@Suite struct StoreTests {
+    @Test func migratesAnEmptyFileAndReopens() throws {
+        let store = try TestStore()
+        let tables = try store.database.reader.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        }
+        for table in ["clock_epochs", "clock_state", "events", "memories", "meta", "observations", "peer_checkpoints",
+                      "readings", "rollup_carry", "rollups", "sensor_state", "sensors"] {
+            #expect(tables.contains(table), "missing table \(table)")
+        }
+        let mode = try store.database.reader.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        // Reopening runs no migration twice and keeps the owner.
+        let again = try SmollamaDatabase.open(path: store.path)
+        try again.claim(for: store.node, incarnation: 1)
+        #expect(throws: StoreError.self) { try again.claim(for: NodeID.random(), incarnation: 1) }
+    }
+
+    @Test func batchedIngestOfAHundredThousandSimulatedReadings() async throws {
+        let house = try HouseStore()
+        let readings = simulatedReadings(from: house.start, count: 100_000)
+        let writer = ReadingWriter(database: house.database, origin: house.store.node,
+                                   configuration: .init(maxBatch: 1000), logger: Logger(label: "test"))
+        for reading in house.pending(readings) { await writer.submit(reading) }
+        await writer.flush()
+        #expect(try house.database.readingCount() == 100_000)
+        let stats = await writer.statistics
+        #expect(stats.accepted == 100_000 && stats.committed == 100_000 && stats.dropped == 0)
+        // Readings come back in order with their values.
+        let sensor = readings[0].sensor
+        let stored = try house.database.readings(sensor: sensor)
+        #expect(stored == readings.filter { $0.sensor == sensor })
+        // Ids are contiguous: the raw table can be its own sync stream.
+        let (low, high) = try await house.database.reader.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT min(id) FROM readings")!,
+             try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings")!)
+        }
+        #expect(high - low + 1 == 100_000)
+        #expect(try house.database.maxIssuedTimestamp()!.milliseconds == readings.map(\.time).max())
+    }
+
+    @Test func aFailedCommitKeepsTheBatchQueued() async throws {
+        let house = try HouseStore()
+        let writer = ReadingWriter(database: house.database, origin: house.store.node,
+                                   configuration: .init(maxBatch: 10_000), logger: Logger(label: "test"))
+        // A reading for a sensor row that does not exist violates the foreign key: the commit fails.
+        var bad = house.pending(simulatedReadings(from: house.start, count: 1))[0]
+        bad.sensorRowID = 9999
+        await writer.submit(bad)
+        await writer.flush()
+        let pending = await writer.pendingCount
+        #expect(pending == 1)
+        let failed = await writer.statistics.failedCommits
+        #expect(failed == 1)
+        #expect(try house.database.readingCount() == 0)
+    }
+
+    @Test func eventSequencesAreContiguousAndApplyIsIdempotent() throws {
+        let store = try TestStore()
+        let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_795_000_000_000, counter: 0), bootID: "b",
+                               monotonicNanoseconds: 1, quality: .synced)
+        var events: [Event] = []
+        for index in 0..<5 {
+            events.append(try store.database.appendEvent(origin: store.node, stream: .notices, type: "t",
+                                                         payload: Data("{\"i\":\(index)}".utf8), stamp: stamp))
+        }
+        #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(try store.database.appendEvent(origin: store.node, stream: .control, type: "t", payload: Data("{}".utf8),
+                                               stamp: stamp).seq == 1)
+        #expect(try store.database.apply(events[2]) == .duplicate)
+        var forged = Event(origin: store.node, stream: .notices, seq: 3, stamp: stamp, type: "t",
+                           payload: Data("{\"i\":99}".utf8))
+        #expect(try store.database.apply(forged) == .collision)
+        forged.seq = 6  // content changed after hashing: refused
+        #expect(throws: StoreError.self) { try store.database.apply(forged) }
+        let next = Event(origin: store.node, stream: .notices, seq: 6, stamp: stamp, type: "t", payload: Data("{}".utf8))
+        #expect(try store.database.apply(next) == .inserted)
+        #expect(try store.database.events(origin: store.node, stream: .notices).map(\.seq) == [1, 2, 3, 4, 5, 6])
+        #expect(try store.database.events(origin: store.node, stream: .notices).allSatisfy(\.hashIsValid))
+    }
+}
