@@ -95,7 +95,10 @@ let package = Package(
         // Fixtures shared by the test targets: temp stores, scripted drivers, a test clock.
         .target(
             name: "SmollamaTesting",
-            dependencies: ["SmollamaCore", "SmollamaStore", "SmollamaSensors"],
+            dependencies: [
+                "SmollamaCore", "SmollamaStore", "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

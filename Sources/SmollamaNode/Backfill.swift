@@ -32,17 +32,17 @@ public enum Backfill {
     /// Returns the number of readings written.
     @discardableResult
     public static func simulate(runtime: NodeRuntime, duration: Int64, end: Int64, context: DriverContext,
-                                progress: (Progress) -> Void = { _ in }) throws -> Int {
+                                progress: (Progress) -> Void = { _ in }) async throws -> Int {
         let houses = try runtime.makeDrivers(context: context).compactMap { $0.driver as? SimulatedHouseDriver }
         guard !houses.isEmpty else { throw Failure.noSimulatedHouse }
         let start = end - duration
-        if let newest = try runtime.database.storeStatus().newestReadingTime, newest >= start {
+        if let newest = try await runtime.database.storeStatus().newestReadingTime, newest >= start {
             throw Failure.storeHasNewerReadings(start: start)
         }
         let bootID = "backfill-\(UUID().uuidString.lowercased())"
         var written = 0
         for house in houses {
-            let registered = try runtime.database.registerSensors(house.sensors, driver: house.name, now: start)
+            let registered = try await runtime.database.registerSensors(house.sensors, driver: house.name, now: start)
             let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
             let step = Int64(house.interval.components.seconds * 1000
                              + house.interval.components.attoseconds / 1_000_000_000_000_000)
@@ -61,18 +61,18 @@ public enum Backfill {
                     batch.append(PendingReading(sensorRowID: sensor.rowID, value: sample.value, stamp: stamp))
                 }
                 if batch.count >= 10_000 {
-                    try runtime.database.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
+                    try await runtime.database.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
                     written += batch.count
                     batch.removeAll(keepingCapacity: true)
                     progress(Progress(done: time - start, total: duration, readings: written))
                 }
                 time += step
             }
-            try runtime.database.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
+            try await runtime.database.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
             written += batch.count
         }
         progress(Progress(done: duration, total: duration, readings: written))
-        try runtime.database.rollUpAll()
+        try await runtime.database.rollUpAll()
         return written
     }
 }

@@ -17,7 +17,7 @@ public enum Daemon {
         let database = runtime.database
         let context = runtime.driverContext(environment: environment, logger: logger)
         let drivers = try runtime.makeDrivers(context: context, registry: registry)
-        let clock = NodeClock(source: clockSource, persisted: try database.maxIssuedTimestamp(),
+        let clock = NodeClock(source: clockSource, persisted: try await database.maxIssuedTimestamp(),
                               policy: config.clock.policy)
         let writer = ReadingWriter(
             database: database, origin: runtime.identity.nodeID,

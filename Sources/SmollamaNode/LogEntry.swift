@@ -50,12 +50,14 @@ public struct LogEntry: Codable, Sendable, Hashable {
     public static let streams: [EventStream] = [.control, .notices, .observations, .memories]
 
     /// The newest `limit` entries, oldest first.
-    public static func recent(_ database: SmollamaDatabase, limit: Int) throws -> [LogEntry] {
-        try database.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
+    public static func recent(_ database: SmollamaDatabase, limit: Int) async throws -> [LogEntry] {
+        try await database.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
     }
 
     /// Entries written after `hlc`, oldest first.
-    public static func after(_ hlc: HLCTimestamp, in database: SmollamaDatabase, limit: Int) throws -> [LogEntry] {
-        try database.events(streams: streams, after: hlc, limit: limit).map(LogEntry.init(event:))
+    public static func after(_ hlc: HLCTimestamp, in database: SmollamaDatabase, limit: Int) async throws
+        -> [LogEntry]
+    {
+        try await database.events(streams: streams, after: hlc, limit: limit).map(LogEntry.init(event:))
     }
 }

@@ -14,7 +14,7 @@ public struct NodeRuntime: Sendable {
     /// Loads config and identity and opens the store (creating its file if it was lost: then
     /// the incarnation is bumped so peers can tell the history restarted).
     public static func open(home: String, configFile: String?, environment: [String: String], overrides: [String])
-        throws -> NodeRuntime
+        async throws -> NodeRuntime
     {
         let file = configFile ?? SmollamaPaths(home: home).configFile
         let config = try ConfigLoader.load(file: file, environment: environment, overrides: overrides)
@@ -26,7 +26,7 @@ public struct NodeRuntime: Sendable {
             identity.incarnation += 1
             try identity.save(paths: paths)
         }
-        try database.claim(for: identity.nodeID, incarnation: identity.incarnation)
+        try await database.claim(for: identity.nodeID, incarnation: identity.incarnation)
         return NodeRuntime(config: config, paths: paths, identity: identity, database: database)
     }
 

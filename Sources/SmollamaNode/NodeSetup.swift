@@ -15,7 +15,7 @@ public enum NodeSetup {
     /// Creates a node. An existing identity is never replaced (that would make a new node out
     /// of an old one and orphan its data on the hub); `force` rewrites only the config.
     public static func initialise(paths: SmollamaPaths, name: String, role: NodeConfig.Role, force: Bool, now: Int64)
-        throws -> Result
+        async throws -> Result
     {
         let fm = FileManager.default
         let hasIdentity = fm.fileExists(atPath: paths.identityFile)
@@ -44,7 +44,7 @@ public enum NodeSetup {
             try identity.save(paths: paths)
         }
         let database = try SmollamaDatabase.open(path: paths.databaseFile)
-        try database.claim(for: identity.nodeID, incarnation: identity.incarnation)
+        try await database.claim(for: identity.nodeID, incarnation: identity.incarnation)
         return Result(home: paths.home, configFile: paths.configFile, dataDirectory: paths.dataDirectory,
                       nodeID: identity.nodeID, createdIdentity: !hasIdentity)
     }

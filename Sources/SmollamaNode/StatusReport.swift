@@ -32,9 +32,9 @@ public struct StatusReport: Codable, Sendable {
     /// Sensors that are faulty or have refused values or failed reads, worst first.
     public var problems: [Fault]
 
-    public static func make(runtime: NodeRuntime, now: Int64) throws -> StatusReport {
-        let store = try runtime.database.storeStatus()
-        let sensors = try runtime.database.sensorSummaries(now: now)
+    public static func make(runtime: NodeRuntime, now: Int64) async throws -> StatusReport {
+        let store = try await runtime.database.storeStatus()
+        let sensors = try await runtime.database.sensorSummaries(now: now)
         let problems = sensors.filter { $0.status != "ok" || $0.faultCount > 0 || $0.rejectedCount > 0 }
             .sorted { ($0.status != "ok" ? 1 : 0, $0.faultCount) > ($1.status != "ok" ? 1 : 0, $1.faultCount) }
             .map { Fault(sensor: $0.sensor.id, consecutiveFailures: $0.consecutiveFailures, faultCount: $0.faultCount,

@@ -56,9 +56,9 @@ public struct SensorScheduler: Service {
     public func run() async throws {
         let database = writer.database
         var lanes: [DriverLane] = []
-        let lastStored = try database.lastStoredValues()
+        let lastStored = try await database.lastStoredValues()
         for scheduled in drivers {
-            let registered = try database.registerSensors(
+            let registered = try await database.registerSensors(
                 scheduled.driver.sensors, driver: scheduled.driver.name, now: await clock.now())
             lanes.append(DriverLane(scheduled: scheduled, registered: registered, lastStored: lastStored,
                                     scheduler: self))
@@ -147,7 +147,7 @@ actor DriverLane {
         let wasFaulty = consecutiveFailures >= scheduler.configuration.faultThreshold
         consecutiveFailures = 0
         do {
-            try scheduler.writer.database.recordRecovery(sensorRowIDs: sensors.values.map(\.rowID))
+            try await scheduler.writer.database.recordRecovery(sensorRowIDs: sensors.values.map(\.rowID))
         } catch {
             logger.error("could not record sensor recovery", metadata: ["smollama.error": "\(error)"])
         }
@@ -163,14 +163,16 @@ actor DriverLane {
         consecutiveFailures += 1
         let threshold = scheduler.configuration.faultThreshold
         let faulty = consecutiveFailures >= threshold
-        logger.warning(
+        // Warn until the driver is declared faulty (logged once as an error); then stay quiet.
+        logger.log(
+            level: consecutiveFailures > threshold ? .debug : .warning,
             "sensor read failed",
             metadata: [
                 "smollama.sensor.driver": "\(name)", "smollama.sensor.failures": "\(consecutiveFailures)",
                 "smollama.error": "\(reason)",
             ])
         do {
-            try scheduler.writer.database.recordFailure(
+            try await scheduler.writer.database.recordFailure(
                 sensorRowIDs: sensors.values.map(\.rowID), reason: reason, now: now, markFaulty: faulty)
         } catch {
             logger.error("could not record sensor failure", metadata: ["smollama.error": "\(error)"])
@@ -210,7 +212,7 @@ actor DriverLane {
                                           "smollama.sensor.refused": "\(count)"])
             }
             do {
-                try scheduler.writer.database.recordRejection(sensorRowID: registered.rowID, reason: "\(rejection)", now: time)
+                try await scheduler.writer.database.recordRejection(sensorRowID: registered.rowID, reason: "\(rejection)", now: time)
             } catch {
                 logger.error("could not record refused value", metadata: ["smollama.error": "\(error)"])
             }

@@ -3,8 +3,8 @@ public import SmollamaCore
 
 extension SmollamaDatabase {
     /// The largest timestamp ever stored here: the clock restarts from it, so it never runs back.
-    public func maxIssuedTimestamp() throws -> HLCTimestamp? {
-        try reader.read { db in
+    public func maxIssuedTimestamp() async throws -> HLCTimestamp? {
+        try await reader.read { db in
             let stored = try Int64.fetchOne(db, sql: "SELECT max_hlc FROM clock_state WHERE id = 1")
             let events = try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM events")
             let readings = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")

@@ -16,9 +16,9 @@ extension SmollamaDatabase {
     /// same transaction as the write it describes.
     @discardableResult
     public func appendEvent(origin: NodeID, stream: EventStream, type: String, payload: Data, stamp: ClockStamp)
-        throws -> Event
+        async throws -> Event
     {
-        try writer.write { db in
+        try await writer.write { db in
             try Self.appendEvent(db, origin: origin, stream: stream, type: type, payload: payload, stamp: stamp)
         }
     }
@@ -38,11 +38,11 @@ extension SmollamaDatabase {
 
     /// Offers an event from elsewhere (sync); idempotent by id and hash. An event whose hash
     /// does not match its content is refused: it was corrupted or forged on the way.
-    public func apply(_ event: Event) throws -> EventApplyOutcome {
+    public func apply(_ event: Event) async throws -> EventApplyOutcome {
         guard event.hashIsValid else {
             throw StoreError.invalidEventHash(origin: event.origin.hex, stream: event.stream.rawValue, seq: event.seq)
         }
-        return try writer.write { db in
+        return try await writer.write { db in
             let existing = try Data.fetchOne(
                 db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
                 arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])
@@ -66,8 +66,8 @@ extension SmollamaDatabase {
     }
 
     /// The newest `limit` events of the given streams, newest first.
-    public func recentEvents(streams: [EventStream], limit: Int) throws -> [Event] {
-        try reader.read { db in
+    public func recentEvents(streams: [EventStream], limit: Int) async throws -> [Event] {
+        try await reader.read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
@@ -78,8 +78,8 @@ extension SmollamaDatabase {
     }
 
     /// Events of the given streams stamped after `hlc`, oldest first (for following a log).
-    public func events(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) throws -> [Event] {
-        try reader.read { db in
+    public func events(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) async throws -> [Event] {
+        try await reader.read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
@@ -89,8 +89,8 @@ extension SmollamaDatabase {
         }
     }
 
-    public func events(origin: NodeID, stream: EventStream, afterSeq: Int64 = 0, limit: Int = 1000) throws -> [Event] {
-        try reader.read { db in
+    public func events(origin: NodeID, stream: EventStream, afterSeq: Int64 = 0, limit: Int = 1000) async throws -> [Event] {
+        try await reader.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM events WHERE origin = ? AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
                 arguments: [Data(origin.bytes), stream.rawValue, afterSeq, limit]

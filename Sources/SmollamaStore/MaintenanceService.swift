@@ -49,7 +49,7 @@ public struct MaintenanceService: Service {
     /// One round of maintenance; exposed so tests can drive it without timers.
     public func tick(retentionDue: Bool) async {
         do {
-            try database.rollUpAll()
+            try await database.rollUpAll()
         } catch {
             logger.error("rollup failed; will retry", metadata: ["smollama.error": "\(error)"])
             return
@@ -57,7 +57,7 @@ public struct MaintenanceService: Service {
         guard retentionDue else { return }
         do {
             let cutoff = await clock.now() - configuration.rawRetentionMilliseconds
-            let deleted = try database.deleteExpiredReadings(
+            let deleted = try await database.deleteExpiredReadings(
                 olderThan: cutoff, acknowledgedBy: configuration.acknowledgingPeer)
             if deleted > 0 {
                 logger.info("deleted expired raw readings", metadata: ["smollama.retention.deleted": "\(deleted)"])

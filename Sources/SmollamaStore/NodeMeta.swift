@@ -4,8 +4,8 @@ public import SmollamaCore
 extension SmollamaDatabase {
     /// Binds a new store to the node, or checks that an existing one belongs to it. A store of
     /// another node is refused: mixing two nodes' logs under one id would corrupt sync.
-    public func claim(for node: NodeID, incarnation: Int) throws {
-        try writer.write { db in
+    public func claim(for node: NodeID, incarnation: Int) async throws {
+        try await writer.write { db in
             if let owner = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'") {
                 guard owner == node.hex else { throw StoreError.identityMismatch(store: owner, identity: node.hex) }
                 return
@@ -16,8 +16,8 @@ extension SmollamaDatabase {
         }
     }
 
-    public func incarnation() throws -> Int? {
-        try reader.read { db in
+    public func incarnation() async throws -> Int? {
+        try await reader.read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'").flatMap { Int($0) }
         }
     }

@@ -36,6 +36,9 @@ public actor ReadingWriter {
     private let logger: Logger
     private var readings: [PendingReading] = []
     private var notices: [PendingNotice] = []
+    private var draining: Task<Void, Never>?
+    /// Readings and notices taken out of the queue by a commit still running.
+    private var inFlight = 0
     public private(set) var statistics = Statistics()
 
     public init(database: SmollamaDatabase, origin: NodeID, configuration: Configuration = .init(), logger: Logger) {
@@ -45,50 +48,71 @@ public actor ReadingWriter {
         self.logger = logger
     }
 
-    public func submit(_ reading: PendingReading) {
+    public func submit(_ reading: PendingReading) async {
         readings.append(reading)
         statistics.accepted += 1
-        if readings.count >= configuration.maxBatch { flush() }
+        if readings.count >= configuration.maxBatch { await flush() }
     }
 
-    public func submit(_ batch: [PendingReading]) {
+    public func submit(_ batch: [PendingReading]) async {
         readings.append(contentsOf: batch)
         statistics.accepted += batch.count
-        if readings.count >= configuration.maxBatch { flush() }
+        if readings.count >= configuration.maxBatch { await flush() }
     }
 
     public func submit(notice: PendingNotice) {
         notices.append(notice)
     }
 
-    public var pendingCount: Int { readings.count + notices.count }
+    public var pendingCount: Int { readings.count + notices.count + inFlight }
 
-    /// Commits everything waiting. Errors are logged and counted; the data stays queued.
-    public func flush() {
+    /// Commits everything waiting and returns when it is committed (or the commit failed: then
+    /// it is logged, counted and stays queued). One drain runs at a time; a caller arriving
+    /// meanwhile waits for it and then drains what is left, so returning always means "done".
+    public func flush() async {
+        while let running = draining { await running.value }
         guard !readings.isEmpty || !notices.isEmpty else { return }
-        do {
-            // Commit in slices of maxBatch so one flush never holds the write lock for long.
-            while !readings.isEmpty || !notices.isEmpty {
-                let slice = Array(readings.prefix(configuration.maxBatch))
-                try database.commit(readings: slice, notices: notices, origin: origin)
-                readings.removeFirst(slice.count)
-                notices.removeAll()
+        let drain = Task { await self.drain() }
+        draining = drain
+        await drain.value
+    }
+
+    private func drain() async {
+        defer { draining = nil }
+        while !readings.isEmpty || !notices.isEmpty {
+            // Take a slice out of the queue before suspending, so submits during the commit
+            // append behind it and nothing is committed twice.
+            let slice = Array(readings.prefix(configuration.maxBatch))
+            let sliceNotices = notices
+            readings.removeFirst(slice.count)
+            notices.removeAll()
+            inFlight = slice.count + sliceNotices.count
+            do {
+                try await database.commit(readings: slice, notices: sliceNotices, origin: origin)
+                inFlight = 0
                 statistics.committed += slice.count
+            } catch {
+                inFlight = 0
+                readings.insert(contentsOf: slice, at: 0)
+                notices.insert(contentsOf: sliceNotices, at: 0)
+                recordFailure(error)
+                return
             }
-        } catch {
-            statistics.failedCommits += 1
-            statistics.lastError = "\(error)"
-            logger.error(
-                "could not commit readings; keeping them queued and retrying",
-                metadata: ["smollama.writer.queued": "\(readings.count)", "smollama.error": "\(error)"])
-            if readings.count > configuration.maxBuffered {
-                let excess = readings.count - configuration.maxBuffered
-                readings.removeFirst(excess)
-                statistics.dropped += excess
-                logger.critical(
-                    "write queue full: dropped the oldest readings",
-                    metadata: ["smollama.writer.dropped": "\(excess)"])
-            }
+        }
+    }
+
+    private func recordFailure(_ error: any Error) {
+        statistics.failedCommits += 1
+        statistics.lastError = "\(error)"
+        logger.error(
+            "could not commit readings; keeping them queued and retrying",
+            metadata: ["smollama.writer.queued": "\(readings.count)", "smollama.error": "\(error)"])
+        if readings.count > configuration.maxBuffered {
+            let excess = readings.count - configuration.maxBuffered
+            readings.removeFirst(excess)
+            statistics.dropped += excess
+            logger.critical(
+                "write queue full: dropped the oldest readings", metadata: ["smollama.writer.dropped": "\(excess)"])
         }
     }
 }

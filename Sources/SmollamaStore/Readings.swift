@@ -34,9 +34,9 @@ extension SmollamaDatabase {
     /// Commits a batch of readings and notices in one transaction: one fsync for the lot,
     /// which is what keeps an SD card alive (DESIGN §3: ~63 B written per row at 1000 rows
     /// per commit against ~4 KB at one).
-    public func commit(readings: [PendingReading], notices: [PendingNotice], origin: NodeID) throws {
+    public func commit(readings: [PendingReading], notices: [PendingNotice], origin: NodeID) async throws {
         guard !readings.isEmpty || !notices.isEmpty else { return }
-        try writer.write { db in
+        try await writer.write { db in
             var epoch = try Row.fetchOne(
                 db, sql: "SELECT id, boot_id, quality FROM clock_epochs ORDER BY id DESC LIMIT 1"
             ).map { (id: $0["id"] as Int64, bootID: $0["boot_id"] as String, quality: $0["quality"] as String) }
@@ -79,8 +79,8 @@ extension SmollamaDatabase {
 
     /// Raw readings of one sensor in a time range (oldest first). Scans: meant for exports,
     /// sync and tests, not for dashboards, which read rollups.
-    public func readings(sensor: SensorID, from: Int64 = .min, to: Int64 = .max) throws -> [Reading] {
-        try reader.read { db in
+    public func readings(sensor: SensorID, from: Int64 = .min, to: Int64 = .max) async throws -> [Reading] {
+        try await reader.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -91,7 +91,7 @@ extension SmollamaDatabase {
         }
     }
 
-    public func readingCount() throws -> Int {
-        try reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM readings") ?? 0 }
+    public func readingCount() async throws -> Int {
+        try await reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM readings") ?? 0 }
     }
 }

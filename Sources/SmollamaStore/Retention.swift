@@ -13,9 +13,9 @@ extension SmollamaDatabase {
     /// found by binary search on ids instead of scanning the table.
     @discardableResult
     public func deleteExpiredReadings(olderThan cutoff: Int64, acknowledgedBy peer: String?, chunk: Int = 20_000)
-        throws -> Int
+        async throws -> Int
     {
-        let limit: Int64 = try reader.read { db in
+        let limit: Int64 = try await reader.read { db in
             var limit = try Self.rollupCursor(db)
             if let peer {
                 let acked = try Int64.fetchOne(
@@ -27,7 +27,7 @@ extension SmollamaDatabase {
         }
         var deleted = 0
         while true {
-            let count = try writer.write { db in
+            let count = try await writer.write { db in
                 try db.execute(
                     sql: """
                         DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE id <= ? ORDER BY id LIMIT ?)
@@ -54,8 +54,8 @@ extension SmollamaDatabase {
     }
 
     /// Records that `peer` durably holds everything of `stream` up to `seq`.
-    public func recordAcknowledgement(peer: String, stream: String, seq: Int64, now: Int64) throws {
-        try writer.write { db in
+    public func recordAcknowledgement(peer: String, stream: String, seq: Int64, now: Int64) async throws {
+        try await writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO peer_checkpoints (peer, stream, acked_seq, updated_at) VALUES (?, ?, ?, ?)

@@ -5,8 +5,8 @@ extension SmollamaDatabase {
     /// Folds the next readings (after the rollup cursor, in id order) into 5-minute and hourly
     /// rollups, in one transaction with the cursor. Returns how many readings were folded.
     @discardableResult
-    public func rollUp(batchSize: Int = 50_000) throws -> Int {
-        try writer.write { db in
+    public func rollUp(batchSize: Int = 50_000) async throws -> Int {
+        try await writer.write { db in
             let cursor = try Self.rollupCursor(db)
             let rows = try Row.fetchAll(
                 db,
@@ -73,8 +73,8 @@ extension SmollamaDatabase {
     }
 
     /// Rolls up everything pending.
-    public func rollUpAll(batchSize: Int = 50_000) throws {
-        while try rollUp(batchSize: batchSize) > 0 {}
+    public func rollUpAll(batchSize: Int = 50_000) async throws {
+        while try await rollUp(batchSize: batchSize) > 0 {}
     }
 
     static func rollupCursor(_ db: Database) throws -> Int64 {
@@ -82,10 +82,10 @@ extension SmollamaDatabase {
     }
 
     /// Rollups of one sensor, oldest first.
-    public func rollups(sensor: SensorID, resolution: Rollup.Resolution, from: Int64 = .min, to: Int64 = .max) throws
+    public func rollups(sensor: SensorID, resolution: Rollup.Resolution, from: Int64 = .min, to: Int64 = .max) async throws
         -> [Rollup]
     {
-        try reader.read { db in
+        try await reader.read { db in
             try Row.fetchAll(
                 db,
                 sql: """

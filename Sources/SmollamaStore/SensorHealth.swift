@@ -4,8 +4,8 @@ import SmollamaCore
 extension SmollamaDatabase {
     /// Records a failed read. Returns the consecutive failure count after this one.
     @discardableResult
-    public func recordFailure(sensorRowIDs: [Int64], reason: String, now: Int64, markFaulty: Bool) throws -> Int {
-        try writer.write { db in
+    public func recordFailure(sensorRowIDs: [Int64], reason: String, now: Int64, markFaulty: Bool) async throws -> Int {
+        try await writer.write { db in
             var consecutive = 0
             for sensor in sensorRowIDs {
                 try db.execute(
@@ -26,8 +26,8 @@ extension SmollamaDatabase {
     }
 
     /// Records a good read after failures: the sensors are healthy again.
-    public func recordRecovery(sensorRowIDs: [Int64]) throws {
-        try writer.write { db in
+    public func recordRecovery(sensorRowIDs: [Int64]) async throws {
+        try await writer.write { db in
             for sensor in sensorRowIDs {
                 try db.execute(
                     sql: "UPDATE sensor_state SET consecutive_failures = 0, status = 'ok' WHERE sensor = ?",
@@ -37,8 +37,8 @@ extension SmollamaDatabase {
     }
 
     /// Counts a refused value (NaN, out of range) with its reason.
-    public func recordRejection(sensorRowID: Int64, reason: String, now: Int64) throws {
-        try writer.write { db in
+    public func recordRejection(sensorRowID: Int64, reason: String, now: Int64) async throws {
+        try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE sensor_state SET rejected_count = rejected_count + 1, last_error = ?, last_error_at = ?

@@ -12,10 +12,10 @@ extension SmollamaDatabase {
     /// Records (or updates) the sensors a driver offers and returns them with their row ids.
     /// Sensors are never deleted: their readings and rollups keep pointing at them.
     @discardableResult
-    public func registerSensors(_ descriptors: [SensorDescriptor], driver: String, now: Int64) throws
+    public func registerSensors(_ descriptors: [SensorDescriptor], driver: String, now: Int64) async throws
         -> [RegisteredSensor]
     {
-        try writer.write { db in
+        try await writer.write { db in
             try descriptors.map { sensor in
                 try db.execute(
                     sql: """
@@ -36,8 +36,8 @@ extension SmollamaDatabase {
         }
     }
 
-    public func registeredSensors() throws -> [RegisteredSensor] {
-        try reader.read { db in try Self.fetchSensors(db) }
+    public func registeredSensors() async throws -> [RegisteredSensor] {
+        try await reader.read { db in try Self.fetchSensors(db) }
     }
 
     static func fetchSensors(_ db: Database) throws -> [RegisteredSensor] {

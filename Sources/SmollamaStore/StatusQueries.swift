@@ -32,8 +32,8 @@ public struct StoreStatus: Hashable, Sendable, Codable {
 }
 
 extension SmollamaDatabase {
-    public func sensorSummaries(now: Int64) throws -> [SensorSummary] {
-        try reader.read { db in
+    public func sensorSummaries(now: Int64) async throws -> [SensorSummary] {
+        try await reader.read { db in
             let sensors = try Self.fetchSensors(db)
             let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - 3_600_000)
             return try sensors.map { registered in
@@ -57,8 +57,8 @@ extension SmollamaDatabase {
     }
 
     /// The last stored value per sensor: the scheduler resumes on-change suppression from it.
-    public func lastStoredValues() throws -> [SensorID: (value: Double, time: Int64)] {
-        try reader.read { db in
+    public func lastStoredValues() async throws -> [SensorID: (value: Double, time: Int64)] {
+        try await reader.read { db in
             var values: [SensorID: (value: Double, time: Int64)] = [:]
             for row in try Row.fetchAll(
                 db,
@@ -73,9 +73,9 @@ extension SmollamaDatabase {
         }
     }
 
-    public func storeStatus() throws -> StoreStatus {
-        let maxIssued = try maxIssuedTimestamp()
-        return try reader.read { db in
+    public func storeStatus() async throws -> StoreStatus {
+        let maxIssued = try await maxIssuedTimestamp()
+        return try await reader.read { db in
             // Readings are deleted only as a prefix, so max(id) - min(id) + 1 is the exact count
             // without scanning millions of rows.
             let bounds = try Row.fetchOne(db, sql: "SELECT min(id) AS lo, max(id) AS hi FROM readings")

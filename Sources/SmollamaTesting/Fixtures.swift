@@ -2,6 +2,7 @@ import Foundation
 public import SmollamaCore
 public import SmollamaSensors
 public import SmollamaStore
+public import Logging
 import Synchronization
 
 /// A temp directory removed when the value is released... tests keep it for their duration.
@@ -106,11 +107,11 @@ public struct TestStore: Sendable {
     public let database: SmollamaDatabase
     public let node: NodeID
 
-    public init() throws {
+    public init() async throws {
         directory = try TemporaryDirectory("store")
         database = try SmollamaDatabase.open(path: directory.path + "/test.sqlite")
         node = NodeID.random()
-        try database.claim(for: node, incarnation: 1)
+        try await database.claim(for: node, incarnation: 1)
     }
 
     public var path: String { directory.path + "/test.sqlite" }
@@ -131,4 +132,21 @@ public func simulatedReadings(seed: UInt64 = 42, from start: Int64, count: Int, 
         time += step
     }
     return readings
+}
+
+extension Logger {
+    /// A logger that prints nothing: tests assert on state, not on log lines.
+    public static var quiet: Logger { Logger(label: "test") { _ in SwiftLogNoOpLogHandler() } }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. Tests wait on
+/// conditions, never on fixed sleeps, so a loaded CI machine slows them down without failing them.
+public func eventually(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(50),
+                       _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: poll)
+    }
+    return try await condition()
 }

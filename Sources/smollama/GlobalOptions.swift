@@ -20,8 +20,8 @@ struct GlobalOptions: ParsableArguments {
         return home.hasPrefix("/") ? home : FileManager.default.currentDirectoryPath + "/" + home
     }
 
-    func openNode() throws -> NodeRuntime {
-        try NodeRuntime.open(home: resolvedHome, configFile: config, environment: environment, overrides: overrides)
+    func openNode() async throws -> NodeRuntime {
+        try await NodeRuntime.open(home: resolvedHome, configFile: config, environment: environment, overrides: overrides)
     }
 }
 

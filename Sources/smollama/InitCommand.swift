@@ -26,7 +26,7 @@ struct InitCommand: AsyncParsableCommand {
         try await userFacing {
             let home = global.resolvedHome
             let paths = SmollamaPaths(home: home, configFile: global.config)
-            let result = try NodeSetup.initialise(
+            let result = try await NodeSetup.initialise(
                 paths: paths, name: name ?? ProcessInfo.processInfo.hostName, role: role, force: force,
                 now: Int64(Date().timeIntervalSince1970 * 1000))
             if json { return try printJSON(result) }

@@ -19,8 +19,8 @@ struct LogsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let runtime = try global.openNode()
-            var entries = try LogEntry.recent(runtime.database, limit: tail)
+            let runtime = try await global.openNode()
+            var entries = try await LogEntry.recent(runtime.database, limit: tail)
             if entries.isEmpty && !follow && !json {
                 print("The log is empty: it fills as the daemon (`smollama run`) sees faults, changes and observations.")
             }
@@ -30,7 +30,7 @@ struct LogsCommand: AsyncParsableCommand {
                 guard follow else { return }
                 if entries.count < 500 { try await Task.sleep(for: .seconds(1)) }
                 // Catch up in pages, oldest first, so a burst is neither skipped nor held in memory.
-                entries = try LogEntry.after(last, in: runtime.database, limit: 500)
+                entries = try await LogEntry.after(last, in: runtime.database, limit: 500)
                 last = entries.last?.hlc ?? last
             }
         }

@@ -11,7 +11,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let runtime = try global.openNode()
+            let runtime = try await global.openNode()
             var logger = Logger(label: "smollama")
             logger.logLevel = Logger.Level(rawValue: runtime.config.log.level.rawValue) ?? .info
             try await Daemon.run(runtime: runtime, environment: global.environment, logger: logger)

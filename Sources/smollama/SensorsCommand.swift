@@ -19,10 +19,10 @@ struct SensorsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let runtime = try global.openNode()
+            let runtime = try await global.openNode()
             repeat {
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                let sensors = try runtime.database.sensorSummaries(now: now)
+                let sensors = try await runtime.database.sensorSummaries(now: now)
                 if json { return try printJSON(sensors) }
                 if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
                 print(render(sensors, now: now))

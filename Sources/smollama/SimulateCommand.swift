@@ -20,11 +20,11 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let runtime = try global.openNode()
+            let runtime = try await global.openNode()
             let context = runtime.driverContext(environment: global.environment, logger: Logger(label: "smollama"))
             let bar = Terminal.ProgressBar(label: "simulating")
             let started = Date()
-            let count = try Backfill.simulate(
+            let count = try await Backfill.simulate(
                 runtime: runtime, duration: Int64(days * 86_400_000), end: Int64(Date().timeIntervalSince1970 * 1000),
                 context: context
             ) { progress in

@@ -12,9 +12,9 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await userFacing {
-            let runtime = try global.openNode()
+            let runtime = try await global.openNode()
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let report = try StatusReport.make(runtime: runtime, now: now)
+            let report = try await StatusReport.make(runtime: runtime, now: now)
             if json { return try printJSON(report) }
             let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
             print("node      \(report.name) (\(report.role.rawValue)) \(report.nodeID)")

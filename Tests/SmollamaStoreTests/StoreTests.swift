@@ -13,10 +13,10 @@ struct HouseStore {
     let rows: [SensorID: RegisteredSensor]
     let start: Int64 = 1_795_000_000_000
 
-    init() throws {
-        store = try TestStore()
+    init() async throws {
+        store = try await TestStore()
         let sensors = SimulatedHouse().sensors(prefix: nil)
-        let registered = try store.database.registerSensors(sensors, driver: "house", now: start)
+        let registered = try await store.database.registerSensors(sensors, driver: "house", now: start)
         rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
     }
 
@@ -33,36 +33,36 @@ struct HouseStore {
 }
 
 @Suite struct StoreTests {
-    @Test func migratesAnEmptyFileAndReopens() throws {
-        let store = try TestStore()
-        let tables = try store.database.reader.read { db in
+    @Test func migratesAnEmptyFileAndReopens() async throws {
+        let store = try await TestStore()
+        let tables = try await store.database.reader.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         }
         for table in ["clock_epochs", "clock_state", "events", "memories", "meta", "observations", "peer_checkpoints",
                       "readings", "rollup_carry", "rollups", "sensor_state", "sensors"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        let mode = try store.database.reader.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try await store.database.reader.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         // Reopening runs no migration twice and keeps the owner.
         let again = try SmollamaDatabase.open(path: store.path)
-        try again.claim(for: store.node, incarnation: 1)
-        #expect(throws: StoreError.self) { try again.claim(for: NodeID.random(), incarnation: 1) }
+        try await again.claim(for: store.node, incarnation: 1)
+        await #expect(throws: StoreError.self) { try await again.claim(for: NodeID.random(), incarnation: 1) }
     }
 
     @Test func batchedIngestOfAHundredThousandSimulatedReadings() async throws {
-        let house = try HouseStore()
+        let house = try await HouseStore()
         let readings = simulatedReadings(from: house.start, count: 100_000)
         let writer = ReadingWriter(database: house.database, origin: house.store.node,
-                                   configuration: .init(maxBatch: 1000), logger: Logger(label: "test"))
+                                   configuration: .init(maxBatch: 1000), logger: Logger.quiet)
         for reading in house.pending(readings) { await writer.submit(reading) }
         await writer.flush()
-        #expect(try house.database.readingCount() == 100_000)
+        #expect(try await house.database.readingCount() == 100_000)
         let stats = await writer.statistics
         #expect(stats.accepted == 100_000 && stats.committed == 100_000 && stats.dropped == 0)
         // Readings come back in order with their values.
         let sensor = readings[0].sensor
-        let stored = try house.database.readings(sensor: sensor)
+        let stored = try await house.database.readings(sensor: sensor)
         #expect(stored == readings.filter { $0.sensor == sensor })
         // Ids are contiguous: the raw table can be its own sync stream.
         let (low, high) = try await house.database.reader.read { db in
@@ -70,13 +70,13 @@ struct HouseStore {
              try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings")!)
         }
         #expect(high - low + 1 == 100_000)
-        #expect(try house.database.maxIssuedTimestamp()!.milliseconds == readings.map(\.time).max())
+        #expect(try await house.database.maxIssuedTimestamp()!.milliseconds == readings.map(\.time).max())
     }
 
     @Test func aFailedCommitKeepsTheBatchQueued() async throws {
-        let house = try HouseStore()
+        let house = try await HouseStore()
         let writer = ReadingWriter(database: house.database, origin: house.store.node,
-                                   configuration: .init(maxBatch: 10_000), logger: Logger(label: "test"))
+                                   configuration: .init(maxBatch: 10_000), logger: Logger.quiet)
         // A reading for a sensor row that does not exist violates the foreign key: the commit fails.
         var bad = house.pending(simulatedReadings(from: house.start, count: 1))[0]
         bad.sensorRowID = 9999
@@ -86,30 +86,30 @@ struct HouseStore {
         #expect(pending == 1)
         let failed = await writer.statistics.failedCommits
         #expect(failed == 1)
-        #expect(try house.database.readingCount() == 0)
+        #expect(try await house.database.readingCount() == 0)
     }
 
-    @Test func eventSequencesAreContiguousAndApplyIsIdempotent() throws {
-        let store = try TestStore()
+    @Test func eventSequencesAreContiguousAndApplyIsIdempotent() async throws {
+        let store = try await TestStore()
         let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_795_000_000_000, counter: 0), bootID: "b",
                                monotonicNanoseconds: 1, quality: .synced)
         var events: [Event] = []
         for index in 0..<5 {
-            events.append(try store.database.appendEvent(origin: store.node, stream: .notices, type: "t",
+            events.append(try await store.database.appendEvent(origin: store.node, stream: .notices, type: "t",
                                                          payload: Data("{\"i\":\(index)}".utf8), stamp: stamp))
         }
         #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
-        #expect(try store.database.appendEvent(origin: store.node, stream: .control, type: "t", payload: Data("{}".utf8),
+        #expect(try await store.database.appendEvent(origin: store.node, stream: .control, type: "t", payload: Data("{}".utf8),
                                                stamp: stamp).seq == 1)
-        #expect(try store.database.apply(events[2]) == .duplicate)
+        #expect(try await store.database.apply(events[2]) == .duplicate)
         var forged = Event(origin: store.node, stream: .notices, seq: 3, stamp: stamp, type: "t",
                            payload: Data("{\"i\":99}".utf8))
-        #expect(try store.database.apply(forged) == .collision)
+        #expect(try await store.database.apply(forged) == .collision)
         forged.seq = 6  // content changed after hashing: refused
-        #expect(throws: StoreError.self) { try store.database.apply(forged) }
+        await #expect(throws: StoreError.self) { try await store.database.apply(forged) }
         let next = Event(origin: store.node, stream: .notices, seq: 6, stamp: stamp, type: "t", payload: Data("{}".utf8))
-        #expect(try store.database.apply(next) == .inserted)
-        #expect(try store.database.events(origin: store.node, stream: .notices).map(\.seq) == [1, 2, 3, 4, 5, 6])
-        #expect(try store.database.events(origin: store.node, stream: .notices).allSatisfy(\.hashIsValid))
+        #expect(try await store.database.apply(next) == .inserted)
+        #expect(try await store.database.events(origin: store.node, stream: .notices).map(\.seq) == [1, 2, 3, 4, 5, 6])
+        #expect(try await store.database.events(origin: store.node, stream: .notices).allSatisfy(\.hashIsValid))
     }
 }
