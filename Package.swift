@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]

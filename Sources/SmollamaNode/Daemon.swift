@@ -62,7 +62,10 @@ public enum Daemon {
         let pending = await writer.pendingCount
         logger.info(
             "smollama node stopped",
-            metadata: ["smollama.writer.committed": "\(statistics.committed)", "smollama.writer.pending": "\(pending)"])
+            metadata: [
+                "smollama.writer.accepted": "\(statistics.accepted)", "smollama.writer.committed": "\(statistics.committed)",
+                "smollama.writer.pending": "\(pending)",
+            ])
     }
 
     static func writePIDFile(_ path: String) throws {

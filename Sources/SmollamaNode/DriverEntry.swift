@@ -69,8 +69,9 @@ public struct DriverEntry: Sendable, Hashable {
         }
         let driver: any SensorDriver
         do {
+            let node = try Yams.compose(yaml: options) ?? .mapping(.init([]))
             let box = try YAMLDecoder().decode(
-                DriverBox.self, from: options, userInfo: [DriverBox.kindKey: kind, DriverBox.contextKey: context])
+                DriverBox.self, from: node, userInfo: [DriverBox.kindKey: kind, DriverBox.contextKey: context])
             driver = box.driver
         } catch {
             throw ConfigLoader.describe(error, file: file, prefix: keyPath)

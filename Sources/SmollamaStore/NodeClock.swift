@@ -63,7 +63,11 @@ public actor NodeClock {
     }
 
     /// The current time in node-clock milliseconds (issues a stamp, so it is monotonic too).
-    public func now() -> Int64 { stamp().stamp.hlc.milliseconds }
+    /// A quality change seen here is still reported by the next `stamp()`.
+    public func now() -> Int64 {
+        clock.tick(wallMilliseconds: source.wallMilliseconds(), monotonicNanoseconds: source.monotonicNanoseconds())
+            .milliseconds
+    }
 
     public var quality: ClockQuality? { lastQuality }
 }

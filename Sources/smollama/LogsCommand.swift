@@ -28,6 +28,7 @@ struct LogsCommand: AsyncParsableCommand {
             while true {
                 for entry in entries { try print(line(entry)) }
                 guard follow else { return }
+                fflush(nil)  // all streams: `logs -f | grep …` must see lines as they come, not when a buffer fills
                 if entries.count < 500 { try await Task.sleep(for: .seconds(1)) }
                 // Catch up in pages, oldest first, so a burst is neither skipped nor held in memory.
                 entries = try await LogEntry.after(last, in: runtime.database, limit: 500)

@@ -1,0 +1,89 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Runs the real `smollama` binary, as a user or a service manager would.
+enum SmollamaBinary {
+    /// `SMOLLAMA_BINARY`, else the debug build next to this package.
+    static var path: String {
+        if let path = ProcessInfo.processInfo.environment["SMOLLAMA_BINARY"] { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/smollama").path
+    }
+
+    static func checkBuilt() throws {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw BinaryMissing(path: path)
+        }
+    }
+
+    struct BinaryMissing: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "\(path) is missing: run `swift build` before the tests (scripts/test does)" }
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs to completion.
+    static func run(_ arguments: [String], home: String, environment: [String: String] = [:]) throws -> Output {
+        let process = RunningNode(arguments: arguments, home: home, environment: environment)
+        try process.start()
+        process.process.waitUntilExit()
+        return Output(status: process.process.terminationStatus, stdout: process.stdout, stderr: process.stderr)
+    }
+}
+
+/// A started `smollama` process whose output is collected as it comes.
+final class RunningNode: Sendable {
+    nonisolated(unsafe) let process = Process()
+    private let out = OutputBuffer()
+    private let err = OutputBuffer()
+
+    init(arguments: [String], home: String, environment: [String: String] = [:]) {
+        process.executableURL = URL(fileURLWithPath: SmollamaBinary.path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["SMOLLAMA_HOME"] = home
+        env.merge(environment) { $1 }
+        process.environment = env
+    }
+
+    func start() throws {
+        try SmollamaBinary.checkBuilt()
+        let stdoutPipe = Pipe(), stderrPipe = Pipe()
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        stdoutPipe.fileHandleForReading.readabilityHandler = { [out] handle in out.append(handle.availableData) }
+        stderrPipe.fileHandleForReading.readabilityHandler = { [err] handle in err.append(handle.availableData) }
+        try process.run()
+    }
+
+    var stdout: String {
+        Thread.sleep(forTimeInterval: 0.05)  // let the last chunk arrive
+        return out.text
+    }
+    var stderr: String { err.text }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit, at most `timeout`.
+    func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+}
+
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+}
