@@ -38,6 +38,7 @@ let package = Package(
             dependencies: [
                 "SmollamaCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,8 +87,12 @@ let package = Package(
         .executableTarget(
             name: "smollama-bench",
             dependencies: [
-                "SmollamaNode",
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
