@@ -70,6 +70,12 @@ import Testing
         let restarted = RunningNode(arguments: ["run"], home: home.path)
         try restarted.start()
         #expect(try await eventually { restarted.stderr.contains("sensor scheduler started") })
+        // One daemon per node: status names it, a second one is refused (the lock died with kill -9).
+        let status = try SmollamaBinary.run(["status", "--json"], home: home.path)
+        let report = try JSONDecoder().decode(StatusReport.self, from: Data(status.stdout.utf8))
+        #expect(report.daemonPID == restarted.process.processIdentifier)
+        let second = try SmollamaBinary.run(["run"], home: home.path)
+        #expect(second.status == 1 && second.stderr.contains("already running"))
         restarted.signal(SIGTERM)
         #expect(try await restarted.waitForExit() == 0)
     }
