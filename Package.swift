@@ -54,6 +54,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The kernel's ioctl request numbers and struct sizes, which Swift cannot import as macros.
+        .target(name: "CLinuxIO"),
+        // Physical sensors on Linux: GPIO character device, I2C, SPI, 1-Wire, IIO, hwmon, detection.
+        .target(
+            name: "SmollamaHardware",
+            dependencies: [
+                "CLinuxIO",
+                "SmollamaCore",
+                "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -73,6 +86,7 @@ let package = Package(
             name: "smollama",
             dependencies: [
                 "SmollamaNode",
+                "SmollamaHardware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,6 +121,11 @@ let package = Package(
         .testTarget(
             name: "SmollamaSensorsTests",
             dependencies: ["SmollamaSensors", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaHardwareTests",
+            dependencies: ["SmollamaHardware", "CLinuxIO", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
