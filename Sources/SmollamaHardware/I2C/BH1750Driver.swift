@@ -1,7 +1,6 @@
 import Foundation
 public import SmollamaCore
 public import SmollamaSensors
-import Synchronization
 
 /// ROHM BH1750 ambient light sensor in continuous high-resolution mode (1 lx resolution,
 /// 120 ms per measurement): lux = raw / 1.2 at the default measurement time.
@@ -18,13 +17,13 @@ public struct BH1750Driver: SensorDriver {
     let address: UInt8
     let io: BlockingIO
     let pause: @Sendable (_ microseconds: UInt32) -> Void
-    private let configured = ConfiguredFlag()
+    private let configured = Locked(false)
 
     public init(
         name: String, bus: any I2CBus, address: UInt8, interval: Duration,
         pause: @escaping @Sendable (UInt32) -> Void = DevicePause.real
     ) throws {
-        self.name = name
+        self.name = "bh1750:" + name
         self.bus = bus
         self.address = address
         self.interval = interval
@@ -47,28 +46,21 @@ public struct BH1750Driver: SensorDriver {
             let lux = try await io.run { [self] in try measure() }
             return [SensorSample(sensor: sensors[0].id, value: lux)]
         } catch {
-            configured.set(false)
+            configured.value = false
             throw SensorFault(driver: name, "\(error)")
         }
     }
 
     func measure() throws -> Double {
-        if !configured.isSet {
+        if !configured.value {
             try bus.writeCommand(address: address, Self.powerOn)
             try bus.writeCommand(address: address, Self.continuousHighResolution)
             pause(Self.firstMeasurementMicroseconds)
-            configured.set(true)
+            configured.value = true
         }
         let bytes = try bus.read(address: address, count: 2)
         return Self.lux(high: bytes[0], low: bytes[1])
     }
-}
-
-/// Whether a device was put into its measuring mode since it last failed.
-final class ConfiguredFlag: Sendable {
-    private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set(_ flag: Bool) { value.withLock { $0 = flag } }
 }
 
 /// `- driver: bh1750` entry keys.

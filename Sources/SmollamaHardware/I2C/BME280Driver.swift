@@ -22,7 +22,7 @@ public struct BME280Driver: SensorDriver {
         name: String, bus: any I2CBus, address: UInt8, interval: Duration,
         pause: @escaping @Sendable (UInt32) -> Void = DevicePause.real
     ) throws {
-        self.name = name
+        self.name = "bme280:" + name
         self.bus = bus
         self.address = address
         self.interval = interval

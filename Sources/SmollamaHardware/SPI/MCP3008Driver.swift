@@ -21,7 +21,7 @@ public struct MCP3008Driver: SensorDriver {
     let io: BlockingIO
 
     public init(name: String, device: any SPIDevice, channels: [Channel], referenceVolts: Double, interval: Duration) {
-        self.name = name
+        self.name = "mcp3008:" + name
         self.device = device
         self.channels = channels
         self.referenceVolts = referenceVolts
