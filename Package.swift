@@ -125,7 +125,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaHardwareTests",
-            dependencies: ["SmollamaHardware", "CLinuxIO", "SmollamaTesting"],
+            dependencies: [
+                "SmollamaHardware", "CLinuxIO", "SmollamaTesting",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
