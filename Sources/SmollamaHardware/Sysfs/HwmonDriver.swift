@@ -8,18 +8,18 @@ public import SmollamaSensors
 public struct HwmonDriver: SensorDriver {
     struct Bound: Hashable, Sendable {
         var file: String
-        var factor: Double
+        var divisor: Double
         var descriptor: SensorDescriptor
     }
 
-    /// Attribute prefix → unit, device class, factor to that unit, range.
-    static let kinds: [(prefix: String, unit: String, deviceClass: String?, factor: Double, range: ClosedRange<Double>?)] = [
-        ("temp", "°C", "temperature", 0.001, -273.15...500),
+    /// Attribute prefix → unit, device class, divisor to that unit (m°C → °C: 1000), range.
+    static let kinds: [(prefix: String, unit: String, deviceClass: String?, divisor: Double, range: ClosedRange<Double>?)] = [
+        ("temp", "°C", "temperature", 1000, -273.15...500),
         ("fan", "rpm", nil, 1, 0...100_000),
-        ("in", "V", "voltage", 0.001, nil),
-        ("curr", "A", "current", 0.001, nil),
-        ("power", "W", "power", 0.000_001, nil),
-        ("humidity", "%", "humidity", 0.001, 0...100),
+        ("in", "V", "voltage", 1000, nil),
+        ("curr", "A", "current", 1000, nil),
+        ("power", "W", "power", 1_000_000, nil),
+        ("humidity", "%", "humidity", 1000, 0...100),
     ]
 
     public let name: String
@@ -63,7 +63,7 @@ public struct HwmonDriver: SensorDriver {
             }
             let label = found.flatMap { try? SysfsFile.read($0.directory + "/\(channel)_label") }
             return Bound(
-                file: channel + "_input", factor: kind.factor,
+                file: channel + "_input", divisor: kind.divisor,
                 descriptor: SensorDescriptor(
                     id: try DriverNaming.sensorID(name, channel, driver: "hwmon"), name: "\(name) \(label ?? channel)",
                     unit: kind.unit, deviceClass: kind.deviceClass, range: kind.range))
@@ -86,7 +86,7 @@ public struct HwmonDriver: SensorDriver {
                 guard let value = try SysfsFile.readNumber(path) else {
                     throw SensorFault(driver: name, "\(path): not a number")
                 }
-                samples.append(SensorSample(sensor: item.descriptor.id, value: value * item.factor))
+                samples.append(SensorSample(sensor: item.descriptor.id, value: value / item.divisor))
             } catch let error as SysfsFile.ReadError where error.isTransient || error == .failed(path: path, OSError(code: ENODATA)) {
                 continue
             } catch let error as SysfsFile.ReadError {

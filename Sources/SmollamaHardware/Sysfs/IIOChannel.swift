@@ -30,21 +30,25 @@ public struct IIOChannel: Hashable, Sendable {
     public struct Unit: Hashable, Sendable {
         public var symbol: String
         public var deviceClass: String?
-        /// Multiply the IIO value (after scale/offset) by this.
+        /// Multiply the IIO value (after scale/offset) by this …
         public var factor: Double
         public var range: ClosedRange<Double>?
+        /// … or divide by this (exact for milli-units: 1650 / 1000 == 1.65, 1650 × 0.001 is not).
+        public var divisor: Double = 1
+
+        public func convert(_ value: Double) -> Double { value * factor / divisor }
     }
 
     /// Units from Documentation/ABI/testing/sysfs-bus-iio: temperature in m°C, relative humidity
     /// in m%, pressure in kPa, voltage in mV, current in mA, illuminance in lux, distance in m.
     public var unit: Unit {
         switch type {
-        case "temp": Unit(symbol: "°C", deviceClass: "temperature", factor: 0.001, range: -273.15...2000)
-        case "humidityrelative": Unit(symbol: "%", deviceClass: "humidity", factor: 0.001, range: 0...100)
+        case "temp": Unit(symbol: "°C", deviceClass: "temperature", factor: 1, range: -273.15...2000, divisor: 1000)
+        case "humidityrelative": Unit(symbol: "%", deviceClass: "humidity", factor: 1, range: 0...100, divisor: 1000)
         case "pressure": Unit(symbol: "hPa", deviceClass: "pressure", factor: 10, range: 0...20000)
-        case "voltage": Unit(symbol: "V", deviceClass: "voltage", factor: 0.001, range: nil)
-        case "current": Unit(symbol: "A", deviceClass: "current", factor: 0.001, range: nil)
-        case "power": Unit(symbol: "W", deviceClass: "power", factor: 0.001, range: nil)
+        case "voltage": Unit(symbol: "V", deviceClass: "voltage", factor: 1, range: nil, divisor: 1000)
+        case "current": Unit(symbol: "A", deviceClass: "current", factor: 1, range: nil, divisor: 1000)
+        case "power": Unit(symbol: "W", deviceClass: "power", factor: 1, range: nil, divisor: 1000)
         case "illuminance": Unit(symbol: "lx", deviceClass: "illuminance", factor: 1, range: 0...200_000)
         case "distance": Unit(symbol: "cm", deviceClass: "distance", factor: 100, range: 0...10_000)
         case "concentration": Unit(symbol: "ppm", deviceClass: nil, factor: 1, range: nil)

@@ -73,7 +73,7 @@ public struct IIODriver: SensorDriver {
         for item in bound {
             do {
                 let value = try Self.value(of: item.channel, in: directory)
-                samples.append(SensorSample(sensor: item.descriptor.id, value: value * item.channel.unit.factor))
+                samples.append(SensorSample(sensor: item.descriptor.id, value: item.channel.unit.convert(value)))
             } catch let error as SysfsFile.ReadError where error.isTransient {
                 continue  // EIO/ETIMEDOUT: the sensor missed this reading.
             } catch let error as SysfsFile.ReadError {
