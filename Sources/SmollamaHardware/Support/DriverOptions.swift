@@ -1,4 +1,4 @@
-public import SmollamaCore
+import SmollamaCore
 
 /// A config entry for a hardware driver that cannot work as written. The message names the key
 /// and says what would be accepted.
@@ -53,6 +53,17 @@ public enum GPIOBias: String, Hashable, Sendable, Codable, CaseIterable {
     case pullDown = "pull_down"
     /// Leave the line as the firmware or device tree configured it.
     case asIs = "as_is"
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let bias = GPIOBias(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription: "bias '\(text)' is not one of: \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = bias
+    }
 }
 
 /// Naming rules shared by every hardware driver: sensor ids are `<name>.<quantity>`.
