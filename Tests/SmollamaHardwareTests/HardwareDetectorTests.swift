@@ -119,3 +119,31 @@ import SmollamaSensors
         #expect(report.text == "No hardware sensors found.\n")
     }
 }
+
+@Suite struct HardwareDetectorBusTests {
+    struct DeniedBus: I2CBus {
+        let path: String
+        func transfer(address: UInt8, write: [UInt8], readCount: Int) throws -> [UInt8] {
+            throw I2CError(path: path, address: address, OSError(code: 13))
+        }
+    }
+
+    @Test func emptyAndUnreadableBusesAreReportedWithTheCause() throws {
+        let tree = try FixtureTree()
+        try tree.write("/dev/i2c-1", "")
+        try tree.write("/dev/i2c-20", "")
+        var backends = HardwareBackends.fake(chips: [])
+        let root = tree.root
+        backends.i2cBus = { path in
+            path.hasSuffix("i2c-20") ? DeniedBus(path: path) as any I2CBus : FakeI2CBus(path: path, devices: [:])
+        }
+        let report = HardwareDetector(context: tree.context, backends: backends).detect()
+        #expect(report.devices == [
+            DetectedDevice(bus: "i2c", location: root + "/dev/i2c-1", summary: "I2C bus, no known sensor at 0x76, 0x77, 0x23, 0x5c"),
+            DetectedDevice(
+                bus: "i2c", location: root + "/dev/i2c-20", summary: "I2C bus, no known sensor at 0x76, 0x77, 0x23, 0x5c",
+                note: "probing failed: \(root)/dev/i2c-20 address 0x76: \(OSError(code: 13))"),
+        ])
+        #expect(report.text.contains("EACCES"))
+    }
+}

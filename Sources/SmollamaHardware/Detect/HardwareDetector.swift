@@ -48,16 +48,28 @@ public struct HardwareDetector: Sendable {
             guard let bus = Int(entry.dropFirst(4)) else { continue }
             let path = devDirectory + "/" + entry
             let transport = i2cBus(path)
+            var answered = false
+            var busError: String?
             for candidate in I2CCandidate.known {
                 let location = "\(path) 0x\(String(candidate.address, radix: 16))"
                 if let owner = kernelOwner(bus: bus, address: candidate.address) {
+                    answered = true
                     found.append(
                         DetectedDevice(
                             bus: "i2c", location: location, summary: "owned by kernel driver '\(owner)'",
                             note: "not probed; read it through the iio or hwmon driver"))
                     continue
                 }
-                guard let identified = candidate.identify(transport) else { continue }
+                let identified: String?
+                do {
+                    identified = try candidate.identify(transport)
+                } catch {
+                    // No acknowledgement is the normal answer of an empty address; anything else is the bus's problem.
+                    if !Self.isNoAcknowledge(error), busError == nil { busError = "\(error)" }
+                    continue
+                }
+                guard let identified else { continue }
+                answered = true
                 let name = names.make(candidate.driver)
                 found.append(
                     DetectedDevice(
@@ -67,8 +79,20 @@ public struct HardwareDetector: Sendable {
                             ConfigPair("address", "0x" + String(candidate.address, radix: 16)),
                         ]))
             }
+            if !answered {
+                let probed = I2CCandidate.known.map { "0x" + String($0.address, radix: 16) }.joined(separator: ", ")
+                found.append(
+                    DetectedDevice(
+                        bus: "i2c", location: path, summary: "I2C bus, no known sensor at \(probed)",
+                        note: busError.map { "probing failed: \($0)" }))
+            }
         }
         return found
+    }
+
+    static func isNoAcknowledge(_ error: any Error) -> Bool {
+        guard let code = (error as? I2CError)?.code else { return false }
+        return code == ENXIO || code == EREMOTEIO || code == EIO
     }
 
     /// The kernel driver bound to `bus`-`address`, if one is (`/sys/bus/i2c/devices/1-0076/driver`).

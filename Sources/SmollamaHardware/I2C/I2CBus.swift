@@ -41,15 +41,18 @@ public struct I2CError: Error, Hashable, Sendable, CustomStringConvertible {
     public var path: String
     public var address: UInt8
     public var message: String
+    /// The errno, when the kernel reported one.
+    public var code: Int32?
 
-    public init(path: String, address: UInt8, message: String) {
+    public init(path: String, address: UInt8, message: String, code: Int32? = nil) {
         self.path = path
         self.address = address
         self.message = message
+        self.code = code
     }
 
     public init(path: String, address: UInt8, _ error: OSError) {
-        self.init(path: path, address: address, message: error.description)
+        self.init(path: path, address: address, message: error.description, code: error.code)
     }
 
     public var description: String { "\(path) address 0x\(String(address, radix: 16)): \(message)" }
