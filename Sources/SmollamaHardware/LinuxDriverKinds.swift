@@ -18,7 +18,8 @@ extension SensorDriverKind {
                 return try GPIOInputDriver(
                     name: name, deviceClass: options.deviceClass,
                     input: backends.gpioInput(options.settings, consumer(name), locate),
-                    interval: try DriverNaming.interval(options.interval, default: .seconds(60), driver: "gpio"))
+                    interval: try DriverNaming.interval(options.interval, default: .seconds(60), driver: "gpio"),
+                    logger: context.logger)
             },
             SensorDriverKind(name: "pir", summary: "HC-SR501 PIR motion sensor on a GPIO line (warm-up, lockout)") {
                 decoder, context in
@@ -29,7 +30,8 @@ extension SensorDriverKind {
                 return try PIRDriver(
                     name: name, input: backends.gpioInput(settings, consumer(name), locate), warmUp: options.warmUp.duration,
                     lockout: options.lockout.duration,
-                    interval: try DriverNaming.interval(options.interval, default: .seconds(60), driver: "pir"))
+                    interval: try DriverNaming.interval(options.interval, default: .seconds(60), driver: "pir"),
+                    logger: context.logger)
             },
             SensorDriverKind(name: "hc_sr04", summary: "HC-SR04 ultrasonic distance (trigger output + echo edges)") {
                 decoder, context in

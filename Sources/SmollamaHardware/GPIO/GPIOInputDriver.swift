@@ -1,3 +1,4 @@
+public import Logging
 public import SmollamaCore
 public import SmollamaSensors
 
@@ -8,9 +9,11 @@ public struct GPIOInputDriver: EventSensorDriver {
     public let sensors: [SensorDescriptor]
     public let interval: Duration
     let input: any GPIOEdgeInput
+    let logger: Logger?
 
-    public init(name: String, deviceClass: String?, input: any GPIOEdgeInput, interval: Duration) throws {
+    public init(name: String, deviceClass: String?, input: any GPIOEdgeInput, interval: Duration, logger: Logger? = nil) throws {
         self.name = "gpio:" + name
+        self.logger = logger
         self.input = input
         self.interval = interval
         sensors = [
@@ -31,12 +34,15 @@ public struct GPIOInputDriver: EventSensorDriver {
     public func events() -> AsyncThrowingStream<SensorSample, any Error> {
         let id = sensors[0].id
         let name = name
+        let logger = logger
         let edges = input.edges()
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
                     var last: Bool?
-                    for try await edge in edges where edge.level != last {
+                    for try await edge in edges {
+                        GPIOEdgeLogging.noteDropped(edge, sensor: id, logger: logger)
+                        guard edge.level != last else { continue }
                         last = edge.level
                         continuation.yield(SensorSample(sensor: id, value: edge.level ? 1 : 0))
                     }
@@ -50,15 +56,23 @@ public struct GPIOInputDriver: EventSensorDriver {
     }
 }
 
-/// Keys shared by every GPIO input entry.
-struct GPIOInputKeys {
-    var line: GPIOLineSpec
-    var chip: String?
-    var bias: GPIOBias
-    var activeLow: Bool
-    var debounce: ConfigDuration?
+/// Dropped edges are facts worth a warning: the kernel's buffer overflowed, so a short pulse
+/// (a door opened and closed) may be missing from the log.
+enum GPIOEdgeLogging {
+    static func noteDropped(_ edge: GPIOEdgeEvent, sensor: SensorID, logger: Logger?) {
+        guard edge.missedBefore > 0 else { return }
+        logger?.warning(
+            "GPIO events dropped by the kernel",
+            metadata: [
+                "smollama.sensor.id": "\(sensor)", "smollama.gpio.offset": "\(edge.offset)",
+                "smollama.gpio.dropped": "\(edge.missedBefore)",
+            ])
+    }
+}
 
-    static func debounceMicroseconds(_ value: ConfigDuration?, driver: String) throws -> UInt32? {
+/// The `debounce:` key of GPIO inputs, as the kernel's microseconds.
+enum GPIODebounce {
+    static func microseconds(_ value: ConfigDuration?, driver: String) throws -> UInt32? {
         guard let value else { return nil }
         guard value.milliseconds <= 1000 else {
             throw HardwareConfigError(driver: driver, key: "debounce", "\(value) is too long; kernel debounce is for contact bounce (1ms…100ms)")
@@ -102,12 +116,12 @@ public struct GPIOInputOptions: Decodable, Sendable {
         debounce = try container.decodeIfPresent(ConfigDuration.self, forKey: .debounce)
         deviceClass = try container.decodeIfPresent(String.self, forKey: .deviceClass)
         interval = try container.decodeIfPresent(ConfigDuration.self, forKey: .interval)
-        _ = try GPIOInputKeys.debounceMicroseconds(debounce, driver: "gpio")
+        _ = try GPIODebounce.microseconds(debounce, driver: "gpio")
     }
 
     var settings: GPIOLineSettings {
         GPIOLineSettings(
             direction: .input, edgeEvents: true, bias: bias, activeLow: activeLow,
-            debounceMicroseconds: (try? GPIOInputKeys.debounceMicroseconds(debounce, driver: "gpio")) ?? nil)
+            debounceMicroseconds: (try? GPIODebounce.microseconds(debounce, driver: "gpio")) ?? nil)
     }
 }

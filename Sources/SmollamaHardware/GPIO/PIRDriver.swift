@@ -1,3 +1,4 @@
+public import Logging
 public import SmollamaCore
 public import SmollamaSensors
 
@@ -12,12 +13,14 @@ public struct PIRDriver: EventSensorDriver {
     let warmUpNanoseconds: UInt64
     let lockoutNanoseconds: UInt64
     let now: @Sendable () -> UInt64
+    let logger: Logger?
 
     public init(
         name: String, input: any GPIOEdgeInput, warmUp: Duration, lockout: Duration, interval: Duration,
-        now: @escaping @Sendable () -> UInt64 = MonotonicClock.nowNanoseconds
+        logger: Logger? = nil, now: @escaping @Sendable () -> UInt64 = MonotonicClock.nowNanoseconds
     ) throws {
         self.name = "pir:" + name
+        self.logger = logger
         self.input = input
         self.interval = interval
         self.now = now
@@ -51,18 +54,20 @@ public struct PIRDriver: EventSensorDriver {
     }
 
     public func events() -> AsyncThrowingStream<SensorSample, any Error> {
-        Self.motion(from: input.edges(), logic: logic, sensor: sensors[0].id, driver: name)
+        Self.motion(from: input.edges(), logic: logic, sensor: sensors[0].id, driver: name, logger: logger)
     }
 
     /// Maps an edge stream through the PIR logic. Separate so recorded traces can be replayed.
     public static func motion(
-        from edges: AsyncThrowingStream<GPIOEdgeEvent, any Error>, logic initial: PIRMotionLogic, sensor: SensorID, driver: String
+        from edges: AsyncThrowingStream<GPIOEdgeEvent, any Error>, logic initial: PIRMotionLogic, sensor: SensorID, driver: String,
+        logger: Logger? = nil
     ) -> AsyncThrowingStream<SensorSample, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 var logic = initial
                 do {
                     for try await edge in edges {
+                        GPIOEdgeLogging.noteDropped(edge, sensor: sensor, logger: logger)
                         if let motion = logic.process(edge) {
                             continuation.yield(SensorSample(sensor: sensor, value: motion ? 1 : 0))
                         }
