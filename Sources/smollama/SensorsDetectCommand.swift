@@ -47,7 +47,7 @@ struct SensorsDetectCommand: AsyncParsableCommand {
             print(try report.json())
         } else {
             print(report.text)
-            print("Paste under your config file's top level:\n")
+            print("Merge these entries into sensors.drivers in your config:\n")
             print(report.configSnippet, terminator: "")
         }
         #else

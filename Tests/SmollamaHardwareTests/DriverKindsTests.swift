@@ -20,6 +20,7 @@ import SmollamaSensors
         let located = Locked<[GPIOLineLocation]>([])
         let yaml = """
             sensors:
+              drivers:
               - driver: gpio
                 name: front_door
                 line: GPIO22
@@ -82,7 +83,7 @@ import SmollamaSensors
 
     func error(for yaml: String) -> String {
         do {
-            _ = try SensorList.decode("sensors:\n" + yaml, context: DriverContext(dataDirectory: "/tmp", logger: .init(label: "t")), backends: .fake())
+            _ = try SensorList.decode("sensors:\n  drivers:\n" + yaml, context: DriverContext(dataDirectory: "/tmp", logger: .init(label: "t")), backends: .fake())
             return "no error"
         } catch {
             return "\(error)"
@@ -91,7 +92,7 @@ import SmollamaSensors
 
     @Test func unknownKeysAreRejectedNamingTheKey() {
         let typo = error(for: "  - {driver: bme280, adress: 0x76}")
-        #expect(typo.contains("unknown key 'sensors.Index 0.adress'; expected one of: address, bus, driver, interval, name"))
+        #expect(typo.contains("unknown key 'sensors.drivers.Index 0.adress'; expected one of: address, bus, driver, interval, name"))
         #expect(error(for: "  - {driver: pir, line: 17, warmup: 10s}").contains("warmup"))
         #expect(error(for: "  - {driver: mcp3008, channels: [{channel: 0, name: a, gain: 2}]}").contains("channels.Index 0.gain'"))
     }
@@ -113,7 +114,7 @@ import SmollamaSensors
 
     @Test func defaultsApply() throws {
         let drivers = try SensorList.decode(
-            "sensors:\n  - driver: bme280\n  - driver: bh1750\n  - driver: pir\n    line: GPIO4\n",
+            "sensors:\n  drivers:\n  - driver: bme280\n  - driver: bh1750\n  - driver: pir\n    line: GPIO4\n",
             context: DriverContext(dataDirectory: "/tmp", logger: .init(label: "t")), backends: .fake())
         #expect(drivers.map(\.name) == ["bme280:bme280", "bh1750:bh1750", "pir:pir"])
         #expect(drivers.map(\.interval) == [.seconds(30), .seconds(10), .seconds(60)])

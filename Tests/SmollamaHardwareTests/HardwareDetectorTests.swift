@@ -31,28 +31,29 @@ import SmollamaSensors
 
     static let expectedSnippet = """
         sensors:
-          # Bosch BME280 (temperature, humidity, pressure) at ROOT/dev/i2c-1 0x76
-          - driver: bme280
-            name: bme280
-            bus: 1
-            address: 0x76
-          # BH1750 ambient light sensor (likely: the chip has no id register) at ROOT/dev/i2c-1 0x23
-          - driver: bh1750
-            name: bh1750
-            bus: 1
-            address: 0x23
-          # 1-Wire thermometer 28-0316a2795cff at ROOT/sys/bus/w1/devices/28-0316a2795cff
-          - driver: ds18b20
-            name: ds18b20_5cff
-            device: 28-0316a2795cff
-          # IIO device 'dht11': humidityrelative, temp at ROOT/sys/bus/iio/devices/iio:device0
-          - driver: iio
-            name: dht11
-            device: dht11
-          # hwmon 'cpu_thermal': temp1 at ROOT/sys/class/hwmon/hwmon0
-          - driver: hwmon
-            name: cpu_thermal
-            device: cpu_thermal
+          drivers:
+            # Bosch BME280 (temperature, humidity, pressure) at ROOT/dev/i2c-1 0x76
+            - driver: bme280
+              name: bme280
+              bus: 1
+              address: 0x76
+            # BH1750 ambient light sensor (likely: the chip has no id register) at ROOT/dev/i2c-1 0x23
+            - driver: bh1750
+              name: bh1750
+              bus: 1
+              address: 0x23
+            # 1-Wire thermometer 28-0316a2795cff at ROOT/sys/bus/w1/devices/28-0316a2795cff
+            - driver: ds18b20
+              name: ds18b20_5cff
+              device: 28-0316a2795cff
+            # IIO device 'dht11': humidityrelative, temp at ROOT/sys/bus/iio/devices/iio:device0
+            - driver: iio
+              name: dht11
+              device: dht11
+            # hwmon 'cpu_thermal': temp1 at ROOT/sys/class/hwmon/hwmon0
+            - driver: hwmon
+              name: cpu_thermal
+              device: cpu_thermal
         # Found, not configured automatically:
         #   /dev/gpiochip0: 'pinctrl-rp1', 54 lines (28 named), the 40-pin header — wire a sensor and add e.g. '- driver: pir' with 'line: GPIO17'
         #   /dev/gpiochip10: 'gpio-brcmstb@107d508500', 32 lines (0 named)
@@ -115,7 +116,7 @@ import SmollamaSensors
         let tree = try FixtureTree()
         let report = HardwareDetector(context: tree.context, backends: .fake(chips: [])).detect()
         #expect(report.devices.isEmpty)
-        #expect(report.configSnippet == "sensors:\n  []  # nothing readable was found\n")
+        #expect(report.configSnippet == "sensors:\n  drivers: []  # nothing readable was found\n")
         #expect(report.text == "No hardware sensors found.\n")
     }
 }

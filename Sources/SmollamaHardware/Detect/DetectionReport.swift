@@ -40,15 +40,16 @@ public struct DetectionReport: Hashable, Sendable, Codable {
 
     public init(devices: [DetectedDevice]) { self.devices = devices }
 
-    /// A `sensors:` list for every device with a suggested entry; notes become comments.
+    /// A `sensors.drivers` list for every device with a suggested entry; notes become comments.
+    /// It is a complete YAML document, so it can be checked on its own and merged into a config.
     public var configSnippet: String {
-        var lines = ["sensors:"]
+        var lines = ["sensors:", "  drivers:"]
         let entries = devices.compactMap { device in device.entry.map { (device, $0) } }
-        if entries.isEmpty { lines.append("  []  # nothing readable was found") }
+        if entries.isEmpty { lines = ["sensors:", "  drivers: []  # nothing readable was found"] }
         for (device, entry) in entries {
-            lines.append("  # \(device.summary) at \(device.location)")
+            lines.append("    # \(device.summary) at \(device.location)")
             for (index, pair) in entry.enumerated() {
-                lines.append((index == 0 ? "  - " : "    ") + "\(pair.key): \(pair.value)")
+                lines.append((index == 0 ? "    - " : "      ") + "\(pair.key): \(pair.value)")
             }
         }
         let notes = devices.filter { $0.entry == nil }

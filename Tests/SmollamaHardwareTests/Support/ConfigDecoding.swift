@@ -4,7 +4,7 @@ import SmollamaSensors
 @testable import SmollamaHardware
 import Yams
 
-/// Decodes a `sensors:` list the way the node's config loader does: each entry's `driver:` key
+/// Decodes a `sensors.drivers` list as the node's config loader does: each entry's `driver:` key
 /// picks the kind, which decodes the rest of the entry.
 struct SensorList: Decodable {
     static let contextKey = CodingUserInfoKey(rawValue: "smollama.context")!
@@ -13,12 +13,14 @@ struct SensorList: Decodable {
     var drivers: [any SensorDriver] = []
 
     enum Keys: String, CodingKey { case sensors }
+    enum SensorsKeys: String, CodingKey { case drivers }
 
     init(from decoder: any Decoder) throws {
         let context = decoder.userInfo[Self.contextKey] as! DriverContext
         let backends = decoder.userInfo[Self.backendsKey] as! HardwareBackends
         let registry = SensorDriverRegistry(SensorDriverKind.linuxDriverKinds(backends: backends))
-        var list = try decoder.container(keyedBy: Keys.self).nestedUnkeyedContainer(forKey: .sensors)
+        var list = try decoder.container(keyedBy: Keys.self).nestedContainer(keyedBy: SensorsKeys.self, forKey: .sensors)
+            .nestedUnkeyedContainer(forKey: .drivers)
         while !list.isAtEnd {
             let entry = try list.superDecoder()
             let name = try entry.container(keyedBy: AnyCodingKey.self).decode(String.self, forKey: AnyCodingKey("driver"))
