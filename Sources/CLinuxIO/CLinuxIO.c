@@ -57,6 +57,7 @@ const size_t CLINUXIO_OFFSETOF_GPIOCHIP_INFO_LINES = offsetof(struct gpiochip_in
 const unsigned long CLINUXIO_I2C_SLAVE = I2C_SLAVE;
 const unsigned long CLINUXIO_I2C_FUNCS = I2C_FUNCS;
 const unsigned long CLINUXIO_I2C_RDWR = I2C_RDWR;
+const unsigned long CLINUXIO_I2C_SMBUS = I2C_SMBUS;
 const unsigned short CLINUXIO_I2C_M_RD = I2C_M_RD;
 const size_t CLINUXIO_SIZEOF_I2C_MSG = sizeof(struct i2c_msg);
 const size_t CLINUXIO_SIZEOF_I2C_RDWR_IOCTL_DATA = sizeof(struct i2c_rdwr_ioctl_data);

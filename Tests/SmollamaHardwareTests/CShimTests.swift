@@ -70,6 +70,7 @@ import Testing
         #expect(CLINUXIO_SPI_IOC_WR_MAX_SPEED_HZ == ioc(write, UInt(UInt8(ascii: "k")), 4, 4))
         #expect(CLINUXIO_I2C_RDWR == 0x0707)
         #expect(CLINUXIO_I2C_SLAVE == 0x0703)
+        #expect(CLINUXIO_I2C_SMBUS == 0x0720)
         #expect(CLINUXIO_I2C_M_RD == 0x0001)
     }
 

@@ -66,6 +66,7 @@ extern const size_t CLINUXIO_OFFSETOF_GPIOCHIP_INFO_LINES;
 extern const unsigned long CLINUXIO_I2C_SLAVE;
 extern const unsigned long CLINUXIO_I2C_FUNCS;
 extern const unsigned long CLINUXIO_I2C_RDWR;
+extern const unsigned long CLINUXIO_I2C_SMBUS;
 extern const unsigned short CLINUXIO_I2C_M_RD;
 extern const size_t CLINUXIO_SIZEOF_I2C_MSG;
 extern const size_t CLINUXIO_SIZEOF_I2C_RDWR_IOCTL_DATA;

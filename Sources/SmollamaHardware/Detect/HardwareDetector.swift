@@ -92,7 +92,8 @@ public struct HardwareDetector: Sendable {
 
     static func isNoAcknowledge(_ error: any Error) -> Bool {
         guard let code = (error as? I2CError)?.code else { return false }
-        return code == ENXIO || code == EREMOTEIO || code == EIO
+        // bcm2835 answers EREMOTEIO, SMBus controllers ENXIO, i2c-stub ENODEV.
+        return code == ENXIO || code == EREMOTEIO || code == EIO || code == ENODEV
     }
 
     /// The kernel driver bound to `bus`-`address`, if one is (`/sys/bus/i2c/devices/1-0076/driver`).
