@@ -6,6 +6,9 @@
 #
 #   apt-get install qemu-system-x86 linux-image-amd64 busybox-static
 #   swift build --build-tests && scripts/kernel-i2c-check.sh
+#
+# With GPIO_SIM_KO=path/to/gpio-sim-oot.ko (scripts/build-gpio-sim.sh builds it: Debian's kernel
+# lacks gpio-sim) it also runs KernelGPIOSimTests against a simulated `pinctrl-rp1` chip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +30,10 @@ for module in i2c/i2c-dev i2c/i2c-stub iio/industrialio iio/pressure/bmp280 iio/
         *) cp "$file" "$ROOT/modules/$(basename "$module").ko" ;;
     esac
 done
+if [ -n "${GPIO_SIM_KO:-}" ]; then
+    cp "$GPIO_SIM_KO" "$ROOT/modules/gpio-sim.ko"
+    cp "$(ls /lib/modules/$VERSION/kernel/fs/configfs/configfs.ko* | head -1)" "$ROOT/modules/configfs.ko"
+fi
 cp "$TESTS" "$ROOT/tests/"
 # The test binary's shared libraries, at their own paths.
 for lib in $(ldd "$TESTS" | awk '/=>/ {print $3} /^\t\// {print $1}'); do
@@ -56,7 +63,19 @@ for chip in 0x76 0x77; do
 done
 echo bme280 0x77 > /sys/bus/i2c/devices/i2c-$BUS/new_device
 export SMOLLAMA_KERNEL_I2C_BUS=$BUS HOME=/tmp TMPDIR=/tmp
-/tests/smollamaPackageTests.xctest --testing-library swift-testing --filter KernelI2CStubTests
+if [ -f /modules/gpio-sim.ko ]; then
+    insmod /modules/configfs.ko; insmod /modules/gpio-sim.ko
+    mount -t configfs none /sys/kernel/config
+    C=/sys/kernel/config/gpio-sim/smollama
+    mkdir $C $C/bank0
+    echo 28 > $C/bank0/num_lines
+    echo pinctrl-rp1 > $C/bank0/label
+    for i in $(seq 0 27); do mkdir $C/bank0/line$i; echo GPIO$i > $C/bank0/line$i/name; done
+    echo 1 > $C/live
+    export SMOLLAMA_GPIO_SIM_DIR=/sys/devices/platform/$(cat $C/dev_name)/$(cat $C/bank0/chip_name)
+    ls -l /dev/gpiochip*
+fi
+/tests/smollamaPackageTests.xctest --testing-library swift-testing --filter Kernel
 echo "KERNEL-CHECK-EXIT $?"
 poweroff -f
 INIT
