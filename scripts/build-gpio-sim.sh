@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds gpio-sim (with the irq_sim helper it needs) as an out-of-tree module for the installed
 # Debian kernel, whose config leaves both out. Prints the module's path.
- sed .s/.*/amd64/.)… — precisely: the headers and$| sed 's/.*/amd64/')… — precisely: the headers and
-#   source package matching /boot/vmlinuz-*: linux-headers-<version> linux-source-6.1
+#   apt-get install linux-headers-<version of /boot/vmlinuz-*> linux-source-6.1
 set -euo pipefail
 KERNEL=$(ls /boot/vmlinuz-* | sort -V | tail -1)
 VERSION=${KERNEL#/boot/vmlinuz-}
