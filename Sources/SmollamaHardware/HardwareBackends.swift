@@ -44,33 +44,4 @@ extension HardwareBackends {
         spiDevice: { path, speed in LinuxSPIDevice(path: path, mode: 0, speedHz: speed) })
 }
 
-/// Requests the HC-SR04's lines on the first ping, and again after a failure.
-final class LazyUltrasonicPinger: UltrasonicPinger {
-    let trigger: @Sendable () throws -> GPIOLineLocation
-    let echo: @Sendable () throws -> GPIOLineLocation
-    let consumer: String
-    private let pinger = Locked<LinuxUltrasonicPinger?>(nil)
-
-    init(
-        trigger: @escaping @Sendable () throws -> GPIOLineLocation, echo: @escaping @Sendable () throws -> GPIOLineLocation,
-        consumer: String
-    ) {
-        self.trigger = trigger
-        self.echo = echo
-        self.consumer = consumer
-    }
-
-    func ping() throws -> (triggerNanoseconds: UInt64, echo: [GPIOEdgeEvent]) {
-        let current = try pinger.withLock { current -> LinuxUltrasonicPinger in
-            if let current { return current }
-            let made = try LinuxUltrasonicPinger(trigger: trigger(), echo: echo(), consumer: consumer)
-            current = made
-            return made
-        }
-        do { return try current.ping() } catch {
-            pinger.value = nil
-            throw error
-        }
-    }
-}
 #endif

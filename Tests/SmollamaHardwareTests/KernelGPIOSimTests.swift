@@ -102,6 +102,21 @@ struct KernelGPIOSimTests {
         #expect(try await driver.read(now: 0) == [SensorSample(sensor: "door.state", value: 0)])
     }
 
+    @Test func pirDriverFromConfig() async throws {
+        let kinds = SensorDriverRegistry(SensorDriverKind.linuxDriverKinds)
+        let decoder = JSONDecoder()
+        decoder.userInfo = [Built.kindKey: kinds.kind(named: "pir")!, Built.contextKey: context]
+        let built = try decoder.decode(Built.self, from: Data(#"{"name": "hall", "line": 5, "warm_up": "0s"}"#.utf8))
+        let driver = built.driver as! any EventSensorDriver
+        let samples = try await collect(2, from: driver.events()) {
+            try pull(5, true)
+            try await Task.sleep(for: .milliseconds(100))
+            try pull(5, false)
+        }
+        #expect(samples.map(\.value) == [1, 0])
+        #expect(samples.allSatisfy { $0.sensor == "hall.motion" })
+    }
+
     @Test func allowlistedOutputDrivesTheLine() throws {
         let chips = try LinuxGPIOChipProbe(deviceDirectory: "/dev").chips()
         #expect(throws: GPIOOutputAllowlist.NotAllowed.self) {
