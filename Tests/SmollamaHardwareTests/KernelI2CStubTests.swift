@@ -39,8 +39,16 @@ struct KernelI2CStubTests {
 
     @Test func absentAddressIsNoAcknowledge() throws {
         #expect {
-            try LinuxI2CBus(path: "/dev/i2c-\(bus)").read(address: 0x23, count: 2)
+            try LinuxI2CBus(path: "/dev/i2c-\(bus)").readRegisters(address: 0x5c, register: 0, count: 1)
         } throws: { error in HardwareDetector.isNoAcknowledge(error) }
+    }
+
+    /// i2c-stub speaks SMBus only: a bare multi-byte read (BH1750) has no SMBus form and must fail
+    /// rather than return bytes from separate transactions.
+    @Test func bareMultiByteReadIsRefusedOnSMBusOnlyAdapters() throws {
+        #expect {
+            try LinuxI2CBus(path: "/dev/i2c-\(bus)").read(address: 0x76, count: 2)
+        } throws: { error in "\(error)".contains("EOPNOTSUPP") }
     }
 
     /// The kernel's bmp280 driver compensates the same registers: its IIO values must agree with

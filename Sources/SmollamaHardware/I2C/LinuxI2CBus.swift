@@ -89,16 +89,15 @@ public final class LinuxI2CBus: I2CBus {
 
 /// The SMBus equivalents of the transfers drivers make, for SMBus-only adapters: a register read
 /// is an I2C-block read (≤ 32 bytes per call), a register write a byte-data write, a bare command
-/// a byte write and a bare read a sequence of byte reads.
+/// a byte write and a bare one-byte read a byte read. A bare read of several bytes (BH1750) has
+/// no SMBus equivalent — separate byte reads would each restart the chip's reply — so it fails.
 enum LinuxSMBus {
     static func transfer(fd: Int32, write: [UInt8], readCount: Int) throws(OSError) -> [UInt8] {
         switch (write.count, readCount) {
         case (0, 0):
             return []
-        case (0, let count):
-            var bytes: [UInt8] = []
-            for _ in 0..<count { bytes.append(try call(fd, read: true, command: 0, size: UInt32(I2C_SMBUS_BYTE)) { _ in }.byte) }
-            return bytes
+        case (0, 1):
+            return [try call(fd, read: true, command: 0, size: UInt32(I2C_SMBUS_BYTE)) { _ in }.byte]
         case (1, 0):
             _ = try call(fd, read: false, command: write[0], size: UInt32(I2C_SMBUS_BYTE)) { _ in }
             return []
