@@ -57,6 +57,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The kernel's ioctl request numbers and struct sizes, which Swift cannot import as macros.
+        .target(name: "CLinuxIO"),
+        // Physical sensors on Linux: GPIO character device, I2C, SPI, 1-Wire, IIO, hwmon, detection.
+        .target(
+            name: "SmollamaHardware",
+            dependencies: [
+                "CLinuxIO",
+                "SmollamaCore",
+                "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -78,6 +91,7 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaNode",
+                "SmollamaHardware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -119,6 +133,15 @@ let package = Package(
         .testTarget(
             name: "SmollamaSensorsTests",
             dependencies: ["SmollamaSensors", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaHardwareTests",
+            dependencies: [
+                "SmollamaHardware", "CLinuxIO", "SmollamaTesting",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
