@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import SmollamaCore
+import SmollamaHardware
 public import SmollamaSensors
 public import SmollamaStore
 
@@ -31,7 +32,8 @@ public struct NodeRuntime: Sendable {
     }
 
     /// The driver kinds this build knows.
-    public static let driverRegistry = SensorDriverRegistry([SimulatedHouseDriver.kind, SystemDriver.kind])
+    public static let driverRegistry = SensorDriverRegistry(
+        [SimulatedHouseDriver.kind, SystemDriver.kind] + SensorDriverKind.linuxDriverKinds)
 
     /// Roots for drivers: the real machine unless SMOLLAMA_SYSFS_ROOT / SMOLLAMA_DEV_ROOT say otherwise.
     public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {

@@ -6,7 +6,6 @@ import SmollamaSensors
 
 /// `smollama sensors detect [--json]`: what hardware sensors this machine has, and a config
 /// snippet to paste under `sensors:`.
-@available(macOS 10.15, macCatalyst 13, iOS 13, tvOS 13, watchOS 6, *)
 struct SensorsDetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
