@@ -6,7 +6,7 @@ import Testing
 import SmollamaCore
 import SmollamaSensors
 
-/// Runs only inside the VM that `scripts/kernel-i2c-check.sh` boots when it could load gpio-sim:
+/// Runs only inside the VM that `scripts/kernel-check.sh` boots when it could load gpio-sim:
 /// a simulated chip labelled `pinctrl-rp1` with lines named GPIO0…GPIO27, driven through the
 /// simulator's sysfs `pull` attributes. Checks the real GPIO v2 ioctls end to end.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["SMOLLAMA_GPIO_SIM_DIR"] != nil), .serialized)

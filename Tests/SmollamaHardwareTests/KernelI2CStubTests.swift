@@ -6,7 +6,7 @@ import Testing
 import SmollamaCore
 import SmollamaSensors
 
-/// Runs only inside the VM that `scripts/kernel-i2c-check.sh` boots: a real Linux kernel with
+/// Runs only inside the VM that `scripts/kernel-check.sh` boots: a real Linux kernel with
 /// i2c-dev and i2c-stub, the BME280 datasheet registers at 0x76 and 0x77, and the kernel's own
 /// bmp280 IIO driver bound to 0x77. It checks the real ioctl paths, EBUSY reporting, the IIO
 /// reader on the kernel's real sysfs, and our compensation against the kernel's.

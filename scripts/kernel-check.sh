@@ -5,7 +5,7 @@
 # compensation against the kernel's. Not part of CI: it needs root-installed packages.
 #
 #   apt-get install qemu-system-x86 linux-image-amd64 busybox-static
-#   swift build --build-tests && scripts/kernel-i2c-check.sh
+#   swift build --build-tests && scripts/kernel-check.sh
 #
 # With GPIO_SIM_KO=path/to/gpio-sim-oot.ko (scripts/build-gpio-sim.sh builds it: Debian's kernel
 # lacks gpio-sim) it also runs KernelGPIOSimTests against a simulated `pinctrl-rp1` chip.
