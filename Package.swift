@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // LLM runtime clients (SmollamaLLM).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -54,6 +57,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // LLM runtimes: Ollama and OpenAI-compatible clients, model management, the runtime supervisor.
+        .target(
+            name: "SmollamaLLM",
+            dependencies: [
+                "SmollamaCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // LLM benchmark: our client vs curl straight to llama-server (see BENCHMARKS-llm.md).
+        .executableTarget(
+            name: "smollama-llm-bench",
+            dependencies: [
+                "SmollamaLLM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -73,6 +99,7 @@ let package = Package(
             name: "smollama",
             dependencies: [
                 "SmollamaNode",
+                "SmollamaLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,6 +134,19 @@ let package = Package(
         .testTarget(
             name: "SmollamaSensorsTests",
             dependencies: ["SmollamaSensors", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaLLMTests",
+            dependencies: [
+                "SmollamaLLM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
