@@ -225,11 +225,16 @@ public struct LLMConfig: Sendable, Hashable, Codable {
     public var llamaServerPath: String {
         Self.expandTilde(managed.llamaServer ?? resolvedCacheDirectory + "/llama.cpp/llama-server")
     }
+    /// `managed.chat_model_file`, else a GGUF imported under `chat_model`, else what setup installs.
     public var chatModelPath: String {
-        Self.expandTilde(managed.chatModelFile ?? resolvedCacheDirectory + "/" + Self.defaultChatModelFile)
+        if let file = managed.chatModelFile { return Self.expandTilde(file) }
+        if let entry = (try? ModelRegistry.load(from: registryPath))?.entry(named: chatModel) { return entry.path }
+        return resolvedCacheDirectory + "/" + Self.defaultChatModelFile
     }
     public var embeddingModelPath: String {
-        Self.expandTilde(managed.embeddingModelFile ?? resolvedCacheDirectory + "/" + Self.defaultEmbeddingModelFile)
+        if let file = managed.embeddingModelFile { return Self.expandTilde(file) }
+        if let entry = (try? ModelRegistry.load(from: registryPath))?.entry(named: embeddingModel) { return entry.path }
+        return resolvedCacheDirectory + "/" + Self.defaultEmbeddingModelFile
     }
     /// The registry of imported GGUFs for llama-server (`smollama models import`).
     public var registryPath: String { resolvedCacheDirectory + "/models/registry.json" }
