@@ -57,6 +57,7 @@ final class StubServer: Sendable {
     }
 
     /// Runs `body` with a server and closes it afterwards.
+    @discardableResult
     static func with<T>(_ routes: [String: [StubReply]], _ body: (StubServer) async throws -> T) async throws -> T {
         let server = try await StubServer(routes)
         do {
