@@ -41,7 +41,7 @@ struct Bench: AsyncParsableCommand {
         var logger = Logger(label: "smollama-llm-bench")
         logger.logLevel = .warning
         let supervisor = try RuntimeSupervisor(config: config, logger: logger)
-        let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [], logger: logger)
+        let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }

@@ -17,7 +17,14 @@ struct ModelsCommand: AsyncParsableCommand {
         defaultSubcommand: List.self)
 
     struct RuntimeOptions: ParsableArguments {
-        @Option(help: "Runtime API: ollama or openai (llama-server, LM Studio, vLLM). Default: the config's llm.backend.")
+        @Option(
+            help: "Runtime API: ollama or openai (llama-server, LM Studio, vLLM). Default: the config's llm.backend.",
+            transform: { text in
+                guard let backend = LLMBackend(rawValue: text.lowercased()) else {
+                    throw ValidationError("--backend '\(text)' is not a backend; use ollama or openai")
+                }
+                return backend
+            })
         var backend: LLMBackend?
 
         @Option(help: "Base URL of the runtime, e.g. http://127.0.0.1:11434. Default: the config's llm.url.")
@@ -173,4 +180,3 @@ struct ModelsCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
-extension LLMBackend: @retroactive ExpressibleByArgument {}
