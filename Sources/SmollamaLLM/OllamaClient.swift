@@ -214,15 +214,21 @@ public struct OllamaClient: ChatModel, Embedder {
             exists = false
         }
         if !exists {
-            guard let handle = FileHandle(forReadingAtPath: path) else {
+            // Streamed from disk in 1 MB chunks: a multi-GB GGUF never sits in memory.
+            guard FileManager.default.isReadableFile(atPath: path),
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+            else {
                 throw LLMError.file(path: path, reason: "cannot be read")
             }
-            let data = handle.readDataToEndOfFile()
-            try? handle.close()
             var request = HTTPClientRequest(url: transport.url(blobPath))
             request.method = .POST
-            request.body = .bytes(data)
-            let response = try await transport.client.execute(request, timeout: .minutes(30), logger: transport.logger)
+            request.body = .stream(FileChunks(path: path), length: .known(size))
+            let response: HTTPClientResponse
+            do {
+                response = try await transport.client.execute(request, timeout: .minutes(60), logger: transport.logger)
+            } catch {
+                throw transport.classify(error, path: blobPath, afterResponseStarted: false, timeout: .seconds(3600))
+            }
             guard (200..<300).contains(Int(response.status.code)) else {
                 let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
                 throw transport.mapStatus(Int(response.status.code), body: text, path: blobPath)
@@ -504,5 +510,25 @@ struct OllamaStreamParser: ChatStreamParser {
     mutating func finish(received: String) throws -> [ChatStreamEvent] {
         guard isDone else { throw LLMError.truncatedStream(url: url, received: received) }
         return []
+    }
+}
+
+/// A file as a sequence of 1 MB buffers, for streaming uploads.
+struct FileChunks: AsyncSequence, Sendable {
+    let path: String
+
+    func makeAsyncIterator() -> Iterator { Iterator(handle: FileHandle(forReadingAtPath: path)) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let handle: FileHandle?
+        mutating func next() async throws -> ByteBuffer? {
+            guard let handle else { throw LLMError.file(path: "", reason: "cannot be read") }
+            let data = handle.readData(ofLength: 1 << 20)
+            if data.isEmpty {
+                try? handle.close()
+                return nil
+            }
+            return ByteBuffer(bytes: data)
+        }
     }
 }

@@ -22,10 +22,11 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "smollama-llm-bench", abstract: "LLM client overhead vs curl, embedding throughput.")
 
     @Option(help: "Timed requests per side.") var runs = 5
-    @Option(help: "Completion tokens per chat request.") var maxTokens = 64
+    @Option(help: "Token cap per chat request (the prompt ends naturally well before it).") var maxTokens = 400
     @Option(help: "Texts per embedding request.") var embedBatch = 32
     @Option(help: "Embedding requests per side.") var embedRuns = 5
     @Option(help: "llama-server threads (0: its default).") var threads = 0
+    @Flag(help: "Print every sample.") var verbose = false
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -56,7 +57,7 @@ struct Bench: AsyncParsableCommand {
 
     func measure(config: LLMConfig, logger: Logger) async throws {
         let client = OpenAIClient(url: config.url, model: config.chatModel, embeddingURL: config.embeddingURL, embeddingModel: config.embeddingModel, logger: logger)
-        let prompt = "Describe a quiet greenhouse at night in a few sentences."
+        let prompt = "Describe a quiet greenhouse at night in three sentences."
         let options = GenerationOptions(temperature: 0, maxTokens: maxTokens, seed: 7)
         let curlBody = try String(decoding: JSONEncoder().encode(JSONValue.object([
             "model": .string(config.chatModel), "messages": [["role": "user", "content": .string(prompt)]], "stream": true,
@@ -106,12 +107,12 @@ struct Bench: AsyncParsableCommand {
             ## LLM client overhead (smollama-llm-bench)
 
             Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu); load average at the end: \(load).
-            Chat: SmolLM2-135M-Instruct Q4_1 via llama-server, streamed (SSE), temperature 0, seed 7, max_tokens \(maxTokens), \(runs) runs per side, medians, alternating.
+            Chat: SmolLM2-135M-Instruct Q4_1 via llama-server, streamed (SSE), temperature 0, seed 7, token cap \(maxTokens), \(runs) runs per side, medians, alternating.
 
-            | path | time to first token | total | completion tokens | tokens/s (wall) |
-            | --- | --- | --- | --- | --- |
-            | smollama OpenAIClient.streamChat | \(ms(oursTTFT)) | \(ms(oursTotal)) | \(Int(tokens)) | \(String(format: "%.1f", tokens / oursTotal)) |
-            | curl -N straight to llama-server | \(ms(curlTTFT)) | \(ms(curlTotal)) | \(Int(curlTokens)) | \(String(format: "%.1f", curlTokens / curlTotal)) |
+            | path | time to first token | total | completion tokens | tokens/s (wall) | server decode ms |
+            | --- | --- | --- | --- | --- | --- |
+            | smollama OpenAIClient.streamChat | \(ms(oursTTFT)) | \(ms(oursTotal)) | \(Int(tokens)) | \(String(format: "%.1f", tokens / oursTotal)) | \(String(format: "%.0f", median(ours.map(\.serverDecodeMs)))) |
+            | curl -N straight to llama-server | \(ms(curlTTFT)) | \(ms(curlTotal)) | \(Int(curlTokens)) | \(String(format: "%.1f", curlTokens / curlTotal)) | \(String(format: "%.0f", median(curls.map(\.serverDecodeMs)))) |
 
             Overhead ratio (ours / curl): total \(String(format: "%.3f", oursTotal / curlTotal)), time to first token \(String(format: "%.3f", oursTTFT / curlTTFT)).
 
@@ -129,6 +130,8 @@ struct Bench: AsyncParsableCommand {
         var ttft: Double
         var total: Double
         var tokens: Int
+        /// llama-server's own decode time for this request (ms).
+        var serverDecodeMs: Double
     }
 
     func streamOnce(_ client: OpenAIClient, _ prompt: String, _ options: GenerationOptions) async throws -> Sample {
@@ -136,14 +139,19 @@ struct Bench: AsyncParsableCommand {
         let start = clock.now
         var first: Double?
         var tokens = 0
+        var serverMs = 0.0
         for try await event in client.streamChat(ChatRequest(messages: [.user(prompt)], options: options)) {
             switch event {
             case .delta: if first == nil { first = (clock.now - start).seconds }
-            case .done(let response): tokens = response.usage?.completionTokens ?? 0
+            case .done(let response):
+                tokens = response.usage?.completionTokens ?? 0
+                serverMs = response.timings?.generationMilliseconds ?? 0
             case .toolCalls: break
             }
         }
-        return Sample(ttft: first ?? 0, total: (clock.now - start).seconds, tokens: tokens)
+        let sample = Sample(ttft: first ?? 0, total: (clock.now - start).seconds, tokens: tokens, serverDecodeMs: serverMs)
+        if verbose { print("ours: \(sample)") }
+        return sample
     }
 
     /// Runs curl -N and timestamps its output as it arrives.
@@ -178,7 +186,13 @@ struct Bench: AsyncParsableCommand {
         if let range = text.range(of: #""completion_tokens":"#) {
             tokens = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
         }
-        return Sample(ttft: first ?? total, total: total, tokens: tokens)
+        var serverMs = 0.0
+        if let range = text.range(of: #""predicted_ms":"#) {
+            serverMs = Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." }) ?? 0
+        }
+        let sample = Sample(ttft: first ?? total, total: total, tokens: tokens, serverDecodeMs: serverMs)
+        if verbose { print("curl: \(sample)") }
+        return sample
     }
 
     func curlPlain(url: String, body: String) throws -> Double {

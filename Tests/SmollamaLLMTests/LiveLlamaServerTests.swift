@@ -145,6 +145,27 @@ struct LiveLlamaServerTests {
         #expect(servers.capture.all.contains { $0.metadata["smollama.llm.runtime"] == "chat" && $0.message.contains("server") })
     }
 
+    @Test func perCallTimeout() async throws {
+        let client = try live().chat
+        await #expect {
+            _ = try await client.chat(ChatRequest(
+                messages: [.user("Write a long essay about rivers.")], options: .init(maxTokens: 400), timeout: .milliseconds(300)))
+        } throws: { error in
+            guard case LLMError.timeout(_, let after) = error else { return false }
+            return after == .milliseconds(300)
+        }
+    }
+
+    @Test func runtimeReportForStatus() async throws {
+        let servers = try live()
+        let report = await LLMRuntimeReport.gather(config: servers.config, logger: servers.capture.logger())
+        #expect(report.health == "ok")
+        #expect(report.version?.hasPrefix("llama-server") == true)
+        #expect(report.models.map(\.available) == [true, true])
+        #expect(report.models.first?.contextLength == 2048)
+        #expect(report.models.last?.capabilities == ["embedding"])
+    }
+
     @Test func unreachableServerNamesTheURL() async throws {
         let port = freePort()
         let client = OpenAIClient(url: "http://127.0.0.1:\(port)", model: "x", retry: .init(attempts: 2, baseDelay: .milliseconds(20)), logger: try live().capture.logger())
