@@ -106,6 +106,7 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaSensors",
                 "SmollamaHardware",
+                "SmollamaLLM",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

