@@ -88,7 +88,8 @@ else
         || { tail -30 "$WORK/cmake.log"; die "cmake configure failed (log above)"; }
     info "building llama-server with -j$JOBS (about 15 min on 2 cores; progress every 5%)"
     cmake --build "$WORK/build" --config Release --target llama-server -j"$JOBS" 2>&1 \
-        | tee "$WORK/build.log" | awk '/^\[ *[0-9]+%\]/ { p=$1; gsub(/[\[\]% ]/,"",p); if (p+0 >= last+5) { print "    " $1 " " $NF; last=p+0 } }' || true
+        | tee "$WORK/build.log" \
+        | awk '/^\[ *[0-9]+%\]/ { s=$0; sub(/^\[ */,"",s); sub(/%.*/,"",s); p=s+0; if (p >= last+5) { printf "    [%3d%%] %s\n", p, $NF; fflush(); last=p } }' || true
     [ -x "$WORK/build/bin/llama-server" ] || { tail -30 "$WORK/build.log"; die "llama-server build failed (log above)"; }
     cp -a "$WORK/build/bin/llama-server" "$WORK"/build/bin/*.so* "$LLAMA_DIR/"
     "$LLAMA_DIR/llama-server" --version >/dev/null 2>&1 || die "$LLAMA_DIR/llama-server does not run"

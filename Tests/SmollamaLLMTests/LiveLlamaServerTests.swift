@@ -212,11 +212,12 @@ struct LiveLlamaServerTests {
         // 2. Non-streaming: kill while the reply is being generated.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await Task.sleep(for: .milliseconds(400))
+                // The reply is hundreds of tokens (seconds); prefill of this prompt takes tens of ms.
+                try await Task.sleep(for: .milliseconds(250))
                 kill(pid2, SIGKILL)
             }
             await #expect {
-                _ = try await client.chat(ChatRequest(messages: [.user("Tell a very long story about a harbour.")], options: .init(maxTokens: 400)))
+                _ = try await client.chat(ChatRequest(messages: [.user("Tell a very long story about a harbour, with many details.")], options: .init(temperature: 0, maxTokens: 400, seed: 5)))
             } throws: { error in
                 if case LLMError.connectionLost = error { return true }
                 return false
