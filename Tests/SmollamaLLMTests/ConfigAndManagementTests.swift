@@ -51,6 +51,16 @@ import Testing
         #expect(config.registryPath == "/var/cache/smollama/models/registry.json")
     }
 
+    @Test func encodesToKeysItDecodes() throws {
+        var config = LLMConfig(backend: .ollama, runtime: .external)
+        config.managed.threads = 3
+        config.timeouts.request = .seconds(45)
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(LLMConfig.self, from: data) == config)
+        let keys = try #require(try JSONValue(parsing: String(decoding: data, as: UTF8.self)).objectValue?.keys)
+        #expect(keys.contains("chat_model") && keys.contains("embedding_url") && keys.contains("num_ctx"))
+    }
+
     @Test func unknownKeysAreRejected() throws {
         #expect(throws: UnknownConfigKey.self) { try decode(#"{"chat_modle":"x"}"#) }
         #expect(throws: UnknownConfigKey.self) { try decode(#"{"managed":{"llama_sever":"x"}}"#) }
