@@ -33,6 +33,10 @@ import Testing
         #expect(config.chatModel == "qwen2.5:0.5b" && config.embeddingModel == "all-minilm")
         let custom = try decode(#"{"backend":"ollama","url":"http://pi.local:11434"}"#)
         #expect(custom.embeddingURL == "http://pi.local:11434")
+        let lmStudio = try decode(#"{"runtime":"external","url":"http://127.0.0.1:1234"}"#)
+        #expect(lmStudio.embeddingURL == "http://127.0.0.1:1234")
+        let managed = try decode(#"{"url":"http://127.0.0.1:9000"}"#)
+        #expect(managed.embeddingURL == "http://127.0.0.1:8082")
     }
 
     @Test func everyKeyDecodes() throws {
