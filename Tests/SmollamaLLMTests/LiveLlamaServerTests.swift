@@ -135,6 +135,7 @@ struct LiveLlamaServerTests {
         #expect(info.contextLength == 2048)
         #expect(info.capabilities.contains(.completion))
         #expect(!info.capabilities.contains(.tools))  // SmolLM2's template has no tool support
+        await #expect(throws: LLMError.self) { try await servers.chat.requireTools() }
         let embeddingInfo = try await servers.chat.modelInfo(servers.config.embeddingModel)
         #expect(embeddingInfo.capabilities.contains(.embedding))
         #expect(await servers.chat.health().state == .ok)
