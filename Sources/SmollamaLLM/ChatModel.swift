@@ -24,6 +24,22 @@ public protocol Embedder: Sendable {
 }
 
 extension ChatModel {
+    /// Capabilities and context length of the client's own model.
+    public func modelInfo() async throws -> ModelInfo {
+        try await modelInfo(nil)
+    }
+
+    /// Throws `unsupported` unless the model can call tools (small models mostly cannot: offer
+    /// tools only in interactive use, and only when this passes).
+    public func requireTools() async throws {
+        let info = try await modelInfo(nil)
+        guard info.capabilities.contains(.tools) else {
+            throw LLMError.unsupported(
+                "model '\(info.name)' has no tool support (its chat template cannot express tool calls): "
+                    + "answer without tools, or set llm.chat_model to a tool-capable model such as qwen2.5:0.5b")
+        }
+    }
+
     /// Asks for JSON matching `schema` and decodes it into `T`. A reply that is not valid JSON
     /// for `T` throws `LLMError.schemaViolation` with the raw text.
     public func generate<T: Decodable>(

@@ -198,9 +198,12 @@ public struct LLMConfig: Sendable, Hashable, Codable {
         let backend = try c.decodeIfPresent(LLMBackend.self, forKey: .backend) ?? .openai
         let runtime = try c.decodeIfPresent(Runtime.self, forKey: .runtime) ?? .managed
         self.init(backend: backend, runtime: runtime)
-        url = try c.decodeIfPresent(String.self, forKey: .url) ?? url
-        // Ollama serves embeddings from the same URL; llama-server needs its own instance.
-        embeddingURL = try c.decodeIfPresent(String.self, forKey: .embeddingURL) ?? (backend == .ollama ? url : embeddingURL)
+        let givenURL = try c.decodeIfPresent(String.self, forKey: .url)
+        url = givenURL ?? url
+        // Ollama, and an external OpenAI-compatible server (LM Studio, vLLM) given by URL, serve
+        // embeddings at the same URL; a managed llama-server needs its own embedding instance.
+        let sameURL = backend == .ollama || (runtime == .external && givenURL != nil)
+        embeddingURL = try c.decodeIfPresent(String.self, forKey: .embeddingURL) ?? (sameURL ? url : embeddingURL)
         chatModel = try c.decodeIfPresent(String.self, forKey: .chatModel) ?? chatModel
         embeddingModel = try c.decodeIfPresent(String.self, forKey: .embeddingModel) ?? embeddingModel
         apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)

@@ -33,6 +33,10 @@ import Testing
         #expect(config.chatModel == "qwen2.5:0.5b" && config.embeddingModel == "all-minilm")
         let custom = try decode(#"{"backend":"ollama","url":"http://pi.local:11434"}"#)
         #expect(custom.embeddingURL == "http://pi.local:11434")
+        let lmStudio = try decode(#"{"runtime":"external","url":"http://127.0.0.1:1234"}"#)
+        #expect(lmStudio.embeddingURL == "http://127.0.0.1:1234")
+        let managed = try decode(#"{"url":"http://127.0.0.1:9000"}"#)
+        #expect(managed.embeddingURL == "http://127.0.0.1:8082")
     }
 
     @Test func everyKeyDecodes() throws {
@@ -49,6 +53,16 @@ import Testing
         #expect(config.managed.extraArgs == ["--mlock"])
         #expect(config.chatModelPath == "/m.gguf")
         #expect(config.registryPath == "/var/cache/smollama/models/registry.json")
+    }
+
+    @Test func encodesToKeysItDecodes() throws {
+        var config = LLMConfig(backend: .ollama, runtime: .external)
+        config.managed.threads = 3
+        config.timeouts.request = .seconds(45)
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(LLMConfig.self, from: data) == config)
+        let keys = try #require(try JSONValue(parsing: String(decoding: data, as: UTF8.self)).objectValue?.keys)
+        #expect(keys.contains("chat_model") && keys.contains("embedding_url") && keys.contains("num_ctx"))
     }
 
     @Test func unknownKeysAreRejected() throws {

@@ -135,6 +135,7 @@ struct LiveLlamaServerTests {
         #expect(info.contextLength == 2048)
         #expect(info.capabilities.contains(.completion))
         #expect(!info.capabilities.contains(.tools))  // SmolLM2's template has no tool support
+        await #expect(throws: LLMError.self) { try await servers.chat.requireTools() }
         let embeddingInfo = try await servers.chat.modelInfo(servers.config.embeddingModel)
         #expect(embeddingInfo.capabilities.contains(.embedding))
         #expect(await servers.chat.health().state == .ok)
@@ -212,11 +213,12 @@ struct LiveLlamaServerTests {
         // 2. Non-streaming: kill while the reply is being generated.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await Task.sleep(for: .milliseconds(400))
+                // The reply is hundreds of tokens (seconds); prefill of this prompt takes tens of ms.
+                try await Task.sleep(for: .milliseconds(250))
                 kill(pid2, SIGKILL)
             }
             await #expect {
-                _ = try await client.chat(ChatRequest(messages: [.user("Tell a very long story about a harbour.")], options: .init(maxTokens: 400)))
+                _ = try await client.chat(ChatRequest(messages: [.user("Tell a very long story about a harbour, with many details.")], options: .init(temperature: 0, maxTokens: 400, seed: 5)))
             } throws: { error in
                 if case LLMError.connectionLost = error { return true }
                 return false
