@@ -87,7 +87,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // LLM benchmark: our client vs curl straight to llama-server (see BENCHMARKS-llm.md).
+        // LLM benchmark: our client vs curl straight to llama-server (see BENCHMARKS.md).
         .executableTarget(
             name: "smollama-llm-bench",
             dependencies: [
