@@ -235,7 +235,9 @@ func openAI(_ server: StubServer, retry: RetryPolicy = .init(attempts: 3, baseDe
                 default: return false
                 }
             }
-            #expect(deltas == 2)
+            // Tokens that arrived before the drop are delivered; the last chunk may race the close
+            // inside the HTTP client, so one or both of the two are seen, never more, never none.
+            #expect((1...2).contains(deltas))
         }
     }
 
