@@ -7,7 +7,7 @@ import Glibc
 
 /// Against the real llama-server + SmolLM2-135M-Instruct and all-MiniLM-L6-v2, started on free
 /// loopback ports by our RuntimeSupervisor. Fails (never skips) when setup has not been run.
-@Suite(.serialized, .liveLlamaServer, .timeLimit(.minutes(5)))
+@Suite(.serialized, .liveLlamaServer, .timeLimit(.minutes(10)))
 struct LiveLlamaServerTests {
     struct Reading: Decodable, Equatable {
         var kind: String
