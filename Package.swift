@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -70,6 +73,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
+        .target(
+            name: "SmollamaServer",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -78,6 +96,7 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaSensors",
                 "SmollamaHardware",
+                "SmollamaServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -141,6 +160,15 @@ let package = Package(
             dependencies: [
                 "SmollamaHardware", "CLinuxIO", "SmollamaTesting",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaServerTests",
+            dependencies: [
+                "SmollamaServer", "SmollamaStore", "SmollamaTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

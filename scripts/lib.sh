@@ -27,3 +27,5 @@ require_swift() {
 
 # The Debian packages the project needs to build and run.
 SMOLLAMA_APT_PACKAGES=(libsqlite3-dev sqlite3)
+# What the tests need besides: a real browser for the dashboard tests.
+SMOLLAMA_TEST_APT_PACKAGES=(chromium python3)

@@ -58,6 +58,11 @@ public enum ConfigTemplate {
         log:
           level: info              # trace, debug, info, notice, warning, error, critical
 
+        http:                      # the dashboard and JSON API
+          host: 127.0.0.1          # loopback only; any other address requires a token
+          port: 8080               # 0 picks a free port (the URL served is logged)
+          token: ""                # secret; required off loopback (e.g. `openssl rand -hex 24`)
+
         """
     }
 }
