@@ -1,6 +1,7 @@
 import Foundation
 public import SmollamaCore
 import SmollamaStore
+import SmollamaServer
 
 /// What `smollama status` shows, as data (the CLI formats it or prints it as JSON).
 public struct StatusReport: Codable, Sendable {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
-import Hummingbird
+public import Hummingbird
+import HTTPTypes
 
 /// Errors shown over HTTP: a status and a sentence, never an internal detail.
 public struct DashboardError: HTTPResponseError, Equatable {

@@ -1,4 +1,4 @@
-public import SmollamaCore
+import SmollamaCore
 
 /// The `http:` section: where the dashboard and JSON API listen, and the token that guards them
 /// when they listen beyond this machine. Every key is defaulted; unknown keys are refused.

@@ -5,6 +5,7 @@ public import SmollamaCore
 public import SmollamaStore
 import AsyncAlgorithms
 import Hummingbird
+import HTTPTypes
 
 /// Fans live messages out to every open page (hummingbird-examples' server-sent-events
 /// Publisher): each subscriber gets its own `AsyncStream`; slow ones drop their oldest messages
@@ -113,9 +114,11 @@ enum LiveEvents {
         let publisher = environment.publisher
         let lastID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
         let (id, stream) = await publisher.subscribe()
-        let backlog = try await lastID.map {
-            try await LogEntry.after(HLCTimestamp(rawValue: $0), in: environment.database, limit: 500)
-        } ?? []
+        var missed: [LogEntry] = []
+        if let lastID {
+            missed = try await LogEntry.after(HLCTimestamp(rawValue: lastID), in: environment.database, limit: 500)
+        }
+        let backlog = missed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             do {
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))

@@ -1,4 +1,5 @@
-import Metrics
+import CoreMetrics
+import SmollamaCore
 import Foundation
 import Prometheus
 import SmollamaStore
@@ -10,20 +11,20 @@ actor ServerMetrics {
     let factory: PrometheusMetricsFactory
     let environment: DashboardEnvironment
     private var previous: (count: Int64, time: Int64)?
-    private var faultGauges: [String: (faults: Gauge, rejected: Gauge)] = [:]
-    private let databaseBytes, readings, ingestRate, events, rollupLag, faultySensors, liveSubscribers, scrapes: Gauge
+    private var faultMetricGauges: [String: (faults: MetricGauge, rejected: MetricGauge)] = [:]
+    private let databaseBytes, readings, ingestRate, events, rollupLag, faultySensors, liveSubscribers, scrapes: MetricGauge
 
     init(environment: DashboardEnvironment) {
         self.environment = environment
         factory = PrometheusMetricsFactory(registry: registry)
-        databaseBytes = Gauge(label: "smollama_database_bytes", factory: factory)
-        readings = Gauge(label: "smollama_readings_stored", factory: factory)
-        ingestRate = Gauge(label: "smollama_ingest_readings_per_second", factory: factory)
-        events = Gauge(label: "smollama_events_stored", factory: factory)
-        rollupLag = Gauge(label: "smollama_rollup_lag_readings", factory: factory)
-        faultySensors = Gauge(label: "smollama_sensors_faulty", factory: factory)
-        liveSubscribers = Gauge(label: "smollama_http_live_subscribers", factory: factory)
-        scrapes = Gauge(label: "smollama_metrics_scrapes", factory: factory)
+        databaseBytes = MetricGauge(label: "smollama_database_bytes", factory: factory)
+        readings = MetricGauge(label: "smollama_readings_stored", factory: factory)
+        ingestRate = MetricGauge(label: "smollama_ingest_readings_per_second", factory: factory)
+        events = MetricGauge(label: "smollama_events_stored", factory: factory)
+        rollupLag = MetricGauge(label: "smollama_rollup_lag_readings", factory: factory)
+        faultySensors = MetricGauge(label: "smollama_sensors_faulty", factory: factory)
+        liveSubscribers = MetricGauge(label: "smollama_http_live_subscribers", factory: factory)
+        scrapes = MetricGauge(label: "smollama_metrics_scrapes", factory: factory)
     }
 
     private var scrapeCount = 0
@@ -45,10 +46,10 @@ actor ServerMetrics {
         previous = (store.readingCount, now)
         for sensor in sensors {
             let key = sensor.sensor.id.rawValue
-            let gauges = faultGauges[key] ?? (
-                Gauge(label: "smollama_sensor_faults", dimensions: [("sensor", key)], factory: factory),
-                Gauge(label: "smollama_sensor_rejected_values", dimensions: [("sensor", key)], factory: factory))
-            faultGauges[key] = gauges
+            let gauges = faultMetricGauges[key] ?? (
+                MetricGauge(label: "smollama_sensor_faults", dimensions: [("sensor", key)], factory: factory),
+                MetricGauge(label: "smollama_sensor_rejected_values", dimensions: [("sensor", key)], factory: factory))
+            faultMetricGauges[key] = gauges
             gauges.faults.record(sensor.faultCount)
             gauges.rejected.record(sensor.rejectedCount)
         }
@@ -57,3 +58,5 @@ actor ServerMetrics {
         return registry.emitToString()
     }
 }
+
+typealias MetricGauge = CoreMetrics.Gauge

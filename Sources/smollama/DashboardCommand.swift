@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SmollamaNode
+import SmollamaServer
 
 struct DashboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import SmollamaCore
 @testable import SmollamaServer
 import SmollamaStore
+import SmollamaTesting
 import Testing
 
 @Suite struct RouteTests {
@@ -91,7 +92,8 @@ import Testing
                 #expect(body["nodes"]?.map(\.id) == [id])
             }
             try await client.execute(uri: "/api/v1/nodes/\(id)", method: .get) { response in
-                #expect(try response.json(NodeDetail.self).node.isThisNode)
+                let decoded = try response.json(NodeDetail.self)
+                #expect(decoded.node.isThisNode)
             }
             try await client.execute(uri: "/api/v1/nodes/00112233445566778899aabbccddeeff", method: .get) { response in
                 #expect(response.status == .notFound)
@@ -154,16 +156,20 @@ import Testing
                 #expect(entries.first?.subject == "shed.temperature")  // newest first
             }
             try await client.execute(uri: "/api/v1/log?subject=shed.evil", method: .get) { response in
-                #expect(try response.json([String: [LogEntry]].self)["entries"]?.map(\.subject) == ["shed.evil"])
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.map(\.subject) == ["shed.evil"])
             }
             try await client.execute(uri: "/api/v1/log?q=I2C", method: .get) { response in
-                #expect(try response.json([String: [LogEntry]].self)["entries"]?.count == 1)
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.count == 1)
             }
             try await client.execute(uri: "/api/v1/log?limit=1", method: .get) { response in
-                #expect(try response.json([String: [LogEntry]].self)["entries"]?.count == 1)
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.count == 1)
             }
             try await client.execute(uri: "/api/v1/log?stream=observations", method: .get) { response in
-                #expect(try response.json([String: [LogEntry]].self)["entries"]?.isEmpty == true)
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.isEmpty == true)
             }
             try await client.execute(uri: "/api/v1/log?stream=bogus", method: .get) { response in
                 #expect(response.status == .badRequest)
@@ -172,10 +178,12 @@ import Testing
                 #expect(response.status == .badRequest)
             }
             try await client.execute(uri: "/api/v1/observations", method: .get) { response in
-                #expect(try response.json([String: [LogEntry]].self)["observations"]?.isEmpty == true)
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["observations"]?.isEmpty == true)
             }
             try await client.execute(uri: "/api/v1/memories", method: .get) { response in
-                #expect(try response.json([String: [LogEntry]].self)["memories"]?.isEmpty == true)
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["memories"]?.isEmpty == true)
             }
             try await client.execute(uri: "/observations", method: .get) { response in
                 #expect(response.text.contains("No observations yet"))

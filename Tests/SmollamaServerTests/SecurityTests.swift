@@ -4,6 +4,7 @@ import HummingbirdTesting
 import SmollamaCore
 @testable import SmollamaServer
 import SmollamaStore
+import SmollamaTesting
 import Testing
 
 @Suite struct SecurityTests {
