@@ -26,10 +26,14 @@ enum Assets {
     h2 { font-size:1.05rem; margin:0 0 .6rem; font-weight:600; }
     a { color:var(--accent); }
     .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(340px, 1fr)); gap:1rem; }
+    .grid.split { grid-template-columns:minmax(0, 3fr) minmax(0, 2fr); }
+    .scroll { overflow-x:auto; }
     .cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(170px, 1fr)); gap:.8rem; margin-bottom:1.2rem; }
     .card, .panel { background:var(--panel); border:1px solid var(--line); border-radius:.7rem; padding:.9rem 1rem; }
     .card .label { color:var(--muted); font-size:.8rem; text-transform:uppercase; letter-spacing:.05em; }
-    .card .value { font-size:1.5rem; font-weight:600; margin-top:.15rem; }
+    .card .value { font-size:1.5rem; font-weight:600; margin-top:.15rem; font-variant-numeric:tabular-nums; }
+    .card .value.name { font-size:1.15rem; overflow-wrap:anywhere; }
+    .card .value a { color:inherit; text-decoration:none; }
     .card .sub { color:var(--muted); font-size:.85rem; }
     .badge { display:inline-block; font-size:.75rem; font-weight:600; padding:.05rem .55rem; border-radius:1rem; border:1px solid currentColor; }
     .ok, .online, .synced { color:var(--accent); } .stale, .unsynced { color:var(--warn); } .faulty, .offline, .bad { color:var(--bad); }
@@ -39,7 +43,7 @@ enum Assets {
     td.num { font-variant-numeric:tabular-nums; white-space:nowrap; }
     .muted { color:var(--muted); }
     .sensor-head { display:flex; justify-content:space-between; align-items:baseline; gap:.5rem; }
-    .sensor-head .now { font-size:1.4rem; font-weight:600; font-variant-numeric:tabular-nums; }
+    .sensor-head .now { font-size:1.4rem; font-weight:600; font-variant-numeric:tabular-nums; white-space:nowrap; }
     .chart { width:100%; height:auto; display:block; margin-top:.4rem; }
     .chart .band { fill:var(--band); stroke:none; }
     .chart .mean { fill:none; stroke:var(--accent); stroke-width:1.6; vector-effect:non-scaling-stroke; }
@@ -55,7 +59,10 @@ enum Assets {
     input, select, button { font:inherit; color:var(--text); background:var(--bg); border:1px solid var(--line); border-radius:.4rem; padding:.35rem .55rem; }
     button { cursor:pointer; background:var(--line); }
     .timeline { list-style:none; margin:0; padding:0; }
-    .timeline li { display:grid; grid-template-columns:11.5rem 8rem 1fr; gap:.6rem; padding:.5rem .2rem; border-bottom:1px solid var(--line); }
+    .timeline li { display:grid; grid-template-columns:15rem minmax(0, 1fr); gap:.2rem .8rem; padding:.5rem .2rem; border-bottom:1px solid var(--line); }
+    .timeline.compact li { grid-template-columns:minmax(0, 1fr); }
+    .timeline .meta { display:flex; flex-wrap:wrap; gap:0 .6rem; align-items:baseline; }
+    .timeline .text { overflow-wrap:anywhere; }
     .timeline li.new { animation:flash 2s ease-out; }
     @keyframes flash { from { background:var(--band); } to { background:transparent; } }
     .timeline time { color:var(--muted); font-variant-numeric:tabular-nums; font-size:.9rem; }
@@ -65,7 +72,7 @@ enum Assets {
     pre.thoughts { white-space:pre-wrap; min-height:6rem; background:var(--panel); border:1px solid var(--line); border-radius:.7rem; padding:1rem; }
     .login { max-width:360px; margin:3rem auto; display:flex; flex-direction:column; gap:.7rem; }
     @media (max-width: 640px) {
-      main { padding:.7rem; } .grid { grid-template-columns:1fr; }
+      main { padding:.7rem; } .grid, .grid.split { grid-template-columns:minmax(0, 1fr); }
       .timeline li { grid-template-columns:1fr; gap:.1rem; }
       header { padding:.5rem .7rem; }
     }
@@ -104,17 +111,21 @@ enum Assets {
           const li = document.createElement("li");
           li.className = "new";
           li.dataset.hlc = String(entry.hlc);
+          const meta = document.createElement("div");
+          meta.className = "meta";
           const time = document.createElement("time");
           time.textContent = fmt(entry.time) + (entry.clockQuality === "unsynced" ? " ~" : "");
           const kind = document.createElement("span");
           kind.className = "stream";
           kind.textContent = entry.stream + " · " + entry.type;
-          const text = document.createElement("span");
+          meta.appendChild(time); meta.appendChild(kind);
+          const text = document.createElement("div");
+          text.className = "text";
           const b = document.createElement("strong");
           b.textContent = entry.subject;
           text.appendChild(b);
           text.appendChild(document.createTextNode(" " + entry.message));
-          li.appendChild(time); li.appendChild(kind); li.appendChild(text);
+          li.appendChild(meta); li.appendChild(text);
           list.insertBefore(li, list.firstChild);
           const empty = live.querySelector(".empty");
           if (empty) empty.remove();

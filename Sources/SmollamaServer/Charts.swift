@@ -4,9 +4,9 @@ import SmollamaCore
 /// Server-rendered SVG charts: a min–max band with the mean as a line for numbers, an activity
 /// strip for binary sensors. No script draws them, so they show with JavaScript off.
 enum Chart {
-    static let width = 600.0
-    static let height = 150.0
-    static let left = 46.0
+    static let width = 400.0
+    static let height = 140.0
+    static let left = 44.0
     static let bottom = 18.0
 
     static func svg(_ series: Series) -> HTML {
@@ -88,7 +88,7 @@ enum Chart {
 
     static func open(_ series: Series) -> String {
         "<svg class=\"chart\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\""
-            + HTML.escape("\(series.name), last \(series.range.rawValue)") + "\" preserveAspectRatio=\"none\">"
+            + HTML.escape("\(series.name), last \(series.range.rawValue)") + "\">"
     }
 
     /// Four time ticks along the bottom, in UTC (the page's script does not touch the SVG).
@@ -152,4 +152,15 @@ enum Format {
     }
 
     static func bytes(_ value: Int64) -> String { Format.value(Double(value), unit: "B") }
+
+    /// 371220 → "371,220".
+    static func count(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out += "," }
+            out.append(digit)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
 }

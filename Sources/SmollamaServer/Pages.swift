@@ -11,9 +11,9 @@ enum Pages {
             body += "<section class=\"panel\" style=\"margin-bottom:1rem\"><h2>Nodes</h2>" + nodeTable(nodes, now: now) + "</section>"
         }
         let faulty = sensors.filter { $0.status != "ok" }
-        body += "<div class=\"grid\"><section class=\"panel\"><h2>Sensors</h2>\(sensorTable(sensors, now: now))</section>"
+        body += "<div class=\"grid split\"><section class=\"panel\"><h2>Sensors</h2>\(sensorTable(sensors, now: now))</section>"
         body += "<section class=\"panel\" data-live-log><h2>Recent log <span class=\"live\">connecting…</span></h2>"
-            + timeline(Array(log.prefix(12))) + "<p><a href=\"/log\">Full log →</a></p></section></div>"
+            + timeline(Array(log.prefix(12)), compact: true) + "<p><a href=\"/log\">Full log →</a></p></section></div>"
         if !faulty.isEmpty {
             body += "<section class=\"panel\" style=\"margin-top:1rem\"><h2 class=\"bad\">Faulty sensors</h2><ul>"
             for sensor in faulty {
@@ -29,12 +29,12 @@ enum Pages {
         let healthy = node.sensorCount - node.faultySensorCount
         return """
             <div class="cards">
-            <div class="card"><div class="label">Node</div><div class="value"><a href="/nodes/\(node.id)">\(node.name)</a></div>
+            <div class="card"><div class="label">Node</div><div class="value name"><a href="/nodes/\(node.id)">\(node.name)</a></div>
               <div class="sub"><span class="badge \(node.state.rawValue)">\(node.state.rawValue)</span> last reading \(Format.age(node.lastSeen, now: now))</div></div>
             <div class="card"><div class="label">Clock</div><div class="value \(clock)">\(clock)</div><div class="sub">\(node.clockQuality == .synced ? "wall clock trusted" : "monotonic time, re-timed later")</div></div>
             <div class="card"><div class="label">Sensors</div><div class="value">\(healthy)/\(node.sensorCount)</div><div class="sub \(node.faultySensorCount > 0 ? "bad" : "")">\(node.faultySensorCount) faulty</div></div>
-            <div class="card"><div class="label">Readings</div><div class="value">\(node.readingCount)</div><div class="sub">\(node.rollupLag == 0 ? "rollups up to date" : "\(node.rollupLag) not rolled up")</div></div>
-            <div class="card"><div class="label">Database</div><div class="value">\(Format.bytes(node.databaseBytes))</div><div class="sub">\(node.eventCount) events</div></div>
+            <div class="card"><div class="label">Readings</div><div class="value">\(Format.count(node.readingCount))</div><div class="sub">\(node.rollupLag == 0 ? "rollups up to date" : "\(node.rollupLag) not rolled up")</div></div>
+            <div class="card"><div class="label">Database</div><div class="value">\(Format.bytes(node.databaseBytes))</div><div class="sub">\(Format.count(node.eventCount)) events</div></div>
             <div class="card"><div class="label">Observations</div><div class="value">\(node.observationCount)</div><div class="sub">\(node.memoryCount) memories</div></div>
             </div>
             """
@@ -49,7 +49,7 @@ enum Pages {
                 <td>\(Format.age(node.lastSeen, now: now))</td><td>\(node.faultySensorCount)/\(node.sensorCount) faulty</td></tr>
                 """
         }
-        return "<table><thead><tr><th>Node</th><th>Role</th><th>State</th><th>Last reading</th><th>Sensors</th></tr></thead><tbody>\(rows)</tbody></table>"
+        return "<div class=\"scroll\"><table><thead><tr><th>Node</th><th>Role</th><th>State</th><th>Last reading</th><th>Sensors</th></tr></thead><tbody>\(rows)</tbody></table></div>"
     }
 
     static func current(_ sensor: SensorSummary) -> String {
@@ -66,7 +66,7 @@ enum Pages {
                 <td><span class="badge \(sensor.status)">\(sensor.status)</span></td></tr>
                 """
         }
-        return "<table><thead><tr><th>Sensor</th><th>Now</th><th>Age</th><th>Status</th></tr></thead><tbody>\(rows)</tbody></table>"
+        return "<div class=\"scroll\"><table><thead><tr><th>Sensor</th><th>Now</th><th>Age</th><th>Status</th></tr></thead><tbody>\(rows)</tbody></table></div>"
     }
 
     static func sensors(node: NodeInfo, charts: [(SensorSummary, Series)], range: ChartRange, now: Int64,
@@ -85,6 +85,7 @@ enum Pages {
         for (sensor, series) in charts {
             let stats: HTML = sensor.sensor.kind == .binary
                 ? "\(series.points.reduce(0) { $0 + $1.onCount }) times on in \(range.rawValue)"
+                : sensor.hourMin == nil ? "no rollups in the last hour"
                 : "last hour \(Format.value(sensor.hourMin, unit: sensor.sensor.unit)) … \(Format.value(sensor.hourMax, unit: sensor.sensor.unit))"
             body += """
                 <section class="panel" id="s-\(sensor.sensor.id.rawValue)"><div class="sensor-head"><div><h2>\(sensor.sensor.name)</h2>
@@ -97,17 +98,18 @@ enum Pages {
         return Layout.page(title: "Sensors", node: node, tab: .sensors, body: body, signedIn: signedIn)
     }
 
-    static func timeline(_ entries: [LogEntry], emptyText: String = "Nothing logged yet.") -> HTML {
+    static func timeline(_ entries: [LogEntry], emptyText: String = "Nothing logged yet.", compact: Bool = false) -> HTML {
         var items = HTML.empty
         for entry in entries {
             let unsynced: HTML = entry.clockQuality == .unsynced ? " ~" : .empty
             items += """
-                <li data-hlc="\(entry.hlc.rawValue)"><time data-ms="\(entry.time)">\(Format.tick(entry.time, range: .week)) \(Format.tick(entry.time, range: .day))</time>\(unsynced)
-                <span class="stream">\(entry.stream.rawValue) · \(entry.type)</span><span><strong>\(entry.subject)</strong> \(entry.message)</span></li>
+                <li data-hlc="\(entry.hlc.rawValue)"><div class="meta"><time data-ms="\(entry.time)">\(Format.tick(entry.time, range: .week)) \(Format.tick(entry.time, range: .day))</time>\(unsynced)
+                <span class="stream">\(entry.stream.rawValue) · \(entry.type)</span></div><div class="text"><strong>\(entry.subject)</strong> \(entry.message)</div></li>
                 """
         }
         let empty: HTML = entries.isEmpty ? "<p class=\"empty\">\(emptyText)</p>" : .empty
-        return "\(empty)<ol class=\"timeline\">\(items)</ol>"
+        let style: HTML = compact ? "timeline compact" : "timeline"
+        return "\(empty)<ol class=\"\(style)\">\(items)</ol>"
     }
 
     static func log(node: NodeInfo, entries: [LogEntry], filter: LogFilter, subjects: [String], signedIn: Bool) -> HTML {
