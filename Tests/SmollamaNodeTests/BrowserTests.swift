@@ -92,3 +92,29 @@ import Testing
         #expect(try await node.waitForExit() == 0, "graceful exit with open pages: \(node.stderr)")
     }
 }
+
+/// `smollama dashboard` prints the URL and opens nothing; `status` shows it; a public bind
+/// without a token refuses to start with a message naming the fix.
+@Suite struct DashboardCommandTests {
+    @Test func dashboardAndStatusPrintTheURL() throws {
+        let home = try TemporaryDirectory("dash")
+        #expect(try SmollamaBinary.run(["init"], home: home.path).status == 0)
+        let env = ["SMOLLAMA_HTTP_PORT": "8181"]
+        let dashboard = try SmollamaBinary.run(["dashboard"], home: home.path, environment: env)
+        #expect(dashboard.status == 0)
+        #expect(dashboard.stdout == "http://127.0.0.1:8181/\n")
+        #expect(dashboard.stderr.contains("not running"))
+        let json = try SmollamaBinary.run(["dashboard", "--json"], home: home.path, environment: env)
+        #expect(json.stdout.contains("\"url\" : \"http://127.0.0.1:8181/\""))
+        let status = try SmollamaBinary.run(["status"], home: home.path, environment: env)
+        #expect(status.stdout.contains("dashboard http://127.0.0.1:8181/"))
+    }
+
+    @Test func publicBindWithoutTokenStopsTheDaemon() async throws {
+        let home = try TemporaryDirectory("dash")
+        #expect(try SmollamaBinary.run(["init"], home: home.path).status == 0)
+        let run = try SmollamaBinary.run(["run"], home: home.path, environment: ["SMOLLAMA_HTTP_HOST": "0.0.0.0"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("http.token is empty"), "\(run.stderr)")
+    }
+}
