@@ -98,7 +98,8 @@ enum Assets {
         const stream = live.dataset.stream || "";
         const subject = live.dataset.subject || "";
         const q = (live.dataset.q || "").toLowerCase();
-        const source = new EventSource("/api/v1/live/log");
+        const after = (live.dataset.after || "").replace(/[^0-9]/g, "");
+        const source = new EventSource("/api/v1/live/log" + (after ? "?after=" + after : ""));
         source.onopen = function () { if (status) { status.classList.add("on"); status.textContent = "live"; } };
         source.onerror = function () { if (status) { status.classList.remove("on"); status.textContent = "reconnecting…"; } };
         source.addEventListener("log", function (message) {

@@ -112,7 +112,10 @@ enum LiveEvents {
     /// entries it missed are replayed from the store first.
     static func log(request: Request, environment: DashboardEnvironment) async throws -> Response {
         let publisher = environment.publisher
+        // On first connect the page passes `after` (the newest entry it rendered), so nothing
+        // written between rendering and connecting is missed.
         let lastID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+            ?? request.uri.queryParameters.get("after").flatMap { Int64($0) }
         let (id, stream) = await publisher.subscribe()
         var missed: [LogEntry] = []
         if let lastID {

@@ -12,7 +12,7 @@ enum Pages {
         }
         let faulty = sensors.filter { $0.status != "ok" }
         body += "<div class=\"grid split\"><section class=\"panel\"><h2>Sensors</h2>\(sensorTable(sensors, now: now))</section>"
-        body += "<section class=\"panel\" data-live-log><h2>Recent log <span class=\"live\">connecting…</span></h2>"
+        body += "<section class=\"panel\" data-live-log data-after=\"\(log.first.map { String($0.hlc.rawValue) })\"><h2>Recent log <span class=\"live\">connecting…</span></h2>"
             + timeline(Array(log.prefix(12)), compact: true) + "<p><a href=\"/log\">Full log →</a></p></section></div>"
         if !faulty.isEmpty {
             body += "<section class=\"panel\" style=\"margin-top:1rem\"><h2 class=\"bad\">Faulty sensors</h2><ul>"
@@ -134,7 +134,7 @@ enum Pages {
             <label>Subject<select name="subject">\(subjectOptions)</select></label>
             <label>Search<input type="search" name="q" value="\(filter.query)" placeholder="text"></label>
             <button type="submit">Filter</button> <a href="/log?stream=observations">Observations only</a></form>
-            <section class="panel" data-live-log data-stream="\(filter.stream?.rawValue)" data-subject="\(filter.subject)" data-q="\(filter.query)">
+            <section class="panel" data-live-log data-after="\(entries.first.map { String($0.hlc.rawValue) })" data-stream="\(filter.stream?.rawValue)" data-subject="\(filter.subject)" data-q="\(filter.query)">
             \(timeline(entries, emptyText: emptyText))</section>
             """
         return Layout.page(title: observations ? "Observations" : "Log", node: node, tab: .log, body: body,

@@ -5,6 +5,8 @@ import SmollamaCore
 import SmollamaStore
 import SmollamaTesting
 import Testing
+import HummingbirdTesting
+import Hummingbird
 
 @Suite struct LiveTests {
     @Test func publisherFansOutToEverySubscriber() async throws {
@@ -52,5 +54,43 @@ import Testing
         #expect(frame.hasPrefix("id: \(entry.hlc.rawValue)\nevent: log\ndata: {"))
         #expect(frame.hasSuffix("}\n\n"))
         #expect(LiveEvents.data("a\nb") == "data: a\ndata: b\n")
+    }
+}
+
+@Suite struct LiveReplayTests {
+    /// The SSE route replays what a page has not seen (`after`, or `Last-Event-ID` on reconnect),
+    /// then streams live messages until the publisher ends.
+    @Test func sseReplaysMissedEntriesThenStreams() async throws {
+        let fixture = try await ServerFixture()
+        let entries = try await LogEntry.recent(fixture.store.database, limit: 10)
+        let oldest = try #require(entries.first)
+        let newest = try #require(entries.last)
+        let publisher = fixture.environment.publisher
+        let body = try await fixture.test { client in
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    try await client.execute(uri: "/api/v1/live/log?after=\(oldest.hlc.rawValue)", method: .get) {
+                        response in
+                        #expect(response.headers[.contentType] == "text/event-stream")
+                        return String(buffer: response.body)
+                    }
+                }
+                group.addTask {
+                    #expect(try await eventually { await publisher.subscriberCount == 1 })
+                    await publisher.publish(.log(newest))  // already replayed: not sent twice
+                    await publisher.publish(.heartbeat)
+                    await publisher.finishAll()
+                    return nil
+                }
+                var text = ""
+                for try await result in group { if let result { text = result } }
+                return text
+            }
+        }
+        #expect(body.hasPrefix("retry: 2000\n"))
+        #expect(body.components(separatedBy: "event: log").count == 2)
+        #expect(body.contains("id: \(newest.hlc.rawValue)\n"))
+        #expect(!body.contains("id: \(oldest.hlc.rawValue)\n"))
+        #expect(body.contains(": keepalive"))
     }
 }
