@@ -103,8 +103,13 @@ enum Chart {
         return text
     }
 
+    /// One decimal, without `String(format:)`: a 30-day page formats ~40 k coordinates, and
+    /// Foundation's formatter made that the page's main cost (63 ms → see BENCHMARKS.md).
     static func f(_ value: Double) -> String {
-        String(format: "%.1f", value.isFinite ? value : 0)
+        guard value.isFinite else { return "0.0" }
+        let tenths = Int((value * 10).rounded())
+        let magnitude = tenths.magnitude
+        return (tenths < 0 ? "-" : "") + String(magnitude / 10) + "." + String(magnitude % 10)
     }
 }
 

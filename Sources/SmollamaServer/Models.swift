@@ -130,15 +130,14 @@ struct DashboardQueries: Sendable {
         let lastSeen = store.newestReadingTime
         let age = lastSeen.map { now - $0 } ?? .max
         let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
-        let counts = try await database.recentEvents(streams: [.observations, .memories], limit: 10_000)
+        let counts = try await database.eventCounts(streams: [.observations, .memories])
         return NodeSummary(
             id: environment.node.id.hex, name: environment.node.name, role: environment.node.role, state: state,
             lastSeen: lastSeen, clockQuality: store.clockQuality, sensorCount: sensors.count,
             faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             databaseBytes: environment.databasePath.map(SmollamaDatabase.fileSize(path:)) ?? 0,
             readingCount: store.readingCount, eventCount: store.eventCount, rollupLag: store.rollupLag,
-            observationCount: counts.filter { $0.stream == .observations }.count,
-            memoryCount: counts.filter { $0.stream == .memories }.count, isThisNode: true)
+            observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0, isThisNode: true)
     }
 
     func sensors() async throws -> [SensorSummary] {

@@ -59,7 +59,8 @@ struct DashboardBench: AsyncParsableCommand {
             database: database, databasePath: path, http: HTTPConfig(port: 0), now: { now })
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let app = try buildApplication(environment: environment, logger: logger)
-        let paths = ["/assets/app.css", "/healthz", "/", "/sensors", "/sensors?range=7d", "/sensors?range=30d"]
+        let paths = ["/assets/app.css", "/healthz", "/api/v1/sensors", "/api/v1/status", "/", "/sensors",
+                     "/sensors?range=7d", "/sensors?range=30d"]
         let requests = requests
         let timings = try await app.test(.router) { client in
             var timings: [Timing] = []
@@ -89,8 +90,9 @@ struct DashboardBench: AsyncParsableCommand {
         }
         print("dashboard over \(days) days (\(readingCount) readings, \(house.sensors.count) sensors, rolled up), \(requests) requests each:")
         for timing in timings {
-            print(String(format: "  %-20@ p50 %7.2f ms  p95 %7.2f ms  %7d bytes", timing.path as NSString,
-                         timing.p50Milliseconds, timing.p95Milliseconds, timing.bytes))
+            let name = timing.path.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print(name + String(format: " p50 %7.2f ms  p95 %7.2f ms  %7d bytes", timing.p50Milliseconds,
+                                timing.p95Milliseconds, timing.bytes))
         }
     }
 }
