@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]
