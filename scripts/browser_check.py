@@ -181,6 +181,8 @@ def main():
             if live:
                 page.wait_for("document.querySelector('.live') && document.querySelector('.live').textContent === 'live'")
             svg_paths = page.evaluate("document.querySelectorAll('svg.chart path[d^=\"M\"]').length")
+            node_name = page.evaluate("(document.querySelector('.brand .node') || {}).textContent || ''")
+            images = page.evaluate("document.querySelectorAll('img').length")
             metrics = page.call("Page.getLayoutMetrics")
             size = metrics.get("cssContentSize", metrics.get("contentSize"))
             shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
@@ -190,7 +192,8 @@ def main():
                 handle.write(base64.b64decode(shot["data"]))
             errors, external, failed, statuses = problems(page.drain(), base_host)
             summary["pages"][path] = {"status": statuses.get(base + path), "errors": errors, "external": external,
-                                      "failed": failed, "svgPaths": svg_paths, "live": live, "screenshot": name}
+                                      "failed": failed, "svgPaths": svg_paths, "live": live, "screenshot": name,
+                                      "nodeName": node_name, "images": images}
         # A phone-sized look at the sensors page.
         page.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2, mobile=True)
         page.call("Page.navigate", url=base + "/sensors")

@@ -24,6 +24,8 @@ import Testing
             var failed: [String]
             var svgPaths: Int
             var screenshot: String
+            var nodeName: String
+            var images: Int
         }
         var pages: [String: PageResult]
         var live: Bool
@@ -39,7 +41,10 @@ import Testing
         let simulated = try SmollamaBinary.run(["simulate", "--days", "7"], home: home.path)
         #expect(simulated.status == 0, "\(simulated.stderr)")
 
-        let node = RunningNode(arguments: ["run"], home: home.path)
+        // A hostile display name: if it became markup, the image's handler would log an error
+        // (and the Content-Security-Policy would report a violation).
+        let hostileName = #"browser-node <img src=x onerror="console.error('xss')"> '"#
+        let node = RunningNode(arguments: ["run"], home: home.path, environment: ["SMOLLAMA_NODE_NAME": hostileName])
         try node.start()
         defer { if node.process.isRunning { node.signal(SIGKILL) } }
         #expect(try await eventually { node.stderr.contains("smollama dashboard serving") }, "\(node.stderr)")
@@ -84,6 +89,8 @@ import Testing
             #expect(page.failed.isEmpty, "\(path): \(page.failed)")
             #expect(FileManager.default.fileExists(atPath: out + "/" + page.screenshot))
             if path.hasPrefix("/sensors") { #expect(page.svgPaths >= 10, "\(path) draws charts") }
+            #expect(page.nodeName == hostileName, "\(path) shows the name as text")
+            #expect(page.images == 0, "\(path): no markup from the name")
         }
         #expect(summary.live, "the new log entry appeared without a reload")
         #expect(summary.liveErrors?.isEmpty == true, "\(summary.liveErrors ?? [])")
