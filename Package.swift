@@ -25,6 +25,10 @@ let package = Package(
         // LLM runtime clients (SmollamaLLM).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -98,6 +102,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
+        .target(
+            name: "SmollamaServer",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -107,6 +128,7 @@ let package = Package(
                 "SmollamaSensors",
                 "SmollamaHardware",
                 "SmollamaLLM",
+                "SmollamaServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,6 +142,7 @@ let package = Package(
             dependencies: [
                 "SmollamaCore",
                 "SmollamaStore",
+                "SmollamaServer",
                 "SmollamaNode",
                 "SmollamaHardware",
                 "SmollamaLLM",
@@ -135,8 +158,11 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaSensors",
+                "SmollamaServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -185,6 +211,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaServerTests",
+            dependencies: [
+                "SmollamaServer", "SmollamaStore", "SmollamaTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

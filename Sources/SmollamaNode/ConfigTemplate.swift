@@ -58,6 +58,11 @@ public enum ConfigTemplate {
         log:
           level: info              # trace, debug, info, notice, warning, error, critical
 
+        http:                      # the dashboard and JSON API
+          host: 127.0.0.1          # loopback only; any other address requires a token
+          port: 8080               # 0 picks a free port (the URL served is logged)
+          token: ""                # secret; required off loopback (e.g. `openssl rand -hex 24`)
+
         # The local LLM. Defaults run what scripts/setup-llm.sh installs: llama-server (started and
         # supervised by smollama) with SmolLM2-135M for chat and all-MiniLM-L6-v2 for embeddings.
         # On a Pi with Ollama: backend: ollama, runtime: external (url and models then default to

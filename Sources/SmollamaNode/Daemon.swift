@@ -9,9 +9,10 @@ import SmollamaCore
 import SmollamaLLM
 public import SmollamaSensors
 public import SmollamaStore
+import SmollamaServer
 
-/// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler and store
-/// maintenance. SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
+/// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
+/// maintenance and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
 /// scheduler stops first and the writer flushes everything accepted before the process exits.
 public enum Daemon {
     public static func run(runtime: NodeRuntime, environment: [String: String], logger: Logger,
@@ -41,6 +42,15 @@ public enum Daemon {
                                  acknowledgingPeer: config.sync.enabled ? "hub" : nil),
             logger: logger)
 
+        let dashboard = try buildApplication(
+            environment: DashboardEnvironment(
+                node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
+                database: database, databasePath: runtime.paths.databaseFile, http: config.http),
+            logger: logger,
+            onServerRunning: { url in
+                logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
+            })
+
         let lock = try DaemonLock(paths: runtime.paths)
         defer { lock.release() }
         logger.info(
@@ -50,12 +60,14 @@ public enum Daemon {
                 "smollama.node.role": "\(config.node.role.rawValue)",
                 "smollama.database": "\(runtime.paths.databaseFile)",
                 "smollama.sensors": "\(drivers.flatMap(\.driver.sensors).count)",
-                "smollama.urls": "none (this build serves no HTTP yet)",
+                "smollama.urls": "\(config.http.url())",
             ])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
             .init(service: scheduler, serviceName: "sensors"),
+            // Stops first: open pages close before the store's writers finish.
+            .init(service: dashboard, serviceName: "http"),
         ]
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.

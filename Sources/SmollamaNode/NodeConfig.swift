@@ -1,5 +1,6 @@
 public import SmollamaCore
 public import SmollamaLLM
+public import SmollamaServer
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -171,11 +172,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var sensors = SensorsSection()
     public var sync = SyncSection()
     public var log = LogSection()
+    /// The dashboard and JSON API (see `HTTPConfig`).
+    public var http = HTTPConfig()
     /// The local LLM runtime (see SmollamaLLM.LLMConfig for every key).
     public var llm = LLMConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, llm
+        case node, store, clock, sensors, sync, log, http, llm
     }
 
     public init() {}
@@ -188,6 +191,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         sensors = try c.decodeIfPresent(SensorsSection.self, forKey: .sensors) ?? sensors
         sync = try c.decodeIfPresent(SyncSection.self, forKey: .sync) ?? sync
         log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
+        http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
         llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
     }
 }

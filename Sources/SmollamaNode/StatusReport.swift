@@ -3,6 +3,7 @@ public import Logging
 public import SmollamaLLM
 public import SmollamaCore
 import SmollamaStore
+import SmollamaServer
 
 /// What `smollama status` shows, as data (the CLI formats it or prints it as JSON).
 public struct StatusReport: Codable, Sendable {
@@ -23,6 +24,8 @@ public struct StatusReport: Codable, Sendable {
     public var databaseFile: String
     public var databaseBytes: Int64
     public var daemonPID: Int32?
+    /// Where the dashboard is served (by a running daemon) per the config.
+    public var dashboardURL: String
     public var clockQuality: ClockQuality?
     public var readingCount: Int64
     public var oldestReadingTime: Int64?
@@ -51,7 +54,8 @@ public struct StatusReport: Codable, Sendable {
             home: runtime.paths.home, dataDirectory: runtime.paths.dataDirectory,
             databaseFile: runtime.paths.databaseFile,
             databaseBytes: SmollamaDatabase.fileSize(path: runtime.paths.databaseFile),
-            daemonPID: Daemon.runningPID(paths: runtime.paths), clockQuality: store.clockQuality,
+            daemonPID: Daemon.runningPID(paths: runtime.paths), dashboardURL: runtime.config.http.url(),
+            clockQuality: store.clockQuality,
             readingCount: store.readingCount, oldestReadingTime: store.oldestReadingTime,
             newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,

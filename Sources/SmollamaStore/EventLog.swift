@@ -115,3 +115,21 @@ extension SmollamaDatabase {
         return event
     }
 }
+
+extension SmollamaDatabase {
+    /// How many events each of the given streams holds (the dashboard's counts).
+    public func eventCounts(streams: [EventStream]) async throws -> [EventStream: Int] {
+        try await reader.read { db in
+            var counts: [EventStream: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT stream, count(*) AS n FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
+                    + "GROUP BY stream",
+                arguments: StatementArguments(streams.map(\.rawValue)))
+            {
+                if let stream = EventStream(rawValue: row["stream"]) { counts[stream] = row["n"] }
+            }
+            return counts
+        }
+    }
+}

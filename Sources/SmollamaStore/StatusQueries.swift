@@ -78,7 +78,10 @@ extension SmollamaDatabase {
         return try await reader.read { db in
             // Readings are deleted only as a prefix, so max(id) - min(id) + 1 is the exact count
             // without scanning millions of rows.
-            let bounds = try Row.fetchOne(db, sql: "SELECT min(id) AS lo, max(id) AS hi FROM readings")
+            // Two subqueries: SQLite answers a lone min() or max() from the b-tree's ends, but
+            // `SELECT min(id), max(id)` in one query scans the whole table (25 ms at 390 k rows).
+            let bounds = try Row.fetchOne(
+                db, sql: "SELECT (SELECT min(id) FROM readings) AS lo, (SELECT max(id) FROM readings) AS hi")
             let low: Int64? = bounds?["lo"]
             let high: Int64? = bounds?["hi"]
             let count = low.flatMap { low in high.map { $0 - low + 1 } } ?? 0

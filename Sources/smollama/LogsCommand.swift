@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SmollamaCore
 import SmollamaNode
+import SmollamaStore
 
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -20,6 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
             let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
             print("node      \(report.name) (\(report.role.rawValue)) \(report.nodeID)")
             print("daemon    " + (report.daemonPID.map { "running, pid \($0)" } ?? "not running (start: smollama run)"))
+            print("dashboard \(report.dashboardURL)" + (report.daemonPID == nil ? " (when the daemon runs)" : ""))
             print("data      \(report.dataDirectory)")
             print("database  \(bytes), \(report.readingCount) readings, \(report.eventCount) events")
             if let oldest = report.oldestReadingTime, let newest = report.newestReadingTime {

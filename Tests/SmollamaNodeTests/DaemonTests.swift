@@ -39,7 +39,7 @@ import Testing
                   name: fine
                   behaviour: ok
             """.write(toFile: paths.configFile, atomically: true, encoding: .utf8)
-        let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
+        let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: ["http.port=0"])
         let registry = SensorDriverRegistry([Self.scripted])
         try await withThrowingTaskGroup { group in
             group.addTask {
@@ -68,7 +68,7 @@ import Testing
         _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
         try "llm:\n  runtime: external\nstore:\n  flush_interval: 100ms\nsensors:\n  drivers:\n    - driver: simulated_house\n      interval: 20ms\n"
             .write(toFile: paths.configFile, atomically: true, encoding: .utf8)
-        let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
+        let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: ["http.port=0"])
         let clock = TestClockSource(wall: 5_000)  // 1970-01-01T00:00:05Z
         try await withThrowingTaskGroup { group in
             group.addTask {

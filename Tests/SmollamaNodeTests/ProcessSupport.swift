@@ -49,6 +49,8 @@ final class RunningNode: Sendable {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["SMOLLAMA_HOME"] = home
+        // Daemons in tests serve their dashboard on a free port, never on a fixed one.
+        env["SMOLLAMA_HTTP_PORT"] = "0"
         env.merge(environment) { $1 }
         process.environment = env
     }

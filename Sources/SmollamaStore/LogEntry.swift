@@ -1,5 +1,4 @@
 public import SmollamaCore
-public import SmollamaStore
 
 /// One line of the node's log (`smollama logs`): an event made readable.
 public struct LogEntry: Codable, Sendable, Hashable {

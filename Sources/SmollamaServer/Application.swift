@@ -1,0 +1,235 @@
+public import Hummingbird
+public import Logging
+import Foundation
+import SmollamaCore
+import SmollamaStore
+
+/// Builds the dashboard and API. The daemon runs the result in its `ServiceGroup` (an
+/// `Application` is a `Service`); tests drive the same value with `app.test(.router)`.
+///
+/// Throws `HTTPConfigError` when bound beyond loopback without a token.
+public func buildApplication(
+    environment: DashboardEnvironment, logger: Logger, tailInterval: Duration = .seconds(1),
+    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    try environment.http.validate()
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: TokenMiddleware(token: environment.http.token))
+    DashboardRoutes(environment: environment).register(on: router)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(environment.http.host, port: environment.http.port),
+                             serverName: "smollama"),
+        onServerRunning: { channel in
+            await onServerRunning(environment.http.url(port: channel.localAddress?.port))
+        },
+        logger: logger)
+    app.addServices(LogTailService(database: environment.database, publisher: environment.publisher,
+                                   interval: tailInterval, logger: logger))
+    return app
+}
+
+/// JSON bodies of the API. Each is a named struct, so shapes are stable and documented.
+struct NodesBody: ResponseEncodable { var nodes: [NodeSummary] }
+struct SensorsBody: ResponseEncodable { var sensors: [SensorSummary] }
+struct LogBody: ResponseEncodable { var entries: [LogEntry] }
+struct ObservationsBody: ResponseEncodable { var observations: [LogEntry] }
+struct MemoriesBody: ResponseEncodable { var memories: [LogEntry] }
+extension NodeDetail: ResponseEncodable {}
+extension Series: ResponseEncodable {}
+
+/// Markup with its content type.
+struct HTMLResponse: ResponseGenerator {
+    var html: HTML
+    var status: HTTPResponse.Status = .ok
+
+    func response(from request: Request, context: some RequestContext) throws -> Response { response }
+
+    var response: Response {
+        Response(status: status,
+                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                           .contentSecurityPolicy: DashboardRoutes.contentSecurityPolicy],
+                 body: .init(byteBuffer: ByteBuffer(string: html.raw)))
+    }
+}
+
+struct DashboardRoutes: Sendable {
+    let environment: DashboardEnvironment
+    var queries: DashboardQueries { DashboardQueries(environment: environment) }
+    var node: NodeInfo { environment.node }
+
+    /// Only this origin: no inline script, no outside fetches even if markup got in.
+    static let contentSecurityPolicy =
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        + "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+    func signedIn(_ request: Request) -> Bool {
+        !environment.http.token.isEmpty && request.cookies[TokenMiddleware<BasicRequestContext>.cookieName] != nil
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        let metrics = ServerMetrics(environment: environment)
+        router.get("/assets/app.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
+                     body: .init(byteBuffer: ByteBuffer(string: Assets.css)))
+        }
+        router.get("/assets/app.js") { _, _ in
+            Response(status: .ok,
+                     headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=3600"],
+                     body: .init(byteBuffer: ByteBuffer(string: Assets.javascript)))
+        }
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: try await metrics.render())))
+        }
+        registerPages(on: router)
+        registerAPI(on: router)
+        registerLogin(on: router)
+    }
+
+    func registerPages(on router: Router<BasicRequestContext>) {
+        router.get("/") { request, _ in
+            let sensors = try await queries.sensors()
+            return HTMLResponse(html: Pages.overview(
+                node: node, nodes: try await queries.nodes(), sensors: sensors,
+                log: try await queries.log(filter: LogFilter(limit: 12)), now: environment.now(),
+                signedIn: signedIn(request)))
+        }
+        router.get("/sensors") { request, _ in
+            let range = try chartRange(request)
+            var charts: [(SensorSummary, Series)] = []
+            for sensor in try await queries.sensors() {
+                charts.append((sensor, try await queries.series(sensor: sensor, range: range)))
+            }
+            return HTMLResponse(html: Pages.sensors(node: node, charts: charts, range: range, now: environment.now(),
+                                                    signedIn: signedIn(request)))
+        }
+        router.get("/log") { request, _ in
+            try await logPage(request, filter: try logFilter(request))
+        }
+        router.get("/observations") { request, _ in
+            var filter = try logFilter(request)
+            filter.stream = .observations
+            return try await logPage(request, filter: filter)
+        }
+        router.get("/thoughts") { request, _ in
+            HTMLResponse(html: Pages.thoughts(node: node, signedIn: signedIn(request)))
+        }
+        router.get("/memories") { request, _ in
+            let count = try await environment.database.eventCounts(streams: [.memories])[.memories] ?? 0
+            return HTMLResponse(html: Pages.memories(node: node, count: count, signedIn: signedIn(request)))
+        }
+        router.get("/nodes/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let summary = try await queries.node(id: id) else {
+                return HTMLResponse(html: Pages.notFound(node: node, what: "No node with id \(id) is known here."),
+                                    status: .notFound)
+            }
+            return HTMLResponse(html: Pages.nodeDetail(
+                node: node, summary: summary, sensors: try await queries.sensors(), now: environment.now(),
+                signedIn: signedIn(request)))
+        }
+    }
+
+    func logPage(_ request: Request, filter: LogFilter) async throws -> HTMLResponse {
+        let entries = try await queries.log(filter: filter)
+        let subjects = Set(try await queries.sensors().map(\.sensor.id.rawValue) + ["clock"]).sorted()
+        return HTMLResponse(html: Pages.log(node: node, entries: entries, filter: filter, subjects: subjects,
+                                            signedIn: signedIn(request)))
+    }
+
+    func registerAPI(on router: Router<BasicRequestContext>) {
+        let api = router.group("/api/v1")
+        api.get("/status") { _, _ in
+            NodeDetail(node: try await queries.thisNode(), sensors: try await queries.sensors())
+        }
+        api.get("/nodes") { _, _ in NodesBody(nodes: try await queries.nodes()) }
+        api.get("/nodes/:id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let summary = try await queries.node(id: id) else {
+                throw DashboardError.notFound("no node with id '\(id)' is known here")
+            }
+            return NodeDetail(node: summary, sensors: summary.isThisNode ? try await queries.sensors() : [])
+        }
+        api.get("/sensors") { _, _ in SensorsBody(sensors: try await queries.sensors()) }
+        api.get("/series") { request, _ in
+            guard let key = request.uri.queryParameters.get("sensor"), !key.isEmpty else {
+                throw DashboardError.badRequest("give the sensor: /api/v1/series?sensor=ID&range=24h|7d|30d")
+            }
+            guard let sensor = try await queries.sensors().first(where: { $0.sensor.id.rawValue == key }) else {
+                throw DashboardError.notFound("no sensor '\(key)' on this node")
+            }
+            return try await queries.series(sensor: sensor, range: try chartRange(request))
+        }
+        api.get("/log") { request, _ in LogBody(entries: try await queries.log(filter: try logFilter(request))) }
+        api.get("/observations") { request, _ in
+            var filter = try logFilter(request)
+            filter.stream = .observations
+            return ObservationsBody(observations: try await queries.log(filter: filter))
+        }
+        api.get("/memories") { request, _ in
+            var filter = try logFilter(request)
+            filter.stream = .memories
+            return MemoriesBody(memories: try await queries.log(filter: filter))
+        }
+        api.get("/live/log") { request, _ in try await LiveEvents.log(request: request, environment: environment) }
+        api.get("/live/thoughts") { _, _ in await LiveEvents.thoughts(environment: environment) }
+    }
+
+    func registerLogin(on router: Router<BasicRequestContext>) {
+        router.get("/login") { _, _ in HTMLResponse(html: Pages.login(node: node, failed: false)) }
+        router.post("/login") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 4096)
+            struct Form: Decodable { var token: String }
+            let form = try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body))
+            guard let form, !environment.http.token.isEmpty,
+                  constantTimeEqual(form.token, environment.http.token)
+            else {
+                return HTMLResponse(html: Pages.login(node: node, failed: true), status: .unauthorized).response
+            }
+            var response = Response(status: .seeOther, headers: [.location: "/"])
+            response.setCookie(Cookie(
+                name: TokenMiddleware<BasicRequestContext>.cookieName,
+                value: TokenMiddleware<BasicRequestContext>.sessionValue(token: environment.http.token),
+                maxAge: 30 * 86_400, path: "/", httpOnly: true, sameSite: .strict))
+            return response
+        }
+        router.post("/logout") { _, _ in
+            var response = Response(status: .seeOther, headers: [.location: "/login"])
+            response.setCookie(Cookie(name: TokenMiddleware<BasicRequestContext>.cookieName, value: "", maxAge: 0,
+                                      path: "/", httpOnly: true, sameSite: .strict))
+            return response
+        }
+    }
+
+    func chartRange(_ request: Request) throws -> ChartRange {
+        guard let text = request.uri.queryParameters.get("range"), !text.isEmpty else { return .day }
+        guard let range = ChartRange(rawValue: text) else {
+            throw DashboardError.badRequest("range must be one of 24h, 7d, 30d")
+        }
+        return range
+    }
+
+    func logFilter(_ request: Request) throws -> LogFilter {
+        let query = request.uri.queryParameters
+        var filter = LogFilter()
+        if let stream = query.get("stream"), !stream.isEmpty {
+            guard let value = EventStream(rawValue: stream), LogEntry.streams.contains(value) else {
+                throw DashboardError.badRequest(
+                    "stream must be one of \(LogEntry.streams.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.stream = value
+        }
+        filter.subject = query.get("subject").flatMap { $0.isEmpty ? nil : $0 }
+        filter.query = query.get("q").flatMap { $0.isEmpty ? nil : $0 }
+        if let limit = query.get("limit") {
+            guard let value = Int(limit), (1...1000).contains(value) else {
+                throw DashboardError.badRequest("limit must be a whole number from 1 to 1000")
+            }
+            filter.limit = value
+        }
+        return filter
+    }
+}

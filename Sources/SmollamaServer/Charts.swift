@@ -1,0 +1,171 @@
+import Foundation
+import SmollamaCore
+
+/// Server-rendered SVG charts: a min–max band with the mean as a line for numbers, an activity
+/// strip for binary sensors. No script draws them, so they show with JavaScript off.
+enum Chart {
+    static let width = 400.0
+    static let height = 140.0
+    static let left = 44.0
+    static let bottom = 18.0
+
+    static func svg(_ series: Series) -> HTML {
+        series.kind == .binary ? strip(series) : band(series)
+    }
+
+    static func x(_ time: Int64, _ series: Series) -> Double {
+        let span = Double(max(1, series.to - series.from))
+        return left + (width - left) * Double(time - series.from) / span
+    }
+
+    /// Contiguous runs of points with values; a gap longer than two buckets breaks the line.
+    static func runs(_ series: Series) -> [[Series.Point]] {
+        var runs: [[Series.Point]] = []
+        var current: [Series.Point] = []
+        for point in series.points where point.mean != nil {
+            if let last = current.last, point.start - last.start > 2 * series.resolutionMilliseconds {
+                runs.append(current)
+                current = []
+            }
+            current.append(point)
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+
+    static func band(_ series: Series) -> HTML {
+        let values = series.points.flatMap { [$0.min, $0.max].compactMap { $0 } }
+        guard var low = values.min(), var high = values.max() else { return empty(series) }
+        if high - low < 1e-9 { low -= 1; high += 1 }
+        let pad = (high - low) * 0.08
+        low -= pad
+        high += pad
+        let plot = height - bottom
+        func y(_ value: Double) -> Double { 4 + (plot - 8) * (1 - (value - low) / (high - low)) }
+        let half = Double(series.resolutionMilliseconds) / 2
+        func cx(_ point: Series.Point) -> Double { x(point.start + Int64(half), series) }
+
+        var bandPath = ""
+        var meanPath = ""
+        for run in runs(series) {
+            bandPath += "M" + run.map { "\(f(cx($0))),\(f(y($0.max ?? 0)))" }.joined(separator: "L")
+            bandPath += "L" + run.reversed().map { "\(f(cx($0))),\(f(y($0.min ?? 0)))" }.joined(separator: "L") + "Z"
+            meanPath += "M" + run.map { "\(f(cx($0))),\(f(y($0.mean ?? 0)))" }.joined(separator: "L")
+        }
+        var grid = ""
+        for step in 0...2 {
+            let value = low + pad + (high - low - 2 * pad) * Double(step) / 2
+            let gy = f(y(value))
+            grid += "<line x1=\"\(f(left))\" x2=\"\(f(width))\" y1=\"\(gy)\" y2=\"\(gy)\"/>"
+            grid += "<text x=\"\(f(left - 4))\" y=\"\(gy)\" text-anchor=\"end\" dominant-baseline=\"middle\">"
+                + HTML.escape(Format.value(value, unit: series.unit, compact: true)) + "</text>"
+        }
+        return HTML(trusted: open(series) + "<g class=\"grid\">\(grid)</g>" + timeAxis(series)
+            + "<path class=\"band\" d=\"\(bandPath)\"/><path class=\"mean\" d=\"\(meanPath)\"/></svg>")
+    }
+
+    static func strip(_ series: Series) -> HTML {
+        let top = 20.0, stripHeight = height - bottom - 40
+        var bars = ""
+        let bucketWidth = (width - left) * Double(series.resolutionMilliseconds) / Double(max(1, series.to - series.from))
+        for point in series.points where point.onDuration > 0 || point.onCount > 0 {
+            let share = min(1, Double(point.onDuration) / Double(series.resolutionMilliseconds))
+            let opacity = f(0.35 + 0.65 * share)
+            bars += "<rect class=\"on\" x=\"\(f(x(point.start, series)))\" y=\"\(f(top))\" width=\"\(f(max(1, bucketWidth)))\" "
+                + "height=\"\(f(stripHeight))\" fill-opacity=\"\(opacity)\"/>"
+        }
+        let background = "<rect class=\"strip-bg\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width - left))\" height=\"\(f(stripHeight))\"/>"
+        let label = "<text x=\"\(f(left - 4))\" y=\"\(f(top + stripHeight / 2))\" text-anchor=\"end\" dominant-baseline=\"middle\">on</text>"
+        // An empty path keeps the shape of every chart alike (a band chart always has paths).
+        return HTML(trusted: open(series) + background + label + bars + timeAxis(series)
+            + "<path class=\"mean\" d=\"M\(f(left)),\(f(top + stripHeight))H\(f(width))\" stroke-opacity=\"0.4\"/></svg>")
+    }
+
+    static func empty(_ series: Series) -> HTML {
+        HTML(trusted: open(series) + timeAxis(series)
+            + "<text x=\"\(f(width / 2))\" y=\"\(f(height / 2))\" text-anchor=\"middle\">no data in this range</text></svg>")
+    }
+
+    static func open(_ series: Series) -> String {
+        "<svg class=\"chart\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\""
+            + HTML.escape("\(series.name), last \(series.range.rawValue)") + "\">"
+    }
+
+    /// Four time ticks along the bottom, in UTC (the page's script does not touch the SVG).
+    static func timeAxis(_ series: Series) -> String {
+        var text = ""
+        for step in 0...3 {
+            let time = series.from + (series.to - series.from) * Int64(step) / 3
+            let anchor = step == 0 ? "start" : step == 3 ? "end" : "middle"
+            text += "<text x=\"\(f(x(time, series)))\" y=\"\(f(height - 4))\" text-anchor=\"\(anchor)\">"
+                + Format.tick(time, range: series.range) + "</text>"
+        }
+        return text
+    }
+
+    /// One decimal, without `String(format:)`: a 30-day page formats ~40 k coordinates, and
+    /// Foundation's formatter made that the page's main cost (63 ms → see BENCHMARKS.md).
+    static func f(_ value: Double) -> String {
+        guard value.isFinite else { return "0.0" }
+        let tenths = Int((value * 10).rounded())
+        let magnitude = tenths.magnitude
+        return (tenths < 0 ? "-" : "") + String(magnitude / 10) + "." + String(magnitude % 10)
+    }
+}
+
+/// Numbers and times as people read them.
+enum Format {
+    static func value(_ value: Double?, unit: String, compact: Bool = false) -> String {
+        guard let value, value.isFinite else { return "–" }
+        if unit == "B" {
+            let units = ["B", "kB", "MB", "GB", "TB"]
+            var scaled = value
+            var index = 0
+            while abs(scaled) >= 1000, index < units.count - 1 {
+                scaled /= 1000
+                index += 1
+            }
+            return String(format: index == 0 ? "%.0f %@" : "%.1f %@", scaled, units[index])
+        }
+        let magnitude = abs(value)
+        let digits = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : 2
+        let number = String(format: "%.\(compact ? min(digits, 1) : digits)f", value)
+        return unit.isEmpty ? number : number + " " + unit
+    }
+
+    static func binary(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        return value >= 0.5 ? "on" : "off"
+    }
+
+    static func tick(_ milliseconds: Int64, range: ChartRange) -> String {
+        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        let parts = calendar.dateComponents([.month, .day, .hour, .minute], from: date)
+        let hour = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+        return range == .day ? hour : String(format: "%02d-%02d", parts.month ?? 0, parts.day ?? 0)
+    }
+
+    static func age(_ milliseconds: Int64?, now: Int64) -> String {
+        guard let milliseconds else { return "never" }
+        let seconds = max(0, (now - milliseconds) / 1000)
+        if seconds < 60 { return "\(seconds) s ago" }
+        if seconds < 3600 { return "\(seconds / 60) min ago" }
+        if seconds < 86_400 { return "\(seconds / 3600) h ago" }
+        return "\(seconds / 86_400) d ago"
+    }
+
+    static func bytes(_ value: Int64) -> String { Format.value(Double(value), unit: "B") }
+
+    /// 371220 → "371,220".
+    static func count(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out += "," }
+            out.append(digit)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
+}

@@ -1,0 +1,201 @@
+public import Foundation
+public import SmollamaCore
+public import SmollamaStore
+
+/// Who this node is, as the dashboard shows it. Nothing secret.
+public struct NodeInfo: Sendable, Codable, Hashable {
+    public var id: NodeID
+    public var name: String
+    /// `alpaca` or `llama`.
+    public var role: String
+
+    public init(id: NodeID, name: String, role: String) {
+        self.id = id
+        self.name = name
+        self.role = role
+    }
+
+    public var isHub: Bool { role == "llama" }
+}
+
+/// Everything the server reads from. Built once by the daemon (or a test) and shared.
+public struct DashboardEnvironment: Sendable {
+    public var node: NodeInfo
+    public var database: SmollamaDatabase
+    /// The store's file, for its size; nil for in-memory stores.
+    public var databasePath: String?
+    public var http: HTTPConfig
+    public var publisher: LivePublisher
+    /// Wall-clock milliseconds; tests pass a fixed clock.
+    public var now: @Sendable () -> Int64
+
+    public init(node: NodeInfo, database: SmollamaDatabase, databasePath: String?, http: HTTPConfig,
+                publisher: LivePublisher = LivePublisher(),
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+        self.node = node
+        self.database = database
+        self.databasePath = databasePath
+        self.http = http
+        self.publisher = publisher
+        self.now = now
+    }
+}
+
+/// One node on the overview. The hub will list every synced node; today it lists itself.
+public struct NodeSummary: Sendable, Codable, Hashable {
+    public enum State: String, Sendable, Codable { case online, stale, offline }
+    public var id: String
+    public var name: String
+    public var role: String
+    public var state: State
+    public var lastSeen: Int64?
+    public var clockQuality: ClockQuality?
+    public var sensorCount: Int
+    public var faultySensorCount: Int
+    public var databaseBytes: Int64
+    public var readingCount: Int64
+    public var eventCount: Int64
+    public var rollupLag: Int64
+    public var observationCount: Int
+    public var memoryCount: Int
+    public var isThisNode: Bool
+}
+
+/// `/api/v1/status`: this node with its sensors.
+public struct NodeDetail: Sendable, Codable, Hashable {
+    public var node: NodeSummary
+    public var sensors: [SensorSummary]
+}
+
+/// A chart's data: one point per rollup bucket.
+public struct Series: Sendable, Codable, Hashable {
+    public struct Point: Sendable, Codable, Hashable {
+        public var start: Int64
+        public var count: Int64
+        public var min: Double?
+        public var max: Double?
+        public var mean: Double?
+        /// Binary sensors: milliseconds on within the bucket.
+        public var onDuration: Int64
+        public var onCount: Int64
+    }
+    public var sensor: SensorID
+    public var name: String
+    public var kind: SensorDescriptor.Kind
+    public var unit: String
+    public var range: ChartRange
+    public var resolutionMilliseconds: Int64
+    public var from: Int64
+    public var to: Int64
+    public var points: [Point]
+}
+
+/// The chart ranges offered: each picks a rollup resolution that gives a few hundred points.
+public enum ChartRange: String, Sendable, Codable, CaseIterable {
+    case day = "24h"
+    case week = "7d"
+    case month = "30d"
+
+    public var milliseconds: Int64 {
+        switch self {
+        case .day: 86_400_000
+        case .week: 7 * 86_400_000
+        case .month: 30 * 86_400_000
+        }
+    }
+    public var resolution: Rollup.Resolution { self == .day ? .fiveMinutes : .hour }
+}
+
+/// Reads the store into the view models both the JSON API and the pages use.
+struct DashboardQueries: Sendable {
+    let environment: DashboardEnvironment
+
+    /// A node is online when its newest reading is younger than this, stale below `offlineAfter`.
+    static let staleAfter: Int64 = 5 * 60_000
+    static let offlineAfter: Int64 = 60 * 60_000
+
+    func nodes() async throws -> [NodeSummary] {
+        [try await thisNode()]
+    }
+
+    func node(id: String) async throws -> NodeSummary? {
+        try await nodes().first { $0.id == id.lowercased() }
+    }
+
+    func thisNode() async throws -> NodeSummary {
+        let database = environment.database
+        let now = environment.now()
+        let store = try await database.storeStatus()
+        let sensors = try await database.sensorSummaries(now: now)
+        let lastSeen = store.newestReadingTime
+        let age = lastSeen.map { now - $0 } ?? .max
+        let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
+        let counts = try await database.eventCounts(streams: [.observations, .memories])
+        return NodeSummary(
+            id: environment.node.id.hex, name: environment.node.name, role: environment.node.role, state: state,
+            lastSeen: lastSeen, clockQuality: store.clockQuality, sensorCount: sensors.count,
+            faultySensorCount: sensors.filter { $0.status != "ok" }.count,
+            databaseBytes: environment.databasePath.map(SmollamaDatabase.fileSize(path:)) ?? 0,
+            readingCount: store.readingCount, eventCount: store.eventCount, rollupLag: store.rollupLag,
+            observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0, isThisNode: true)
+    }
+
+    func sensors() async throws -> [SensorSummary] {
+        try await environment.database.sensorSummaries(now: environment.now())
+    }
+
+    func series(sensor: SensorSummary, range: ChartRange) async throws -> Series {
+        let to = environment.now()
+        let resolution = range.resolution
+        let from = resolution.bucketStart(to - range.milliseconds) + resolution.milliseconds
+        let rollups = try await environment.database.rollups(
+            sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + 1)
+        let points = rollups.map { rollup in
+            let has = rollup.count > 0
+            return Series.Point(
+                start: rollup.bucketStart, count: rollup.count, min: has ? rollup.min : nil, max: has ? rollup.max : nil,
+                mean: has ? rollup.mean : nil, onDuration: rollup.onDuration, onCount: rollup.onCount)
+        }
+        return Series(
+            sensor: sensor.sensor.id, name: sensor.sensor.name, kind: sensor.sensor.kind, unit: sensor.sensor.unit,
+            range: range, resolutionMilliseconds: resolution.milliseconds, from: from, to: to, points: points)
+    }
+
+    /// Log entries, newest first, filtered.
+    func log(filter: LogFilter) async throws -> [LogEntry] {
+        let streams = filter.stream.map { [$0] } ?? LogEntry.streams
+        let events = try await environment.database.recentEvents(streams: streams, limit: 5_000)
+        var entries: [LogEntry] = []
+        for event in events {
+            let entry = LogEntry(event: event)
+            if filter.matches(entry) { entries.append(entry) }
+            if entries.count >= filter.limit { break }
+        }
+        return entries
+    }
+}
+
+/// `?stream=&subject=&q=&limit=` on the log and observations.
+public struct LogFilter: Sendable, Hashable {
+    public var stream: EventStream?
+    public var subject: String?
+    public var query: String?
+    public var limit: Int
+
+    public init(stream: EventStream? = nil, subject: String? = nil, query: String? = nil, limit: Int = 200) {
+        self.stream = stream
+        self.subject = subject
+        self.query = query
+        self.limit = limit
+    }
+
+    func matches(_ entry: LogEntry) -> Bool {
+        if let subject, !subject.isEmpty, entry.subject != subject { return false }
+        if let query, !query.isEmpty,
+           !entry.message.localizedCaseInsensitiveContains(query), !entry.subject.localizedCaseInsensitiveContains(query)
+        {
+            return false
+        }
+        return true
+    }
+}

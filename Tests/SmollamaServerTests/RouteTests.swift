@@ -1,0 +1,216 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SmollamaCore
+@testable import SmollamaServer
+import SmollamaStore
+import SmollamaTesting
+import Testing
+
+@Suite struct RouteTests {
+    @Test func pagesRenderWithStatusAndContentType() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            for path in ["/", "/sensors", "/sensors?range=7d", "/sensors?range=30d", "/log", "/log?stream=notices",
+                         "/observations", "/thoughts", "/memories", "/nodes/\(fixture.store.node.hex)", "/login"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path)")
+                    #expect(response.headers[.contentType] == "text/html; charset=utf-8", "\(path)")
+                    #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+                    #expect(response.text.hasPrefix("<!doctype html>"), "\(path)")
+                }
+            }
+        }
+    }
+
+    @Test func overviewShowsNodeSensorsAndLog() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                let page = response.text
+                #expect(page.contains("shed"))
+                #expect(page.contains("Shed temperature"))
+                #expect(page.contains("online"))
+                #expect(page.contains("i2c timeout"))
+                #expect(page.contains("synced"))
+            }
+        }
+    }
+
+    @Test func sensorsPageDrawsSVGCharts() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/sensors?range=24h", method: .get) { response in
+                let page = response.text
+                #expect(page.components(separatedBy: "<svg class=\"chart\"").count - 1 == 3)
+                #expect(page.contains("<path class=\"band\" d=\"M"))
+                #expect(page.contains("<path class=\"mean\" d=\"M"))
+                #expect(page.contains("<rect class=\"on\""))  // the motion strip
+            }
+            try await client.execute(uri: "/sensors?range=1y", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
+    @Test func assetsAreEmbedded() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/assets/app.css", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/css; charset=utf-8")
+                #expect(!response.text.contains("http"))
+            }
+            try await client.execute(uri: "/assets/app.js", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("EventSource"))
+                #expect(!response.text.contains("innerHTML"))
+            }
+            try await client.execute(uri: "/assets/missing.js", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    @Test func statusAndNodesAPI() async throws {
+        let fixture = try await ServerFixture(role: "llama")
+        let id = fixture.store.node.hex
+        try await fixture.test { client in
+            try await client.execute(uri: "/api/v1/status", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                let detail = try response.json(NodeDetail.self)
+                #expect(detail.node.id == id)
+                #expect(detail.node.state == .online)
+                #expect(detail.node.sensorCount == 3)
+                #expect(detail.node.readingCount > 8000)
+                #expect(detail.node.databaseBytes > 0)
+                #expect(detail.sensors.count == 3)
+            }
+            try await client.execute(uri: "/api/v1/nodes", method: .get) { response in
+                let body = try response.json([String: [NodeSummary]].self)
+                #expect(body["nodes"]?.map(\.id) == [id])
+            }
+            try await client.execute(uri: "/api/v1/nodes/\(id)", method: .get) { response in
+                let decoded = try response.json(NodeDetail.self)
+                #expect(decoded.node.isThisNode)
+            }
+            try await client.execute(uri: "/api/v1/nodes/00112233445566778899aabbccddeeff", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.text.contains("\"error\""))
+            }
+            try await client.execute(uri: "/nodes/nope", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.text.contains("Not found"))
+            }
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.text.contains("Hub overview"))
+                #expect(response.text.contains("(this hub)"))
+            }
+        }
+    }
+
+    @Test func sensorsAndSeriesAPI() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/api/v1/sensors", method: .get) { response in
+                let body = try response.json([String: [SensorSummary]].self)
+                let temperature = try #require(body["sensors"]?.first { $0.sensor.id == "shed.temperature" })
+                #expect(temperature.lastValue != nil)
+                #expect(temperature.hourMean != nil)
+            }
+            for (range, resolution, maxPoints) in [("24h", 300_000, 288), ("7d", 3_600_000, 168), ("30d", 3_600_000, 720)] {
+                try await client.execute(uri: "/api/v1/series?sensor=shed.temperature&range=\(range)", method: .get) {
+                    response in
+                    let series = try response.json(Series.self)
+                    #expect(series.resolutionMilliseconds == Int64(resolution))
+                    #expect(!series.points.isEmpty && series.points.count <= maxPoints)
+                    #expect(series.points.allSatisfy { ($0.min ?? 0) <= ($0.mean ?? 0) && ($0.mean ?? 0) <= ($0.max ?? 0) })
+                    #expect(series.points.allSatisfy { $0.start >= series.from && $0.start <= series.to })
+                }
+            }
+            try await client.execute(uri: "/api/v1/series?sensor=shed.motion&range=24h", method: .get) { response in
+                let series = try response.json(Series.self)
+                #expect(series.kind == .binary)
+                #expect(series.points.contains { $0.onDuration > 0 })
+            }
+            try await client.execute(uri: "/api/v1/series?sensor=nope", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/series", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/series?sensor=shed.motion&range=5y", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.text.contains("24h, 7d, 30d"))
+            }
+        }
+    }
+
+    @Test func logAPIFilters() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/api/v1/log", method: .get) { response in
+                let entries = try #require(try response.json([String: [LogEntry]].self)["entries"])
+                #expect(entries.count == 2)
+                #expect(entries.first?.subject == "shed.temperature")  // newest first
+            }
+            try await client.execute(uri: "/api/v1/log?subject=shed.evil", method: .get) { response in
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.map(\.subject) == ["shed.evil"])
+            }
+            try await client.execute(uri: "/api/v1/log?q=I2C", method: .get) { response in
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.count == 1)
+            }
+            try await client.execute(uri: "/api/v1/log?limit=1", method: .get) { response in
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.count == 1)
+            }
+            try await client.execute(uri: "/api/v1/log?stream=observations", method: .get) { response in
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["entries"]?.isEmpty == true)
+            }
+            try await client.execute(uri: "/api/v1/log?stream=bogus", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/log?limit=0", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/observations", method: .get) { response in
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["observations"]?.isEmpty == true)
+            }
+            try await client.execute(uri: "/api/v1/memories", method: .get) { response in
+                let decoded = try response.json([String: [LogEntry]].self)
+                #expect(decoded["memories"]?.isEmpty == true)
+            }
+            try await client.execute(uri: "/observations", method: .get) { response in
+                #expect(response.text.contains("No observations yet"))
+            }
+            try await client.execute(uri: "/log?q=i2c", method: .get) { response in
+                #expect(response.text.contains("i2c timeout"))
+                #expect(!response.text.contains("<strong>shed.evil</strong>"))
+            }
+        }
+    }
+
+    @Test func metricsArePrometheusText() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/metrics", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let text = response.text
+                for name in ["smollama_database_bytes", "smollama_readings_stored", "smollama_ingest_readings_per_second",
+                             "smollama_sensors_faulty", "smollama_sensor_faults{sensor=\"shed.temperature\"}"] {
+                    #expect(text.contains(name), "\(name)")
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.text == "ok\n")
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SmollamaCore
+@testable import SmollamaServer
+import SmollamaStore
+import SmollamaTesting
+import Testing
+
+@Suite struct SecurityTests {
+    static let token = "0123456789abcdef-test-token"
+
+    @Test func hostileNamesAndLogTextRenderInert() async throws {
+        let fixture = try await ServerFixture(nodeName: "node " + ServerFixture.evil, role: "llama")
+        try await fixture.test { client in
+            for path in ["/", "/sensors", "/log", "/nodes/\(fixture.store.node.hex)", "/thoughts", "/memories",
+                         "/log?q=" + "%3Cscript%3E%22", "/log?subject=%22%3E%3Cscript%3E"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    let page = response.text
+                    #expect(!page.contains("<script>alert"), "\(path)")
+                    #expect(!page.contains("\"><b>"), "\(path)")
+                    #expect(!page.contains("\"><script>"), "\(path)")
+                    // The only script element is the embedded file.
+                    #expect(page.components(separatedBy: "<script").count == 2, "\(path)")
+                }
+            }
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.text.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;"))
+            }
+        }
+    }
+
+    @Test func escapeCoversTextAndAttributes() {
+        #expect(HTML.escape(#"<a href="x" onclick='y'>&</a>"#)
+                == "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
+        let name = "\"><img src=x onerror=alert(1)>"
+        let html: HTML = "<a title=\"\(name)\">\(name)</a>"
+        #expect(!html.raw.contains("<img"))
+        #expect(html.raw.hasPrefix("<a title=\"&quot;&gt;"))
+    }
+
+    @Test func publicBindWithoutTokenRefusesToStart() throws {
+        #expect(throws: HTTPConfigError.tokenRequired(host: "0.0.0.0")) {
+            try HTTPConfig(host: "0.0.0.0", port: 8080).validate()
+        }
+        #expect(throws: HTTPConfigError.tokenTooShort) {
+            try HTTPConfig(host: "0.0.0.0", port: 8080, token: "short").validate()
+        }
+        try HTTPConfig(host: "127.0.0.1").validate()
+        try HTTPConfig(host: "::1").validate()
+        try HTTPConfig(host: "0.0.0.0", token: Self.token).validate()
+        #expect(HTTPConfigError.tokenRequired(host: "0.0.0.0").description.contains("http.token"))
+    }
+
+    @Test func buildApplicationRefusesPublicBindWithoutToken() async throws {
+        let fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0))
+        #expect(throws: HTTPConfigError.self) { _ = try fixture.app() }
+    }
+
+    @Test func tokenGuardsEverythingButLoginAndAssets() async throws {
+        let fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
+        try await fixture.test { client in
+            for path in ["/api/v1/status", "/api/v1/nodes", "/api/v1/sensors", "/api/v1/log", "/api/v1/live/log",
+                         "/metrics", "/api/v1/series?sensor=shed.motion"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(path)")
+                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                    #expect(!response.text.contains(Self.token))
+                }
+            }
+            try await client.execute(uri: "/api/v1/status", method: .get,
+                                     headers: [.authorization: "Bearer wrong-token-wrong-token"]) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/api/v1/status", method: .get,
+                                     headers: [.authorization: "Bearer \(Self.token)"]) { response in
+                #expect(response.status == .ok)
+            }
+            for path in ["/", "/sensors", "/log"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .seeOther)
+                    #expect(response.headers[.location] == "/login")
+                }
+            }
+            try await client.execute(uri: "/assets/app.css", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/login", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(!response.text.contains(Self.token))
+            }
+            try await client.execute(uri: "/logout", method: .post) { response in
+                #expect(response.status == .unauthorized)  // no state change without the token
+            }
+        }
+    }
+
+    @Test func loginFormSetsHttpOnlyCookie() async throws {
+        let fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
+        try await fixture.test { client in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: "/login", method: .post, headers: form,
+                                     body: ByteBuffer(string: "token=nope")) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.setCookie] == nil)
+                #expect(response.text.contains("not right"))
+            }
+            let cookie = try await client.execute(uri: "/login", method: .post, headers: form,
+                                                  body: ByteBuffer(string: "token=\(Self.token)")) { response in
+                #expect(response.status == .seeOther)
+                let setCookie = try #require(response.headers[.setCookie])
+                #expect(setCookie.contains("HttpOnly"))
+                #expect(setCookie.contains("SameSite=Strict"))
+                #expect(!setCookie.contains(Self.token))
+                return String(setCookie.split(separator: ";")[0])
+            }
+            try await client.execute(uri: "/", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("Sign out"))
+                #expect(!response.text.contains(Self.token))
+            }
+            try await client.execute(uri: "/api/v1/status", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+}
