@@ -57,6 +57,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libmosquitto (Debian libmosquitto-dev): the MQTT client library. No Swift MQTT package
+        // is available, and libmosquitto is what the broker's own tools use.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // MQTT: async client over libmosquitto, live publishing, ingest driver, HA discovery,
+        // the supervised hub broker.
+        .target(
+            name: "SmollamaMQTT",
+            dependencies: [
+                "CMosquitto",
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -64,6 +86,7 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaSensors",
+                "SmollamaMQTT",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,6 +101,7 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaNode",
+                "SmollamaMQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,6 +114,8 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaSensors",
+                "SmollamaMQTT",
+                "CMosquitto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,8 +148,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SmollamaMQTTTests",
+            dependencies: ["SmollamaMQTT", "SmollamaSensors", "SmollamaStore", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaMQTT", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -5,6 +5,7 @@ import UnixSignals
 import SmollamaCore
 public import SmollamaSensors
 public import SmollamaStore
+import SmollamaMQTT
 
 /// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler and store
 /// maintenance. SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
@@ -15,7 +16,9 @@ public enum Daemon {
                            registry: SensorDriverRegistry = NodeRuntime.driverRegistry) async throws {
         let config = runtime.config
         let database = runtime.database
-        let context = runtime.driverContext(environment: environment, logger: logger)
+        let mqtt = try MQTTWiring(runtime: runtime, logger: logger)
+        var context = runtime.driverContext(environment: environment, logger: logger)
+        context.topics = mqtt.client
         let drivers = try runtime.makeDrivers(context: context, registry: registry)
         let clock = NodeClock(source: clockSource, persisted: try await database.maxIssuedTimestamp(),
                               policy: config.clock.policy)
@@ -28,7 +31,7 @@ public enum Daemon {
             drivers: drivers, writer: writer, clock: clock,
             configuration: .init(faultThreshold: config.sensors.faultThreshold,
                                  maxBackoff: config.sensors.maxBackoff.duration),
-            logger: logger)
+            logger: logger, feed: mqtt.feed)
         let maintenance = MaintenanceService(
             database: database, clock: clock,
             configuration: .init(rollupInterval: config.store.rollupInterval.duration,
@@ -47,11 +50,13 @@ public enum Daemon {
                 "smollama.database": "\(runtime.paths.databaseFile)",
                 "smollama.sensors": "\(drivers.flatMap(\.driver.sensors).count)",
                 "smollama.urls": "none (this build serves no HTTP yet)",
+                "smollama.mqtt.broker": "\(config.mqtt.broker.isEmpty ? "off" : config.mqtt.broker)",
             ])
         var configuration = ServiceGroupConfiguration(
-            services: [
+            services: mqtt.early() + [
                 .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
                 .init(service: maintenance, serviceName: "maintenance"),
+            ] + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
                 .init(service: scheduler, serviceName: "sensors"),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -1,4 +1,5 @@
 public import SmollamaCore
+public import SmollamaMQTT
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -170,9 +171,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var sensors = SensorsSection()
     public var sync = SyncSection()
     public var log = LogSection()
+    /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
+    public var mqtt = MQTTConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log
+        case node, store, clock, sensors, sync, log, mqtt
     }
 
     public init() {}
@@ -185,5 +188,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         sensors = try c.decodeIfPresent(SensorsSection.self, forKey: .sensors) ?? sensors
         sync = try c.decodeIfPresent(SyncSection.self, forKey: .sync) ?? sync
         log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
+        mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
     }
 }

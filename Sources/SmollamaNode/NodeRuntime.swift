@@ -3,6 +3,7 @@ public import Logging
 import SmollamaCore
 public import SmollamaSensors
 public import SmollamaStore
+import SmollamaMQTT
 
 /// A loaded node: its config, paths, identity and open store. Every command starts here.
 public struct NodeRuntime: Sendable {
@@ -31,7 +32,8 @@ public struct NodeRuntime: Sendable {
     }
 
     /// The driver kinds this build knows.
-    public static let driverRegistry = SensorDriverRegistry([SimulatedHouseDriver.kind, SystemDriver.kind])
+    public static let driverRegistry = SensorDriverRegistry([SimulatedHouseDriver.kind, SystemDriver.kind,
+                                                                           MQTTSensorDriver.kind])
 
     /// Roots for drivers: the real machine unless SMOLLAMA_SYSFS_ROOT / SMOLLAMA_DEV_ROOT say otherwise.
     public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {

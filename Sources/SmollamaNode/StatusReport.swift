@@ -1,6 +1,7 @@
 import Foundation
 public import SmollamaCore
 import SmollamaStore
+public import SmollamaMQTT
 
 /// What `smollama status` shows, as data (the CLI formats it or prints it as JSON).
 public struct StatusReport: Codable, Sendable {
@@ -31,6 +32,11 @@ public struct StatusReport: Codable, Sendable {
     public var faultySensorCount: Int
     /// Sensors that are faulty or have refused values or failed reads, worst first.
     public var problems: [Fault]
+    /// The `mqtt.broker` setting ("" = off).
+    public var mqttBroker: String
+    /// What the running daemon last wrote about its MQTT connection (nil when MQTT is off or
+    /// the daemon never ran with it).
+    public var mqtt: MQTTNodeState?
 
     public static func make(runtime: NodeRuntime, now: Int64) async throws -> StatusReport {
         let store = try await runtime.database.storeStatus()
@@ -48,6 +54,7 @@ public struct StatusReport: Codable, Sendable {
             readingCount: store.readingCount, oldestReadingTime: store.oldestReadingTime,
             newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,
-            problems: problems)
+            problems: problems, mqttBroker: runtime.config.mqtt.broker,
+            mqtt: runtime.config.mqtt.broker.isEmpty ? nil : MQTTNodeState.read(path: runtime.paths.mqttStateFile))
     }
 }

@@ -1,0 +1,103 @@
+import Foundation
+import Synchronization
+
+/// A real mosquitto for one test: its own config in a temp dir, listening on a free loopback
+/// port, stopped when the test ends. Never the machine's system broker.
+public final class TestBroker: Sendable {
+    public let directory: TemporaryDirectory
+    public let port: Int32
+    private let process = Mutex<Process?>(nil)
+
+    public init(port: Int32? = nil) throws {
+        directory = try TemporaryDirectory("mosquitto")
+        self.port = try port ?? Self.freePort()
+        let config = """
+            listener \(self.port) 127.0.0.1
+            allow_anonymous true
+            persistence true
+            persistence_location \(directory.path)/
+            log_dest file \(directory.path)/mosquitto.log
+            log_type all
+
+            """
+        try directory.write("mosquitto.conf", config)
+        try start()
+    }
+
+    deinit { stop() }
+
+    public var address: String { "127.0.0.1:\(port)" }
+
+    /// Starts mosquitto and waits until it accepts connections.
+    public func start() throws {
+        let broker = Process()
+        broker.executableURL = URL(fileURLWithPath: Self.executable)
+        broker.arguments = ["-c", directory.path + "/mosquitto.conf"]
+        broker.standardOutput = FileHandle.nullDevice
+        broker.standardError = FileHandle.nullDevice
+        try broker.run()
+        process.withLock { $0 = broker }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if Self.canConnect(port: port) { return }
+            guard broker.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw BrokerFailed(description: "mosquitto did not start on 127.0.0.1:\(port); log: "
+                           + ((try? String(contentsOfFile: directory.path + "/mosquitto.log", encoding: .utf8)) ?? ""))
+    }
+
+    /// Stops mosquitto (SIGTERM; it saves its persistence file) and waits for it to exit.
+    public func stop() {
+        guard let broker = process.withLock({ state -> Process? in
+            defer { state = nil }
+            return state
+        }) else { return }
+        if broker.isRunning { broker.terminate() }
+        broker.waitUntilExit()
+    }
+
+    public var log: String {
+        (try? String(contentsOfFile: directory.path + "/mosquitto.log", encoding: .utf8)) ?? ""
+    }
+
+    public struct BrokerFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    static var executable: String {
+        for path in ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
+        where FileManager.default.isExecutableFile(atPath: path) { return path }
+        return "/usr/sbin/mosquitto"
+    }
+
+    /// A port the kernel just handed out on loopback (bound, then released).
+    public static func freePort() throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw BrokerFailed(description: "no free loopback port") }
+        return Int32(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func canConnect(port: Int32) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
