@@ -127,7 +127,7 @@ let package = Package(
         .target(
             name: "SmollamaTesting",
             dependencies: [
-                "SmollamaCore", "SmollamaStore", "SmollamaSensors",
+                "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -149,7 +149,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaMQTTTests",
-            dependencies: ["SmollamaMQTT", "SmollamaSensors", "SmollamaStore", "SmollamaTesting"],
+            dependencies: [
+                "SmollamaMQTT", "SmollamaSensors", "SmollamaStore", "SmollamaTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

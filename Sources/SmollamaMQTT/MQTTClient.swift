@@ -110,6 +110,11 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
     private var lastError: String?
     private var started = false
     private var disconnectedSince = ContinuousClock.now
+    /// Until the first `mosquitto_connect_async` succeeds, libmosquitto's thread does not retry
+    /// by itself: we do, with jittered exponential back-off.
+    private var connectPending = false
+    private var connectFailures = 0
+    private var nextConnectAttempt = ContinuousClock.now
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
@@ -218,7 +223,10 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
                 for await event in self.sink.events.cancelOnGracefulShutdown() { await self.handle(event) }
             }
             group.addTask {
-                for await _ in AsyncTimerSequence(interval: .seconds(5), clock: .continuous).cancelOnGracefulShutdown() {
+                for await _ in AsyncTimerSequence(interval: .milliseconds(250), clock: .continuous)
+                    .cancelOnGracefulShutdown()
+                {
+                    await self.connect()
                     await self.watchdog()
                 }
             }
@@ -229,23 +237,39 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
     private func start() throws {
         guard let handle, !started else { return }
         started = true
-        let code = mosquitto_connect_async(handle, options.host, options.port, Int32(options.keepalive.seconds))
-        if code != MQTTCode.success {
-            // Not fatal: the network thread keeps retrying with back-off.
-            lastError = "connect to \(options.broker): \(MQTTCode.describe(code))"
-            logger.warning("MQTT broker not reachable yet; retrying in the background",
-                           metadata: ["smollama.mqtt.broker": "\(options.broker)",
-                                      "smollama.error": "\(MQTTCode.describe(code))"])
-        }
         let loop = mosquitto_loop_start(handle)
         guard loop == MQTTCode.success else {
             throw MQTTError.setup("cannot start the MQTT network thread: \(MQTTCode.describe(loop))")
+        }
+        connectPending = true
+        connect()
+    }
+
+    /// One connect attempt; on failure the next is scheduled after a jittered, doubling delay.
+    private func connect() {
+        guard let handle, connectPending, ContinuousClock.now >= nextConnectAttempt else { return }
+        let code = mosquitto_connect_async(handle, options.host, options.port, Int32(options.keepalive.seconds))
+        guard code != MQTTCode.success else {
+            connectPending = false
+            connectFailures = 0
+            return
+        }
+        connectFailures += 1
+        let base = min(options.reconnectMin * (1 << min(connectFailures - 1, 10)), options.reconnectMax)
+        let delay = base * Double.random(in: 0.5...1.0)
+        nextConnectAttempt = .now + delay
+        lastError = "connect to \(options.broker): \(MQTTCode.describe(code))"
+        if connectFailures == 1 || connectFailures % 20 == 0 {
+            logger.warning("MQTT broker not reachable; retrying in the background",
+                           metadata: ["smollama.mqtt.broker": "\(options.broker)", "smollama.error": "\(MQTTCode.describe(code))",
+                                      "smollama.mqtt.attempts": "\(connectFailures)"])
         }
     }
 
     private func handle(_ event: MQTTEvent) {
         switch event {
         case .connected(let code):
+            disconnectedSince = .now
             guard code == 0 else {
                 lastError = "broker refused the connection: \(MQTTCode.describeConnack(code))"
                 logger.error("MQTT broker refused the connection; check mqtt.username and mqtt.password",
@@ -255,7 +279,10 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
             }
             logger.info("MQTT connected", metadata: ["smollama.mqtt.broker": "\(options.broker)",
                                                      "smollama.mqtt.client_id": "\(options.clientID)"])
-            if let birth = options.birth { queue.insert(birth, at: 0) }
+            if let birth = options.birth {
+                queue.insert(birth, at: 0)
+                enqueued += 1
+            }
             subscribeAll()
             pump()
         case .disconnected(let code):
@@ -287,14 +314,16 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
     /// libmosquitto's thread gives up on a few "fatal" errors (TLS, protocol). If the link has
     /// been down far longer than the back-off allows, start the thread and the connect afresh.
     private func watchdog() {
-        guard let handle, !sink.isConnected else { return }
+        guard let handle, !connectPending, !sink.isConnected else { return }
         guard ContinuousClock.now - disconnectedSince > options.reconnectMax * 3 + .seconds(10) else { return }
         disconnectedSince = .now
         logger.notice("MQTT still disconnected; restarting the connection",
                       metadata: ["smollama.mqtt.broker": "\(options.broker)"])
         mosquitto_loop_stop(handle, true)
-        _ = mosquitto_connect_async(handle, options.host, options.port, Int32(options.keepalive.seconds))
         _ = mosquitto_loop_start(handle)
+        connectPending = true
+        nextConnectAttempt = .now
+        connect()
     }
 
     /// Graceful shutdown: say goodbye (retained `offline`), give queued messages a moment, disconnect.
@@ -305,7 +334,8 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
             let deadline = ContinuousClock.now + .seconds(2)
             while ContinuousClock.now < deadline, sink.isConnected,
                   !queue.isEmpty || sink.inflight > 0 {
-                try? await Task.sleep(for: .milliseconds(20))
+                // Cancelled (not a graceful shutdown): no time to wait for acknowledgements.
+                do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
                 pump()
             }
         }

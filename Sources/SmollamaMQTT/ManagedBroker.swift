@@ -47,6 +47,8 @@ public struct ManagedBroker: Service {
             "log_type warning",
             "log_type notice",
             "max_queued_messages 10000",
+            // Started as root, mosquitto would switch to the `mosquitto` user and lose access to our data dir.
+            "user \(Self.currentUser)",
         ]
         if configuration.username != nil {
             lines += ["allow_anonymous false", "password_file \(passwordFile)"]
@@ -54,6 +56,11 @@ public struct ManagedBroker: Service {
             lines.append("allow_anonymous true")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static var currentUser: String {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return "root" }
+        return String(cString: name)
     }
 
     var configFile: String { configuration.directory + "/mosquitto.conf" }
@@ -67,11 +74,11 @@ public struct ManagedBroker: Service {
         }
         if let username = configuration.username {
             try? FileManager.default.removeItem(atPath: passwordFile)
-            let tool = try launch(configuration.passwordTool,
-                                  ["-c", "-b", passwordFile, username, configuration.password ?? ""])
-            tool.waitUntilExit()
-            guard tool.terminationStatus == 0 else {
-                throw MQTTError.setup("\(configuration.passwordTool) failed (status \(tool.terminationStatus)); "
+            let tool = try ChildProcess(configuration.passwordTool,
+                                        ["-c", "-b", passwordFile, username, configuration.password ?? ""])
+            let status = tool.waitBlocking(timeout: .seconds(30))
+            guard status == 0 else {
+                throw MQTTError.setup("\(configuration.passwordTool) failed (status \(status.map(String.init) ?? "timeout")); "
                                       + "install Debian's mosquitto package")
             }
         }
@@ -82,22 +89,20 @@ public struct ManagedBroker: Service {
         var failures = 0
         while !Task.isCancelledOrShuttingDown {
             let started = ContinuousClock.now
-            let process: Process
+            let process: ChildProcess
             do {
-                process = try launch(configuration.executable, ["-c", configFile])
+                process = try ChildProcess(configuration.executable, ["-c", configFile])
             } catch {
-                throw MQTTError.setup("cannot start \(configuration.executable): \(error); install Debian's mosquitto "
+                throw MQTTError.setup("cannot start \(configuration.executable) (\(error)); install Debian's mosquitto "
                                       + "package, or set mqtt.broker to an existing broker's host:port")
             }
             logger.info("managed MQTT broker started",
                         metadata: ["smollama.mqtt.listen": "\(configuration.bindAddress):\(configuration.port)",
-                                   "smollama.mqtt.broker_pid": "\(process.processIdentifier)"])
+                                   "smollama.mqtt.broker_pid": "\(process.pid)"])
             let exit = await waitForExit(process)
             guard let status = exit else {
-                // Shutting down: stop the broker and wait for it.
-                process.terminate()
-                _ = await waitForExit(process, stopOnShutdown: false, timeout: .seconds(5))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                // Shutting down: stop the broker (it saves its persistence file) and wait for it.
+                process.stop()
                 logger.info("managed MQTT broker stopped")
                 return
             }
@@ -109,24 +114,13 @@ public struct ManagedBroker: Service {
         }
     }
 
-    private func launch(_ executable: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    /// The exit status, or nil when the node is shutting down (or the timeout passed).
-    private func waitForExit(_ process: Process, stopOnShutdown: Bool = true, timeout: Duration? = nil) async -> Int32? {
-        let deadline = timeout.map { ContinuousClock.now + $0 }
-        while process.isRunning {
-            if stopOnShutdown, Task.isCancelledOrShuttingDown { return nil }
-            if let deadline, ContinuousClock.now > deadline { return nil }
+    /// The exit status, or nil when the node is shutting down.
+    private func waitForExit(_ process: ChildProcess) async -> Int32? {
+        while true {
+            if let status = process.status { return status }
+            if Task.isCancelledOrShuttingDown { return nil }
             try? await Task.sleep(for: .milliseconds(200))
         }
-        return process.terminationStatus
     }
 }
 

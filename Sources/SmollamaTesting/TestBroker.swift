@@ -1,4 +1,5 @@
 import Foundation
+import SmollamaMQTT
 import Synchronization
 
 /// A real mosquitto for one test: its own config in a temp dir, listening on a free loopback
@@ -6,7 +7,7 @@ import Synchronization
 public final class TestBroker: Sendable {
     public let directory: TemporaryDirectory
     public let port: Int32
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     public init(port: Int32? = nil) throws {
         directory = try TemporaryDirectory("mosquitto")
@@ -18,6 +19,7 @@ public final class TestBroker: Sendable {
             persistence_location \(directory.path)/
             log_dest file \(directory.path)/mosquitto.log
             log_type all
+            user \(Self.currentUser)
 
             """
         try directory.write("mosquitto.conf", config)
@@ -30,12 +32,8 @@ public final class TestBroker: Sendable {
 
     /// Starts mosquitto and waits until it accepts connections.
     public func start() throws {
-        let broker = Process()
-        broker.executableURL = URL(fileURLWithPath: Self.executable)
-        broker.arguments = ["-c", directory.path + "/mosquitto.conf"]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
+        let broker = try ChildProcess(Self.executable, ["-c", directory.path + "/mosquitto.conf"],
+                                      output: directory.path + "/stderr.log")
         process.withLock { $0 = broker }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -49,12 +47,11 @@ public final class TestBroker: Sendable {
 
     /// Stops mosquitto (SIGTERM; it saves its persistence file) and waits for it to exit.
     public func stop() {
-        guard let broker = process.withLock({ state -> Process? in
+        guard let broker = process.withLock({ state -> ChildProcess? in
             defer { state = nil }
             return state
         }) else { return }
-        if broker.isRunning { broker.terminate() }
-        broker.waitUntilExit()
+        broker.stop()
     }
 
     public var log: String {
@@ -69,6 +66,13 @@ public final class TestBroker: Sendable {
         for path in ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
         where FileManager.default.isExecutableFile(atPath: path) { return path }
         return "/usr/sbin/mosquitto"
+    }
+
+    /// mosquitto started as root drops to the `mosquitto` user unless told otherwise; it must
+    /// stay the test's user to write its log and persistence in the test's temp dir.
+    static var currentUser: String {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return "root" }
+        return String(cString: name)
     }
 
     /// A port the kernel just handed out on loopback (bound, then released).
