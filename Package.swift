@@ -152,6 +152,7 @@ let package = Package(
             dependencies: [
                 "SmollamaMQTT", "SmollamaSensors", "SmollamaStore", "SmollamaTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -9,38 +9,61 @@ public final class TestBroker: Sendable {
     public let port: Int32
     private let process = Mutex<ChildProcess?>(nil)
 
+    /// Starts a broker on `port`, or on a free port (retrying another if a client's ephemeral
+    /// socket took the chosen one in the meantime: tests run in parallel).
     public init(port: Int32? = nil) throws {
         directory = try TemporaryDirectory("mosquitto")
-        self.port = try port ?? Self.freePort()
+        var attempt = 0
+        while true {
+            attempt += 1
+            let candidate = try port ?? Self.freePort()
+            try Self.writeConfig(directory: directory, port: candidate)
+            do {
+                let broker = try Self.spawn(directory: directory, port: candidate)
+                self.port = candidate
+                process.withLock { $0 = broker }
+                return
+            } catch where attempt < 5 && port == nil {
+                continue
+            }
+        }
+    }
+
+    static func writeConfig(directory: TemporaryDirectory, port: Int32) throws {
         let config = """
-            listener \(self.port) 127.0.0.1
+            listener \(port) 127.0.0.1
             allow_anonymous true
             persistence true
             persistence_location \(directory.path)/
             log_dest file \(directory.path)/mosquitto.log
             log_type all
-            user \(Self.currentUser)
+            user \(currentUser)
 
             """
         try directory.write("mosquitto.conf", config)
-        try start()
     }
 
     deinit { stop() }
 
     public var address: String { "127.0.0.1:\(port)" }
 
-    /// Starts mosquitto and waits until it accepts connections.
+    /// Starts mosquitto again (after `stop`) on the same port.
     public func start() throws {
-        let broker = try ChildProcess(Self.executable, ["-c", directory.path + "/mosquitto.conf"],
-                                      output: directory.path + "/stderr.log")
+        let broker = try Self.spawn(directory: directory, port: port)
         process.withLock { $0 = broker }
+    }
+
+    /// Starts mosquitto and waits until it accepts connections.
+    static func spawn(directory: TemporaryDirectory, port: Int32) throws -> ChildProcess {
+        let broker = try ChildProcess(executable, ["-c", directory.path + "/mosquitto.conf"],
+                                      output: directory.path + "/stderr.log")
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if Self.canConnect(port: port) { return }
+            if canConnect(port: port) { return broker }
             guard broker.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
+        broker.stop(grace: .seconds(1))
         throw BrokerFailed(description: "mosquitto did not start on 127.0.0.1:\(port); log: "
                            + ((try? String(contentsOfFile: directory.path + "/mosquitto.log", encoding: .utf8)) ?? ""))
     }
@@ -93,7 +116,7 @@ public final class TestBroker: Sendable {
         return Int32(UInt16(bigEndian: address.sin_port))
     }
 
-    static func canConnect(port: Int32) -> Bool {
+    public static func canConnect(port: Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
