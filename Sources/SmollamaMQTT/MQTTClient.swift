@@ -113,6 +113,9 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
     /// Until the first `mosquitto_connect_async` succeeds, libmosquitto's thread does not retry
     /// by itself: we do, with jittered exponential back-off.
     private var connectPending = false
+    /// Filters subscribed on the current connection (a second SUBSCRIBE would make the broker
+    /// send retained messages again).
+    private var subscribed: Set<String> = []
     private var connectFailures = 0
     private var nextConnectAttempt = ContinuousClock.now
 
@@ -287,6 +290,7 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
             pump()
         case .disconnected(let code):
             disconnectedSince = .now
+            subscribed.removeAll()
             if code != 0 {
                 lastError = "connection lost: \(MQTTCode.describe(code))"
                 logger.warning("MQTT connection lost; reconnecting with back-off",
@@ -302,9 +306,11 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
 
     private func subscribeAll() {
         guard let handle else { return }
-        for filter in sink.allFilters {
+        for filter in sink.allFilters where !subscribed.contains(filter) {
+            subscribed.insert(filter)
             let code = mosquitto_subscribe(handle, nil, filter, 1)
             if code != MQTTCode.success {
+                subscribed.remove(filter)
                 logger.warning("MQTT subscribe failed; retried on the next connection",
                                metadata: ["smollama.mqtt.topic": "\(filter)", "smollama.error": "\(MQTTCode.describe(code))"])
             }

@@ -113,7 +113,9 @@ import Testing
                 guard await isConnected(client, observer) else { return false }
                 return await feed.subscriberCount == 1
             })
-            #expect(try await eventually { received.texts(on: "smollama/pi1/status") == ["online"] })
+            let online = try await eventually(timeout: .seconds(10)) { received.texts(on: "smollama/pi1/status") == ["online"] }
+            let clientStatus = await client.status()
+            #expect(online, "\(received.all.map(\.topic)) \(received.texts) \(clientStatus)")
             for i in 0..<50 { await feed.publish(LiveReading(sensor: temperature, value: 20 + Double(i) / 10, time: 1_700_000_000_000 + Int64(i))) }
             await feed.publish(LiveReading(sensor: motion, value: 1, time: 1_700_000_000_100))
             #expect(try await eventually { received.texts(on: "smollama/pi1/sensors/room.temperature").count == 2 })
