@@ -292,8 +292,8 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
             disconnectedSince = .now
             subscribed.removeAll()
             if code != 0 {
-                lastError = "connection lost: \(MQTTCode.describe(code))"
-                logger.warning("MQTT connection lost; reconnecting with back-off",
+                lastError = "no connection (broker down or unreachable)"
+                logger.warning("MQTT connection failed or lost; reconnecting with back-off",
                                metadata: ["smollama.mqtt.broker": "\(options.broker)",
                                           "smollama.error": "\(MQTTCode.describe(code))"])
             }
