@@ -22,6 +22,14 @@ public actor MQTTPublisher: Service {
         public var time: String
         public var timeMs: Int64
 
+        public init(value: Double, state: String?, unit: String, time: String, timeMs: Int64) {
+            self.value = value
+            self.state = state
+            self.unit = unit
+            self.time = time
+            self.timeMs = timeMs
+        }
+
         enum CodingKeys: String, CodingKey {
             case value, state, unit, time
             case timeMs = "time_ms"
