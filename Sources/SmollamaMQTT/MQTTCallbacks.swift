@@ -31,6 +31,9 @@ final class MQTTCallbackSink: Sendable {
         var lastAcknowledgedAt: Int64?
         var lastConnectCode: Int32?
         var lastDisconnectCode: Int32?
+        /// Set when the client stopped handing out messages because the window was full:
+        /// only then does an acknowledgement need to wake it.
+        var waitingForWindow = false
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriber = 0
     }
@@ -77,12 +80,14 @@ final class MQTTCallbackSink: Sendable {
 
     func didPublish() {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        state.withLock { state in
+        let wake = state.withLock { state in
             state.inflight = max(0, state.inflight - 1)
             state.acknowledged += 1
             state.lastAcknowledgedAt = now
+            defer { state.waitingForWindow = false }
+            return state.waitingForWindow
         }
-        eventContinuation.yield(.acknowledged)
+        if wake { eventContinuation.yield(.acknowledged) }
     }
 
     func didReceive(topic: String, payload: [UInt8]) {
@@ -117,7 +122,11 @@ final class MQTTCallbackSink: Sendable {
     /// Reserves an in-flight slot if fewer than `limit` are taken.
     func reserveInflight(limit: Int) -> Bool {
         state.withLock { state in
-            guard state.connected, state.inflight < limit else { return false }
+            guard state.connected else { return false }
+            guard state.inflight < limit else {
+                state.waitingForWindow = true
+                return false
+            }
             state.inflight += 1
             return true
         }

@@ -280,6 +280,7 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
                                         "smollama.error": "\(MQTTCode.describeConnack(code))"])
                 return
             }
+            lastError = nil
             logger.info("MQTT connected", metadata: ["smollama.mqtt.broker": "\(options.broker)",
                                                      "smollama.mqtt.client_id": "\(options.clientID)"])
             if let birth = options.birth {
@@ -292,7 +293,10 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
             disconnectedSince = .now
             subscribed.removeAll()
             if code != 0 {
-                lastError = "no connection (broker down or unreachable)"
+                // Keep a refusal (wrong password) as the reason: the broker closes right after it.
+                if lastError?.hasPrefix("broker refused") != true {
+                    lastError = "no connection (broker down or unreachable)"
+                }
                 logger.warning("MQTT connection failed or lost; reconnecting with back-off",
                                metadata: ["smollama.mqtt.broker": "\(options.broker)",
                                           "smollama.error": "\(MQTTCode.describe(code))"])

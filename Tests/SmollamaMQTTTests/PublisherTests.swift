@@ -79,6 +79,32 @@ import Testing
     }
 }
 
+/// The hand-written sensor payload is the JSON a `JSONEncoder` would produce.
+@Suite struct SensorPayloadTests {
+    @Test func handWrittenJSONDecodesToTheSameValue() throws {
+        for payload in [
+            MQTTPublisher.SensorPayload(value: 21.37, state: nil, unit: "°C", time: "2026-11-26T03:00:00Z", timeMs: 5),
+            MQTTPublisher.SensorPayload(value: 1, state: "ON", unit: "", time: "t", timeMs: -1),
+            MQTTPublisher.SensorPayload(value: 24_267_972_608, state: nil, unit: "a\"b\\c\n\u{1}", time: "t", timeMs: 0),
+            MQTTPublisher.SensorPayload(value: 1e-7, state: nil, unit: "µg/m³", time: "t", timeMs: 0),
+        ] {
+            let decoded = try JSONDecoder().decode(MQTTPublisher.SensorPayload.self, from: Data(payload.json))
+            #expect(decoded == payload)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let reference = try JSONSerialization.jsonObject(with: encoder.encode(payload)) as? NSDictionary
+            #expect(try JSONSerialization.jsonObject(with: Data(payload.json)) as? NSDictionary == reference)
+        }
+    }
+
+    @Test func isoTimeMatchesFoundation() {
+        for ms: Int64 in [0, 1_795_662_000_123, 951_782_400_000, -1500] {
+            let expected = Date(timeIntervalSince1970: (Double(ms) / 1000).rounded(.down)).formatted(.iso8601)
+            #expect(MQTTPublisher.SensorPayload.isoTime(milliseconds: ms) == expected)
+        }
+    }
+}
+
 /// The publisher against a real broker.
 @Suite(.serialized) struct PublisherTests {
     let node = MQTTNodeInfo(id: NodeID.random(), name: "pi1", role: "alpaca")
