@@ -34,6 +34,7 @@ final class MQTTCallbackSink: Sendable {
         /// Set when the client stopped handing out messages because the window was full:
         /// only then does an acknowledgement need to wake it.
         var waitingForWindow = false
+
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriber = 0
     }
@@ -84,6 +85,8 @@ final class MQTTCallbackSink: Sendable {
             state.inflight = max(0, state.inflight - 1)
             state.acknowledged += 1
             state.lastAcknowledgedAt = now
+            // Refill at once: waiting for half the window to drain stalls on TCP delayed ACKs
+            // (measured: 4.5 k/s instead of 32 k/s).
             defer { state.waitingForWindow = false }
             return state.waitingForWindow
         }

@@ -160,6 +160,8 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
         let maximum = max(minimum, UInt32(options.reconnectMax.seconds.rounded()))
         try check(mosquitto_reconnect_delay_set(handle, minimum, maximum, true), "reconnect delay")
         try check(mosquitto_max_inflight_messages_set(handle, UInt32(options.maxInflight)), "max in-flight")
+        // Small messages, sent as they come: no Nagle delay.
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
     }
 
     // MARK: publishing and subscribing
