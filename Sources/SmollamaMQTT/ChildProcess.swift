@@ -11,8 +11,11 @@ public final class ChildProcess: Sendable {
     private let exitStatus = Mutex<Int32?>(nil)
 
     /// Starts `executable` (looked up in PATH) with `arguments`. Output goes to `output` (a file
-    /// path, appended) or is inherited when nil.
-    public init(_ executable: String, _ arguments: [String], output: String? = nil) throws(MQTTError) {
+    /// path, appended) or is inherited when nil. With `ownProcessGroup` a Ctrl-C at the terminal
+    /// (or `timeout`) reaches only the parent, which then stops the child in its own time.
+    public init(_ executable: String, _ arguments: [String], output: String? = nil, ownProcessGroup: Bool = false)
+        throws(MQTTError)
+    {
         self.executable = executable
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -24,7 +27,12 @@ public final class ChildProcess: Sendable {
         sigemptyset(&reset)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&reset, signal) }
         posix_spawnattr_setsigdefault(&attributes, &reset)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            flags |= POSIX_SPAWN_SETPGROUP
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -300,8 +300,7 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
                     lastError = "no connection (broker down or unreachable)"
                 }
                 logger.warning("MQTT connection failed or lost; reconnecting with back-off",
-                               metadata: ["smollama.mqtt.broker": "\(options.broker)",
-                                          "smollama.error": "\(MQTTCode.describe(code))"])
+                               metadata: ["smollama.mqtt.broker": "\(options.broker)", "smollama.mqtt.code": "\(code)"])
             }
         case .acknowledged:
             pump()

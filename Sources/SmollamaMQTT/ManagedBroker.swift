@@ -91,7 +91,7 @@ public struct ManagedBroker: Service {
             let started = ContinuousClock.now
             let process: ChildProcess
             do {
-                process = try ChildProcess(configuration.executable, ["-c", configFile])
+                process = try ChildProcess(configuration.executable, ["-c", configFile], ownProcessGroup: true)
             } catch {
                 throw MQTTError.setup("cannot start \(configuration.executable) (\(error)); install Debian's mosquitto "
                                       + "package, or set mqtt.broker to an existing broker's host:port")
@@ -100,7 +100,7 @@ public struct ManagedBroker: Service {
                         metadata: ["smollama.mqtt.listen": "\(configuration.bindAddress):\(configuration.port)",
                                    "smollama.mqtt.broker_pid": "\(process.pid)"])
             let exit = await waitForExit(process)
-            guard let status = exit else {
+            guard let status = exit, !Task.isCancelledOrShuttingDown else {
                 // Shutting down: stop the broker (it saves its persistence file) and wait for it.
                 process.stop()
                 logger.info("managed MQTT broker stopped")
