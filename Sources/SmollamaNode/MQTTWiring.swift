@@ -66,3 +66,14 @@ struct MQTTWiring {
         return [.init(service: publisher, serviceName: "mqtt-publisher")]
     }
 }
+
+/// A bus that delivers nothing: lets commands other than `run` build `mqtt` drivers (to list
+/// their sensors) when MQTT is configured, without opening a connection.
+struct UnconnectedTopics: TopicSubscriber {
+    func subscribe(to filters: [String], onMessage: @escaping @Sendable (TopicMessage) -> Void,
+                   onFinish: @escaping @Sendable () -> Void) -> TopicSubscription {
+        onFinish()
+        return TopicSubscription {}
+    }
+}
+

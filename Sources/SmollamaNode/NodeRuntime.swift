@@ -39,7 +39,10 @@ public struct NodeRuntime: Sendable {
     public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {
         DriverContext(systemRoot: environment["SMOLLAMA_SYSFS_ROOT"] ?? "/",
                       deviceRoot: environment["SMOLLAMA_DEV_ROOT"] ?? "/",
-                      dataDirectory: paths.dataDirectory, logger: logger)
+                      dataDirectory: paths.dataDirectory, logger: logger,
+                      // Commands other than `run` build drivers without connecting; the daemon
+                      // puts its real MQTT client here.
+                      topics: config.mqtt.resolvedBroker == .off ? nil : UnconnectedTopics())
     }
 
     /// Builds every enabled driver from the config.
