@@ -11,13 +11,13 @@ public final class TestBroker: Sendable {
 
     /// Starts a broker on `port`, or on a free port (retrying another if a client's ephemeral
     /// socket took the chosen one in the meantime: tests run in parallel).
-    public init(port: Int32? = nil) throws {
+    public init(port: Int32? = nil, listenerOptions: String = "") throws {
         directory = try TemporaryDirectory("mosquitto")
         var attempt = 0
         while true {
             attempt += 1
             let candidate = try port ?? Self.freePort()
-            try Self.writeConfig(directory: directory, port: candidate)
+            try Self.writeConfig(directory: directory, port: candidate, listenerOptions: listenerOptions)
             do {
                 let broker = try Self.spawn(directory: directory, port: candidate)
                 self.port = candidate
@@ -29,9 +29,10 @@ public final class TestBroker: Sendable {
         }
     }
 
-    static func writeConfig(directory: TemporaryDirectory, port: Int32) throws {
+    static func writeConfig(directory: TemporaryDirectory, port: Int32, listenerOptions: String) throws {
         let config = """
             listener \(port) 127.0.0.1
+            \(listenerOptions)
             allow_anonymous true
             persistence true
             persistence_location \(directory.path)/
@@ -83,6 +84,7 @@ public final class TestBroker: Sendable {
 
     public struct BrokerFailed: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     static var executable: String {
