@@ -104,7 +104,7 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
     private let sink = MQTTCallbackSink()
     private let connection: MosquittoHandle
     private var handle: OpaquePointer? { connection.pointer }
-    private var queue: [MQTTOutgoing] = []
+    private var queue = MessageQueue()
     private var enqueued = 0
     private var dropped = 0
     private var lastError: String?
@@ -135,7 +135,6 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
         MQTTTrampolines.install(on: handle)
         try Self.configure(handle, options)
     }
-
 
     private static func configure(_ handle: OpaquePointer, _ options: Options) throws(MQTTError) {
         func check(_ code: Int32, _ what: String) throws(MQTTError) {
@@ -286,7 +285,7 @@ public actor MQTTClient: Service, TopicSubscriber, MQTTDriverStatisticsProvider 
             logger.info("MQTT connected", metadata: ["smollama.mqtt.broker": "\(options.broker)",
                                                      "smollama.mqtt.client_id": "\(options.clientID)"])
             if let birth = options.birth {
-                queue.insert(birth, at: 0)
+                queue.prepend(birth)
                 enqueued += 1
             }
             subscribeAll()
