@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaCore
+import SmollamaSensors
 import SmollamaTesting
 import Testing
 @testable import SmollamaNode

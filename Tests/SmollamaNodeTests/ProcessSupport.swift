@@ -40,7 +40,7 @@ enum SmollamaBinary {
 
 /// A started `smollama` process whose output is collected as it comes.
 final class RunningNode: Sendable {
-    nonisolated(unsafe) let process = Process()
+    let process = Process()
     private let out = OutputBuffer()
     private let err = OutputBuffer()
 
