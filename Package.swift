@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // LLM runtime clients (SmollamaLLM).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -79,6 +82,44 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The kernel's ioctl request numbers and struct sizes, which Swift cannot import as macros.
+        .target(name: "CLinuxIO"),
+        // Physical sensors on Linux: GPIO character device, I2C, SPI, 1-Wire, IIO, hwmon, detection.
+        .target(
+            name: "SmollamaHardware",
+            dependencies: [
+                "CLinuxIO",
+                "SmollamaCore",
+                "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // LLM runtimes: Ollama and OpenAI-compatible clients, model management, the runtime supervisor.
+        .target(
+            name: "SmollamaLLM",
+            dependencies: [
+                "SmollamaCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // LLM benchmark: our client vs curl straight to llama-server (see BENCHMARKS.md).
+        .executableTarget(
+            name: "smollama-llm-bench",
+            dependencies: [
+                "SmollamaLLM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -87,6 +128,8 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaSensors",
                 "SmollamaMQTT",
+                "SmollamaHardware",
+                "SmollamaLLM",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,6 +145,8 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaNode",
                 "SmollamaMQTT",
+                "SmollamaHardware",
+                "SmollamaLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,8 +202,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SmollamaHardwareTests",
+            dependencies: [
+                "SmollamaHardware", "CLinuxIO", "SmollamaTesting",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaLLMTests",
+            dependencies: [
+                "SmollamaLLM",
+                "SmollamaCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaMQTT", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -26,4 +26,4 @@ require_swift() {
 }
 
 # The Debian packages the project needs to build and run.
-SMOLLAMA_APT_PACKAGES=(libsqlite3-dev sqlite3 libmosquitto-dev mosquitto openssl)
+SMOLLAMA_APT_PACKAGES=(libsqlite3-dev sqlite3 python3 python3-venv cmake g++ make curl libmosquitto-dev mosquitto openssl)

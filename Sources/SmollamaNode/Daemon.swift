@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Logging
 import ServiceLifecycle
 import UnixSignals
 import SmollamaCore
+import SmollamaLLM
 public import SmollamaSensors
 public import SmollamaStore
 import SmollamaMQTT
@@ -40,8 +44,8 @@ public enum Daemon {
                                  acknowledgingPeer: config.sync.enabled ? "hub" : nil),
             logger: logger)
 
-        try writePIDFile(runtime.paths.pidFile)
-        defer { try? FileManager.default.removeItem(atPath: runtime.paths.pidFile) }
+        let lock = try DaemonLock(paths: runtime.paths)
+        defer { lock.release() }
         logger.info(
             "smollama node started",
             metadata: [
@@ -52,13 +56,22 @@ public enum Daemon {
                 "smollama.urls": "none (this build serves no HTTP yet)",
                 "smollama.mqtt.broker": "\(config.mqtt.broker.isEmpty ? "off" : config.mqtt.broker)",
             ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
+            .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
+            .init(service: maintenance, serviceName: "maintenance"),
+        ] + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
+            .init(service: scheduler, serviceName: "sensors"),
+        ]
+        // The LLM runtime is started first and stopped last. A node without one keeps sensing:
+        // a missing runtime is logged, never fatal.
+        do {
+            let supervisor = try RuntimeSupervisor(config: config.llm, logger: logger)
+            services.insert(.init(service: supervisor, serviceName: "llm-runtime"), at: 0)
+        } catch {
+            logger.error("LLM runtime not started; the node runs without it", metadata: ["smollama.error": "\(error)"])
+        }
         var configuration = ServiceGroupConfiguration(
-            services: mqtt.early() + [
-                .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
-                .init(service: maintenance, serviceName: "maintenance"),
-            ] + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
-                .init(service: scheduler, serviceName: "sensors"),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Below systemd's default 90 s stop timeout, so we finish before it kills us.
         configuration.maximumGracefulShutdownDuration = .seconds(20)
@@ -73,18 +86,47 @@ public enum Daemon {
             ])
     }
 
-    static func writePIDFile(_ path: String) throws {
-        let pid = "\(ProcessInfo.processInfo.processIdentifier)\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(pid.utf8)) else {
-            throw NodeError.cannotWrite(path: path)
-        }
-    }
-
     /// The pid of a running daemon for this node, if any.
     public static func runningPID(paths: SmollamaPaths) -> Int32? {
-        guard let text = try? String(contentsOfFile: paths.pidFile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0
-        else { return nil }
-        return pid
+        DaemonLock.holder(paths: paths)
+    }
+}
+
+/// One daemon per node: an exclusive `flock` on the pid file, held for the daemon's life. The
+/// kernel drops it when the process dies, even by `kill -9`, so a stale file never blocks a start.
+struct DaemonLock {
+    private let descriptor: Int32
+    private let path: String
+
+    init(paths: SmollamaPaths) throws {
+        path = paths.pidFile
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw NodeError.cannotWrite(path: path) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw NodeError.alreadyRunning(pid: Self.holder(paths: paths), home: paths.home)
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withCString { write(descriptor, $0, strlen($0)) }
+    }
+
+    func release() {
+        _ = ftruncate(descriptor, 0)
+        close(descriptor)
+    }
+
+    /// The pid written by the daemon holding the lock, or nil when no daemon holds it.
+    static func holder(paths: SmollamaPaths) -> Int32? {
+        let descriptor = open(paths.pidFile, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        // Taking a shared lock succeeds only when nobody holds the exclusive one.
+        if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
+            flock(descriptor, LOCK_UN)
+            return nil
+        }
+        let text = (try? String(contentsOfFile: paths.pidFile, encoding: .utf8)) ?? ""
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 }

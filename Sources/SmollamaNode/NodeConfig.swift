@@ -1,4 +1,5 @@
 public import SmollamaCore
+public import SmollamaLLM
 public import SmollamaMQTT
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
@@ -171,11 +172,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var sensors = SensorsSection()
     public var sync = SyncSection()
     public var log = LogSection()
+    /// The local LLM runtime (see SmollamaLLM.LLMConfig for every key).
+    public var llm = LLMConfig()
     /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
     public var mqtt = MQTTConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, mqtt
+        case node, store, clock, sensors, sync, log, llm, mqtt
     }
 
     public init() {}
@@ -188,6 +191,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         sensors = try c.decodeIfPresent(SensorsSection.self, forKey: .sensors) ?? sensors
         sync = try c.decodeIfPresent(SyncSection.self, forKey: .sync) ?? sync
         log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
+        llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
     }
 }

@@ -10,6 +10,7 @@ public enum NodeError: Error, CustomStringConvertible, Equatable {
     case unknownDriver(key: String, name: String, known: [String])
     case invalidEnvironment(variable: String, problem: String)
     case invalidOverride(String)
+    case alreadyRunning(pid: Int32?, home: String)
 
     public var description: String {
         switch self {
@@ -34,6 +35,9 @@ public enum NodeError: Error, CustomStringConvertible, Equatable {
             "key '\(key)': unknown sensor driver '\(name)'; known drivers: \(known.sorted().joined(separator: ", "))"
         case .invalidEnvironment(let variable, let problem):
             "environment variable \(variable): \(problem)"
+        case .alreadyRunning(let pid, let home):
+            "a smollama daemon is already running for \(home)" + (pid.map { " (pid \($0))" } ?? "")
+                + "; stop it first, or give this one another SMOLLAMA_HOME"
         case .invalidOverride(let text):
             "--set '\(text)': write KEY=VALUE with a dotted key, e.g. --set store.batch_size=500"
         }

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import SmollamaCore
+import SmollamaHardware
 public import SmollamaSensors
 public import SmollamaStore
 import SmollamaMQTT
@@ -32,8 +33,8 @@ public struct NodeRuntime: Sendable {
     }
 
     /// The driver kinds this build knows.
-    public static let driverRegistry = SensorDriverRegistry([SimulatedHouseDriver.kind, SystemDriver.kind,
-                                                                           MQTTSensorDriver.kind])
+    public static let driverRegistry = SensorDriverRegistry(
+        [SimulatedHouseDriver.kind, SystemDriver.kind, MQTTSensorDriver.kind] + SensorDriverKind.linuxDriverKinds)
 
     /// Roots for drivers: the real machine unless SMOLLAMA_SYSFS_ROOT / SMOLLAMA_DEV_ROOT say otherwise.
     public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {

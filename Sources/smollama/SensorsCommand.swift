@@ -4,9 +4,18 @@ import SmollamaCore
 import SmollamaNode
 import SmollamaStore
 
+/// `smollama sensors` shows the sensors (the default); `smollama sensors detect` finds hardware.
 struct SensorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensors",
+        abstract: "Show the node's sensors, or find sensors attached to this machine.",
+        subcommands: [SensorsShowCommand.self, SensorsDetectCommand.self],
+        defaultSubcommand: SensorsShowCommand.self)
+}
+
+struct SensorsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show each sensor's latest value, its age and the last hour's min/mean/max.")
 
     @OptionGroup var global: GlobalOptions

@@ -13,6 +13,8 @@ import Testing
         let initialised = try SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
+            llm:
+              runtime: external  # these tests are about the store; the LLM suites start their own
             store:
               flush_interval: \(flushInterval)
               batch_size: 100000
@@ -70,6 +72,12 @@ import Testing
         let restarted = RunningNode(arguments: ["run"], home: home.path)
         try restarted.start()
         #expect(try await eventually { restarted.stderr.contains("sensor scheduler started") })
+        // One daemon per node: status names it, a second one is refused (the lock died with kill -9).
+        let status = try SmollamaBinary.run(["status", "--json"], home: home.path)
+        let report = try JSONDecoder().decode(StatusReport.self, from: Data(status.stdout.utf8))
+        #expect(report.daemonPID == restarted.process.processIdentifier)
+        let second = try SmollamaBinary.run(["run"], home: home.path)
+        #expect(second.status == 1 && second.stderr.contains("already running"))
         restarted.signal(SIGTERM)
         #expect(try await restarted.waitForExit() == 0)
     }

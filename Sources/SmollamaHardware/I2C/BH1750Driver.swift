@@ -1,0 +1,90 @@
+import Foundation
+public import SmollamaCore
+public import SmollamaSensors
+
+/// ROHM BH1750 ambient light sensor in continuous high-resolution mode (1 lx resolution,
+/// 120 ms per measurement): lux = raw / 1.2 at the default measurement time.
+public struct BH1750Driver: SensorDriver {
+    public static let powerOn: UInt8 = 0x01
+    public static let continuousHighResolution: UInt8 = 0x10
+    /// Datasheet maximum for the first high-resolution measurement.
+    public static let firstMeasurementMicroseconds: UInt32 = 180_000
+
+    public let name: String
+    public let sensors: [SensorDescriptor]
+    public let interval: Duration
+    let bus: any I2CBus
+    let address: UInt8
+    let io: BlockingIO
+    let pause: @Sendable (_ microseconds: UInt32) -> Void
+    private let configured = Locked(false)
+
+    public init(
+        name: String, bus: any I2CBus, address: UInt8, interval: Duration,
+        pause: @escaping @Sendable (UInt32) -> Void = DevicePause.real
+    ) throws {
+        self.name = "bh1750:" + name
+        self.bus = bus
+        self.address = address
+        self.interval = interval
+        self.pause = pause
+        io = BlockingIO(label: "bh1750.\(name)")
+        sensors = [
+            SensorDescriptor(
+                id: try DriverNaming.sensorID(name, "illuminance", driver: "bh1750"), name: "\(name) illuminance",
+                unit: "lx", deviceClass: "illuminance", range: 0...65535)
+        ]
+    }
+
+    /// Lux from the two result bytes (MSB first).
+    public static func lux(high: UInt8, low: UInt8) -> Double {
+        Double(UInt16(high) << 8 | UInt16(low)) / 1.2
+    }
+
+    public func read(now: Int64) async throws -> [SensorSample] {
+        do {
+            let lux = try await io.run { [self] in try measure() }
+            return [SensorSample(sensor: sensors[0].id, value: lux)]
+        } catch {
+            configured.value = false
+            throw SensorFault(driver: name, "\(error)")
+        }
+    }
+
+    func measure() throws -> Double {
+        if !configured.value {
+            try bus.writeCommand(address: address, Self.powerOn)
+            try bus.writeCommand(address: address, Self.continuousHighResolution)
+            pause(Self.firstMeasurementMicroseconds)
+            configured.value = true
+        }
+        let bytes = try bus.read(address: address, count: 2)
+        return Self.lux(high: bytes[0], low: bytes[1])
+    }
+}
+
+/// `- driver: bh1750` entry keys.
+public struct BH1750Options: Decodable, Sendable {
+    public var name: String?
+    public var bus: Int
+    /// 0x23 (ADDR to GND or open) or 0x5C (ADDR to 3.3 V).
+    public var address: ConfigInteger
+    public var interval: ConfigDuration?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case driver, name, bus, address, interval
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        bus = try container.decodeIfPresent(Int.self, forKey: .bus) ?? 1
+        address = try container.decodeIfPresent(ConfigInteger.self, forKey: .address) ?? ConfigInteger(0x23)
+        interval = try container.decodeIfPresent(ConfigDuration.self, forKey: .interval)
+        guard [0x23, 0x5C].contains(address.value) else {
+            throw HardwareConfigError(driver: "bh1750", key: "address", "\(address.hex) is not a BH1750 address; use 0x23 or 0x5c")
+        }
+        guard bus >= 0 else { throw HardwareConfigError(driver: "bh1750", key: "bus", "bus must be 0 or more (the N of /dev/i2c-N)") }
+    }
+}
