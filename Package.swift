@@ -64,6 +64,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libmosquitto (Debian libmosquitto-dev): the MQTT client library. No Swift MQTT package
+        // is available, and libmosquitto is what the broker's own tools use.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // MQTT: async client over libmosquitto, live publishing, ingest driver, HA discovery,
+        // the supervised hub broker.
+        .target(
+            name: "SmollamaMQTT",
+            dependencies: [
+                "CMosquitto",
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The kernel's ioctl request numbers and struct sizes, which Swift cannot import as macros.
         .target(name: "CLinuxIO"),
         // Physical sensors on Linux: GPIO character device, I2C, SPI, 1-Wire, IIO, hwmon, detection.
@@ -126,6 +148,7 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaSensors",
+                "SmollamaMQTT",
                 "SmollamaHardware",
                 "SmollamaLLM",
                 "SmollamaServer",
@@ -144,6 +167,7 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaServer",
                 "SmollamaNode",
+                "SmollamaMQTT",
                 "SmollamaHardware",
                 "SmollamaLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -159,6 +183,8 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaSensors",
                 "SmollamaServer",
+                "SmollamaMQTT",
+                "CMosquitto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -172,7 +198,7 @@ let package = Package(
         .target(
             name: "SmollamaTesting",
             dependencies: [
-                "SmollamaCore", "SmollamaStore", "SmollamaSensors",
+                "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -190,6 +216,15 @@ let package = Package(
         .testTarget(
             name: "SmollamaSensorsTests",
             dependencies: ["SmollamaSensors", "SmollamaTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaMQTTTests",
+            dependencies: [
+                "SmollamaMQTT", "SmollamaSensors", "SmollamaStore", "SmollamaTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -225,7 +260,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]
