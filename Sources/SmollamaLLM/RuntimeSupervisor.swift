@@ -100,14 +100,18 @@ public final class RuntimeSupervisor: Service, Sendable {
     let minBackoff: Duration
     let maxBackoff: Duration
     let outputLevel: Logger.Level
+    /// Where pid files of managed processes go, so a process orphaned by a killed smollama is
+    /// stopped on the next start instead of holding the port. nil: no pid files.
+    let stateDirectory: String?
     let state: Mutex<[String: RuntimeStatus]>
     let readyEvents: Mutex<[CheckedContinuation<Void, Never>]>
 
     public init(
         specs: [ManagedProcessSpec], managed: Bool, logger: Logger, healthInterval: Duration = .seconds(15),
         startupTimeout: Duration = .seconds(120), minBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30),
-        outputLevel: Logger.Level = .debug
+        outputLevel: Logger.Level = .debug, stateDirectory: String? = nil
     ) {
+        self.stateDirectory = stateDirectory
         self.specs = specs
         self.managed = managed
         self.logger = logger
@@ -149,7 +153,8 @@ public final class RuntimeSupervisor: Service, Sendable {
         }
         self.init(
             specs: specs, managed: config.runtime == .managed, logger: logger, healthInterval: config.timeouts.healthInterval.duration,
-            startupTimeout: config.timeouts.startup.duration, maxBackoff: config.retry.maxDelay.duration)
+            startupTimeout: config.timeouts.startup.duration, maxBackoff: config.retry.maxDelay.duration,
+            stateDirectory: config.runtime == .managed ? config.resolvedCacheDirectory + "/run" : nil)
     }
 
     /// A snapshot for `smollama status`.
@@ -255,6 +260,8 @@ public final class RuntimeSupervisor: Service, Sendable {
     /// Starts the process, health-checks it until it exits; returns why it ended. On cancellation
     /// (graceful shutdown) terminates it before returning.
     func runOnce(_ spec: ManagedProcessSpec) async -> String {
+        let pidFile = stateDirectory.map { Self.pidFilePath(spec, in: $0) }
+        if let pidFile { Self.reapStale(spec, pidFile: pidFile, logger: logger) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: spec.executable)
         process.arguments = spec.arguments
@@ -287,6 +294,10 @@ public final class RuntimeSupervisor: Service, Sendable {
             return "failed to start \(spec.executable): \(error)"
         }
         let pid = process.processIdentifier
+        if let pidFile, let directory = stateDirectory {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try? Data("\(pid)\n".utf8).write(to: URL(fileURLWithPath: pidFile))
+        }
         update(spec.name) {
             $0.pid = pid
             $0.health = RuntimeHealth(state: .loading, detail: "starting")
@@ -320,7 +331,39 @@ public final class RuntimeSupervisor: Service, Sendable {
         }
         pipe.fileHandleForReading.readabilityHandler = nil
         lines.flush()
+        if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
         return outcome
+    }
+
+    static func pidFilePath(_ spec: ManagedProcessSpec, in directory: String) -> String {
+        let port = URL(string: spec.url)?.port.map(String.init) ?? "default"
+        return directory + "/\(spec.kind.rawValue)-\(spec.name)-\(port).pid"
+    }
+
+    /// Stops a process left over from an earlier run (its pid file survived because smollama was
+    /// killed): only if that pid still runs `spec.executable`, so a reused pid is never touched.
+    public static func reapStale(_ spec: ManagedProcessSpec, pidFile: String, logger: Logger) {
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return }
+        let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        // Same program (by path or name) with the very same arguments, which include the port.
+        let sameProgram = arguments.first == spec.executable
+            || arguments.first.map { ($0 as NSString).lastPathComponent } == (spec.executable as NSString).lastPathComponent
+        guard sameProgram, arguments.dropFirst().elementsEqual(spec.arguments) else { return }
+        logger.warning(
+            "stopping an llm runtime left over from an earlier run",
+            metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.pid": "\(pid)"])
+        kill(pid, SIGTERM)
+        for _ in 0..<30 where kill(pid, 0) == 0 {
+            usleep(100_000)
+            // Reap it if it happens to be our child; harmless otherwise.
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+        }
+        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
     }
 
     /// Polls health: during startup every 250 ms (503 = loading), then every `healthInterval`.

@@ -157,3 +157,28 @@ import Testing
         }
     }
 }
+
+@Suite struct OrphanReapingTests {
+    /// A runtime orphaned by a killed smollama (its pid file survived) is stopped on the next start.
+    @Test func staleProcessFromPidFileIsStopped() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smollama-reap-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spec = ManagedProcessSpec(name: "chat", kind: .llamaServer, executable: "/bin/sleep", arguments: ["300"], url: "http://127.0.0.1:1")
+        let orphan = Process()
+        orphan.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        orphan.arguments = ["300"]
+        try orphan.run()
+        let pidFile = directory + "/chat.pid"
+        try Data("\(orphan.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: pidFile))
+        // A pid file naming some other program is left alone.
+        let other = ManagedProcessSpec(name: "chat", kind: .llamaServer, executable: "/usr/bin/llama-server", arguments: [], url: "http://127.0.0.1:1")
+        RuntimeSupervisor.reapStale(other, pidFile: pidFile, logger: testLogger())
+        #expect(orphan.isRunning)
+        try Data("\(orphan.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: pidFile))
+        RuntimeSupervisor.reapStale(spec, pidFile: pidFile, logger: testLogger())
+        orphan.waitUntilExit()
+        #expect(!orphan.isRunning)
+        #expect(!FileManager.default.fileExists(atPath: pidFile))
+    }
+}

@@ -139,6 +139,7 @@ struct LiveLlamaServerTests {
         let embeddingInfo = try await servers.chat.modelInfo(servers.config.embeddingModel)
         #expect(embeddingInfo.capabilities.contains(.embedding))
         #expect(await servers.chat.health().state == .ok)
+        #expect(servers.pidFiles.count == 2)
         #expect(await servers.chat.health(embedding: true).state == .ok)
         let models = try await servers.chat.listModels()
         #expect(Set(models.map(\.name)) == [servers.config.chatModel, servers.config.embeddingModel])

@@ -91,6 +91,11 @@ struct LiveServers: Sendable {
     var supervisor: RuntimeSupervisor
     var capture: LogCapture
 
+    /// Pid files of the running servers (written by the supervisor).
+    var pidFiles: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: config.cacheDirectory + "/run")) ?? []).filter { $0.hasSuffix(".pid") }
+    }
+
     @TaskLocal static var current: LiveServers?
 
     var chat: OpenAIClient {
@@ -118,7 +123,8 @@ struct LiveServerTrait: SuiteTrait, TestScoping {
         let logger = capture.logger("supervisor")
         let supervisor = RuntimeSupervisor(
             specs: try ManagedProcessSpec.llamaServer(for: config), managed: true, logger: logger, healthInterval: .seconds(2),
-            startupTimeout: .seconds(60), minBackoff: .milliseconds(300), maxBackoff: .seconds(2))
+            startupTimeout: .seconds(60), minBackoff: .milliseconds(300), maxBackoff: .seconds(2),
+            stateDirectory: config.cacheDirectory + "/run")
         let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -139,6 +145,10 @@ struct LiveServerTrait: SuiteTrait, TestScoping {
             for (name, pid) in pids {
                 #expect(kill(pid, 0) != 0, "llama-server '\(name)' (pid \(pid)) still runs after shutdown")
             }
+            // Pid files exist only while their process runs.
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: config.cacheDirectory + "/run")) ?? []
+            #expect(left.filter { $0.hasSuffix(".pid") }.isEmpty, "pid files left: \(left)")
+            try? FileManager.default.removeItem(atPath: config.cacheDirectory)
             if let failure { throw failure }
         }
     }
