@@ -187,7 +187,7 @@ struct LiveLlamaServerTests {
     @Test func killedServerMidRequestThenSupervisorRestartsIt() async throws {
         let servers = try live()
         let client = OpenAIClient(
-            url: servers.config.url, model: servers.config.chatModel, timeout: .seconds(60), retry: .none, logger: servers.capture.logger())
+            url: servers.config.url, model: servers.config.chatModel, timeout: .seconds(180), retry: .none, logger: servers.capture.logger())
         let restartsBefore = servers.supervisor.status().first { $0.name == "chat" }?.restarts ?? 0
 
         // 1. Streaming: kill after the first token.
@@ -235,7 +235,7 @@ struct LiveLlamaServerTests {
 
     func waitForRestart(_ servers: LiveServers, oldPID: Int32) async throws -> Int32 {
         let clock = ContinuousClock()
-        let end = clock.now + .seconds(60)
+        let end = clock.now + .seconds(120)
         while clock.now < end {
             if let pid = servers.supervisor.pids()["chat"], pid != oldPID,
                 servers.supervisor.status().first(where: { $0.name == "chat" })?.health.state == .ok
