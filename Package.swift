@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // LLM runtime clients (SmollamaLLM).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -91,6 +94,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // LLM runtimes: Ollama and OpenAI-compatible clients, model management, the runtime supervisor.
+        .target(
+            name: "SmollamaLLM",
+            dependencies: [
+                "SmollamaCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // LLM benchmark: our client vs curl straight to llama-server (see BENCHMARKS.md).
+        .executableTarget(
+            name: "smollama-llm-bench",
+            dependencies: [
+                "SmollamaLLM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -100,6 +128,7 @@ let package = Package(
                 "SmollamaSensors",
                 "SmollamaHardware",
                 "SmollamaServer",
+                "SmollamaLLM",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +145,7 @@ let package = Package(
                 "SmollamaServer",
                 "SmollamaNode",
                 "SmollamaHardware",
+                "SmollamaLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -177,6 +207,19 @@ let package = Package(
                 "SmollamaServer", "SmollamaStore", "SmollamaTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaLLMTests",
+            dependencies: [
+                "SmollamaLLM",
+                "SmollamaCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -62,6 +62,11 @@ public enum ConfigLoader {
         }
     }
 
+    /// Settings whose default is "unset", so encoding the defaults does not show them.
+    static let optionalLeaves: Set<String> = [
+        "llm.api_key", "llm.managed.llama_server", "llm.managed.chat_model_file", "llm.managed.embedding_model_file",
+    ]
+
     /// Every scalar setting's dotted path, from the defaults: the keys env variables may set.
     static func leafPaths() throws -> Set<String> {
         let yaml = try YAMLEncoder().encode(NodeConfig())
@@ -76,7 +81,7 @@ public enum ConfigLoader {
             }
         }
         if let node = try Yams.compose(yaml: yaml) { walk(node, "") }
-        return paths
+        return paths.union(optionalLeaves)
     }
 
     /// `SMOLLAMA_STORE_BATCH_SIZE` → `store.batch_size`. Variables of other tools that merely

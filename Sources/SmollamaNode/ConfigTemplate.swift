@@ -63,6 +63,38 @@ public enum ConfigTemplate {
           port: 8080               # 0 picks a free port (the URL served is logged)
           token: ""                # secret; required off loopback (e.g. `openssl rand -hex 24`)
 
+        # The local LLM. Defaults run what scripts/setup-llm.sh installs: llama-server (started and
+        # supervised by smollama) with SmolLM2-135M for chat and all-MiniLM-L6-v2 for embeddings.
+        # On a Pi with Ollama: backend: ollama, runtime: external (url and models then default to
+        # http://127.0.0.1:11434, qwen2.5:0.5b and all-minilm).
+        llm:
+          backend: openai          # openai (llama-server, LM Studio, vLLM) or ollama
+          runtime: managed         # managed (smollama runs it) or external (only health-checked)
+          url: http://127.0.0.1:8081
+          embedding_url: http://127.0.0.1:8082
+          chat_model: smollm2-135m-instruct
+          embedding_model: all-minilm-l6-v2
+          num_ctx: 2048            # context size each model is served with
+          keep_alive: 30m          # Ollama: how long a model stays loaded
+          cache_directory: ~/.cache/smollama   # where setup puts llama-server and the models
+          # api_key: ""            # bearer token for servers that want one (secret)
+          managed:
+            # llama_server: ~/.cache/smollama/llama.cpp/llama-server
+            # chat_model_file: ~/.cache/smollama/models/SmolLM2-135M-Instruct.Q4_1.gguf
+            # embedding_model_file: ~/.cache/smollama/models/all-minilm-l6-v2-f32.gguf
+            ollama: ollama
+            threads: 0             # CPU threads per llama-server (0: its own choice)
+            parallel: 1
+            extra_args: []
+          timeouts:
+            request: 2m
+            startup: 2m
+            health_interval: 15s
+          retry:
+            attempts: 4
+            base_delay: 250ms
+            max_delay: 30s
+
         """
     }
 }

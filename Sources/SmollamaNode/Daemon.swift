@@ -6,6 +6,7 @@ public import Logging
 import ServiceLifecycle
 import UnixSignals
 import SmollamaCore
+import SmollamaLLM
 public import SmollamaSensors
 public import SmollamaStore
 import SmollamaServer
@@ -61,14 +62,23 @@ public enum Daemon {
                 "smollama.sensors": "\(drivers.flatMap(\.driver.sensors).count)",
                 "smollama.urls": "\(config.http.url())",
             ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
+            .init(service: maintenance, serviceName: "maintenance"),
+            .init(service: scheduler, serviceName: "sensors"),
+            // Stops first: open pages close before the store's writers finish.
+            .init(service: dashboard, serviceName: "http"),
+        ]
+        // The LLM runtime is started first and stopped last. A node without one keeps sensing:
+        // a missing runtime is logged, never fatal.
+        do {
+            let supervisor = try RuntimeSupervisor(config: config.llm, logger: logger)
+            services.insert(.init(service: supervisor, serviceName: "llm-runtime"), at: 0)
+        } catch {
+            logger.error("LLM runtime not started; the node runs without it", metadata: ["smollama.error": "\(error)"])
+        }
         var configuration = ServiceGroupConfiguration(
-            services: [
-                .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
-                .init(service: maintenance, serviceName: "maintenance"),
-                .init(service: scheduler, serviceName: "sensors"),
-                // Stops first: open pages close before the store's writers finish.
-                .init(service: dashboard, serviceName: "http"),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Below systemd's default 90 s stop timeout, so we finish before it kills us.
         configuration.maximumGracefulShutdownDuration = .seconds(20)

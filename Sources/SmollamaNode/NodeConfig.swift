@@ -1,5 +1,6 @@
 public import SmollamaCore
 public import SmollamaServer
+public import SmollamaLLM
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -173,9 +174,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var log = LogSection()
     /// The dashboard and JSON API (see `HTTPConfig`).
     public var http = HTTPConfig()
+    /// The local LLM runtime (see SmollamaLLM.LLMConfig for every key).
+    public var llm = LLMConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http
+        case node, store, clock, sensors, sync, log, llm, http
     }
 
     public init() {}
@@ -189,5 +192,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         sync = try c.decodeIfPresent(SyncSection.self, forKey: .sync) ?? sync
         log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
         http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
+        llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
     }
 }

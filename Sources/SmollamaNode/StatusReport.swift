@@ -1,4 +1,6 @@
 import Foundation
+public import Logging
+public import SmollamaLLM
 public import SmollamaCore
 import SmollamaStore
 import SmollamaServer
@@ -34,8 +36,13 @@ public struct StatusReport: Codable, Sendable {
     public var faultySensorCount: Int
     /// Sensors that are faulty or have refused values or failed reads, worst first.
     public var problems: [Fault]
+    /// The LLM runtime as it answers now (nil when not asked).
+    public var llm: LLMRuntimeReport?
 
-    public static func make(runtime: NodeRuntime, now: Int64) async throws -> StatusReport {
+    /// - Parameter askRuntime: also ask the LLM runtime for its health and models (a network call).
+    public static func make(runtime: NodeRuntime, now: Int64, askRuntime: Bool = false, logger: Logger? = nil)
+        async throws -> StatusReport
+    {
         let store = try await runtime.database.storeStatus()
         let sensors = try await runtime.database.sensorSummaries(now: now)
         let problems = sensors.filter { $0.status != "ok" || $0.faultCount > 0 || $0.rejectedCount > 0 }
@@ -52,6 +59,9 @@ public struct StatusReport: Codable, Sendable {
             readingCount: store.readingCount, oldestReadingTime: store.oldestReadingTime,
             newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,
-            problems: problems)
+            problems: problems,
+            llm: askRuntime ? await LLMRuntimeReport.gather(config: runtime.config.llm, logger: logger ?? quiet) : nil)
     }
 }
+
+private let quiet = Logger(label: "smollama.status") { _ in SwiftLogNoOpLogHandler() }

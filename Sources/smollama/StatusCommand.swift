@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SmollamaCore
+import SmollamaLLM
 import SmollamaNode
 
 struct StatusCommand: AsyncParsableCommand {
@@ -14,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
         try await userFacing {
             let runtime = try await global.openNode()
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let report = try await StatusReport.make(runtime: runtime, now: now)
+            let report = try await StatusReport.make(runtime: runtime, now: now, askRuntime: true)
             if json { return try printJSON(report) }
             let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
             print("node      \(report.name) (\(report.role.rawValue)) \(report.nodeID)")
@@ -28,6 +29,23 @@ struct StatusCommand: AsyncParsableCommand {
             print("rollups   " + (report.rollupLag == 0 ? "up to date" : "\(report.rollupLag) readings behind"))
             print("clock     " + (report.clockQuality.map { $0 == .synced ? "synced" : "UNSYNCED (wall clock not trusted)" }
                                   ?? "no readings yet"))
+            if let llm = report.llm {
+                let version = llm.version.map { ", \($0)" } ?? ""
+                print(fit("llm       \(llm.backend) (\(llm.runtime)) \(llm.url): \(llm.health)\(version)"))
+                if llm.health == "ok" {
+                    for model in llm.models {
+                        let context = model.contextLength.map { ", context \($0)" } ?? ""
+                        let detail = model.available
+                            ? (model.capabilities.isEmpty ? "" : " [\(model.capabilities.joined(separator: ", "))]") + context
+                            : " — \(model.problem ?? "unavailable")"
+                        print(fit("          \(model.role): \(model.name)\(detail)"))
+                    }
+                } else {
+                    print(fit("          " + (llm.runtime == "managed"
+                        ? "`smollama run` starts it (after scripts/setup-llm.sh)"
+                        : (llm.healthDetail ?? "not answering"))))
+                }
+            }
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
             guard !report.problems.isEmpty else { return }
@@ -39,5 +57,10 @@ struct StatusCommand: AsyncParsableCommand {
                      "\(problem.rejectedCount)", problem.lastError ?? ""]
                 }))
         }
+    }
+
+    /// Cuts a line to the terminal width.
+    func fit(_ line: String) -> String {
+        line.count > Terminal.width ? String(line.prefix(Terminal.width - 1)) + "…" : line
     }
 }

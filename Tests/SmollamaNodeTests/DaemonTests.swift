@@ -23,6 +23,8 @@ import Testing
         let paths = SmollamaPaths(home: home.path)
         _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
         try """
+            llm:
+              runtime: external
             store:
               flush_interval: 100ms
               rollup_interval: 100ms
@@ -64,7 +66,7 @@ import Testing
         let home = try TemporaryDirectory("daemon")
         let paths = SmollamaPaths(home: home.path)
         _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
-        try "store:\n  flush_interval: 100ms\nsensors:\n  drivers:\n    - driver: simulated_house\n      interval: 20ms\n"
+        try "llm:\n  runtime: external\nstore:\n  flush_interval: 100ms\nsensors:\n  drivers:\n    - driver: simulated_house\n      interval: 20ms\n"
             .write(toFile: paths.configFile, atomically: true, encoding: .utf8)
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: ["http.port=0"])
         let clock = TestClockSource(wall: 5_000)  // 1970-01-01T00:00:05Z

@@ -13,6 +13,8 @@ import Testing
         let initialised = try SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
+            llm:
+              runtime: external  # these tests are about the store; the LLM suites start their own
             store:
               flush_interval: \(flushInterval)
               batch_size: 100000

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import SmollamaLLM
+import SmollamaNode
+
+/// `smollama models list|pull|import`: the runtime's models. The node's `llm:` config says which
+/// runtime to talk to; `--backend` and `--url` override it (and work without a node).
+struct ModelsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List, pull or import the LLM runtime's models.",
+        subcommands: [List.self, Pull.self, Import.self],
+        defaultSubcommand: List.self)
+
+    struct RuntimeOptions: ParsableArguments {
+        @OptionGroup var global: GlobalOptions
+
+        @Option(
+            help: "Runtime API: ollama or openai (llama-server, LM Studio, vLLM). Default: the config's llm.backend.",
+            transform: { text in
+                guard let backend = LLMBackend(rawValue: text.lowercased()) else {
+                    throw ValidationError("--backend '\(text)' is not a backend; use ollama or openai")
+                }
+                return backend
+            })
+        var backend: LLMBackend?
+
+        @Option(help: "Base URL of the runtime, e.g. http://127.0.0.1:11434. Default: the config's llm.url.")
+        var url: String?
+
+        @Option(help: "Cache directory holding llama-server models and the import registry. Default: ~/.cache/smollama.")
+        var cacheDirectory: String?
+
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        func config() throws -> LLMConfig {
+            let file = global.config ?? SmollamaPaths(home: global.resolvedHome).configFile
+            var config = LLMConfig(backend: backend ?? .openai, runtime: .external)
+            if FileManager.default.fileExists(atPath: file) {
+                let node = try ConfigLoader.load(file: file, environment: global.environment, overrides: global.overrides)
+                if backend == nil || backend == node.llm.backend { config = node.llm }
+            }
+            if let url {
+                config.url = url
+                if config.backend == .ollama { config.embeddingURL = url }
+            }
+            if let cacheDirectory { config.cacheDirectory = cacheDirectory }
+            config.retry.attempts = 2
+            return config
+        }
+
+        func validate() throws {
+            if let url, URL(string: url)?.host == nil {
+                throw ValidationError("--url '\(url)' is not a URL; write e.g. http://127.0.0.1:11434")
+            }
+        }
+    }
+
+    static func logger() -> Logger {
+        var logger = Logger(label: "smollama.models")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    static func fail(_ error: any Error) -> ExitCode {
+        FileHandle.standardError.write(Data("smollama: \(error)\n".utf8))
+        return ExitCode.failure
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the models the runtime has (and imported GGUFs).")
+        @OptionGroup var options: RuntimeOptions
+
+        func run() async throws {
+            let models: [ModelSummary]
+            do {
+                models = try await ModelManager(config: options.config(), logger: ModelsCommand.logger()).list()
+            } catch { throw ModelsCommand.fail(error) }
+            if options.json {
+                try ModelsCommand.printJSON(models)
+                return
+            }
+            if models.isEmpty {
+                print("no models: `smollama models pull NAME` (Ollama) or `smollama models import FILE.gguf`")
+                return
+            }
+            let rows = models.map { model in
+                [
+                    model.name, model.sizeBytes.map(ModelsCommand.bytes) ?? "-", model.parameterSize ?? "-", model.quantization ?? "-",
+                    model.contextLength.map(String.init) ?? "-", model.loaded ? "yes" : "no", model.source,
+                ]
+            }
+            print(ModelsCommand.table(["NAME", "SIZE", "PARAMS", "QUANT", "CTX", "LOADED", "SOURCE"], rows))
+        }
+    }
+
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download a model (Ollama), with a progress bar.")
+        @OptionGroup var options: RuntimeOptions
+        @Argument(help: "Model name, e.g. qwen2.5:0.5b or all-minilm.") var name: String
+
+        func run() async throws {
+            var options = options
+            if options.backend == nil { options.backend = .ollama }
+            let json = options.json
+            let interactive = isatty(STDERR_FILENO) != 0
+            do {
+                try await ModelManager(config: options.config(), logger: ModelsCommand.logger()).pull(name) { progress in
+                    if json {
+                        try? ModelsCommand.printJSON(progress)
+                    } else {
+                        ModelsCommand.drawProgress(progress, interactive: interactive)
+                    }
+                }
+            } catch { throw ModelsCommand.fail(error) }
+            if !json { FileHandle.standardError.write(Data("\npulled \(name)\n".utf8)) }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a local GGUF usable offline (Ollama: create a model FROM it; llama-server: register it).")
+        @OptionGroup var options: RuntimeOptions
+        @Argument(help: "Path of the .gguf file.") var file: String
+        @Option(help: "Model name (default: the file name without .gguf, lowercased).") var name: String?
+
+        func run() async throws {
+            let summary: ModelSummary
+            do {
+                summary = try await ModelManager(config: options.config(), logger: ModelsCommand.logger()).importGGUF(path: file, name: name)
+            } catch { throw ModelsCommand.fail(error) }
+            if options.json {
+                try ModelsCommand.printJSON(summary)
+            } else {
+                print("imported \(summary.name) (\(summary.sizeBytes.map(ModelsCommand.bytes) ?? "?"), \(summary.digest ?? ""))")
+                if (try? options.config())?.backend == .openai {
+                    print("set llm.chat_model: \(summary.name) to serve it with the managed llama-server")
+                }
+            }
+        }
+    }
+
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// `downloading sha256:ab12…  [#########-----------]  45%  964.2 MB / 2.1 GB`
+    static func drawProgress(_ progress: PullProgress, interactive: Bool) {
+        var line = progress.status
+        if line.count > 32 { line = String(line.prefix(31)) + "…" }
+        if let fraction = progress.fraction, let completed = progress.completed, let total = progress.total {
+            let width = 24
+            let filled = Int((fraction * Double(width)).rounded(.down))
+            line += "  [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+            line += String(format: " %3d%%  ", Int(fraction * 100)) + bytes(completed) + " / " + bytes(total)
+        }
+        let text = interactive ? "\r\u{1B}[2K" + line : line + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
