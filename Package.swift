@@ -22,13 +22,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // LLM runtime clients (SmollamaLLM).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // LLM runtime clients (SmollamaLLM).
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -64,6 +64,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libmosquitto (Debian libmosquitto-dev): the MQTT client library. No Swift MQTT package
+        // is available, and libmosquitto is what the broker's own tools use.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // MQTT: async client over libmosquitto, live publishing, ingest driver, HA discovery,
+        // the supervised hub broker.
+        .target(
+            name: "SmollamaMQTT",
+            dependencies: [
+                "CMosquitto",
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The kernel's ioctl request numbers and struct sizes, which Swift cannot import as macros.
         .target(name: "CLinuxIO"),
         // Physical sensors on Linux: GPIO character device, I2C, SPI, 1-Wire, IIO, hwmon, detection.
@@ -74,23 +96,6 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaSensors",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
-        .target(
-            name: "SmollamaServer",
-            dependencies: [
-                "SmollamaCore",
-                "SmollamaStore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -119,6 +124,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
+        .target(
+            name: "SmollamaServer",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -126,9 +148,10 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaSensors",
+                "SmollamaMQTT",
                 "SmollamaHardware",
-                "SmollamaServer",
                 "SmollamaLLM",
+                "SmollamaServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -144,6 +167,7 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaServer",
                 "SmollamaNode",
+                "SmollamaMQTT",
                 "SmollamaHardware",
                 "SmollamaLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -159,6 +183,8 @@ let package = Package(
                 "SmollamaStore",
                 "SmollamaSensors",
                 "SmollamaServer",
+                "SmollamaMQTT",
+                "CMosquitto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -172,7 +198,7 @@ let package = Package(
         .target(
             name: "SmollamaTesting",
             dependencies: [
-                "SmollamaCore", "SmollamaStore", "SmollamaSensors",
+                "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -193,19 +219,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SmollamaHardwareTests",
+            name: "SmollamaMQTTTests",
             dependencies: [
-                "SmollamaHardware", "CLinuxIO", "SmollamaTesting",
+                "SmollamaMQTT", "SmollamaSensors", "SmollamaStore", "SmollamaTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SmollamaServerTests",
+            name: "SmollamaHardwareTests",
             dependencies: [
-                "SmollamaServer", "SmollamaStore", "SmollamaTesting",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "SmollamaHardware", "CLinuxIO", "SmollamaTesting",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -224,8 +250,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SmollamaServerTests",
+            dependencies: [
+                "SmollamaServer", "SmollamaStore", "SmollamaTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -95,6 +95,25 @@ public enum ConfigTemplate {
             base_delay: 250ms
             max_delay: 30s
 
+        mqtt:
+          broker: ""               # "" = off; host:port of an existing broker; managed = run mosquitto here (hub)
+          managed_listen: 127.0.0.1:1883   # where a managed broker listens (0.0.0.0:1883 for other nodes; set a password)
+          username: ""
+          password: ""             # secret: prefer SMOLLAMA_MQTT_PASSWORD
+          tls: false
+          tls_ca_file: ""          # empty = the system's CA certificates
+          tls_cert_file: ""        # client certificate, if the broker wants one
+          tls_key_file: ""
+          tls_insecure: false      # skip hostname checks (self-signed test brokers only)
+          client_id_prefix: smollama   # client id = <prefix>-<node id>, stable so the broker keeps the session
+          topic_prefix: smollama   # topics: smollama/<node name>/status, .../sensors/<sensor>, .../observations
+          publish_interval: 1s     # at most one message per sensor per interval (the newest value wins)
+          queue_size: 1000         # messages kept while the broker is unreachable (the oldest are dropped first)
+          keepalive: 30s
+          reconnect_max: 30s       # longest wait between reconnect attempts
+          discovery: true          # Home Assistant MQTT discovery
+          discovery_prefix: homeassistant
+
         """
     }
 }

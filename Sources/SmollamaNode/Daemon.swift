@@ -10,6 +10,7 @@ import SmollamaLLM
 public import SmollamaSensors
 public import SmollamaStore
 import SmollamaServer
+import SmollamaMQTT
 
 /// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
 /// maintenance and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
@@ -20,7 +21,9 @@ public enum Daemon {
                            registry: SensorDriverRegistry = NodeRuntime.driverRegistry) async throws {
         let config = runtime.config
         let database = runtime.database
-        let context = runtime.driverContext(environment: environment, logger: logger)
+        let mqtt = try MQTTWiring(runtime: runtime, logger: logger)
+        var context = runtime.driverContext(environment: environment, logger: logger)
+        context.topics = mqtt.client
         let drivers = try runtime.makeDrivers(context: context, registry: registry)
         let clock = NodeClock(source: clockSource, persisted: try await database.maxIssuedTimestamp(),
                               policy: config.clock.policy)
@@ -33,7 +36,7 @@ public enum Daemon {
             drivers: drivers, writer: writer, clock: clock,
             configuration: .init(faultThreshold: config.sensors.faultThreshold,
                                  maxBackoff: config.sensors.maxBackoff.duration),
-            logger: logger)
+            logger: logger, feed: mqtt.feed)
         let maintenance = MaintenanceService(
             database: database, clock: clock,
             configuration: .init(rollupInterval: config.store.rollupInterval.duration,
@@ -61,10 +64,12 @@ public enum Daemon {
                 "smollama.database": "\(runtime.paths.databaseFile)",
                 "smollama.sensors": "\(drivers.flatMap(\.driver.sensors).count)",
                 "smollama.urls": "\(config.http.url())",
+                "smollama.mqtt.broker": "\(config.mqtt.broker.isEmpty ? "off" : config.mqtt.broker)",
             ])
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
+        ] + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
             .init(service: scheduler, serviceName: "sensors"),
             // Stops first: open pages close before the store's writers finish.
             .init(service: dashboard, serviceName: "http"),

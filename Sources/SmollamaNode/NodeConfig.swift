@@ -1,6 +1,7 @@
 public import SmollamaCore
-public import SmollamaServer
 public import SmollamaLLM
+public import SmollamaServer
+public import SmollamaMQTT
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -176,9 +177,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var http = HTTPConfig()
     /// The local LLM runtime (see SmollamaLLM.LLMConfig for every key).
     public var llm = LLMConfig()
+    /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
+    public var mqtt = MQTTConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, llm, http
+        case node, store, clock, sensors, sync, log, http, llm, mqtt
     }
 
     public init() {}
@@ -193,5 +196,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
         http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
         llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
+        mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
     }
 }

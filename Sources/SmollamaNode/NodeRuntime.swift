@@ -4,6 +4,7 @@ import SmollamaCore
 import SmollamaHardware
 public import SmollamaSensors
 public import SmollamaStore
+import SmollamaMQTT
 
 /// A loaded node: its config, paths, identity and open store. Every command starts here.
 public struct NodeRuntime: Sendable {
@@ -33,13 +34,16 @@ public struct NodeRuntime: Sendable {
 
     /// The driver kinds this build knows.
     public static let driverRegistry = SensorDriverRegistry(
-        [SimulatedHouseDriver.kind, SystemDriver.kind] + SensorDriverKind.linuxDriverKinds)
+        [SimulatedHouseDriver.kind, SystemDriver.kind, MQTTSensorDriver.kind] + SensorDriverKind.linuxDriverKinds)
 
     /// Roots for drivers: the real machine unless SMOLLAMA_SYSFS_ROOT / SMOLLAMA_DEV_ROOT say otherwise.
     public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {
         DriverContext(systemRoot: environment["SMOLLAMA_SYSFS_ROOT"] ?? "/",
                       deviceRoot: environment["SMOLLAMA_DEV_ROOT"] ?? "/",
-                      dataDirectory: paths.dataDirectory, logger: logger)
+                      dataDirectory: paths.dataDirectory, logger: logger,
+                      // Commands other than `run` build drivers without connecting; the daemon
+                      // puts its real MQTT client here.
+                      topics: config.mqtt.resolvedBroker == .off ? nil : UnconnectedTopics())
     }
 
     /// Builds every enabled driver from the config.

@@ -24,4 +24,8 @@ public struct SmollamaPaths: Sendable, Hashable {
     public var identityFile: String { dataDirectory + "/identity.json" }
     public var keyFile: String { dataDirectory + "/node.key" }
     public var pidFile: String { dataDirectory + "/smollama.pid" }
+    /// The running daemon's MQTT state, for `smollama status`.
+    public var mqttStateFile: String { dataDirectory + "/mqtt.json" }
+    /// A managed broker's config, password file and persistence.
+    public var brokerDirectory: String { dataDirectory + "/mosquitto" }
 }

@@ -4,6 +4,7 @@ public import SmollamaLLM
 public import SmollamaCore
 import SmollamaStore
 import SmollamaServer
+public import SmollamaMQTT
 
 /// What `smollama status` shows, as data (the CLI formats it or prints it as JSON).
 public struct StatusReport: Codable, Sendable {
@@ -38,6 +39,11 @@ public struct StatusReport: Codable, Sendable {
     public var problems: [Fault]
     /// The LLM runtime as it answers now (nil when not asked).
     public var llm: LLMRuntimeReport?
+    /// The `mqtt.broker` setting ("" = off).
+    public var mqttBroker: String
+    /// What the running daemon last wrote about its MQTT connection (nil when MQTT is off or
+    /// the daemon never ran with it).
+    public var mqtt: MQTTNodeState?
 
     /// - Parameter askRuntime: also ask the LLM runtime for its health and models (a network call).
     public static func make(runtime: NodeRuntime, now: Int64, askRuntime: Bool = false, logger: Logger? = nil)
@@ -60,7 +66,9 @@ public struct StatusReport: Codable, Sendable {
             newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             problems: problems,
-            llm: askRuntime ? await LLMRuntimeReport.gather(config: runtime.config.llm, logger: logger ?? quiet) : nil)
+            llm: askRuntime ? await LLMRuntimeReport.gather(config: runtime.config.llm, logger: logger ?? quiet) : nil,
+            mqttBroker: runtime.config.mqtt.broker,
+            mqtt: runtime.config.mqtt.broker.isEmpty ? nil : MQTTNodeState.read(path: runtime.paths.mqttStateFile))
     }
 }
 

@@ -11,12 +11,17 @@ public struct DriverContext: Sendable {
     /// The node's data directory (disk-free metrics look here).
     public var dataDirectory: String
     public var logger: Logger
+    /// The node's message bus (its MQTT connection), when `mqtt.broker` is set; drivers that
+    /// ingest pushed messages (`mqtt`) subscribe here.
+    public var topics: (any TopicSubscriber)?
 
-    public init(systemRoot: String = "/", deviceRoot: String = "/", dataDirectory: String, logger: Logger) {
+    public init(systemRoot: String = "/", deviceRoot: String = "/", dataDirectory: String, logger: Logger,
+                topics: (any TopicSubscriber)? = nil) {
         self.systemRoot = systemRoot
         self.deviceRoot = deviceRoot
         self.dataDirectory = dataDirectory
         self.logger = logger
+        self.topics = topics
     }
 
     /// `path` (absolute, like "/sys/class/thermal") under the system root.

@@ -43,14 +43,17 @@ public struct SensorScheduler: Service {
     let clock: NodeClock
     let configuration: Configuration
     let logger: Logger
+    /// Every stored reading is also offered here for live consumers (MQTT), if set.
+    let feed: LiveReadingFeed?
 
     public init(drivers: [ScheduledDriver], writer: ReadingWriter, clock: NodeClock,
-                configuration: Configuration = .init(), logger: Logger) {
+                configuration: Configuration = .init(), logger: Logger, feed: LiveReadingFeed? = nil) {
         self.drivers = drivers
         self.writer = writer
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
+        self.feed = feed
     }
 
     public func run() async throws {
@@ -230,6 +233,7 @@ actor DriverLane {
         }
         lastStored[sample.sensor] = (sample.value, time)
         await scheduler.writer.submit(PendingReading(sensorRowID: registered.rowID, value: sample.value, stamp: stamp))
+        await scheduler.feed?.publish(LiveReading(sensor: descriptor, value: sample.value, time: time))
     }
 
     private func notice(_ type: String, _ payload: some Encodable, stream: EventStream = .notices,

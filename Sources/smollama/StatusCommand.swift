@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SmollamaCore
 import SmollamaLLM
+import SmollamaMQTT
 import SmollamaNode
 
 struct StatusCommand: AsyncParsableCommand {
@@ -48,6 +49,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
+            print("mqtt      " + Self.mqttLine(report, now: now))
             guard !report.problems.isEmpty else { return }
             print("")
             print(Terminal.table(
@@ -62,5 +64,18 @@ struct StatusCommand: AsyncParsableCommand {
     /// Cuts a line to the terminal width.
     func fit(_ line: String) -> String {
         line.count > Terminal.width ? String(line.prefix(Terminal.width - 1)) + "…" : line
+    }
+
+    static func mqttLine(_ report: StatusReport, now: Int64) -> String {
+        guard !report.mqttBroker.isEmpty else { return "off (set mqtt.broker to publish and ingest)" }
+        guard let state = report.mqtt, report.daemonPID != nil else { return "\(report.mqttBroker), daemon not running" }
+        let client = state.client
+        let stale = now - state.updatedAt > 30_000 ? " (state \((now - state.updatedAt) / 1000) s old)" : ""
+        let last = client.lastPublishTime.map { "last publish \(Terminal.timestamp($0))" } ?? "nothing published yet"
+        let malformed = state.ingest.values.map(\.malformed).reduce(0, +)
+        return "\(client.broker) \(client.connected ? "connected" : "DISCONNECTED")\(stale), queue \(client.queued)"
+            + " (+\(client.inflight) in flight, \(client.dropped) dropped), \(last)"
+            + (malformed > 0 ? ", \(malformed) malformed payloads ignored" : "")
+            + (client.connected ? "" : client.lastError.map { ": \($0)" } ?? "")
     }
 }

@@ -73,7 +73,7 @@ import Testing
         try await house.database.recordAcknowledgement(peer: "hub", stream: rawReadingsStream, seq: 12_000, now: cutoff)
         let deletedWithSync = try await house.database.deleteExpiredReadings(olderThan: cutoff + day, acknowledgedBy: "hub")
         #expect(deletedWithSync == 12_000 - deletedWithoutSync)
-        let remaining = try await house.database.reader.read { db in
+        let remaining = try house.database.reader.read { db in
             try Row.fetchAll(db, sql: "SELECT id, time FROM readings ORDER BY id")
         }
         #expect(remaining.first!["id"] as Int64 == 12_001)
