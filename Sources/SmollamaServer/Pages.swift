@@ -34,8 +34,8 @@ enum Pages {
             <div class="card"><div class="label">Clock</div><div class="value \(clock)">\(clock)</div><div class="sub">\(node.clockQuality == .synced ? "wall clock trusted" : "monotonic time, re-timed later")</div></div>
             <div class="card"><div class="label">Sensors</div><div class="value">\(healthy)/\(node.sensorCount)</div><div class="sub \(node.faultySensorCount > 0 ? "bad" : "")">\(node.faultySensorCount) faulty</div></div>
             <div class="card"><div class="label">Readings</div><div class="value">\(Format.count(node.readingCount))</div><div class="sub">\(node.rollupLag == 0 ? "rollups up to date" : "\(node.rollupLag) not rolled up")</div></div>
-            <div class="card"><div class="label">Database</div><div class="value">\(Format.bytes(node.databaseBytes))</div><div class="sub">\(Format.count(node.eventCount)) events</div></div>
-            <div class="card"><div class="label">Observations</div><div class="value">\(node.observationCount)</div><div class="sub">\(node.memoryCount) memories</div></div>
+            <div class="card"><div class="label">Database</div><div class="value">\(Format.bytes(node.databaseBytes))</div><div class="sub">\(Format.count(node.eventCount)) \(node.eventCount == 1 ? "event" : "events")</div></div>
+            <div class="card"><div class="label">Observations</div><div class="value">\(node.observationCount)</div><div class="sub">\(node.memoryCount) \(node.memoryCount == 1 ? "memory" : "memories")</div></div>
             </div>
             """
     }
