@@ -1,6 +1,23 @@
 /// The commented config `smollama init` writes. Every key is shown with its default, so the
 /// file documents itself; a test checks that it decodes to exactly the defaults.
 public enum ConfigTemplate {
+    /// A YAML double-quoted scalar: a hostname or a name typed by a person may hold `#`, `: `
+    /// or quotes, which would otherwise change the meaning of the file.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
     public static func render(name: String, role: NodeConfig.Role) -> String {
         """
         # Smollama node configuration.
@@ -10,7 +27,7 @@ public enum ConfigTemplate {
         # Durations: 500ms, 10s, 5m, 1h, 7d.
 
         node:
-          name: \(name)            # display name; the node's identity is its id, not this name
+          name: \(quoted(name))          # display name; the node's identity is its id, not this name
           role: \(role.rawValue)             # alpaca (edge node) or llama (hub)
           data_dir: data           # relative to SMOLLAMA_HOME
 

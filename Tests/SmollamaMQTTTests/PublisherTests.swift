@@ -130,7 +130,9 @@ import Testing
     /// thinned to the first and the newest value.
     @Test func sensorMessagesAreRateLimited() async throws {
         let broker = try TestBroker()
-        let (publisher, feed, client) = try setUp(broker, interval: .seconds(2))
+        // Long enough that publishing the 50 readings below never spans two intervals, even on a
+        // saturated CI machine.
+        let (publisher, feed, client) = try setUp(broker, interval: .seconds(10))
         let observer = try makeClient(broker, id: "observer-pub")
         let received = Received(observer, ["smollama/pi1/#"])
         try await withServices([{ try await client.run() }, { try await publisher.run() }, { try await observer.run() }]) {
@@ -144,7 +146,7 @@ import Testing
             #expect(online, "\(received.all.map(\.topic)) \(received.texts) \(clientStatus)")
             for i in 0..<50 { await feed.publish(LiveReading(sensor: temperature, value: 20 + Double(i) / 10, time: 1_700_000_000_000 + Int64(i))) }
             await feed.publish(LiveReading(sensor: motion, value: 1, time: 1_700_000_000_100))
-            #expect(try await eventually { received.texts(on: "smollama/pi1/sensors/room.temperature").count == 2 })
+            #expect(try await eventually(timeout: .seconds(60)) { received.texts(on: "smollama/pi1/sensors/room.temperature").count == 2 })
             let messages = received.texts(on: "smollama/pi1/sensors/room.temperature")
             let decoded = try messages.map { try JSONDecoder().decode(MQTTPublisher.SensorPayload.self, from: Data($0.utf8)) }
             #expect(decoded.map(\.value) == [20.0, 24.9], "the first at once, then only the newest")

@@ -35,6 +35,13 @@ import Testing
         #expect(try ConfigLoader.load(file: paths.configFile).node.name == "b")
     }
 
+    @Test func anyNameSurvivesTheConfigFile() async throws {
+        for name in ["garden # shed", "key: value", "say \"hi\"", "back\\slash", "tab\there", "<script>"] {
+            let config = try ConfigLoader.parse(ConfigTemplate.render(name: name, role: .alpaca))
+            #expect(config.node.name == name)
+        }
+    }
+
     @Test func nodeIDsAreNotTheHostname() async throws {
         let a = try TemporaryDirectory("home"), b = try TemporaryDirectory("home")
         let first = try await NodeSetup.initialise(paths: SmollamaPaths(home: a.path), name: "same", role: .alpaca, force: false, now: 1)
