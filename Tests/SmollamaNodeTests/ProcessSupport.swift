@@ -51,6 +51,9 @@ final class RunningNode: Sendable {
         env["SMOLLAMA_HOME"] = home
         // Daemons in tests serve their dashboard on a free port, never on a fixed one.
         env["SMOLLAMA_HTTP_PORT"] = "0"
+        // Nodes started by these tests do not start llama-servers of their own (two per daemon on a
+        // 2-core machine); the LLM suites start and check the runtime themselves.
+        env["SMOLLAMA_LLM_RUNTIME"] = "external"
         env.merge(environment) { $1 }
         process.environment = env
     }
