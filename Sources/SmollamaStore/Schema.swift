@@ -7,6 +7,9 @@ enum Schema {
         migrator.registerMigration("v1-foundation") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2-sync") { db in
+            try db.execute(sql: v2Sync)
+        }
         return migrator
     }
 
