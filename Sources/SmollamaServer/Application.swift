@@ -10,12 +10,15 @@ import SmollamaStore
 /// Throws `HTTPConfigError` when bound beyond loopback without a token.
 public func buildApplication(
     environment: DashboardEnvironment, logger: Logger, tailInterval: Duration = .seconds(1),
-    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in }
+    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in },
+    extraRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try environment.http.validate()
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: TokenMiddleware(token: environment.http.token))
     DashboardRoutes(environment: environment).register(on: router)
+    // Other modules' routes (the hub's `/sync/v1/…`, which authenticate every request themselves).
+    extraRoutes(router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(environment.http.host, port: environment.http.port),
