@@ -287,6 +287,7 @@ let package = Package(
             name: "SmollamaSyncTests",
             dependencies: [
                 "SmollamaSync", "SmollamaStore", "SmollamaCore", "SmollamaTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -258,6 +258,13 @@ public actor SyncClient {
         let oldest = try await database.oldestReadingID() ?? (local + 1)
         guard oldest > hubMark + 1 else { return }
         if let gaps = mark?.gaps, gaps.contains(where: { $0.from <= hubMark + 1 && $0.to >= oldest - 1 }) { return }
+        // A marker written here (disk pressure) but not yet on the hub covers it too.
+        let declared = try await database.events(origin: node, stream: .control, limit: 100_000)
+            .filter { $0.type == SyncProtocol.compactedType }
+            .compactMap { try? JSONDecoder().decode(CompactedMarker.self, from: $0.payload) }
+        if declared.contains(where: { $0.stream == SyncProtocol.readingsStream && $0.fromSeq <= hubMark + 1 && $0.toSeq >= oldest - 1 }) {
+            return
+        }
         let marker = CompactedMarker(stream: SyncProtocol.readingsStream, fromSeq: hubMark + 1, toSeq: oldest - 1,
                                      reason: "deleted after an acknowledgement the hub no longer holds")
         let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: max(0, min(hubNow, HLCTimestamp.maxMilliseconds)), counter: 0),
@@ -299,7 +306,9 @@ public actor SyncClient {
         var mark = start
         var sent: Int64 = 0
         let localMax = try await database.localMax(origin: node, stream: stream)
-        var next = mark < localMax ? try await readBatch(stream: stream, after: mark) : nil
+        // The first batch re-sends the item at the hub's mark: the hub compares it, so a store
+        // restored from an old backup (same ids, other content) is detected as a collision.
+        var next = mark < localMax ? try await readBatch(stream: stream, after: max(0, mark - 1)) : nil
         while let batch = next, !shouldStop() {
             try faults.check("before-send:\(stream)")
             // Read the next batch while this one is on the wire (cancelled if the push fails).
@@ -311,7 +320,7 @@ public actor SyncClient {
                                                   detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
             }
             try await database.setHubAcknowledgement(stream: stream, seq: response.mark, now: bookkeepingNow)
-            sent += Int64(batch.count)
+            sent += Int64(batch.request.toSeq - max(batch.request.fromSeq - 1, mark))
             mark = response.mark
             progress?(SyncProgress(stream: stream, sent: sent, remaining: max(0, localMax - mark), bytes: report.bytesSent))
             if response.mark == batch.request.toSeq {
