@@ -244,7 +244,10 @@ public actor SyncClient {
             report.pulled = try await pull(report: &report, shouldStop: shouldStop)
             return report
         } catch {
-            try? await database.recordSyncError(stream: current, error: "\(error)", now: bookkeepingNow)
+            // A failed handshake or pull holds every stream back; a failed push only its own.
+            for stream in SyncProtocol.pushOrder where stream == current || !SyncProtocol.pushOrder.contains(current) {
+                try? await database.recordSyncError(stream: stream, error: "\(error)", now: bookkeepingNow)
+            }
             throw error
         }
     }

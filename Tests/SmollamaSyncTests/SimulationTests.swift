@@ -13,11 +13,11 @@ import Testing
     @Test func randomSchedulesConverge() async throws {
         for seed in simulationSeeds(default: 6) {
             var world = try await World(seed: seed, nodes: 3)
-            for _ in 0..<40 {
+            for _ in 0..<90 {
                 let node = world.nodes[world.dice.int(0...(world.nodes.count - 1))]
                 switch world.dice.int(0...9) {
                 case 0...3:
-                    try await node.write(readings: world.dice.int(0...80), memory: world.dice.int(0...2) == 0)
+                    try await node.write(readings: world.dice.int(0...80), memory: world.dice.int(0...1) == 0)
                 case 4...6:
                     await node.sync()
                 case 7:
