@@ -296,7 +296,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]
