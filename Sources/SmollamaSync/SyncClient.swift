@@ -293,12 +293,11 @@ public actor SyncClient {
         guard let eventStream = EventStream(rawValue: stream) else { return nil }
         let events = try await database.events(origin: node, stream: eventStream, afterSeq: after,
                                                limit: configuration.maxEventsPerBatch)
-        guard let last = events.last else { return nil }
-        // Only a contiguous prefix: a batch never half-covers its range.
-        var contiguous: [Event] = []
-        for (offset, event) in events.enumerated() where event.seq == after + 1 + Int64(offset) { contiguous.append(event) }
-        guard !contiguous.isEmpty, contiguous.count == events.count || contiguous.last!.seq < last.seq else { return nil }
-        return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: contiguous.last!.seq,
+        // Only the contiguous prefix: a batch never half-covers its range (seqs are contiguous
+        // by construction; this guards against a damaged store).
+        let contiguous = Array(events.enumerated().prefix { $0.element.seq == after + 1 + Int64($0.offset) }.map(\.element))
+        guard let last = contiguous.last else { return nil }
+        return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: last.seq,
                                           events: contiguous, readings: nil), count: contiguous.count)
     }
 
