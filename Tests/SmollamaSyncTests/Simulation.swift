@@ -385,6 +385,10 @@ actor SimNode {
 
     func syncOrThrow() async throws -> SyncRoundReport { try await client.syncOnce() }
 
+    func relieveDiskPressure(freeBytes: Int64) async throws -> SeqRange? {
+        try await client.relieveDiskPressure(minFreeBytes: 1_000, freeBytes: freeBytes, chunk: 120)
+    }
+
     /// Process restart (same boot) or reboot (new boot id, monotonic clock from zero).
     func restart(reboot: Bool) async throws {
         if reboot {
