@@ -54,7 +54,7 @@ public struct SyncWiring: Sendable {
             database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
             key: try SyncKey(file: runtime.paths.keyFile), hub: info, clockSource: SystemClockSource(),
             transport: HTTPSyncTransport(baseURL: url), configuration: .init(rawReadings: runtime.config.sync.rawReadings),
-            logger: logger)
+            logger: logger, quality: { [database = runtime.database] in try? await database.storeStatus().clockQuality })
     }
 
     /// `smollama enroll`: registers this node's public key with the hub using a one-time token,
