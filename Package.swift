@@ -124,6 +124,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The mind: evidence, grounded observations, memories, recall, the LLM's tools and `ask`.
+        .target(
+            name: "SmollamaMind",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaLLM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
         .target(
             name: "SmollamaServer",
@@ -151,6 +163,7 @@ let package = Package(
                 "SmollamaMQTT",
                 "SmollamaHardware",
                 "SmollamaLLM",
+                "SmollamaMind",
                 "SmollamaServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -170,6 +183,7 @@ let package = Package(
                 "SmollamaMQTT",
                 "SmollamaHardware",
                 "SmollamaLLM",
+                "SmollamaMind",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -246,6 +260,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaMindTests",
+            dependencies: [
+                "SmollamaMind", "SmollamaStore", "SmollamaSensors", "SmollamaLLM", "SmollamaTesting",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
