@@ -146,6 +146,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The mind: evidence, grounded observations, memories, recall, the LLM's tools and `ask`.
+        .target(
+            name: "SmollamaMind",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaLLM",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
         .target(
             name: "SmollamaServer",
@@ -173,6 +185,7 @@ let package = Package(
                 "SmollamaMQTT",
                 "SmollamaHardware",
                 "SmollamaLLM",
+                "SmollamaMind",
                 "SmollamaServer",
                 "SmollamaSync",
                 .product(name: "Yams", package: "Yams"),
@@ -194,6 +207,7 @@ let package = Package(
                 "SmollamaHardware",
                 "SmollamaLLM",
                 "SmollamaSync",
+                "SmollamaMind",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -272,6 +286,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaMindTests",
+            dependencies: [
+                "SmollamaMind", "SmollamaStore", "SmollamaSensors", "SmollamaLLM", "SmollamaTesting",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -67,6 +67,7 @@ extension SmollamaDatabase {
                 event.stamp.bootID, Int64(bitPattern: event.stamp.monotonicNanoseconds),
                 event.stamp.quality.rawValue, event.type, event.payload, event.hash,
             ])
+        try project(db, event)
     }
 
     /// The newest `limit` events of the given streams, newest first.

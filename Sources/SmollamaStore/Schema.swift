@@ -7,8 +7,11 @@ enum Schema {
         migrator.registerMigration("v1-foundation") { db in
             try db.execute(sql: v1)
         }
-        migrator.registerMigration("v2-sync") { db in
-            try db.execute(sql: v2Sync)
+        migrator.registerMigration("v2-knowledge") { db in
+            try db.execute(sql: v2)
+        }
+        migrator.registerMigration("v3-sync") { db in
+            try db.execute(sql: v3Sync)
         }
         return migrator
     }
@@ -152,5 +155,66 @@ enum Schema {
             id INTEGER PRIMARY KEY CHECK (id = 1),
             max_hlc INTEGER NOT NULL
         );
+        """
+
+    /// v1's observation and memory tables were never written; v2 replaces them with tables that
+    /// are projections of the knowledge streams (see `Knowledge.swift`): a row holds the winning
+    /// version, `memory_versions` every version, so history and concurrent siblings stay readable.
+    static let v2 = """
+        DROP TABLE observations;
+        DROP TABLE memories;
+
+        CREATE TABLE observations (
+            id TEXT PRIMARY KEY NOT NULL,
+            origin BLOB NOT NULL CHECK (length(origin) = 16),
+            seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            subjects TEXT NOT NULL,
+            text TEXT NOT NULL,
+            evidence TEXT NOT NULL,
+            importance REAL NOT NULL,
+            generator TEXT NOT NULL CHECK (generator IN ('llm', 'rules')),
+            support INTEGER NOT NULL,
+            time_start INTEGER NOT NULL,
+            time_end INTEGER NOT NULL
+        );
+        CREATE INDEX observations_by_time ON observations(time_end);
+
+        -- The winning version of each memory: highest (hlc, origin, seq) among its versions.
+        CREATE TABLE memories (
+            id TEXT PRIMARY KEY NOT NULL,
+            origin BLOB NOT NULL CHECK (length(origin) = 16),
+            seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            first_origin BLOB NOT NULL CHECK (length(first_origin) = 16),
+            kind TEXT NOT NULL,
+            subjects TEXT NOT NULL,
+            text TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            importance REAL NOT NULL,
+            support INTEGER NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_to INTEGER,
+            created_at INTEGER NOT NULL,
+            expired_at INTEGER,
+            supersedes TEXT,
+            source TEXT NOT NULL,
+            metadata TEXT NOT NULL
+        );
+        CREATE INDEX memories_by_created ON memories(created_at);
+
+        -- Every version ever seen, keyed by the event that carried it.
+        CREATE TABLE memory_versions (
+            origin BLOB NOT NULL CHECK (length(origin) = 16),
+            seq INTEGER NOT NULL,
+            memory_id TEXT NOT NULL,
+            hlc INTEGER NOT NULL,
+            parent_origin BLOB,
+            parent_seq INTEGER,
+            record TEXT NOT NULL,
+            PRIMARY KEY (origin, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX memory_versions_by_memory ON memory_versions(memory_id, hlc);
         """
 }

@@ -55,6 +55,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case unknownSensor(SensorID)
     case identityMismatch(store: String, identity: String)
     case invalidEventHash(origin: String, stream: String, seq: Int64)
+    case malformedPayload(origin: String, stream: String, seq: Int64, type: String, reason: String)
 
     public var description: String {
         switch self {
@@ -64,6 +65,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "sensor '\(id)' is not registered in the store; it must be declared by a configured driver"
         case .invalidEventHash(let origin, let stream, let seq):
             "event \(origin)/\(stream)/\(seq) does not match its hash: corrupted or forged in transit; it was not stored"
+        case .malformedPayload(let origin, let stream, let seq, let type, let reason):
+            "event \(origin)/\(stream)/\(seq) claims type '\(type)' but its payload does not decode (\(reason)); "
+                + "it was not stored. Is the sender running a newer or broken version?"
         case .identityMismatch(let store, let identity):
             "the database belongs to node \(store) but this node's identity is \(identity); "
                 + "a restored or copied data directory? Move the database away or restore the matching identity."

@@ -2,7 +2,7 @@ extension Schema {
     /// Sync (issue 5). Hub-side tables hold enrolled nodes, durable marks and foreign raw
     /// readings; node-side tables hold the sync status and clock anchors. Every store gets all of
     /// them (a node may become a hub), and they stay empty where unused.
-    static let v2Sync = """
+    static let v3Sync = """
         -- Hub: nodes allowed to sync, by id. The public key is Ed25519 (32 bytes).
         CREATE TABLE sync_nodes (
             node TEXT PRIMARY KEY NOT NULL CHECK (length(node) = 32),

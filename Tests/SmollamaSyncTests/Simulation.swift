@@ -364,11 +364,23 @@ actor SimNode {
         let seq = try await database.localMax(origin: node, stream: EventStream.notices.rawValue)
         stampedAt.append((seq, world.wallMilliseconds()))
         if memory {
-            struct Memory: Codable { var id: String; var text: String }
-            try await database.appendEvent(
-                origin: node, stream: .memories, type: "memory.version",
-                payload: try EventPayload.encode(Memory(id: UUID().uuidString, text: "\(name) learned \(dice.int(0...999))")),
-                stamp: await stamp())
+            // Half the time edit a memory this node knows (perhaps another node's, perhaps being
+            // edited elsewhere too: concurrent versions become siblings with one winner).
+            let known = try await database.memories(currentOnly: false, limit: 1_000)
+            let now = world.wallMilliseconds()
+            if !known.isEmpty && dice.int(0...1) == 0 {
+                let current = known[dice.int(0...(known.count - 1))]
+                var edited = current.record
+                edited.text = "\(name) revised \(dice.int(0...999))"
+                edited.parent = current.version
+                try await database.record(edited, origin: node, stamp: await stamp())
+            } else {
+                try await database.record(
+                    MemoryRecord(id: UUID().uuidString, kind: "fact", subjects: ["\(name).temp"],
+                                 text: "\(name) learned \(dice.int(0...999))", confidence: 0.5, importance: 0.5,
+                                 validFrom: now, createdAt: now, source: .user),
+                    origin: node, stamp: await stamp())
+            }
         }
     }
 

@@ -107,11 +107,20 @@ struct World {
             #expect(readingsMark == localMax, "\(label): \(name) readings mark \(readingsMark) ≠ local max \(localMax)")
             memoryViews.append(try await Self.memoryView(database))
         }
-        // Every node holds the same shared memories as the hub.
+        // Every node holds the same shared memory events as the hub, and the same projected
+        // memories (one deterministic winner per id, whatever order versions arrived in).
         let hubView = try await Self.memoryView(hubDB)
+        let hubWinners = try await Self.memoryWinners(hubDB)
         for (index, view) in memoryViews.enumerated() {
             #expect(view == hubView, "\(label): n\(index) memories differ from the hub: \(view.symmetricDifference(hubView).count) events")
+            let winners = try await Self.memoryWinners(await nodes[index].database)
+            #expect(winners == hubWinners, "\(label): n\(index) memory winners differ from the hub's")
         }
+    }
+
+    static func memoryWinners(_ database: SmollamaDatabase) async throws -> [String] {
+        try await database.memories(currentOnly: false, limit: 100_000)
+            .map { "\($0.record.id) \($0.version.origin.hex)/\($0.version.seq) \($0.record.text)" }.sorted()
     }
 
     static func memoryView(_ database: SmollamaDatabase) async throws -> Set<String> {

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Event types of the knowledge streams. Each event carries the full current state of one
+/// observation or one memory version, so any node can rebuild its tables from the log alone.
+public enum KnowledgeEvent {
+    /// `observations` stream, payload `ObservationRecord`. Re-sent with the same id when a
+    /// repeat raises the support count or widens the time span.
+    public static let observation = "observation.recorded"
+    /// `memories` stream, payload `MemoryRecord`: one version of one memory.
+    public static let memoryVersion = "memory.version"
+}
+
+/// Who wrote a sentence: the model (and it passed verification) or the template fallback.
+public enum TextGenerator: String, Codable, Sendable, Hashable {
+    case llm
+    case rules
+}
+
+/// A grounded sentence about a stretch of time, with the evidence ids it rests on.
+public struct ObservationRecord: Codable, Sendable, Hashable {
+    public var id: String
+    /// e.g. `anomaly`, `activity`, `trend`, `fault`, `summary`.
+    public var kind: String
+    /// Sensor keys the sentence is about.
+    public var subjects: [String]
+    public var text: String
+    public var evidenceIDs: [String]
+    /// 0…1.
+    public var importance: Double
+    public var generator: TextGenerator
+    /// How many windows said the same thing (dedup raises this instead of adding rows).
+    public var support: Int
+    /// Node-clock milliseconds covered by the observation.
+    public var timeStart: Int64
+    public var timeEnd: Int64
+
+    public init(
+        id: String, kind: String, subjects: [String], text: String, evidenceIDs: [String], importance: Double,
+        generator: TextGenerator, support: Int = 1, timeStart: Int64, timeEnd: Int64
+    ) {
+        self.id = id
+        self.kind = kind
+        self.subjects = subjects
+        self.text = text
+        self.evidenceIDs = evidenceIDs
+        self.importance = importance
+        self.generator = generator
+        self.support = support
+        self.timeStart = timeStart
+        self.timeEnd = timeEnd
+    }
+}
+
+/// Where a memory came from.
+public enum MemorySource: String, Codable, Sendable, Hashable {
+    /// Learned from the node's own history by reflection.
+    case reflection
+    /// Asserted by a person (`smollama remember`, the `remember` tool).
+    case user
+    /// Written through the hub's mem0-compatible API.
+    case api
+    /// Extracted by the model from a conversation (`infer: true`).
+    case inferred
+}
+
+/// Names one version of a memory: the event that carried it.
+public struct MemoryVersionRef: Codable, Sendable, Hashable, Comparable {
+    public var origin: NodeID
+    public var seq: Int64
+
+    public init(origin: NodeID, seq: Int64) {
+        self.origin = origin
+        self.seq = seq
+    }
+
+    public static func < (lhs: MemoryVersionRef, rhs: MemoryVersionRef) -> Bool {
+        (lhs.origin.hex, lhs.seq) < (rhs.origin.hex, rhs.seq)
+    }
+}
+
+/// One version of a memory. The id is stable across versions (an edit is a new version of the
+/// same id, naming the version it edited); a changed pattern is a new memory whose `supersedes`
+/// names the old one, whose validity is closed. Nothing is ever erased.
+public struct MemoryRecord: Codable, Sendable, Hashable {
+    public var id: String
+    /// e.g. `routine`, `baseline`, `fact`, `preference`.
+    public var kind: String
+    /// Sensor keys (or other subjects) the memory is about.
+    public var subjects: [String]
+    public var text: String
+    /// 0…1, from the data (sample size, effect size), never the model's self-report.
+    public var confidence: Double
+    /// 0…1.
+    public var importance: Double
+    /// How many observations or reflections backed it.
+    public var support: Int
+    /// World time the memory holds for (node-clock ms); `validTo == nil` means still valid.
+    public var validFrom: Int64
+    public var validTo: Int64?
+    /// Belief time: when it was learned, and when it stopped being believed (deleted/superseded).
+    public var createdAt: Int64
+    public var expiredAt: Int64?
+    /// The memory this one replaced (a changed pattern).
+    public var supersedes: String?
+    public var source: MemorySource
+    /// The version this one edits; nil for a memory's first version. Two versions naming the same
+    /// parent are concurrent siblings until a later version resolves them.
+    public var parent: MemoryVersionRef?
+    /// Free-form key/values kept for mem0 clients (user_id, run_id, …).
+    public var metadata: [String: String]
+
+    public init(
+        id: String, kind: String, subjects: [String], text: String, confidence: Double, importance: Double,
+        support: Int = 1, validFrom: Int64, validTo: Int64? = nil, createdAt: Int64, expiredAt: Int64? = nil,
+        supersedes: String? = nil, source: MemorySource, parent: MemoryVersionRef? = nil,
+        metadata: [String: String] = [:]
+    ) {
+        self.id = id
+        self.kind = kind
+        self.subjects = subjects
+        self.text = text
+        self.confidence = confidence
+        self.importance = importance
+        self.support = support
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.createdAt = createdAt
+        self.expiredAt = expiredAt
+        self.supersedes = supersedes
+        self.source = source
+        self.parent = parent
+        self.metadata = metadata
+    }
+
+    /// Valid now: not expired (belief) and world validity not closed.
+    public var isCurrent: Bool { validTo == nil && expiredAt == nil }
+}
+
+extension NodeID {
+    /// A new random id for an observation or memory: unique without coordination, 32 hex chars.
+    public static func randomRecordID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+    }
+}
