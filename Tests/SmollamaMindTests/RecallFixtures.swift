@@ -144,3 +144,17 @@ enum RecallFixture {
         }
     }
 }
+
+/// Hands out increasing clock stamps; `set` moves it forward (never back).
+final class StampCounter: Sendable {
+    let value: Mutex<Int64>
+    init(_ start: Int64) { value = Mutex(start) }
+    func set(_ ms: Int64) { value.withLock { $0 = max($0, ms) } }
+    func next() -> ClockStamp {
+        let ms = value.withLock { current -> Int64 in
+            current += 1
+            return current
+        }
+        return ClockStamp(hlc: HLCTimestamp(milliseconds: ms, counter: 0), bootID: "b", monotonicNanoseconds: 0, quality: .synced)
+    }
+}
