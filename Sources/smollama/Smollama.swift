@@ -14,6 +14,8 @@ struct Smollama: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
             SimulateCommand.self, ModelsCommand.self, DashboardCommand.self,
+            RecallCommand.self, RememberCommand.self, HistoryCommand.self, StateCommand.self, AskCommand.self,
+            ReflectCommand.self,
         ])
 
     static func main() async {
