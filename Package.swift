@@ -196,6 +196,8 @@ let package = Package(
             dependencies: [
                 "SmollamaCore",
                 "SmollamaStore",
+                "SmollamaMind",
+                "SmollamaLLM",
                 "SmollamaSensors",
                 "SmollamaServer",
                 "SmollamaMQTT",

@@ -515,3 +515,27 @@ struct TopK {
 
     var sorted: [IndexHit] { hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.item < $1.item) } }
 }
+
+extension SmollamaDatabase {
+    /// For the recall benchmark only: builds a float vec0 table beside the bit one and times
+    /// plain KNN (k = 10) for each query, in milliseconds. Drops the table afterwards.
+    public func benchFloatKNN(queries: [[Float]], dimension: Int) async throws -> [Double] {
+        try await writer.write { db in
+            try db.execute(sql: "DROP TABLE IF EXISTS bench_vec_float")
+            try db.execute(sql: "CREATE VIRTUAL TABLE bench_vec_float USING vec0(embedding float[\(dimension)])")
+            try db.execute(sql: "INSERT INTO bench_vec_float (rowid, embedding) SELECT item, vector FROM recall_embeddings")
+        }
+        var times: [Double] = []
+        for query in queries {
+            let started = DispatchTime.now().uptimeNanoseconds
+            _ = try await reader.read { db in
+                try Int64.fetchAll(
+                    db, sql: "SELECT rowid FROM bench_vec_float WHERE embedding MATCH ? AND k = 10",
+                    arguments: [Self.blob(query)])
+            }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+        }
+        try await writer.write { db in try db.execute(sql: "DROP TABLE bench_vec_float") }
+        return times
+    }
+}
