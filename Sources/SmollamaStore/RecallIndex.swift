@@ -369,19 +369,32 @@ extension SmollamaDatabase {
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'recall_vec_dimension'")
                     == String(query.count)
             else { return nil }
-            var all: StatementArguments = [Self.blob(query), max(limit, oversample)]
-            let restriction: String
-            if filter.isEmpty {
-                restriction = ""
-            } else {
-                restriction = "AND rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))"
-                _ = all.append(contentsOf: arguments)
+            let k = max(limit, oversample)
+            // First the plain KNN, filtered afterwards: cheap, and enough when the filter keeps
+            // most items (valid-only, the usual case). A selective filter leaves too few, and
+            // the KNN runs again with the filter inside it (`rowid IN`), so filters still apply
+            // before top-k.
+            var candidates = try Int64.fetchAll(
+                db, sql: "SELECT rowid FROM recall_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ?",
+                arguments: [Self.blob(query), k])
+            if !filter.isEmpty, !candidates.isEmpty {
+                var kept: StatementArguments = [Self.jsonList(candidates)]
+                _ = kept.append(contentsOf: arguments)
+                candidates = try Int64.fetchAll(
+                    db,
+                    sql: "SELECT item FROM recall_view WHERE item IN (SELECT value FROM json_each(?)) AND \(whereSQL)",
+                    arguments: kept)
+                if candidates.count < limit {
+                    var all: StatementArguments = [Self.blob(query), k]
+                    _ = all.append(contentsOf: arguments)
+                    candidates = try Int64.fetchAll(
+                        db,
+                        sql: """
+                            SELECT rowid FROM recall_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ?
+                            AND rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))
+                            """, arguments: all)
+                }
             }
-            let candidates = try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT rowid FROM recall_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ? \(restriction)
-                    """, arguments: all)
             guard !candidates.isEmpty else { return [] }
             var top = TopK(limit)
             let rows = try Row.fetchCursor(
@@ -390,7 +403,7 @@ extension SmollamaDatabase {
                     SELECT item, vector FROM recall_embeddings
                     WHERE model = ? AND dimension = ? AND item IN (SELECT value FROM json_each(?))
                     """,
-                arguments: [model, query.count, "[" + candidates.map(String.init).joined(separator: ",") + "]"])
+                arguments: [model, query.count, Self.jsonList(candidates)])
             while let row = try rows.next() {
                 let item: Int64 = row[0]
                 top.add(IndexHit(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
@@ -405,23 +418,35 @@ extension SmollamaDatabase {
         let match = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: " OR ")
         let (whereSQL, arguments) = filter.sql()
         return try await reader.read { db in
-            var all: StatementArguments = [match]
-            let restriction: String
-            if filter.isEmpty {
-                restriction = ""
-            } else {
-                // `+rowid`: without the plus, SQLite drives the query from the filter's rows and runs
-                // the full-text match once per row (1.2 s per query at 10 k items, measured).
-                restriction = "AND +rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))"
-                _ = all.append(contentsOf: arguments)
-            }
-            _ = all.append(contentsOf: [limit])
-            let rows = try Row.fetchAll(
+            // As for vectors: the plain match first (oversampled), filtered afterwards; the filter
+            // goes inside the match only when too few survive.
+            var rows = try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts
-                    WHERE recall_fts MATCH ? \(restriction) ORDER BY rank LIMIT ?
-                    """, arguments: all)
+                sql: "SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts WHERE recall_fts MATCH ? ORDER BY rank LIMIT ?",
+                arguments: [match, filter.isEmpty ? limit : limit * 4])
+            if !filter.isEmpty, !rows.isEmpty {
+                var kept: StatementArguments = [Self.jsonList(rows.map { $0["rowid"] as Int64 })]
+                _ = kept.append(contentsOf: arguments)
+                let survivors = Set(try Int64.fetchAll(
+                    db, sql: "SELECT item FROM recall_view WHERE item IN (SELECT value FROM json_each(?)) AND \(whereSQL)",
+                    arguments: kept))
+                if survivors.count >= limit || rows.count < limit * 4 {
+                    rows = Array(rows.filter { survivors.contains($0["rowid"]) }.prefix(limit))
+                } else {
+                    var all: StatementArguments = [match]
+                    _ = all.append(contentsOf: arguments)
+                    _ = all.append(contentsOf: [limit])
+                    // `+rowid`: without the plus, SQLite drives the query from the filter's rows and
+                    // runs the full-text match once per row (1.2 s per query at 10 k items, measured).
+                    rows = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts
+                            WHERE recall_fts MATCH ? AND +rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))
+                            ORDER BY rank LIMIT ?
+                            """, arguments: all)
+                }
+            }
             let best = rows.map { $0["rank"] as Double }.min() ?? -1
             return rows.map { row in
                 let rank: Double = row["rank"]
@@ -468,6 +493,10 @@ extension SmollamaDatabase {
                     importance: row["importance"], confidence: row["confidence"], time: row["time"])
             }
         }
+    }
+
+    static func jsonList(_ items: [Int64]) -> String {
+        "[" + items.map(String.init).joined(separator: ",") + "]"
     }
 
     /// Little-endian float32 bytes (sqlite-vec's vector format).
