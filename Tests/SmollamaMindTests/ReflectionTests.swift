@@ -133,4 +133,26 @@ import Testing
         #expect(!Reflection.verify("The hallway is busy in the morning.", pattern: pattern))
         #expect(Reflection.numbers(in: "at 07:30, 21.5 °C.") == [7, 30, 21.5])
     }
+
+    @Test func theModelMayOnlyRephraseWithThePatternsNumbers() async throws {
+        let (_, _, reflection, _) = try await setUp()
+        let pattern = RoutinePattern(
+            sensor: "hallway.motion", days: .weekdays, blocks: [HourBlock(start: 7, end: 9)], sampleDays: 10,
+            insideShare: 0.9, outsideShare: 0.05, dayHours: [])
+        let model = ScriptedChatModel(capabilities: [.completion], replies: [
+            ScriptedChatModel.text(#"{"text":"Weekday mornings: hallway.motion is busy from 07:00 to 09:00 on 90% of 10 days."}"#),
+            ScriptedChatModel.text(#"{"text":"hallway.motion fires 25 times every weekday morning."}"#),
+            ScriptedChatModel.text("not json"),
+        ])
+        let accepted = await reflection.phrase(pattern, with: model)
+        #expect(accepted == "Weekday mornings: hallway.motion is busy from 07:00 to 09:00 on 90% of 10 days.")
+        #expect(await reflection.phrase(pattern, with: model) == nil)  // 25 is not in the data
+        #expect(await reflection.phrase(pattern, with: model) == nil)  // schema violation
+        let requests = model.requests.withLock { $0 }
+        guard case .jsonSchema = requests.first?.format else {
+            Issue.record("phrasing must be schema-constrained")
+            return
+        }
+        #expect(requests.first?.options.temperature == 0)
+    }
 }
