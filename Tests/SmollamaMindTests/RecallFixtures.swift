@@ -146,7 +146,7 @@ enum RecallFixture {
 }
 
 /// Hands out increasing clock stamps; `set` moves it forward (never back).
-final class StampCounter: Sendable {
+final class MemoryStampCounter: Sendable {
     let value: Mutex<Int64>
     init(_ start: Int64) { value = Mutex(start) }
     func set(_ ms: Int64) { value.withLock { $0 = max($0, ms) } }

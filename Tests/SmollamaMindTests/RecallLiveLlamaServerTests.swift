@@ -50,7 +50,7 @@ struct RecallLiveLlamaServerTests {
         try await RecallFixture.seed(store)
         let indexer = EmbeddingIndexer(database: store.database, embedder: runtime.client, logger: .quiet)
         try await indexer.indexPending()
-        let counter = StampCounter(RecallFixture.created + 10_000)
+        let counter = MemoryStampCounter(RecallFixture.created + 10_000)
         let tools = MindTools(
             database: store.database, recall: Recall(database: store.database, embedder: runtime.client, logger: .quiet),
             node: store.node, indexer: indexer, logger: .quiet, stamp: { counter.next() })

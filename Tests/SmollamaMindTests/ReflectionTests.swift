@@ -30,12 +30,12 @@ import Testing
         try await store.database.rollUpAll()
     }
 
-    func setUp() async throws -> (MindStore, Int64, Reflection, StampCounter) {
+    func setUp() async throws -> (MindStore, Int64, Reflection, MemoryStampCounter) {
         let store = try await MindStore(withVec: false)
         let sensors = try await store.database.registerSensors(
             [SensorDescriptor(id: "hallway.motion", name: "Hallway motion", kind: .binary)], driver: "test", now: 0)
         let row = try #require(sensors.first?.rowID)
-        let clock = StampCounter(Self.dayStart(0))
+        let clock = MemoryStampCounter(Self.dayStart(0))
         let reflection = Reflection(database: store.database, node: store.node, logger: .quiet) { clock.next() }
         return (store, row, reflection, clock)
     }

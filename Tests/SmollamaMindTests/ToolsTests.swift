@@ -74,7 +74,7 @@ struct ToolsFixture {
         embedder = WordHashEmbedder()
         let indexer = EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet)
         try await indexer.indexPending()
-        let counter = StampCounter(Self.now)
+        let counter = MemoryStampCounter(Self.now)
         tools = MindTools(
             database: store.database,
             recall: Recall(database: store.database, embedder: embedder, logger: .quiet, now: { Self.now }),
