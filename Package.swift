@@ -155,6 +155,7 @@ let package = Package(
                 "SmollamaLLM",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -219,6 +220,8 @@ let package = Package(
             dependencies: [
                 "SmollamaCore",
                 "SmollamaStore",
+                "SmollamaMind",
+                "SmollamaLLM",
                 "SmollamaSensors",
                 "SmollamaServer",
                 "SmollamaMQTT",
@@ -294,6 +297,7 @@ let package = Package(
             dependencies: [
                 "SmollamaMind", "SmollamaStore", "SmollamaSensors", "SmollamaLLM", "SmollamaTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
