@@ -121,7 +121,7 @@ public actor ObservationLoop {
 
     /// End of the last full window observed.
     private(set) var lastObservedEnd: Int64?
-    private var lastEarly: Int64 = .min
+    private var lastEarly: Int64?
     private var reportedEarly: Set<String> = []
     private var embeddings: [String: [Float]] = [:]
 
@@ -161,7 +161,7 @@ public actor ObservationLoop {
             reportedEarly.removeAll()
             return await observeLogged(windowStart: windowEnd - interval, windowEnd: windowEnd)
         }
-        guard settled - windowEnd >= 60_000, now - lastEarly >= settings.earlyMinGap else { return nil }
+        guard settled - windowEnd >= 60_000, lastEarly.map({ now - $0 >= settings.earlyMinGap }) ?? true else { return nil }
         do {
             let packet = try await builder.build(windowStart: windowEnd, windowEnd: settled)
             let fresh = packet.facts.filter { $0.level == .strong && !reportedEarly.contains($0.key) }

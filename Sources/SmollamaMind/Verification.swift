@@ -201,8 +201,13 @@ struct NumberToken: Sendable, Hashable {
             let character = characters[index]
             let startsNumber = character.isASCII && character.isNumber
             let previous: Character? = index > 0 ? characters[index - 1] : nil
-            if !startsNumber || previous.map({ $0.isLetter || $0 == "_" || $0 == "." && index >= 2 && characters[index - 2].isLetter }) == true {
+            guard startsNumber else {
                 index += 1
+                continue
+            }
+            if previous.map({ $0.isLetter || $0 == "_" || $0 == "." && index >= 2 && characters[index - 2].isLetter }) == true {
+                // Digits inside a word (`f3`, `bme280`): skip the whole run.
+                while index < characters.count, characters[index].isASCII, characters[index].isNumber { index += 1 }
                 continue
             }
             var end = index
