@@ -2,6 +2,7 @@ public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaServer
 public import SmollamaMQTT
+public import SmollamaMind
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -179,9 +180,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var llm = LLMConfig()
     /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
     public var mqtt = MQTTConfig()
+    /// The observation loop (see SmollamaMind.ObserveConfig for every key).
+    public var observe = ObserveConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt
+        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe
     }
 
     public init() {}
@@ -197,5 +200,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
         llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
+        observe = try c.decodeIfPresent(ObserveConfig.self, forKey: .observe) ?? observe
     }
 }
