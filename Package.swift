@@ -118,6 +118,10 @@ let package = Package(
             name: "smollama-llm-bench",
             dependencies: [
                 "SmollamaLLM",
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
+                "SmollamaMind",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -268,6 +272,7 @@ let package = Package(
             dependencies: [
                 "SmollamaMind", "SmollamaStore", "SmollamaSensors", "SmollamaLLM", "SmollamaTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

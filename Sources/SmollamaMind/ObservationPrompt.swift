@@ -16,7 +16,9 @@ public struct ObservationPrompt: Sendable {
     public static let system = """
         You turn a home's sensor evidence into short factual observations. Use only the evidence lines. \
         Copy numbers exactly as written, with their units; never invent a number. Name no sensor that is \
-        not listed. Cite the ids (like f2) of the lines you used. Lines marked UNUSUAL matter most.
+        not listed. Cite the ids (like f2) of the lines you used. Lines marked UNUSUAL matter most. Example: \
+        {"observations":[{"kind":"activity","subjects":["kitchen.motion"],"text":"Kitchen motion: 4 activations, \
+        on for 6 min.","evidence_ids":["f3"],"importance":0.3}]}
         """
 
     /// About 3.5 characters per token for English with numbers, plus a few tokens per message.
@@ -35,7 +37,7 @@ public struct ObservationPrompt: Sendable {
             var user = "Evidence:\n" + lines.joined(separator: "\n")
             if !recent.isEmpty { user += "\nEarlier observations:\n" + recent.map { "- " + $0 }.joined(separator: "\n") }
             if !memories.isEmpty { user += "\nKnown patterns:\n" + memories.map { "- " + $0 }.joined(separator: "\n") }
-            user += "\nWrite 1 to 3 observations about this window, most important first."
+            user += "\nWrite 1 or 2 observations about this window, most important first."
             return [.system(system), .user(user)]
         }
         // Least useful first: memories, older observations, then the least important evidence lines
@@ -57,7 +59,9 @@ public struct ObservationPrompt: Sendable {
         let ids = packet.facts.map(\.id)
         var item: [String: JSONValue] = [
             "kind": ["type": "string", "enum": .array(ObservationVerifier.kinds.map(JSONValue.string))],
-            "text": ["type": "string", "minLength": 10, "maxLength": 200],
+            // No minLength/maxLength: llama.cpp expands them into one grammar rule per character,
+            // which slows every sampled token; the token cap bounds the length instead.
+            "text": ["type": "string"],
             "evidence_ids": ["type": "array", "items": ["type": "string", "enum": .array(ids.map(JSONValue.string))],
                              "minItems": 1, "maxItems": 4],
             "importance": ["type": "number", "minimum": 0, "maximum": 1],
@@ -70,7 +74,8 @@ public struct ObservationPrompt: Sendable {
             "type": "object",
             "properties": [
                 "observations": [
-                    "type": "array", "minItems": 1, "maxItems": 3,
+                    // Two at most: a small model on a Pi decodes a few tokens per second.
+                    "type": "array", "minItems": 1, "maxItems": 2,
                     "items": [
                         "type": "object", "properties": .object(item),
                         "required": ["kind", "subjects", "text", "evidence_ids", "importance"],
