@@ -4,7 +4,7 @@
 //
 //   swift build -c release --product smollama-llm-bench
 //   .build/release/smollama-llm-bench [client] [--runs 5] [--max-tokens 64] [--embed-batch 32]
-//   .build/release/smollama-llm-bench observations [--days 7] [--stride-hours 5]
+//   .build/release/smollama-llm-bench observations [--days 7] [--stride-hours 15] [--verbose]
 //
 // Starts a chat llama-server (SmolLM2-135M-Instruct) and an embedding one (all-MiniLM-L6-v2) on
 // free loopback ports through RuntimeSupervisor, from the paths scripts/setup-llm.sh installs (or

@@ -18,7 +18,7 @@ struct ObservationBench: AsyncParsableCommand {
         commandName: "observations", abstract: "Observation quality: schema-valid, verified, rules fallback, duplicates, tokens, time.")
 
     @Option(help: "Days of the observed week.") var days = 7
-    @Option(help: "Hours between observed windows (the week is sampled, not observed end to end).") var strideHours = 5
+    @Option(help: "Hours between observed windows (the week is sampled, not observed end to end).") var strideHours = 15
     @Option(help: "Minutes per window.") var windowMinutes = 60
     @Option(help: "Days of history before the week, for the baselines.") var historyDays = 21
     @Option(help: "llama-server threads (0: its default).") var threads = 0
@@ -46,7 +46,7 @@ struct ObservationBench: AsyncParsableCommand {
         let database = try SmollamaDatabase.open(path: directory + "/bench.sqlite")
         let node = NodeID.random()
         try await database.claim(for: node, incarnation: 1)
-        // Sunday 21:00: with the default 5 h stride, Tuesday 03:00–04:00 (the planted motion) is a window.
+        // Sunday 21:00: with the default 15 h stride, Tuesday 03:00–04:00 (the planted motion) is a window.
         let weekStart = Self.monday - 3 * 3_600_000
         let seeded = ContinuousClock.now
         let readings = try await seed(database, node: node, from: weekStart - Int64(historyDays) * 86_400_000,

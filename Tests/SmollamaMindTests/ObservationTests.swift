@@ -187,6 +187,37 @@ import Testing
         #expect(tight.messages.last?.content.contains("VERY UNUSUAL") == true)
     }
 
+    @Test func logEntriesShowKindTextGeneratorAndSupport() async throws {
+        let store = try await TestStore()
+        let record = ObservationRecord(
+            id: "obs1", kind: "anomaly", subjects: ["hallway.motion"], text: "Hallway motion: first activity at 03:10.",
+            evidenceIDs: ["hallway.motion/quiet-ended@1"], importance: 0.9, generator: .rules, support: 3,
+            timeStart: T.tuesday, timeEnd: T.tuesday + 15 * T.minute)
+        try await store.database.record(record, origin: store.node, stamp: houseStamp(T.tuesday + T.hour))
+        let entries = try await LogEntry.recent(store.database, limit: 10, streams: [.observations])
+        let entry = try #require(entries.first)
+        #expect(entries.count == 1)
+        #expect(entry.subject == "anomaly")
+        #expect(entry.message == "Hallway motion: first activity at 03:10. (rules, support 3)")
+        #expect(entry.observation == record)
+        let json = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
+        #expect(json.contains("\"support\":3"))
+    }
+
+    @Test func observeConfigRefusesUnknownKeysAndBadValues() throws {
+        func decode(_ json: String) throws -> ObserveConfig {
+            try JSONDecoder().decode(ObserveConfig.self, from: Data(json.utf8))
+        }
+        #expect(try decode("{}") == ObserveConfig())
+        let custom = try decode(#"{"interval": "5m", "similarity": 0.8, "max_prompt_tokens": 400}"#)
+        #expect(custom.interval == .minutes(5))
+        #expect(custom.maxPromptTokens == 400)
+        #expect(throws: (any Error).self) { try decode(#"{"intervall": "5m"}"#) }
+        #expect(throws: (any Error).self) { try decode(#"{"interval": "10s"}"#) }
+        #expect(throws: (any Error).self) { try decode(#"{"similarity": 1.5}"#) }
+        #expect(throws: (any Error).self) { try decode(#"{"max_prompt_tokens": 50}"#) }
+    }
+
     @Test func serviceStopsWhenCancelled() async throws {
         let store = try await TestStore()
         let loop = observationLoop(store, narrator: nil)
