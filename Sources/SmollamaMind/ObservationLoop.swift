@@ -219,11 +219,13 @@ public actor ObservationLoop {
                     break
                 }
                 // Retry once, telling the model what was wrong.
+                // (Its rejected reply goes along when short; a long one would only cost prompt tokens.)
                 if let rejection {
-                    messages = prompt.messages + [
-                        .assistant(rejection.raw),
-                        .user("Rejected: \(rejection.reason). Use only numbers and ids from the evidence lines."),
-                    ]
+                    messages = prompt.messages
+                        + (rejection.raw.isEmpty || rejection.raw.count > 600 ? [] : [.assistant(rejection.raw)])
+                        + [.user("Rejected: \(rejection.reason). Use only numbers and ids from the evidence lines.")]
+                } else {
+                    messages = prompt.messages
                 }
             }
         }
@@ -303,7 +305,8 @@ public actor ObservationLoop {
             if case .truncated(let partial, _, _) = error {
                 return (attempt, [], false, Rejection(reason: "the reply was too long", raw: partial))
             }
-            return (attempt, [], down, down ? nil : Rejection(reason: "the reply failed", raw: ""))
+            // Anything else (a dropped connection, an error inside the stream): the same prompt once more.
+            return (attempt, [], down, nil)
         } catch {
             attempt.seconds = Self.seconds(ContinuousClock.now - started)
             attempt.failures.append("\(error)")
@@ -314,11 +317,14 @@ public actor ObservationLoop {
     /// Failures that say "nobody is there" rather than "the answer was bad": no retry, rules now.
     static func isRuntimeDown(_ error: LLMError) -> Bool {
         switch error {
-        case .unreachable, .connectionLost, .loading, .busy, .timeout, .runtimeFailed, .truncatedStream, .modelNotFound:
+        case .unreachable, .loading, .busy, .timeout, .runtimeFailed, .modelNotFound:
             true
         case .http(_, let status, _):
             status >= 500
-        case .streamError, .truncated, .invalidResponse, .schemaViolation, .unsupported, .file:
+        // A dropped connection may be a stale pooled one, or a runtime that was just restarted:
+        // worth one more try (a runtime that is really gone then answers `unreachable`).
+        case .connectionLost, .truncatedStream, .streamError, .truncated, .invalidResponse, .schemaViolation,
+             .unsupported, .file:
             false
         }
     }

@@ -16,14 +16,16 @@ public struct ObservationPrompt: Sendable {
     public static let system = """
         You turn a home's sensor evidence into short factual observations. Use only the evidence lines. \
         Copy numbers exactly as written, with their units; never invent a number. Name no sensor that is \
-        not listed. Cite the ids (like f2) of the lines you used. Lines marked UNUSUAL matter most. Example: \
-        {"observations":[{"kind":"activity","subjects":["kitchen.motion"],"text":"Kitchen motion: 4 activations, \
-        on for 6 min.","evidence_ids":["f3"],"importance":0.3}]}
+        not listed. Cite the ids (like f2) of the lines you used. Lines marked UNUSUAL matter most.
         """
+    // No worked example: SmolLM2-135M copied an example's numbers ("4 activations") into most replies
+    // (smollama-llm-bench observations, BENCHMARKS.md), and the verifier then refused them all.
 
-    /// About 3.5 characters per token for English with numbers, plus a few tokens per message.
+    /// About 2.6 bytes per token: evidence lines are dense with numbers, ids and dotted sensor names
+    /// (measured: SmolLM2's tokenizer counted 600–650 tokens where 3.5 bytes/token estimated 480),
+    /// plus a few tokens per message.
     public static func estimateTokens(_ messages: [ChatMessage]) -> Int {
-        messages.reduce(0) { $0 + ($1.content.utf8.count * 2 + 6) / 7 + 6 }
+        messages.reduce(0) { $0 + ($1.content.utf8.count * 10 + 25) / 26 + 6 }
     }
 
     public static func build(packet: EvidencePacket, recent: [String], memories: [String], maxTokens: Int)

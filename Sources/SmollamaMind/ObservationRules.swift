@@ -69,7 +69,8 @@ public struct RulesNarrator: Sendable {
                 return draft("anomaly", "\(name) active \(activations.shown) times at an hour when it is active on "
                              + "only \(shown(share)) of days.")
             }
-            return draft("activity", "\(name): \(activations.shown) activations, on for \(shown(on)).")
+            let noun = activations.value == 1 ? "activation" : "activations"
+            return draft("activity", "\(name): \(activations.shown) \(noun), on for \(shown(on)).")
         case .numeric:
             guard let mean = fact.value("mean") else { return nil }
             if unusual, let usual = fact.value("usual") {

@@ -177,9 +177,15 @@ import Testing
             .build(windowStart: T.tuesday + 3 * T.hour, windowEnd: T.tuesday + 3 * T.hour + 15 * T.minute)
         let recent = Array(repeating: "Hallway motion stayed quiet in this window, as it does every night here.", count: 3)
         let memories = Array(repeating: "Motion on weekdays is usually between 07:00 and 09:00 in the hallway.", count: 3)
+        let bare = ObservationPrompt.build(packet: packet, recent: [], memories: [], maxTokens: 600)
+        #expect(bare.estimatedTokens <= 600)
+        #expect(bare.trimmed == 0)
+        // Memories and earlier observations go first; every evidence line stays.
         let full = ObservationPrompt.build(packet: packet, recent: recent, memories: memories, maxTokens: 600)
         #expect(full.estimatedTokens <= 600)
-        #expect(full.trimmed == 0)
+        for fact in packet.facts {
+            #expect(full.messages.last?.content.contains(fact.line) == true, "\(fact.line) was dropped")
+        }
         let tight = ObservationPrompt.build(packet: packet, recent: recent, memories: memories, maxTokens: 300)
         #expect(tight.estimatedTokens <= 300)
         #expect(tight.trimmed > 0)
