@@ -37,14 +37,18 @@ public struct StreamingNarrator: ObservationNarrator {
     public func narrate(_ request: ChatRequest, onToken: @escaping @Sendable (String) async -> Void) async throws
         -> ChatResponse
     {
+        var final: ChatResponse?
+        // Read to the end of the body even after `.done`: leaving a streamed reply unread made the
+        // next request fail on a closed pooled connection ("I/O on closed channel", seen in the bench).
         for try await event in model.streamChat(request) {
             switch event {
             case .delta(let piece): await onToken(piece)
             case .toolCalls: continue
-            case .done(let response): return response
+            case .done(let response): final = response
             }
         }
-        throw LLMError.truncatedStream(url: model.model, received: "")
+        guard let final else { throw LLMError.truncatedStream(url: model.model, received: "") }
+        return final
     }
 }
 
@@ -124,6 +128,7 @@ public actor ObservationLoop {
     private var lastEarly: Int64?
     private var reportedEarly: Set<String> = []
     private var embeddings: [String: [Float]] = [:]
+    private var embeddingPausedUntil: ContinuousClock.Instant?
 
     public init(
         database: SmollamaDatabase, origin: NodeID, builder: EvidenceBuilder, narrator: (any ObservationNarrator)?,
@@ -181,6 +186,9 @@ public actor ObservationLoop {
     {
         do {
             return try await observe(windowStart: windowStart, windowEnd: windowEnd, packet: packet)
+        } catch is CancellationError {
+            logger.info("observation interrupted by shutdown", metadata: ["smollama.observe.window_end": "\(windowEnd)"])
+            return nil
         } catch {
             logger.error("observation failed; the next window will try again",
                          metadata: ["smollama.error": "\(error)", "smollama.observe.window_end": "\(windowEnd)"])
@@ -350,10 +358,10 @@ public actor ObservationLoop {
             update.evidenceIDs = Array((existing.evidenceIDs + record.evidenceIDs).suffix(12))
             record = update
             merged = true
-        } else if let vector = await embed(record.text) {
-            embeddings[record.id] = vector
         }
         try await database.record(record, origin: origin, stamp: await stamp())
+        // After the write: a slow or absent embedding model never delays an observation.
+        if !merged, let vector = await embed(record.text) { embeddings[record.id] = vector }
         return (record, merged)
     }
 
@@ -387,10 +395,18 @@ public actor ObservationLoop {
 
     private func embed(_ text: String) async -> [Float]? {
         guard let embedder else { return nil }
+        // After a failure, dedup runs on keys and text alone for a while instead of waiting on
+        // retries against an embedding runtime that is down.
+        let now = ContinuousClock.now
+        if let until = embeddingPausedUntil, now < until { return nil }
         do {
-            return try await embedder.embed([text]).vectors.first
+            let vector = try await embedder.embed([text]).vectors.first
+            embeddingPausedUntil = nil
+            return vector
         } catch {
-            logger.debug("embedding unavailable for dedup", metadata: ["smollama.error": "\(error)"])
+            embeddingPausedUntil = now + .seconds(600)
+            logger.info("embedding model unavailable; dedup by text only for 10 minutes",
+                        metadata: ["smollama.error": "\(error)"])
             return nil
         }
     }

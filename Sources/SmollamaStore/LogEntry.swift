@@ -46,7 +46,8 @@ public struct LogEntry: Codable, Sendable, Hashable {
             }
         case KnowledgeEvent.observation:
             if let record = try? EventPayload.decode(ObservationRecord.self, from: event.payload) {
-                return (record.kind, "\(record.text) (\(record.generator.rawValue), support \(record.support))")
+                // Generator and support first: a narrow terminal cuts the end of the line, not them.
+                return (record.kind, "[\(record.generator.rawValue), support \(record.support)] \(record.text)")
             }
         default:
             break

@@ -9,10 +9,10 @@ struct LogsCommand: AsyncParsableCommand {
         commandName: "logs",
         abstract: "Show the node's log: sensor faults and changes, clock changes and observations, as they come.",
         discussion: """
-            An observation line shows its time, kind, text, who wrote it (llm: the model, verified against \
-            the evidence; rules: the template fallback) and its support (how many windows said the same \
-            thing). A repeat prints the observation again with the higher support. --json adds the whole \
-            record under "observation".
+            An observation line shows its time, kind, who wrote it and its support, then its text: \
+            `[llm, support 3]` is model text that passed verification against the evidence, `[rules, …]` \
+            the template fallback; support counts the windows that said the same thing (a repeat prints \
+            the observation again with the higher support). --json adds the whole record under "observation".
             """)
 
     @OptionGroup var global: GlobalOptions

@@ -204,7 +204,7 @@ import Testing
         let entry = try #require(entries.first)
         #expect(entries.count == 1)
         #expect(entry.subject == "anomaly")
-        #expect(entry.message == "Hallway motion: first activity at 03:10. (rules, support 3)")
+        #expect(entry.message == "[rules, support 3] Hallway motion: first activity at 03:10.")
         #expect(entry.observation == record)
         let json = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
         #expect(json.contains("\"support\":3"))
