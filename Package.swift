@@ -118,6 +118,10 @@ let package = Package(
             name: "smollama-llm-bench",
             dependencies: [
                 "SmollamaLLM",
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaSensors",
+                "SmollamaMind",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

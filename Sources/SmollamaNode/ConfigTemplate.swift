@@ -136,6 +136,21 @@ public enum ConfigTemplate {
           discovery: true          # Home Assistant MQTT discovery
           discovery_prefix: homeassistant
 
+        # Observations: every interval the node computes evidence from its rollups (stats, changes,
+        # hour-of-day baselines, notable events), lets the model phrase it, verifies every number,
+        # and falls back to template sentences when the model is down or wrong.
+        observe:
+          enabled: true
+          interval: 15m            # one observation window
+          check_interval: 1m       # how often the running window is checked for a strong anomaly
+          early_min_gap: 5m        # at most one early observation per this long
+          dedup_window: 6h         # a repeat within this long raises the support instead of adding a row
+          similarity: 0.9          # cosine similarity that counts as a repeat (needs the embedding model)
+          max_prompt_tokens: 600   # the prompt is trimmed to this estimate
+          max_completion_tokens: 200
+          recent_observations: 3   # earlier observations shown to the model
+          baseline_days: 28        # days of history behind "usual at this hour"
+
         # Memories and recall. Reflection turns routines in the hourly rollups into memories
         # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the
         # old memory and supersedes it. Recall ranks memories and observations by embeddings

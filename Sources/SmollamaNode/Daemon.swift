@@ -14,7 +14,7 @@ import SmollamaMQTT
 import SmollamaSync
 
 /// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
-/// maintenance and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
+/// maintenance, the observation loop and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
 /// scheduler stops first and the writer flushes everything accepted before the process exits.
 public enum Daemon {
     public static func run(runtime: NodeRuntime, environment: [String: String], logger: Logger,
@@ -47,10 +47,11 @@ public enum Daemon {
             logger: logger)
 
         let sync = try SyncWiring(runtime: runtime, clock: clock, clockSource: clockSource, logger: logger)
+        let live = LivePublisher()
         let dashboard = try buildApplication(
             environment: DashboardEnvironment(
                 node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
-                database: database, databasePath: runtime.paths.databaseFile, http: config.http),
+                database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live),
             logger: logger,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
@@ -71,11 +72,16 @@ public enum Daemon {
                 "smollama.urls": "\(config.http.url())",
                 "smollama.mqtt.broker": "\(config.mqtt.broker.isEmpty ? "off" : config.mqtt.broker)",
             ])
+        let publisher = mqtt.publisher(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger)
+        // Observations read rollups and write knowledge events; they stop before the scheduler's writer.
+        let observations = ObservationWiring.service(runtime: runtime, clock: clock, live: live, mqtt: publisher,
+                                                     logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
-        ] + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
+        ] + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(publisher: publisher) + [
             .init(service: scheduler, serviceName: "sensors"),
+        ] + (observations.map { [$0] } ?? []) + [
             // Stops first: open pages close before the store's writers finish.
             .init(service: dashboard, serviceName: "http"),
         ]

@@ -55,14 +55,16 @@ struct MQTTWiring {
         return services
     }
 
+    /// The publisher (nil without a broker): the observation loop sends its observations through it too.
+    func publisher(runtime: NodeRuntime, sensors: [SensorDescriptor], logger: Logger) -> MQTTPublisher? {
+        guard let client, let feed else { return nil }
+        return MQTTPublisher(client: client, feed: feed, node: Self.node(runtime), sensors: sensors,
+                             config: runtime.config.mqtt, stateFile: runtime.paths.mqttStateFile, logger: logger)
+    }
+
     /// ...and the publisher, which stops right after the scheduler on shutdown.
-    func late(runtime: NodeRuntime, sensors: [SensorDescriptor], logger: Logger)
-        -> [ServiceGroupConfiguration.ServiceConfiguration]
-    {
-        guard let client, let feed else { return [] }
-        let publisher = MQTTPublisher(client: client, feed: feed, node: Self.node(runtime), sensors: sensors,
-                                      config: runtime.config.mqtt, stateFile: runtime.paths.mqttStateFile,
-                                      logger: logger)
+    func late(publisher: MQTTPublisher?) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        guard let publisher else { return [] }
         return [.init(service: publisher, serviceName: "mqtt-publisher")]
     }
 }

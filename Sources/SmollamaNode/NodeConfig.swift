@@ -217,11 +217,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var llm = LLMConfig()
     /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
     public var mqtt = MQTTConfig()
+    /// The observation loop (see SmollamaMind.ObserveConfig for every key).
+    public var observe = ObserveConfig()
     /// Memories and recall (see SmollamaMind.MemoryConfig for every key).
     public var memory = MemoryConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt, memory
+        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe, memory
     }
 
     public init() {}
@@ -237,6 +239,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
         llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
+        observe = try c.decodeIfPresent(ObserveConfig.self, forKey: .observe) ?? observe
         memory = try c.decodeIfPresent(MemoryConfig.self, forKey: .memory) ?? memory
     }
 }

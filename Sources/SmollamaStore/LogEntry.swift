@@ -9,6 +9,8 @@ public struct LogEntry: Codable, Sendable, Hashable {
     public var subject: String
     public var message: String
     public var clockQuality: ClockQuality
+    /// The whole record when the entry is an observation (absent otherwise).
+    public var observation: ObservationRecord?
 
     public init(event: Event) {
         time = event.stamp.hlc.milliseconds
@@ -17,6 +19,9 @@ public struct LogEntry: Codable, Sendable, Hashable {
         type = event.type
         clockQuality = event.stamp.quality
         (subject, message) = Self.describe(event)
+        if event.type == KnowledgeEvent.observation {
+            observation = try? EventPayload.decode(ObservationRecord.self, from: event.payload)
+        }
     }
 
     static func describe(_ event: Event) -> (String, String) {
@@ -39,6 +44,11 @@ public struct LogEntry: Codable, Sendable, Hashable {
                         ? "wall clock trusted"
                         : "wall clock not trusted (it said \(change.wallMilliseconds) ms); counting on the monotonic clock")
             }
+        case KnowledgeEvent.observation:
+            if let record = try? EventPayload.decode(ObservationRecord.self, from: event.payload) {
+                // Generator and support first: a narrow terminal cuts the end of the line, not them.
+                return (record.kind, "[\(record.generator.rawValue), support \(record.support)] \(record.text)")
+            }
         default:
             break
         }
@@ -49,13 +59,15 @@ public struct LogEntry: Codable, Sendable, Hashable {
     public static let streams: [EventStream] = [.control, .notices, .observations, .memories]
 
     /// The newest `limit` entries, oldest first.
-    public static func recent(_ database: SmollamaDatabase, limit: Int) async throws -> [LogEntry] {
+    public static func recent(_ database: SmollamaDatabase, limit: Int, streams: [EventStream] = streams) async throws
+        -> [LogEntry]
+    {
         try await database.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
     }
 
     /// Entries written after `hlc`, oldest first.
-    public static func after(_ hlc: HLCTimestamp, in database: SmollamaDatabase, limit: Int) async throws
-        -> [LogEntry]
+    public static func after(_ hlc: HLCTimestamp, in database: SmollamaDatabase, limit: Int,
+                             streams: [EventStream] = streams) async throws -> [LogEntry]
     {
         try await database.events(streams: streams, after: hlc, limit: limit).map(LogEntry.init(event:))
     }

@@ -1,7 +1,10 @@
-// smollama-llm-bench: our LLM client vs curl straight to llama-server, in the same run.
+// smollama-llm-bench: our LLM client vs curl straight to llama-server, in the same run
+// (`client`, the default), and the observation loop's quality report (`observations`,
+// ObservationBench.swift).
 //
 //   swift build -c release --product smollama-llm-bench
-//   .build/release/smollama-llm-bench [--runs 5] [--max-tokens 64] [--embed-batch 32]
+//   .build/release/smollama-llm-bench [client] [--runs 5] [--max-tokens 64] [--embed-batch 32]
+//   .build/release/smollama-llm-bench observations [--days 7] [--stride-hours 15] [--verbose]
 //
 // Starts a chat llama-server (SmolLM2-135M-Instruct) and an embedding one (all-MiniLM-L6-v2) on
 // free loopback ports through RuntimeSupervisor, from the paths scripts/setup-llm.sh installs (or
@@ -18,8 +21,14 @@ import Glibc
 #endif
 
 @main
+struct LLMBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smollama-llm-bench", abstract: "LLM benchmarks against a real llama-server.",
+        subcommands: [Bench.self, ObservationBench.self], defaultSubcommand: Bench.self)
+}
+
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "smollama-llm-bench", abstract: "LLM client overhead vs curl, embedding throughput.")
+    static let configuration = CommandConfiguration(commandName: "client", abstract: "LLM client overhead vs curl, embedding throughput.")
 
     @Option(help: "Timed requests per side.") var runs = 5
     @Option(help: "Token cap per chat request (the prompt ends naturally well before it).") var maxTokens = 400
@@ -37,8 +46,8 @@ struct Bench: AsyncParsableCommand {
         config.managed.chatModelFile = env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
         config.managed.embeddingModelFile = env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf"
         config.managed.threads = threads
-        config.url = "http://127.0.0.1:\(freePort())"
-        config.embeddingURL = "http://127.0.0.1:\(freePort())"
+        config.url = "http://127.0.0.1:\(Self.freePort())"
+        config.embeddingURL = "http://127.0.0.1:\(Self.freePort())"
         var logger = Logger(label: "smollama-llm-bench")
         logger.logLevel = .warning
         let supervisor = try RuntimeSupervisor(config: config, logger: logger)
@@ -208,7 +217,7 @@ struct Bench: AsyncParsableCommand {
 
     func ms(_ seconds: Double) -> String { String(format: "%.0f ms", seconds * 1000) }
 
-    func freePort() -> Int {
+    static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -1,0 +1,396 @@
+import Foundation
+public import SmollamaCore
+public import SmollamaStore
+
+/// One number of a fact, with its unit as people write it (`°C`, `%`, `lx`, `min`, `h`,
+/// `times`, or empty for a plain score).
+public struct EvidenceValue: Sendable, Hashable, Codable {
+    public var name: String
+    public var value: Double
+    public var unit: String
+    /// Decimals the value is shown with in the prompt (and in rules sentences).
+    public var decimals: Int
+
+    public init(name: String, value: Double, unit: String, decimals: Int) {
+        self.name = name
+        self.value = value
+        self.unit = unit
+        self.decimals = decimals
+    }
+
+    /// The value as the prompt shows it.
+    public var shown: String {
+        if unit == "time" {
+            let hour = Int(value)
+            let minute = Int(((value - Double(hour)) * 100).rounded())
+            return String(format: "%02d:%02d", hour, minute)
+        }
+        return EvidenceValue.format(value, decimals: decimals)
+    }
+
+    static func format(_ value: Double, decimals: Int) -> String {
+        let text = String(format: "%.\(max(0, decimals))f", value)
+        return text == "-0" || text.hasPrefix("-0.") && Double(text) == 0 ? String(text.dropFirst()) : text
+    }
+}
+
+/// One computed fact about a window. `id` is short and unique within its packet (`f3`), for the
+/// prompt; `key` is stable (`hallway.motion/activity@1764126000000`) and is what observations store.
+public struct EvidenceFact: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// The window itself: its times of day and length.
+        case window
+        /// A numeric sensor's statistics, change and baseline.
+        case numeric
+        /// A binary sensor's activations, on-time and usual activity.
+        case binary
+        /// Something worth telling on its own: first activity after a long quiet, a door open at
+        /// night, a sensor fault.
+        case notable
+    }
+
+    /// How far the fact is from the usual.
+    public enum Level: Int, Sendable, Hashable, Codable, Comparable {
+        case ordinary = 0
+        /// Some activity or change worth a sentence.
+        case activity = 1
+        /// Unusual against the baseline.
+        case unusual = 2
+        /// Strong anomaly: the loop runs early for it.
+        case strong = 3
+
+        public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    public var id: String
+    public var key: String
+    public var kind: Kind
+    public var sensor: SensorID?
+    public var values: [EvidenceValue]
+    public var level: Level
+    /// A few words for notable facts ("first activity after a long quiet"); nil otherwise.
+    public var note: String?
+
+    public init(id: String, key: String, kind: Kind, sensor: SensorID?, values: [EvidenceValue], level: Level,
+                note: String? = nil) {
+        self.id = id
+        self.key = key
+        self.kind = kind
+        self.sensor = sensor
+        self.values = values
+        self.level = level
+        self.note = note
+    }
+
+    public func value(_ name: String) -> EvidenceValue? { values.first { $0.name == name } }
+
+    /// Importance from the data, never from the model: 0…1.
+    public var importance: Double {
+        switch level {
+        case .ordinary: 0.1
+        case .activity: 0.3
+        case .unusual: 0.7
+        case .strong: 0.9
+        }
+    }
+
+    /// One compact prompt line: `f3 hallway.motion: activations 1 times, on 2 min; usual activity
+    /// at this hour 20 % of days [UNUSUAL]`.
+    public var line: String {
+        var parts: [String] = []
+        for value in values {
+            let unit = value.unit.isEmpty || value.unit == "time" ? "" : (value.unit == "%" ? "%" : " " + value.unit)
+            parts.append("\(value.name) \(value.shown)\(unit)")
+        }
+        var text = "\(id) \(sensor?.rawValue ?? "window")"
+        if let note { text += " \(note)" }
+        text += ": " + parts.joined(separator: ", ")
+        switch level {
+        case .unusual: text += " [UNUSUAL]"
+        case .strong: text += " [VERY UNUSUAL]"
+        case .ordinary, .activity: break
+        }
+        return text
+    }
+}
+
+/// What the evidence builder computed for one window: the facts, the sensors they are about and
+/// the window's local time. Compact by construction (one line per sensor plus notable events).
+public struct EvidencePacket: Sendable, Hashable, Codable {
+    public var windowStart: Int64
+    public var windowEnd: Int64
+    public var facts: [EvidenceFact]
+    /// Every sensor the node knows (for verification: unknown sensors are rejected).
+    public var sensors: [SensorID: SensorDescriptor]
+
+    public init(windowStart: Int64, windowEnd: Int64, facts: [EvidenceFact], sensors: [SensorID: SensorDescriptor]) {
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.facts = facts
+        self.sensors = sensors
+    }
+
+    public func fact(id: String) -> EvidenceFact? { facts.first { $0.id == id } }
+
+    /// The highest level among the facts.
+    public var level: EvidenceFact.Level { facts.map(\.level).max() ?? .ordinary }
+
+    /// Facts above ordinary, most important first.
+    public var highlights: [EvidenceFact] {
+        facts.filter { $0.level > .ordinary && $0.kind != .window }.sorted { $0.level > $1.level }
+    }
+
+    /// The evidence as prompt lines, most important first; the window line always first.
+    public var lines: [String] {
+        let window = facts.filter { $0.kind == .window }
+        let rest = facts.filter { $0.kind != .window }.enumerated().sorted {
+            ($0.element.level, -$0.offset) > ($1.element.level, -$1.offset)
+        }.map(\.element)
+        return (window + rest).map(\.line)
+    }
+}
+
+/// Settings of the evidence builder.
+public struct EvidenceSettings: Sendable, Hashable {
+    /// How many days of hourly rollups the baselines use.
+    public var baselineDays: Int
+    /// Offset of local time from UTC (routines and "at night" follow local time).
+    public var utcOffsetMinutes: Int
+    /// A binary sensor active in an hour when it is active on at most this share of days is unusual.
+    public var unusualProbability: Double
+    /// First activity after at least this much quiet is notable.
+    public var longQuiet: Int64
+    /// |deviation| at or above this is unusual, and at or above `strongDeviation` a strong anomaly.
+    public var unusualDeviation: Double
+    public var strongDeviation: Double
+    /// Local hours counted as night for doors (start inclusive, end exclusive).
+    public var nightHours: Range<Int>
+    /// Baselines need at least this many earlier days to say anything.
+    public var minimumBaselineDays: Int
+
+    public init(baselineDays: Int = 28, utcOffsetMinutes: Int = 0, unusualProbability: Double = 0.25,
+                longQuiet: Int64 = 3 * 3_600_000, unusualDeviation: Double = 3, strongDeviation: Double = 5,
+                nightHours: Range<Int> = 0..<5, minimumBaselineDays: Int = 5) {
+        self.baselineDays = baselineDays
+        self.utcOffsetMinutes = utcOffsetMinutes
+        self.unusualProbability = unusualProbability
+        self.longQuiet = longQuiet
+        self.unusualDeviation = unusualDeviation
+        self.strongDeviation = strongDeviation
+        self.nightHours = nightHours
+        self.minimumBaselineDays = minimumBaselineDays
+    }
+}
+
+/// Local calendar fields of a node-clock instant (no Foundation calendar: fast and deterministic).
+struct LocalClock: Sendable, Hashable {
+    let offsetMilliseconds: Int64
+
+    init(utcOffsetMinutes: Int) { offsetMilliseconds = Int64(utcOffsetMinutes) * 60_000 }
+
+    func local(_ time: Int64) -> Int64 { time + offsetMilliseconds }
+    /// 0…23.
+    func hour(_ time: Int64) -> Int { Int(((local(time) % 86_400_000) + 86_400_000) % 86_400_000 / 3_600_000) }
+    func minute(_ time: Int64) -> Int { Int(((local(time) % 3_600_000) + 3_600_000) % 3_600_000 / 60_000) }
+    /// 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
+    func weekday(_ time: Int64) -> Int {
+        let day = Int(floorDiv(local(time), 86_400_000))
+        return ((day + 3) % 7 + 7) % 7
+    }
+    func isWeekend(_ time: Int64) -> Bool { weekday(time) >= 5 }
+    func dayIndex(_ time: Int64) -> Int64 { floorDiv(local(time), 86_400_000) }
+
+    static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+    private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
+}
+
+/// Computes a window's evidence from rollups (5-minute buckets for the window, hourly buckets for
+/// the baselines): deterministic, no model involved. Baselines compare the window's hour of day
+/// with the same hour on the same kind of day (weekday or weekend) over the last `baselineDays`.
+public struct EvidenceBuilder: Sendable {
+    public let database: SmollamaDatabase
+    public let settings: EvidenceSettings
+
+    public init(database: SmollamaDatabase, settings: EvidenceSettings = .init()) {
+        self.database = database
+        self.settings = settings
+    }
+
+    /// The evidence for `[start, end)`.
+    public func build(windowStart start: Int64, windowEnd end: Int64) async throws -> EvidencePacket {
+        let registered = try await database.registeredSensors()
+        let clock = LocalClock(utcOffsetMinutes: settings.utcOffsetMinutes)
+        let length = end - start
+        var facts: [EvidenceFact] = []
+        var counter = 0
+        func nextID() -> String {
+            counter += 1
+            return "f\(counter)"
+        }
+        facts.append(EvidenceFact(
+            id: "f0", key: "window@\(start)", kind: .window, sensor: nil,
+            values: [
+                EvidenceValue(name: "from", value: Double(clock.hour(start)) + Double(clock.minute(start)) / 100,
+                              unit: "time", decimals: 2),
+                EvidenceValue(name: "to", value: Double(clock.hour(end)) + Double(clock.minute(end)) / 100,
+                              unit: "time", decimals: 2),
+                EvidenceValue(name: "length", value: Double(length) / 60_000, unit: "min", decimals: 0),
+            ], level: .ordinary, note: LocalClock.weekdayNames[clock.weekday(start)]))
+
+        let summaries = try await database.sensorSummaries(now: end)
+        let faulty = Dictionary(summaries.map { ($0.sensor.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for sensor in registered.map(\.descriptor).sorted(by: { $0.id < $1.id }) {
+            let window = try await database.rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
+            let previous = try await database.rollups(
+                sensor: sensor.id, resolution: .fiveMinutes, from: start - length, to: start)
+            let history = try await database.rollups(
+                sensor: sensor.id, resolution: .hour, from: start - Int64(settings.baselineDays) * 86_400_000,
+                to: Rollup.Resolution.hour.bucketStart(start))
+            let sameHour = history.filter {
+                clock.hour($0.bucketStart) == clock.hour(start) && clock.isWeekend($0.bucketStart) == clock.isWeekend(start)
+            }
+            switch sensor.kind {
+            case .numeric:
+                if let fact = numericFact(sensor, window: window, previous: previous, sameHour: sameHour, start: start,
+                                          id: nextID()) {
+                    facts.append(fact)
+                } else {
+                    counter -= 1
+                }
+            case .binary:
+                let (fact, notable) = try await binaryFacts(
+                    sensor, window: window, sameHour: sameHour, history: history, start: start, end: end, clock: clock,
+                    nextID: nextID)
+                facts.append(fact)
+                facts.append(contentsOf: notable)
+            }
+            if let summary = faulty[sensor.id], summary.status == "faulty" {
+                facts.append(EvidenceFact(
+                    id: nextID(), key: "\(sensor.id)/fault@\(start)", kind: .notable, sensor: sensor.id,
+                    values: [EvidenceValue(name: "failed reads", value: Double(summary.consecutiveFailures),
+                                           unit: "times", decimals: 0)],
+                    level: .strong, note: "sensor fault"))
+            }
+        }
+        return EvidencePacket(
+            windowStart: start, windowEnd: end, facts: facts,
+            sensors: Dictionary(registered.map { ($0.descriptor.id, $0.descriptor) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    func numericFact(_ sensor: SensorDescriptor, window: [Rollup], previous: [Rollup], sameHour: [Rollup],
+                     start: Int64, id: String) -> EvidenceFact? {
+        let count = window.reduce(0) { $0 + $1.count }
+        guard count > 0 else { return nil }
+        let decimals = Self.decimals(unit: sensor.unit)
+        let mean = window.reduce(0) { $0 + $1.sum } / Double(count)
+        let low = window.map(\.min).min() ?? mean
+        let high = window.map(\.max).max() ?? mean
+        var values = [
+            EvidenceValue(name: "mean", value: Self.round(mean, decimals), unit: sensor.unit, decimals: decimals),
+            EvidenceValue(name: "min", value: Self.round(low, decimals), unit: sensor.unit, decimals: decimals),
+            EvidenceValue(name: "max", value: Self.round(high, decimals), unit: sensor.unit, decimals: decimals),
+        ]
+        let previousCount = previous.reduce(0) { $0 + $1.count }
+        if previousCount > 0 {
+            let before = previous.reduce(0) { $0 + $1.sum } / Double(previousCount)
+            values.append(EvidenceValue(name: "change", value: Self.round(mean - before, decimals), unit: sensor.unit,
+                                        decimals: decimals))
+        }
+        var level = EvidenceFact.Level.ordinary
+        let means = sameHour.filter { $0.count > 0 }.map(\.mean)
+        if means.count >= settings.minimumBaselineDays {
+            let usual = means.reduce(0, +) / Double(means.count)
+            let spread = (means.reduce(0) { $0 + ($1 - usual) * ($1 - usual) } / Double(means.count)).squareRoot()
+            // A floor on the spread: a sensor that never moves must not call a rounding step an anomaly.
+            let floor = max(Self.resolution(unit: sensor.unit), abs(usual) * 0.02)
+            let deviation = (mean - usual) / max(spread, floor)
+            values.append(EvidenceValue(name: "usual", value: Self.round(usual, decimals), unit: sensor.unit,
+                                        decimals: decimals))
+            values.append(EvidenceValue(name: "deviation", value: Self.round(deviation, 1), unit: "", decimals: 1))
+            if abs(deviation) >= settings.strongDeviation {
+                level = .strong
+            } else if abs(deviation) >= settings.unusualDeviation {
+                level = .unusual
+            }
+        }
+        return EvidenceFact(id: id, key: "\(sensor.id)/stats@\(start)", kind: .numeric, sensor: sensor.id,
+                            values: values, level: level)
+    }
+
+    func binaryFacts(_ sensor: SensorDescriptor, window: [Rollup], sameHour: [Rollup], history: [Rollup], start: Int64,
+                     end: Int64, clock: LocalClock, nextID: () -> String) async throws -> (EvidenceFact, [EvidenceFact]) {
+        let activations = window.reduce(0) { $0 + $1.onCount }
+        let onMilliseconds = window.reduce(0) { $0 + $1.onDuration }
+        var values = [
+            EvidenceValue(name: "activations", value: Double(activations), unit: "times", decimals: 0),
+            EvidenceValue(name: "on", value: Double((onMilliseconds + 30_000) / 60_000), unit: "min", decimals: 0),
+        ]
+        var level: EvidenceFact.Level = activations > 0 ? .activity : .ordinary
+        // Share of earlier days of the same kind with any activation in this hour.
+        let days = Set(history.filter { clock.isWeekend($0.bucketStart) == clock.isWeekend(start) }
+            .map { clock.dayIndex($0.bucketStart) })
+        var probability: Double?
+        if days.count >= settings.minimumBaselineDays {
+            let active = Set(sameHour.filter { $0.onCount > 0 }.map { clock.dayIndex($0.bucketStart) })
+            let share = Double(active.count) / Double(days.count)
+            probability = share
+            values.append(EvidenceValue(name: "share of days active at this hour", value: (share * 100).rounded(),
+                                        unit: "%", decimals: 0))
+            if activations > 0 && share <= settings.unusualProbability { level = .unusual }
+        }
+        var notable: [EvidenceFact] = []
+        if activations > 0, let firstActive = window.first(where: { $0.onCount > 0 }) {
+            // The last active 5-minute bucket before this window (within a day).
+            let before = try await database.rollups(
+                sensor: sensor.id, resolution: .fiveMinutes, from: firstActive.bucketStart - 86_400_000,
+                to: firstActive.bucketStart)
+            let lastActive = before.last(where: { $0.onCount > 0 || $0.onDuration > 0 })
+            let quiet = firstActive.bucketStart - (lastActive.map { $0.bucketStart + 300_000 } ?? (firstActive.bucketStart - 86_400_000))
+            // Doors are quiet for hours by nature (everyone out); long quiet matters for presence.
+            if sensor.deviceClass != "door" && quiet >= settings.longQuiet && (probability ?? 0) <= 0.5 {
+                let hours = Self.round(Double(quiet) / 3_600_000, 1)
+                let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
+                notable.append(EvidenceFact(
+                    id: nextID(), key: "\(sensor.id)/quiet-ended@\(firstActive.bucketStart)", kind: .notable,
+                    sensor: sensor.id,
+                    values: [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),
+                             EvidenceValue(name: "at", value: at, unit: "time", decimals: 2)],
+                    level: level == .unusual ? .strong : .unusual, note: "first activity after a long quiet"))
+            }
+            if sensor.deviceClass == "door" && settings.nightHours.contains(clock.hour(firstActive.bucketStart)) {
+                let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
+                notable.append(EvidenceFact(
+                    id: nextID(), key: "\(sensor.id)/night-open@\(firstActive.bucketStart)", kind: .notable,
+                    sensor: sensor.id, values: [EvidenceValue(name: "at", value: at, unit: "time", decimals: 2)],
+                    level: .strong, note: "door opened at night"))
+            }
+        }
+        let fact = EvidenceFact(id: nextID(), key: "\(sensor.id)/activity@\(start)", kind: .binary, sensor: sensor.id,
+                                values: values, level: level)
+        return (fact, notable)
+    }
+
+    /// Decimals a unit is shown with: people read temperatures to a tenth, percentages and lux whole.
+    static func decimals(unit: String) -> Int {
+        switch unit {
+        case "°C", "°F", "V", "A", "hPa": 1
+        default: 0
+        }
+    }
+
+    /// The smallest step worth calling a change.
+    static func resolution(unit: String) -> Double {
+        switch unit {
+        case "°C", "°F": 0.3
+        case "%": 2
+        case "lx": 20
+        default: 1
+        }
+    }
+
+    static func round(_ value: Double, _ decimals: Int) -> Double {
+        let scale = pow(10, Double(decimals))
+        return (value * scale).rounded() / scale
+    }
+}

@@ -1,0 +1,78 @@
+public import SmollamaCore
+
+/// `observe:` in config.yaml: the observation loop. Every key defaulted, unknown keys refused.
+public struct ObserveConfig: Codable, Sendable, Hashable {
+    /// Off: no observations are written (the node still senses and logs).
+    public var enabled = true
+    /// Length of one observation window; the loop observes each window once it has ended.
+    public var interval = ConfigDuration.minutes(15)
+    /// How often the loop looks at the current, unfinished window for a strong anomaly.
+    public var checkInterval = ConfigDuration.minutes(1)
+    /// At most one early observation per this long.
+    public var earlyMinGap = ConfigDuration.minutes(5)
+    /// A repeat within this long of an observation with the same kind and subjects raises its
+    /// support instead of adding a row.
+    public var dedupWindow = ConfigDuration.hours(6)
+    /// Cosine similarity at or above which two texts say the same thing (needs an embedding model).
+    public var similarity = 0.9
+    /// The prompt is trimmed (least important evidence, old observations, memories) to this estimate.
+    public var maxPromptTokens = 600
+    /// The model's reply is cut at this many tokens (a cut reply is a failed attempt).
+    public var maxCompletionTokens = 200
+    /// Earlier observations shown in the prompt.
+    public var recentObservations = 3
+    /// Days of hourly rollups the baselines use.
+    public var baselineDays = 28
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case enabled, interval, similarity
+        case checkInterval = "check_interval"
+        case earlyMinGap = "early_min_gap"
+        case dedupWindow = "dedup_window"
+        case maxPromptTokens = "max_prompt_tokens"
+        case maxCompletionTokens = "max_completion_tokens"
+        case recentObservations = "recent_observations"
+        case baselineDays = "baseline_days"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? enabled
+        interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
+        checkInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .checkInterval) ?? checkInterval
+        earlyMinGap = try c.decodeIfPresent(ConfigDuration.self, forKey: .earlyMinGap) ?? earlyMinGap
+        dedupWindow = try c.decodeIfPresent(ConfigDuration.self, forKey: .dedupWindow) ?? dedupWindow
+        similarity = try c.decodeIfPresent(Double.self, forKey: .similarity) ?? similarity
+        maxPromptTokens = try c.decodeIfPresent(Int.self, forKey: .maxPromptTokens) ?? maxPromptTokens
+        maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? maxCompletionTokens
+        recentObservations = try c.decodeIfPresent(Int.self, forKey: .recentObservations) ?? recentObservations
+        baselineDays = try c.decodeIfPresent(Int.self, forKey: .baselineDays) ?? baselineDays
+        guard interval.milliseconds >= 60_000 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .interval, in: c, debugDescription: "must be at least 1m (observations summarise a window)")
+        }
+        guard checkInterval.milliseconds > 0, checkInterval <= interval else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .checkInterval, in: c, debugDescription: "must be longer than 0 and at most observe.interval")
+        }
+        guard (0.0...1.0).contains(similarity) else {
+            throw DecodingError.dataCorruptedError(forKey: .similarity, in: c, debugDescription: "must be between 0 and 1")
+        }
+        guard maxPromptTokens >= 200 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .maxPromptTokens, in: c, debugDescription: "must be at least 200 (the evidence must fit)")
+        }
+        guard maxCompletionTokens >= 32 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .maxCompletionTokens, in: c, debugDescription: "must be at least 32 (one observation)")
+        }
+        guard recentObservations >= 0, baselineDays >= 1 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .baselineDays, in: c,
+                debugDescription: "recent_observations must be 0 or more and baseline_days at least 1")
+        }
+    }
+}
