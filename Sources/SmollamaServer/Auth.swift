@@ -34,6 +34,8 @@ public struct DashboardError: HTTPResponseError, Equatable {
 /// without either redirect to the login form; the API answers 401.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+    /// Path prefixes (ending in `/`) whose routes check their own credentials.
+    var exemptPrefixes: [String] = []
 
     static var cookieName: String { "smollama_session" }
 
@@ -56,7 +58,9 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         let path = request.uri.path
-        if token.isEmpty || path == "/login" || path.hasPrefix("/assets/") || isAuthorized(request) {
+        if token.isEmpty || path == "/login" || path.hasPrefix("/assets/") || isAuthorized(request)
+            || exemptPrefixes.contains(where: { path.hasPrefix($0) })
+        {
             return try await next(request, context)
         }
         if path.hasPrefix("/api/") || path == "/metrics" || request.method != .get {

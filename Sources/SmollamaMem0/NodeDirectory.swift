@@ -1,0 +1,34 @@
+public import SmollamaCore
+
+/// Names of nodes, for mem0's `agent_id` (agent = node) and `smollama recall --node NAME`.
+public protocol NodeDirectory: Sendable {
+    /// The display name of a node (its hex id when the name is unknown).
+    func name(of node: NodeID) async -> String
+    /// The nodes a name or id stands for: a node name, a full hex id, or an id prefix of at least
+    /// 6 hex digits. Empty when nothing matches.
+    func nodes(matching nameOrID: String) async -> [NodeID]
+}
+
+/// The simple directory: the nodes whose names are known here (the hub itself, and whatever the
+/// caller adds, e.g. from the sync registry), plus every origin found in the memories stream by id.
+public struct StaticNodeDirectory: NodeDirectory {
+    public var names: [NodeID: String]
+    /// Every node known by id (names or not), e.g. the origins of the memories stream.
+    public var known: @Sendable () async -> [NodeID]
+
+    public init(names: [NodeID: String], known: @escaping @Sendable () async -> [NodeID] = { [] }) {
+        self.names = names
+        self.known = known
+    }
+
+    public func name(of node: NodeID) async -> String { names[node] ?? node.hex }
+
+    public func nodes(matching nameOrID: String) async -> [NodeID] {
+        let wanted = nameOrID.lowercased()
+        let named = names.filter { $0.value.lowercased() == wanted }.map(\.key)
+        if !named.isEmpty { return named.sorted { $0.hex < $1.hex } }
+        guard wanted.count >= 6, wanted.allSatisfy(\.isHexDigit) else { return [] }
+        let candidates = Set(Array(names.keys) + (await known()))
+        return candidates.filter { $0.hex.hasPrefix(wanted) }.sorted { $0.hex < $1.hex }
+    }
+}
