@@ -92,7 +92,8 @@ public struct Mem0API: ServerExtension {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch {
+            // The only way collecting fails short of a dropped connection: more than `limit` bytes.
             throw Mem0Error(.contentTooLarge, "the body is larger than \(limit) bytes (mem0.max_body_bytes)")
         }
         guard buffer.readableBytes > 0 else { throw Mem0Error.badRequest("a JSON body is required") }

@@ -158,7 +158,7 @@ public struct SharedMemory: Sendable {
                 "At least one identifier (user_id, agent_id, run_id) is required; use agent_id=* for every node")
         }
         var results: [JSONValue] = []
-        for stored in try await database.memories(currentOnly: !showExpired, limit: Self.scanLimit) {
+        for stored in try await visibleMemories(includingExpired: showExpired) {
             let document = await document(stored)
             guard scope.filter.matches(document), filters.matches(document) else { continue }
             results.append(await item(stored, document: document))
@@ -213,8 +213,7 @@ public struct SharedMemory: Sendable {
         guard !scope.isEmpty else {
             throw Mem0Error.badRequest("At least one identifier (user_id, agent_id, run_id) is required.")
         }
-        for stored in try await database.memories(currentOnly: true, limit: Self.scanLimit)
-        where scope.filter.matches(await document(stored)) {
+        for stored in try await visibleMemories() where scope.filter.matches(await document(stored)) {
             try await close(stored)
         }
         return ["message": "Memories deleted successfully!"]
@@ -222,7 +221,7 @@ public struct SharedMemory: Sendable {
 
     /// `POST /reset` (admin): tombstones every current memory. Nothing is erased: history stays.
     public func reset() async throws -> JSONValue {
-        for stored in try await database.memories(currentOnly: true, limit: Self.scanLimit) {
+        for stored in try await visibleMemories() {
             try await close(stored)
         }
         return ["message": "All memories reset"]
@@ -237,7 +236,7 @@ public struct SharedMemory: Sendable {
         for version in versions {
             let record = version.record
             let previous = record.parent.flatMap { byRef[$0] }
-            let event = record.parent == nil ? "ADD" : record.isCurrent ? "UPDATE" : "DELETE"
+            let event = record.parent == nil ? "ADD" : record.expiredAt == nil ? "UPDATE" : "DELETE"
             entries.append([
                 "id": .string("\(version.version.origin.hex)-\(version.version.seq)"),
                 "memory_id": .string(id),
@@ -278,9 +277,11 @@ public struct SharedMemory: Sendable {
             if !matched.isEmpty { origins = matched }
         }
         let hits = try await searcher.searchMemories(query, origins: origins, limit: max(topK * 5, 100))
+        let now = await clock.now()
         var results: [JSONValue] = []
         for hit in hits where hit.score >= threshold {
-            guard let stored = try await database.memory(id: hit.id), stored.record.isCurrent else { continue }
+            guard let stored = try await database.memory(id: hit.id), Self.isVisible(stored.record, now: now)
+            else { continue }
             var document = await document(stored)
             document["score"] = .number(hit.score)
             guard filters.matches(document) else { continue }
@@ -295,16 +296,27 @@ public struct SharedMemory: Sendable {
     // MARK: - Mapping
 
     private func current(_ id: String) async throws -> StoredMemory {
-        guard let stored = try await database.memory(id: id), stored.record.isCurrent else {
-            throw Mem0Error.notFound(id)
-        }
+        guard let stored = try await database.memory(id: id), Self.isVisible(stored.record, now: await clock.now())
+        else { throw Mem0Error.notFound(id) }
         return stored
+    }
+
+    /// What mem0 shows: believed (not deleted) and still valid now (a `valid_to` ahead is fine).
+    static func isVisible(_ record: MemoryRecord, now: Int64) -> Bool {
+        record.expiredAt == nil && (record.validTo.map { $0 > now } ?? true)
+    }
+
+    /// Every memory mem0 would show (or, with `expired`, every memory at all), newest first.
+    private func visibleMemories(includingExpired expired: Bool = false) async throws -> [StoredMemory] {
+        let now = await clock.now()
+        return try await database.memories(currentOnly: false, limit: Self.scanLimit)
+            .filter { expired || Self.isVisible($0.record, now: now) }
     }
 
     private func close(_ stored: StoredMemory) async throws {
         var record = stored.record
         let now = await clock.now()
-        record.validTo = record.validTo ?? now
+        record.validTo = min(record.validTo ?? now, now)
         record.expiredAt = now
         record.parent = stored.version
         let (stamp, _, _) = await clock.stamp()

@@ -11,6 +11,7 @@ public import SmollamaSensors
 public import SmollamaStore
 import SmollamaServer
 import SmollamaMQTT
+import SmollamaMem0
 
 /// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
 /// maintenance and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
@@ -45,11 +46,12 @@ public enum Daemon {
                                  acknowledgingPeer: config.sync.enabled ? "hub" : nil),
             logger: logger)
 
+        let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)
         let dashboard = try buildApplication(
             environment: DashboardEnvironment(
                 node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
                 database: database, databasePath: runtime.paths.databaseFile, http: config.http),
-            logger: logger,
+            logger: logger, extensions: shared.extensions,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
             })
@@ -71,6 +73,7 @@ public enum Daemon {
             .init(service: maintenance, serviceName: "maintenance"),
         ] + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
             .init(service: scheduler, serviceName: "sensors"),
+        ] + shared.services + [
             // Stops first: open pages close before the store's writers finish.
             .init(service: dashboard, serviceName: "http"),
         ]

@@ -2,6 +2,7 @@ public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaServer
 public import SmollamaMQTT
+public import SmollamaMem0
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -179,9 +180,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var llm = LLMConfig()
     /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
     public var mqtt = MQTTConfig()
+    /// The hub's mem0-compatible API and the bridge to an external mem0 server (see `Mem0Config`).
+    public var mem0 = Mem0Config()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt
+        case node, store, clock, sensors, sync, log, http, llm, mqtt, mem0
     }
 
     public init() {}
@@ -197,5 +200,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
         llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
+        mem0 = try c.decodeIfPresent(Mem0Config.self, forKey: .mem0) ?? mem0
     }
 }
