@@ -36,7 +36,8 @@ public enum NodeSetup {
         let mem0Keys = role == .llama ? (api: NodeID.randomRecordID() + NodeID.randomRecordID(),
                                          admin: NodeID.randomRecordID() + NodeID.randomRecordID()) : nil
         let config = ConfigTemplate.render(name: name, role: role, mem0Keys: mem0Keys)
-        try writeAtomically(Data(config.utf8), to: paths.configFile, permissions: 0o644)
+        // The hub's config holds its mem0 keys: readable by its owner only.
+        try writeAtomically(Data(config.utf8), to: paths.configFile, permissions: role == .llama ? 0o600 : 0o644)
 
         let identity: NodeIdentity
         if hasIdentity {
