@@ -167,6 +167,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -304,8 +305,10 @@ let package = Package(
         .testTarget(
             name: "SmollamaMem0Tests",
             dependencies: [
-                "SmollamaMem0", "SmollamaServer", "SmollamaStore", "SmollamaLLM", "SmollamaTesting",
+                "SmollamaMem0", "SmollamaServer", "SmollamaStore", "SmollamaLLM", "SmollamaTesting", "SmollamaMQTT",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -10,6 +10,7 @@ Configuration (environment):
   MEM0_TEST_EMBED_URL   OpenAI-compatible embeddings server (our llama-server), e.g. http://127.0.0.1:8082
   MEM0_TEST_CHAT_URL    OpenAI-compatible chat server (only used by infer=true), default: the embed URL
   MEM0_TEST_API_KEY     when set, requests must carry it (X-API-Key, or Authorization: Token|Bearer)
+  MEM0_TEST_PORT_FILE   when set, the chosen port is also written there once the server listens
 """
 import json
 import os
@@ -25,6 +26,7 @@ DIR = os.environ["MEM0_TEST_DIR"]
 EMBED_URL = os.environ["MEM0_TEST_EMBED_URL"].rstrip("/")
 CHAT_URL = os.environ.get("MEM0_TEST_CHAT_URL", EMBED_URL).rstrip("/")
 API_KEY = os.environ.get("MEM0_TEST_API_KEY", "")
+PORT_FILE = os.environ.get("MEM0_TEST_PORT_FILE", "")
 
 CONFIG = {
     "vector_store": {
@@ -134,6 +136,10 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("MEM0_TEST_PORT", "0"))), Handler)
     print(f"LISTENING {server.server_address[1]}", flush=True)
+    if PORT_FILE:
+        with open(PORT_FILE + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.replace(PORT_FILE + ".tmp", PORT_FILE)
     server.serve_forever()
 
 
