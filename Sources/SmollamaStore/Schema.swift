@@ -10,6 +10,9 @@ enum Schema {
         migrator.registerMigration("v2-knowledge") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("v3-recall") { db in
+            try db.execute(sql: RecallSchema.v3)
+        }
         return migrator
     }
 

@@ -21,13 +21,18 @@ public struct SmollamaDatabase: Sendable {
         try Schema.migrator.migrate(writer)
     }
 
-    /// Opens (creating if needed) the store at `path`.
-    public static func open(path: String, durability: Durability = .normal) throws -> SmollamaDatabase {
+    /// Opens (creating if needed) the store at `path`. `vectorExtension` is sqlite-vec's
+    /// `vec0.so` (see `VectorExtension.locate`), loaded into every connection; when it does not
+    /// load, the store still opens and recall uses an exact scan.
+    public static func open(path: String, durability: Durability = .normal, vectorExtension: String? = nil) throws
+        -> SmollamaDatabase
+    {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            if let vectorExtension { try? VectorExtension.load(vectorExtension, into: db) }
         }
         do {
             return try SmollamaDatabase(DatabasePool(path: path, configuration: configuration))
@@ -37,8 +42,12 @@ public struct SmollamaDatabase: Sendable {
     }
 
     /// A private in-memory store, for tests and benchmarks' baselines.
-    public static func inMemory() throws -> SmollamaDatabase {
-        try SmollamaDatabase(DatabaseQueue())
+    public static func inMemory(vectorExtension: String? = nil) throws -> SmollamaDatabase {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            if let vectorExtension { try VectorExtension.load(vectorExtension, into: db) }
+        }
+        return try SmollamaDatabase(DatabaseQueue(configuration: configuration))
     }
 
     /// The SQLite file's size with its WAL, in bytes.

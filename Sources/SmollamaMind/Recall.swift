@@ -1,0 +1,342 @@
+import Foundation
+public import Logging
+public import SmollamaCore
+public import SmollamaLLM
+public import SmollamaStore
+
+/// What to look for. Filters are applied in SQL before any top-k is taken.
+public struct RecallQuery: Sendable, Hashable, Codable {
+    /// Words or a question. Empty text with filters lists the newest matching items.
+    public var text: String
+    /// Memories, observations or both (nil).
+    public var kinds: Set<RecallItemKind>?
+    /// Record kinds such as `routine`, `fact`, `anomaly`.
+    public var recordKinds: [String]?
+    /// Sensor keys; an item matches when it is about any of them.
+    public var sensors: [String]?
+    /// The nodes that wrote the items (a hub holds every node's).
+    public var origins: [NodeID]?
+    /// Node-clock ms: items whose time span overlaps [from, to).
+    public var from: Int64?
+    public var to: Int64?
+    /// Only memories still valid and believed (default). Observations are always included.
+    public var validOnly: Bool
+    /// Memory metadata that must match exactly (mem0's user_id, agent_id, run_id, …).
+    public var metadata: [String: String]
+    public var topK: Int
+    /// Hits scoring below this are left out.
+    public var threshold: Double?
+
+    public init(
+        text: String, kinds: Set<RecallItemKind>? = nil, recordKinds: [String]? = nil, sensors: [String]? = nil,
+        origins: [NodeID]? = nil, from: Int64? = nil, to: Int64? = nil, validOnly: Bool = true,
+        metadata: [String: String] = [:], topK: Int = 5, threshold: Double? = nil
+    ) {
+        self.text = text
+        self.kinds = kinds
+        self.recordKinds = recordKinds
+        self.sensors = sensors
+        self.origins = origins
+        self.from = from
+        self.to = to
+        self.validOnly = validOnly
+        self.metadata = metadata
+        self.topK = topK
+        self.threshold = threshold
+    }
+
+    var filter: RecallFilter {
+        RecallFilter(
+            kinds: kinds, recordKinds: recordKinds, sensors: sensors, origins: origins, from: from, to: to,
+            validOnly: validOnly, metadata: metadata)
+    }
+}
+
+/// Which signals found an item.
+public enum RecallSignal: String, Codable, Sendable, Hashable {
+    /// Embedding similarity.
+    case vector
+    /// Word match (FTS5).
+    case text
+}
+
+/// The parts of a hit's score.
+public struct RecallScores: Codable, Sendable, Hashable {
+    /// Cosine similarity of the embeddings, when the item was a vector candidate.
+    public var vector: Double?
+    /// BM25 scaled so the best word match is 1, when the item matched words.
+    public var text: Double?
+    /// 1 for brand new, halving every `Recall.Ranking.recencyHalfLife`.
+    public var recency: Double
+    public var importance: Double
+}
+
+/// A memory or an observation with its score.
+public struct RecallHit: Sendable, Hashable {
+    public enum Item: Sendable, Hashable {
+        case memory(StoredMemory)
+        case observation(StoredObservation)
+    }
+
+    public var item: Item
+    /// Higher is better; roughly 0…1.
+    public var score: Double
+    public var signals: [RecallSignal]
+    public var scores: RecallScores
+
+    public var id: String {
+        switch item {
+        case .memory(let memory): memory.record.id
+        case .observation(let observation): observation.record.id
+        }
+    }
+
+    public var kind: RecallItemKind {
+        switch item {
+        case .memory: .memory
+        case .observation: .observation
+        }
+    }
+
+    public var text: String {
+        switch item {
+        case .memory(let memory): memory.record.text
+        case .observation(let observation): observation.record.text
+        }
+    }
+
+    public var memory: StoredMemory? {
+        if case .memory(let memory) = item { return memory }
+        return nil
+    }
+
+    public var observation: StoredObservation? {
+        if case .observation(let observation) = item { return observation }
+        return nil
+    }
+}
+
+/// A search's hits and how they were found.
+public struct RecallResult: Sendable, Hashable {
+    public enum VectorPath: String, Codable, Sendable, Hashable {
+        /// sqlite-vec: bit-quantized KNN prefilter, exact cosine rerank.
+        case sqliteVec = "sqlite-vec"
+        /// Every stored vector compared in Swift.
+        case exact
+        /// No vector signal: embeddings off, the runtime unreachable, or nothing embedded yet.
+        case none
+    }
+
+    public var hits: [RecallHit]
+    public var vectorPath: VectorPath
+    /// Why there was no vector signal, when there should have been.
+    public var vectorProblem: String?
+}
+
+/// Hybrid recall over the store's observations and memories: embeddings (sqlite-vec or an exact
+/// scan) + FTS5 words, one ranking of relevance, recency and importance. The hub's mem0
+/// `/search` and cross-node recall use this same engine over the merged store.
+public struct Recall: Sendable {
+    /// How vectors are searched.
+    public enum VectorSearch: String, Codable, Sendable, Hashable, CaseIterable {
+        /// sqlite-vec when it is loaded on the store, the exact scan otherwise.
+        case automatic
+        case sqliteVec = "sqlite-vec"
+        case exact
+        /// Words only.
+        case off
+    }
+
+    /// How the signals combine: `score = relevance·w + recency·w + importance·w`, where relevance
+    /// is `vector·w + text·(1-w)` (text alone when there is no vector signal).
+    public struct Ranking: Sendable, Hashable {
+        public var relevance = 0.8
+        public var recency = 0.1
+        public var importance = 0.1
+        /// Share of the vector signal within relevance.
+        public var vectorShare = 0.75
+        public var recencyHalfLife: Int64 = 14 * 86_400_000
+        /// Candidates each signal contributes before ranking, per requested hit.
+        public var candidatesPerHit = 8
+        /// Candidates the bit-quantized KNN passes to the exact rerank.
+        public var quantizedOversample = 200
+        public init() {}
+    }
+
+    public let database: SmollamaDatabase
+    public let embedder: (any Embedder)?
+    public let vectorSearch: VectorSearch
+    public let ranking: Ranking
+    let now: @Sendable () -> Int64
+    let logger: Logger
+
+    public init(
+        database: SmollamaDatabase, embedder: (any Embedder)?, vectorSearch: VectorSearch = .automatic,
+        ranking: Ranking = .init(), logger: Logger,
+        now: @escaping @Sendable () -> Int64 = wallClockMilliseconds
+    ) {
+        self.database = database
+        self.embedder = embedder
+        self.vectorSearch = vectorSearch
+        self.ranking = ranking
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The best hits, best first.
+    public func search(_ query: RecallQuery) async throws -> [RecallHit] {
+        try await searchWithDetails(query).hits
+    }
+
+    /// The best hits and which vector path found them.
+    public func searchWithDetails(_ query: RecallQuery) async throws -> RecallResult {
+        guard query.topK >= 1 else { throw RecallError.invalidTopK(query.topK) }
+        let filter = query.filter
+        let text = query.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pool = max(query.topK * ranking.candidatesPerHit, 40)
+
+        if text.isEmpty {
+            return RecallResult(
+                hits: try await newest(filter: filter, limit: query.topK, threshold: query.threshold),
+                vectorPath: .none, vectorProblem: nil)
+        }
+
+        var vectorScores: [Int64: Double] = [:]
+        var path = RecallResult.VectorPath.none
+        var problem: String?
+        if vectorSearch != .off, let embedder {
+            do {
+                let vector = try await embedder.embed([text]).vectors.first ?? []
+                let (hits, used) = try await vectorHits(vector, model: embedder.model, filter: filter, limit: pool)
+                path = used
+                for hit in hits { vectorScores[hit.item] = hit.score }
+                if hits.isEmpty { problem = "nothing is embedded with \(embedder.model) yet" }
+            } catch let error as CancellationError {
+                throw error
+            } catch let error as RecallError {
+                throw error
+            } catch {
+                problem = "\(error)"
+                logger.warning(
+                    "recall without embeddings", metadata: ["smollama.recall.error": "\(error)"])
+            }
+        }
+
+        var textScores: [Int64: Double] = [:]
+        for hit in try await database.textSearch(Self.words(text), filter: filter, limit: pool) {
+            textScores[hit.item] = hit.score
+        }
+
+        let candidates = Set(vectorScores.keys).union(textScores.keys)
+        let rows = try await database.recallRows(Array(candidates))
+        let nowMs = now()
+        let hasVector = !vectorScores.isEmpty
+        var ranked: [(row: RecallRow, score: Double, scores: RecallScores, signals: [RecallSignal])] = []
+        for item in candidates {
+            guard let row = rows[item] else { continue }
+            let vector = vectorScores[item]
+            let words = textScores[item]
+            let relevance =
+                hasVector
+                ? ranking.vectorShare * max(0, vector ?? 0) + (1 - ranking.vectorShare) * (words ?? 0)
+                : (words ?? 0)
+            let recency = Self.recency(age: nowMs - row.time, halfLife: ranking.recencyHalfLife)
+            let importance = row.kind == .memory ? row.importance * (0.5 + 0.5 * row.confidence) : row.importance
+            let score = ranking.relevance * relevance + ranking.recency * recency + ranking.importance * importance
+            var signals: [RecallSignal] = []
+            if vector != nil { signals.append(.vector) }
+            if words != nil { signals.append(.text) }
+            ranked.append(
+                (row, score, RecallScores(vector: vector, text: words, recency: recency, importance: importance), signals))
+        }
+        ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.row.item < $1.row.item) }
+        if let threshold = query.threshold { ranked.removeAll { $0.score < threshold } }
+        var hits: [RecallHit] = []
+        for entry in ranked.prefix(query.topK) {
+            guard let item = try await load(entry.row) else { continue }
+            hits.append(RecallHit(item: item, score: entry.score, signals: entry.signals, scores: entry.scores))
+        }
+        return RecallResult(hits: hits, vectorPath: path, vectorProblem: problem)
+    }
+
+    /// Vector candidates by the configured path.
+    func vectorHits(_ vector: [Float], model: String, filter: RecallFilter, limit: Int) async throws
+        -> ([IndexHit], RecallResult.VectorPath)
+    {
+        guard !vector.isEmpty else { return ([], .none) }
+        if vectorSearch != .exact,
+            let hits = try await database.quantizedVectorSearch(
+                vector, model: model, filter: filter, limit: limit,
+                oversample: max(ranking.quantizedOversample, limit * 4))
+        {
+            return (hits, .sqliteVec)
+        }
+        if vectorSearch == .sqliteVec {
+            throw RecallError.vectorExtensionMissing
+        }
+        return (try await database.exactVectorSearch(vector, model: model, filter: filter, limit: limit), .exact)
+    }
+
+    /// With no words: the newest items that pass the filters.
+    func newest(filter: RecallFilter, limit: Int, threshold: Double?) async throws -> [RecallHit] {
+        let rows = try await database.newestRecallRows(filter: filter, limit: limit)
+        let nowMs = now()
+        var hits: [RecallHit] = []
+        for row in rows {
+            guard let item = try await load(row) else { continue }
+            let recency = Self.recency(age: nowMs - row.time, halfLife: ranking.recencyHalfLife)
+            let score = ranking.recency * recency + ranking.importance * row.importance
+            if let threshold, score < threshold { continue }
+            hits.append(
+                RecallHit(
+                    item: item, score: score, signals: [],
+                    scores: RecallScores(vector: nil, text: nil, recency: recency, importance: row.importance)))
+        }
+        return hits
+    }
+
+    func load(_ row: RecallRow) async throws -> RecallHit.Item? {
+        switch row.kind {
+        case .memory: try await database.memory(id: row.ref).map { .memory($0) }
+        case .observation: try await database.observation(id: row.ref).map { .observation($0) }
+        }
+    }
+
+    static func recency(age: Int64, halfLife: Int64) -> Double {
+        guard age > 0 else { return 1 }
+        return pow(0.5, Double(age) / Double(max(1, halfLife)))
+    }
+
+    /// Words worth matching: lowercased, no stop words, no single letters.
+    static func words(_ text: String) -> [String] {
+        let pieces = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+        var seen = Set<String>()
+        return pieces.filter { $0.count > 1 && !stopWords.contains($0) && seen.insert($0).inserted }
+    }
+
+    static let stopWords: Set<String> = [
+        "the", "a", "an", "is", "are", "was", "were", "be", "been", "do", "does", "did", "what", "when", "where",
+        "which", "who", "how", "why", "of", "in", "on", "at", "to", "for", "and", "or", "it", "its", "this", "that",
+        "there", "any", "usually", "typically", "normally", "my", "me", "i", "you", "we", "our", "with", "by", "from",
+        "has", "have", "had", "about", "tell", "can", "could", "should", "would", "so", "as", "if", "not", "no",
+    ]
+}
+
+/// The wall clock in ms (the default `now` of the mind's components).
+@Sendable public func wallClockMilliseconds() -> Int64 {
+    Int64(Date().timeIntervalSince1970 * 1000)
+}
+
+public enum RecallError: Error, CustomStringConvertible, Equatable {
+    case invalidTopK(Int)
+    case vectorExtensionMissing
+
+    public var description: String {
+        switch self {
+        case .invalidTopK(let value): "top_k must be at least 1 (got \(value))"
+        case .vectorExtensionMissing:
+            "recall is set to sqlite-vec but the extension is not loaded: run scripts/setup-llm.sh, set SMOLLAMA_VEC0 "
+                + "to vec0.so, or set memory.vector_search: automatic"
+        }
+    }
+}

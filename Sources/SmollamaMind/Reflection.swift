@@ -1,0 +1,395 @@
+import Foundation
+public import Logging
+public import SmollamaCore
+public import SmollamaLLM
+public import SmollamaStore
+
+/// Settings of the reflection pass (config section `memory:`).
+public struct ReflectionSettings: Sendable, Hashable {
+    /// How many days of hourly rollups one pass looks at.
+    public var windowDays = 14
+    /// A day group (weekdays, weekends) needs at least this many days of data.
+    public var minDays = 4
+    /// An hour belongs to the routine when it was active on at least this share of the days.
+    public var activeShare = 0.6
+    /// …and the routine's hours must be this much more active than the rest of the day.
+    public var minEffect = 0.3
+    /// Local time = UTC + this (the node has no time zone database to trust).
+    public var utcOffsetMinutes = 0
+    /// Let the model phrase the memory (verified; the template is used when it fails).
+    public var phraseWithModel = false
+
+    public init() {}
+}
+
+/// Weekdays (Mon–Fri) or weekends (Sat–Sun), in local time.
+public enum DayGroup: String, Codable, Sendable, Hashable, CaseIterable {
+    case weekdays
+    case weekends
+}
+
+/// A stretch of local hours [start, end).
+public struct HourBlock: Codable, Sendable, Hashable {
+    public var start: Int
+    public var end: Int
+
+    public init(start: Int, end: Int) {
+        self.start = start
+        self.end = end
+    }
+
+    public var label: String { String(format: "%02d:00–%02d:00", start, end) }
+    func contains(_ hour: Int) -> Bool { hour >= start && hour < end }
+}
+
+/// When a binary sensor is usually active on one kind of day, computed from hourly rollups.
+public struct RoutinePattern: Codable, Sendable, Hashable {
+    public var sensor: String
+    public var days: DayGroup
+    public var blocks: [HourBlock]
+    /// Days of data the pattern rests on.
+    public var sampleDays: Int
+    /// Share of days active, averaged over the routine's hours (0…1).
+    public var insideShare: Double
+    /// The same for the other hours.
+    public var outsideShare: Double
+    /// Local midnight (node-clock ms) of each day in the sample, oldest first, with its active hours.
+    var dayHours: [(start: Int64, hours: Set<Int>)]
+
+    public var key: String { "\(sensor)|\(days.rawValue)" }
+    public var effect: Double { insideShare - outsideShare }
+    /// From the data only: more days and a sharper contrast give more confidence.
+    public var confidence: Double {
+        let sample = Double(sampleDays) / Double(sampleDays + 3)
+        return (sample * max(0, min(1, effect)) * 100).rounded() / 100
+    }
+
+    public var percent: Int { Int((insideShare * 100).rounded()) }
+
+    /// The sentence written when the model does not phrase it.
+    public var templateText: String {
+        let hours = blocks.map(\.label).joined(separator: " and ")
+        return "\(sensor) on \(days.rawValue) is usually active \(hours) (active in those hours on \(percent)% of "
+            + "\(sampleDays) days)."
+    }
+
+    /// Every number a phrasing may contain.
+    public var allowedNumbers: Set<Double> {
+        var numbers: Set<Double> = [Double(percent), Double(sampleDays)]
+        for block in blocks {
+            numbers.insert(Double(block.start))
+            numbers.insert(Double(block.end))
+            numbers.insert(0)
+        }
+        return numbers
+    }
+
+    var blocksMetadata: String { blocks.map { "\($0.start)-\($0.end)" }.joined(separator: ",") }
+
+    static func parseBlocks(_ text: String?) -> [HourBlock] {
+        (text ?? "").split(separator: ",").compactMap { piece in
+            let parts = piece.split(separator: "-").compactMap { Int($0) }
+            return parts.count == 2 ? HourBlock(start: parts[0], end: parts[1]) : nil
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sensor, days, blocks, sampleDays, insideShare, outsideShare
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sensor = try c.decode(String.self, forKey: .sensor)
+        days = try c.decode(DayGroup.self, forKey: .days)
+        blocks = try c.decode([HourBlock].self, forKey: .blocks)
+        sampleDays = try c.decode(Int.self, forKey: .sampleDays)
+        insideShare = try c.decode(Double.self, forKey: .insideShare)
+        outsideShare = try c.decode(Double.self, forKey: .outsideShare)
+        dayHours = []
+    }
+
+    init(sensor: String, days: DayGroup, blocks: [HourBlock], sampleDays: Int, insideShare: Double,
+         outsideShare: Double, dayHours: [(start: Int64, hours: Set<Int>)]) {
+        self.sensor = sensor
+        self.days = days
+        self.blocks = blocks
+        self.sampleDays = sampleDays
+        self.insideShare = insideShare
+        self.outsideShare = outsideShare
+        self.dayHours = dayHours
+    }
+
+    public static func == (lhs: RoutinePattern, rhs: RoutinePattern) -> Bool {
+        lhs.sensor == rhs.sensor && lhs.days == rhs.days && lhs.blocks == rhs.blocks && lhs.sampleDays == rhs.sampleDays
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(blocks)
+    }
+}
+
+/// What one reflection pass did.
+public struct ReflectionReport: Codable, Sendable, Hashable {
+    public var patterns: [RoutinePattern] = []
+    /// Memories written for patterns seen for the first time.
+    public var created: [String] = []
+    /// Memories whose confidence or support was refreshed (a new version, same id).
+    public var refreshed: [String] = []
+    /// Old memories closed because their pattern changed or went away.
+    public var closed: [String] = []
+    /// New memories that supersede a closed one: new id → old id.
+    public var superseded: [String: String] = [:]
+    /// Memories phrased by the model (verified) rather than the template.
+    public var phrasedByModel = 0
+}
+
+/// Turns stable patterns in the rollups into memories: the data decides what is true and how
+/// sure we are; the model (optional) only phrases, and its sentence is verified.
+public struct Reflection: Sendable {
+    public let database: SmollamaDatabase
+    public let node: NodeID
+    public let settings: ReflectionSettings
+    public let phraser: (any ChatModel)?
+    let stamp: @Sendable () async -> ClockStamp
+    let logger: Logger
+
+    public init(
+        database: SmollamaDatabase, node: NodeID, settings: ReflectionSettings = .init(),
+        phraser: (any ChatModel)? = nil, logger: Logger, stamp: @escaping @Sendable () async -> ClockStamp
+    ) {
+        self.database = database
+        self.node = node
+        self.settings = settings
+        self.phraser = phraser
+        self.logger = logger
+        self.stamp = stamp
+    }
+
+    /// Finds today's patterns over the window ending at `now` and brings memories in line.
+    @discardableResult
+    public func reflect(now: Int64) async throws -> ReflectionReport {
+        var report = ReflectionReport()
+        let (patterns, shares) = try await scan(now: now)
+        report.patterns = patterns
+        let existing = try await database.memories(currentOnly: true, limit: 100_000)
+            .filter { $0.record.source == .reflection && $0.record.metadata["pattern"] != nil }
+        var byKey: [String: StoredMemory] = [:]
+        for memory in existing {
+            if let key = memory.record.metadata["pattern"] { byKey[key] = memory }
+        }
+        let seenKeys = Set(patterns.map(\.key))
+        for pattern in patterns {
+            if let old = byKey[pattern.key] {
+                let oldBlocks = RoutinePattern.parseBlocks(old.record.metadata["blocks"])
+                if Self.sameRoutine(oldBlocks, pattern.blocks) {
+                    if abs(old.record.confidence - pattern.confidence) >= 0.05 {
+                        var edit = old.record
+                        edit.confidence = pattern.confidence
+                        edit.support += 1
+                        edit.metadata["sample_days"] = String(pattern.sampleDays)
+                        edit.parent = old.version
+                        try await database.record(edit, origin: node, stamp: await stamp())
+                        report.refreshed.append(old.record.id)
+                    }
+                    continue
+                }
+                let change = Self.changePoint(pattern, oldBlocks: oldBlocks, fallback: old.record.validFrom)
+                try await close(old, at: change, now: now)
+                report.closed.append(old.record.id)
+                let id = try await write(pattern, validFrom: change, now: now, supersedes: old.record.id, report: &report)
+                report.superseded[id] = old.record.id
+            } else {
+                let validFrom = pattern.dayHours.first?.start ?? now
+                _ = try await write(pattern, validFrom: validFrom, now: now, supersedes: nil, report: &report)
+            }
+        }
+        // A routine that is clearly gone (its hours now active on under half the threshold's
+        // share of days): its memory is closed, kept, never deleted. No data, or a routine in
+        // transition, closes nothing.
+        for (key, old) in byKey where !seenKeys.contains(key) {
+            guard let share = shares[key] else { continue }
+            let hours = RoutinePattern.parseBlocks(old.record.metadata["blocks"]).flatMap { Array($0.start..<$0.end) }
+            guard !hours.isEmpty else { continue }
+            let oldShare = hours.map { share[$0 % 24] }.reduce(0, +) / Double(hours.count)
+            guard oldShare < settings.activeShare / 2 else { continue }
+            try await close(old, at: now, now: now)
+            report.closed.append(old.record.id)
+        }
+        return report
+    }
+
+    private func close(_ old: StoredMemory, at time: Int64, now: Int64) async throws {
+        var closed = old.record
+        closed.validTo = max(closed.validFrom, time)
+        closed.expiredAt = now
+        closed.parent = old.version
+        try await database.record(closed, origin: node, stamp: await stamp())
+    }
+
+    private func write(
+        _ pattern: RoutinePattern, validFrom: Int64, now: Int64, supersedes: String?, report: inout ReflectionReport
+    ) async throws -> String {
+        var text = pattern.templateText
+        var generator = TextGenerator.rules
+        if settings.phraseWithModel, let phraser, let phrased = await phrase(pattern, with: phraser) {
+            text = phrased
+            generator = .llm
+            report.phrasedByModel += 1
+        }
+        let record = MemoryRecord(
+            id: NodeID.randomRecordID(), kind: "routine", subjects: [pattern.sensor], text: text,
+            confidence: pattern.confidence, importance: 0.5, support: 1, validFrom: validFrom, createdAt: now,
+            supersedes: supersedes, source: .reflection,
+            metadata: [
+                "pattern": pattern.key, "blocks": pattern.blocksMetadata, "sample_days": String(pattern.sampleDays),
+                "active_percent": String(pattern.percent), "generator": generator.rawValue,
+            ])
+        try await database.record(record, origin: node, stamp: await stamp())
+        if supersedes == nil { report.created.append(record.id) }
+        return record.id
+    }
+
+    /// Asks the model for one sentence; accepted only when every number in it is one of the
+    /// pattern's and it names the sensor.
+    func phrase(_ pattern: RoutinePattern, with model: any ChatModel) async -> String? {
+        struct Reply: Decodable { var text: String }
+        let schema: JSONValue = [
+            "type": "object", "properties": ["text": ["type": "string", "maxLength": 200]], "required": ["text"],
+            "additionalProperties": false,
+        ]
+        do {
+            let reply = try await model.generate(
+                Reply.self, schema: schema, name: "memory",
+                messages: [
+                    .system("Rewrite the fact as one short sentence. Keep the sensor name and every number exactly."),
+                    .user(pattern.templateText),
+                ], options: .deterministic(maxTokens: 80))
+            let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard Self.verify(text, pattern: pattern) else {
+                logger.info("model phrasing rejected; using the template", metadata: ["smollama.memory.text": "\(text)"])
+                return nil
+            }
+            return text
+        } catch {
+            logger.info("model phrasing failed; using the template", metadata: ["smollama.memory.error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A phrasing passes when it names the sensor and holds no number the pattern does not.
+    public static func verify(_ text: String, pattern: RoutinePattern) -> Bool {
+        guard text.count >= 10, text.contains(pattern.sensor) else { return false }
+        let allowed = pattern.allowedNumbers
+        return numbers(in: text).allSatisfy { allowed.contains($0) }
+    }
+
+    static func numbers(in text: String) -> [Double] {
+        var result: [Double] = []
+        var current = ""
+        for character in text + " " {
+            if character.isNumber || (character == "." && !current.isEmpty) {
+                current.append(character)
+            } else if !current.isEmpty {
+                if current.hasSuffix(".") { current.removeLast() }
+                if let value = Double(current) { result.append(value) }
+                current = ""
+            }
+        }
+        return result
+    }
+
+    static func sameRoutine(_ lhs: [HourBlock], _ rhs: [HourBlock]) -> Bool {
+        lhs.count == rhs.count
+            && zip(lhs, rhs).allSatisfy { abs($0.start - $1.start) <= 1 && abs($0.end - $1.end) <= 1 }
+    }
+
+    /// The local midnight after the last day that still followed the old routine and not the new one.
+    static func changePoint(_ pattern: RoutinePattern, oldBlocks: [HourBlock], fallback: Int64) -> Int64 {
+        var change = pattern.dayHours.first?.start ?? fallback
+        for day in pattern.dayHours {
+            let old = day.hours.contains { hour in oldBlocks.contains { $0.contains(hour) } }
+            let new = day.hours.contains { hour in pattern.blocks.contains { $0.contains(hour) } }
+            if old && !new { change = day.start + 86_400_000 }
+        }
+        return max(change, fallback)
+    }
+
+    // MARK: - Patterns
+
+    /// Routines of every binary sensor over the window ending at `now`.
+    public func findPatterns(now: Int64) async throws -> [RoutinePattern] {
+        try await scan(now: now).patterns
+    }
+
+    /// Patterns, and the hourly activity shares of every (sensor, day group) with enough data.
+    func scan(now: Int64) async throws -> (patterns: [RoutinePattern], shares: [String: [Double]]) {
+        let offset = Int64(settings.utcOffsetMinutes) * 60_000
+        let day: Int64 = 86_400_000
+        // Whole local days only: from local midnight `windowDays` ago to today's local midnight.
+        let todayStart = Self.floorDiv(now + offset, day) * day - offset
+        let windowStart = todayStart - Int64(settings.windowDays) * day
+        var patterns: [RoutinePattern] = []
+        var shares: [String: [Double]] = [:]
+        for sensor in try await database.registeredSensors() where sensor.descriptor.kind == .binary {
+            let rollups = try await database.rollups(
+                sensor: sensor.descriptor.id, resolution: .hour, from: windowStart, to: todayStart)
+            guard !rollups.isEmpty else { continue }
+            var daysSeen: [Int64: Set<Int>] = [:]
+            for rollup in rollups {
+                let local = rollup.bucketStart + offset
+                let dayIndex = Self.floorDiv(local, day)
+                let hour = Int((local - dayIndex * day) / 3_600_000)
+                daysSeen[dayIndex, default: []].formUnion(rollup.onCount > 0 || rollup.onDuration > 0 ? [hour] : [])
+            }
+            for group in DayGroup.allCases {
+                let days = daysSeen.keys.sorted().filter { Self.group(ofDay: $0) == group }
+                guard days.count >= settings.minDays else { continue }
+                let dayHours = days.map { (start: $0 * day - offset, hours: daysSeen[$0] ?? []) }
+                shares["\(sensor.descriptor.id.rawValue)|\(group.rawValue)"] = Self.shares(dayHours)
+                if let pattern = routine(sensor: sensor.descriptor.id.rawValue, group: group, dayHours: dayHours) {
+                    patterns.append(pattern)
+                }
+            }
+        }
+        return (patterns, shares)
+    }
+
+    static func shares(_ dayHours: [(start: Int64, hours: Set<Int>)]) -> [Double] {
+        let n = Double(max(1, dayHours.count))
+        return (0..<24).map { hour in Double(dayHours.filter { $0.hours.contains(hour) }.count) / n }
+    }
+
+    func routine(sensor: String, group: DayGroup, dayHours: [(start: Int64, hours: Set<Int>)]) -> RoutinePattern? {
+        let share = Self.shares(dayHours)
+        var blocks: [HourBlock] = []
+        var start: Int?
+        for hour in 0...24 {
+            let active = hour < 24 && share[hour] >= settings.activeShare
+            if active, start == nil { start = hour }
+            if !active, let begin = start {
+                blocks.append(HourBlock(start: begin, end: hour))
+                start = nil
+            }
+        }
+        guard !blocks.isEmpty, blocks.count <= 3 else { return nil }
+        let inside = (0..<24).filter { hour in blocks.contains { $0.contains(hour) } }
+        let outside = (0..<24).filter { !inside.contains($0) }
+        let insideShare = inside.map { share[$0] }.reduce(0, +) / Double(inside.count)
+        let outsideShare = outside.isEmpty ? 0 : outside.map { share[$0] }.reduce(0, +) / Double(outside.count)
+        guard insideShare - outsideShare >= settings.minEffect else { return nil }
+        return RoutinePattern(
+            sensor: sensor, days: group, blocks: blocks, sampleDays: dayHours.count, insideShare: insideShare,
+            outsideShare: outsideShare, dayHours: dayHours)
+    }
+
+    /// Day index 0 (1970-01-01) was a Thursday.
+    static func group(ofDay index: Int64) -> DayGroup {
+        let weekday = ((index + 4) % 7 + 7) % 7  // 0 = Sunday
+        return weekday == 0 || weekday == 6 ? .weekends : .weekdays
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        a >= 0 ? a / b : -((-a + b - 1) / b)
+    }
+}

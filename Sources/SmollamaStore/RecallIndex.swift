@@ -1,0 +1,517 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+public import SmollamaCore
+
+/// Tables behind recall: every observation and memory gets an item number (`recall_items`), its
+/// words are indexed by FTS5 (`recall_fts`, kept current by triggers on the knowledge tables), and
+/// its embedding is stored with the model that made it (`recall_embeddings`). When sqlite-vec is
+/// loaded, a bit-quantized copy of each embedding lives in the vec0 table `recall_vec` (created at
+/// run time, because a store must open without the extension).
+enum RecallSchema {
+    static let v3 = """
+        CREATE TABLE recall_items (
+            item INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('memory', 'observation')),
+            ref TEXT NOT NULL,
+            UNIQUE (kind, ref)
+        );
+
+        CREATE VIRTUAL TABLE recall_fts USING fts5(text, tokenize = 'porter unicode61');
+
+        -- One embedding per item; `text` is what was embedded, so an edited text is re-embedded.
+        -- `indexed` = 1 once the vector is in recall_vec (sqlite-vec), 0 while it still has to be.
+        CREATE TABLE recall_embeddings (
+            item INTEGER PRIMARY KEY NOT NULL REFERENCES recall_items(item),
+            model TEXT NOT NULL,
+            dimension INTEGER NOT NULL CHECK (dimension > 0),
+            text TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            indexed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX recall_embeddings_unindexed ON recall_embeddings(indexed) WHERE indexed = 0;
+
+        CREATE TRIGGER memories_recall AFTER INSERT ON memories BEGIN
+            -- No OR IGNORE here: a trigger takes the outer statement's conflict policy (REPLACE).
+            INSERT INTO recall_items (kind, ref) SELECT 'memory', new.id
+                WHERE NOT EXISTS (SELECT 1 FROM recall_items WHERE kind = 'memory' AND ref = new.id);
+            DELETE FROM recall_fts WHERE rowid = (SELECT item FROM recall_items WHERE kind = 'memory' AND ref = new.id);
+            INSERT INTO recall_fts (rowid, text)
+                VALUES ((SELECT item FROM recall_items WHERE kind = 'memory' AND ref = new.id), new.text);
+        END;
+        CREATE TRIGGER observations_recall AFTER INSERT ON observations BEGIN
+            -- No OR IGNORE here: a trigger takes the outer statement's conflict policy (REPLACE).
+            INSERT INTO recall_items (kind, ref) SELECT 'observation', new.id
+                WHERE NOT EXISTS (SELECT 1 FROM recall_items WHERE kind = 'observation' AND ref = new.id);
+            DELETE FROM recall_fts
+                WHERE rowid = (SELECT item FROM recall_items WHERE kind = 'observation' AND ref = new.id);
+            INSERT INTO recall_fts (rowid, text)
+                VALUES ((SELECT item FROM recall_items WHERE kind = 'observation' AND ref = new.id), new.text);
+        END;
+
+        INSERT INTO recall_items (kind, ref) SELECT 'memory', id FROM memories;
+        INSERT INTO recall_items (kind, ref) SELECT 'observation', id FROM observations;
+        INSERT INTO recall_fts (rowid, text)
+            SELECT i.item, m.text FROM recall_items i JOIN memories m ON i.kind = 'memory' AND m.id = i.ref;
+        INSERT INTO recall_fts (rowid, text)
+            SELECT i.item, o.text FROM recall_items i JOIN observations o ON i.kind = 'observation' AND o.id = i.ref;
+
+        -- One row per recallable item with what filters and ranking need. Time is the span the
+        -- item is about: validity for memories (open = still valid), the window for observations.
+        CREATE VIEW recall_view AS
+            SELECT i.item, 'memory' AS kind, m.id AS ref, m.kind AS record_kind, m.subjects, m.text,
+                   m.first_origin AS origin, m.importance, m.confidence, m.created_at AS time,
+                   m.valid_from AS time_start, m.valid_to AS time_end,
+                   (m.valid_to IS NULL AND m.expired_at IS NULL) AS valid, m.metadata
+            FROM recall_items i JOIN memories m ON i.kind = 'memory' AND m.id = i.ref
+            UNION ALL
+            SELECT i.item, 'observation', o.id, o.kind, o.subjects, o.text, o.origin, o.importance, 1.0, o.time_end,
+                   o.time_start, o.time_end, 1, '{}'
+            FROM recall_items i JOIN observations o ON i.kind = 'observation' AND o.id = i.ref;
+        """
+}
+
+/// Which knowledge table an item lives in.
+public enum RecallItemKind: String, Codable, Sendable, Hashable, CaseIterable {
+    case memory
+    case observation
+}
+
+/// Restrictions applied in SQL before any top-k is taken.
+public struct RecallFilter: Sendable, Hashable {
+    public var kinds: Set<RecallItemKind>?
+    /// Record kinds (`routine`, `anomaly`, …).
+    public var recordKinds: [String]?
+    /// Sensor keys: an item matches when any of its subjects is one of them.
+    public var sensors: [String]?
+    /// The node that wrote the item (first writer for memories).
+    public var origins: [NodeID]?
+    /// Items whose time span overlaps [from, to).
+    public var from: Int64?
+    public var to: Int64?
+    /// Leave out memories whose validity is closed or that are no longer believed.
+    public var validOnly: Bool
+    /// Memory metadata that must match exactly (mem0's user_id, agent_id, run_id, …).
+    public var metadata: [String: String]
+
+    public init(
+        kinds: Set<RecallItemKind>? = nil, recordKinds: [String]? = nil, sensors: [String]? = nil,
+        origins: [NodeID]? = nil, from: Int64? = nil, to: Int64? = nil, validOnly: Bool = true,
+        metadata: [String: String] = [:]
+    ) {
+        self.kinds = kinds
+        self.recordKinds = recordKinds
+        self.sensors = sensors
+        self.origins = origins
+        self.from = from
+        self.to = to
+        self.validOnly = validOnly
+        self.metadata = metadata
+    }
+
+    var isEmpty: Bool {
+        kinds == nil && recordKinds == nil && sensors == nil && origins == nil && from == nil && to == nil
+            && !validOnly && metadata.isEmpty
+    }
+
+    /// `WHERE` text over `recall_view` and its arguments.
+    func sql() -> (String, StatementArguments) {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if let kinds {
+            clauses.append("kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))")
+            for kind in kinds.sorted(by: { $0.rawValue < $1.rawValue }) { _ = arguments.append(contentsOf: [kind.rawValue]) }
+        }
+        if let recordKinds {
+            clauses.append("record_kind IN (\(recordKinds.map { _ in "?" }.joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(recordKinds))
+        }
+        if let sensors {
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(recall_view.subjects) WHERE value IN (\(sensors.map { _ in "?" }.joined(separator: ","))))")
+            _ = arguments.append(contentsOf: StatementArguments(sensors))
+        }
+        if let origins {
+            clauses.append("origin IN (\(origins.map { _ in "?" }.joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(origins.map { Data($0.bytes) }))
+        }
+        if let from {
+            clauses.append("coalesce(time_end, 9223372036854775807) >= ?")
+            _ = arguments.append(contentsOf: [from])
+        }
+        if let to {
+            clauses.append("time_start < ?")
+            _ = arguments.append(contentsOf: [to])
+        }
+        if validOnly { clauses.append("valid") }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            clauses.append("json_extract(metadata, ?) = ?")
+            _ = arguments.append(contentsOf: ["$.\"\(key.replacingOccurrences(of: "\"", with: ""))\"", value])
+        }
+        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), arguments)
+    }
+}
+
+/// An item that still needs an embedding (none yet, another model, or its text changed).
+public struct PendingEmbedding: Sendable, Hashable {
+    public var item: Int64
+    public var text: String
+}
+
+/// What the store knows about its embeddings.
+public struct EmbeddingStatus: Sendable, Hashable, Codable {
+    public var items: Int
+    /// Items embedded with the current model and text.
+    public var current: Int
+    /// Models found among stored embeddings, with counts.
+    public var models: [String: Int]
+    /// sqlite-vec's version when the extension is loaded on this connection.
+    public var vectorExtension: String?
+}
+
+/// One scored candidate from an index.
+public struct IndexHit: Sendable, Hashable {
+    public var item: Int64
+    public var score: Double
+}
+
+/// Loads sqlite-vec into connections and finds its library.
+public enum VectorExtension {
+    /// Loads the extension at `path` into the connection; throws with SQLite's message.
+    static func load(_ path: String, into db: Database) throws {
+        guard let connection = db.sqliteConnection else { return }
+        sqlite3_db_config_enable_load_extension(connection)
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_load_extension(connection, path, nil, &error)
+        defer { sqlite3_free(error) }
+        guard rc == SQLITE_OK else {
+            throw VectorExtensionError(path: path, reason: error.map { String(cString: $0) } ?? "code \(rc)")
+        }
+    }
+
+    /// Where sqlite-vec's `vec0.so` is: `SMOLLAMA_VEC0` if set, else the venv that
+    /// scripts/setup-llm.sh fills (`$SMOLLAMA_CACHE` or ~/.cache/smollama), else nil.
+    public static func locate(environment: [String: String], cacheDirectory: String? = nil) -> String? {
+        let fileManager = FileManager.default
+        if let explicit = environment["SMOLLAMA_VEC0"] {
+            return explicit.isEmpty || !fileManager.fileExists(atPath: explicit) ? nil : explicit
+        }
+        let home = fileManager.homeDirectoryForCurrentUser.path
+        let cache = cacheDirectory ?? environment["SMOLLAMA_CACHE"] ?? home + "/.cache/smollama"
+        let lib = cache + "/venv/lib"
+        for python in (try? fileManager.contentsOfDirectory(atPath: lib))?.sorted().reversed() ?? [] {
+            let path = "\(lib)/\(python)/site-packages/sqlite_vec/vec0.so"
+            if fileManager.fileExists(atPath: path) { return path }
+        }
+        return nil
+    }
+}
+
+private func sqlite3_db_config_enable_load_extension(_ connection: OpaquePointer) {
+    // Enables the C API only (not the SQL function load_extension()).
+    _ = sqlite3_enable_load_extension(connection, 1)
+}
+
+public struct VectorExtensionError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var reason: String
+    public var description: String {
+        "cannot load sqlite-vec from \(path): \(reason). Recall falls back to an exact scan; "
+            + "re-run scripts/setup-llm.sh or set SMOLLAMA_VEC0 to a working vec0.so"
+    }
+}
+
+extension SmollamaDatabase {
+    /// sqlite-vec's version if the extension is loaded on the store's connections.
+    public func vectorExtensionVersion() async -> String? {
+        try? await reader.read { db in try String.fetchOne(db, sql: "SELECT vec_version()") }
+    }
+
+    // MARK: - Embeddings
+
+    /// Items without a current embedding for `model`, oldest items first.
+    public func pendingEmbeddings(model: String, limit: Int) async throws -> [PendingEmbedding] {
+        try await reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT v.item, v.text FROM recall_view v LEFT JOIN recall_embeddings e ON e.item = v.item
+                    WHERE e.item IS NULL OR e.model <> ? OR e.text <> v.text
+                    ORDER BY v.item LIMIT ?
+                    """, arguments: [model, limit]
+            ).map { PendingEmbedding(item: $0["item"], text: $0["text"]) }
+        }
+    }
+
+    /// Stores embeddings (replacing older ones) and, when sqlite-vec is loaded, their quantized copies.
+    public func storeEmbeddings(_ vectors: [(item: Int64, text: String, vector: [Float])], model: String) async throws {
+        try await writer.write { db in
+            let hasVec = Self.hasVectorExtension(db)
+            for entry in vectors {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO recall_embeddings (item, model, dimension, text, vector, indexed)
+                        VALUES (?, ?, ?, ?, ?, 0)
+                        """,
+                    arguments: [entry.item, model, entry.vector.count, entry.text, Self.blob(entry.vector)])
+            }
+            if hasVec { try Self.syncVectorTable(db) }
+        }
+    }
+
+    /// Brings `recall_vec` up to date with `recall_embeddings` (creating or re-creating it when
+    /// the dimension changed). No-op without sqlite-vec. Returns how many rows it (re)indexed.
+    @discardableResult
+    public func syncVectorIndex() async throws -> Int {
+        try await writer.write { db in
+            guard Self.hasVectorExtension(db) else { return 0 }
+            return try Self.syncVectorTable(db)
+        }
+    }
+
+    static func hasVectorExtension(_ db: Database) -> Bool {
+        (try? String.fetchOne(db, sql: "SELECT vec_version()")) != nil
+    }
+
+    /// The dimension the vec table was made for (meta key `recall_vec_dimension`).
+    @discardableResult
+    static func syncVectorTable(_ db: Database) throws -> Int {
+        guard let dimension = try Int.fetchOne(
+            db, sql: "SELECT dimension FROM recall_embeddings GROUP BY dimension ORDER BY count(*) DESC LIMIT 1"),
+            dimension % 8 == 0
+        else { return 0 }
+        let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'recall_vec_dimension'")
+        let hasTable = try db.tableExists("recall_vec")
+        if existing != String(dimension) || !hasTable {
+            try db.execute(sql: "DROP TABLE IF EXISTS recall_vec")
+            try db.execute(sql: "CREATE VIRTUAL TABLE recall_vec USING vec0(embedding bit[\(dimension)])")
+            try db.execute(
+                sql: "INSERT INTO meta (key, value) VALUES ('recall_vec_dimension', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [String(dimension)])
+            try db.execute(sql: "UPDATE recall_embeddings SET indexed = 0")
+        }
+        try db.execute(
+            sql: "DELETE FROM recall_vec WHERE rowid IN (SELECT item FROM recall_embeddings WHERE indexed = 0)")
+        try db.execute(
+            sql: """
+                INSERT INTO recall_vec (rowid, embedding)
+                SELECT item, vec_quantize_binary(vector) FROM recall_embeddings WHERE indexed = 0 AND dimension = ?
+                """, arguments: [dimension])
+        let changed = db.changesCount
+        try db.execute(sql: "UPDATE recall_embeddings SET indexed = 1 WHERE indexed = 0 AND dimension = ?", arguments: [dimension])
+        return changed
+    }
+
+    public func embeddingStatus(model: String) async throws -> EmbeddingStatus {
+        let version = await vectorExtensionVersion()
+        return try await reader.read { db in
+            let items = try Int.fetchOne(db, sql: "SELECT count(*) FROM recall_view") ?? 0
+            let current = try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM recall_view v JOIN recall_embeddings e ON e.item = v.item AND e.model = ? AND e.text = v.text",
+                arguments: [model]) ?? 0
+            var models: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT model, count(*) AS n FROM recall_embeddings GROUP BY model") {
+                models[row["model"]] = row["n"]
+            }
+            return EmbeddingStatus(items: items, current: current, models: models, vectorExtension: version)
+        }
+    }
+
+    // MARK: - Search primitives
+
+    /// Items passing `filter` (all of them when the filter is empty is signalled by nil).
+    public func filteredItems(_ filter: RecallFilter) async throws -> Set<Int64>? {
+        if filter.isEmpty { return nil }
+        let (whereSQL, arguments) = filter.sql()
+        return try await reader.read { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT item FROM recall_view WHERE \(whereSQL)", arguments: arguments))
+        }
+    }
+
+    /// Exact cosine scan over every stored vector of `model` that passes the filter.
+    public func exactVectorSearch(_ query: [Float], model: String, filter: RecallFilter, limit: Int) async throws
+        -> [IndexHit]
+    {
+        let (whereSQL, arguments) = filter.sql()
+        return try await reader.read { db in
+            var top = TopK(limit)
+            let sql =
+                filter.isEmpty
+                ? "SELECT item, vector FROM recall_embeddings WHERE model = ? AND dimension = ?"
+                : """
+                SELECT e.item, e.vector FROM recall_embeddings e
+                WHERE e.model = ? AND e.dimension = ? AND e.item IN (SELECT item FROM recall_view WHERE \(whereSQL))
+                """
+            var all: StatementArguments = [model, query.count]
+            _ = all.append(contentsOf: arguments)
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: all)
+            while let row = try cursor.next() {
+                let item: Int64 = row[0]
+                let score = try row.withUnsafeData(atIndex: 1) { data in Self.dot(query, data) }
+                top.add(IndexHit(item: item, score: score))
+            }
+            return top.sorted
+        }
+    }
+
+    /// sqlite-vec search: Hamming-distance KNN over bit-quantized vectors (filters applied inside
+    /// the KNN through `rowid IN`), then an exact cosine rerank of the `oversample` best. Nil when
+    /// sqlite-vec is not loaded or its table is empty.
+    public func quantizedVectorSearch(
+        _ query: [Float], model: String, filter: RecallFilter, limit: Int, oversample: Int
+    ) async throws -> [IndexHit]? {
+        let (whereSQL, arguments) = filter.sql()
+        return try await reader.read { db -> [IndexHit]? in
+            guard Self.hasVectorExtension(db), try db.tableExists("recall_vec"),
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'recall_vec_dimension'")
+                    == String(query.count)
+            else { return nil }
+            var all: StatementArguments = [Self.blob(query), max(limit, oversample)]
+            let restriction: String
+            if filter.isEmpty {
+                restriction = ""
+            } else {
+                restriction = "AND rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))"
+                _ = all.append(contentsOf: arguments)
+            }
+            let candidates = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid FROM recall_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ? \(restriction)
+                    """, arguments: all)
+            guard !candidates.isEmpty else { return [] }
+            var top = TopK(limit)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT item, vector FROM recall_embeddings
+                    WHERE model = ? AND dimension = ? AND item IN (SELECT value FROM json_each(?))
+                    """,
+                arguments: [model, query.count, "[" + candidates.map(String.init).joined(separator: ",") + "]"])
+            while let row = try rows.next() {
+                let item: Int64 = row[0]
+                top.add(IndexHit(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
+            }
+            return top.sorted
+        }
+    }
+
+    /// Full-text search (BM25) over words; scores scaled so the best hit is 1.
+    public func textSearch(_ words: [String], filter: RecallFilter, limit: Int) async throws -> [IndexHit] {
+        guard !words.isEmpty else { return [] }
+        let match = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: " OR ")
+        let (whereSQL, arguments) = filter.sql()
+        return try await reader.read { db in
+            var all: StatementArguments = [match]
+            let restriction: String
+            if filter.isEmpty {
+                restriction = ""
+            } else {
+                restriction = "AND rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))"
+                _ = all.append(contentsOf: arguments)
+            }
+            _ = all.append(contentsOf: [limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts
+                    WHERE recall_fts MATCH ? \(restriction) ORDER BY rank LIMIT ?
+                    """, arguments: all)
+            let best = rows.map { $0["rank"] as Double }.min() ?? -1
+            return rows.map { row in
+                let rank: Double = row["rank"]
+                return IndexHit(item: row["rowid"], score: best < 0 ? rank / best : 1)
+            }
+        }
+    }
+
+    /// What ranking needs of items: the view's row, by item.
+    public func recallRows(_ items: [Int64]) async throws -> [Int64: RecallRow] {
+        guard !items.isEmpty else { return [:] }
+        return try await reader.read { db in
+            var result: [Int64: RecallRow] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT item, kind, ref, importance, confidence, time FROM recall_view WHERE item IN (SELECT value FROM json_each(?))",
+                arguments: ["[" + items.map(String.init).joined(separator: ",") + "]"])
+            for row in rows {
+                let item: Int64 = row["item"]
+                result[item] = RecallRow(
+                    item: item, kind: RecallItemKind(rawValue: row["kind"]) ?? .memory, ref: row["ref"],
+                    importance: row["importance"], confidence: row["confidence"], time: row["time"])
+            }
+            return result
+        }
+    }
+
+    /// The newest items passing `filter` (recall with no words).
+    public func newestRecallRows(filter: RecallFilter, limit: Int) async throws -> [RecallRow] {
+        let (whereSQL, arguments) = filter.sql()
+        var combined = arguments
+        _ = combined.append(contentsOf: [limit])
+        let all = combined
+        return try await reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT item, kind, ref, importance, confidence, time FROM recall_view WHERE \(whereSQL)
+                    ORDER BY time DESC, item DESC LIMIT ?
+                    """, arguments: all
+            ).map { row in
+                RecallRow(
+                    item: row["item"], kind: RecallItemKind(rawValue: row["kind"]) ?? .memory, ref: row["ref"],
+                    importance: row["importance"], confidence: row["confidence"], time: row["time"])
+            }
+        }
+    }
+
+    /// Little-endian float32 bytes (sqlite-vec's vector format).
+    static func blob(_ vector: [Float]) -> Data {
+        vector.withUnsafeBufferPointer { Data(buffer: $0) }
+    }
+
+    static func dot(_ query: [Float], _ data: Data?) -> Double {
+        guard let data, data.count == query.count * MemoryLayout<Float>.size else { return -1 }
+        return data.withUnsafeBytes { raw in
+            let stored = raw.bindMemory(to: Float.self)
+            var sum: Float = 0
+            query.withUnsafeBufferPointer { q in
+                for index in 0..<q.count { sum += q[index] * stored[index] }
+            }
+            return Double(sum)
+        }
+    }
+}
+
+/// The row of `recall_view` that ranking needs.
+public struct RecallRow: Sendable, Hashable {
+    public var item: Int64
+    public var kind: RecallItemKind
+    public var ref: String
+    public var importance: Double
+    public var confidence: Double
+    /// Creation (memories) or end of span (observations), node-clock ms.
+    public var time: Int64
+}
+
+/// Keeps the best `limit` hits seen.
+struct TopK {
+    let limit: Int
+    private(set) var hits: [IndexHit] = []
+    private var worst = -Double.infinity
+
+    init(_ limit: Int) { self.limit = max(1, limit) }
+
+    mutating func add(_ hit: IndexHit) {
+        if hits.count < limit {
+            hits.append(hit)
+            if hits.count == limit { worst = hits.map(\.score).min() ?? -.infinity }
+        } else if hit.score > worst {
+            if let index = hits.firstIndex(where: { $0.score == worst }) { hits[index] = hit }
+            worst = hits.map(\.score).min() ?? -.infinity
+        }
+    }
+
+    var sorted: [IndexHit] { hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.item < $1.item) } }
+}
