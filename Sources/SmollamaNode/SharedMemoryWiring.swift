@@ -3,6 +3,7 @@ import ServiceLifecycle
 import SmollamaCore
 import SmollamaLLM
 import SmollamaMem0
+import SmollamaMind
 import SmollamaServer
 import SmollamaStore
 
@@ -30,7 +31,8 @@ struct SharedMemoryWiring {
             let memory = SharedMemory(
                 database: database, node: runtime.identity.nodeID, clock: clock, directory: directory,
                 extractor: ModelFactExtractor(model: config.llm.makeChatModel(logger: logger)),
-                searcher: nil)
+                searcher: RecallMemorySearcher(recall: Recall(
+                    database: database, embedder: config.llm.makeEmbedder(logger: logger), logger: logger)))
             extensions.append(Mem0API(memory: memory, config: config.mem0))
             logger.info("mem0: API served", metadata: ["smollama.url": "\(config.http.url())mem0"])
         }

@@ -1,0 +1,42 @@
+import Foundation
+import SmollamaCore
+import SmollamaLLM
+@testable import SmollamaMem0
+import SmollamaMind
+import SmollamaServer
+import SmollamaStore
+import SmollamaTesting
+import Testing
+
+/// `POST /mem0/search` through the real recall engine (words only here: no embedder), across
+/// every node's memories and scoped to one node by `agent_id`.
+@Suite struct Mem0RecallTests {
+    @Test func searchUsesTheRecallEngineAcrossNodes() async throws {
+        let base = try await Mem0Fixture()
+        let recall = Recall(database: base.database, embedder: nil, vectorSearch: .off, logger: .quiet,
+                            now: { Mem0Fixture.start })
+        let memory = SharedMemory(
+            database: base.database, node: base.hub, clock: base.clock,
+            directory: StaticNodeDirectory(names: [base.hub: "hub", base.garage: "garage"]),
+            searcher: RecallMemorySearcher(recall: recall))
+        try await base.garageMemory("Motion in the garage is usual between 07:00 and 09:00", seq: 1)
+        try await base.garageMemory("The garage freezer door was left open twice", seq: 2, kind: "fact")
+        _ = try await memory.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
+                                  "infer": false])
+
+        let all = try await memory.search(["query": "motion", "agent_id": "*"])
+        let texts = all["results"]?.arrayValue?.compactMap { $0["memory"]?.stringValue } ?? []
+        #expect(Set(texts) == ["Motion in the garage is usual between 07:00 and 09:00",
+                               "Motion in the hallway at night means the cat"])
+        #expect(all["results"]?.arrayValue?.allSatisfy { ($0["score"]?.doubleValue ?? 0) > 0 } == true)
+
+        let garage = try await memory.search(["query": "motion", "agent_id": "garage"])
+        #expect(garage["results"]?.arrayValue?.compactMap { $0["memory"]?.stringValue }
+                == ["Motion in the garage is usual between 07:00 and 09:00"])
+        let freezer = try await memory.search(["query": "freezer door", "agent_id": "garage", "top_k": 1])
+        #expect(freezer["results"]?.arrayValue?.first?["memory"] == "The garage freezer door was left open twice")
+        let none = try await memory.search(["query": "motion", "agent_id": "garage",
+                                            "filters": ["kind": "fact"]])
+        #expect(none["results"]?.arrayValue?.isEmpty == true)
+    }
+}
