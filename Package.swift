@@ -207,6 +207,7 @@ let package = Package(
                 "SmollamaHardware",
                 "SmollamaLLM",
                 "SmollamaMind",
+                "SmollamaMem0",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

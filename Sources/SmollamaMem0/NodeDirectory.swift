@@ -1,4 +1,5 @@
 public import SmollamaCore
+public import SmollamaStore
 
 /// Names of nodes, for mem0's `agent_id` (agent = node) and `smollama recall --node NAME`.
 public protocol NodeDirectory: Sendable {
@@ -30,5 +31,34 @@ public struct StaticNodeDirectory: NodeDirectory {
         guard wanted.count >= 6, wanted.allSatisfy(\.isHexDigit) else { return [] }
         let candidates = Set(Array(names.keys) + (await known()))
         return candidates.filter { $0.hex.hasPrefix(wanted) }.sorted { $0.hex < $1.hex }
+    }
+}
+
+/// The hub's directory: its own name, the names nodes enrolled with (the sync registry), and the
+/// origins of the memories stream for ids without a name. Read fresh on every call.
+public struct DatabaseNodeDirectory: NodeDirectory {
+    public let database: SmollamaDatabase
+    public let node: NodeID
+    public let nodeName: String
+
+    public init(database: SmollamaDatabase, node: NodeID, nodeName: String) {
+        self.database = database
+        self.node = node
+        self.nodeName = nodeName
+    }
+
+    func names() async -> [NodeID: String] {
+        var names = (try? await database.enrolledNodeNames()) ?? [:]
+        names[node] = nodeName
+        return names
+    }
+
+    public func name(of node: NodeID) async -> String { await names()[node] ?? node.hex }
+
+    public func nodes(matching nameOrID: String) async -> [NodeID] {
+        let database = database
+        return await StaticNodeDirectory(
+            names: await names(), known: { (try? await database.eventOrigins(stream: .memories)) ?? [] }
+        ).nodes(matching: nameOrID)
     }
 }

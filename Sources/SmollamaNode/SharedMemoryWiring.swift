@@ -22,9 +22,8 @@ struct SharedMemoryWiring {
             return
         }
         let database = runtime.database
-        let directory = StaticNodeDirectory(
-            names: [runtime.identity.nodeID: config.node.name],
-            known: { (try? await database.eventOrigins(stream: .memories)) ?? [] })
+        let directory = DatabaseNodeDirectory(
+            database: database, node: runtime.identity.nodeID, nodeName: config.node.name)
         if config.mem0.apiKey.isEmpty {
             logger.notice("mem0: API off (mem0.api_key is empty)")
         } else {

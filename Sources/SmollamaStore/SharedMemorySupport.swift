@@ -49,3 +49,18 @@ extension SmollamaDatabase {
         }
     }
 }
+
+extension SmollamaDatabase {
+    /// Names of the nodes enrolled with this hub (the sync registry, `sync_nodes`), by id. Empty
+    /// on a store without the registry (an edge node, or before the sync schema exists).
+    public func enrolledNodeNames() async throws -> [NodeID: String] {
+        try await reader.read { db in
+            guard try db.tableExists("sync_nodes") else { return [:] }
+            var names: [NodeID: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT node, name FROM sync_nodes") {
+                if let id = NodeID(hex: row["node"]) { names[id] = row["name"] }
+            }
+            return names
+        }
+    }
+}

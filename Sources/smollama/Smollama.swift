@@ -13,7 +13,7 @@ struct Smollama: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
-            SimulateCommand.self, ModelsCommand.self, DashboardCommand.self,
+            SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, RecallCommand.self,
         ])
 
     static func main() async {

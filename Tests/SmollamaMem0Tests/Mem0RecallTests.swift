@@ -39,4 +39,27 @@ import Testing
                                             "filters": ["kind": "fact"]])
         #expect(none["results"]?.arrayValue?.isEmpty == true)
     }
+
+    @Test func recallByNodeNameSearchesOnlyThatNode() async throws {
+        let base = try await Mem0Fixture()
+        let recall = Recall(database: base.database, embedder: nil, vectorSearch: .off, logger: .quiet,
+                            now: { Mem0Fixture.start })
+        let directory = StaticNodeDirectory(
+            names: [base.hub: "hub", base.garage: "garage"],
+            known: { (try? await base.database.eventOrigins(stream: .memories)) ?? [] })
+        try await base.garageMemory("Motion in the garage is usual between 07:00 and 09:00", seq: 1)
+        _ = try await base.memory.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
+                                       "infer": false])
+        let cross = CrossNodeRecall(recall: recall, directory: directory)
+        let everywhere = try await cross.search("motion", topK: 5)
+        #expect(Set(everywhere.map(\.node)) == ["garage", "hub"])
+        let garage = try await cross.search("motion", node: "garage", topK: 5)
+        #expect(garage.map(\.text) == ["Motion in the garage is usual between 07:00 and 09:00"])
+        #expect(garage.first?.node == "garage" && garage.first?.kind == "memory")
+        // An id prefix works too; an unknown name says what to use instead.
+        #expect(try await cross.search("motion", node: String(base.garage.hex.prefix(8)), topK: 5).count == 1)
+        await #expect(throws: CrossNodeRecall.Failure.unknownNode("attic")) {
+            try await cross.search("motion", node: "attic")
+        }
+    }
 }
