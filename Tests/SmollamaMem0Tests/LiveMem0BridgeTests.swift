@@ -22,6 +22,7 @@ struct LiveMem0BridgeTests {
         var python: String
         var llamaServer: String
         var embedModel: String
+        var chatModel: String
         var script: String
 
         static func locate() throws -> Runtime {
@@ -33,8 +34,9 @@ struct LiveMem0BridgeTests {
                 python: env["SMOLLAMA_MEM0_PYTHON"] ?? cache + "/venv/bin/python",
                 llamaServer: env["SMOLLAMA_LLAMA_SERVER"] ?? cache + "/llama.cpp/llama-server",
                 embedModel: env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf",
+                chatModel: env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf",
                 script: root + "/scripts/testing/mem0_server.py")
-            for path in [runtime.python, runtime.llamaServer, runtime.embedModel, runtime.script]
+            for path in [runtime.python, runtime.llamaServer, runtime.embedModel, runtime.chatModel, runtime.script]
             where !FileManager.default.fileExists(atPath: path) {
                 throw Missing(what: "\(path) does not exist: run scripts/setup-llm.sh (it installs llama-server, the "
                               + "models and mem0ai into its venv)")
@@ -152,5 +154,36 @@ struct LiveMem0BridgeTests {
             let history = try #require(await Self.get(url + "/memories/\(remoteID)/history"))
             #expect(history.1.arrayValue?.map { $0["event"] } == ["ADD", "UPDATE"])
         }
+    }
+
+    /// `infer: true` with the real SmolLM2-135M: the compact prompt fits, the reply is schema-valid,
+    /// and every fact kept is grounded in the conversation (no invented numbers).
+    @Test func inferExtractsGroundedFactsWithTheRealSmallModel() async throws {
+        let runtime = try Runtime.locate()
+        let directory = try TemporaryDirectory("mem0-infer")
+        let port = Self.freePort()
+        let server = try ChildProcess(runtime.llamaServer, [
+            "-m", runtime.chatModel, "--alias", "smollm2-135m-instruct", "-c", "4096", "--host", "127.0.0.1",
+            "--port", String(port), "--no-webui",
+        ], output: directory.path + "/chat.log", ownProcessGroup: true)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(port)"
+        #expect(try await eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
+            await Self.get(url + "/health")?.0 == 200
+        })
+        let model = OpenAIClient(url: url, model: "smollm2-135m-instruct", timeout: .seconds(120), logger: .quiet)
+        let extractor = ModelFactExtractor(model: model)
+        let messages = [
+            ExtractionMessage(role: "user", content: "Hi! I'm Alice. I like the kitchen at 21 degrees in the evening."),
+            ExtractionMessage(role: "assistant", content: "Got it, Alice: the kitchen at 21 degrees in the evening."),
+            ExtractionMessage(role: "user", content: "Also, the garage door must be closed by 22:00 every night."),
+        ]
+        let facts = try await extractor.extract(from: messages)
+        let conversation = extractor.transcript(messages)
+        for fact in facts {
+            #expect(ModelFactExtractor.isGrounded(fact.text, in: conversation), "\(fact.text)")
+            #expect(fact.provenance.contains("smollm2-135m-instruct"))
+        }
+        print("infer with SmolLM2-135M: \(facts.count) grounded facts: \(facts.map(\.text))")
     }
 }

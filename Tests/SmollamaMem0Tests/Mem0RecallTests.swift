@@ -63,3 +63,27 @@ import Testing
         }
     }
 }
+
+@Suite struct FactExtractionTests {
+    @Test func groundingRejectsInventedNumbersAndUnrelatedText() {
+        let conversation = "user: I like the kitchen at 21 degrees\nuser: the garage door closes at 22:00"
+        #expect(ModelFactExtractor.isGrounded("The user likes the kitchen at 21 degrees", in: conversation))
+        #expect(ModelFactExtractor.isGrounded("The garage door closes at 22:00", in: conversation))
+        #expect(!ModelFactExtractor.isGrounded("The user likes the kitchen at 25 degrees", in: conversation))
+        #expect(!ModelFactExtractor.isGrounded("Bananas are yellow", in: conversation))
+        #expect(!ModelFactExtractor.isGrounded("ok", in: conversation))
+    }
+
+    @Test func thePromptFitsASmallContext() throws {
+        let extractor = ModelFactExtractor(model: OpenAIClient(model: "m", logger: .quiet))
+        let long = (0..<500).map { ExtractionMessage(role: "user", content: "Message number \($0) about the kitchen.") }
+        let transcript = extractor.transcript(long)
+        #expect(transcript.count <= extractor.maxInputCharacters)
+        #expect(transcript.hasSuffix("Message number 499 about the kitchen."))  // the newest part is kept
+        // ~4 characters per token: instructions + schema + conversation stay well under 4 k tokens.
+        let promptCharacters = ModelFactExtractor.instructions.count
+            + ModelFactExtractor.schema(maxFacts: 8).jsonString.count + transcript.count
+        #expect(promptCharacters / 4 + 384 < 3000)
+        #expect(!extractor.transcript([ExtractionMessage(role: "system", content: "secret rules")]).contains("secret"))
+    }
+}
