@@ -137,6 +137,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // zlib (Debian zlib1g-dev): sync batches are deflated on the wire.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Sync: wire protocol shared by node and hub, request signing, the hub's handlers and
+        // routes, the node's sync client service.
+        .target(
+            name: "SmollamaSync",
+            dependencies: [
+                "CZlib",
+                "SmollamaCore",
+                "SmollamaStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Dashboard and JSON API (Hummingbird): pages, SSE, /metrics. Assets are embedded in code.
         .target(
             name: "SmollamaServer",
@@ -188,6 +210,7 @@ let package = Package(
                 "SmollamaMind",
                 "SmollamaServer",
                 "SmollamaMem0",
+                "SmollamaSync",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -208,6 +231,7 @@ let package = Package(
                 "SmollamaLLM",
                 "SmollamaMind",
                 "SmollamaMem0",
+                "SmollamaSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -222,11 +246,13 @@ let package = Package(
                 "SmollamaSensors",
                 "SmollamaServer",
                 "SmollamaMQTT",
+                "SmollamaSync",
                 "CMosquitto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -318,8 +344,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SmollamaSyncTests",
+            dependencies: [
+                "SmollamaSync", "SmollamaStore", "SmollamaCore", "SmollamaTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaTesting"],
+            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -71,9 +71,12 @@ public enum ConfigTemplate {
               name: system
               interval: 30s
 
-        sync:
+        sync:                      # `smollama enroll --hub URL --token T` sets enabled and hub
           enabled: false           # when true, raw readings are kept until the hub acknowledged them
           hub: ""                  # the hub's URL, e.g. http://hub.local:8080
+          raw_readings: true       # send raw readings too (last, oldest first); false: events and rollups only
+          interval: 60s            # time between sync rounds while the hub is reachable
+          max_backoff: 30s         # longest wait between retries while the hub is unreachable
 
         log:
           level: info              # trace, debug, info, notice, warning, error, critical

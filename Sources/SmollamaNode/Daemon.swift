@@ -12,6 +12,7 @@ public import SmollamaStore
 import SmollamaServer
 import SmollamaMQTT
 import SmollamaMem0
+import SmollamaSync
 
 /// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
 /// maintenance and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
@@ -43,10 +44,11 @@ public enum Daemon {
             configuration: .init(rollupInterval: config.store.rollupInterval.duration,
                                  retentionInterval: config.store.retentionInterval.duration,
                                  rawRetentionMilliseconds: config.store.rawRetention.milliseconds,
-                                 acknowledgingPeer: config.sync.enabled ? "hub" : nil),
+                                 acknowledgingPeer: config.sync.enabled && config.sync.rawReadings ? "hub" : nil),
             logger: logger)
 
         let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)
+        let sync = try SyncWiring(runtime: runtime, clock: clock, clockSource: clockSource, logger: logger)
         let dashboard = try buildApplication(
             environment: DashboardEnvironment(
                 node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
@@ -54,6 +56,9 @@ public enum Daemon {
             logger: logger, extensions: shared.extensions,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
+            },
+            extraRoutes: { router in
+                if let hub = sync.hub { SyncRoutes(hub: hub).register(on: router) }
             })
 
         let lock = try DaemonLock(paths: runtime.paths)
@@ -71,7 +76,7 @@ public enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
-        ] + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
+        ] + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(runtime: runtime, sensors: drivers.flatMap(\.driver.sensors), logger: logger) + [
             .init(service: scheduler, serviceName: "sensors"),
         ] + shared.services + [
             // Stops first: open pages close before the store's writers finish.

@@ -138,10 +138,21 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public struct SyncSection: Codable, Sendable, Hashable {
         /// With sync on, raw readings are deleted only once the hub acknowledged them.
         public var enabled = false
-        /// The hub's base URL, e.g. http://hub.local:8080.
+        /// The hub's base URL, e.g. http://hub.local:8080 (default: the URL given to `smollama enroll`).
         public var hub = ""
+        /// Send raw readings too (after every other stream, oldest first). Off: only events and
+        /// rollups travel, and retention no longer waits for the hub before deleting raw readings.
+        public var rawReadings = true
+        /// Time between sync rounds while the hub is reachable; after a failure, retries start at
+        /// 1 s and double up to `max_backoff`.
+        public var interval = ConfigDuration.seconds(60)
+        public var maxBackoff = ConfigDuration.seconds(30)
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case enabled, hub }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case enabled, hub, interval
+            case rawReadings = "raw_readings"
+            case maxBackoff = "max_backoff"
+        }
 
         public init() {}
         public init(from decoder: any Decoder) throws {
@@ -149,6 +160,16 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? enabled
             hub = try c.decodeIfPresent(String.self, forKey: .hub) ?? hub
+            rawReadings = try c.decodeIfPresent(Bool.self, forKey: .rawReadings) ?? rawReadings
+            interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
+            maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
+            guard interval.milliseconds > 0, maxBackoff.milliseconds > 0 else {
+                throw DecodingError.dataCorruptedError(forKey: .interval, in: c, debugDescription: "intervals must be longer than 0")
+            }
+            guard hub.isEmpty || hub.hasPrefix("http://") || hub.hasPrefix("https://") else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .hub, in: c, debugDescription: "must be an http:// or https:// URL, e.g. http://hub.local:8080")
+            }
         }
     }
 

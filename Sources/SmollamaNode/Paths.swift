@@ -26,6 +26,8 @@ public struct SmollamaPaths: Sendable, Hashable {
     public var pidFile: String { dataDirectory + "/smollama.pid" }
     /// The running daemon's MQTT state, for `smollama status`.
     public var mqttStateFile: String { dataDirectory + "/mqtt.json" }
+    /// The hub this node enrolled with (`smollama enroll`): URL, hub id, hub public key.
+    public var hubFile: String { dataDirectory + "/hub.json" }
     /// A managed broker's config, password file and persistence.
     public var brokerDirectory: String { dataDirectory + "/mosquitto" }
 }

@@ -11,7 +11,8 @@ import SmollamaStore
 public func buildApplication(
     environment: DashboardEnvironment, logger: Logger, tailInterval: Duration = .seconds(1),
     extensions: [any ServerExtension] = [],
-    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in }
+    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in },
+    extraRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try environment.http.validate()
     let router = Router(context: BasicRequestContext.self)
@@ -19,6 +20,8 @@ public func buildApplication(
                                            exemptPrefixes: extensions.map { $0.pathPrefix + "/" }))
     DashboardRoutes(environment: environment).register(on: router)
     for item in extensions { item.register(on: router) }
+    // Other modules' routes (the hub's `/sync/v1/…`, which authenticate every request themselves).
+    extraRoutes(router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(environment.http.host, port: environment.http.port),

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+public import GRDB
 public import SmollamaCore
 
 /// What happened when a foreign event was offered to the log.
@@ -42,14 +42,18 @@ extension SmollamaDatabase {
         guard event.hashIsValid else {
             throw StoreError.invalidEventHash(origin: event.origin.hex, stream: event.stream.rawValue, seq: event.seq)
         }
-        return try await writer.write { db in
-            let existing = try Data.fetchOne(
-                db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
-                arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])
-            if let existing { return existing == event.hash ? .duplicate : .collision }
-            try Self.insert(db, event)
-            return .inserted
-        }
+        return try await writer.write { db in try Self.apply(db, event) }
+    }
+
+    /// `apply` inside a caller's transaction (sync applies a whole batch in one). The hash must
+    /// have been checked by the caller. Every foreign event enters the store through here.
+    public static func apply(_ db: Database, _ event: Event) throws -> EventApplyOutcome {
+        let existing = try Data.fetchOne(
+            db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
+            arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])
+        if let existing { return existing == event.hash ? .duplicate : .collision }
+        try insert(db, event)
+        return .inserted
     }
 
     private static func insert(_ db: Database, _ event: Event) throws {
@@ -99,7 +103,7 @@ extension SmollamaDatabase {
         }
     }
 
-    static func event(from row: Row) throws -> Event {
+    public static func event(from row: Row) throws -> Event {
         let originBytes: Data = row["origin"]
         let streamName: String = row["stream"]
         let qualityName: String = row["quality"]

@@ -13,6 +13,9 @@ enum Schema {
         migrator.registerMigration("v3-recall") { db in
             try db.execute(sql: RecallSchema.v3)
         }
+        migrator.registerMigration("v2-sync") { db in
+            try db.execute(sql: v2Sync)
+        }
         return migrator
     }
 

@@ -13,7 +13,8 @@ struct Smollama: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
-            SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, RecallCommand.self,
+            SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, SyncCommand.self, EnrollCommand.self,
+            HubCommand.self, RecallCommand.self,
         ])
 
     static func main() async {

@@ -1,0 +1,150 @@
+import Foundation
+public import Logging
+import ServiceLifecycle
+import SmollamaCore
+public import SmollamaStore
+public import SmollamaSync
+
+/// What sync adds to a daemon: the hub's routes (role `llama`) and the node's sync client
+/// service (`sync.enabled`, once enrolled).
+public struct SyncWiring: Sendable {
+    public let hub: SyncHub?
+    public let client: SyncClient?
+    let configuration: SyncService.Configuration
+
+    public init(runtime: NodeRuntime, clock: NodeClock, clockSource: any ClockSource, logger: Logger) throws {
+        let config = runtime.config
+        let key = try SyncKey(file: runtime.paths.keyFile)
+        if config.node.role == .llama {
+            hub = SyncHub(database: runtime.database, hubNode: runtime.identity.nodeID, hubName: config.node.name,
+                          key: key, logger: logger)
+        } else {
+            hub = nil
+        }
+        configuration = .init(interval: config.sync.interval.duration, maxBackoff: config.sync.maxBackoff.duration)
+        guard config.sync.enabled else {
+            client = nil
+            return
+        }
+        guard let info = try HubInfo.load(path: runtime.paths.hubFile) else {
+            logger.error("sync.enabled is true but this node is not enrolled; run `smollama enroll --hub URL --token T`")
+            client = nil
+            return
+        }
+        let url = config.sync.hub.isEmpty ? info.url : config.sync.hub
+        client = SyncClient(
+            database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
+            key: key, hub: info, clockSource: clockSource, transport: HTTPSyncTransport(baseURL: url),
+            configuration: .init(rawReadings: config.sync.rawReadings), logger: logger,
+            quality: { await clock.quality })
+    }
+
+    func service(logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration? {
+        client.map { .init(service: SyncService(client: $0, configuration: configuration, logger: logger), serviceName: "sync") }
+    }
+
+    /// The sync client for a one-off command (`smollama sync`).
+    public static func commandClient(runtime: NodeRuntime, logger: Logger) throws -> SyncClient {
+        guard let info = try HubInfo.load(path: runtime.paths.hubFile) else {
+            throw SyncCommandError.notEnrolled
+        }
+        let url = runtime.config.sync.hub.isEmpty ? info.url : runtime.config.sync.hub
+        return SyncClient(
+            database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
+            key: try SyncKey(file: runtime.paths.keyFile), hub: info, clockSource: SystemClockSource(),
+            transport: HTTPSyncTransport(baseURL: url), configuration: .init(rawReadings: runtime.config.sync.rawReadings),
+            logger: logger)
+    }
+
+    /// `smollama enroll`: registers this node's public key with the hub using a one-time token,
+    /// saves `data/hub.json` and turns sync on in the config file.
+    public static func enroll(runtime: NodeRuntime, hubURL: String, token: String) async throws -> HubInfo {
+        guard hubURL.hasPrefix("http://") || hubURL.hasPrefix("https://") else {
+            throw SyncCommandError.badURL(hubURL)
+        }
+        let key = try SyncKey(file: runtime.paths.keyFile)
+        let request = EnrollRequest(token: token, node: runtime.identity.nodeID, name: runtime.config.node.name,
+                                    publicKey: key.publicKeyHex, incarnation: runtime.identity.incarnation)
+        let transport = HTTPSyncTransport(baseURL: hubURL, timeout: .seconds(20))
+        let body = try JSONEncoder().encode(request)
+        let response: SyncHTTPResponse
+        do {
+            response = try await transport.send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](body)))
+        } catch {
+            throw SyncCommandError.unreachable(hubURL, "\(error)")
+        }
+        guard response.status == 200 else {
+            let detail = (try? JSONDecoder().decode(SyncErrorBody.self, from: Data(response.body)))?.error.message
+                ?? "HTTP \(response.status)"
+            throw SyncCommandError.refused(detail)
+        }
+        let answer: EnrollResponse
+        do {
+            answer = try JSONDecoder().decode(EnrollResponse.self, from: Data(response.body))
+        } catch {
+            throw SyncCommandError.refused("the answer is not a smollama hub's (\(error))")
+        }
+        var url = hubURL
+        while url.hasSuffix("/") { url.removeLast() }
+        let info = HubInfo(url: url, hubNode: answer.hubNode, hubName: answer.hubName, hubPublicKey: answer.hubPublicKey)
+        try info.save(path: runtime.paths.hubFile)
+        try turnSyncOn(configFile: runtime.paths.configFile, url: url)
+        return info
+    }
+
+    /// Edits the `sync:` section of the config in place (comments kept): `enabled: true`, `hub: URL`.
+    static func turnSyncOn(configFile: String, url: String) throws {
+        guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else { return }
+        var lines = text.components(separatedBy: "\n")
+        var inSync = false
+        var sawEnabled = false, sawHub = false
+        for index in lines.indices {
+            let line = lines[index]
+            if !line.hasPrefix(" ") && !line.hasPrefix("#") && !line.isEmpty { inSync = line.hasPrefix("sync:") }
+            guard inSync else { continue }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let indent = String(line.prefix(while: { $0 == " " }))
+            if trimmed.hasPrefix("enabled:") {
+                lines[index] = indent + "enabled: true"
+                sawEnabled = true
+            } else if trimmed.hasPrefix("hub:") {
+                lines[index] = indent + "hub: " + ConfigTemplate.quoted(url)
+                sawHub = true
+            }
+        }
+        if !sawEnabled || !sawHub {
+            if let index = lines.firstIndex(where: { $0.hasPrefix("sync:") }) {
+                var added: [String] = []
+                if !sawEnabled { added.append("  enabled: true") }
+                if !sawHub { added.append("  hub: " + ConfigTemplate.quoted(url)) }
+                lines.insert(contentsOf: added, at: index + 1)
+            } else {
+                lines += ["sync:", "  enabled: true", "  hub: " + ConfigTemplate.quoted(url), ""]
+            }
+        }
+        try writeAtomically(Data(lines.joined(separator: "\n").utf8), to: configFile, permissions: 0o644)
+    }
+}
+
+public enum SyncCommandError: Error, CustomStringConvertible, Equatable {
+    case notEnrolled
+    case badURL(String)
+    case unreachable(String, String)
+    case refused(String)
+    case notAHub(role: String)
+
+    public var description: String {
+        switch self {
+        case .notEnrolled:
+            "this node is not enrolled with a hub: on the hub run `smollama hub token`, then here `smollama enroll --hub URL --token T`"
+        case .badURL(let url):
+            "'\(url)' is not a hub URL; give the hub's dashboard address, e.g. http://hub.local:8080"
+        case .unreachable(let url, let reason):
+            "cannot reach the hub at \(url) (\(reason)); check that `smollama run` is running there and the URL and port are right"
+        case .refused(let reason):
+            "the hub refused: \(reason)"
+        case .notAHub(let role):
+            "this node's role is \(role); hub commands run on the hub (node.role: llama)"
+        }
+    }
+}

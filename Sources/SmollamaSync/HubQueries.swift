@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+public import SmollamaStore
+
+/// One enrolled node as `smollama hub nodes` shows it.
+public struct HubNodeSummary: Codable, Sendable, Hashable {
+    public var node: String
+    public var name: String
+    public var enrolledAt: Int64
+    public var revokedAt: Int64?
+    public var lastSeen: Int64?
+    public var incarnation: Int
+    public var clockQuality: String?
+    /// Items the node reported it holds beyond the hub's marks at its last handshake.
+    public var backlog: Int64
+    public var collisions: Int
+    /// Stream → durable mark.
+    public var marks: [String: Int64]
+    public var foreignReadings: Int64
+}
+
+public struct HubCollision: Codable, Sendable, Hashable {
+    public var node: String
+    public var stream: String
+    public var seq: Int64
+    public var detail: String
+    public var seenAt: Int64
+}
+
+extension SmollamaDatabase {
+    public func hubNodes() async throws -> [HubNodeSummary] {
+        try await reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sync_nodes ORDER BY name, node").map { row in
+                let node: String = row["node"]
+                var marks: [String: Int64] = [:]
+                for mark in try Row.fetchAll(db, sql: "SELECT stream, mark FROM sync_marks WHERE origin = ?", arguments: [node]) {
+                    marks[mark["stream"]] = mark["mark"]
+                }
+                let readings = try Int64.fetchOne(
+                    db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
+                    arguments: [node]) ?? 0
+                return HubNodeSummary(
+                    node: node, name: row["name"], enrolledAt: row["enrolled_at"], revokedAt: row["revoked_at"],
+                    lastSeen: row["last_seen"], incarnation: row["incarnation"], clockQuality: row["clock_quality"],
+                    backlog: row["backlog"], collisions: row["collisions"], marks: marks, foreignReadings: readings)
+            }
+        }
+    }
+
+    public func hubCollisions(limit: Int = 100) async throws -> [HubCollision] {
+        try await reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sync_collisions ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                HubCollision(node: $0["origin"], stream: $0["stream"], seq: $0["seq"], detail: $0["detail"], seenAt: $0["seen_at"])
+            }
+        }
+    }
+
+    /// The hub's durable mark for (origin, stream).
+    public func hubMark(origin: String, stream: String) async throws -> Int64 {
+        try await reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
+        }
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+public import SmollamaCore
+
+/// The sync wire protocol, shared by the node client and the hub. JSON bodies, deflated when
+/// large, every request except `time` and `enroll` signed by the node's Ed25519 key.
+public enum SyncProtocol {
+    /// Bumped on any incompatible change; a hub refuses other versions (HTTP 426) and the node
+    /// keeps its data queued until both sides speak the same one.
+    public static let version = 1
+    /// Largest request body accepted on the wire (after compression).
+    public static let maxBodyBytes = 8 << 20
+    /// Largest body after inflating.
+    public static let maxInflatedBytes = 64 << 20
+    /// A signed request's timestamp must be this close to the hub's clock.
+    public static let timestampWindow: Int64 = 5 * 60_000
+    /// Stream name of raw readings (the node's `readings` table, keyed by reading id).
+    public static let readingsStream = "readings"
+    /// Streams a node may pull from the hub (other nodes' events).
+    public static let pullableStreams: [EventStream] = [.memories, .observations]
+    /// Control event recording that a node deleted a range before it was synced.
+    public static let compactedType = "store.compacted"
+
+    public enum Path {
+        public static let time = "/sync/v1/time"
+        public static let enroll = "/sync/v1/enroll"
+        public static let handshake = "/sync/v1/handshake"
+        public static let push = "/sync/v1/push"
+        public static let pull = "/sync/v1/pull"
+        public static let all = [time, enroll, handshake, push, pull]
+    }
+
+    public enum Header {
+        public static let node = "x-smollama-node"
+        public static let time = "x-smollama-time"
+        public static let nonce = "x-smollama-nonce"
+        public static let signature = "x-smollama-signature"
+        public static let version = "x-smollama-version"
+        public static let encoding = "x-smollama-encoding"
+        public static let rawLength = "x-smollama-raw-length"
+    }
+
+    /// Every stream in the order a node sends them: most precious first, raw readings last.
+    public static let pushOrder: [String] = EventStream.allCases.map(\.rawValue) + [readingsStream]
+}
+
+/// `store.compacted`: the node deleted `fromSeq...toSeq` of `stream` before the hub had it.
+public struct CompactedMarker: Codable, Sendable, Hashable {
+    public var stream: String
+    public var fromSeq: Int64
+    public var toSeq: Int64
+    public var reason: String
+    public init(stream: String, fromSeq: Int64, toSeq: Int64, reason: String) {
+        self.stream = stream
+        self.fromSeq = fromSeq
+        self.toSeq = toSeq
+        self.reason = reason
+    }
+}
+
+/// The hub's clock, signed by the hub's key, so nodes can stamp requests and repair times.
+public struct TimeResponse: Codable, Sendable, Hashable {
+    public var version: Int
+    public var hubNode: NodeID
+    public var hubTime: Int64
+    /// Ed25519 signature (hex) over `SyncSigning.timeMessage`.
+    public var signature: String
+}
+
+public struct EnrollRequest: Codable, Sendable, Hashable {
+    public var token: String
+    public var node: NodeID
+    public var name: String
+    /// Ed25519 public key, hex.
+    public var publicKey: String
+    public var incarnation: Int
+    public init(token: String, node: NodeID, name: String, publicKey: String, incarnation: Int) {
+        self.token = token
+        self.node = node
+        self.name = name
+        self.publicKey = publicKey
+        self.incarnation = incarnation
+    }
+}
+
+public struct EnrollResponse: Codable, Sendable, Hashable {
+    public var hubNode: NodeID
+    public var hubName: String
+    public var hubPublicKey: String
+}
+
+public struct StreamState: Codable, Sendable, Hashable {
+    public var stream: String
+    /// The node's largest seq (reading id) in this stream.
+    public var localMax: Int64
+    public init(stream: String, localMax: Int64) {
+        self.stream = stream
+        self.localMax = localMax
+    }
+}
+
+public struct HandshakeRequest: Codable, Sendable, Hashable {
+    public var version: Int
+    public var node: NodeID
+    public var incarnation: Int
+    public var bootID: String
+    public var monotonicNanoseconds: UInt64
+    public var clockQuality: ClockQuality?
+    public var streams: [StreamState]
+}
+
+public struct SeqRange: Codable, Sendable, Hashable {
+    public var from: Int64
+    public var to: Int64
+    public init(from: Int64, to: Int64) {
+        self.from = from
+        self.to = to
+    }
+}
+
+public struct StreamMark: Codable, Sendable, Hashable {
+    public var stream: String
+    /// Everything of this (node, stream) up to here is durable on the hub.
+    public var mark: Int64
+    /// Ranges the node declared compacted (deliberate gaps).
+    public var gaps: [SeqRange]
+}
+
+public struct HandshakeResponse: Codable, Sendable, Hashable {
+    public var version: Int
+    public var hubNode: NodeID
+    /// Changes when the hub's store is re-created; nodes then trust only the marks returned.
+    public var hubIncarnation: String
+    public var hubTime: Int64
+    public var marks: [StreamMark]
+}
+
+/// One sensor-time epoch of the node (boot id + clock quality), as readings refer to it.
+public struct WireEpoch: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var bootID: String
+    public var quality: String
+    public var startedHLC: Int64
+    public var startedMonotonicNanoseconds: Int64
+}
+
+/// Raw readings in columns: ids and times as deltas, sensors and epochs as indexes. Deflated
+/// on the wire, runs of equal deltas cost almost nothing.
+public struct ReadingColumns: Codable, Sendable, Hashable {
+    public var sensors: [String]
+    public var epochs: [WireEpoch]
+    /// Delta to the previous id (the first is relative to fromSeq - 1).
+    public var id: [Int64]
+    public var sensor: [Int]
+    /// Delta to the previous time (the first is absolute).
+    public var time: [Int64]
+    public var value: [Double]
+    public var epoch: [Int]
+
+    public init() {
+        sensors = []
+        epochs = []
+        id = []
+        sensor = []
+        time = []
+        value = []
+        epoch = []
+    }
+
+    public var count: Int { id.count }
+}
+
+/// One contiguous range `fromSeq...toSeq` of one stream: every item of that range the node
+/// holds is in it (so the hub can advance its mark to `toSeq`).
+public struct PushRequest: Codable, Sendable, Hashable {
+    public var node: NodeID
+    public var stream: String
+    public var fromSeq: Int64
+    public var toSeq: Int64
+    public var events: [Event]?
+    public var readings: ReadingColumns?
+}
+
+public struct PushResponse: Codable, Sendable, Hashable {
+    public var stream: String
+    public var mark: Int64
+    public var hubIncarnation: String
+    public var inserted: Int
+    public var duplicates: Int
+    public var collisions: Int
+}
+
+public struct VersionEntry: Codable, Sendable, Hashable {
+    public var origin: NodeID
+    public var stream: String
+    public var seq: Int64
+    public init(origin: NodeID, stream: String, seq: Int64) {
+        self.origin = origin
+        self.stream = stream
+        self.seq = seq
+    }
+}
+
+/// "I hold these origins' streams up to these seqs; send what follows." The vector is the
+/// cursor: per-origin seqs are contiguous, so paging by it never skips or repeats.
+public struct PullRequest: Codable, Sendable, Hashable {
+    public var node: NodeID
+    public var streams: [String]
+    public var have: [VersionEntry]
+    public var limit: Int
+}
+
+public struct PullResponse: Codable, Sendable, Hashable {
+    public var events: [Event]
+    public var more: Bool
+}
+
+/// Every error the hub returns: a status, a stable code and a sentence saying what to do.
+public struct SyncErrorBody: Codable, Sendable, Hashable {
+    public struct Detail: Codable, Sendable, Hashable {
+        public var status: Int
+        public var code: String
+        public var message: String
+    }
+    public var error: Detail
+}
+
+/// Refusals by the hub, each mapped to an HTTP status.
+public struct SyncRefusal: Error, Hashable, Sendable, CustomStringConvertible {
+    public var status: Int
+    public var code: String
+    public var message: String
+
+    public init(_ status: Int, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(message) (\(code), HTTP \(status))" }
+
+    static func bad(_ message: String) -> SyncRefusal { .init(400, "bad_request", message) }
+    static func unauthorized(_ code: String, _ message: String) -> SyncRefusal { .init(401, code, message) }
+    static func forbidden(_ code: String, _ message: String) -> SyncRefusal { .init(403, code, message) }
+}
+
+/// A request as both transports see it: path, lower-cased headers, body bytes.
+public struct SyncHTTPRequest: Sendable, Hashable {
+    public var path: String
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public init(path: String, headers: [String: String], body: [UInt8]) {
+        self.path = path
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct SyncHTTPResponse: Sendable, Hashable {
+    public var status: Int
+    public var body: [UInt8]
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+}
+
+enum SyncJSON {
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return [UInt8](try encoder.encode(value))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    /// A decoding failure as a sentence naming the field.
+    static func describe(_ error: any Error) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            let text = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return text.isEmpty ? "the body" : "'\(text)'"
+        }
+        switch error {
+        case DecodingError.typeMismatch(let type, let context):
+            return "\(path(context.codingPath)) has the wrong type (expected \(type))"
+        case DecodingError.valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) is null (expected \(type))"
+        case DecodingError.keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])) is missing"
+        case DecodingError.dataCorrupted(let context):
+            return context.codingPath.isEmpty
+                ? "the body is not valid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+        default:
+            return "the body could not be read"
+        }
+    }
+}

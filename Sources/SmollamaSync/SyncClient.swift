@@ -1,0 +1,363 @@
+import Foundation
+public import Logging
+public import SmollamaCore
+public import SmollamaStore
+
+/// Moves requests to the hub. HTTP in production; the simulation injects faults here.
+public protocol SyncTransport: Sendable {
+    func send(_ request: SyncHTTPRequest) async throws -> SyncHTTPResponse
+}
+
+/// What a node knows about its hub after enrolling (`data/hub.json`).
+public struct HubInfo: Codable, Sendable, Hashable {
+    public var url: String
+    public var hubNode: NodeID
+    public var hubName: String
+    /// The hub's Ed25519 public key (hex): hub time is believed only when signed by it.
+    public var hubPublicKey: String
+
+    public init(url: String, hubNode: NodeID, hubName: String, hubPublicKey: String) {
+        self.url = url
+        self.hubNode = hubNode
+        self.hubName = hubName
+        self.hubPublicKey = hubPublicKey
+    }
+
+    public static func load(path: String) throws -> HubInfo? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try JSONDecoder().decode(HubInfo.self, from: data)
+    }
+
+    public func save(path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Why a sync round stopped.
+public enum SyncClientError: Error, CustomStringConvertible, Hashable {
+    case refused(SyncRefusal)
+    case badResponse(path: String, detail: String)
+    case hubIdentity(expected: NodeID, got: NodeID)
+    case badHubSignature
+    /// A fault injected by a test (crash points).
+    case injected(String)
+
+    public var description: String {
+        switch self {
+        case .refused(let refusal): "the hub refused: \(refusal)"
+        case .badResponse(let path, let detail): "the hub's answer to \(path) is unreadable (\(detail)); is the URL a smollama hub?"
+        case .hubIdentity(let expected, let got):
+            "the hub answered as node \(got), but this node enrolled with \(expected); check sync.hub or enroll again"
+        case .badHubSignature: "the hub's time is not signed by the enrolled hub key; check sync.hub or enroll again"
+        case .injected(let point): "injected fault at \(point)"
+        }
+    }
+}
+
+/// Points where tests make the client "crash" (throw), to check that nothing is lost.
+public struct SyncFaults: Sendable {
+    /// Called with a point name; throwing aborts the round there.
+    public var check: @Sendable (_ point: String) throws -> Void
+    public init(check: @escaping @Sendable (_ point: String) throws -> Void) { self.check = check }
+    public static let none = SyncFaults { _ in }
+}
+
+public struct SyncClientConfiguration: Sendable, Hashable {
+    public var rawReadings: Bool
+    public var maxEventsPerBatch: Int
+    public var maxReadingsPerBatch: Int
+    public var pullPageSize: Int
+    public var pullStreams: [EventStream]
+
+    public init(rawReadings: Bool = true, maxEventsPerBatch: Int = 1000, maxReadingsPerBatch: Int = 20_000,
+                pullPageSize: Int = 500, pullStreams: [EventStream] = [.memories]) {
+        self.rawReadings = rawReadings
+        self.maxEventsPerBatch = maxEventsPerBatch
+        self.maxReadingsPerBatch = maxReadingsPerBatch
+        self.pullPageSize = pullPageSize
+        self.pullStreams = pullStreams
+    }
+}
+
+/// Progress of a round, for the CLI's progress bar.
+public struct SyncProgress: Sendable, Hashable {
+    public var stream: String
+    public var sent: Int64
+    public var remaining: Int64
+    public var bytes: Int64
+}
+
+public struct SyncRoundReport: Sendable, Hashable, Codable {
+    public var pushed: [String: Int64] = [:]
+    public var pulled = 0
+    public var bytesSent: Int64 = 0
+    public var requests = 0
+    public var hubIncarnation = ""
+}
+
+/// The node's side of one sync round: time → handshake → push every stream in priority order
+/// from the hub's durable mark → pull shared streams. A round that fails anywhere leaves
+/// nothing half-done: the next one asks the hub again where it stands.
+public actor SyncClient {
+    let database: SmollamaDatabase
+    let node: NodeID
+    let incarnation: Int
+    let key: SyncKey
+    let hub: HubInfo
+    let clockSource: any ClockSource
+    let transport: any SyncTransport
+    let configuration: SyncClientConfiguration
+    let logger: Logger
+    let faults: SyncFaults
+    /// (hub time, our monotonic ns) from the last signed time: requests are stamped in hub time.
+    private var timeAnchor: (hubTime: Int64, monotonic: UInt64)?
+    private var quality: @Sendable () async -> ClockQuality?
+
+    public init(database: SmollamaDatabase, node: NodeID, incarnation: Int, key: SyncKey, hub: HubInfo,
+                clockSource: any ClockSource, transport: any SyncTransport,
+                configuration: SyncClientConfiguration = .init(), logger: Logger, faults: SyncFaults = .none,
+                quality: @escaping @Sendable () async -> ClockQuality? = { nil }) {
+        self.database = database
+        self.node = node
+        self.incarnation = incarnation
+        self.key = key
+        self.hub = hub
+        self.clockSource = clockSource
+        self.transport = transport
+        self.configuration = configuration
+        self.logger = logger
+        self.faults = faults
+        self.quality = quality
+    }
+
+    var hubNow: Int64 {
+        guard let anchor = timeAnchor else { return clockSource.wallMilliseconds() }
+        let elapsed = Int64((clockSource.monotonicNanoseconds() &- anchor.monotonic) / 1_000_000)
+        return anchor.hubTime + elapsed
+    }
+
+    /// Local bookkeeping time: the hub's clock as we estimate it (the node's wall clock may be 1970).
+    var bookkeepingNow: Int64 { hubNow }
+
+    // MARK: requests
+
+    func call<Response: Decodable>(_ path: String, _ body: some Encodable, as type: Response.Type,
+                                   report: inout SyncRoundReport) async throws -> Response {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let plain = try SyncJSON.encode(body)
+            let request = try SyncSigning.request(path: path, body: plain, node: node, key: key, time: hubNow)
+            report.requests += 1
+            report.bytesSent += Int64(request.body.count)
+            let response = try await transport.send(request)
+            if response.status == 200 {
+                do {
+                    return try SyncJSON.decode(Response.self, response.body)
+                } catch {
+                    throw SyncClientError.badResponse(path: path, detail: SyncJSON.describe(error))
+                }
+            }
+            let refusal = Self.refusal(response, path: path)
+            if refusal.code == "stale_request" && attempt == 1 {
+                try await refreshTime()
+                continue
+            }
+            throw SyncClientError.refused(refusal)
+        }
+    }
+
+    static func refusal(_ response: SyncHTTPResponse, path: String) -> SyncRefusal {
+        if let body = try? SyncJSON.decode(SyncErrorBody.self, response.body) {
+            return SyncRefusal(body.error.status, body.error.code, body.error.message)
+        }
+        return SyncRefusal(response.status, "http_\(response.status)", "HTTP \(response.status) from \(path)")
+    }
+
+    func refreshTime() async throws {
+        let monotonicBefore = clockSource.monotonicNanoseconds()
+        let response = try await transport.send(SyncHTTPRequest(path: SyncProtocol.Path.time, headers: [:], body: []))
+        guard response.status == 200 else { throw SyncClientError.refused(Self.refusal(response, path: SyncProtocol.Path.time)) }
+        let time: TimeResponse
+        do {
+            time = try SyncJSON.decode(TimeResponse.self, response.body)
+        } catch {
+            throw SyncClientError.badResponse(path: SyncProtocol.Path.time, detail: SyncJSON.describe(error))
+        }
+        guard time.hubNode == hub.hubNode else { throw SyncClientError.hubIdentity(expected: hub.hubNode, got: time.hubNode) }
+        guard let publicKey = [UInt8](hexString: hub.hubPublicKey), let signature = [UInt8](hexString: time.signature),
+              SyncSigning.verify(publicKey: publicKey, signature: signature,
+                                 message: SyncSigning.timeMessage(hubNode: time.hubNode, hubTime: time.hubTime))
+        else { throw SyncClientError.badHubSignature }
+        // The answer was made somewhere between sending and receiving: take the midpoint.
+        let monotonicAfter = clockSource.monotonicNanoseconds()
+        timeAnchor = (time.hubTime, monotonicBefore / 2 + monotonicAfter / 2)
+    }
+
+    // MARK: the round
+
+    /// One complete round. `progress` is called after every acknowledged batch.
+    @discardableResult
+    public func syncOnce(progress: (@Sendable (SyncProgress) -> Void)? = nil,
+                         shouldStop: @Sendable () -> Bool = { false }) async throws -> SyncRoundReport {
+        var report = SyncRoundReport()
+        var current = "handshake"
+        do {
+            if timeAnchor == nil { try await refreshTime() }
+            var states: [StreamState] = []
+            for stream in SyncProtocol.pushOrder {
+                states.append(StreamState(stream: stream, localMax: try await database.localMax(origin: node, stream: stream)))
+            }
+            let monotonic = clockSource.monotonicNanoseconds()
+            let handshake = try await call(
+                SyncProtocol.Path.handshake,
+                HandshakeRequest(version: SyncProtocol.version, node: node, incarnation: incarnation, bootID: clockSource.bootID,
+                                 monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states),
+                as: HandshakeResponse.self, report: &report)
+            guard handshake.hubNode == hub.hubNode else {
+                throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
+            }
+            report.hubIncarnation = handshake.hubIncarnation
+            try await database.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
+                                            hubTime: handshake.hubTime, now: handshake.hubTime)
+            var marks: [String: StreamMark] = [:]
+            for mark in handshake.marks {
+                marks[mark.stream] = mark
+                // The hub's durable state is the truth, also when it went back (restored hub).
+                try await database.setHubAcknowledgement(stream: mark.stream, seq: mark.mark, now: bookkeepingNow)
+            }
+            try faults.check("after-handshake")
+            if configuration.rawReadings {
+                try await declareLostReadings(mark: marks[SyncProtocol.readingsStream])
+            }
+            for stream in SyncProtocol.pushOrder {
+                guard stream != SyncProtocol.readingsStream || configuration.rawReadings else { continue }
+                current = stream
+                let pushed = try await push(stream: stream, from: marks[stream]?.mark ?? 0, report: &report,
+                                            progress: progress, shouldStop: shouldStop)
+                report.pushed[stream] = pushed
+                if shouldStop() { return report }
+            }
+            current = "pull"
+            report.pulled = try await pull(report: &report, shouldStop: shouldStop)
+            return report
+        } catch {
+            // A failed handshake or pull holds every stream back; a failed push only its own.
+            for stream in SyncProtocol.pushOrder where stream == current || !SyncProtocol.pushOrder.contains(current) {
+                try? await database.recordSyncError(stream: stream, error: "\(error)", now: bookkeepingNow)
+            }
+            throw error
+        }
+    }
+
+    /// Readings deleted before the hub held them (a hub restored from an older backup after
+    /// retention ran): declared with a `store.compacted` marker, so the hub accepts the gap.
+    func declareLostReadings(mark: StreamMark?) async throws {
+        let hubMark = mark?.mark ?? 0
+        let local = try await database.localMax(origin: node, stream: SyncProtocol.readingsStream)
+        guard local > hubMark else { return }
+        let oldest = try await database.oldestReadingID() ?? (local + 1)
+        guard oldest > hubMark + 1 else { return }
+        if let gaps = mark?.gaps, gaps.contains(where: { $0.from <= hubMark + 1 && $0.to >= oldest - 1 }) { return }
+        // A marker written here (disk pressure) but not yet on the hub covers it too.
+        let declared = try await database.events(origin: node, stream: .control, limit: 100_000)
+            .filter { $0.type == SyncProtocol.compactedType }
+            .compactMap { try? JSONDecoder().decode(CompactedMarker.self, from: $0.payload) }
+        if declared.contains(where: { $0.stream == SyncProtocol.readingsStream && $0.fromSeq <= hubMark + 1 && $0.toSeq >= oldest - 1 }) {
+            return
+        }
+        let marker = CompactedMarker(stream: SyncProtocol.readingsStream, fromSeq: hubMark + 1, toSeq: oldest - 1,
+                                     reason: "deleted after an acknowledgement the hub no longer holds")
+        let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: max(0, min(hubNow, HLCTimestamp.maxMilliseconds)), counter: 0),
+                               bootID: clockSource.bootID, monotonicNanoseconds: clockSource.monotonicNanoseconds(),
+                               quality: .synced)
+        logger.warning("declaring readings the hub lost as compacted",
+                       metadata: ["smollama.sync.from": "\(marker.fromSeq)", "smollama.sync.to": "\(marker.toSeq)"])
+        try await database.appendCompactionMarker(marker, origin: node, stamp: stamp)
+    }
+
+    struct Batch: Sendable {
+        var request: PushRequest
+        var count: Int
+    }
+
+    func readBatch(stream: String, after: Int64) async throws -> Batch? {
+        if stream == SyncProtocol.readingsStream {
+            guard let (columns, toSeq) = try await database.readingBatch(after: after, limit: configuration.maxReadingsPerBatch)
+            else { return nil }
+            return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: toSeq, events: nil,
+                                              readings: columns), count: columns.count)
+        }
+        guard let eventStream = EventStream(rawValue: stream) else { return nil }
+        let events = try await database.events(origin: node, stream: eventStream, afterSeq: after,
+                                               limit: configuration.maxEventsPerBatch)
+        guard let last = events.last else { return nil }
+        // Only a contiguous prefix: a batch never half-covers its range.
+        var contiguous: [Event] = []
+        for (offset, event) in events.enumerated() where event.seq == after + 1 + Int64(offset) { contiguous.append(event) }
+        guard !contiguous.isEmpty, contiguous.count == events.count || contiguous.last!.seq < last.seq else { return nil }
+        return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: contiguous.last!.seq,
+                                          events: contiguous, readings: nil), count: contiguous.count)
+    }
+
+    /// Pushes one stream from the hub's mark up to the local max. The next batch is read while
+    /// the current one is on the wire.
+    func push(stream: String, from start: Int64, report: inout SyncRoundReport,
+              progress: (@Sendable (SyncProgress) -> Void)?, shouldStop: @Sendable () -> Bool) async throws -> Int64 {
+        var mark = start
+        var sent: Int64 = 0
+        let localMax = try await database.localMax(origin: node, stream: stream)
+        // The first batch re-sends the item at the hub's mark: the hub compares it, so a store
+        // restored from an old backup (same ids, other content) is detected as a collision.
+        var next = mark < localMax ? try await readBatch(stream: stream, after: max(0, mark - 1)) : nil
+        while let batch = next, !shouldStop() {
+            try faults.check("before-send:\(stream)")
+            // Read the next batch while this one is on the wire (cancelled if the push fails).
+            async let following = readBatch(stream: stream, after: batch.request.toSeq)
+            let response = try await call(SyncProtocol.Path.push, batch.request, as: PushResponse.self, report: &report)
+            try faults.check("after-ack:\(stream)")
+            guard response.mark >= batch.request.toSeq else {
+                throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
+                                                  detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
+            }
+            try await database.setHubAcknowledgement(stream: stream, seq: response.mark, now: bookkeepingNow)
+            sent += Int64(batch.request.toSeq - max(batch.request.fromSeq - 1, mark))
+            mark = response.mark
+            progress?(SyncProgress(stream: stream, sent: sent, remaining: max(0, localMax - mark), bytes: report.bytesSent))
+            if response.mark == batch.request.toSeq {
+                next = try await following
+            } else {
+                next = try await readBatch(stream: stream, after: response.mark)
+            }
+        }
+        try await database.recordSyncSuccess(stream: stream, hubMark: mark,
+                                             localMax: try await database.localMax(origin: node, stream: stream),
+                                             now: bookkeepingNow)
+        return sent
+    }
+
+    /// Pulls other nodes' shared streams page by page; the version vector is the cursor.
+    func pull(report: inout SyncRoundReport, shouldStop: @Sendable () -> Bool) async throws -> Int {
+        guard !configuration.pullStreams.isEmpty else { return 0 }
+        var pulled = 0
+        while !shouldStop() {
+            let have = try await database.versionVector(streams: configuration.pullStreams, excluding: node)
+            let page = try await call(
+                SyncProtocol.Path.pull,
+                PullRequest(node: node, streams: configuration.pullStreams.map(\.rawValue), have: have,
+                            limit: configuration.pullPageSize),
+                as: PullResponse.self, report: &report)
+            try faults.check("after-pull")
+            let applied = try await database.applyPulled(page.events)
+            pulled += applied.inserted
+            if applied.collisions > 0 {
+                logger.error("pulled events collide with ones held here",
+                             metadata: ["smollama.sync.collisions": "\(applied.collisions)"])
+            }
+            guard page.more, !page.events.isEmpty else { break }
+        }
+        return pulled
+    }
+}

@@ -1,0 +1,218 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import SmollamaCore
+import SmollamaStore
+import SmollamaSync
+import Synchronization
+
+/// Catch-up of a raw-readings backlog over loopback HTTP: columnar, deflated, signed batches
+/// vs the same readings posted one JSON document per reading (same run, same machine).
+struct SyncBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync catch-up of a 1 Hz backlog over loopback vs one JSON document per reading.")
+
+    @Option(help: "Raw readings in the backlog (90 days at 1 Hz is 7776000).") var readings = 1_000_000
+    @Option(help: "Readings posted one per request for the baseline (its rate is extrapolated).") var baseline = 5_000
+    @Option(help: "Drop the connection every N requests during catch-up (0: never).") var disconnectEvery = 0
+    @Option(help: "Readings per batch.") var batch = 20_000
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    struct Result: Codable {
+        var readings: Int
+        var batch: Int
+        var seconds: Double
+        var readingsPerSecond: Double
+        var bytesPerReading: Double
+        var requests: Int
+        var failedRounds: Int
+        var baselineReadings: Int
+        var baselineReadingsPerSecond: Double
+        var baselineBytesPerReading: Double
+        var extrapolated90DaysSeconds: Double
+        var baselineExtrapolated90DaysSeconds: Double
+        var peakRSSMegabytes: Double
+    }
+
+    /// Counts bytes and drops every n-th request (a flaky link).
+    final class CountingTransport: SyncTransport {
+        let inner: HTTPSyncTransport
+        let every: Int
+        let state = Mutex((requests: 0, bytes: 0))
+        init(inner: HTTPSyncTransport, every: Int) {
+            self.inner = inner
+            self.every = every
+        }
+        struct Dropped: Error {}
+        func send(_ request: SyncHTTPRequest) async throws -> SyncHTTPResponse {
+            let count = state.withLock { state -> Int in
+                state.requests += 1
+                state.bytes += request.body.count + request.headers.reduce(0) { $0 + $1.key.count + $1.value.count + 4 }
+                return state.requests
+            }
+            if every > 0 && count % every == 0 { throw Dropped() }
+            return try await inner.send(request)
+        }
+    }
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/smollama-sync-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+
+        // The node: one sensor at 1 Hz.
+        let node = NodeID.random()
+        let nodeDB = try SmollamaDatabase.open(path: directory + "/node.sqlite")
+        try await nodeDB.claim(for: node, incarnation: 1)
+        let start: Int64 = 1_796_000_000_000
+        let sensor = try await nodeDB.registerSensors([SensorDescriptor(id: "garage.temperature", name: "t")], driver: "bench", now: start)[0]
+        var written = 0
+        while written < readings {
+            let count = min(50_000, readings - written)
+            let pending = (0..<count).map { offset -> PendingReading in
+                let index = written + offset
+                let time = start + Int64(index) * 1000
+                let value = 18 + 4 * sin(Double(index) / 6_000) + Double(index % 7) / 10
+                return PendingReading(sensorRowID: sensor.rowID, value: (value * 10).rounded() / 10,
+                                      stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "bench",
+                                                        monotonicNanoseconds: UInt64(index) * 1_000_000_000, quality: .synced))
+            }
+            try await nodeDB.commit(readings: pending, notices: [], origin: node)
+            written += count
+        }
+
+        // The hub, served over loopback.
+        let hubNode = NodeID.random()
+        let hubKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        let nodeKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        let hubDB = try SmollamaDatabase.open(path: directory + "/hub.sqlite")
+        try await hubDB.claim(for: hubNode, incarnation: 1)
+        let hub = SyncHub(database: hubDB, hubNode: hubNode, hubName: "hub", key: hubKey, logger: logger)
+        let token = try await hub.createToken()
+        let enroll = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: "bench", publicKey: nodeKey.publicKeyHex, incarnation: 1))
+        _ = await hub.handle(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
+        try await hubDB.writer.write { db in
+            try db.execute(sql: "CREATE TABLE baseline_readings (origin TEXT NOT NULL, id INTEGER NOT NULL, sensor TEXT NOT NULL, time INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (origin, id)) WITHOUT ROWID")
+        }
+
+        let router = Router(context: BasicRequestContext.self)
+        SyncRoutes(hub: hub).register(on: router)
+        struct Document: Codable {
+            var origin: String
+            var id: Int64
+            var sensor: String
+            var time: Int64
+            var value: Double
+        }
+        router.post("/baseline/reading") { request, _ -> HTTPResponse.Status in
+            var request = request
+            let body = try await request.collectBody(upTo: 4096)
+            let document = try JSONDecoder().decode(Document.self, from: Data(body.readableBytesView))
+            try await hubDB.writer.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO baseline_readings VALUES (?, ?, ?, ?, ?)",
+                               arguments: [document.origin, document.id, document.sensor, document.time, document.value])
+            }
+            return .ok
+        }
+        let port = Mutex<Int?>(nil)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        let result = try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            while port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)"
+            let result = try await measure(url: url, node: node, nodeKey: nodeKey, nodeDB: nodeDB, hubNode: hubNode,
+                                           hubKey: hubKey, logger: logger)
+            group.cancelAll()
+            return result
+        }
+        guard let result else { return }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        print(String(format: "sync catch-up: %d readings in %.1f s = %.0f readings/s, %.2f bytes/reading on the wire, %d requests, %d failed rounds",
+                     result.readings, result.seconds, result.readingsPerSecond, result.bytesPerReading, result.requests, result.failedRounds))
+        print(String(format: "baseline (one JSON document per reading): %.0f readings/s, %.1f bytes/reading",
+                     result.baselineReadingsPerSecond, result.baselineBytesPerReading))
+        print(String(format: "90 days at 1 Hz (7.776 M): %.0f s with sync batches, %.0f s one document per reading (extrapolated)",
+                     result.extrapolated90DaysSeconds, result.baselineExtrapolated90DaysSeconds))
+        print(String(format: "peak RSS %.0f MB", result.peakRSSMegabytes))
+    }
+
+    func measure(url: String, node: NodeID, nodeKey: SyncKey, nodeDB: SmollamaDatabase, hubNode: NodeID, hubKey: SyncKey,
+                 logger: Logger) async throws -> Result? {
+        let transport = CountingTransport(inner: HTTPSyncTransport(baseURL: url), every: disconnectEvery)
+        let clock = SystemClockSource()
+        let client = SyncClient(
+            database: nodeDB, node: node, incarnation: 1, key: nodeKey,
+            hub: HubInfo(url: url, hubNode: hubNode, hubName: "hub", hubPublicKey: hubKey.publicKeyHex),
+            clockSource: clock, transport: transport,
+            configuration: .init(rawReadings: true, maxReadingsPerBatch: batch), logger: logger)
+        let began = ContinuousClock.now
+        var failedRounds = 0
+        var lastAck: Int64 = 0
+        while true {
+            do {
+                try await client.syncOnce()
+                break
+            } catch {
+                failedRounds += 1
+                let ack = try await nodeDB.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+                guard ack >= lastAck else { throw ValidationError("progress went backwards: \(lastAck) → \(ack)") }
+                lastAck = ack
+                if failedRounds > 100_000 { throw ValidationError("no progress") }
+            }
+        }
+        let elapsed = ContinuousClock.now - began
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let acked = try await nodeDB.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+        guard acked == Int64(readings) else { throw ValidationError("the hub acknowledged \(acked) of \(readings)") }
+        let stats = transport.state.withLock { $0 }
+
+        // Baseline: one POST of one JSON document per reading.
+        let rows = try await nodeDB.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, time, value FROM readings ORDER BY id LIMIT ?", arguments: [baseline])
+                .map { (id: $0[0] as Int64, time: $0[1] as Int64, value: $0[2] as Double) }
+        }
+        var baselineBytes = 0
+        let baselineBegan = ContinuousClock.now
+        let plain = HTTPSyncTransport(baseURL: url)
+        for row in rows {
+            let body = Array(#"{"origin":"\#(node.hex)","id":\#(row.id),"sensor":"garage.temperature","time":\#(row.time),"value":\#(row.value)}"#.utf8)
+            // Body plus the request line and headers an HTTP/1.1 client sends (measured: ~110 bytes).
+            baselineBytes += body.count + 110
+            let response = try await plain.send(SyncHTTPRequest(path: "/baseline/reading", headers: [:], body: body))
+            guard response.status == 200 else { throw ValidationError("baseline POST answered \(response.status)") }
+        }
+        let baselineElapsed = ContinuousClock.now - baselineBegan
+        let baselineSeconds = Double(baselineElapsed.components.seconds) + Double(baselineElapsed.components.attoseconds) / 1e18
+        let rate = Double(readings) / seconds
+        let baselineRate = Double(rows.count) / baselineSeconds
+        return Result(
+            readings: readings, batch: batch, seconds: seconds, readingsPerSecond: rate,
+            bytesPerReading: Double(stats.bytes) / Double(readings), requests: stats.requests, failedRounds: failedRounds,
+            baselineReadings: rows.count, baselineReadingsPerSecond: baselineRate,
+            baselineBytesPerReading: Double(baselineBytes) / Double(max(1, rows.count)),
+            extrapolated90DaysSeconds: 7_776_000 / rate, baselineExtrapolated90DaysSeconds: 7_776_000 / baselineRate,
+            peakRSSMegabytes: Self.peakRSS())
+    }
+
+    static func peakRSS() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return kilobytes / 1024
+    }
+}
