@@ -334,6 +334,7 @@ let package = Package(
             name: "SmollamaMem0Tests",
             dependencies: [
                 "SmollamaMem0", "SmollamaServer", "SmollamaStore", "SmollamaLLM", "SmollamaTesting", "SmollamaMQTT",
+                "SmollamaSync",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

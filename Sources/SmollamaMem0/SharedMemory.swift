@@ -196,6 +196,7 @@ public struct SharedMemory: Sendable {
         }
         record.parent = stored.version
         record.metadata["mem0.confidence_given"] = nil
+        await clock.observe(stored.hlc)  // the edit orders after the version it edits, whoever wrote that
         let (stamp, _, _) = await clock.stamp()
         try await database.record(record, origin: node, stamp: stamp)
         return ["message": "Memory updated successfully!"]
@@ -319,6 +320,7 @@ public struct SharedMemory: Sendable {
         record.validTo = min(record.validTo ?? now, now)
         record.expiredAt = now
         record.parent = stored.version
+        await clock.observe(stored.hlc)
         let (stamp, _, _) = await clock.stamp()
         try await database.record(record, origin: node, stamp: stamp)
     }
