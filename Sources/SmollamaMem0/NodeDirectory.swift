@@ -1,4 +1,5 @@
 public import SmollamaCore
+import Synchronization
 public import SmollamaStore
 
 /// Names of nodes, for mem0's `agent_id` (agent = node) and `smollama recall --node NAME`.
@@ -40,6 +41,12 @@ public struct DatabaseNodeDirectory: NodeDirectory {
     public let database: SmollamaDatabase
     public let node: NodeID
     public let nodeName: String
+    /// Names read at most once a second: a listing names hundreds of memories.
+    private let cache = Cache()
+
+    final class Cache: Sendable {
+        let state = Mutex<(names: [NodeID: String], read: ContinuousClock.Instant)?>(nil)
+    }
 
     public init(database: SmollamaDatabase, node: NodeID, nodeName: String) {
         self.database = database
@@ -48,8 +55,11 @@ public struct DatabaseNodeDirectory: NodeDirectory {
     }
 
     func names() async -> [NodeID: String] {
+        let now = ContinuousClock.now
+        if let cached = cache.state.withLock({ $0 }), now - cached.read < .seconds(1) { return cached.names }
         var names = (try? await database.enrolledNodeNames()) ?? [:]
         names[node] = nodeName
+        cache.state.withLock { [names] in $0 = (names, now) }
         return names
     }
 

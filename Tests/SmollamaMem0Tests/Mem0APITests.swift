@@ -32,6 +32,7 @@ import Testing
                 try await client.mem0(method, path, ["query": "x"], key: "wrong-key-wrong-key-wrong", status: .unauthorized)
             }
             try await client.mem0(.get, "/memories?user_id=a", key: Mem0Fixture.apiKey)
+            try await client.mem0(.get, "/memories/?user_id=a", key: Mem0Fixture.apiKey)  // clients add a slash
             try await client.mem0(.get, "/memories?user_id=a", key: Mem0Fixture.apiKey, header: .authorization)
             try await client.execute(uri: "/mem0/memories?user_id=a", method: .get,
                                      headers: [.authorization: "Bearer \(Mem0Fixture.apiKey)"]) { response in
