@@ -318,6 +318,7 @@ let package = Package(
             dependencies: [
                 "SmollamaMind", "SmollamaStore", "SmollamaSensors", "SmollamaLLM", "SmollamaTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

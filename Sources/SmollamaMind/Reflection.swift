@@ -1,5 +1,7 @@
+import AsyncAlgorithms
 import Foundation
 public import Logging
+public import ServiceLifecycle
 public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaStore
@@ -18,6 +20,8 @@ public struct ReflectionSettings: Sendable, Hashable {
     public var utcOffsetMinutes = 0
     /// Let the model phrase the memory (verified; the template is used when it fails).
     public var phraseWithModel = false
+    /// An hour is active on a day when on for at least this share of the busiest hour's mean.
+    public var peakFraction = 0.5
 
     public init() {}
 }
@@ -335,17 +339,28 @@ public struct Reflection: Sendable {
             let rollups = try await database.rollups(
                 sensor: sensor.descriptor.id, resolution: .hour, from: windowStart, to: todayStart)
             guard !rollups.isEmpty else { continue }
-            var daysSeen: [Int64: Set<Int>] = [:]
+            // Milliseconds on per (local day, hour); an activation too short to register counts a minute.
+            var onTime: [Int64: [Int: Int64]] = [:]
             for rollup in rollups {
                 let local = rollup.bucketStart + offset
                 let dayIndex = Self.floorDiv(local, day)
                 let hour = Int((local - dayIndex * day) / 3_600_000)
-                daysSeen[dayIndex, default: []].formUnion(rollup.onCount > 0 || rollup.onDuration > 0 ? [hour] : [])
+                let on = rollup.onDuration > 0 ? rollup.onDuration : (rollup.onCount > 0 ? 60_000 : 0)
+                onTime[dayIndex, default: [:]][hour, default: 0] += on
             }
             for group in DayGroup.allCases {
-                let days = daysSeen.keys.sorted().filter { Self.group(ofDay: $0) == group }
+                let days = onTime.keys.sorted().filter { Self.group(ofDay: $0) == group }
                 guard days.count >= settings.minDays else { continue }
-                let dayHours = days.map { (start: $0 * day - offset, hours: daysSeen[$0] ?? []) }
+                // An hour counts as active on a day when it was on for at least half as long as the
+                // busiest hour is on average: background blips do not make a routine.
+                let means = (0..<24).map { hour in
+                    Double(days.map { onTime[$0]?[hour] ?? 0 }.reduce(0, +)) / Double(days.count)
+                }
+                let floor = max(1, (means.max() ?? 0) * settings.peakFraction)
+                let dayHours = days.map { index in
+                    (start: index * day - offset,
+                     hours: Set((0..<24).filter { Double(onTime[index]?[$0] ?? 0) >= floor }))
+                }
                 shares["\(sensor.descriptor.id.rawValue)|\(group.rawValue)"] = Self.shares(dayHours)
                 if let pattern = routine(sensor: sensor.descriptor.id.rawValue, group: group, dayHours: dayHours) {
                     patterns.append(pattern)
@@ -391,5 +406,47 @@ public struct Reflection: Sendable {
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)
+    }
+}
+
+/// Reflects once at start and then on an interval; a failing pass is logged and retried next time.
+public struct ReflectionService: Service {
+    public let reflection: Reflection
+    public let interval: Duration
+    let now: @Sendable () async -> Int64
+    let logger: Logger
+
+    public init(reflection: Reflection, interval: Duration, logger: Logger, now: @escaping @Sendable () async -> Int64) {
+        self.reflection = reflection
+        self.interval = interval
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run() async throws {
+        await tick()
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            await tick()
+        }
+    }
+
+    /// One pass; never throws.
+    public func tick() async {
+        do {
+            let report = try await reflection.reflect(now: await now())
+            if !report.created.isEmpty || !report.closed.isEmpty {
+                logger.info(
+                    "reflection wrote memories",
+                    metadata: [
+                        "smollama.memory.created": "\(report.created.count)",
+                        "smollama.memory.closed": "\(report.closed.count)",
+                        "smollama.memory.superseded": "\(report.superseded.count)",
+                    ])
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("reflection failed", metadata: ["smollama.memory.error": "\(error)"])
+        }
     }
 }

@@ -137,6 +137,23 @@ public enum ConfigTemplate {
           discovery: true          # Home Assistant MQTT discovery
           discovery_prefix: homeassistant
 
+        # Memories and recall. Reflection turns routines in the hourly rollups into memories
+        # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the
+        # old memory and supersedes it. Recall ranks memories and observations by embeddings
+        # (sqlite-vec when it loads, else an exact scan), words (FTS5), recency and importance.
+        memory:
+          reflection: true
+          reflection_interval: 1d  # also once at start; `smollama reflect` runs it now
+          reflection_window: 14d   # days of rollups one pass looks at
+          min_days: 4              # fewest days per day group (weekdays, weekends) for a routine
+          active_share: 0.6        # an hour is routine when active on this share of days
+          utc_offset_minutes: 0    # local time = UTC + this (for the hours in memories)
+          phrase_with_llm: false   # let the chat model phrase memories (numbers verified)
+          embeddings: true         # embed observations and memories (false: words only)
+          embedding_interval: 30s
+          vector_search: automatic # automatic, sqlite-vec, exact or off
+          vec0_path: ""            # "" = $SMOLLAMA_VEC0 or the venv scripts/setup-llm.sh fills
+
         # The hub's mem0-compatible REST API at http://HOST:PORT/mem0 (role llama only; off while
         # api_key is empty). See README "Shared memory (mem0 API)".
         mem0:

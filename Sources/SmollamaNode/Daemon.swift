@@ -82,6 +82,7 @@ public enum Daemon {
             // Stops first: open pages close before the store's writers finish.
             .init(service: dashboard, serviceName: "http"),
         ]
+        services += MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.
         do {

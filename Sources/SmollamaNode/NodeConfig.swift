@@ -3,6 +3,7 @@ public import SmollamaLLM
 public import SmollamaServer
 public import SmollamaMQTT
 public import SmollamaMem0
+public import SmollamaMind
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
@@ -201,11 +202,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var llm = LLMConfig()
     /// MQTT: live publishing, ingest of other devices' topics, Home Assistant discovery.
     public var mqtt = MQTTConfig()
+    /// Memories and recall (see SmollamaMind.MemoryConfig for every key).
+    public var memory = MemoryConfig()
     /// The hub's mem0-compatible API and the bridge to an external mem0 server (see `Mem0Config`).
     public var mem0 = Mem0Config()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt, mem0
+        case node, store, clock, sensors, sync, log, http, llm, mqtt, memory, mem0
     }
 
     public init() {}
@@ -221,6 +224,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
         llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
+        memory = try c.decodeIfPresent(MemoryConfig.self, forKey: .memory) ?? memory
         mem0 = try c.decodeIfPresent(Mem0Config.self, forKey: .mem0) ?? mem0
     }
 }

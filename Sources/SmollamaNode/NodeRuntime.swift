@@ -23,7 +23,8 @@ public struct NodeRuntime: Sendable {
         let paths = NodeSetup.paths(home: home, configFile: file, config: config)
         var identity = try NodeIdentity.load(paths: paths)
         let storeExisted = FileManager.default.fileExists(atPath: paths.databaseFile)
-        let database = try SmollamaDatabase.open(path: paths.databaseFile)
+        let database = try SmollamaDatabase.open(
+            path: paths.databaseFile, vectorExtension: MemoryWiring.vectorExtension(config: config, environment: environment))
         if !storeExisted {
             identity.incarnation += 1
             try identity.save(paths: paths)

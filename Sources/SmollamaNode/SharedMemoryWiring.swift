@@ -30,8 +30,7 @@ struct SharedMemoryWiring {
             let memory = SharedMemory(
                 database: database, node: runtime.identity.nodeID, clock: clock, directory: directory,
                 extractor: ModelFactExtractor(model: config.llm.makeChatModel(logger: logger)),
-                searcher: RecallMemorySearcher(recall: Recall(
-                    database: database, embedder: config.llm.makeEmbedder(logger: logger), logger: logger)))
+                searcher: RecallMemorySearcher(recall: MemoryWiring.recall(runtime: runtime, logger: logger)))
             extensions.append(Mem0API(memory: memory, config: config.mem0))
             logger.info("mem0: API served", metadata: ["smollama.url": "\(config.http.url())mem0"])
         }

@@ -14,7 +14,8 @@ struct Smollama: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
             SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, SyncCommand.self, EnrollCommand.self,
-            HubCommand.self, RecallCommand.self,
+            HubCommand.self, RecallCommand.self, RememberCommand.self, HistoryCommand.self, StateCommand.self,
+            AskCommand.self, ReflectCommand.self,
         ])
 
     static func main() async {

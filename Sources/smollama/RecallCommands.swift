@@ -1,0 +1,230 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SmollamaCore
+import SmollamaLLM
+import SmollamaMem0
+import SmollamaMind
+import SmollamaNode
+import SmollamaStore
+
+/// Parses `--since/--from/--to`: a duration back from now (`24h`, `7d`), an ISO 8601 time or
+/// date (UTC), or Unix milliseconds.
+enum TimeArgument {
+    static func parse(_ text: String, now: Int64, option: String) throws -> Int64 {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let duration = ConfigDuration(parsing: trimmed) { return now - duration.milliseconds }
+        if let ms = Int64(trimmed) { return ms }
+        let full = ISO8601DateFormatter()
+        if let date = full.date(from: trimmed) { return Int64(date.timeIntervalSince1970 * 1000) }
+        let dateOnly = ISO8601DateFormatter()
+        dateOnly.formatOptions = [.withFullDate]
+        if let date = dateOnly.date(from: trimmed) { return Int64(date.timeIntervalSince1970 * 1000) }
+        throw ValidationError(
+            "\(option) '\(text)' is not a time: use a duration back from now (24h, 7d), an ISO 8601 time "
+                + "(2026-11-25T07:00:00Z), a date (2026-11-25) or Unix milliseconds")
+    }
+}
+
+func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+func quietLogger() -> Logger {
+    var logger = Logger(label: "smollama")
+    logger.logLevel = .error
+    return logger
+}
+
+struct RecallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recall",
+        abstract: "Search memories and observations (embeddings + words, ranked with recency and importance).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "What to look for.") var query: String
+    @Option(help: "Only memories or only observations.") var kind: RecallKindArgument?
+    @Option(name: .customLong("record-kind"), help: "Only this record kind (routine, fact, anomaly, …); repeatable.")
+    var recordKinds: [String] = []
+    @Option(help: "Only items about this sensor; repeatable.") var sensor: [String] = []
+    @Option(help: "Only items from this node: its name (on the hub, as enrolled), id, or id prefix (6+ hex digits); repeatable.")
+    var node: [String] = []
+    @Option(help: "Only items since then: 24h, 7d, an ISO 8601 time or a date.") var since: String?
+    @Flag(help: "Include memories that no longer hold (closed or superseded).") var all = false
+    @Option(help: "How many hits.") var top = 5
+    @Flag(help: "Print the result as JSON (the same shape the recall tool gives the model).") var json = false
+
+    func validate() throws {
+        guard top >= 1, top <= 100 else { throw ValidationError("--top must be between 1 and 100") }
+    }
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try await global.openNode()
+            let logger = quietLogger()
+            let clock = try await MemoryWiring.commandClock(runtime: runtime)
+            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: logger)
+            // Embed what the daemon has not yet (a no-op when it runs); words work meanwhile.
+            _ = try? await tools.indexer?.indexPending(limit: 2000)
+            // Node names (the hub's enrolled nodes, this node's own), ids or id prefixes → origins.
+            let directory = DatabaseNodeDirectory(database: runtime.database, node: runtime.identity.nodeID,
+                                                  nodeName: runtime.config.node.name)
+            var origins: [NodeID] = []
+            for name in node {
+                let matched = await directory.nodes(matching: name)
+                guard !matched.isEmpty else { throw CrossNodeRecall.Failure.unknownNode(name) }
+                origins += matched
+            }
+            let query = RecallQuery(
+                text: self.query, kinds: kind.map { [$0.kind] }, recordKinds: recordKinds.isEmpty ? nil : recordKinds,
+                sensors: sensor.isEmpty ? nil : sensor, origins: node.isEmpty ? nil : origins,
+                from: try since.map { try TimeArgument.parse($0, now: nowMilliseconds(), option: "--since") },
+                validOnly: !all, topK: top)
+            let output = try await tools.recall(query)
+            if json { return print(try MindTools.json(output)) }
+            if output.hits.isEmpty { print("Nothing found.") }
+            for hit in output.hits {
+                var line = String(format: "%.3f  ", hit.score) + "\(hit.type.prefix(3)) \(hit.id.prefix(8))  \(hit.text)"
+                if hit.validTo != nil || hit.expiredAt != nil { line += "  [no longer holds]" }
+                print(line)
+            }
+            if let problem = output.vectorProblem { print("(words only: \(problem))") }
+        }
+    }
+}
+
+enum RecallKindArgument: String, ExpressibleByArgument, CaseIterable {
+    case memory, observation
+    var kind: RecallItemKind { self == .memory ? .memory : .observation }
+}
+
+struct RememberCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remember", abstract: "Store a fact as a memory (source: user).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The fact, in one or two sentences.") var text: String
+    @Option(help: "Sensor the fact is about; repeatable (default: sensor keys named in the text).") var sensor: [String] = []
+    @Flag(help: "Print the memory as JSON.") var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try await global.openNode()
+            let clock = try await MemoryWiring.commandClock(runtime: runtime)
+            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: quietLogger())
+            let output = try await tools.remember(text, subjects: sensor.isEmpty ? nil : sensor)
+            if json { return print(try MindTools.json(output)) }
+            print("Remembered \(output.id.prefix(8))" + (output.subjects.isEmpty ? "" : " about \(output.subjects.joined(separator: ", "))")
+                  + (output.embedded ? "." : " (embedding waits for the LLM runtime; words work now)."))
+        }
+    }
+}
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "A sensor's rollups over a time range (5-minute buckets up to 2 days, hourly beyond).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Sensor key, e.g. hallway.motion.") var sensor: String
+    @Option(help: "Start: 24h (back from now), an ISO 8601 time, a date or Unix ms.") var from = "24h"
+    @Option(help: "End (default: now).") var to: String?
+    @Flag(help: "Print the history as JSON.") var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try await global.openNode()
+            let clock = try await MemoryWiring.commandClock(runtime: runtime)
+            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: quietLogger())
+            let now = nowMilliseconds()
+            let start = try TimeArgument.parse(from, now: now, option: "--from")
+            let end = try to.map { try TimeArgument.parse($0, now: now, option: "--to") } ?? now
+            let output = try await tools.history(sensor: sensor, from: start, to: end)
+            if json { return print(try MindTools.json(output)) }
+            let binary = output.kind == "binary"
+            print("\(output.sensor) (\(output.name)) \(Terminal.timestamp(start)) … \(Terminal.timestamp(end)), \(output.resolution) buckets")
+            print(Terminal.table(
+                binary ? ["BUCKET", "READINGS", "TURNED ON", "ON (min)"] : ["BUCKET", "READINGS", "MIN", "MEAN", "MAX"],
+                output.points.map { point in
+                    binary
+                        ? [Terminal.timestamp(point.start), "\(point.count)", "\(point.onCount ?? 0)",
+                           String(format: "%.1f", Double(point.onDurationMs ?? 0) / 60_000)]
+                        : [Terminal.timestamp(point.start), "\(point.count)", point.min.map { "\($0)" } ?? "",
+                           point.mean.map { "\($0)" } ?? "", point.max.map { "\($0)" } ?? ""]
+                }))
+        }
+    }
+}
+
+struct StateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state", abstract: "The latest value of sensors (all, or the ones named).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Sensor keys (default: all).") var sensors: [String] = []
+    @Flag(help: "Print the state as JSON.") var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try await global.openNode()
+            let clock = try await MemoryWiring.commandClock(runtime: runtime)
+            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: quietLogger())
+            let output = try await tools.currentState(sensors: sensors.isEmpty ? nil : sensors)
+            if json { return print(try MindTools.json(output)) }
+            print(Terminal.table(
+                ["SENSOR", "VALUE", "AGE", "STATUS"],
+                output.sensors.map { entry in
+                    [entry.sensor, entry.value.map { "\($0) \(entry.unit)" } ?? "—",
+                     entry.ageSeconds.map { Terminal.age(milliseconds: $0 * 1000) } ?? "", entry.status]
+                }))
+        }
+    }
+}
+
+struct ReflectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reflect", abstract: "Turn routines in the rollups into memories now (the daemon does it daily).")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try await global.openNode()
+            let clock = try await MemoryWiring.commandClock(runtime: runtime)
+            let reflection = MemoryWiring.reflection(runtime: runtime, clock: clock, logger: quietLogger())
+            try await runtime.database.rollUpAll()
+            let report = try await reflection.reflect(now: await clock.now())
+            if json { return print(try MindTools.json(report)) }
+            for pattern in report.patterns { print(pattern.templateText) }
+            print("\(report.patterns.count) routines; \(report.created.count) new memories, \(report.refreshed.count) refreshed, "
+                  + "\(report.closed.count) closed, \(report.superseded.count) superseded.")
+        }
+    }
+}
+
+struct AskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Ask about the home; the answer cites the memories and observations it used.",
+        discussion: "A tool-capable model calls recall/history/current_state itself; otherwise a router picks "
+            + "one and the model answers from what was retrieved. Needs the LLM runtime (smollama run).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The question.") var question: String
+    @Flag(help: "Print the answer, citations and tool calls as JSON.") var json = false
+
+    func run() async throws {
+        try await userFacing {
+            let runtime = try await global.openNode()
+            let logger = quietLogger()
+            let clock = try await MemoryWiring.commandClock(runtime: runtime)
+            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: logger)
+            _ = try? await tools.indexer?.indexPending(limit: 2000)
+            let asker = Asker(model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, logger: logger)
+            let answer = try await asker.ask(question)
+            if json { return print(try MindTools.json(answer)) }
+            print(answer.answer)
+            if !answer.citations.isEmpty {
+                print("\nsources: " + answer.citations.map { String($0.prefix(8)) }.joined(separator: ", "))
+            }
+        }
+    }
+}
