@@ -77,7 +77,11 @@ struct SyncBench: AsyncParsableCommand {
             let pending = (0..<count).map { offset -> PendingReading in
                 let index = written + offset
                 let time = start + Int64(index) * 1000
-                let value = 18 + 4 * sin(Double(index) / 6_000) + Double(index % 7) / 10
+                // A slow daily-ish swing plus sensor noise (deterministic), rounded to 0.1 like a
+                // typical temperature sensor: realistic entropy for the compressor.
+                var noise = UInt64(index) &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                noise ^= noise >> 33
+                let value = 18 + 4 * sin(Double(index) / 13_750) + Double(Int(noise % 5) - 2) / 10
                 return PendingReading(sensorRowID: sensor.rowID, value: (value * 10).rounded() / 10,
                                       stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "bench",
                                                         monotonicNanoseconds: UInt64(index) * 1_000_000_000, quality: .synced))

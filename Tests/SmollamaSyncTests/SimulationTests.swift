@@ -217,4 +217,42 @@ import Testing
         }
         #expect(gaps == [SeqRange(from: 1, to: 150)])
     }
+
+    /// A node re-imaged with the same hostname is a new identity: its old data stays on the hub
+    /// under the old id, nothing collides.
+    @Test func reimagedNodeWithSameNameIsANewNode() async throws {
+        var world = try await World(seed: 31, nodes: 1, faultRate: 0)
+        try await world.nodes[0].write(readings: 50, memory: true)
+        await world.nodes[0].sync()
+        let old = world.nodes[0].node
+        world.nodes[0] = try await SimNode(name: "n0", world: world.clock, hub: world.hub, dice: world.dice)
+        try await world.nodes[0].write(readings: 50, memory: true)
+        try await world.quiesce()
+        try await world.checkInvariants()
+        #expect(try await world.hub.database.hubMark(origin: old.hex, stream: SyncProtocol.readingsStream) == 50)
+        #expect(try await world.hub.database.hubNodes().allSatisfy { $0.collisions == 0 })
+    }
+
+    /// A long offline backlog synced over a link that fails every few requests: each failed round
+    /// resumes at the hub's mark, the acknowledged mark only grows, nothing is lost.
+    @Test func longBacklogOverAFlakyLink() async throws {
+        var world = try await World(seed: 37, nodes: 1, faultRate: 3,
+                                    configuration: .init(maxEventsPerBatch: 50, maxReadingsPerBatch: 500, pullPageSize: 50))
+        world.dice.only([.dropRequest, .dropResponse])
+        let node = world.nodes[0]
+        for _ in 0..<20 { try await node.write(readings: 1_000, memory: false) }
+        var acknowledged: Int64 = 0
+        var rounds = 0
+        while acknowledged < 20_000 && rounds < 500 {
+            rounds += 1
+            await node.sync()
+            let now = try await node.database.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+            #expect(now >= acknowledged, "progress went back: \(acknowledged) → \(now)")
+            acknowledged = now
+            try await world.checkMarks()
+        }
+        #expect(acknowledged == 20_000, "caught up in \(rounds) rounds")
+        try await world.quiesce()
+        try await world.checkInvariants()
+    }
 }
