@@ -364,11 +364,13 @@ actor SimNode {
         let seq = try await database.localMax(origin: node, stream: EventStream.notices.rawValue)
         stampedAt.append((seq, world.wallMilliseconds()))
         if memory {
-            struct Memory: Codable { var id: String; var text: String }
-            try await database.appendEvent(
-                origin: node, stream: .memories, type: "memory.version",
-                payload: try EventPayload.encode(Memory(id: UUID().uuidString, text: "\(name) learned \(dice.int(0...999))")),
-                stamp: await stamp())
+            // A real memory version (the knowledge contract projects it into `memories` on every store).
+            let learnedAt = world.wallMilliseconds()
+            try await database.record(
+                MemoryRecord(id: NodeID.randomRecordID(), kind: "fact", subjects: ["\(name).temp"],
+                             text: "\(name) learned \(dice.int(0...999))", confidence: 0.5, importance: 0.5,
+                             validFrom: learnedAt, createdAt: learnedAt, source: .reflection),
+                origin: node, stamp: await stamp())
         }
     }
 
