@@ -146,6 +146,7 @@ public struct SharedMemory: Sendable {
             let (stamp, _, _) = await clock.stamp()
             try await database.record(record, origin: node, stamp: stamp)
             results.append(["id": .string(record.id), "memory": .string(record.text), "event": "ADD",
+                            "actor_id": record.metadata["actor_id"].map(JSONValue.string) ?? .null,
                             "role": .string(role)])
         }
         return ["results": .array(results)]
@@ -170,7 +171,10 @@ public struct SharedMemory: Sendable {
     /// `GET /memories/{id}`.
     public func get(id: String) async throws -> JSONValue {
         let stored = try await current(id)
-        return await item(stored, document: await document(stored))
+        // mem0's `get` answers a whole MemoryItem, whose score is null outside a search.
+        guard case .object(var item) = await item(stored, document: await document(stored)) else { return .null }
+        item["score"] = .null
+        return .object(item)
     }
 
     /// `PUT /memories/{id}`: a new version of the memory naming the one it edits.

@@ -186,4 +186,59 @@ struct LiveMem0BridgeTests {
         }
         print("infer with SmolLM2-135M: \(facts.count) grounded facts: \(facts.map(\.text))")
     }
+
+    /// The same calls against the real mem0 and against ours: every key mem0 answers with, ours
+    /// answers with too (ours may add more: agent_id = node, run_id = day, smollama metadata).
+    @Test func ourShapesCarryEveryKeyOfTheRealMem0s() async throws {
+        let ours = try await Mem0Fixture()
+        try await Self.withRealMem0 { url in
+            func send(_ method: HTTPMethod, _ path: String, _ body: JSONValue? = nil) async throws -> JSONValue {
+                var request = HTTPClientRequest(url: url + path)
+                request.method = method
+                request.headers.add(name: "X-API-Key", value: Self.key)
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: body.jsonString))
+                }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                let bytes = try await response.body.collect(upTo: 1 << 20)
+                #expect(response.status == .ok, "\(method) \(path): \(String(buffer: bytes))")
+                return try JSONValue(parsing: String(buffer: bytes))
+            }
+            func keys(_ value: JSONValue?) -> Set<String> { Set(value?.objectValue?.keys.map { $0 } ?? []) }
+            func covers(_ mine: JSONValue?, _ theirs: JSONValue?, _ what: String) {
+                let missing = keys(theirs).subtracting(keys(mine))
+                #expect(!keys(theirs).isEmpty && missing.isEmpty, "\(what): ours lacks \(missing.sorted())")
+            }
+            let body: JSONValue = ["messages": [["role": "user", "content": "Alice keeps the bike in the garage"]],
+                                   "user_id": "alice", "infer": false, "metadata": ["category": "things"]]
+            let theirsAdded = try await send(.POST, "/memories", body)
+            let oursAdded = try await ours.memory.add(body)
+            covers(oursAdded["results"]?.arrayValue?.first, theirsAdded["results"]?.arrayValue?.first, "add result")
+            let theirsID = try #require(theirsAdded["results"]?.arrayValue?.first?["id"]?.stringValue)
+            let oursID = try #require(oursAdded["results"]?.arrayValue?.first?["id"]?.stringValue)
+
+            covers(try await ours.memory.get(id: oursID), try await send(.GET, "/memories/\(theirsID)"), "get")
+            let theirsList = try await send(.GET, "/memories?user_id=alice")
+            let oursList = try await ours.memory.list(scope: Mem0Scope(userID: "alice"), filters: .matchAll, limit: 10,
+                                                      showExpired: false)
+            covers(oursList["results"]?.arrayValue?.first, theirsList["results"]?.arrayValue?.first, "list item")
+            #expect(keys(oursList) == keys(theirsList))
+            let theirsFound = try await send(.POST, "/search", ["query": "where is the bike", "user_id": "alice"])
+            let oursFound = try await ours.memory.search(["query": "bike garage", "user_id": "alice"])
+            covers(oursFound["results"]?.arrayValue?.first, theirsFound["results"]?.arrayValue?.first, "search hit")
+
+            let update: JSONValue = ["text": "Alice keeps the bike in the shed"]
+            #expect(try await send(.PUT, "/memories/\(theirsID)", update) == (try await ours.memory.update(id: oursID, body: update)))
+            _ = try await send(.DELETE, "/memories/\(theirsID)")
+            _ = try await ours.memory.delete(id: oursID)
+            let theirsHistory = try #require(try await send(.GET, "/memories/\(theirsID)/history").arrayValue)
+            let oursHistory = try #require(try await ours.memory.history(id: oursID).arrayValue)
+            #expect(theirsHistory.map { $0["event"] } == oursHistory.map { $0["event"] })
+            #expect(theirsHistory.map { $0["old_memory"] } == oursHistory.map { $0["old_memory"] })
+            #expect(theirsHistory.map { $0["new_memory"] } == oursHistory.map { $0["new_memory"] })
+            #expect(theirsHistory.map { $0["is_deleted"] } == oursHistory.map { $0["is_deleted"] })
+            for (mine, theirs) in zip(oursHistory, theirsHistory) { covers(mine, theirs, "history entry") }
+        }
+    }
 }
