@@ -64,10 +64,54 @@ public struct Mem0API: ServerExtension {
         api.post("/search") { request, _ in
             Mem0JSON(value: try await memory.search(try await Self.body(request, limit: limit)))
         }
+        registerClientPaths(on: api, limit: limit)
         api.post("/reset") { request, context in
             try Mem0KeyMiddleware.requireAdmin(context: context, request: request, adminKey: config.adminKey,
                                                call: "POST /reset")
             return Mem0JSON(value: try await memory.reset())
+        }
+    }
+
+    /// The paths mem0's Python `MemoryClient` uses (`MemoryClient(api_key=KEY, host="http://hub:8080/mem0")`),
+    /// answered by the same handlers: `/v1/ping/`, `/v3/memories/add/`, `/v3/memories/` (list by
+    /// `filters`), `/v3/memories/search/`, `/v1/memories/{id}/` (GET, PUT, DELETE) and its history.
+    func registerClientPaths(on api: RouterGroup<BasicRequestContext>, limit: Int) {
+        let memory = memory
+        api.get("/v1/ping") { _, _ in
+            // The client insists on an organisation and a project; the hub is one of each.
+            Mem0JSON(value: ["status": "ok", "org_id": "smollama", "project_id": "hub", "user_email": .null])
+        }
+        api.post("/v3/memories/add") { request, _ in
+            Mem0JSON(value: try await memory.add(try await Self.body(request, limit: limit)))
+        }
+        api.post("/v3/memories") { request, _ in
+            let body = try await Self.body(request, limit: limit)
+            guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
+            try SharedMemory.rejectUnknown(object, allowed: ["filters", "top_k", "page", "page_size", "show_expired",
+                                                             "fields", "version"])
+            let filterValue = object["filters"] ?? .object([:])
+            guard let filters = filterValue.objectValue else { throw Mem0Error.badRequest("filters must be an object") }
+            let scope = try SharedMemory.scope(filters)
+            let rest = filters.filter { !["user_id", "agent_id", "run_id"].contains($0.key) }
+            let limit = try SharedMemory.int(object["top_k"] ?? object["page_size"], name: "top_k", range: 1...10_000) ?? 100
+            return Mem0JSON(value: try await memory.list(
+                scope: scope, filters: rest.isEmpty ? .matchAll : try Mem0Filter.parse(.object(rest)), limit: limit,
+                showExpired: try SharedMemory.bool(object["show_expired"], name: "show_expired") ?? false))
+        }
+        api.post("/v3/memories/search") { request, _ in
+            Mem0JSON(value: try await memory.search(try await Self.body(request, limit: limit)))
+        }
+        api.get("/v1/memories/:id") { _, context in
+            Mem0JSON(value: try await memory.get(id: try Self.id(context)))
+        }
+        api.put("/v1/memories/:id") { request, context in
+            Mem0JSON(value: try await memory.update(id: try Self.id(context), body: try await Self.body(request, limit: limit)))
+        }
+        api.delete("/v1/memories/:id") { _, context in
+            Mem0JSON(value: try await memory.delete(id: try Self.id(context)))
+        }
+        api.get("/v1/memories/:id/history") { _, context in
+            Mem0JSON(value: try await memory.history(id: try Self.id(context)))
         }
     }
 

@@ -241,4 +241,32 @@ struct LiveMem0BridgeTests {
             for (mine, theirs) in zip(oursHistory, theirsHistory) { covers(mine, theirs, "history entry") }
         }
     }
+
+    /// mem0's own Python client (`MemoryClient`, PyPI mem0ai 2.2.1) against our API over real HTTP.
+    @Test func mem0sOwnPythonClientWorksAgainstTheHub() async throws {
+        let runtime = try Runtime.locate()
+        let script = URL(fileURLWithPath: runtime.script).deletingLastPathComponent().path + "/mem0_client_check.py"
+        let server = try await StubMem0Server()
+        let directory = try TemporaryDirectory("mem0-client")
+        let output = directory.path + "/out.json"
+        try await server.serve { url in
+            let child = try ChildProcess("/usr/bin/env", ["MEM0_TELEMETRY=False", runtime.python, script, url,
+                                                          Mem0Fixture.apiKey], output: output, ownProcessGroup: true)
+            let status = await child.wait(timeout: .seconds(180))
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            #expect(status == 0, "the mem0 client failed: \(text.suffix(2000))")
+            let line = text.split(separator: "\n").last.map(String.init) ?? ""
+            let result = try JSONValue(parsing: line)
+            #expect(result["add"]?["results"]?.arrayValue?.first?["event"] == "ADD")
+            #expect(result["get"]?["memory"] == "Alice keeps the bike in the garage")
+            #expect(result["get"]?["user_id"] == "alice")
+            #expect(result["get"]?["metadata"]?["category"] == "things")
+            #expect(result["all"]?["results"]?.arrayValue?.count == 1)
+            #expect(result["search"]?["results"]?.arrayValue?.first?["memory"] == "Alice keeps the bike in the garage")
+            #expect(result["update"]?["message"] == "Memory updated successfully!")
+            #expect(result["history"]?.arrayValue?.map { $0["event"] } == ["ADD", "UPDATE"])
+            #expect(result["delete"]?["message"] == "Memory deleted successfully!")
+        }
+        #expect(try await server.memories().isEmpty)
+    }
 }
