@@ -355,4 +355,26 @@ import Testing
             #expect(try await fixture.database.memoryVersions(id: bobID).count == 2)
         }
     }
+
+    @Test func thePlatformPathsOfMem0sPythonClientReachTheSameHandlers() async throws {
+        let fixture = try await Mem0Fixture()
+        try await fixture.api().test(.router) { client in
+            let ping = try await client.mem0(.get, "/v1/ping/", header: .authorization)
+            #expect(ping["status"] == "ok" && ping["org_id"] != .null && ping["project_id"] != .null)
+            try await client.mem0(.get, "/v1/ping/", key: nil, status: .unauthorized)
+            let added = try await client.mem0(.post, "/v3/memories/add/", Self.note, header: .authorization)
+            let id = try #require(added["results"]?.arrayValue?.first?["id"]?.stringValue)
+            let listed = try await client.mem0(.post, "/v3/memories/", ["filters": ["user_id": "alice", "category": "comfort"]])
+            #expect(listed["results"]?.arrayValue?.count == 2)
+            try await client.mem0(.post, "/v3/memories/", ["filters": ["category": "comfort"]], status: .badRequest)
+            let found = try await client.mem0(.post, "/v3/memories/search/", ["query": "kitchen degrees",
+                                                                             "filters": ["user_id": "alice"]])
+            #expect(found["results"]?.arrayValue?.isEmpty == false)
+            #expect(try await client.mem0(.get, "/v1/memories/\(id)/")["id"]?.stringValue == id)
+            try await client.mem0(.put, "/v1/memories/\(id)/", ["text": "I like the kitchen at 20 degrees"])
+            #expect(try await client.mem0(.get, "/v1/memories/\(id)/history/").arrayValue?.count == 2)
+            try await client.mem0(.delete, "/v1/memories/\(id)/")
+            try await client.mem0(.get, "/v1/memories/\(id)/", status: .notFound)
+        }
+    }
 }
