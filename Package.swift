@@ -243,6 +243,8 @@ let package = Package(
             dependencies: [
                 "SmollamaCore",
                 "SmollamaStore",
+                "SmollamaMind",
+                "SmollamaLLM",
                 "SmollamaSensors",
                 "SmollamaServer",
                 "SmollamaMQTT",

@@ -10,6 +10,7 @@
 # Everything lands in ${SMOLLAMA_CACHE:-~/.cache/smollama}:
 #   llama.cpp/llama-server (+ its .so files)   models/SmolLM2-135M-Instruct.Q4_1.gguf
 #   models/all-minilm-l6-v2-f32.gguf           models/registry.json (written by `smollama models import`)
+#   lib/vec0.so (sqlite-vec, loaded by recall)
 #
 # Environment: SMOLLAMA_CACHE (cache dir), SMOLLAMA_SKIP_OLLAMA=1 (build llama-server even if ollama exists),
 #              SMOLLAMA_BUILD_JOBS (default 2), PYTHON (default: a venv in the cache dir).
@@ -37,6 +38,18 @@ site_file() { # site_file MODULE RELPATH -> absolute path inside an installed pa
     "$PY" -c "import importlib.util,os,sys; s=importlib.util.find_spec('$1'); print(os.path.join(os.path.dirname(s.origin), '$2')) if s and s.origin else sys.exit(1)"
 }
 
+# sqlite-vec from PyPI; its vec0.so is copied to $CACHE/lib/vec0.so, where smollama looks first
+# (then $SMOLLAMA_VEC0, then the venv), whichever Python installed it.
+install_vec0() {
+    py_has sqlite_vec || pip_quiet sqlite-vec
+    local so
+    so="$(site_file sqlite_vec vec0.so)" || die "sqlite-vec is not importable after install"
+    [ -s "$so" ] || die "no vec0.so in the sqlite-vec package ($so)"
+    mkdir -p "$CACHE/lib"
+    if ! cmp -s "$so" "$CACHE/lib/vec0.so"; then cp "$so" "$CACHE/lib/vec0.so.tmp" && mv "$CACHE/lib/vec0.so.tmp" "$CACHE/lib/vec0.so"; fi
+    info "vec0: $CACHE/lib/vec0.so"
+}
+
 mkdir -p "$LLAMA_DIR" "$MODELS"
 if [ -z "${PYTHON:-}" ] && [ ! -x "$VENV/bin/python" ]; then
     step "Python venv for the model packages: $VENV"
@@ -57,7 +70,7 @@ if command -v ollama >/dev/null 2>&1 && [ "${SMOLLAMA_SKIP_OLLAMA:-0}" != "1" ];
         fi
     done
     step "sqlite-vec (vector search)"
-    py_has sqlite_vec && info "already installed" || pip_quiet sqlite-vec
+    install_vec0
     step "done in $(( $(date +%s) - START ))s: set llm.backend: ollama (and llm.runtime: external if systemd runs ollama)"
     exit 0
 fi
@@ -133,7 +146,7 @@ fi
 
 # ---------------------------------------------------------------- sqlite-vec
 step "sqlite-vec (vector search)"
-if py_has sqlite_vec; then info "already installed: $(site_file sqlite_vec vec0.so 2>/dev/null || echo sqlite_vec)"; else pip_quiet sqlite-vec; fi
+install_vec0
 
 # ---------------------------------------------------------------- mem0 (bridge tests)
 # PyPI mem0ai, pinned: the hub's mem0 API follows its contract, and the bridge tests run its real

@@ -17,24 +17,38 @@ public enum MemoryWiring {
         return VectorExtension.locate(environment: environment, cacheDirectory: config.llm.resolvedCacheDirectory)
     }
 
-    /// The embedder, when embeddings are on.
-    public static func embedder(config: NodeConfig, logger: Logger) -> (any Embedder)? {
-        config.memory.embeddings ? config.llm.makeEmbedder(logger: logger) : nil
+    /// The embedder, when embeddings are on. `interactive`: one attempt, short timeout — a command
+    /// falls back to words at once instead of waiting out the daemon's retry policy.
+    public static func embedder(config: NodeConfig, logger: Logger, interactive: Bool = false) -> (any Embedder)? {
+        guard config.memory.embeddings, config.memory.vectorSearch != .off else { return nil }
+        var llm = config.llm
+        if interactive {
+            llm.retry.attempts = 1
+            llm.timeouts.request = .seconds(20)
+        }
+        return llm.makeEmbedder(logger: logger)
     }
 
-    public static func recall(runtime: NodeRuntime, logger: Logger) -> Recall {
+    public static func recall(runtime: NodeRuntime, logger: Logger, interactive: Bool = false, embeddings: Bool = true)
+        -> Recall
+    {
         Recall(
-            database: runtime.database, embedder: embedder(config: runtime.config, logger: logger),
+            database: runtime.database,
+            embedder: embeddings ? embedder(config: runtime.config, logger: logger, interactive: interactive) : nil,
             vectorSearch: runtime.config.memory.embeddings ? runtime.config.memory.vectorSearch : .off, logger: logger)
     }
 
     /// The tools over this node's store; stamps come from `clock`.
-    public static func tools(runtime: NodeRuntime, clock: NodeClock, logger: Logger) -> MindTools {
-        let indexer = embedder(config: runtime.config, logger: logger).map {
+    /// `embeddings: false` leaves vectors out (words only), e.g. when the runtime did not answer.
+    public static func tools(
+        runtime: NodeRuntime, clock: NodeClock, logger: Logger, interactive: Bool = true, embeddings: Bool = true
+    ) -> MindTools {
+        let indexer = (embeddings ? embedder(config: runtime.config, logger: logger, interactive: interactive) : nil).map {
             EmbeddingIndexer(database: runtime.database, embedder: $0, logger: logger)
         }
         return MindTools(
-            database: runtime.database, recall: recall(runtime: runtime, logger: logger),
+            database: runtime.database,
+            recall: recall(runtime: runtime, logger: logger, interactive: interactive, embeddings: embeddings),
             node: runtime.identity.nodeID, indexer: indexer, logger: logger,
             stamp: { await clock.stamp().stamp })
     }

@@ -28,6 +28,20 @@ enum TimeArgument {
 
 func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+/// The tools for a command. What the daemon has not embedded yet is embedded first; when the
+/// embedding runtime does not answer, the tools fall back to words at once (one wait, not one per
+/// query) and the reason is returned.
+func commandTools(_ runtime: NodeRuntime, clock: NodeClock, logger: Logger) async -> (MindTools, String?) {
+    let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: logger)
+    guard let indexer = tools.indexer else { return (tools, nil) }
+    do {
+        try await indexer.indexPending(limit: 2000)
+        return (tools, nil)
+    } catch {
+        return (MemoryWiring.tools(runtime: runtime, clock: clock, logger: logger, embeddings: false), "\(error)")
+    }
+}
+
 func quietLogger() -> Logger {
     var logger = Logger(label: "smollama")
     logger.logLevel = .error
@@ -61,9 +75,7 @@ struct RecallCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
-            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: logger)
-            // Embed what the daemon has not yet (a no-op when it runs); words work meanwhile.
-            _ = try? await tools.indexer?.indexPending(limit: 2000)
+            let (tools, problem) = await commandTools(runtime, clock: clock, logger: logger)
             // Node names (the hub's enrolled nodes, this node's own), ids or id prefixes → origins.
             let directory = DatabaseNodeDirectory(database: runtime.database, node: runtime.identity.nodeID,
                                                   nodeName: runtime.config.node.name)
@@ -78,7 +90,8 @@ struct RecallCommand: AsyncParsableCommand {
                 sensors: sensor.isEmpty ? nil : sensor, origins: node.isEmpty ? nil : origins,
                 from: try since.map { try TimeArgument.parse($0, now: nowMilliseconds(), option: "--since") },
                 validOnly: !all, topK: top)
-            let output = try await tools.recall(query)
+            var output = try await tools.recall(query)
+            output.vectorProblem = output.vectorProblem ?? problem
             if json { return print(try MindTools.json(output)) }
             if output.hits.isEmpty { print("Nothing found.") }
             for hit in output.hits {
@@ -216,8 +229,7 @@ struct AskCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
-            let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: logger)
-            _ = try? await tools.indexer?.indexPending(limit: 2000)
+            let (tools, _) = await commandTools(runtime, clock: clock, logger: logger)
             let asker = Asker(model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, logger: logger)
             let answer = try await asker.ask(question)
             if json { return print(try MindTools.json(answer)) }

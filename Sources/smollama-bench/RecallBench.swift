@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SmollamaCore
+import SmollamaLLM
+import SmollamaMind
+import SmollamaStore
+
+/// Recall latency at 10 k and 100 k memories: sqlite-vec (bit-quantized KNN prefilter + exact
+/// rerank) vs the exact scan, both through `Recall.search` (FTS5 and ranking included), plus
+/// sqlite-vec's plain float KNN as a reference. Vectors are clustered 384-d unit vectors (like
+/// sentence embeddings: many near neighbours), generated from a fixed seed.
+struct RecallBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recall", abstract: "Recall p50/p99 with sqlite-vec vs exact scan at 10 k and 100 k memories.")
+
+    @Option(help: "Memory counts, comma-separated.") var sizes = "10000,100000"
+    @Option(help: "Queries per configuration.") var queries = 200
+    @Option(help: "Vector dimension.") var dimension = 384
+    @Option(help: "sqlite-vec's vec0.so (default: $SMOLLAMA_VEC0 or setup's venv).") var vec0: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    struct Row: Codable {
+        var memories: Int
+        var path: String
+        var p50Ms: Double
+        var p99Ms: Double
+        /// Share of queries whose top-1 equals the exact scan's.
+        var top1AgreementWithExact: Double
+        /// Mean overlap of the top 10 with the exact scan's top 10.
+        var recallAt10: Double
+    }
+
+    /// Returns the query vector for "q<index> …" texts.
+    struct TableEmbedder: Embedder {
+        let model = "bench-384"
+        let vectors: [[Float]]
+        func dimension() async throws -> Int { vectors.first?.count ?? 0 }
+        func embed(_ texts: [String]) async throws -> EmbeddingResult {
+            let out = texts.map { text -> [Float] in
+                let index = Int(text.split(separator: " ").first?.dropFirst() ?? "") ?? 0
+                return vectors[index % vectors.count]
+            }
+            return EmbeddingResult(model: model, vectors: out, dimension: out.first?.count ?? 0)
+        }
+    }
+
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func gaussian() -> Float {
+            let u1 = max(Double.leastNonzeroMagnitude, Double.random(in: 0..<1, using: &self))
+            let u2 = Double.random(in: 0..<1, using: &self)
+            return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+        }
+    }
+
+    static func normalized(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / norm }
+    }
+
+    static let words = [
+        "motion", "hallway", "kitchen", "door", "window", "temperature", "humidity", "light", "morning", "evening",
+        "night", "weekday", "weekend", "garage", "cellar", "attic", "heating", "fridge", "garden", "pressure",
+    ]
+
+    func run() async throws {
+        guard let vec0 = vec0 ?? VectorExtension.locate(environment: ProcessInfo.processInfo.environment) else {
+            throw ValidationError("sqlite-vec not found: run scripts/setup-llm.sh or pass --vec0 PATH")
+        }
+        var rows: [Row] = []
+        for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
+            rows += try await measure(size: size, vec0: vec0)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            return
+        }
+        print("memories  path                        p50 ms   p99 ms  top-1=exact  recall@10")
+        for row in rows {
+            print(String(format: "%8d  %-26@ %7.2f  %7.2f  %10.1f%%  %9.3f", row.memories, row.path as NSString,
+                         row.p50Ms, row.p99Ms, row.top1AgreementWithExact * 100, row.recallAt10))
+        }
+    }
+
+    func measure(size: Int, vec0: String) async throws -> [Row] {
+        var random = Generator(state: 42)
+        let clusters = max(10, size / 200)
+        let centers = (0..<clusters).map { _ in Self.normalized((0..<dimension).map { _ in random.gaussian() }) }
+        func near(_ center: [Float], spread: Float) -> [Float] {
+            Self.normalized(center.map { $0 + spread * random.gaussian() })
+        }
+        let path = FileManager.default.temporaryDirectory.path + "/smollama-recall-bench-\(UUID().uuidString).sqlite"
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let database = try SmollamaDatabase.open(path: path, vectorExtension: vec0)
+        let node = NodeID.random()
+        try await database.claim(for: node, incarnation: 1)
+        let start = Date()
+        let t0: Int64 = 1_795_000_000_000
+        var vectors: [(item: Int64, text: String, vector: [Float])] = []
+        for index in 0..<size {
+            let text = (0..<6).map { _ in Self.words[Int.random(in: 0..<Self.words.count, using: &random)] }
+                .joined(separator: " ")
+            let record = MemoryRecord(
+                id: "m\(index)", kind: "routine", subjects: ["s\(index % 50)"], text: text,
+                confidence: 0.8, importance: Double(index % 10) / 10, validFrom: t0, createdAt: t0 + Int64(index),
+                source: .reflection)
+            try await database.record(
+                record, origin: node,
+                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: t0 + Int64(index), counter: 0), bootID: "bench",
+                                  monotonicNanoseconds: 0, quality: .synced))
+            vectors.append((Int64(index + 1), text, near(centers[index % clusters], spread: 0.08)))
+        }
+        let pending = try await database.pendingEmbeddings(model: "bench-384", limit: size)
+        var byItem: [Int64: [Float]] = [:]
+        for (offset, entry) in pending.enumerated() { byItem[entry.item] = vectors[offset].vector }
+        for chunk in stride(from: 0, to: pending.count, by: 2000) {
+            let slice = pending[chunk..<min(chunk + 2000, pending.count)]
+            try await database.storeEmbeddings(slice.map { ($0.item, $0.text, byItem[$0.item] ?? []) }, model: "bench-384")
+        }
+        FileHandle.standardError.write(Data(String(format: "seeded %d memories in %.0f s\n", size, Date().timeIntervalSince(start)).utf8))
+
+        let queryVectors = (0..<queries).map { _ in near(centers[Int.random(in: 0..<clusters, using: &random)], spread: 0.1) }
+        let embedder = TableEmbedder(vectors: queryVectors)
+        let texts = (0..<queries).map { "q\($0) " + Self.words[$0 % Self.words.count] }
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+
+        func run(_ mode: Recall.VectorSearch) async throws -> (times: [Double], tops: [[String]]) {
+            let recall = Recall(database: database, embedder: embedder, vectorSearch: mode, logger: logger, now: { t0 })
+            var times: [Double] = []
+            var tops: [[String]] = []
+            _ = try await recall.search(RecallQuery(text: texts[0], topK: 10))  // warm the page cache
+            for text in texts {
+                let clock = ContinuousClock()
+                let began = clock.now
+                let hits = try await recall.search(RecallQuery(text: text, topK: 10))
+                times.append(Double((clock.now - began).components.attoseconds) / 1e15
+                             + Double((clock.now - began).components.seconds) * 1000)
+                tops.append(hits.map(\.id))
+            }
+            return (times, tops)
+        }
+        let exact = try await run(.exact)
+        let vec = try await run(.sqliteVec)
+        let floatTimes = try await floatKNN(database: database, queries: queryVectors)
+
+        func percentile(_ values: [Double], _ p: Double) -> Double {
+            let sorted = values.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+        }
+        func agreement(_ tops: [[String]]) -> (Double, Double) {
+            var top1 = 0.0
+            var overlap = 0.0
+            for (a, b) in zip(tops, exact.tops) {
+                if a.first == b.first { top1 += 1 }
+                overlap += Double(Set(a).intersection(b).count) / Double(max(1, b.count))
+            }
+            return (top1 / Double(tops.count), overlap / Double(tops.count))
+        }
+        let vecAgreement = agreement(vec.tops)
+        return [
+            Row(memories: size, path: "exact scan (Recall)", p50Ms: percentile(exact.times, 0.5),
+                p99Ms: percentile(exact.times, 0.99), top1AgreementWithExact: 1, recallAt10: 1),
+            Row(memories: size, path: "sqlite-vec bit+rerank (Recall)", p50Ms: percentile(vec.times, 0.5),
+                p99Ms: percentile(vec.times, 0.99), top1AgreementWithExact: vecAgreement.0, recallAt10: vecAgreement.1),
+            Row(memories: size, path: "sqlite-vec float KNN only", p50Ms: percentile(floatTimes, 0.5),
+                p99Ms: percentile(floatTimes, 0.99), top1AgreementWithExact: .nan, recallAt10: .nan),
+        ]
+    }
+
+    /// Reference: sqlite-vec's float KNN (k=10) alone, no FTS, no ranking, no records loaded.
+    func floatKNN(database: SmollamaDatabase, queries: [[Float]]) async throws -> [Double] {
+        try await database.benchFloatKNN(queries: queries, dimension: dimension)
+    }
+}
