@@ -77,6 +77,7 @@ public enum ConfigTemplate {
           raw_readings: true       # send raw readings too (last, oldest first); false: events and rollups only
           interval: 60s            # time between sync rounds while the hub is reachable
           max_backoff: 30s         # longest wait between retries while the hub is unreachable
+          min_free_mb: 256         # below this free disk, unsynced raw readings are compacted to rollups (0: never)
 
         log:
           level: info              # trace, debug, info, notice, warning, error, critical

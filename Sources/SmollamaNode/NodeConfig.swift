@@ -148,11 +148,15 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         /// 1 s and double up to `max_backoff`.
         public var interval = ConfigDuration.seconds(60)
         public var maxBackoff = ConfigDuration.seconds(30)
+        /// With less free disk than this (MiB), the oldest rolled-up raw readings are deleted
+        /// even before the hub has them, with a `store.compacted` marker; 0 turns this off.
+        public var minFreeMB = 256
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case enabled, hub, interval
             case rawReadings = "raw_readings"
             case maxBackoff = "max_backoff"
+            case minFreeMB = "min_free_mb"
         }
 
         public init() {}
@@ -164,6 +168,10 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             rawReadings = try c.decodeIfPresent(Bool.self, forKey: .rawReadings) ?? rawReadings
             interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
             maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
+            minFreeMB = try c.decodeIfPresent(Int.self, forKey: .minFreeMB) ?? minFreeMB
+            guard minFreeMB >= 0 else {
+                throw DecodingError.dataCorruptedError(forKey: .minFreeMB, in: c, debugDescription: "must be 0 (off) or more")
+            }
             guard interval.milliseconds > 0, maxBackoff.milliseconds > 0 else {
                 throw DecodingError.dataCorruptedError(forKey: .interval, in: c, debugDescription: "intervals must be longer than 0")
             }

@@ -21,7 +21,8 @@ public struct SyncWiring: Sendable {
         } else {
             hub = nil
         }
-        configuration = .init(interval: config.sync.interval.duration, maxBackoff: config.sync.maxBackoff.duration)
+        configuration = .init(interval: config.sync.interval.duration, maxBackoff: config.sync.maxBackoff.duration,
+                              minFreeBytes: Int64(config.sync.minFreeMB) << 20, dataDirectory: runtime.paths.dataDirectory)
         guard config.sync.enabled else {
             client = nil
             return
@@ -36,7 +37,7 @@ public struct SyncWiring: Sendable {
             database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
             key: key, hub: info, clockSource: clockSource, transport: HTTPSyncTransport(baseURL: url),
             configuration: .init(rawReadings: config.sync.rawReadings), logger: logger,
-            quality: { await clock.quality })
+            quality: { await clock.quality }, stamp: { await clock.stamp().stamp })
     }
 
     func service(logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration? {
@@ -53,7 +54,7 @@ public struct SyncWiring: Sendable {
             database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
             key: try SyncKey(file: runtime.paths.keyFile), hub: info, clockSource: SystemClockSource(),
             transport: HTTPSyncTransport(baseURL: url), configuration: .init(rawReadings: runtime.config.sync.rawReadings),
-            logger: logger)
+            logger: logger, quality: { [database = runtime.database] in try? await database.storeStatus().clockQuality })
     }
 
     /// `smollama enroll`: registers this node's public key with the hub using a one-time token,

@@ -111,7 +111,14 @@ extension SyncHub {
             }
         }
         try setMark(db, origin: origin, stream: request.stream, mark: max(mark, request.toSeq), now: now)
+        try reduceBacklog(db, origin: origin, by: counts.inserted)
         return (try Self.mark(db, origin: origin, stream: request.stream), counts)
+    }
+
+    /// The backlog reported at handshake, less what arrived since.
+    static func reduceBacklog(_ db: Database, origin: String, by count: Int) throws {
+        guard count > 0 else { return }
+        try db.execute(sql: "UPDATE sync_nodes SET backlog = max(0, backlog - ?) WHERE node = ?", arguments: [count, origin])
     }
 
     static func recordCollision(_ db: Database, origin: String, stream: String, seq: Int64, detail: String, now: Int64) throws {
@@ -239,6 +246,7 @@ extension SyncHub {
             if sqlite3_changes(db.sqliteConnection) > 0 { counts.inserted += 1 } else { counts.duplicates += 1 }
         }
         try setMark(db, origin: origin, stream: stream, mark: max(mark, request.toSeq), now: now)
+        try reduceBacklog(db, origin: origin, by: counts.inserted)
         return (try Self.mark(db, origin: origin, stream: stream), counts)
     }
 

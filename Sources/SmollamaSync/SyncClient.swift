@@ -114,11 +114,14 @@ public actor SyncClient {
     /// (hub time, our monotonic ns) from the last signed time: requests are stamped in hub time.
     private var timeAnchor: (hubTime: Int64, monotonic: UInt64)?
     private var quality: @Sendable () async -> ClockQuality?
+    /// Stamps for events the client itself writes (compaction markers): the node's clock.
+    private var stampProvider: (@Sendable () async -> ClockStamp)?
 
     public init(database: SmollamaDatabase, node: NodeID, incarnation: Int, key: SyncKey, hub: HubInfo,
                 clockSource: any ClockSource, transport: any SyncTransport,
                 configuration: SyncClientConfiguration = .init(), logger: Logger, faults: SyncFaults = .none,
-                quality: @escaping @Sendable () async -> ClockQuality? = { nil }) {
+                quality: @escaping @Sendable () async -> ClockQuality? = { nil },
+                stamp: (@Sendable () async -> ClockStamp)? = nil) {
         self.database = database
         self.node = node
         self.incarnation = incarnation
@@ -130,6 +133,32 @@ public actor SyncClient {
         self.logger = logger
         self.faults = faults
         self.quality = quality
+        self.stampProvider = stamp
+    }
+
+    /// A stamp from the node's clock when the daemon gave one, else hub time (synced).
+    func markerStamp() async -> ClockStamp {
+        if let stampProvider { return await stampProvider() }
+        return ClockStamp(hlc: HLCTimestamp(milliseconds: max(0, min(hubNow, HLCTimestamp.maxMilliseconds)), counter: 0),
+                          bootID: clockSource.bootID, monotonicNanoseconds: clockSource.monotonicNanoseconds(),
+                          quality: .synced)
+    }
+
+    /// Under disk pressure (less than `minFreeBytes` free), deletes the oldest rolled-up raw
+    /// readings — also ones the hub has not acknowledged — `chunk` at a time, with a
+    /// `store.compacted` marker in the same transaction, so the hub knows the gap is deliberate.
+    /// Rollups and events are never deleted here. Returns the range removed, if any.
+    @discardableResult
+    public func relieveDiskPressure(minFreeBytes: Int64, freeBytes: Int64?, chunk: Int64 = 100_000) async throws -> SeqRange? {
+        guard let freeBytes, freeBytes < minFreeBytes, let oldest = try await database.oldestReadingID() else { return nil }
+        let range = try await database.compactUnsyncedReadings(
+            upTo: oldest + chunk - 1, origin: node, stamp: await markerStamp(),
+            reason: "disk pressure: \(freeBytes) bytes free, below \(minFreeBytes)")
+        if let range {
+            logger.warning("disk pressure: raw readings compacted to rollups before the hub had them",
+                           metadata: ["smollama.sync.from": "\(range.from)", "smollama.sync.to": "\(range.to)"])
+        }
+        return range
     }
 
     var hubNow: Int64 {
@@ -270,9 +299,7 @@ public actor SyncClient {
         }
         let marker = CompactedMarker(stream: SyncProtocol.readingsStream, fromSeq: hubMark + 1, toSeq: oldest - 1,
                                      reason: "deleted after an acknowledgement the hub no longer holds")
-        let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: max(0, min(hubNow, HLCTimestamp.maxMilliseconds)), counter: 0),
-                               bootID: clockSource.bootID, monotonicNanoseconds: clockSource.monotonicNanoseconds(),
-                               quality: .synced)
+        let stamp = await markerStamp()
         logger.warning("declaring readings the hub lost as compacted",
                        metadata: ["smollama.sync.from": "\(marker.fromSeq)", "smollama.sync.to": "\(marker.toSeq)"])
         try await database.appendCompactionMarker(marker, origin: node, stamp: stamp)
@@ -293,12 +320,11 @@ public actor SyncClient {
         guard let eventStream = EventStream(rawValue: stream) else { return nil }
         let events = try await database.events(origin: node, stream: eventStream, afterSeq: after,
                                                limit: configuration.maxEventsPerBatch)
-        guard let last = events.last else { return nil }
-        // Only a contiguous prefix: a batch never half-covers its range.
-        var contiguous: [Event] = []
-        for (offset, event) in events.enumerated() where event.seq == after + 1 + Int64(offset) { contiguous.append(event) }
-        guard !contiguous.isEmpty, contiguous.count == events.count || contiguous.last!.seq < last.seq else { return nil }
-        return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: contiguous.last!.seq,
+        // Only the contiguous prefix: a batch never half-covers its range (seqs are contiguous
+        // by construction; this guards against a damaged store).
+        let contiguous = Array(events.enumerated().prefix { $0.element.seq == after + 1 + Int64($0.offset) }.map(\.element))
+        guard let last = contiguous.last else { return nil }
+        return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: last.seq,
                                           events: contiguous, readings: nil), count: contiguous.count)
     }
 

@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Logging
 public import ServiceLifecycle
 
@@ -9,9 +12,16 @@ public struct SyncService: Service {
     public struct Configuration: Sendable, Hashable {
         public var interval: Duration
         public var maxBackoff: Duration
-        public init(interval: Duration = .seconds(60), maxBackoff: Duration = .seconds(30)) {
+        /// Below this many free bytes in `dataDirectory`, unsynced raw readings are compacted
+        /// (0: never).
+        public var minFreeBytes: Int64
+        public var dataDirectory: String
+        public init(interval: Duration = .seconds(60), maxBackoff: Duration = .seconds(30), minFreeBytes: Int64 = 0,
+                    dataDirectory: String = ".") {
             self.interval = interval
             self.maxBackoff = maxBackoff
+            self.minFreeBytes = minFreeBytes
+            self.dataDirectory = dataDirectory
         }
     }
 
@@ -29,6 +39,15 @@ public struct SyncService: Service {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let delay: Duration
+            if configuration.minFreeBytes > 0 {
+                // Checked every round, reachable hub or not: disk pressure happens offline.
+                do {
+                    try await client.relieveDiskPressure(minFreeBytes: configuration.minFreeBytes,
+                                                         freeBytes: Self.freeBytes(path: configuration.dataDirectory))
+                } catch {
+                    logger.error("disk pressure relief failed", metadata: ["smollama.error": "\(error)"])
+                }
+            }
             do {
                 let report = try await client.syncOnce(shouldStop: { Task.isShuttingDownGracefully })
                 if failures > 0 { logger.notice("sync: hub reachable again") }
@@ -55,5 +74,12 @@ public struct SyncService: Service {
                 return
             }
         }
+    }
+
+    /// Free bytes for unprivileged users on the file system holding `path`.
+    public static func freeBytes(path: String) -> Int64? {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
     }
 }

@@ -4,6 +4,7 @@ import SmollamaCore
 import SmollamaLLM
 import SmollamaMQTT
 import SmollamaNode
+import SmollamaSync
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +51,7 @@ struct StatusCommand: AsyncParsableCommand {
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
             print("mqtt      " + Self.mqttLine(report, now: now))
+            print("sync      " + (try await Self.syncLine(runtime)))
             guard !report.problems.isEmpty else { return }
             print("")
             print(Terminal.table(
@@ -64,6 +66,17 @@ struct StatusCommand: AsyncParsableCommand {
     /// Cuts a line to the terminal width.
     func fit(_ line: String) -> String {
         line.count > Terminal.width ? String(line.prefix(Terminal.width - 1)) + "…" : line
+    }
+
+    static func syncLine(_ runtime: NodeRuntime) async throws -> String {
+        guard runtime.config.sync.enabled else {
+            return runtime.config.node.role == .llama ? "hub (smollama hub nodes)" : "off (smollama enroll --hub URL --token T)"
+        }
+        let streams = try await runtime.database.syncStatus(origin: runtime.identity.nodeID)
+        let backlog = streams.map(\.backlog).reduce(0, +)
+        let last = streams.compactMap(\.lastSuccess).max().map { "last success \(Terminal.timestamp($0))" } ?? "never synced"
+        let error = streams.filter { ($0.lastErrorAt ?? 0) > ($0.lastSuccess ?? 0) }.compactMap(\.lastError).first
+        return "backlog \(backlog), \(last)" + (error.map { "; last error: \($0)" } ?? "") + " (smollama sync --status)"
     }
 
     static func mqttLine(_ report: StatusReport, now: Int64) -> String {

@@ -59,7 +59,9 @@ struct SyncCommand: AsyncParsableCommand {
             })
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
             if json { return try printJSON(report) }
-            let pushed = SyncProtocol.pushOrder.compactMap { stream in report.pushed[stream].map { "\(stream) \($0)" } }
+            let pushed = SyncProtocol.pushOrder.compactMap { stream in
+                report.pushed[stream].flatMap { $0 > 0 ? "\(stream) \($0)" : nil }
+            }
             print("synced: pushed " + (pushed.isEmpty ? "nothing new" : pushed.joined(separator: ", "))
                   + "; pulled \(report.pulled) events; \(report.bytesSent) bytes in \(report.requests) requests")
         }

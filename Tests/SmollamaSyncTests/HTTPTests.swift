@@ -118,6 +118,8 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect(again.pushed.values.allSatisfy { $0 == 0 })
             let status = try await node.store.database.syncStatus(origin: node.store.node)
             #expect(status.allSatisfy { $0.backlog == 0 })
+            let summary = try #require(try await hub.hub.database.hubNodes().first)
+            #expect(summary.backlog == 0 && summary.foreignReadings == 5_000 && summary.lastSeen != nil)
         }
     }
 

@@ -107,13 +107,13 @@ final class FaultyTransport: SyncTransport {
     }
 
     /// The same request with a fresh nonce and signature (what a node retrying would send).
-    func resigned(_ request: SyncHTTPRequest) async throws -> SyncHTTPRequest {
+    func resigned(_ request: SyncHTTPRequest, at now: SyncHTTPRequest? = nil) async throws -> SyncHTTPRequest {
         var plain = request.body
         if request.headers[SyncProtocol.Header.encoding] == "zlib",
            let length = Int(request.headers[SyncProtocol.Header.rawLength] ?? "") {
             plain = try Deflate.decompress(request.body, length: length)
         }
-        let time = Int64(request.headers[SyncProtocol.Header.time] ?? "") ?? 0
+        let time = Int64((now ?? request).headers[SyncProtocol.Header.time] ?? "") ?? 0
         return try SyncSigning.request(path: request.path, body: plain, node: node, key: key, time: time)
     }
 
@@ -136,8 +136,8 @@ final class FaultyTransport: SyncTransport {
             guard !request.headers.isEmpty else { return await hub.handle(request) }
             return await hub.handle(try await resigned(request))
         case .resendOld:
-            if let stale = old.withLock({ $0.randomElement() }), !stale.headers.isEmpty {
-                let answer = await hub.handle(try await resigned(stale))
+            if let stale = old.withLock({ $0.randomElement() }), !stale.headers.isEmpty, !request.headers.isEmpty {
+                let answer = await hub.handle(try await resigned(stale, at: request))
                 #expect(answer.status == 200 || answer.status == 409, "a re-sent old batch is a no-op: \(String(decoding: answer.body, as: UTF8.self))")
             }
             return await hub.handle(request)
@@ -386,6 +386,10 @@ actor SimNode {
     }
 
     func syncOrThrow() async throws -> SyncRoundReport { try await client.syncOnce() }
+
+    func relieveDiskPressure(freeBytes: Int64) async throws -> SeqRange? {
+        try await client.relieveDiskPressure(minFreeBytes: 1_000, freeBytes: freeBytes, chunk: 120)
+    }
 
     /// Process restart (same boot) or reboot (new boot id, monotonic clock from zero).
     func restart(reboot: Bool) async throws {

@@ -255,4 +255,25 @@ import Testing
         try await world.quiesce()
         try await world.checkInvariants()
     }
+
+    /// Disk full while offline: the oldest rolled-up readings go, with a marker; the hub
+    /// records the deliberate gap and everything else arrives.
+    @Test func diskPressureWhileOfflineCompactsWithAMarker() async throws {
+        var world = try await World(seed: 41, nodes: 1, faultRate: 0)
+        let node = world.nodes[0]
+        try await node.write(readings: 200, memory: true)
+        try await node.database.rollUpAll()
+        #expect(try await node.relieveDiskPressure(freeBytes: 5_000) == nil, "enough space: nothing deleted")
+        let range = try await node.relieveDiskPressure(freeBytes: 10)
+        #expect(range == SeqRange(from: 1, to: 120))
+        try await node.write(readings: 30, memory: false)
+        try await world.quiesce()
+        try await world.checkInvariants()
+        let origin = node.node
+        #expect(try await world.hub.database.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream) == 230)
+        let gaps = try await world.hub.database.reader.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ?", arguments: [origin.hex]) ?? 0
+        }
+        #expect(gaps == 1)
+    }
 }
