@@ -60,7 +60,8 @@ public struct EmbeddingService: Service {
 
     public func run() async throws {
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            await tick()
+            // A pass waiting on the runtime is cancelled by shutdown rather than delaying it.
+            await cancelWhenGracefulShutdown { await tick() }
         }
     }
 

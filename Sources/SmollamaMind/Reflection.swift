@@ -424,9 +424,10 @@ public struct ReflectionService: Service {
     }
 
     public func run() async throws {
-        await tick()
+        await cancelWhenGracefulShutdown { await tick() }
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
-            await tick()
+            // A pass waiting on the runtime is cancelled by shutdown rather than delaying it.
+            await cancelWhenGracefulShutdown { await tick() }
         }
     }
 

@@ -410,7 +410,9 @@ extension SmollamaDatabase {
             if filter.isEmpty {
                 restriction = ""
             } else {
-                restriction = "AND rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))"
+                // `+rowid`: without the plus, SQLite drives the query from the filter's rows and runs
+                // the full-text match once per row (1.2 s per query at 10 k items, measured).
+                restriction = "AND +rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))"
                 _ = all.append(contentsOf: arguments)
             }
             _ = all.append(contentsOf: [limit])

@@ -154,6 +154,7 @@ struct RecallBench: AsyncParsableCommand {
         }
         let exact = try await run(.exact)
         let vec = try await run(.sqliteVec)
+        let words = try await run(.off)
         let floatTimes = try await floatKNN(database: database, queries: queryVectors)
 
         func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -175,6 +176,9 @@ struct RecallBench: AsyncParsableCommand {
                 p99Ms: percentile(exact.times, 0.99), top1AgreementWithExact: 1, recallAt10: 1),
             Row(memories: size, path: "sqlite-vec bit+rerank (Recall)", p50Ms: percentile(vec.times, 0.5),
                 p99Ms: percentile(vec.times, 0.99), top1AgreementWithExact: vecAgreement.0, recallAt10: vecAgreement.1),
+            Row(memories: size, path: "words only (FTS5 + ranking)", p50Ms: percentile(words.times, 0.5),
+                p99Ms: percentile(words.times, 0.99), top1AgreementWithExact: agreement(words.tops).0,
+                recallAt10: agreement(words.tops).1),
             Row(memories: size, path: "sqlite-vec float KNN only", p50Ms: percentile(floatTimes, 0.5),
                 p99Ms: percentile(floatTimes, 0.99), top1AgreementWithExact: .nan, recallAt10: .nan),
         ]
