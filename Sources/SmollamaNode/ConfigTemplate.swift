@@ -78,6 +78,7 @@ public enum ConfigTemplate {
           interval: 60s            # time between sync rounds while the hub is reachable
           max_backoff: 30s         # longest wait between retries while the hub is unreachable
           min_free_mb: 256         # below this free disk, unsynced raw readings are compacted to rollups (0: never)
+          pull_observations: false # also pull other nodes' observations (memories are always pulled)
 
         log:
           level: info              # trace, debug, info, notice, warning, error, critical

@@ -151,15 +151,22 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         /// With less free disk than this (MiB), the oldest rolled-up raw readings are deleted
         /// even before the hub has them, with a `store.compacted` marker; 0 turns this off.
         public var minFreeMB = 256
+        /// Also pull other nodes' observations from the hub (memories are always pulled).
+        public var pullObservations = false
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case enabled, hub, interval
             case rawReadings = "raw_readings"
             case maxBackoff = "max_backoff"
             case minFreeMB = "min_free_mb"
+            case pullObservations = "pull_observations"
         }
 
         public init() {}
+
+        /// Streams pulled from the hub.
+        public var pullStreams: [EventStream] { pullObservations ? [.memories, .observations] : [.memories] }
+
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -169,6 +176,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
             maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
             minFreeMB = try c.decodeIfPresent(Int.self, forKey: .minFreeMB) ?? minFreeMB
+            pullObservations = try c.decodeIfPresent(Bool.self, forKey: .pullObservations) ?? pullObservations
             guard minFreeMB >= 0 else {
                 throw DecodingError.dataCorruptedError(forKey: .minFreeMB, in: c, debugDescription: "must be 0 (off) or more")
             }

@@ -36,7 +36,7 @@ public struct SyncWiring: Sendable {
         client = SyncClient(
             database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
             key: key, hub: info, clockSource: clockSource, transport: HTTPSyncTransport(baseURL: url),
-            configuration: .init(rawReadings: config.sync.rawReadings), logger: logger,
+            configuration: .init(rawReadings: config.sync.rawReadings, pullStreams: config.sync.pullStreams), logger: logger,
             quality: { await clock.quality }, stamp: { await clock.stamp().stamp })
     }
 
@@ -53,7 +53,8 @@ public struct SyncWiring: Sendable {
         return SyncClient(
             database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
             key: try SyncKey(file: runtime.paths.keyFile), hub: info, clockSource: SystemClockSource(),
-            transport: HTTPSyncTransport(baseURL: url), configuration: .init(rawReadings: runtime.config.sync.rawReadings),
+            transport: HTTPSyncTransport(baseURL: url),
+            configuration: .init(rawReadings: runtime.config.sync.rawReadings, pullStreams: runtime.config.sync.pullStreams),
             logger: logger, quality: { [database = runtime.database] in try? await database.storeStatus().clockQuality })
     }
 

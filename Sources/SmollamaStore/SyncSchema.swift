@@ -129,6 +129,19 @@ extension Schema {
             LEFT JOIN foreign_epochs ep ON ep.origin_ref = r.origin_ref AND ep.epoch = r.epoch
             LEFT JOIN clock_anchors a ON a.origin = o.origin AND a.boot_id = ep.boot_id;
 
+        -- This node's own readings with a repaired time (same rule, anchors recorded at sync).
+        CREATE VIEW readings_timed AS
+            SELECT r.id, s.key AS sensor, r.time, r.value,
+                CASE WHEN ep.quality = 'unsynced' AND a.hub_time IS NOT NULL
+                    THEN r.time + a.hub_time - a.monotonic_ns / 1000000
+                        - (ep.started_hlc >> 16) + ep.started_monotonic_ns / 1000000
+                    ELSE r.time END AS corrected_time
+            FROM readings r
+            JOIN sensors s ON s.id = r.sensor
+            JOIN clock_epochs ep ON ep.id = r.epoch
+            LEFT JOIN clock_anchors a ON a.boot_id = ep.boot_id
+                AND a.origin = (SELECT value FROM meta WHERE key = 'node_id');
+
         -- Node: per stream, what the last sync round saw.
         CREATE TABLE sync_status (
             stream TEXT PRIMARY KEY NOT NULL,

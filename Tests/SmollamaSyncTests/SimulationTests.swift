@@ -116,6 +116,17 @@ import Testing
             #expect(quality == "unsynced")
             #expect(abs(corrected - worldTime) < 1_000, "notice \(seq): repaired \(corrected), real \(worldTime), original \(original)")
         }
+        // The same node's raw readings, repaired on the hub and in the node's own queries alike.
+        let lastWorld = try #require(await node.stampedAt.last?.world)
+        let hubLatest = try await hubDB.reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT corrected_time FROM foreign_readings_timed WHERE origin = ? ORDER BY id DESC LIMIT 1",
+                               arguments: [origin.hex])
+        }
+        let localLatest = try await node.database.reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT corrected_time FROM readings_timed ORDER BY id DESC LIMIT 1")
+        }
+        #expect(abs(try #require(hubLatest) - lastWorld) < 1_000, "hub: \(hubLatest ?? 0) vs real \(lastWorld)")
+        #expect(hubLatest == localLatest)
     }
 
     /// The hub restored from an older backup, after nodes' retention deleted what it had
