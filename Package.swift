@@ -180,6 +180,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The hub's shared memory: a mem0-compatible REST API (/mem0) over every node's memories,
+        // fact extraction for `infer: true`, and the bridge to an external mem0 server.
+        .target(
+            name: "SmollamaMem0",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaLLM",
+                "SmollamaMind",
+                "SmollamaServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -192,6 +213,7 @@ let package = Package(
                 "SmollamaLLM",
                 "SmollamaMind",
                 "SmollamaServer",
+                "SmollamaMem0",
                 "SmollamaSync",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -213,6 +235,7 @@ let package = Package(
                 "SmollamaLLM",
                 "SmollamaSync",
                 "SmollamaMind",
+                "SmollamaMem0",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -311,6 +334,20 @@ let package = Package(
                 "SmollamaServer", "SmollamaStore", "SmollamaTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaMem0Tests",
+            dependencies: [
+                "SmollamaMem0", "SmollamaServer", "SmollamaStore", "SmollamaLLM", "SmollamaTesting", "SmollamaMQTT",
+                "SmollamaSync",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

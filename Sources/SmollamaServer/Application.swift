@@ -10,13 +10,16 @@ import SmollamaStore
 /// Throws `HTTPConfigError` when bound beyond loopback without a token.
 public func buildApplication(
     environment: DashboardEnvironment, logger: Logger, tailInterval: Duration = .seconds(1),
+    extensions: [any ServerExtension] = [],
     onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in },
     extraRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try environment.http.validate()
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: TokenMiddleware(token: environment.http.token))
+    router.add(middleware: TokenMiddleware(token: environment.http.token,
+                                           exemptPrefixes: extensions.map { $0.pathPrefix + "/" }))
     DashboardRoutes(environment: environment).register(on: router)
+    for item in extensions { item.register(on: router) }
     // Other modules' routes (the hub's `/sync/v1/…`, which authenticate every request themselves).
     extraRoutes(router)
     var app = Application(
@@ -30,6 +33,14 @@ public func buildApplication(
     app.addServices(LogTailService(database: environment.database, publisher: environment.publisher,
                                    interval: tailInterval, logger: logger))
     return app
+}
+
+/// More routes under their own path prefix, guarded by their own credentials rather than the
+/// dashboard token (e.g. the hub's mem0-compatible API under `/mem0`).
+public protocol ServerExtension: Sendable {
+    /// e.g. `/mem0`: every route registered lives below it.
+    var pathPrefix: String { get }
+    func register(on router: Router<BasicRequestContext>)
 }
 
 /// JSON bodies of the API. Each is a named struct, so shapes are stable and documented.

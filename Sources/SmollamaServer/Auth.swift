@@ -34,6 +34,8 @@ public struct DashboardError: HTTPResponseError, Equatable {
 /// without either redirect to the login form; the API answers 401.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+    /// Path prefixes (ending in `/`) whose routes check their own credentials.
+    var exemptPrefixes: [String] = []
 
     static var cookieName: String { "smollama_session" }
 
@@ -56,9 +58,10 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         let path = request.uri.path
-        // `/sync/` requests are signed by each node's key and checked by the sync routes.
+        // `/sync/` requests are signed by each node's key and checked by the sync routes; the
+        // extensions' prefixes (e.g. `/mem0/`) check their own keys.
         if token.isEmpty || path == "/login" || path.hasPrefix("/assets/") || path.hasPrefix("/sync/")
-            || isAuthorized(request)
+            || isAuthorized(request) || exemptPrefixes.contains(where: { path.hasPrefix($0) })
         {
             return try await next(request, context)
         }

@@ -70,4 +70,10 @@ public actor NodeClock {
     }
 
     public var quality: ClockQuality? { lastQuality }
+
+    /// Takes in a timestamp seen from another node, so the next stamp orders after it (an edit
+    /// made here of a version written elsewhere must win over that version).
+    public func observe(_ remote: HLCTimestamp) {
+        clock.observe(remote, monotonicNanoseconds: source.monotonicNanoseconds())
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SmollamaCore
 import SmollamaLLM
+import SmollamaMem0
 import SmollamaMind
 import SmollamaNode
 import SmollamaStore
@@ -58,7 +59,8 @@ struct RecallCommand: AsyncParsableCommand {
     @Option(name: .customLong("record-kind"), help: "Only this record kind (routine, fact, anomaly, …); repeatable.")
     var recordKinds: [String] = []
     @Option(help: "Only items about this sensor; repeatable.") var sensor: [String] = []
-    @Option(help: "Only items from this node (id hex); repeatable.") var node: [String] = []
+    @Option(help: "Only items from this node: its name (on the hub, as enrolled), id, or id prefix (6+ hex digits); repeatable.")
+    var node: [String] = []
     @Option(help: "Only items since then: 24h, 7d, an ISO 8601 time or a date.") var since: String?
     @Flag(help: "Include memories that no longer hold (closed or superseded).") var all = false
     @Option(help: "How many hits.") var top = 5
@@ -66,9 +68,6 @@ struct RecallCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard top >= 1, top <= 100 else { throw ValidationError("--top must be between 1 and 100") }
-        for id in node where NodeID(hex: id) == nil {
-            throw ValidationError("--node '\(id)' is not a node id (32 hex characters; see `smollama status`)")
-        }
     }
 
     func run() async throws {
@@ -77,9 +76,18 @@ struct RecallCommand: AsyncParsableCommand {
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             let (tools, problem) = await commandTools(runtime, clock: clock, logger: logger)
+            // Node names (the hub's enrolled nodes, this node's own), ids or id prefixes → origins.
+            let directory = DatabaseNodeDirectory(database: runtime.database, node: runtime.identity.nodeID,
+                                                  nodeName: runtime.config.node.name)
+            var origins: [NodeID] = []
+            for name in node {
+                let matched = await directory.nodes(matching: name)
+                guard !matched.isEmpty else { throw CrossNodeRecall.Failure.unknownNode(name) }
+                origins += matched
+            }
             let query = RecallQuery(
                 text: self.query, kinds: kind.map { [$0.kind] }, recordKinds: recordKinds.isEmpty ? nil : recordKinds,
-                sensors: sensor.isEmpty ? nil : sensor, origins: node.isEmpty ? nil : node.compactMap(NodeID.init(hex:)),
+                sensors: sensor.isEmpty ? nil : sensor, origins: node.isEmpty ? nil : origins,
                 from: try since.map { try TimeArgument.parse($0, now: nowMilliseconds(), option: "--since") },
                 validOnly: !all, topK: top)
             var output = try await tools.recall(query)

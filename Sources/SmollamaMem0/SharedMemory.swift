@@ -1,0 +1,573 @@
+import Crypto
+import Foundation
+import HTTPTypes
+public import SmollamaCore
+public import SmollamaLLM
+public import SmollamaStore
+
+/// A memory id and how well it matched a query (higher is better, 0…1).
+public struct ScoredMemoryID: Sendable, Hashable {
+    public var id: String
+    public var score: Double
+
+    public init(id: String, score: Double) {
+        self.id = id
+        self.score = score
+    }
+}
+
+/// The seam to the recall engine (SmollamaMind): candidates for a query, best first. The mem0
+/// API applies its own scope and metadata filters afterwards, so it asks for more than `top_k`.
+public protocol MemorySearching: Sendable {
+    func searchMemories(_ query: String, origins: [NodeID]?, limit: Int) async throws -> [ScoredMemoryID]
+}
+
+/// What a `mem0` request body asks for once validated.
+public struct Mem0Scope: Sendable, Hashable {
+    public var userID: String?
+    public var agentID: String?
+    public var runID: String?
+
+    public init(userID: String? = nil, agentID: String? = nil, runID: String? = nil) {
+        self.userID = userID
+        self.agentID = agentID
+        self.runID = runID
+    }
+
+    public var isEmpty: Bool { userID == nil && agentID == nil && runID == nil }
+
+    /// As a filter: each given id must match (`*` matches any value).
+    var filter: Mem0Filter {
+        var parts: [Mem0Filter] = []
+        for (key, value) in [("user_id", userID), ("agent_id", agentID), ("run_id", runID)] {
+            guard let value else { continue }
+            parts.append(.condition(key: key, op: value == "*" ? .exists : .eq, value: .string(value)))
+        }
+        return .all(parts)
+    }
+}
+
+/// The hub's shared memory seen the way mem0 sees memories. Every write is a memory version
+/// event (`SmollamaDatabase.record`), so it syncs like anything else; nothing is ever erased:
+/// an update is a new version naming its parent, a delete closes validity (a tombstone).
+public struct SharedMemory: Sendable {
+    public let database: SmollamaDatabase
+    /// The hub: the origin of every version written through the API.
+    public let node: NodeID
+    public let clock: NodeClock
+    public let directory: any NodeDirectory
+    public let extractor: (any FactExtracting)?
+    public let searcher: (any MemorySearching)?
+
+    /// Keys of a memory item that mem0 promotes out of `metadata` to the item itself.
+    static let scopeKeys = ["user_id", "agent_id", "run_id", "actor_id", "role"]
+    /// Metadata keys that set a MemoryRecord field rather than free-form metadata.
+    static let fieldKeys: Set<String> = ["kind", "subjects", "confidence", "importance", "valid_from", "valid_to"]
+    /// Keys shown in `metadata` on output that clients cannot set.
+    static let outputOnlyKeys: Set<String> = ["node", "node_id", "source", "supersedes"]
+    /// Names (comma-separated) of metadata values kept as JSON text because they were not strings.
+    static let jsonKeysKey = "mem0.json_keys"
+    /// How many memories a listing or filter pass considers at most.
+    static let scanLimit = 100_000
+
+    public init(database: SmollamaDatabase, node: NodeID, clock: NodeClock, directory: any NodeDirectory,
+                extractor: (any FactExtracting)? = nil, searcher: (any MemorySearching)? = nil) {
+        self.database = database
+        self.node = node
+        self.clock = clock
+        self.directory = directory
+        self.extractor = extractor
+        self.searcher = searcher
+    }
+
+    // MARK: - Requests
+
+    /// `POST /memories`.
+    public func add(_ body: JSONValue) async throws -> JSONValue {
+        guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
+        try Self.rejectUnknown(object, allowed: [
+            "messages", "user_id", "agent_id", "run_id", "metadata", "infer", "memory_type", "prompt", "version",
+            "output_format", "async_mode",
+        ])
+        let messages = try Self.messages(object["messages"])
+        let scope = try Self.scope(object)
+        guard !scope.isEmpty else {
+            throw Mem0Error.badRequest("At least one identifier (user_id, agent_id, run_id) is required.")
+        }
+        if scope.userID == "*" || scope.agentID == "*" || scope.runID == "*" {
+            throw Mem0Error.badRequest("\"*\" matches any id in filters; a memory needs real ids")
+        }
+        let infer = try Self.bool(object["infer"], name: "infer") ?? true
+        var template = try template(metadata: object["metadata"], scope: scope)
+        let now = await clock.now()
+        template.createdAt = now
+        if template.validFrom == 0 { template.validFrom = now }
+
+        var records: [(MemoryRecord, String)] = []
+        if infer {
+            guard let extractor else {
+                throw Mem0Error(.serviceUnavailable,
+                                "infer: true needs the hub's LLM (the llm: section), which is not available here; "
+                                    + "send infer: false to store the messages as given")
+            }
+            let facts: [ExtractedFact]
+            do {
+                facts = try await extractor.extract(from: messages)
+            } catch {
+                throw Mem0Error(.badGateway, "the LLM could not extract facts (\(Self.short(error))); retry, "
+                                    + "or send infer: false")
+            }
+            for fact in facts {
+                var record = template
+                record.id = NodeID.randomRecordID()
+                record.text = fact.text
+                if record.subjects.isEmpty { record.subjects = fact.subjects }
+                record.source = .inferred
+                record.confidence = template.metadata["mem0.confidence_given"] != nil ? template.confidence : 0.5
+                record.metadata["provenance"] = fact.provenance
+                records.append((record, "user"))
+            }
+        } else {
+            for message in messages where message.role != "system" {
+                var record = template
+                record.id = NodeID.randomRecordID()
+                record.text = message.content
+                record.metadata["role"] = message.role
+                if let name = message.name { record.metadata["actor_id"] = name }
+                records.append((record, message.role))
+            }
+            guard !records.isEmpty else {
+                throw Mem0Error.badRequest("messages hold no user or assistant message to store")
+            }
+        }
+        var results: [JSONValue] = []
+        for (var record, role) in records {
+            record.metadata["mem0.confidence_given"] = nil
+            let (stamp, _, _) = await clock.stamp()
+            try await database.record(record, origin: node, stamp: stamp)
+            results.append(["id": .string(record.id), "memory": .string(record.text), "event": "ADD",
+                            "actor_id": record.metadata["actor_id"].map(JSONValue.string) ?? .null,
+                            "role": .string(role)])
+        }
+        return ["results": .array(results)]
+    }
+
+    /// `GET /memories`: the current memories in scope that pass the filters, newest first.
+    public func list(scope: Mem0Scope, filters: Mem0Filter, limit: Int, showExpired: Bool) async throws -> JSONValue {
+        guard !scope.isEmpty else {
+            throw Mem0Error.badRequest(
+                "At least one identifier (user_id, agent_id, run_id) is required; use agent_id=* for every node")
+        }
+        var results: [JSONValue] = []
+        for stored in try await visibleMemories(includingExpired: showExpired) {
+            let document = await document(stored)
+            guard scope.filter.matches(document), filters.matches(document) else { continue }
+            results.append(await item(stored, document: document))
+            if results.count >= limit { break }
+        }
+        return ["results": .array(results)]
+    }
+
+    /// `GET /memories/{id}`.
+    public func get(id: String) async throws -> JSONValue {
+        let stored = try await current(id)
+        // mem0's `get` answers a whole MemoryItem, whose score is null outside a search.
+        guard case .object(var item) = await item(stored, document: await document(stored)) else { return .null }
+        item["score"] = .null
+        return .object(item)
+    }
+
+    /// `PUT /memories/{id}`: a new version of the memory naming the one it edits.
+    public func update(id: String, body: JSONValue) async throws -> JSONValue {
+        guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
+        try Self.rejectUnknown(object, allowed: ["text", "data", "memory", "metadata"])
+        var text: String?
+        for key in ["text", "data", "memory"] {
+            guard let value = object[key], value != .null else { continue }
+            guard let string = value.stringValue else { throw Mem0Error.badRequest("\(key) must be a string") }
+            text = try Self.content(string, name: key)
+        }
+        let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
+        guard text != nil || metadata != nil else {
+            throw Mem0Error.badRequest("give the new text (\"text\": \"…\") or metadata to change")
+        }
+        let stored = try await current(id)
+        var record = stored.record
+        if let text { record.text = text }
+        if let metadata {
+            let changes = try Self.metadataChanges(metadata)
+            try Self.apply(changes, to: &record, allowScope: false)
+        }
+        record.parent = stored.version
+        record.metadata["mem0.confidence_given"] = nil
+        await clock.observe(stored.hlc)  // the edit orders after the version it edits, whoever wrote that
+        let (stamp, _, _) = await clock.stamp()
+        try await database.record(record, origin: node, stamp: stamp)
+        return ["message": "Memory updated successfully!"]
+    }
+
+    /// `DELETE /memories/{id}`: a tombstone version (validity and belief closed); history stays.
+    public func delete(id: String) async throws -> JSONValue {
+        let stored = try await current(id)
+        try await close(stored)
+        return ["message": "Memory deleted successfully!"]
+    }
+
+    /// `DELETE /memories?user_id=…` (admin): tombstones every current memory in scope.
+    public func deleteAll(scope: Mem0Scope) async throws -> JSONValue {
+        guard !scope.isEmpty else {
+            throw Mem0Error.badRequest("At least one identifier (user_id, agent_id, run_id) is required.")
+        }
+        for stored in try await visibleMemories() where scope.filter.matches(await document(stored)) {
+            try await close(stored)
+        }
+        return ["message": "Memories deleted successfully!"]
+    }
+
+    /// `POST /reset` (admin): tombstones every current memory. Nothing is erased: history stays.
+    public func reset() async throws -> JSONValue {
+        for stored in try await visibleMemories() {
+            try await close(stored)
+        }
+        return ["message": "All memories reset"]
+    }
+
+    /// `GET /memories/{id}/history`: every version, oldest first, as mem0's history entries.
+    public func history(id: String) async throws -> JSONValue {
+        let versions = try await database.memoryVersions(id: id)
+        guard !versions.isEmpty else { throw Mem0Error.notFound(id) }
+        let byRef = Dictionary(versions.map { ($0.version, $0) }, uniquingKeysWith: { first, _ in first })
+        var entries: [JSONValue] = []
+        for version in versions {
+            let record = version.record
+            let previous = record.parent.flatMap { byRef[$0] }
+            let event = record.parent == nil ? "ADD" : record.expiredAt == nil ? "UPDATE" : "DELETE"
+            entries.append([
+                "id": .string("\(version.version.origin.hex)-\(version.version.seq)"),
+                "memory_id": .string(id),
+                "old_memory": previous.map { .string($0.record.text) } ?? .null,
+                "new_memory": event == "DELETE" ? .null : .string(record.text),
+                "event": .string(event),
+                "created_at": .string(Self.iso(record.createdAt)),
+                "updated_at": .string(Self.iso(version.hlc.milliseconds)),
+                "is_deleted": .bool(event == "DELETE"),
+                "actor_id": .string(await directory.name(of: version.version.origin)),
+                "role": record.metadata["role"].map(JSONValue.string) ?? .null,
+            ])
+        }
+        return .array(entries)
+    }
+
+    /// `POST /search`.
+    public func search(_ body: JSONValue) async throws -> JSONValue {
+        guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
+        try Self.rejectUnknown(object, allowed: [
+            "query", "user_id", "agent_id", "run_id", "filters", "top_k", "limit", "threshold", "rerank", "keyword_search",
+            "fields", "version",
+        ])
+        guard let query = object["query"]?.stringValue, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else { throw Mem0Error.badRequest("query must be a non-empty string") }
+        let scope = try Self.scope(object)
+        var filters = try object["filters"].flatMap { $0 == .null ? nil : $0 }.map { try Mem0Filter.parse($0) }
+            ?? .matchAll
+        filters = .all([scope.filter, filters])
+        let topK = try Self.int(object["top_k"] ?? object["limit"], name: "top_k", range: 1...1000) ?? 20
+        let threshold = try Self.double(object["threshold"], name: "threshold", range: 0...1) ?? 0
+        guard let searcher else {
+            throw Mem0Error(.serviceUnavailable, "search needs the recall engine, which is not running on this hub")
+        }
+        var origins: [NodeID]?
+        if let agent = scope.agentID, agent != "*" {
+            let matched = await directory.nodes(matching: agent)
+            if !matched.isEmpty { origins = matched }
+        }
+        let hits = try await searcher.searchMemories(query, origins: origins, limit: max(topK * 5, 100))
+        let now = await clock.now()
+        var results: [JSONValue] = []
+        for hit in hits where hit.score >= threshold {
+            guard let stored = try await database.memory(id: hit.id), Self.isVisible(stored.record, now: now)
+            else { continue }
+            var document = await document(stored)
+            document["score"] = .number(hit.score)
+            guard filters.matches(document) else { continue }
+            guard case .object(var item) = await item(stored, document: document) else { continue }
+            item["score"] = .number(hit.score)
+            results.append(.object(item))
+            if results.count >= topK { break }
+        }
+        return ["results": .array(results)]
+    }
+
+    // MARK: - Mapping
+
+    private func current(_ id: String) async throws -> StoredMemory {
+        guard let stored = try await database.memory(id: id), Self.isVisible(stored.record, now: await clock.now())
+        else { throw Mem0Error.notFound(id) }
+        return stored
+    }
+
+    /// What mem0 shows: believed (not deleted) and still valid now (a `valid_to` ahead is fine).
+    static func isVisible(_ record: MemoryRecord, now: Int64) -> Bool {
+        record.expiredAt == nil && (record.validTo.map { $0 > now } ?? true)
+    }
+
+    /// Every memory mem0 would show (or, with `expired`, every memory at all), newest first.
+    private func visibleMemories(includingExpired expired: Bool = false) async throws -> [StoredMemory] {
+        let now = await clock.now()
+        return try await database.memories(currentOnly: false, limit: Self.scanLimit)
+            .filter { expired || Self.isVisible($0.record, now: now) }
+    }
+
+    private func close(_ stored: StoredMemory) async throws {
+        var record = stored.record
+        let now = await clock.now()
+        record.validTo = min(record.validTo ?? now, now)
+        record.expiredAt = now
+        record.parent = stored.version
+        await clock.observe(stored.hlc)
+        let (stamp, _, _) = await clock.stamp()
+        try await database.record(record, origin: node, stamp: stamp)
+    }
+
+    /// The flat document filters look at: the item's top-level fields and its metadata.
+    func document(_ stored: StoredMemory) async -> [String: JSONValue] {
+        let record = stored.record
+        var document: [String: JSONValue] = [:]
+        for (key, value) in Self.userMetadata(record) { document[key] = value }
+        document["id"] = .string(record.id)
+        document["memory"] = .string(record.text)
+        document["hash"] = .string(Self.hash(record.text))
+        document["created_at"] = .string(Self.iso(record.createdAt))
+        document["updated_at"] = .string(Self.iso(stored.hlc.milliseconds))
+        document["kind"] = .string(record.kind)
+        document["subjects"] = .array(record.subjects.map(JSONValue.string))
+        document["confidence"] = .number(record.confidence)
+        document["importance"] = .number(record.importance)
+        document["valid_from"] = .string(Self.iso(record.validFrom))
+        if let validTo = record.validTo { document["valid_to"] = .string(Self.iso(validTo)) }
+        if let supersedes = record.supersedes { document["supersedes"] = .string(supersedes) }
+        document["source"] = .string(record.source.rawValue)
+        let nodeName = await directory.name(of: stored.firstOrigin)
+        document["node"] = .string(nodeName)
+        document["node_id"] = .string(stored.firstOrigin.hex)
+        document["user_id"] = record.metadata["user_id"].map(JSONValue.string)
+        document["agent_id"] = .string(record.metadata["agent_id"] ?? nodeName)
+        document["run_id"] = .string(record.metadata["run_id"] ?? Self.day(record.createdAt))
+        for key in ["actor_id", "role"] { document[key] = record.metadata[key].map(JSONValue.string) }
+        return document
+    }
+
+    /// A mem0 memory item: `id`, `memory`, `hash`, `metadata`, `created_at`, `updated_at`, and
+    /// the promoted scope keys.
+    func item(_ stored: StoredMemory, document: [String: JSONValue]) async -> JSONValue {
+        var item: [String: JSONValue] = [:]
+        for key in ["id", "memory", "hash", "created_at", "updated_at"] + Self.scopeKeys {
+            if let value = document[key] { item[key] = value }
+        }
+        var metadata = Self.userMetadata(stored.record)
+        for key in Self.fieldKeys.union(Self.outputOnlyKeys) { if let value = document[key] { metadata[key] = value } }
+        item["metadata"] = .object(metadata)
+        return .object(item)
+    }
+
+    /// Free-form metadata as given (JSON values restored), without scope and internal keys.
+    static func userMetadata(_ record: MemoryRecord) -> [String: JSONValue] {
+        let jsonKeys = Set((record.metadata[jsonKeysKey] ?? "").split(separator: ",").map(String.init))
+        var result: [String: JSONValue] = [:]
+        for (key, value) in record.metadata where !scopeKeys.contains(key) && !key.hasPrefix("mem0.") {
+            result[key] = jsonKeys.contains(key) ? ((try? JSONValue(parsing: value)) ?? .string(value)) : .string(value)
+        }
+        return result
+    }
+
+    /// The record a new memory starts from: scope ids and metadata applied.
+    private func template(metadata: JSONValue?, scope: Mem0Scope) throws -> MemoryRecord {
+        var record = MemoryRecord(
+            id: "", kind: "fact", subjects: [], text: "", confidence: 1, importance: 0.5, validFrom: 0, createdAt: 0,
+            source: .api)
+        if let metadata, metadata != .null {
+            try Self.apply(try Self.metadataChanges(metadata), to: &record, allowScope: true)
+        }
+        if let user = scope.userID { record.metadata["user_id"] = user }
+        if let agent = scope.agentID { record.metadata["agent_id"] = agent }
+        if let run = scope.runID { record.metadata["run_id"] = run }
+        return record
+    }
+
+    static func metadataChanges(_ value: JSONValue) throws(Mem0Error) -> [String: JSONValue] {
+        guard let object = value.objectValue else {
+            throw .badRequest("metadata must be an object, not \(value.typeName)")
+        }
+        guard object.count <= 64 else { throw .badRequest("metadata holds more than 64 keys") }
+        for (key, item) in object {
+            guard !key.isEmpty, key.count <= 100, !key.hasPrefix("mem0.") else {
+                throw .badRequest("metadata key '\(key.prefix(100))' is empty, too long or reserved (mem0.*)")
+            }
+            guard outputOnlyKeys.contains(key) == false else {
+                throw .badRequest("metadata.\(key) is set by the hub and cannot be written")
+            }
+            guard item.jsonString.utf8.count <= 4096 else { throw .badRequest("metadata.\(key) is longer than 4 KB") }
+        }
+        return object
+    }
+
+    /// Applies metadata to a record: field keys set fields, the rest is kept as metadata.
+    static func apply(_ changes: [String: JSONValue], to record: inout MemoryRecord, allowScope: Bool) throws(Mem0Error) {
+        var jsonKeys = Set((record.metadata[jsonKeysKey] ?? "").split(separator: ",").map(String.init))
+        for key in changes.keys.sorted() {
+            let value = changes[key] ?? .null
+            switch key {
+            case "kind":
+                guard let kind = value.stringValue, !kind.isEmpty, kind.count <= 40 else {
+                    throw .badRequest("metadata.kind must be a short string such as \"fact\" or \"routine\"")
+                }
+                record.kind = kind
+            case "subjects":
+                if let one = value.stringValue {
+                    record.subjects = [one]
+                } else if let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) {
+                    record.subjects = list.compactMap(\.stringValue)
+                } else {
+                    throw .badRequest("metadata.subjects must be a string or an array of strings")
+                }
+            case "confidence", "importance":
+                guard let number = value.doubleValue, (0...1).contains(number) else {
+                    throw .badRequest("metadata.\(key) must be a number from 0 to 1")
+                }
+                if key == "confidence" {
+                    record.confidence = number
+                    record.metadata["mem0.confidence_given"] = "1"
+                } else {
+                    record.importance = number
+                }
+            case "valid_from", "valid_to":
+                guard let time = milliseconds(value) else {
+                    throw .badRequest("metadata.\(key) must be an ISO 8601 time (2026-05-01T07:00:00Z) or epoch milliseconds")
+                }
+                if key == "valid_from" { record.validFrom = time } else { record.validTo = time }
+            case _ where scopeKeys.contains(key):
+                guard allowScope else { continue }  // immutable after creation, as in mem0
+                guard let text = value.stringValue else { throw .badRequest("metadata.\(key) must be a string") }
+                record.metadata[key] = text
+            default:
+                if value == .null {
+                    record.metadata[key] = nil
+                    jsonKeys.remove(key)
+                } else if let text = value.stringValue {
+                    record.metadata[key] = text
+                    jsonKeys.remove(key)
+                } else {
+                    record.metadata[key] = value.jsonString
+                    jsonKeys.insert(key)
+                }
+            }
+        }
+        record.metadata[jsonKeysKey] = jsonKeys.isEmpty ? nil : jsonKeys.sorted().joined(separator: ",")
+    }
+
+    // MARK: - Validation helpers
+
+    static func messages(_ value: JSONValue?) throws(Mem0Error) -> [ExtractionMessage] {
+        guard let value else { throw .badRequest("messages is required: [{\"role\": \"user\", \"content\": \"…\"}]") }
+        let list: [JSONValue]
+        switch value {
+        case .string: list = [["role": "user", "content": value]]
+        case .object: list = [value]
+        case .array(let items): list = items
+        default: throw .badRequest("messages must be a string or an array of {role, content} objects")
+        }
+        guard !list.isEmpty else { throw .badRequest("messages must not be empty") }
+        guard list.count <= 200 else { throw .badRequest("messages holds more than 200 messages") }
+        var result: [ExtractionMessage] = []
+        for (index, item) in list.enumerated() {
+            guard let role = item["role"]?.stringValue, ["user", "assistant", "system"].contains(role) else {
+                throw .badRequest("messages[\(index)].role must be \"user\", \"assistant\" or \"system\"")
+            }
+            guard let given = item["content"]?.stringValue else {
+                throw .badRequest("messages[\(index)].content must be a string")
+            }
+            let text = try content(given, name: "messages[\(index)].content")
+            result.append(ExtractionMessage(role: role, content: text, name: item["name"]?.stringValue))
+        }
+        return result
+    }
+
+    static func content(_ text: String, name: String) throws(Mem0Error) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .badRequest("\(name) must not be empty") }
+        guard trimmed.utf8.count <= 8192 else { throw .badRequest("\(name) is longer than 8 KB") }
+        return trimmed
+    }
+
+    static func scope(_ object: [String: JSONValue]) throws(Mem0Error) -> Mem0Scope {
+        var scope = Mem0Scope()
+        for key in ["user_id", "agent_id", "run_id"] {
+            guard let value = object[key], value != .null else { continue }
+            guard let text = value.stringValue?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.count <= 200
+            else { throw .badRequest("\(key) must be a non-empty string of at most 200 characters") }
+            switch key {
+            case "user_id": scope.userID = text
+            case "agent_id": scope.agentID = text
+            default: scope.runID = text
+            }
+        }
+        return scope
+    }
+
+    static func rejectUnknown(_ object: [String: JSONValue], allowed: Set<String>) throws(Mem0Error) {
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw .badRequest("unknown field '\(unknown)'; expected \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+
+    static func bool(_ value: JSONValue?, name: String) throws(Mem0Error) -> Bool? {
+        guard let value, value != .null else { return nil }
+        guard let bool = value.boolValue else { throw .badRequest("\(name) must be true or false") }
+        return bool
+    }
+
+    static func int(_ value: JSONValue?, name: String, range: ClosedRange<Int>) throws(Mem0Error) -> Int? {
+        guard let value, value != .null else { return nil }
+        guard let number = value.intValue, range.contains(number) else {
+            throw .badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func double(_ value: JSONValue?, name: String, range: ClosedRange<Double>) throws(Mem0Error) -> Double? {
+        guard let value, value != .null else { return nil }
+        guard let number = value.doubleValue, range.contains(number) else {
+            throw .badRequest("\(name) must be a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func milliseconds(_ value: JSONValue) -> Int64? {
+        if let number = value.doubleValue, number.isFinite, abs(number) < 1e15 { return Int64(number) }
+        guard let text = value.stringValue else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        formatter.formatOptions = [.withFullDate]
+        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
+    }
+
+    /// Node-clock milliseconds as ISO 8601 in UTC, e.g. `2026-11-26T04:34:05.816Z`.
+    static func iso(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    /// The UTC day of a time, `2026-11-26`: the default `run_id` (a run is a day).
+    static func day(_ milliseconds: Int64) -> String { String(iso(milliseconds).prefix(10)) }
+
+    /// mem0's `hash`: the MD5 of the text, in hex.
+    static func hash(_ text: String) -> String {
+        Insecure.MD5.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func short(_ error: any Error) -> String { String("\(error)".prefix(200)) }
+}
