@@ -27,6 +27,7 @@ enum ObservationWiring {
             builder: EvidenceBuilder(database: database, settings: settings),
             narrator: StreamingNarrator(model: config.llm.makeChatModel(logger: logger)),
             embedder: config.llm.makeEmbedder(logger: logger),
+            memories: RecalledMemories(recall: MemoryWiring.recall(runtime: runtime, logger: logger), logger: logger),
             settings: ObservationLoopSettings(config: config.observe),
             stamp: { await clock.stamp().stamp },
             thoughts: { event in
