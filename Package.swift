@@ -332,6 +332,7 @@ let package = Package(
             name: "SmollamaServerTests",
             dependencies: [
                 "SmollamaServer", "SmollamaStore", "SmollamaTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -114,8 +114,30 @@ struct DashboardQueries: Sendable {
     static let staleAfter: Int64 = 5 * 60_000
     static let offlineAfter: Int64 = 60 * 60_000
 
+    /// This node, then (on a hub) every node that syncs to it.
     func nodes() async throws -> [NodeSummary] {
-        [try await thisNode()]
+        [try await thisNode()] + (try await syncedNodes())
+    }
+
+    /// Nodes enrolled with this hub, from what they synced. Their state follows their last sync;
+    /// the readings count is the hub's durable mark (counting would scan every raw reading).
+    func syncedNodes() async throws -> [NodeSummary] {
+        let now = environment.now()
+        var nodes: [NodeSummary] = []
+        for node in try await environment.database.hubNodes(countReadings: false) {
+            guard let id = NodeID(hex: node.node) else { continue }
+            let counts = try await environment.database.eventCounts(origin: id)
+            let age = node.lastSeen.map { now - $0 } ?? .max
+            let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
+            nodes.append(NodeSummary(
+                id: node.node, name: node.name, role: node.revokedAt == nil ? "alpaca" : "alpaca (revoked)",
+                state: state, lastSeen: node.lastSeen, clockQuality: node.clockQuality.flatMap(ClockQuality.init(rawValue:)),
+                sensorCount: 0, faultySensorCount: 0, databaseBytes: 0,
+                readingCount: node.marks[rawReadingsStream] ?? 0, eventCount: Int64(counts.values.reduce(0, +)),
+                rollupLag: 0, observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0,
+                isThisNode: false))
+        }
+        return nodes
     }
 
     func node(id: String) async throws -> NodeSummary? {

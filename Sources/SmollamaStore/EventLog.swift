@@ -122,6 +122,20 @@ extension SmollamaDatabase {
 }
 
 extension SmollamaDatabase {
+    /// How many events of one origin each stream holds (the hub's per-node counts).
+    public func eventCounts(origin: NodeID) async throws -> [EventStream: Int] {
+        try await reader.read { db in
+            var counts: [EventStream: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT stream, count(*) AS n FROM events WHERE origin = ? GROUP BY stream",
+                arguments: [Data(origin.bytes)])
+            {
+                if let stream = EventStream(rawValue: row["stream"]) { counts[stream] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     /// How many events each of the given streams holds (the dashboard's counts).
     public func eventCounts(streams: [EventStream]) async throws -> [EventStream: Int] {
         try await reader.read { db in

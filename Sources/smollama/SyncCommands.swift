@@ -137,7 +137,7 @@ struct HubNodesCommand: AsyncParsableCommand {
                 ["NODE", "NAME", "LAST SEEN", "BACKLOG", "CLOCK", "COLLISIONS", "READINGS", "STATE"],
                 nodes.map { node in
                     [String(node.node.prefix(8)), node.name, node.lastSeen.map(Terminal.timestamp) ?? "never",
-                     "\(node.backlog)", node.clockQuality ?? "?", "\(node.collisions)", "\(node.foreignReadings)",
+                     "\(node.backlog)", node.clockQuality ?? "?", "\(node.collisions)", "\(node.foreignReadings ?? 0)",
                      node.revokedAt == nil ? "enrolled" : "REVOKED"]
                 }))
             let collisions = try await runtime.database.hubCollisions(limit: 5)

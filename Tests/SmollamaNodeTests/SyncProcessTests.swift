@@ -116,9 +116,9 @@ import Testing
         let listing = try SmollamaBinary.run(["hub", "nodes", "--json"], home: hubHome.path)
         let summaries = try JSONDecoder().decode([HubNodeSummary].self, from: Data(listing.stdout.utf8))
         #expect(Set(summaries.map(\.node)) == Set(ids))
-        #expect(summaries.allSatisfy { $0.collisions == 0 && $0.foreignReadings > 0 })
+        #expect(summaries.allSatisfy { $0.collisions == 0 && ($0.foreignReadings ?? 0) > 0 })
         let hubDatabase = try SmollamaDatabase.open(path: hubHome.path + "/data/smollama.sqlite")
-        let foreign = try await hubDatabase.hubNodes().map(\.foreignReadings).reduce(0, +)
+        let foreign = try await hubDatabase.hubNodes().map { $0.foreignReadings ?? 0 }.reduce(0, +)
         var local = 0
         for home in homes { local += try await SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite").readingCount() }
         #expect(Int(foreign) == local, "the hub holds every node's readings exactly once")

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import SmollamaCore
@@ -68,6 +69,47 @@ import Testing
             }
             try await client.execute(uri: "/assets/missing.js", method: .get) { response in
                 #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    /// The hub's overview lists the nodes that sync to it, from the sync registry and what arrived.
+    @Test func theHubListsItsSyncedNodes() async throws {
+        let fixture = try await ServerFixture(role: "llama")
+        let garage = NodeID(hex: "00112233445566778899aabbccddeeff")!
+        try await fixture.store.database.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sync_nodes (node, name, public_key, enrolled_at, last_seen, clock_quality)
+                    VALUES (?, 'garage', zeroblob(32), ?, ?, 'unsynced')
+                    """,
+                arguments: [garage.hex, ServerFixture.now - 86_400_000, ServerFixture.now - 30_000])
+            try db.execute(
+                sql: "INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, 'readings', 4321, ?)",
+                arguments: [garage.hex, ServerFixture.now - 30_000])
+        }
+        let event = try await ServerFixture.appendNotice(
+            fixture.store.database, origin: garage, sensor: "garage.door", reason: "unplugged", time: ServerFixture.now - 40_000)
+        #expect(event.origin == garage)
+
+        try await fixture.test { client in
+            try await client.execute(uri: "/api/v1/nodes", method: .get) { response in
+                let nodes = try #require(try response.json([String: [NodeSummary]].self)["nodes"])
+                #expect(nodes.map(\.id) == [fixture.store.node.hex, garage.hex])
+                let remote = try #require(nodes.last)
+                #expect(remote.name == "garage")
+                #expect(!remote.isThisNode)
+                #expect(remote.state == .online)
+                #expect(remote.clockQuality == .unsynced)
+                #expect(remote.readingCount == 4321)
+                #expect(remote.eventCount == 1)
+            }
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.text.contains(">garage</a>"))
+            }
+            try await client.execute(uri: "/nodes/\(garage.hex)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("garage"))
             }
         }
     }

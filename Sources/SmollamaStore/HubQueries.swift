@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-public import SmollamaStore
 
 /// One enrolled node as `smollama hub nodes` shows it.
 public struct HubNodeSummary: Codable, Sendable, Hashable {
@@ -16,7 +15,8 @@ public struct HubNodeSummary: Codable, Sendable, Hashable {
     public var collisions: Int
     /// Stream → durable mark.
     public var marks: [String: Int64]
-    public var foreignReadings: Int64
+    /// Raw readings held for the node; nil when not counted (counting scans them).
+    public var foreignReadings: Int64?
 }
 
 public struct HubCollision: Codable, Sendable, Hashable {
@@ -28,7 +28,10 @@ public struct HubCollision: Codable, Sendable, Hashable {
 }
 
 extension SmollamaDatabase {
-    public func hubNodes() async throws -> [HubNodeSummary] {
+    /// Every node enrolled with this hub (none on a node that is not a hub). `countReadings`
+    /// counts the raw readings held per node, which scans them: the CLI does, the dashboard
+    /// shows the readings mark instead.
+    public func hubNodes(countReadings: Bool = true) async throws -> [HubNodeSummary] {
         try await reader.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sync_nodes ORDER BY name, node").map { row in
                 let node: String = row["node"]
@@ -36,9 +39,9 @@ extension SmollamaDatabase {
                 for mark in try Row.fetchAll(db, sql: "SELECT stream, mark FROM sync_marks WHERE origin = ?", arguments: [node]) {
                     marks[mark["stream"]] = mark["mark"]
                 }
-                let readings = try Int64.fetchOne(
+                let readings = countReadings ? try Int64.fetchOne(
                     db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
-                    arguments: [node]) ?? 0
+                    arguments: [node]) ?? 0 : nil
                 return HubNodeSummary(
                     node: node, name: row["name"], enrolledAt: row["enrolled_at"], revokedAt: row["revoked_at"],
                     lastSeen: row["last_seen"], incarnation: row["incarnation"], clockQuality: row["clock_quality"],
