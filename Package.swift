@@ -311,6 +311,7 @@ let package = Package(
             dependencies: [
                 "SmollamaLLM",
                 "SmollamaCore",
+                "SmollamaTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -100,23 +100,7 @@ public final class TestBroker: Sendable {
         return String(cString: name)
     }
 
-    /// A port the kernel just handed out on loopback (bound, then released).
-    public static func freePort() throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw BrokerFailed(description: "no free loopback port") }
-        return Int32(UInt16(bigEndian: address.sin_port))
-    }
+    public static func freePort() throws -> Int32 { Int32(freeLoopbackPort()) }
 
     public static func canConnect(port: Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SmollamaCore
 import SmollamaLLM
+import SmollamaTesting
 import Testing
 
 @Suite struct LLMConfigTests {
@@ -88,7 +89,7 @@ import Testing
         try Data("GGUF\u{3}\0\0\0 tiny".utf8).write(to: URL(fileURLWithPath: file))
         var config = LLMConfig()
         config.cacheDirectory = directory
-        config.url = "http://127.0.0.1:\(freePort())"
+        config.url = "http://127.0.0.1:\(freeLoopbackPort())"
         config.embeddingURL = config.url
         config.retry.attempts = 1
         let manager = ModelManager(config: config, logger: testLogger())

@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaLLM
+import SmollamaTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -169,7 +170,7 @@ struct LiveLlamaServerTests {
     }
 
     @Test func unreachableServerNamesTheURL() async throws {
-        let port = freePort()
+        let port = freeLoopbackPort()
         let client = OpenAIClient(url: "http://127.0.0.1:\(port)", model: "x", retry: .init(attempts: 2, baseDelay: .milliseconds(20)), logger: try live().capture.logger())
         let clock = ContinuousClock()
         let start = clock.now

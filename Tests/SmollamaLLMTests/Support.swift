@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SmollamaLLM
 import Synchronization
+import SmollamaTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -71,18 +72,6 @@ struct SetupMissing: Error, CustomStringConvertible {
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
 
 /// The real llama-server pair (chat + embeddings) that the live suite shares, run by our own
 /// RuntimeSupervisor inside a ServiceGroup.
@@ -112,8 +101,8 @@ struct LiveServerTrait: SuiteTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let paths = try RuntimePaths.locate()
         var config = LLMConfig()
-        config.url = "http://127.0.0.1:\(freePort())"
-        config.embeddingURL = "http://127.0.0.1:\(freePort())"
+        config.url = "http://127.0.0.1:\(freeLoopbackPort())"
+        config.embeddingURL = "http://127.0.0.1:\(freeLoopbackPort())"
         config.managed.llamaServer = paths.server
         config.managed.chatModelFile = paths.chatModel
         config.managed.embeddingModelFile = paths.embedModel

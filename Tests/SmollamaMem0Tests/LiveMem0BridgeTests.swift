@@ -47,19 +47,6 @@ struct LiveMem0BridgeTests {
 
     struct Missing: Error, CustomStringConvertible { var what: String; var description: String { what } }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// GET `url`; the status and JSON body, or nil while nothing answers.
     static func get(_ url: String) async -> (Int, JSONValue)? {
@@ -75,7 +62,7 @@ struct LiveMem0BridgeTests {
     static func withRealMem0(_ body: (String) async throws -> Void) async throws {
         let runtime = try Runtime.locate()
         let directory = try TemporaryDirectory("mem0-live")
-        let embedPort = freePort()
+        let embedPort = freeLoopbackPort()
         let embedder = try ChildProcess(runtime.llamaServer, [
             "-m", runtime.embedModel, "--embeddings", "--pooling", "mean", "--host", "127.0.0.1",
             "--port", String(embedPort), "--no-webui",
@@ -161,7 +148,7 @@ struct LiveMem0BridgeTests {
     @Test func inferExtractsGroundedFactsWithTheRealSmallModel() async throws {
         let runtime = try Runtime.locate()
         let directory = try TemporaryDirectory("mem0-infer")
-        let port = Self.freePort()
+        let port = freeLoopbackPort()
         let server = try ChildProcess(runtime.llamaServer, [
             "-m", runtime.chatModel, "--alias", "smollm2-135m-instruct", "-c", "4096", "--host", "127.0.0.1",
             "--port", String(port), "--no-webui",

@@ -91,19 +91,6 @@ struct RecallLiveSetupMissing: Error, CustomStringConvertible {
 struct RecallLiveRuntimeTrait: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let env = ProcessInfo.processInfo.environment
@@ -115,8 +102,8 @@ struct RecallLiveRuntimeTrait: SuiteTrait, TestScoping {
             throw RecallLiveSetupMissing(path: path)
         }
         var config = LLMConfig()
-        config.url = "http://127.0.0.1:\(Self.freePort())"
-        config.embeddingURL = "http://127.0.0.1:\(Self.freePort())"
+        config.url = "http://127.0.0.1:\(freeLoopbackPort())"
+        config.embeddingURL = "http://127.0.0.1:\(freeLoopbackPort())"
         config.managed.llamaServer = server
         config.managed.chatModelFile = chat
         config.managed.embeddingModelFile = embed

@@ -8,19 +8,6 @@ import Testing
 /// The real binary: `init --role llama` gives a hub whose daemon serves the mem0 API with the
 /// generated key, and `smollama recall --node` finds what was written through it.
 @Suite(.serialized) struct Mem0ProcessTests {
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// One HTTP call with curl-like simplicity (URLSession is not on every Linux toolchain; use the shell's curl).
     static func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
@@ -44,7 +31,7 @@ import Testing
         #expect(initialised.status == 0, "\(initialised.stderr)")
         let config = try ConfigLoader.load(file: home.path + "/config.yaml")
         let key = "X-API-Key: \(config.mem0.apiKey)"
-        let port = Self.freePort()
+        let port = freeLoopbackPort()
         let node = RunningNode(arguments: ["run"], home: home.path, environment: ["SMOLLAMA_HTTP_PORT": String(port)])
         try node.start()
         let base = "http://127.0.0.1:\(port)/mem0"

@@ -1,0 +1,20 @@
+import Foundation
+
+/// A port the kernel just handed out on loopback (bound, then released), for a server a test
+/// starts. Another process could take it in between; the kernel rarely reuses one that soon.
+public func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    precondition(bound, "no free loopback port: is the loopback interface up?")
+    return Int(UInt16(bigEndian: address.sin_port))
+}
