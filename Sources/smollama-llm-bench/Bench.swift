@@ -38,16 +38,7 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print every sample.") var verbose = false
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let home = FileManager.default.homeDirectoryForCurrentUser.path
-        let cache = env["SMOLLAMA_CACHE"] ?? home + "/.cache/smollama"
-        var config = LLMConfig()
-        config.managed.llamaServer = env["SMOLLAMA_LLAMA_SERVER"] ?? cache + "/llama.cpp/llama-server"
-        config.managed.chatModelFile = env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-        config.managed.embeddingModelFile = env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf"
-        config.managed.threads = threads
-        config.url = "http://127.0.0.1:\(Self.freePort())"
-        config.embeddingURL = "http://127.0.0.1:\(Self.freePort())"
+        let config = Self.managedRuntime(threads: threads)
         var logger = Logger(label: "smollama-llm-bench")
         logger.logLevel = .warning
         let supervisor = try RuntimeSupervisor(config: config, logger: logger)
@@ -216,6 +207,21 @@ struct Bench: AsyncParsableCommand {
     }
 
     func ms(_ seconds: Double) -> String { String(format: "%.0f ms", seconds * 1000) }
+
+    /// A managed llama-server pair from what scripts/setup-llm.sh installed (or the SMOLLAMA_*
+    /// overrides), on free loopback ports.
+    static func managedRuntime(threads: Int) -> LLMConfig {
+        let env = ProcessInfo.processInfo.environment
+        let cache = env["SMOLLAMA_CACHE"] ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/smollama"
+        var config = LLMConfig()
+        config.managed.llamaServer = env["SMOLLAMA_LLAMA_SERVER"] ?? cache + "/llama.cpp/llama-server"
+        config.managed.chatModelFile = env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        config.managed.embeddingModelFile = env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf"
+        config.managed.threads = threads
+        config.url = "http://127.0.0.1:\(freePort())"
+        config.embeddingURL = "http://127.0.0.1:\(freePort())"
+        return config
+    }
 
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -28,15 +28,7 @@ struct ObservationBench: AsyncParsableCommand {
     static let monday: Int64 = 1_795_392_000_000
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let cache = env["SMOLLAMA_CACHE"] ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/smollama"
-        var config = LLMConfig()
-        config.managed.llamaServer = env["SMOLLAMA_LLAMA_SERVER"] ?? cache + "/llama.cpp/llama-server"
-        config.managed.chatModelFile = env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-        config.managed.embeddingModelFile = env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf"
-        config.managed.threads = threads
-        config.url = "http://127.0.0.1:\(Bench.freePort())"
-        config.embeddingURL = "http://127.0.0.1:\(Bench.freePort())"
+        var config = Bench.managedRuntime(threads: threads)
         var logger = Logger(label: "smollama-llm-bench")
         logger.logLevel = .warning
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smollama-observe-bench-\(getpid())").path
