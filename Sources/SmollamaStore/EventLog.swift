@@ -1,5 +1,5 @@
 public import Foundation
-public import GRDB
+import GRDB
 public import SmollamaCore
 
 /// What happened when a foreign event was offered to the log.
@@ -47,7 +47,7 @@ extension SmollamaDatabase {
 
     /// `apply` inside a caller's transaction (sync applies a whole batch in one). The hash must
     /// have been checked by the caller. Every foreign event enters the store through here.
-    public static func apply(_ db: Database, _ event: Event) throws -> EventApplyOutcome {
+    static func apply(_ db: Database, _ event: Event) throws -> EventApplyOutcome {
         let existing = try Data.fetchOne(
             db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
             arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])
@@ -103,7 +103,7 @@ extension SmollamaDatabase {
         }
     }
 
-    public static func event(from row: Row) throws -> Event {
+    static func event(from row: Row) throws -> Event {
         let originBytes: Data = row["origin"]
         let streamName: String = row["stream"]
         let qualityName: String = row["quality"]

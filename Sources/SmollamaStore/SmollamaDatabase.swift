@@ -1,14 +1,16 @@
-public import GRDB
+import GRDB
 import Foundation
 public import SmollamaCore
 
-/// The node's one database. Every write has an intent-named method; readers get `reader`.
+/// The node's one database. Every read and write is an intent-named method of this module (see
+/// ARCHITECTURE.md, "The store"): the GRDB connection is internal, so SQL against the store's
+/// tables lives only here, next to the DDL. Tests reach it with `@testable import`.
 ///
 /// Production opens a `DatabasePool` in WAL mode with `synchronous=NORMAL` (an SD card wears
 /// out under FULL, and WAL+NORMAL only risks the last commits on power loss, never corruption).
 public struct SmollamaDatabase: Sendable {
-    public let writer: any DatabaseWriter
-    public var reader: any DatabaseReader { writer }
+    let writer: any DatabaseWriter
+    var reader: any DatabaseReader { writer }
 
     /// How durable each commit is; the hub uses `.full` for sync commits it acknowledges.
     public enum Durability: String, Sendable, Codable {
@@ -16,7 +18,7 @@ public struct SmollamaDatabase: Sendable {
         case full
     }
 
-    public init(_ writer: any DatabaseWriter) throws {
+    init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         try Schema.migrator.migrate(writer)
     }
@@ -65,6 +67,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case identityMismatch(store: String, identity: String)
     case invalidEventHash(origin: String, stream: String, seq: Int64)
     case malformedPayload(origin: String, stream: String, seq: Int64, type: String, reason: String)
+    /// A row the store must create could not be (an internal inconsistency, not bad input).
+    case cannotRegister(String)
 
     public var description: String {
         switch self {
@@ -77,6 +81,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case .malformedPayload(let origin, let stream, let seq, let type, let reason):
             "event \(origin)/\(stream)/\(seq) claims type '\(type)' but its payload does not decode (\(reason)); "
                 + "it was not stored. Is the sender running a newer or broken version?"
+        case .cannotRegister(let what):
+            "the store could not register \(what); the database may be damaged: run `sqlite3 FILE 'PRAGMA integrity_check'`"
         case .identityMismatch(let store, let identity):
             "the database belongs to node \(store) but this node's identity is \(identity); "
                 + "a restored or copied data directory? Move the database away or restore the matching identity."

@@ -1,5 +1,6 @@
 import Foundation
 public import SmollamaCore
+import SmollamaStore
 
 /// The sync wire protocol, shared by the node client and the hub. JSON bodies, deflated when
 /// large, every request except `time` and `enroll` signed by the node's Ed25519 key.
@@ -14,11 +15,11 @@ public enum SyncProtocol {
     /// A signed request's timestamp must be this close to the hub's clock.
     public static let timestampWindow: Int64 = 5 * 60_000
     /// Stream name of raw readings (the node's `readings` table, keyed by reading id).
-    public static let readingsStream = "readings"
+    public static let readingsStream = NodeSyncStore.readingsStream
     /// Streams a node may pull from the hub (other nodes' events).
     public static let pullableStreams: [EventStream] = [.memories, .observations]
     /// Control event recording that a node deleted a range before it was synced.
-    public static let compactedType = "store.compacted"
+    public static let compactedType = CompactedMarker.eventType
 
     public enum Path {
         public static let time = "/sync/v1/time"
@@ -41,20 +42,6 @@ public enum SyncProtocol {
 
     /// Every stream in the order a node sends them: most precious first, raw readings last.
     public static let pushOrder: [String] = EventStream.allCases.map(\.rawValue) + [readingsStream]
-}
-
-/// `store.compacted`: the node deleted `fromSeq...toSeq` of `stream` before the hub had it.
-public struct CompactedMarker: Codable, Sendable, Hashable {
-    public var stream: String
-    public var fromSeq: Int64
-    public var toSeq: Int64
-    public var reason: String
-    public init(stream: String, fromSeq: Int64, toSeq: Int64, reason: String) {
-        self.stream = stream
-        self.fromSeq = fromSeq
-        self.toSeq = toSeq
-        self.reason = reason
-    }
 }
 
 /// The hub's clock, signed by the hub's key, so nodes can stamp requests and repair times.
@@ -167,6 +154,27 @@ public struct ReadingColumns: Codable, Sendable, Hashable {
     }
 
     public var count: Int { id.count }
+
+    /// A batch of this node's readings as columns: ids as deltas from `after`, times as deltas.
+    init(_ batch: ReadingBatch, after: Int64) {
+        self.init()
+        sensors = batch.sensors
+        epochs = batch.epochs.map {
+            WireEpoch(id: $0.id, bootID: $0.bootID, quality: $0.quality, startedHLC: $0.startedHLC,
+                      startedMonotonicNanoseconds: $0.startedMonotonicNanoseconds)
+        }
+        var previousID = after
+        var previousTime: Int64 = 0
+        for (index, row) in batch.rows.enumerated() {
+            id.append(row.id - previousID)
+            time.append(index == 0 ? row.time : row.time - previousTime)
+            sensor.append(row.sensor)
+            value.append(row.value)
+            epoch.append(row.epoch)
+            previousID = row.id
+            previousTime = row.time
+        }
+    }
 }
 
 /// One contiguous range `fromSeq...toSeq` of one stream: every item of that range the node

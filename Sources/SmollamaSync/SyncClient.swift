@@ -150,10 +150,10 @@ public actor SyncClient {
     /// Rollups and events are never deleted here. Returns the range removed, if any.
     @discardableResult
     public func relieveDiskPressure(minFreeBytes: Int64, freeBytes: Int64?, chunk: Int64 = 100_000) async throws -> SeqRange? {
-        guard let freeBytes, freeBytes < minFreeBytes, let oldest = try await database.oldestReadingID() else { return nil }
-        let range = try await database.compactUnsyncedReadings(
+        guard let freeBytes, freeBytes < minFreeBytes, let oldest = try await database.nodeSync.oldestReadingID() else { return nil }
+        let range = try await database.nodeSync.compactUnsyncedReadings(
             upTo: oldest + chunk - 1, origin: node, stamp: await markerStamp(),
-            reason: "disk pressure: \(freeBytes) bytes free, below \(minFreeBytes)")
+            reason: "disk pressure: \(freeBytes) bytes free, below \(minFreeBytes)").map { SeqRange(from: $0.lowerBound, to: $0.upperBound) }
         if let range {
             logger.warning("disk pressure: raw readings compacted to rollups before the hub had them",
                            metadata: ["smollama.sync.from": "\(range.from)", "smollama.sync.to": "\(range.to)"])
@@ -237,7 +237,7 @@ public actor SyncClient {
             if timeAnchor == nil { try await refreshTime() }
             var states: [StreamState] = []
             for stream in SyncProtocol.pushOrder {
-                states.append(StreamState(stream: stream, localMax: try await database.localMax(origin: node, stream: stream)))
+                states.append(StreamState(stream: stream, localMax: try await database.nodeSync.localMax(origin: node, stream: stream)))
             }
             let monotonic = clockSource.monotonicNanoseconds()
             let handshake = try await call(
@@ -249,13 +249,13 @@ public actor SyncClient {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
             }
             report.hubIncarnation = handshake.hubIncarnation
-            try await database.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
+            try await database.nodeSync.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
                                             hubTime: handshake.hubTime, now: handshake.hubTime)
             var marks: [String: StreamMark] = [:]
             for mark in handshake.marks {
                 marks[mark.stream] = mark
                 // The hub's durable state is the truth, also when it went back (restored hub).
-                try await database.setHubAcknowledgement(stream: mark.stream, seq: mark.mark, now: bookkeepingNow)
+                try await database.nodeSync.setHubAcknowledgement(stream: mark.stream, seq: mark.mark, now: bookkeepingNow)
             }
             try faults.check("after-handshake")
             if configuration.rawReadings {
@@ -275,7 +275,7 @@ public actor SyncClient {
         } catch {
             // A failed handshake or pull holds every stream back; a failed push only its own.
             for stream in SyncProtocol.pushOrder where stream == current || !SyncProtocol.pushOrder.contains(current) {
-                try? await database.recordSyncError(stream: stream, error: "\(error)", now: bookkeepingNow)
+                try? await database.nodeSync.recordSyncError(stream: stream, error: "\(error)", now: bookkeepingNow)
             }
             throw error
         }
@@ -285,9 +285,9 @@ public actor SyncClient {
     /// retention ran): declared with a `store.compacted` marker, so the hub accepts the gap.
     func declareLostReadings(mark: StreamMark?) async throws {
         let hubMark = mark?.mark ?? 0
-        let local = try await database.localMax(origin: node, stream: SyncProtocol.readingsStream)
+        let local = try await database.nodeSync.localMax(origin: node, stream: SyncProtocol.readingsStream)
         guard local > hubMark else { return }
-        let oldest = try await database.oldestReadingID() ?? (local + 1)
+        let oldest = try await database.nodeSync.oldestReadingID() ?? (local + 1)
         guard oldest > hubMark + 1 else { return }
         if let gaps = mark?.gaps, gaps.contains(where: { $0.from <= hubMark + 1 && $0.to >= oldest - 1 }) { return }
         // A marker written here (disk pressure) but not yet on the hub covers it too.
@@ -312,8 +312,10 @@ public actor SyncClient {
 
     func readBatch(stream: String, after: Int64) async throws -> Batch? {
         if stream == SyncProtocol.readingsStream {
-            guard let (columns, toSeq) = try await database.readingBatch(after: after, limit: configuration.maxReadingsPerBatch)
+            guard let batch = try await database.nodeSync.readingBatch(after: after, limit: configuration.maxReadingsPerBatch),
+                  let toSeq = batch.rows.last?.id
             else { return nil }
+            let columns = ReadingColumns(batch, after: after)
             return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: toSeq, events: nil,
                                               readings: columns), count: columns.count)
         }
@@ -334,7 +336,7 @@ public actor SyncClient {
               progress: (@Sendable (SyncProgress) -> Void)?, shouldStop: @Sendable () -> Bool) async throws -> Int64 {
         var mark = start
         var sent: Int64 = 0
-        let localMax = try await database.localMax(origin: node, stream: stream)
+        let localMax = try await database.nodeSync.localMax(origin: node, stream: stream)
         // The first batch re-sends the item at the hub's mark: the hub compares it, so a store
         // restored from an old backup (same ids, other content) is detected as a collision.
         var next = mark < localMax ? try await readBatch(stream: stream, after: max(0, mark - 1)) : nil
@@ -348,7 +350,7 @@ public actor SyncClient {
                 throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
                                                   detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
             }
-            try await database.setHubAcknowledgement(stream: stream, seq: response.mark, now: bookkeepingNow)
+            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: response.mark, now: bookkeepingNow)
             sent += Int64(batch.request.toSeq - max(batch.request.fromSeq - 1, mark))
             mark = response.mark
             progress?(SyncProgress(stream: stream, sent: sent, remaining: max(0, localMax - mark), bytes: report.bytesSent))
@@ -358,8 +360,8 @@ public actor SyncClient {
                 next = try await readBatch(stream: stream, after: response.mark)
             }
         }
-        try await database.recordSyncSuccess(stream: stream, hubMark: mark,
-                                             localMax: try await database.localMax(origin: node, stream: stream),
+        try await database.nodeSync.recordSyncSuccess(stream: stream, hubMark: mark,
+                                             localMax: try await database.nodeSync.localMax(origin: node, stream: stream),
                                              now: bookkeepingNow)
         return sent
     }
@@ -369,14 +371,15 @@ public actor SyncClient {
         guard !configuration.pullStreams.isEmpty else { return 0 }
         var pulled = 0
         while !shouldStop() {
-            let have = try await database.versionVector(streams: configuration.pullStreams, excluding: node)
+            let have = try await database.nodeSync.versionVector(streams: configuration.pullStreams, excluding: node)
+                .map { VersionEntry(origin: $0.origin, stream: $0.stream.rawValue, seq: $0.seq) }
             let page = try await call(
                 SyncProtocol.Path.pull,
                 PullRequest(node: node, streams: configuration.pullStreams.map(\.rawValue), have: have,
                             limit: configuration.pullPageSize),
                 as: PullResponse.self, report: &report)
             try faults.check("after-pull")
-            let applied = try await database.applyPulled(page.events)
+            let applied = try await database.nodeSync.applyPulled(page.events)
             pulled += applied.inserted
             if applied.collisions > 0 {
                 logger.error("pulled events collide with ones held here",

@@ -95,10 +95,7 @@ public struct SyncHub: Sendable {
         var generator = SystemRandomNumberGenerator()
         let token = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
         let created = now()
-        try await database.writer.write { db in
-            try db.execute(sql: "INSERT INTO sync_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
-                           arguments: [Self.tokenHash(token), created, created + lifetime])
-        }
+        try await database.hubSync.createToken(hash: Self.tokenHash(token), createdAt: created, expiresAt: created + lifetime)
         return token
     }
 
@@ -111,24 +108,15 @@ public struct SyncHub: Sendable {
         let name = String(request.name.prefix(64))
         let time = now()
         let hash = Self.tokenHash(request.token)
-        try await database.writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT expires_at, used_at FROM sync_tokens WHERE token_hash = ?",
-                                             arguments: [hash])
-            else { throw SyncRefusal.forbidden("bad_token", "this enrollment token is unknown to the hub; create one there with `smollama hub token`") }
-            guard (row["used_at"] as Int64?) == nil else {
-                throw SyncRefusal.forbidden("token_used", "this enrollment token was already used; tokens work once: create another with `smollama hub token`")
-            }
-            guard (row["expires_at"] as Int64) > time else {
-                throw SyncRefusal.forbidden("token_expired", "this enrollment token expired; create another with `smollama hub token`")
-            }
-            try db.execute(sql: "UPDATE sync_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?",
-                           arguments: [time, request.node.hex, hash])
-            try db.execute(
-                sql: """
-                    INSERT INTO sync_nodes (node, name, public_key, incarnation, enrolled_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(node) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
-                        incarnation = excluded.incarnation, enrolled_at = excluded.enrolled_at, revoked_at = NULL
-                    """, arguments: [request.node.hex, name, Data(publicKey), request.incarnation, time])
+        do {
+            try await database.hubSync.enroll(tokenHash: hash, node: request.node, name: name, publicKey: publicKey,
+                                              incarnation: request.incarnation, now: time)
+        } catch HubSyncStore.Refusal.unknownToken {
+            throw SyncRefusal.forbidden("bad_token", "this enrollment token is unknown to the hub; create one there with `smollama hub token`")
+        } catch HubSyncStore.Refusal.tokenUsed {
+            throw SyncRefusal.forbidden("token_used", "this enrollment token was already used; tokens work once: create another with `smollama hub token`")
+        } catch HubSyncStore.Refusal.tokenExpired {
+            throw SyncRefusal.forbidden("token_expired", "this enrollment token expired; create another with `smollama hub token`")
         }
         logger.notice("node enrolled", metadata: ["smollama.sync.node": "\(request.node)", "smollama.sync.name": "\(name)"])
         return EnrollResponse(hubNode: hubNode, hubName: hubName, hubPublicKey: key.publicKeyHex)
@@ -136,12 +124,7 @@ public struct SyncHub: Sendable {
 
     /// Stops a node from syncing; what it already sent stays. Returns false for an unknown node.
     public func revoke(node: String) async throws -> Bool {
-        let time = now()
-        return try await database.writer.write { db in
-            try db.execute(sql: "UPDATE sync_nodes SET revoked_at = ? WHERE node = ? OR name = ?",
-                           arguments: [time, node.lowercased(), node])
-            return db.changesCount > 0
-        }
+        try await database.hubSync.revoke(node: node, now: now())
     }
 
     // MARK: authentication
@@ -169,32 +152,25 @@ public struct SyncHub: Sendable {
         let encoding = headers[SyncProtocol.Header.encoding] ?? "identity"
         let rawLengthText = headers[SyncProtocol.Header.rawLength] ?? String(request.body.count)
         let hubTime = now()
-        let nodeRow: (key: Data, revoked: Int64?)? = try await database.reader.read { db in
-            try Row.fetchOne(db, sql: "SELECT public_key, revoked_at FROM sync_nodes WHERE node = ?", arguments: [node.hex])
-                .map { ($0["public_key"], $0["revoked_at"]) }
-        }
-        guard let nodeRow else {
+        guard let enrollment = try await database.hubSync.enrollment(of: node) else {
             throw SyncRefusal.unauthorized("unknown_node", "node \(node) is not enrolled on this hub: run `smollama enroll --hub URL --token T` on it (tokens come from `smollama hub token`)")
         }
-        guard nodeRow.revoked == nil else {
+        guard !enrollment.revoked else {
             throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; enroll it again with a new token to sync")
         }
         let message = SyncSigning.requestMessage(path: request.path, node: node.hex, time: time, nonce: nonce,
                                                  encoding: encoding, rawLength: rawLengthText, body: request.body)
-        guard SyncSigning.verify(publicKey: [UInt8](nodeRow.key), signature: signature, message: message) else {
+        guard SyncSigning.verify(publicKey: enrollment.publicKey, signature: signature, message: message) else {
             throw SyncRefusal.unauthorized("bad_signature", "the signature does not match node \(node)'s enrolled key (or the request was altered); re-enroll the node if its key changed")
         }
         guard abs(time - hubTime) <= SyncProtocol.timestampWindow else {
             throw SyncRefusal.unauthorized("stale_request", "the request's time is \((time - hubTime) / 1000) s from the hub's clock; read the hub time again and resend")
         }
-        try await database.writer.write { db in
-            try db.execute(sql: "DELETE FROM sync_nonces WHERE seen_at < ?", arguments: [hubTime - 2 * SyncProtocol.timestampWindow])
-            try db.execute(sql: "INSERT OR IGNORE INTO sync_nonces (node, nonce, seen_at) VALUES (?, ?, ?)",
-                           arguments: [node.hex, nonce, hubTime])
-            guard db.changesCount == 1 else {
-                throw SyncRefusal.unauthorized("replay", "this signed request was already received (replayed nonce); each request needs a fresh nonce")
-            }
-            try db.execute(sql: "UPDATE sync_nodes SET last_seen = ? WHERE node = ?", arguments: [hubTime, node.hex])
+        do {
+            try await database.hubSync.admit(node: node, nonce: nonce, now: hubTime,
+                                             forgetBefore: hubTime - 2 * SyncProtocol.timestampWindow)
+        } catch HubSyncStore.Refusal.replay {
+            throw SyncRefusal.unauthorized("replay", "this signed request was already received (replayed nonce); each request needs a fresh nonce")
         }
         let body: [UInt8]
         switch encoding {
@@ -218,14 +194,7 @@ public struct SyncHub: Sendable {
     // MARK: handshake
 
     public func incarnation() async throws -> String {
-        try await database.writer.write { db in
-            if let value = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sync_hub_incarnation'") {
-                return value
-            }
-            let value = SyncSigning.randomNonce()
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('sync_hub_incarnation', ?)", arguments: [value])
-            return value
-        }
+        try await database.hubSync.incarnation(make: { SyncSigning.randomNonce() })
     }
 
     func handshake(_ request: HandshakeRequest, from node: NodeID) async throws -> HandshakeResponse {
@@ -237,63 +206,15 @@ public struct SyncHub: Sendable {
         }
         let hubTime = now()
         let incarnation = try await incarnation()
-        let marks = try await database.writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO clock_anchors (origin, boot_id, monotonic_ns, hub_time, recorded_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(origin, boot_id) DO UPDATE SET monotonic_ns = excluded.monotonic_ns,
-                        hub_time = excluded.hub_time, recorded_at = excluded.recorded_at
-                    """, arguments: [node.hex, request.bootID, Int64(bitPattern: request.monotonicNanoseconds), hubTime, hubTime])
-            var marks: [StreamMark] = []
-            var backlog: Int64 = 0
-            for stream in SyncProtocol.pushOrder {
-                let mark = try Self.mark(db, origin: node.hex, stream: stream)
-                let gaps = try Row.fetchAll(
-                    db, sql: "SELECT from_seq, to_seq FROM sync_gaps WHERE origin = ? AND stream = ? ORDER BY from_seq",
-                    arguments: [node.hex, stream]).map { SeqRange(from: $0["from_seq"], to: $0["to_seq"]) }
-                marks.append(StreamMark(stream: stream, mark: mark, gaps: gaps))
-                guard let state = request.streams.first(where: { $0.stream == stream }) else { continue }
-                backlog += max(0, state.localMax - mark)
-                if state.localMax < mark {
-                    // The node holds less than it already gave us: a restored or cloned store.
-                    let detail = "node store is behind the hub: it holds \(stream) up to \(state.localMax) but the hub already has up to \(mark) (restored from an older backup, or cloned)"
-                    let known = try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM sync_collisions WHERE origin = ? AND stream = ? AND seq = ? AND detail = ?",
-                        arguments: [node.hex, stream, state.localMax, detail]) ?? false
-                    if !known {
-                        try db.execute(sql: "INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES (?, ?, ?, ?, ?)",
-                                       arguments: [node.hex, stream, state.localMax, detail, hubTime])
-                        try db.execute(sql: "UPDATE sync_nodes SET collisions = collisions + 1 WHERE node = ?", arguments: [node.hex])
-                    }
-                }
-            }
-            try db.execute(
-                sql: "UPDATE sync_nodes SET incarnation = ?, clock_quality = ?, backlog = ? WHERE node = ?",
-                arguments: [request.incarnation, request.clockQuality?.rawValue, backlog, node.hex])
-            return marks
-        }
+        var reported: [String: Int64] = [:]
+        for state in request.streams where reported[state.stream] == nil { reported[state.stream] = state.localMax }
+        let marks = try await database.hubSync.handshake(
+            node: node, bootID: request.bootID, monotonicNanoseconds: request.monotonicNanoseconds,
+            incarnation: request.incarnation, clockQuality: request.clockQuality, reported: reported,
+            streams: SyncProtocol.pushOrder, now: hubTime
+        ).map { StreamMark(stream: $0.stream, mark: $0.mark, gaps: $0.gaps.map { SeqRange(from: $0.lowerBound, to: $0.upperBound) }) }
         return HandshakeResponse(version: SyncProtocol.version, hubNode: hubNode, hubIncarnation: incarnation,
                                  hubTime: hubTime, marks: marks)
-    }
-
-    static func mark(_ db: Database, origin: String, stream: String) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
-    }
-
-    static func setMark(_ db: Database, origin: String, stream: String, mark: Int64, now: Int64) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(origin, stream) DO UPDATE SET mark = max(mark, excluded.mark), updated_at = excluded.updated_at
-                """, arguments: [origin, stream, mark, now])
-    }
-
-    /// Whether `from` may follow `mark`: directly, or across a range the node declared compacted.
-    static func mayContinue(_ db: Database, origin: String, stream: String, mark: Int64, from: Int64) throws -> Bool {
-        if from <= mark + 1 { return true }
-        return try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM sync_gaps WHERE origin = ? AND stream = ? AND from_seq <= ? AND to_seq >= ?",
-            arguments: [origin, stream, mark + 1, from - 1]) ?? false
     }
 }
 

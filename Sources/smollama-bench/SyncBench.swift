@@ -100,7 +100,9 @@ struct SyncBench: AsyncParsableCommand {
         let token = try await hub.createToken()
         let enroll = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: "bench", publicKey: nodeKey.publicKeyHex, incarnation: 1))
         _ = await hub.handle(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
-        try await hubDB.writer.write { db in
+        // The baseline's own table, in its own file: the hub's store is not the bench's to extend.
+        let baselineDB = try DatabaseQueue(path: directory + "/baseline.sqlite")
+        try await baselineDB.write { db in
             try db.execute(sql: "CREATE TABLE baseline_readings (origin TEXT NOT NULL, id INTEGER NOT NULL, sensor TEXT NOT NULL, time INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (origin, id)) WITHOUT ROWID")
         }
 
@@ -117,7 +119,7 @@ struct SyncBench: AsyncParsableCommand {
             var request = request
             let body = try await request.collectBody(upTo: 4096)
             let document = try JSONDecoder().decode(Document.self, from: Data(body.readableBytesView))
-            try await hubDB.writer.write { db in
+            try await baselineDB.write { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO baseline_readings VALUES (?, ?, ?, ?, ?)",
                                arguments: [document.origin, document.id, document.sensor, document.time, document.value])
             }
@@ -172,7 +174,7 @@ struct SyncBench: AsyncParsableCommand {
                 break
             } catch {
                 failedRounds += 1
-                let ack = try await nodeDB.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+                let ack = try await nodeDB.nodeSync.hubAcknowledgement(stream: SyncProtocol.readingsStream)
                 guard ack >= lastAck else { throw ValidationError("progress went backwards: \(lastAck) → \(ack)") }
                 lastAck = ack
                 if failedRounds > 100_000 { throw ValidationError("no progress") }
@@ -180,15 +182,13 @@ struct SyncBench: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - began
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let acked = try await nodeDB.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+        let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: SyncProtocol.readingsStream)
         guard acked == Int64(readings) else { throw ValidationError("the hub acknowledged \(acked) of \(readings)") }
         let stats = transport.state.withLock { $0 }
 
         // Baseline: one POST of one JSON document per reading.
-        let rows = try await nodeDB.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, time, value FROM readings ORDER BY id LIMIT ?", arguments: [baseline])
-                .map { (id: $0[0] as Int64, time: $0[1] as Int64, value: $0[2] as Double) }
-        }
+        let rows = (try await nodeDB.nodeSync.readingBatch(after: 0, limit: baseline)?.rows ?? [])
+            .map { (id: $0.id, time: $0.time, value: $0.value) }
         var baselineBytes = 0
         let baselineBegan = ContinuousClock.now
         let plain = HTTPSyncTransport(baseURL: url)

@@ -4,6 +4,7 @@ import SmollamaCore
 import SmollamaLLM
 import SmollamaMQTT
 import SmollamaNode
+import SmollamaStore
 import SmollamaSync
 
 struct StatusCommand: AsyncParsableCommand {

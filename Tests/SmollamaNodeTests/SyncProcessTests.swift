@@ -107,7 +107,7 @@ import Testing
             let node = try #require(NodeID(hex: ids[index]))
             let marks = try await hubMarks(hubHome.path)[ids[index]] ?? [:]
             for stream in SyncProtocol.pushOrder {
-                let local = try await database.localMax(origin: node, stream: stream)
+                let local = try await database.nodeSync.localMax(origin: node, stream: stream)
                 let hubMark: Int64 = marks[stream] ?? 0
                 #expect(hubMark == local, "node\(index) \(stream): hub \(hubMark), node \(local)")
             }

@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import SmollamaCore
 @testable import SmollamaServer
-import SmollamaStore
+@testable import SmollamaStore
 import SmollamaTesting
 import Testing
 

@@ -113,7 +113,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect(report.pushed[SyncProtocol.readingsStream] == 5_000)
             #expect(report.bytesSent < 5_000 * 6, "deflated columns: \(report.bytesSent) bytes for 5000 readings")
             #expect(try await hub.hub.database.hubMark(origin: node.store.node.hex, stream: "readings") == 5_000)
-            #expect(try await node.store.database.hubAcknowledgement(stream: "readings") == 5_000)
+            #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 5_000)
             let again = try await client.syncOnce()
             #expect(again.pushed.values.allSatisfy { $0 == 0 })
             let status = try await node.store.database.syncStatus(origin: node.store.node)
@@ -254,7 +254,7 @@ func code(_ response: SyncHTTPResponse) -> String {
                 #expect(refusal.status == 426 && refusal.message.contains("upgrade"))
             }
             #expect(try await node.store.database.readingCount() == 100)
-            #expect(try await node.store.database.hubAcknowledgement(stream: "readings") == 0)
+            #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 0)
             try await node.client(hub: hub, url: url).syncOnce()
             #expect(try await hub.hub.database.hubMark(origin: node.store.node.hex, stream: "readings") == 100)
         }

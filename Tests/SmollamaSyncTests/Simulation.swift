@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import SmollamaCore
-import SmollamaStore
+@testable import SmollamaStore
 import SmollamaTesting
 import Synchronization
 import Testing
@@ -361,7 +361,7 @@ actor SimNode {
                                    payload: try EventPayload.encode(Notice.SensorFault(sensor: SensorID("\(name).temp"), reason: "sim", consecutiveFailures: 1)),
                                    stamp: noticeStamp)
         try await database.commit(readings: pending, notices: [notice], origin: node)
-        let seq = try await database.localMax(origin: node, stream: EventStream.notices.rawValue)
+        let seq = try await database.nodeSync.localMax(origin: node, stream: EventStream.notices.rawValue)
         stampedAt.append((seq, world.wallMilliseconds()))
         if memory {
             // Half the time edit a memory this node knows (perhaps another node's, perhaps being
@@ -429,6 +429,6 @@ actor SimNode {
 
     func rollUpAndExpire() async throws -> Int {
         try await database.rollUpAll()
-        return try await database.deleteExpiredReadings(olderThan: .max, acknowledgedBy: hubPeerName)
+        return try await database.deleteExpiredReadings(olderThan: .max, acknowledgedBy: NodeSyncStore.hubPeer)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import SmollamaCore
-import SmollamaStore
+@testable import SmollamaStore
 import SmollamaTesting
 import Testing
 @testable import SmollamaSync
@@ -103,7 +103,7 @@ struct World {
             #expect(missing.isEmpty, "\(label): \(name) has \(missing.count) readings the hub lacks, e.g. \(missing.prefix(3))")
             #expect(hubSet.count == hubReadings.count, "\(label): duplicate readings on the hub")
             let readingsMark = try await hubDB.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream)
-            let localMax = try await database.localMax(origin: origin, stream: SyncProtocol.readingsStream)
+            let localMax = try await database.nodeSync.localMax(origin: origin, stream: SyncProtocol.readingsStream)
             #expect(readingsMark == localMax, "\(label): \(name) readings mark \(readingsMark) ≠ local max \(localMax)")
             memoryViews.append(try await Self.memoryView(database))
         }

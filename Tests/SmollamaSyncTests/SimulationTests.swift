@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import SmollamaCore
-import SmollamaStore
+@testable import SmollamaStore
 import SmollamaTesting
 import Testing
 @testable import SmollamaSync
@@ -186,7 +186,7 @@ import Testing
         #expect(await node.sync() == false)
         let origin = node.node
         #expect(try await world.hub.database.hubMark(origin: origin.hex, stream: "notices") == 0)
-        #expect(try await node.database.hubAcknowledgement(stream: "notices") == 0)
+        #expect(try await node.database.nodeSync.hubAcknowledgement(stream: "notices") == 0)
         world.hub.diskFull.set(false)
         try await world.quiesce()
         try await world.checkInvariants()
@@ -216,9 +216,9 @@ import Testing
         let database = await node.database
         try await database.rollUpAll()
         let origin = node.node
-        let range = try await database.compactUnsyncedReadings(upTo: 150, origin: origin, stamp: await node.stamp(),
+        let range = try await database.nodeSync.compactUnsyncedReadings(upTo: 150, origin: origin, stamp: await node.stamp(),
                                                                reason: "disk full")
-        #expect(range == SeqRange(from: 1, to: 150))
+        #expect(range == 1...150)
         try await node.write(readings: 20, memory: false)
         try await world.quiesce()
         try await world.checkInvariants()
@@ -257,7 +257,7 @@ import Testing
         while acknowledged < 20_000 && rounds < 500 {
             rounds += 1
             await node.sync()
-            let now = try await node.database.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+            let now = try await node.database.nodeSync.hubAcknowledgement(stream: SyncProtocol.readingsStream)
             #expect(now >= acknowledged, "progress went back: \(acknowledged) → \(now)")
             acknowledged = now
             try await world.checkMarks()

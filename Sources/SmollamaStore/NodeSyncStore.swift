@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 public import SmollamaCore
-public import SmollamaStore
 
 /// Per-stream sync state of this node, as `smollama sync --status` shows it.
 public struct SyncStreamStatus: Codable, Sendable, Hashable {
@@ -14,19 +13,91 @@ public struct SyncStreamStatus: Codable, Sendable, Hashable {
     public var lastErrorAt: Int64?
 }
 
-/// The name under which the hub's acknowledgements are kept in `peer_checkpoints`
-/// (retention trusts it).
-public let hubPeerName = "hub"
+/// `store.compacted`: the node deleted `fromSeq...toSeq` of `stream` before the hub had it.
+public struct CompactedMarker: Codable, Sendable, Hashable {
+    /// The event type of the marker in the `control` stream.
+    public static let eventType = "store.compacted"
 
-extension SmollamaDatabase {
+    public var stream: String
+    public var fromSeq: Int64
+    public var toSeq: Int64
+    public var reason: String
+    public init(stream: String, fromSeq: Int64, toSeq: Int64, reason: String) {
+        self.stream = stream
+        self.fromSeq = fromSeq
+        self.toSeq = toSeq
+        self.reason = reason
+    }
+}
+
+/// Raw readings in the order of their ids, with the sensors and clock epochs they refer to by
+/// index: what a node sends and what the hub stores of it.
+public struct ReadingBatch: Hashable, Sendable {
+    public struct Epoch: Hashable, Sendable {
+        public var id: Int64
+        public var bootID: String
+        public var quality: String
+        public var startedHLC: Int64
+        public var startedMonotonicNanoseconds: Int64
+        public init(id: Int64, bootID: String, quality: String, startedHLC: Int64, startedMonotonicNanoseconds: Int64) {
+            self.id = id
+            self.bootID = bootID
+            self.quality = quality
+            self.startedHLC = startedHLC
+            self.startedMonotonicNanoseconds = startedMonotonicNanoseconds
+        }
+    }
+
+    public struct Row: Hashable, Sendable {
+        public var id: Int64
+        /// Index into `sensors`.
+        public var sensor: Int
+        public var time: Int64
+        public var value: Double
+        /// Index into `epochs`.
+        public var epoch: Int
+        public init(id: Int64, sensor: Int, time: Int64, value: Double, epoch: Int) {
+            self.id = id
+            self.sensor = sensor
+            self.time = time
+            self.value = value
+            self.epoch = epoch
+        }
+    }
+
+    public var sensors: [String] = []
+    public var epochs: [Epoch] = []
+    public var rows: [Row] = []
+
+    public init(sensors: [String] = [], epochs: [Epoch] = [], rows: [Row] = []) {
+        self.sensors = sensors
+        self.epochs = epochs
+        self.rows = rows
+    }
+}
+
+/// This node's side of sync state: what the hub acknowledged, per-stream status, clock anchors,
+/// the batches to send and the events pulled from others. Every statement against
+/// `sync_status`, `peer_checkpoints` and `clock_anchors` for a node is here.
+public struct NodeSyncStore: Sendable {
+    /// The name of the raw readings stream (its seqs are reading ids).
+    public static let readingsStream = "readings"
+    /// The name under which the hub's acknowledgements are kept in `peer_checkpoints`
+    /// (retention trusts it).
+    public static let hubPeer = "hub"
+
+    let writer: any DatabaseWriter
+
+    init(_ database: SmollamaDatabase) { writer = database.writer }
+
     /// The largest seq of this node's stream (for readings: the largest id ever assigned,
     /// even if retention deleted it since).
     public func localMax(origin: NodeID, stream: String) async throws -> Int64 {
-        try await reader.read { db in try Self.localMax(db, origin: origin, stream: stream) }
+        try await writer.read { db in try Self.localMax(db, origin: origin, stream: stream) }
     }
 
     static func localMax(_ db: Database, origin: NodeID, stream: String) throws -> Int64 {
-        if stream == SyncProtocol.readingsStream {
+        if stream == readingsStream {
             let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'readings'") ?? 0
             let max = try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings") ?? 0
             return Swift.max(sequence, max)
@@ -37,58 +108,53 @@ extension SmollamaDatabase {
 
     /// The oldest reading id still stored (nil when none).
     public func oldestReadingID() async throws -> Int64? {
-        try await reader.read { db in try Int64.fetchOne(db, sql: "SELECT min(id) FROM readings") }
+        try await writer.read { db in try Int64.fetchOne(db, sql: "SELECT min(id) FROM readings") }
     }
 
-    /// Readings after `after`, at most `limit`, as columns. `toSeq` is the last id covered.
-    public func readingBatch(after: Int64, limit: Int) async throws -> (columns: ReadingColumns, toSeq: Int64)? {
-        try await reader.read { db in
+    /// Readings after `after`, at most `limit`; nil when there are none.
+    public func readingBatch(after: Int64, limit: Int) async throws -> ReadingBatch? {
+        try await writer.read { db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, sensor, time, value, epoch FROM readings WHERE id > ? ORDER BY id LIMIT ?",
                 arguments: [after, limit])
             guard !rows.isEmpty else { return nil }
-            var columns = ReadingColumns()
+            var batch = ReadingBatch()
             var sensorIndex: [Int64: Int] = [:]
             var epochIndex: [Int64: Int] = [:]
-            var previousID = after
-            var previousTime: Int64 = 0
-            for (index, row) in rows.enumerated() {
+            for row in rows {
                 let id: Int64 = row[0], sensor: Int64 = row[1], time: Int64 = row[2], value: Double = row[3], epoch: Int64 = row[4]
                 if sensorIndex[sensor] == nil {
                     let key = try String.fetchOne(db, sql: "SELECT key FROM sensors WHERE id = ?", arguments: [sensor]) ?? "unknown"
-                    sensorIndex[sensor] = columns.sensors.count
-                    columns.sensors.append(key)
+                    sensorIndex[sensor] = batch.sensors.count
+                    batch.sensors.append(key)
                 }
                 if epochIndex[epoch] == nil, let epochRow = try Row.fetchOne(
                     db, sql: "SELECT * FROM clock_epochs WHERE id = ?", arguments: [epoch]) {
-                    epochIndex[epoch] = columns.epochs.count
-                    columns.epochs.append(WireEpoch(
+                    epochIndex[epoch] = batch.epochs.count
+                    batch.epochs.append(ReadingBatch.Epoch(
                         id: epoch, bootID: epochRow["boot_id"], quality: epochRow["quality"],
                         startedHLC: epochRow["started_hlc"], startedMonotonicNanoseconds: epochRow["started_monotonic_ns"]))
                 }
-                columns.id.append(id - previousID)
-                columns.time.append(index == 0 ? time : time - previousTime)
-                columns.sensor.append(sensorIndex[sensor] ?? 0)
-                columns.value.append(value)
-                columns.epoch.append(epochIndex[epoch] ?? 0)
-                previousID = id
-                previousTime = time
+                batch.rows.append(ReadingBatch.Row(id: id, sensor: sensorIndex[sensor] ?? 0, time: time, value: value,
+                                                   epoch: epochIndex[epoch] ?? 0))
             }
-            return (columns, previousID)
+            return batch
         }
     }
 
-    /// This node's view of other origins' shared streams: origin → contiguous seq held.
-    public func versionVector(streams: [EventStream], excluding node: NodeID) async throws -> [VersionEntry] {
-        try await reader.read { db in
-            var entries: [VersionEntry] = []
+    /// This node's view of other origins' shared streams: the contiguous seq held per origin.
+    public func versionVector(streams: [EventStream], excluding node: NodeID) async throws
+        -> [(origin: NodeID, stream: EventStream, seq: Int64)]
+    {
+        try await writer.read { db in
+            var entries: [(origin: NodeID, stream: EventStream, seq: Int64)] = []
             for stream in streams {
                 for row in try Row.fetchAll(
                     db, sql: "SELECT origin, max(seq) AS seq FROM events WHERE stream = ? AND origin != ? GROUP BY origin",
                     arguments: [stream.rawValue, Data(node.bytes)])
                 {
                     let origin: Data = row["origin"]
-                    entries.append(VersionEntry(origin: NodeID(bytes: [UInt8](origin)), stream: stream.rawValue, seq: row["seq"]))
+                    entries.append((NodeID(bytes: [UInt8](origin)), stream, row["seq"]))
                 }
             }
             return entries
@@ -103,7 +169,7 @@ extension SmollamaDatabase {
         return try await writer.write { db in
             var inserted = 0, collisions = 0
             for event in events {
-                switch try Self.apply(db, event) {
+                switch try SmollamaDatabase.apply(db, event) {
                 case .inserted: inserted += 1
                 case .duplicate: break
                 case .collision: collisions += 1
@@ -121,14 +187,14 @@ extension SmollamaDatabase {
                 sql: """
                     INSERT INTO peer_checkpoints (peer, stream, acked_seq, updated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT(peer, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at
-                    """, arguments: [hubPeerName, stream, seq, now])
+                    """, arguments: [Self.hubPeer, stream, seq, now])
         }
     }
 
     public func hubAcknowledgement(stream: String) async throws -> Int64 {
-        try await reader.read { db in
+        try await writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
-                               arguments: [hubPeerName, stream]) ?? 0
+                               arguments: [Self.hubPeer, stream]) ?? 0
         }
     }
 
@@ -166,10 +232,10 @@ extension SmollamaDatabase {
         }
     }
 
-    /// Every stream's state, with the local max read now.
-    public func syncStatus(origin: NodeID) async throws -> [SyncStreamStatus] {
-        try await reader.read { db in
-            try SyncProtocol.pushOrder.map { stream in
+    /// The state of each of `streams`, with the local max read now.
+    public func status(origin: NodeID, streams: [String]) async throws -> [SyncStreamStatus] {
+        try await writer.read { db in
+            try streams.map { stream in
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM sync_status WHERE stream = ?", arguments: [stream])
                 let local = try Self.localMax(db, origin: origin, stream: stream)
                 let mark: Int64 = row?["hub_mark"] ?? 0
@@ -185,7 +251,7 @@ extension SmollamaDatabase {
     /// deliberate. Only rolled-up readings are deleted. Returns the range removed.
     @discardableResult
     public func compactUnsyncedReadings(upTo id: Int64, origin: NodeID, stamp: ClockStamp, reason: String) async throws
-        -> SeqRange?
+        -> ClosedRange<Int64>?
     {
         try await writer.write { db in
             guard let first = try Int64.fetchOne(db, sql: "SELECT min(id) FROM readings") else { return nil }
@@ -193,24 +259,25 @@ extension SmollamaDatabase {
             let last = min(id, cursor)
             guard last >= first else { return nil }
             try db.execute(sql: "DELETE FROM readings WHERE id <= ?", arguments: [last])
-            let marker = CompactedMarker(stream: SyncProtocol.readingsStream, fromSeq: first, toSeq: last, reason: reason)
-            let payload = try EventPayload.encode(marker)
-            try Self.appendControl(db, origin: origin, type: SyncProtocol.compactedType, payload: payload, stamp: stamp)
-            return SeqRange(from: first, to: last)
+            let marker = CompactedMarker(stream: Self.readingsStream, fromSeq: first, toSeq: last, reason: reason)
+            let seq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = 'control'",
+                                         arguments: [Data(origin.bytes)]) ?? 0
+            let event = Event(origin: origin, stream: .control, seq: seq + 1, stamp: stamp, type: CompactedMarker.eventType,
+                              payload: try EventPayload.encode(marker))
+            _ = try SmollamaDatabase.apply(db, event)
+            return first...last
         }
     }
+}
+
+extension SmollamaDatabase {
+    /// This node's sync state in this store.
+    public var nodeSync: NodeSyncStore { NodeSyncStore(self) }
 
     /// Appends a `store.compacted` marker for readings already gone (e.g. deleted after an
     /// acknowledgement that a restored hub no longer has).
     public func appendCompactionMarker(_ marker: CompactedMarker, origin: NodeID, stamp: ClockStamp) async throws {
-        try await appendEvent(origin: origin, stream: .control, type: SyncProtocol.compactedType,
+        try await appendEvent(origin: origin, stream: .control, type: CompactedMarker.eventType,
                               payload: try EventPayload.encode(marker), stamp: stamp)
-    }
-
-    static func appendControl(_ db: Database, origin: NodeID, type: String, payload: Data, stamp: ClockStamp) throws {
-        let last = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = 'control'",
-                                      arguments: [Data(origin.bytes)]) ?? 0
-        let event = Event(origin: origin, stream: .control, seq: last + 1, stamp: stamp, type: type, payload: payload)
-        _ = try apply(db, event)
     }
 }

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+public import SmollamaCore
+
+extension HubSyncStore {
+    /// Applies one contiguous range of a node's events (`from...to` of `stream`) in one
+    /// transaction committed with `synchronous=FULL`, and returns the new durable mark.
+    /// `beforeCommit` runs inside the transaction just before commit (tests: a full disk).
+    public func pushEvents(_ events: [Event], origin node: NodeID, stream: String, from: Int64, to: Int64, now: Int64,
+                           beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
+        let origin = node.hex
+        return try await durably(beforeCommit) { db in
+            let mark = try Self.checkContinuity(db, origin: origin, stream: stream, from: from)
+            var outcome = PushOutcome(mark: mark)
+            for event in events {
+                switch try SmollamaDatabase.apply(db, event) {
+                case .inserted:
+                    outcome.inserted += 1
+                    if event.stream == .control && event.type == CompactedMarker.eventType {
+                        try Self.recordCompaction(db, origin: origin, event: event, now: now)
+                    }
+                case .duplicate:
+                    outcome.duplicates += 1
+                case .collision:
+                    outcome.collisions += 1
+                    try Self.recordCollision(db, origin: origin, stream: stream, seq: event.seq,
+                                             detail: "same event id, different content (restored or cloned node store)", now: now)
+                }
+            }
+            try Self.setMark(db, origin: origin, stream: stream, mark: max(mark, to), now: now)
+            try Self.reduceBacklog(db, origin: origin, by: outcome.inserted)
+            outcome.mark = try Self.mark(db, origin: origin, stream: stream)
+            return outcome
+        }
+    }
+
+    /// Applies one contiguous range of a node's raw readings (`from...to` of the readings
+    /// stream named `stream`) like `pushEvents`.
+    public func pushReadings(_ batch: ReadingBatch, origin node: NodeID, stream: String, from: Int64, to: Int64,
+                             now: Int64, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
+        let origin = node.hex
+        return try await durably(beforeCommit) { db in
+            let mark = try Self.checkContinuity(db, origin: origin, stream: stream, from: from)
+            let ref = try Self.originRef(db, origin: origin)
+            var sensorIDs: [Int64] = []
+            for key in batch.sensors {
+                try db.execute(sql: "INSERT OR IGNORE INTO foreign_sensors (origin_ref, key) VALUES (?, ?)", arguments: [ref, key])
+                guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM foreign_sensors WHERE origin_ref = ? AND key = ?",
+                                                  arguments: [ref, key])
+                else { throw StoreError.cannotRegister("sensor \(key) of node \(origin)") }
+                sensorIDs.append(id)
+            }
+            for epoch in batch.epochs {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO foreign_epochs (origin_ref, epoch, boot_id, quality, started_hlc, started_monotonic_ns)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [ref, epoch.id, epoch.bootID, epoch.quality, epoch.startedHLC, epoch.startedMonotonicNanoseconds])
+            }
+            var outcome = PushOutcome(mark: mark)
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO foreign_readings (origin_ref, id, sensor, time, value, epoch) VALUES (?, ?, ?, ?, ?, ?)")
+            let handle = insert.sqliteStatement
+            for row in batch.rows {
+                if row.id <= mark {
+                    // Already here: the same reading is a duplicate, another one a collision.
+                    let existing = try GRDB.Row.fetchOne(
+                        db, sql: "SELECT sensor, time, value FROM foreign_readings WHERE origin_ref = ? AND id = ?",
+                        arguments: [ref, row.id])
+                    if let existing, existing["sensor"] == sensorIDs[row.sensor], existing["time"] == row.time,
+                       existing["value"] == row.value
+                    {
+                        outcome.duplicates += 1
+                    } else if existing != nil {
+                        outcome.collisions += 1
+                        try Self.recordCollision(db, origin: origin, stream: stream, seq: row.id,
+                                                 detail: "same reading id, different reading (restored or cloned node store)", now: now)
+                    }
+                    continue
+                }
+                sqlite3_bind_int64(handle, 1, ref)
+                sqlite3_bind_int64(handle, 2, row.id)
+                sqlite3_bind_int64(handle, 3, sensorIDs[row.sensor])
+                sqlite3_bind_int64(handle, 4, row.time)
+                sqlite3_bind_double(handle, 5, row.value)
+                sqlite3_bind_int64(handle, 6, batch.epochs[row.epoch].id)
+                let code = sqlite3_step(handle)
+                sqlite3_reset(handle)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                if sqlite3_changes(db.sqliteConnection) > 0 { outcome.inserted += 1 } else { outcome.duplicates += 1 }
+            }
+            try Self.setMark(db, origin: origin, stream: stream, mark: max(mark, to), now: now)
+            try Self.reduceBacklog(db, origin: origin, by: outcome.inserted)
+            outcome.mark = try Self.mark(db, origin: origin, stream: stream)
+            return outcome
+        }
+    }
+
+    /// One transaction with `synchronous=FULL`: the acknowledgement is sent only after an fsync.
+    func durably<T: Sendable>(_ hook: @escaping @Sendable () throws -> Void,
+                              _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var result: T?
+            try db.inTransaction {
+                result = try body(db)
+                try hook()
+                return .commit
+            }
+            guard let result else { throw StoreError.cannotRegister("the result of a sync transaction") }
+            return result
+        }
+    }
+
+    static func checkContinuity(_ db: Database, origin: String, stream: String, from: Int64) throws -> Int64 {
+        let mark = try mark(db, origin: origin, stream: stream)
+        guard try mayContinue(db, origin: origin, stream: stream, mark: mark, from: from) else {
+            throw Refusal.gap(mark: mark)
+        }
+        return mark
+    }
+
+    /// Whether `from` may follow `mark`: directly, or across a range the node declared compacted.
+    static func mayContinue(_ db: Database, origin: String, stream: String, mark: Int64, from: Int64) throws -> Bool {
+        if from <= mark + 1 { return true }
+        return try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM sync_gaps WHERE origin = ? AND stream = ? AND from_seq <= ? AND to_seq >= ?",
+            arguments: [origin, stream, mark + 1, from - 1]) ?? false
+    }
+
+    /// The backlog reported at handshake, less what arrived since.
+    static func reduceBacklog(_ db: Database, origin: String, by count: Int) throws {
+        guard count > 0 else { return }
+        try db.execute(sql: "UPDATE sync_nodes SET backlog = max(0, backlog - ?) WHERE node = ?", arguments: [count, origin])
+    }
+
+    /// A `store.compacted` marker: the range is a deliberate gap, and the mark may cross it.
+    static func recordCompaction(_ db: Database, origin: String, event: Event, now: Int64) throws {
+        guard let marker = try? JSONDecoder().decode(CompactedMarker.self, from: event.payload),
+              marker.fromSeq >= 1, marker.toSeq >= marker.fromSeq
+        else { return }
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO sync_gaps (origin, stream, from_seq, to_seq, recorded_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [origin, marker.stream, marker.fromSeq, marker.toSeq, now])
+        let current = try mark(db, origin: origin, stream: marker.stream)
+        if current + 1 >= marker.fromSeq {
+            try setMark(db, origin: origin, stream: marker.stream, mark: max(current, marker.toSeq), now: now)
+        }
+    }
+
+    static func originRef(_ db: Database, origin: String) throws -> Int64 {
+        try db.execute(sql: "INSERT OR IGNORE INTO sync_origins (origin) VALUES (?)", arguments: [origin])
+        guard let ref = try Int64.fetchOne(db, sql: "SELECT ref FROM sync_origins WHERE origin = ?", arguments: [origin]) else {
+            throw StoreError.cannotRegister("origin \(origin)")
+        }
+        return ref
+    }
+}
