@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SmollamaCore
 
 /// One enrolled node as `smollama hub nodes` shows it.
 public struct HubNodeSummary: Codable, Sendable, Hashable {
@@ -34,7 +35,7 @@ extension SmollamaDatabase {
     public func hubNodes(countReadings: Bool = true) async throws -> [HubNodeSummary] {
         try await reader.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sync_nodes ORDER BY name, node").map { row in
-                let node: String = row["node"]
+                let node: NodeID = row["node"]
                 var marks: [String: Int64] = [:]
                 for mark in try Row.fetchAll(db, sql: "SELECT stream, mark FROM sync_marks WHERE origin = ?", arguments: [node]) {
                     marks[mark["stream"]] = mark["mark"]
@@ -43,7 +44,7 @@ extension SmollamaDatabase {
                     db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
                     arguments: [node]) ?? 0 : nil
                 return HubNodeSummary(
-                    node: node, name: row["name"], enrolledAt: row["enrolled_at"], revokedAt: row["revoked_at"],
+                    node: node.hex, name: row["name"], enrolledAt: row["enrolled_at"], revokedAt: row["revoked_at"],
                     lastSeen: row["last_seen"], incarnation: row["incarnation"], clockQuality: row["clock_quality"],
                     backlog: row["backlog"], collisions: row["collisions"], marks: marks, foreignReadings: readings)
             }
@@ -53,7 +54,7 @@ extension SmollamaDatabase {
     public func hubCollisions(limit: Int = 100) async throws -> [HubCollision] {
         try await reader.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sync_collisions ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-                HubCollision(node: $0["origin"], stream: $0["stream"], seq: $0["seq"], detail: $0["detail"], seenAt: $0["seen_at"])
+                HubCollision(node: ($0["origin"] as NodeID).hex, stream: $0["stream"], seq: $0["seq"], detail: $0["detail"], seenAt: $0["seen_at"])
             }
         }
     }
@@ -61,7 +62,7 @@ extension SmollamaDatabase {
     /// The hub's durable mark for (origin, stream).
     public func hubMark(origin: String, stream: String) async throws -> Int64 {
         try await reader.read { db in
-            try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
+            try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [NodeID(hex: origin), stream]) ?? 0
         }
     }
 }

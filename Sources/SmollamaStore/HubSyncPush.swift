@@ -9,7 +9,7 @@ extension HubSyncStore {
     /// `beforeCommit` runs inside the transaction just before commit (tests: a full disk).
     public func pushEvents(_ events: [Event], origin node: NodeID, stream: String, from: Int64, to: Int64, now: Int64,
                            beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
-        let origin = node.hex
+        let origin = node
         return try await durably(beforeCommit) { db in
             let mark = try Self.checkContinuity(db, origin: origin, stream: stream, from: from)
             var outcome = PushOutcome(mark: mark)
@@ -39,7 +39,7 @@ extension HubSyncStore {
     /// stream named `stream`) like `pushEvents`.
     public func pushReadings(_ batch: ReadingBatch, origin node: NodeID, stream: String, from: Int64, to: Int64,
                              now: Int64, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
-        let origin = node.hex
+        let origin = node
         return try await durably(beforeCommit) { db in
             let mark = try Self.checkContinuity(db, origin: origin, stream: stream, from: from)
             let ref = try Self.originRef(db, origin: origin)
@@ -117,7 +117,7 @@ extension HubSyncStore {
         }
     }
 
-    static func checkContinuity(_ db: Database, origin: String, stream: String, from: Int64) throws -> Int64 {
+    static func checkContinuity(_ db: Database, origin: NodeID, stream: String, from: Int64) throws -> Int64 {
         let mark = try mark(db, origin: origin, stream: stream)
         guard try mayContinue(db, origin: origin, stream: stream, mark: mark, from: from) else {
             throw Refusal.gap(mark: mark)
@@ -126,7 +126,7 @@ extension HubSyncStore {
     }
 
     /// Whether `from` may follow `mark`: directly, or across a range the node declared compacted.
-    static func mayContinue(_ db: Database, origin: String, stream: String, mark: Int64, from: Int64) throws -> Bool {
+    static func mayContinue(_ db: Database, origin: NodeID, stream: String, mark: Int64, from: Int64) throws -> Bool {
         if from <= mark + 1 { return true }
         return try Bool.fetchOne(
             db, sql: "SELECT 1 FROM sync_gaps WHERE origin = ? AND stream = ? AND from_seq <= ? AND to_seq >= ?",
@@ -134,13 +134,13 @@ extension HubSyncStore {
     }
 
     /// The backlog reported at handshake, less what arrived since.
-    static func reduceBacklog(_ db: Database, origin: String, by count: Int) throws {
+    static func reduceBacklog(_ db: Database, origin: NodeID, by count: Int) throws {
         guard count > 0 else { return }
         try db.execute(sql: "UPDATE sync_nodes SET backlog = max(0, backlog - ?) WHERE node = ?", arguments: [count, origin])
     }
 
     /// A `store.compacted` marker: the range is a deliberate gap, and the mark may cross it.
-    static func recordCompaction(_ db: Database, origin: String, event: Event, now: Int64) throws {
+    static func recordCompaction(_ db: Database, origin: NodeID, event: Event, now: Int64) throws {
         guard let marker = try? JSONDecoder().decode(CompactedMarker.self, from: event.payload),
               marker.fromSeq >= 1, marker.toSeq >= marker.fromSeq
         else { return }
@@ -153,7 +153,7 @@ extension HubSyncStore {
         }
     }
 
-    static func originRef(_ db: Database, origin: String) throws -> Int64 {
+    static func originRef(_ db: Database, origin: NodeID) throws -> Int64 {
         try db.execute(sql: "INSERT OR IGNORE INTO sync_origins (origin) VALUES (?)", arguments: [origin])
         guard let ref = try Int64.fetchOne(db, sql: "SELECT ref FROM sync_origins WHERE origin = ?", arguments: [origin]) else {
             throw StoreError.cannotRegister("origin \(origin)")

@@ -63,13 +63,13 @@ public struct HubSyncStore: Sendable {
             guard (row["used_at"] as Int64?) == nil else { throw Refusal.tokenUsed }
             guard (row["expires_at"] as Int64) > now else { throw Refusal.tokenExpired }
             try db.execute(sql: "UPDATE sync_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?",
-                           arguments: [now, node.hex, tokenHash])
+                           arguments: [now, node, tokenHash])
             try db.execute(
                 sql: """
                     INSERT INTO sync_nodes (node, name, public_key, incarnation, enrolled_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(node) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
                         incarnation = excluded.incarnation, enrolled_at = excluded.enrolled_at, revoked_at = NULL
-                    """, arguments: [node.hex, name, Data(publicKey), incarnation, now])
+                    """, arguments: [node, name, Data(publicKey), incarnation, now])
         }
     }
 
@@ -77,14 +77,14 @@ public struct HubSyncStore: Sendable {
     public func revoke(node: String, now: Int64) async throws -> Bool {
         try await writer.write { db in
             try db.execute(sql: "UPDATE sync_nodes SET revoked_at = ? WHERE node = ? OR name = ?",
-                           arguments: [now, node.lowercased(), node])
+                           arguments: [now, NodeID(hex: node.lowercased()), node])
             return db.changesCount > 0
         }
     }
 
     public func enrollment(of node: NodeID) async throws -> Enrollment? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT public_key, revoked_at FROM sync_nodes WHERE node = ?", arguments: [node.hex])
+            try Row.fetchOne(db, sql: "SELECT public_key, revoked_at FROM sync_nodes WHERE node = ?", arguments: [node])
                 .map { Enrollment(publicKey: [UInt8]($0["public_key"] as Data), revoked: ($0["revoked_at"] as Int64?) != nil) }
         }
     }
@@ -95,9 +95,9 @@ public struct HubSyncStore: Sendable {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM sync_nonces WHERE seen_at < ?", arguments: [forgetBefore])
             try db.execute(sql: "INSERT OR IGNORE INTO sync_nonces (node, nonce, seen_at) VALUES (?, ?, ?)",
-                           arguments: [node.hex, nonce, now])
+                           arguments: [node, nonce, now])
             guard db.changesCount == 1 else { throw Refusal.replay }
-            try db.execute(sql: "UPDATE sync_nodes SET last_seen = ? WHERE node = ?", arguments: [now, node.hex])
+            try db.execute(sql: "UPDATE sync_nodes SET last_seen = ? WHERE node = ?", arguments: [now, node])
         }
     }
 
@@ -122,7 +122,7 @@ public struct HubSyncStore: Sendable {
                           clockQuality: ClockQuality?, reported: [String: Int64], streams: [String], now: Int64)
         async throws -> [StreamMark]
     {
-        let origin = node.hex
+        let origin = node
         return try await writer.write { db in
             try db.execute(
                 sql: """
@@ -184,11 +184,11 @@ public struct HubSyncStore: Sendable {
 
     // MARK: shared by push and handshake
 
-    static func mark(_ db: Database, origin: String, stream: String) throws -> Int64 {
+    static func mark(_ db: Database, origin: NodeID, stream: String) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
     }
 
-    static func setMark(_ db: Database, origin: String, stream: String, mark: Int64, now: Int64) throws {
+    static func setMark(_ db: Database, origin: NodeID, stream: String, mark: Int64, now: Int64) throws {
         try db.execute(
             sql: """
                 INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, ?, ?, ?)
@@ -196,7 +196,7 @@ public struct HubSyncStore: Sendable {
                 """, arguments: [origin, stream, mark, now])
     }
 
-    static func recordCollision(_ db: Database, origin: String, stream: String, seq: Int64, detail: String, now: Int64) throws {
+    static func recordCollision(_ db: Database, origin: NodeID, stream: String, seq: Int64, detail: String, now: Int64) throws {
         try db.execute(sql: "INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES (?, ?, ?, ?, ?)",
                        arguments: [origin, stream, seq, detail, now])
         try db.execute(sql: "UPDATE sync_nodes SET collisions = collisions + 1 WHERE node = ?", arguments: [origin])

@@ -207,7 +207,7 @@ public struct NodeSyncStore: Sendable {
                     INSERT INTO clock_anchors (origin, boot_id, monotonic_ns, hub_time, recorded_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(origin, boot_id) DO UPDATE SET monotonic_ns = excluded.monotonic_ns,
                         hub_time = excluded.hub_time, recorded_at = excluded.recorded_at
-                    """, arguments: [origin.hex, bootID, Int64(bitPattern: monotonicNanoseconds), hubTime, now])
+                    """, arguments: [origin, bootID, Int64(bitPattern: monotonicNanoseconds), hubTime, now])
         }
     }
 

@@ -1,6 +1,7 @@
 import GRDB
 
 /// Migrations are plain SQL strings and are never edited once landed: add a new one instead.
+/// (v4 converts values SQLite 3.40 cannot convert in SQL, so it is Swift over plain rows.)
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -15,6 +16,9 @@ enum Schema {
         }
         migrator.registerMigration("v3-sync") { db in
             try db.execute(sql: v3Sync)
+        }
+        migrator.registerMigration("v4-node-ids") { db in
+            try v4NodeIDs(db)
         }
         return migrator
     }

@@ -58,7 +58,7 @@ extension SmollamaDatabase {
             guard try db.tableExists("sync_nodes") else { return [:] }
             var names: [NodeID: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT node, name FROM sync_nodes") {
-                if let id = NodeID(hex: row["node"]) { names[id] = row["name"] }
+                if let id = row["node"] as NodeID? { names[id] = row["name"] }
             }
             return names
         }

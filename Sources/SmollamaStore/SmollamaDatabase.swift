@@ -69,6 +69,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case malformedPayload(origin: String, stream: String, seq: Int64, type: String, reason: String)
     /// A row the store must create could not be (an internal inconsistency, not bad input).
     case cannotRegister(String)
+    /// A migration met a value it cannot convert.
+    case cannotMigrate(String)
 
     public var description: String {
         switch self {
@@ -83,6 +85,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
                 + "it was not stored. Is the sender running a newer or broken version?"
         case .cannotRegister(let what):
             "the store could not register \(what); the database may be damaged: run `sqlite3 FILE 'PRAGMA integrity_check'`"
+        case .cannotMigrate(let reason):
+            "the database cannot be upgraded: \(reason). Restore a backup or move the file away to start afresh."
         case .identityMismatch(let store, let identity):
             "the database belongs to node \(store) but this node's identity is \(identity); "
                 + "a restored or copied data directory? Move the database away or restore the matching identity."

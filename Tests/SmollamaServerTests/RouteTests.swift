@@ -83,10 +83,10 @@ import Testing
                     INSERT INTO sync_nodes (node, name, public_key, enrolled_at, last_seen, clock_quality)
                     VALUES (?, 'garage', zeroblob(32), ?, ?, 'unsynced')
                     """,
-                arguments: [garage.hex, ServerFixture.now - 86_400_000, ServerFixture.now - 30_000])
+                arguments: [garage, ServerFixture.now - 86_400_000, ServerFixture.now - 30_000])
             try db.execute(
                 sql: "INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, 'readings', 4321, ?)",
-                arguments: [garage.hex, ServerFixture.now - 30_000])
+                arguments: [garage, ServerFixture.now - 30_000])
         }
         let event = try await ServerFixture.appendNotice(
             fixture.store.database, origin: garage, sensor: "garage.door", reason: "unplugged", time: ServerFixture.now - 40_000)

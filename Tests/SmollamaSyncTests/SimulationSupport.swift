@@ -43,7 +43,7 @@ struct World {
     mutating func checkMarks() async throws {
         let rows = try await hub.database.reader.read { db in
             try Row.fetchAll(db, sql: "SELECT origin, stream, mark FROM sync_marks").map {
-                ("\($0["origin"] as String)/\($0["stream"] as String)", $0["mark"] as Int64)
+                ("\(($0["origin"] as NodeID).hex)/\($0["stream"] as String)", $0["mark"] as Int64)
             }
         }
         for (key, mark) in rows {
@@ -95,7 +95,7 @@ struct World {
             }
             let hubReadings = try await hubDB.reader.read { db in
                 try Row.fetchAll(db, sql: "SELECT id, sensor, time, value FROM foreign_readings_timed WHERE origin = ? ORDER BY id",
-                                 arguments: [origin.hex])
+                                 arguments: [origin])
                     .map { "\($0[0] as Int64) \($0[1] as String) \($0[2] as Int64) \($0[3] as Double)" }
             }
             let hubSet = Set(hubReadings)

@@ -120,7 +120,7 @@ import Testing
         let lastWorld = try #require(await node.stampedAt.last?.world)
         let hubLatest = try await hubDB.reader.read { db in
             try Int64.fetchOne(db, sql: "SELECT corrected_time FROM foreign_readings_timed WHERE origin = ? ORDER BY id DESC LIMIT 1",
-                               arguments: [origin.hex])
+                               arguments: [origin])
         }
         let localLatest = try await node.database.reader.read { db in
             try Int64.fetchOne(db, sql: "SELECT corrected_time FROM readings_timed ORDER BY id DESC LIMIT 1")
@@ -152,7 +152,7 @@ import Testing
         try await world.checkInvariants()
         let origin = world.nodes[0].node
         let gaps = try await world.hub.database.reader.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ? AND stream = 'readings'", arguments: [origin.hex]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ? AND stream = 'readings'", arguments: [origin]) ?? 0
         }
         #expect(gaps == 1, "the readings lost with the hub's newer state are a declared gap")
     }
@@ -223,7 +223,7 @@ import Testing
         try await world.quiesce()
         try await world.checkInvariants()
         let gaps = try await world.hub.database.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT from_seq, to_seq FROM sync_gaps WHERE origin = ?", arguments: [origin.hex])
+            try Row.fetchAll(db, sql: "SELECT from_seq, to_seq FROM sync_gaps WHERE origin = ?", arguments: [origin])
                 .map { SeqRange(from: $0[0], to: $0[1]) }
         }
         #expect(gaps == [SeqRange(from: 1, to: 150)])
@@ -283,7 +283,7 @@ import Testing
         let origin = node.node
         #expect(try await world.hub.database.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream) == 230)
         let gaps = try await world.hub.database.reader.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ?", arguments: [origin.hex]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ?", arguments: [origin]) ?? 0
         }
         #expect(gaps == 1)
     }

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import SmollamaCore
+import SmollamaTesting
+import Testing
+@testable import SmollamaStore
+
+/// v4 stores node ids as 16-byte BLOBs everywhere: a hub file written by the v3 schema (hex
+/// TEXT in the sync tables and clock anchors) opens with its rows converted and joins working.
+@Suite struct MigrationTests {
+    static let garage = NodeID(hex: "00112233445566778899aabbccddeeff")!
+    static let hubTime: Int64 = 1_800_000_000_000
+
+    /// A v3 file with one enrolled node's sync state in every table that names a node.
+    func writeV3Hub(_ path: String, node: String = garage.hex) throws {
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v3-sync")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO sync_nodes (node, name, public_key, enrolled_at) VALUES (?, 'garage', ?, 1);
+                INSERT INTO sync_tokens (token_hash, created_at, expires_at, used_at, used_by) VALUES ('t', 1, 2, 1, ?);
+                INSERT INTO sync_nonces (node, nonce, seen_at) VALUES (?, 'n0000000000000000', 1);
+                INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, 'readings', 42, 1);
+                INSERT INTO sync_gaps (origin, stream, from_seq, to_seq, recorded_at) VALUES (?, 'readings', 3, 9, 1);
+                INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES (?, 'notices', 7, 'cloned', 1);
+                INSERT INTO sync_origins (ref, origin) VALUES (1, ?);
+                INSERT INTO clock_anchors (origin, boot_id, monotonic_ns, hub_time, recorded_at) VALUES (?, 'boot-1', 5000000000, ?, 1);
+                """, arguments: [node, Data(repeating: 7, count: 32), node, node, node, node, node, node, node, Self.hubTime])
+            // An event stamped under an untrusted clock, one second after the anchor.
+            let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_000, counter: 0), bootID: "boot-1",
+                                   monotonicNanoseconds: 6_000_000_000, quality: .unsynced)
+            _ = try SmollamaDatabase.apply(db, Event(origin: Self.garage, stream: .notices, seq: 1, stamp: stamp,
+                                                     type: Notice.sensorFault, payload: Data("{}".utf8)))
+        }
+    }
+
+    @Test func aV3HubFileOpensWithNodeIDsAsBlobs() async throws {
+        let directory = try TemporaryDirectory("migration")
+        let path = directory.path + "/smollama.sqlite"
+        try writeV3Hub(path)
+        let database = try SmollamaDatabase.open(path: path)
+
+        let nodes = try await database.hubNodes()
+        #expect(nodes.map(\.node) == [Self.garage.hex])
+        #expect(nodes.first?.marks == ["readings": 42])
+        #expect(try await database.enrolledNodeNames() == [Self.garage: "garage"])
+        #expect(try await database.hubCollisions().map(\.node) == [Self.garage.hex])
+        #expect(try await database.hubMark(origin: Self.garage.hex, stream: "readings") == 42)
+        #expect(try await database.hubSync.enrollment(of: Self.garage)?.revoked == false)
+        let marks = try await database.hubSync.handshake(
+            node: Self.garage, bootID: "boot-2", monotonicNanoseconds: 0, incarnation: 1, clockQuality: .synced,
+            reported: ["readings": 50], streams: ["readings"], now: Self.hubTime)
+        #expect(marks == [.init(stream: "readings", mark: 42, gaps: [3...9])])
+
+        try await database.reader.read { db in
+            for (table, column) in [("sync_nodes", "node"), ("sync_tokens", "used_by"), ("sync_nonces", "node"),
+                                    ("sync_marks", "origin"), ("sync_gaps", "origin"), ("sync_collisions", "origin"),
+                                    ("sync_origins", "origin"), ("clock_anchors", "origin")] {
+                let types = try String.fetchAll(db, sql: "SELECT DISTINCT typeof(\(column)) FROM \(table)")
+                #expect(types == ["blob"], "\(table).\(column)")
+                let ids = try NodeID.fetchAll(db, sql: "SELECT \(column) FROM \(table)")
+                #expect(Set(ids) == [Self.garage], "\(table).\(column)")
+            }
+            // The anchor still re-times the untrusted event: the join compares like with like.
+            let corrected = try Int64.fetchOne(db, sql: "SELECT corrected_time FROM events_timed WHERE origin = ?",
+                                               arguments: [Self.garage])
+            #expect(corrected == Self.hubTime + 1_000)
+        }
+    }
+
+    @Test func aNodeIDThatIsNotHexStopsTheMigrationWithASentence() throws {
+        let directory = try TemporaryDirectory("migration-bad")
+        let path = directory.path + "/smollama.sqlite"
+        try writeV3Hub(path, node: String(repeating: "z", count: 32))
+        #expect {
+            _ = try SmollamaDatabase.open(path: path)
+        } throws: { error in
+            "\(error)".contains("sync_nodes.node holds 'zzzz") && "\(error)".contains("not a node id")
+        }
+    }
+
+    @Test func identitiesRoundTripAsTheirOneRepresentation() throws {
+        #expect(NodeID.fromDatabaseValue(Self.garage.databaseValue) == Self.garage)
+        #expect(NodeID.fromDatabaseValue(Self.garage.hex.databaseValue) == nil)
+        #expect(SensorID.fromDatabaseValue(SensorID("hall.motion").databaseValue) == SensorID("hall.motion"))
+        let stamp = HLCTimestamp(milliseconds: 5, counter: 2)
+        #expect(HLCTimestamp.fromDatabaseValue(stamp.databaseValue) == stamp)
+    }
+}
