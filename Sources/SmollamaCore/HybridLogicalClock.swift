@@ -125,3 +125,24 @@ public struct HybridLogicalClock: Sendable {
         return HLCTimestamp(milliseconds: last.milliseconds, counter: last.counter + 1)
     }
 }
+
+/// Wall-clock time: milliseconds since 1970-01-01 UTC. Read it with `UTCMillis.now()` (in
+/// SmollamaStore, next to the node's clock source), the one place that asks the system.
+public struct UTCMillis: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    public let rawValue: Int64
+
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    public var description: String { "\(rawValue)" }
+
+    public static func < (lhs: UTCMillis, rhs: UTCMillis) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

@@ -1,6 +1,8 @@
 import CMosquitto
 import Foundation
+import SmollamaCore
 import SmollamaSensors
+import SmollamaStore
 import Synchronization
 
 /// What libmosquitto's network thread reports, handed to the client's async loop.
@@ -80,7 +82,7 @@ final class MQTTCallbackSink: Sendable {
     }
 
     func didPublish() {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = UTCMillis.now().rawValue
         let wake = state.withLock { state in
             state.inflight = max(0, state.inflight - 1)
             state.acknowledged += 1

@@ -4,6 +4,7 @@ public import Logging
 public import ServiceLifecycle
 public import SmollamaCore
 public import SmollamaSensors
+import SmollamaStore
 
 /// What a node publishes, live (history travels by sync, never over MQTT):
 /// - `<prefix>/<node>/status`: retained `online`; the broker publishes the last will `offline`.
@@ -226,7 +227,7 @@ public actor MQTTPublisher: Service {
     }
 
     private func writeState(_ status: MQTTClientStatus, to path: String) {
-        let state = MQTTNodeState(updatedAt: Int64(Date().timeIntervalSince1970 * 1000), client: status,
+        let state = MQTTNodeState(updatedAt: UTCMillis.now().rawValue, client: status,
                                   sensorMessages: sensorMessages, ingest: client.driverStatistics.snapshot)
         guard let data = try? Self.encoder.encode(state) else { return }
         let temporary = path + ".tmp"

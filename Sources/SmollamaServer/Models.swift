@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import SmollamaCore
 public import SmollamaStore
 
@@ -31,7 +31,7 @@ public struct DashboardEnvironment: Sendable {
 
     public init(node: NodeInfo, database: SmollamaDatabase, databasePath: String?, http: HTTPConfig,
                 publisher: LivePublisher = LivePublisher(),
-                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+                now: @escaping @Sendable () -> Int64 = { UTCMillis.now().rawValue }) {
         self.node = node
         self.database = database
         self.databasePath = databasePath

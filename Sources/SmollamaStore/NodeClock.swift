@@ -4,6 +4,16 @@ public import SmollamaCore
 import Glibc
 #endif
 
+extension UTCMillis {
+    /// The system's wall clock (CLOCK_REALTIME) now. Untrusted on a Pi without RTC: stamps
+    /// that must be ordered come from `NodeClock`, which decides whether to believe it.
+    public static func now() -> UTCMillis {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UTCMillis(rawValue: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+    }
+}
+
 /// Where the node's clock reads time. Injectable so tests can boot a node at 1970 or 2099.
 public protocol ClockSource: Sendable {
     /// Wall clock, UTC milliseconds (CLOCK_REALTIME): may be 1970 on a Pi without RTC.
@@ -24,11 +34,7 @@ public struct SystemClockSource: ClockSource {
         bootID = text.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown-\(UUID().uuidString.lowercased())"
     }
 
-    public func wallMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
+    public func wallMilliseconds() -> Int64 { UTCMillis.now().rawValue }
 
     public func monotonicNanoseconds() -> UInt64 {
         var spec = timespec()

@@ -1,7 +1,6 @@
 import Crypto
-public import Foundation
+import Foundation
 import GRDB
-import GRDBSQLite
 public import Logging
 public import SmollamaCore
 public import SmollamaStore
@@ -20,7 +19,7 @@ public struct SyncHub: Sendable {
     let beforeCommit: @Sendable () throws -> Void
 
     public init(database: SmollamaDatabase, hubNode: NodeID, hubName: String, key: SyncKey, logger: Logger,
-                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+                now: @escaping @Sendable () -> Int64 = { UTCMillis.now().rawValue },
                 beforeCommit: @escaping @Sendable () throws -> Void = {}) {
         self.database = database
         self.hubNode = hubNode

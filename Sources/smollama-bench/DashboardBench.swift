@@ -34,7 +34,7 @@ struct DashboardBench: AsyncParsableCommand {
         let database = try SmollamaDatabase.open(path: path)
         let registered = try await database.registerSensors(house.sensors, driver: "house", now: 0)
         let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0.rowID) })
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = UTCMillis.now().rawValue
         var time = now - Int64(days) * 86_400_000
         var pending: [PendingReading] = []
         while time < now {

@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 import SmollamaCore
 import SmollamaNode
+import SmollamaStore
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +29,7 @@ struct InitCommand: AsyncParsableCommand {
             let paths = SmollamaPaths(home: home, configFile: global.config)
             let result = try await NodeSetup.initialise(
                 paths: paths, name: name ?? ProcessInfo.processInfo.hostName, role: role, force: force,
-                now: Int64(Date().timeIntervalSince1970 * 1000))
+                now: UTCMillis.now().rawValue)
             if json { return try printJSON(result) }
             print(result.createdIdentity ? "Created node \(result.nodeID)" : "Kept node \(result.nodeID); config rewritten")
             print("  config: \(result.configFile)")

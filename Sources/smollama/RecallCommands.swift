@@ -26,7 +26,7 @@ enum TimeArgument {
     }
 }
 
-func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+func nowMilliseconds() -> Int64 { UTCMillis.now().rawValue }
 
 /// The tools for a command. What the daemon has not embedded yet is embedded first; when the
 /// embedding runtime does not answer, the tools fall back to words at once (one wait, not one per

@@ -30,7 +30,7 @@ struct SensorsShowCommand: AsyncParsableCommand {
         try await userFacing {
             let runtime = try await global.openNode()
             repeat {
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = UTCMillis.now().rawValue
                 let sensors = try await runtime.database.sensorSummaries(now: now)
                 if json { return try printJSON(sensors) }
                 if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }

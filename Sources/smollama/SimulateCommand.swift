@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SmollamaCore
 import SmollamaNode
+import SmollamaStore
 
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +27,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let bar = Terminal.ProgressBar(label: "simulating")
             let started = Date()
             let count = try await Backfill.simulate(
-                runtime: runtime, duration: Int64(days * 86_400_000), end: Int64(Date().timeIntervalSince1970 * 1000),
+                runtime: runtime, duration: Int64(days * 86_400_000), end: UTCMillis.now().rawValue,
                 context: context
             ) { progress in
                 if !json {

@@ -17,7 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = UTCMillis.now().rawValue
             let report = try await StatusReport.make(runtime: runtime, now: now, askRuntime: true)
             if json { return try printJSON(report) }
             let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
