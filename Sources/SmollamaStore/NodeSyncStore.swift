@@ -33,7 +33,9 @@ public struct CompactedMarker: Codable, Sendable, Hashable {
 /// Raw readings in the order of their ids, with the sensors and clock epochs they refer to by
 /// index: what a node sends and what the hub stores of it.
 public struct ReadingBatch: Hashable, Sendable {
-    public struct Epoch: Hashable, Sendable {
+    /// One sensor-time epoch of the node (boot id + clock quality), as readings refer to it;
+    /// sent as is on the wire (`WireEpoch`).
+    public struct Epoch: Codable, Hashable, Sendable {
         public var id: Int64
         public var bootID: String
         public var quality: String

@@ -99,11 +99,7 @@ extension SyncHub {
             rows.append(ReadingBatch.Row(id: id, sensor: sensor, time: time, value: columns.value[index], epoch: epoch))
         }
         guard id <= to else { throw SyncRefusal.bad("reading ids run past 'toSeq' (\(id) > \(to))") }
-        let epochs = columns.epochs.map {
-            ReadingBatch.Epoch(id: $0.id, bootID: $0.bootID, quality: $0.quality, startedHLC: $0.startedHLC,
-                               startedMonotonicNanoseconds: $0.startedMonotonicNanoseconds)
-        }
-        return ReadingBatch(sensors: columns.sensors, epochs: epochs, rows: rows)
+        return ReadingBatch(sensors: columns.sensors, epochs: columns.epochs, rows: rows)
     }
 
     // MARK: pull

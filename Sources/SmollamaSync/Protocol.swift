@@ -1,6 +1,6 @@
 import Foundation
 public import SmollamaCore
-import SmollamaStore
+public import SmollamaStore
 
 /// The sync wire protocol, shared by the node client and the hub. JSON bodies, deflated when
 /// large, every request except `time` and `enroll` signed by the node's Ed25519 key.
@@ -122,13 +122,7 @@ public struct HandshakeResponse: Codable, Sendable, Hashable {
 }
 
 /// One sensor-time epoch of the node (boot id + clock quality), as readings refer to it.
-public struct WireEpoch: Codable, Sendable, Hashable {
-    public var id: Int64
-    public var bootID: String
-    public var quality: String
-    public var startedHLC: Int64
-    public var startedMonotonicNanoseconds: Int64
-}
+public typealias WireEpoch = ReadingBatch.Epoch
 
 /// Raw readings in columns: ids and times as deltas, sensors and epochs as indexes. Deflated
 /// on the wire, runs of equal deltas cost almost nothing.
@@ -159,10 +153,7 @@ public struct ReadingColumns: Codable, Sendable, Hashable {
     init(_ batch: ReadingBatch, after: Int64) {
         self.init()
         sensors = batch.sensors
-        epochs = batch.epochs.map {
-            WireEpoch(id: $0.id, bootID: $0.bootID, quality: $0.quality, startedHLC: $0.startedHLC,
-                      startedMonotonicNanoseconds: $0.startedMonotonicNanoseconds)
-        }
+        epochs = batch.epochs
         var previousID = after
         var previousTime: Int64 = 0
         for (index, row) in batch.rows.enumerated() {
