@@ -71,10 +71,11 @@ enum ImportReport {
         if !summary.sensors.isEmpty {
             let rows = summary.sensors.map { sensor in
                 [sensor.source, sensor.sensor.rawValue, sensor.kind == .binary ? "on/off" : sensor.unit,
-                 "\(sensor.values)", Self.day(sensor.firstTime) + "…" + Self.day(sensor.lastTime)
-                    + (sensor.existing ? "" : " new")]
+                 "\(sensor.values)", Self.day(sensor.firstTime) + "…" + Self.day(sensor.lastTime).dropFirst(5)]
             }
-            lines.append(Terminal.table(["FROM", "SENSOR", "UNIT", "VALUES", "RANGE"], rows))
+            lines.append(Terminal.table(["COLUMN", "SENSOR", "UNIT", "VALUES", "DAYS"], rows))
+            let new = summary.sensors.filter { !$0.existing }.map(\.sensor.rawValue)
+            if !new.isEmpty { lines.append("New sensors: \(new.joined(separator: ", "))") }
         }
         if !summary.ignoredColumns.isEmpty {
             lines.append("Ignored columns: \(summary.ignoredColumns.joined(separator: ", ")) (name them with --map)")
@@ -91,12 +92,14 @@ enum ImportReport {
         counts.append("\(summary.bad) bad lines")
         if summary.refused {
             lines.append("Refused (--strict): \(summary.bad) bad lines; nothing was stored.")
+            return lines.joined(separator: "\n")
         } else if summary.dryRun {
-            lines.append("Dry run: would add \(summary.added) readings (" + counts.joined(separator: ", ") + ").")
+            lines.append("Dry run: would add \(summary.added) readings; nothing was stored.")
         } else {
-            lines.append("Added \(summary.added) readings in \(String(format: "%.1f", summary.seconds)) s ("
-                         + counts.joined(separator: ", ") + "). Rollups are up to date.")
+            lines.append("Added \(summary.added) readings in \(String(format: "%.1f", summary.seconds)) s; "
+                         + "rollups are up to date.")
         }
+        lines.append("Skipped: " + counts.joined(separator: ", ") + ".")
         if summary.outOfOrder > 0 {
             lines.append("\(summary.outOfOrder) values were older than an earlier value of their sensor: "
                          + "sort the file by time for exact on-durations.")
