@@ -78,8 +78,7 @@ public enum ObserveHistory {
                 report.memoriesClosed += reflected.closed.count
             }
         }
-        report.seconds = Double((ContinuousClock.now - started).components.seconds)
-            + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+        report.seconds = HistoryImport.seconds(ContinuousClock.now - started)
         return report
     }
 }

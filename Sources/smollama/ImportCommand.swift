@@ -63,15 +63,14 @@ struct ImportCommand: AsyncParsableCommand {
 enum ImportReport {
     static func text(_ summary: ImportSummary) -> String {
         if let earlier = summary.alreadyImported {
-            return "Already imported on \(Terminal.timestamp(earlier.importedAt)) (same SHA-256, "
-                + "\(earlier.added) readings): nothing added."
+            return "Already imported on \(Terminal.timestamp(earlier.importedAt)) (same SHA-256): nothing added."
         }
         var lines: [String] = []
         lines.append("\(summary.file) (\(summary.format.rawValue)): \(summary.lines) lines, \(summary.values) values")
         if !summary.sensors.isEmpty {
             let rows = summary.sensors.map { sensor in
                 [sensor.source, sensor.sensor.rawValue, sensor.kind == .binary ? "on/off" : sensor.unit,
-                 "\(sensor.values)", Self.day(sensor.firstTime) + "…" + Self.day(sensor.lastTime).dropFirst(5)]
+                 "\(sensor.values)", Self.days(sensor.firstTime, sensor.lastTime)]
             }
             lines.append(Terminal.table(["COLUMN", "SENSOR", "UNIT", "VALUES", "DAYS"], rows))
             let new = summary.sensors.filter { !$0.existing }.map(\.sensor.rawValue)
@@ -107,7 +106,9 @@ enum ImportReport {
         return lines.joined(separator: "\n")
     }
 
-    static func day(_ time: Int64) -> String {
-        String(Terminal.timestamp(time).prefix(10))
+    /// "2026-11-02…11-08", the year written twice only when it changes.
+    static func days(_ first: Int64, _ last: Int64) -> String {
+        let (from, to) = (Terminal.timestamp(first).prefix(10), Terminal.timestamp(last).prefix(10))
+        return from + "…" + (from.prefix(4) == to.prefix(4) ? to.dropFirst(5) : to)
     }
 }
