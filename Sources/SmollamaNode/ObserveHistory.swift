@@ -83,9 +83,9 @@ public enum ObserveHistory {
     }
 }
 
-/// A narrator that gives up on a model slower than `budget` per window: that call and every
-/// later one fail at once as a timeout, which the loop treats as "runtime down" and answers
-/// with rules. So a back-fill of many windows never waits on a slow model.
+/// A narrator that gives up on a model slower than `budget` per window (or not reachable at
+/// all): that call and every later one fail at once as a timeout, which the loop treats as
+/// "runtime down" and answers with rules. So a back-fill of many windows never waits on a slow model.
 public actor SlowModelGuard: ObservationNarrator {
     let inner: any ObservationNarrator
     let budget: Duration
@@ -117,7 +117,10 @@ public actor SlowModelGuard: ObservationNarrator {
                 return response
             }
         } catch let error as LLMError {
-            if case .timeout = error { await giveUp() }
+            switch error {
+            case .timeout, .unreachable: await giveUp()  // slow or absent: rules for the rest
+            default: break
+            }
             throw error
         }
     }
