@@ -29,14 +29,17 @@ public enum ObserveHistory {
     /// The loop as the daemon builds it, with `narrator` (nil: rules only).
     public static func loop(runtime: NodeRuntime, clock: NodeClock, narrator: (any ObservationNarrator)?,
                             logger: Logger) -> ObservationLoop {
-        let config = runtime.config
-        let settings = EvidenceSettings(baselineDays: config.observe.baselineDays,
-                                        utcOffsetMinutes: TimeZone.current.secondsFromGMT() / 60)
-        return ObservationLoop(
-            database: runtime.database, origin: runtime.identity.nodeID,
-            builder: EvidenceBuilder(database: runtime.database, settings: settings), narrator: narrator,
-            embedder: nil, settings: ObservationLoopSettings(config: config.observe),
+        ObservationLoop(
+            database: runtime.database, origin: runtime.identity.nodeID, builder: evidenceBuilder(runtime: runtime),
+            narrator: narrator, embedder: nil, settings: ObservationLoopSettings(config: runtime.config.observe),
             stamp: { await clock.stamp().stamp }, logger: logger)
+    }
+
+    /// The evidence builder of live and past windows alike (one place decides baselines and local time).
+    static func evidenceBuilder(runtime: NodeRuntime) -> EvidenceBuilder {
+        let settings = EvidenceSettings(baselineDays: runtime.config.observe.baselineDays,
+                                        utcOffsetMinutes: TimeZone.current.secondsFromGMT() / 60)
+        return EvidenceBuilder(database: runtime.database, settings: settings)
     }
 
     /// The whole windows of `interval` inside [from, to) (aligned as the live loop aligns them).
