@@ -16,6 +16,9 @@ enum Schema {
         migrator.registerMigration("v3-sync") { db in
             try db.execute(sql: v3Sync)
         }
+        migrator.registerMigration("v4-import") { db in
+            try db.execute(sql: ImportSchema.v4)
+        }
         return migrator
     }
 
