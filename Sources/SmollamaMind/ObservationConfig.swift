@@ -23,6 +23,10 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
     public var recentObservations = 3
     /// Days of hourly rollups the baselines use.
     public var baselineDays = 28
+    /// At start, windows missed while the daemon was stopped are observed, up to this far back (0: off).
+    public var backfill = ConfigDuration.hours(24)
+    /// Back-filled windows use the model while it answers within this; after one slower call, rules.
+    public var backfillModelBudget = ConfigDuration.seconds(20)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case enabled, interval, similarity
@@ -33,6 +37,8 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
         case maxCompletionTokens = "max_completion_tokens"
         case recentObservations = "recent_observations"
         case baselineDays = "baseline_days"
+        case backfill
+        case backfillModelBudget = "backfill_model_budget"
     }
 
     public init() {}
@@ -50,6 +56,9 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
         maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? maxCompletionTokens
         recentObservations = try c.decodeIfPresent(Int.self, forKey: .recentObservations) ?? recentObservations
         baselineDays = try c.decodeIfPresent(Int.self, forKey: .baselineDays) ?? baselineDays
+        backfill = try c.decodeIfPresent(ConfigDuration.self, forKey: .backfill) ?? backfill
+        backfillModelBudget = try c.decodeIfPresent(ConfigDuration.self, forKey: .backfillModelBudget)
+            ?? backfillModelBudget
         guard interval.milliseconds >= 60_000 else {
             throw DecodingError.dataCorruptedError(
                 forKey: .interval, in: c, debugDescription: "must be at least 1m (observations summarise a window)")

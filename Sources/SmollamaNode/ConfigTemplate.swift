@@ -153,6 +153,8 @@ public enum ConfigTemplate {
           max_completion_tokens: 200
           recent_observations: 3   # earlier observations shown to the model
           baseline_days: 28        # days of history behind "usual at this hour"
+          backfill: 24h            # at start, observe windows missed while stopped (0s: off)
+          backfill_model_budget: 20s # back-filled windows: model while this fast, then rules
 
         # Memories and recall. Reflection turns routines in the hourly rollups into memories
         # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the

@@ -88,6 +88,7 @@ public enum Daemon {
             .init(service: dashboard, serviceName: "http"),
         ]
         services += MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
+        services += ObservationBackfillService.services(runtime: runtime, clock: clock, logger: logger)
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.
         do {

@@ -20,11 +20,9 @@ enum ObservationWiring {
             return nil
         }
         let database = runtime.database
-        let settings = EvidenceSettings(baselineDays: config.observe.baselineDays,
-                                        utcOffsetMinutes: TimeZone.current.secondsFromGMT() / 60)
         let loop = ObservationLoop(
             database: database, origin: runtime.identity.nodeID,
-            builder: EvidenceBuilder(database: database, settings: settings),
+            builder: ObserveHistory.evidenceBuilder(runtime: runtime),
             narrator: StreamingNarrator(model: config.llm.makeChatModel(logger: logger)),
             embedder: config.llm.makeEmbedder(logger: logger),
             memories: RecalledMemories(recall: MemoryWiring.recall(runtime: runtime, logger: logger), logger: logger),

@@ -3,14 +3,14 @@ import GRDB
 import SmollamaCore
 
 extension Schema {
-    /// v4: node ids as 16-byte BLOBs everywhere. v3 stored them as 32 hex digits (TEXT) in the
+    /// v5: node ids as 16-byte BLOBs everywhere. v3 stored them as 32 hex digits (TEXT) in the
     /// sync tables and `clock_anchors`, and as BLOBs in `events`; joins converted by hand. The
     /// tables are rebuilt (their CHECKs change) and the rows converted, which SQLite 3.40 cannot
     /// do in SQL (no `unhex`), so the conversion is Swift over plain rows.
-    static func v4NodeIDs(_ db: Database) throws {
+    static func v5NodeIDs(_ db: Database) throws {
         try db.execute(sql: "DROP VIEW events_timed; DROP VIEW foreign_readings_timed; DROP VIEW readings_timed;")
         try rebuild(db, table: "sync_nodes", hexColumns: ["node"], """
-            CREATE TABLE sync_nodes_v4 (
+            CREATE TABLE sync_nodes_v5 (
                 node BLOB PRIMARY KEY NOT NULL CHECK (length(node) = 16),
                 name TEXT NOT NULL,
                 public_key BLOB NOT NULL CHECK (length(public_key) = 32),
@@ -25,7 +25,7 @@ extension Schema {
             ) WITHOUT ROWID
             """)
         try rebuild(db, table: "sync_tokens", hexColumns: ["used_by"], """
-            CREATE TABLE sync_tokens_v4 (
+            CREATE TABLE sync_tokens_v5 (
                 token_hash TEXT PRIMARY KEY NOT NULL,
                 created_at INTEGER NOT NULL,
                 expires_at INTEGER NOT NULL,
@@ -34,7 +34,7 @@ extension Schema {
             ) WITHOUT ROWID
             """)
         try rebuild(db, table: "sync_nonces", hexColumns: ["node"], """
-            CREATE TABLE sync_nonces_v4 (
+            CREATE TABLE sync_nonces_v5 (
                 node BLOB NOT NULL CHECK (length(node) = 16),
                 nonce TEXT NOT NULL,
                 seen_at INTEGER NOT NULL,
@@ -42,7 +42,7 @@ extension Schema {
             ) WITHOUT ROWID
             """)
         try rebuild(db, table: "sync_marks", hexColumns: ["origin"], """
-            CREATE TABLE sync_marks_v4 (
+            CREATE TABLE sync_marks_v5 (
                 origin BLOB NOT NULL CHECK (length(origin) = 16),
                 stream TEXT NOT NULL,
                 mark INTEGER NOT NULL CHECK (mark >= 0),
@@ -51,7 +51,7 @@ extension Schema {
             ) WITHOUT ROWID
             """)
         try rebuild(db, table: "sync_gaps", hexColumns: ["origin"], """
-            CREATE TABLE sync_gaps_v4 (
+            CREATE TABLE sync_gaps_v5 (
                 origin BLOB NOT NULL CHECK (length(origin) = 16),
                 stream TEXT NOT NULL,
                 from_seq INTEGER NOT NULL,
@@ -61,7 +61,7 @@ extension Schema {
             ) WITHOUT ROWID
             """)
         try rebuild(db, table: "sync_collisions", hexColumns: ["origin"], """
-            CREATE TABLE sync_collisions_v4 (
+            CREATE TABLE sync_collisions_v5 (
                 id INTEGER PRIMARY KEY,
                 origin BLOB NOT NULL CHECK (length(origin) = 16),
                 stream TEXT NOT NULL,
@@ -71,13 +71,13 @@ extension Schema {
             )
             """)
         try rebuild(db, table: "sync_origins", hexColumns: ["origin"], """
-            CREATE TABLE sync_origins_v4 (
+            CREATE TABLE sync_origins_v5 (
                 ref INTEGER PRIMARY KEY,
                 origin BLOB NOT NULL UNIQUE CHECK (length(origin) = 16)
             )
             """)
         try rebuild(db, table: "clock_anchors", hexColumns: ["origin"], """
-            CREATE TABLE clock_anchors_v4 (
+            CREATE TABLE clock_anchors_v5 (
                 origin BLOB NOT NULL CHECK (length(origin) = 16),
                 boot_id TEXT NOT NULL,
                 monotonic_ns INTEGER NOT NULL,
@@ -120,7 +120,7 @@ extension Schema {
             """)
     }
 
-    /// Creates `<table>_v4` with `definition`, copies every row converting `hexColumns` from
+    /// Creates `<table>_v5` with `definition`, copies every row converting `hexColumns` from
     /// hex TEXT to BLOB, and puts the new table in the old one's place.
     static func rebuild(_ db: Database, table: String, hexColumns: Set<String>, _ definition: String) throws {
         try db.execute(sql: definition)
@@ -128,7 +128,7 @@ extension Schema {
         if let first = rows.first {
             let columns = Array(first.columnNames)
             let insert = try db.makeStatement(
-                sql: "INSERT INTO \(table)_v4 (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
+                sql: "INSERT INTO \(table)_v5 (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))")
             for row in rows {
                 let values: [DatabaseValue] = try columns.map { column in
                     let value: DatabaseValue = row[column]
@@ -141,6 +141,6 @@ extension Schema {
                 try insert.execute(arguments: StatementArguments(values))
             }
         }
-        try db.execute(sql: "DROP TABLE \(table); ALTER TABLE \(table)_v4 RENAME TO \(table)")
+        try db.execute(sql: "DROP TABLE \(table); ALTER TABLE \(table)_v5 RENAME TO \(table)")
     }
 }

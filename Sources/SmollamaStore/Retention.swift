@@ -9,8 +9,8 @@ extension SmollamaDatabase {
     /// `acknowledgedBy` names a peer, acknowledged by it. Nothing else is ever deleted here.
     /// Returns the number of rows deleted.
     ///
-    /// Reading times never decrease in id order (the node clock is monotonic), so the cut is
-    /// found by binary search on ids instead of scanning the table.
+    /// Live reading times never decrease in id order (the node clock is monotonic), so the cut is
+    /// found by binary search on ids instead of scanning the table (imported blocks aside).
     @discardableResult
     public func deleteExpiredReadings(olderThan cutoff: Int64, acknowledgedBy peer: String?, chunk: Int = 20_000)
         async throws -> Int
@@ -46,9 +46,8 @@ extension SmollamaDatabase {
         var high = upTo  // candidate upper bound
         while low < high {
             let mid = low + (high - low + 1) / 2
-            let time = try Int64.fetchOne(
-                db, sql: "SELECT time FROM readings WHERE id >= ? ORDER BY id LIMIT 1", arguments: [mid])
-            if let time, time < cutoff { low = mid } else { high = mid - 1 }
+            // Imported history breaks time order inside its id blocks; see `allReadingsBefore`.
+            if try allReadingsBefore(db, cutoff: cutoff, through: mid) { low = mid } else { high = mid - 1 }
         }
         return max(0, low)
     }

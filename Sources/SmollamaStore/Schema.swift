@@ -1,7 +1,7 @@
 import GRDB
 
 /// Migrations are plain SQL strings and are never edited once landed: add a new one instead.
-/// (v4 converts values SQLite 3.40 cannot convert in SQL, so it is Swift over plain rows.)
+/// (v5 converts values SQLite 3.40 cannot convert in SQL, so it is Swift over plain rows.)
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -17,8 +17,11 @@ enum Schema {
         migrator.registerMigration("v3-sync") { db in
             try db.execute(sql: v3Sync)
         }
-        migrator.registerMigration("v4-node-ids") { db in
-            try v4NodeIDs(db)
+        migrator.registerMigration("v4-import") { db in
+            try db.execute(sql: ImportSchema.v4)
+        }
+        migrator.registerMigration("v5-node-ids") { db in
+            try v5NodeIDs(db)
         }
         return migrator
     }

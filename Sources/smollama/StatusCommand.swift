@@ -48,6 +48,7 @@ struct StatusCommand: AsyncParsableCommand {
                         ? "`smollama run` starts it (after scripts/setup-llm.sh)"
                         : (llm.healthDetail ?? "not answering"))))
                 }
+                for line in Self.installLines(llm) { print(fit("          " + line)) }
             }
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
@@ -62,6 +63,16 @@ struct StatusCommand: AsyncParsableCommand {
                      "\(problem.rejectedCount)", problem.lastError ?? ""]
                 }))
         }
+    }
+
+    /// The pinned runtime and the models' digests, as setup recorded them.
+    static func installLines(_ llm: LLMRuntimeReport) -> [String] {
+        var lines: [String] = []
+        if let version = llm.installedVersion { lines.append("installed \(version) (pins: scripts/pins.sh)") }
+        let digests = llm.models.compactMap { model in model.sha256.map { "\(model.role) \($0.prefix(12))" } }
+        if !digests.isEmpty { lines.append("sha256 " + digests.joined(separator: ", ")) }
+        if let problem = llm.installProblem { lines.append(problem) }
+        return lines
     }
 
     /// Cuts a line to the terminal width.

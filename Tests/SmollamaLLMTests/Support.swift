@@ -59,6 +59,7 @@ struct RuntimePaths: Sendable {
         for path in [paths.server, paths.chatModel, paths.embedModel] where !FileManager.default.fileExists(atPath: path) {
             throw SetupMissing(path: path)
         }
+        try PinnedRuntime.check(cacheDirectory: cache, environment: env)
         return paths
     }
 }

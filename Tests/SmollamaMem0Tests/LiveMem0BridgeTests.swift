@@ -41,6 +41,7 @@ struct LiveMem0BridgeTests {
                 throw Missing(what: "\(path) does not exist: run scripts/setup-llm.sh (it installs llama-server, the "
                               + "models and mem0ai into its venv)")
             }
+            try PinnedRuntime.check(cacheDirectory: cache, environment: env)
             return runtime
         }
     }

@@ -112,6 +112,7 @@ struct ObservationLoopLiveLlamaServerTests {
             Issue.record("the real LLM runtime is missing (\(path)): run scripts/setup-llm.sh")
             return
         }
+        try PinnedRuntime.check(cacheDirectory: cache, environment: env)
         config.url = "http://127.0.0.1:\(freeLoopbackPort())"
         config.embeddingURL = "http://127.0.0.1:\(freeLoopbackPort())"
         config.numCtx = 2048

@@ -101,6 +101,7 @@ struct RecallLiveRuntimeTrait: SuiteTrait, TestScoping {
         for path in [server, chat, embed] where !FileManager.default.fileExists(atPath: path) {
             throw RecallLiveSetupMissing(path: path)
         }
+        try PinnedRuntime.check(cacheDirectory: cache, environment: env)
         var config = LLMConfig()
         config.url = "http://127.0.0.1:\(freeLoopbackPort())"
         config.embeddingURL = "http://127.0.0.1:\(freeLoopbackPort())"

@@ -5,16 +5,16 @@ import SmollamaTesting
 import Testing
 @testable import SmollamaStore
 
-/// v4 stores node ids as 16-byte BLOBs everywhere: a hub file written by the v3 schema (hex
+/// v5 stores node ids as 16-byte BLOBs everywhere: a hub file written before it (hex
 /// TEXT in the sync tables and clock anchors) opens with its rows converted and joins working.
 @Suite struct MigrationTests {
     static let garage = NodeID(hex: "00112233445566778899aabbccddeeff")!
     static let hubTime: Int64 = 1_800_000_000_000
 
-    /// A v3 file with one enrolled node's sync state in every table that names a node.
+    /// A v4 file with one enrolled node's sync state in every table that names a node.
     func writeV3Hub(_ path: String, node: String = garage.hex) throws {
         let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "v3-sync")
+        try Schema.migrator.migrate(queue, upTo: "v4-import")
         try queue.write { db in
             try db.execute(sql: """
                 INSERT INTO sync_nodes (node, name, public_key, enrolled_at) VALUES (?, 'garage', ?, 1);

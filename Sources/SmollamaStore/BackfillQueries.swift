@@ -1,0 +1,14 @@
+import Foundation
+import GRDB
+public import SmollamaCore
+
+extension SmollamaDatabase {
+    /// The end of the latest window this node observed (its observations' `time_end`), or nil
+    /// before its first observation. The daemon back-fills the windows after it at start.
+    public func lastObservedEnd(origin: NodeID) async throws -> Int64? {
+        try await reader.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT max(time_end) FROM observations WHERE origin = ?", arguments: [Data(origin.bytes)])
+        }
+    }
+}
