@@ -1,5 +1,5 @@
 import Foundation
-import SmollamaMQTT
+import SmollamaProcess
 import Synchronization
 
 /// A real mosquitto for one test: its own config in a temp dir, listening on a free loopback
@@ -57,7 +57,7 @@ public final class TestBroker: Sendable {
     /// Starts mosquitto and waits until it accepts connections.
     static func spawn(directory: TemporaryDirectory, port: Int32) throws -> ChildProcess {
         let broker = try ChildProcess(executable, ["-c", directory.path + "/mosquitto.conf"],
-                                      output: directory.path + "/stderr.log")
+                                      output: .file(directory.path + "/stderr.log"))
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if canConnect(port: port) { return broker }

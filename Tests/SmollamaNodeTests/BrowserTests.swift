@@ -75,8 +75,7 @@ import Testing
         let now = Int64(Date().timeIntervalSince1970 * 1000) + 1000
         try await runtime.database.appendEvent(
             origin: runtime.identity.nodeID, stream: .notices, type: Notice.sensorFault, payload: payload,
-            stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: now, counter: 0), bootID: "browser-test",
-                              monotonicNanoseconds: 0, quality: .synced))
+            stamp: .test(now, bootID: "browser-test"))
         #expect(try await eventually(timeout: .seconds(60)) { !helper.isRunning }, "\(errors.text)")
 
         let line = try #require(output.text.split(separator: "\n").first { $0.hasPrefix("SUMMARY ") }, "\(errors.text)")

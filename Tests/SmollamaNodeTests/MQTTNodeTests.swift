@@ -157,6 +157,49 @@ final class Seen: Sendable {
         }
     }
 
+    /// `kill -9` of a daemon running a managed mosquitto leaves no mosquitto behind: the kernel
+    /// kills it (PR_SET_PDEATHSIG), so the port is free for the next start.
+    @Test func managedBrokerDiesWithASIGKILLedDaemon() async throws {
+        let port = try TestBroker.freePort()
+        let home = try makeNode()
+        try """
+            node:
+              name: testnode
+            mqtt:
+              broker: managed
+              managed_listen: '127.0.0.1:\(port)'
+            """.write(toFile: home.path + "/config.yaml", atomically: true, encoding: .utf8)
+        let node = RunningNode(arguments: ["run"], home: home.path)
+        try node.start()
+        let daemon = node.process.processIdentifier
+        #expect(try await eventually { TestBroker.canConnect(port: port) }, "\(node.stderr)")
+        let broker = try #require(Self.children(of: daemon, named: "mosquitto").first, "\(node.stderr)")
+        node.signal(SIGKILL)
+        _ = try await node.waitForExit()
+        #expect(try await eventually { !Self.isAlive(broker) }, "mosquitto \(broker) outlived its daemon")
+        #expect(!TestBroker.canConnect(port: port))
+    }
+
+    /// Processes whose parent is `parent` and whose command name is `name`.
+    static func children(of parent: Int32, named name: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.range(of: ")", options: .backwards)
+            else { return nil }
+            let command = stat[stat.index(after: open)..<close.lowerBound]
+            let fields = stat[close.upperBound...].split(separator: " ")
+            return command == name && fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
+        }
+    }
+
+    /// Alive and not a zombie (a zombie still answers `kill(pid, 0)`).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.range(of: ")", options: .backwards) else { return false }
+        return !stat[close.upperBound...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     /// No broker at start: the node runs anyway. The broker appears, goes away and comes back:
     /// the node keeps running and publishes again; SIGTERM leaves a retained `offline`.
     @Test func survivesBrokerOutages() async throws {
