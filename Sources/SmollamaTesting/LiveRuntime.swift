@@ -9,7 +9,9 @@ import Glibc
 
 extension Tag {
     /// Suites against the real LLM runtime (llama-server + SmolLM2 and MiniLM): minutes of CPU,
-    /// so scripts/test runs them on their own, one after another.
+    /// so scripts/test runs them on their own, one after another. `swift test` (Swift 6.3) cannot
+    /// select by tag (`--filter`/`--skip` match test ids only), so scripts/test selects them by
+    /// `LiveRuntime.suiteNamePattern`, and `.liveRuntime` refuses a suite whose tag and name disagree.
     @Tag public static var live: Self
 }
 
@@ -22,6 +24,9 @@ public struct LiveRuntime: Sendable {
     public var capture: LogCapture
 
     @TaskLocal public static var current: LiveRuntime?
+
+    /// What scripts/test passes to `--filter` (live step) and `--skip` (main suite).
+    public static let suiteNamePattern = "LiveLlamaServerTests|LiveMem0BridgeTests"
 
     /// The suite's runtime; an error if the test runs outside `.liveRuntime`.
     public static func require() throws -> LiveRuntime {
@@ -72,6 +77,11 @@ public struct LiveRuntimeTrait: SuiteTrait, TestScoping {
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void)
         async throws
     {
+        let named = test.name.firstMatch(of: try Regex(LiveRuntime.suiteNamePattern)) != nil
+        guard test.tags.contains(.live), named else {
+            throw LiveRuntimeMissing(what: "suite \(test.name) uses the live runtime: tag it .live and give it a name matching "
+                                     + "\(LiveRuntime.suiteNamePattern), so scripts/test runs it in the live step only")
+        }
         let paths = try LiveRuntime.paths()
         var config = LLMConfig()
         config.url = "http://127.0.0.1:\(freeLoopbackPort())"

@@ -130,7 +130,7 @@ import Testing
     /// thinned to the first and the newest value, sent once the interval has passed on the
     /// publisher's clock (which only the test moves).
     @Test func sensorMessagesAreRateLimited() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let clock = ManualClock()
         let (publisher, feed, client) = try setUp(broker, interval: .seconds(10), clock: clock)
         let observer = try makeClient(broker, id: "observer-pub")
@@ -166,7 +166,7 @@ import Testing
 
     /// Discovery goes out at start and again when Home Assistant announces itself.
     @Test func discoveryRepublishedWhenHomeAssistantComesOnline() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let (publisher, _, client) = try setUp(broker)
         let homeAssistant = try makeClient(broker, id: "home-assistant")
         let received = Received(homeAssistant, ["homeassistant/#"])

@@ -36,9 +36,9 @@ import Testing
     func everyPageLoadsCleanlyAndTheLogIsLive() async throws {
         let chromium = try #require(Self.chromium, "install Debian's chromium (scripts/test does)")
         let home = try TemporaryDirectory("browser")
-        let initialised = try SmollamaBinary.run(["init", "--name", "browser-node"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--name", "browser-node"], home: home.path)
         #expect(initialised.status == 0, "\(initialised.stderr)")
-        let simulated = try SmollamaBinary.run(["simulate", "--days", "7"], home: home.path)
+        let simulated = try await SmollamaBinary.run(["simulate", "--days", "7"], home: home.path)
         #expect(simulated.status == 0, "\(simulated.stderr)")
 
         // A hostile display name: if it became markup, the image's handler would log an error
@@ -102,24 +102,24 @@ import Testing
 /// `smollama dashboard` prints the URL and opens nothing; `status` shows it; a public bind
 /// without a token refuses to start with a message naming the fix.
 @Suite struct DashboardCommandTests {
-    @Test func dashboardAndStatusPrintTheURL() throws {
+    @Test func dashboardAndStatusPrintTheURL() async throws {
         let home = try TemporaryDirectory("dash")
-        #expect(try SmollamaBinary.run(["init"], home: home.path).status == 0)
+        #expect(try await SmollamaBinary.run(["init"], home: home.path).status == 0)
         let env = ["SMOLLAMA_HTTP_PORT": "8181"]
-        let dashboard = try SmollamaBinary.run(["dashboard"], home: home.path, environment: env)
+        let dashboard = try await SmollamaBinary.run(["dashboard"], home: home.path, environment: env)
         #expect(dashboard.status == 0)
         #expect(dashboard.stdout == "http://127.0.0.1:8181/\n")
         #expect(dashboard.stderr.contains("not running"))
-        let json = try SmollamaBinary.run(["dashboard", "--json"], home: home.path, environment: env)
+        let json = try await SmollamaBinary.run(["dashboard", "--json"], home: home.path, environment: env)
         #expect(json.stdout.contains("\"url\" : \"http://127.0.0.1:8181/\""))
-        let status = try SmollamaBinary.run(["status"], home: home.path, environment: env)
+        let status = try await SmollamaBinary.run(["status"], home: home.path, environment: env)
         #expect(status.stdout.contains("dashboard http://127.0.0.1:8181/"))
     }
 
     @Test func publicBindWithoutTokenStopsTheDaemon() async throws {
         let home = try TemporaryDirectory("dash")
-        #expect(try SmollamaBinary.run(["init"], home: home.path).status == 0)
-        let run = try SmollamaBinary.run(["run"], home: home.path, environment: ["SMOLLAMA_HTTP_HOST": "0.0.0.0"])
+        #expect(try await SmollamaBinary.run(["init"], home: home.path).status == 0)
+        let run = try await SmollamaBinary.run(["run"], home: home.path, environment: ["SMOLLAMA_HTTP_HOST": "0.0.0.0"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("http.token is empty"), "\(run.stderr)")
     }

@@ -79,9 +79,9 @@ final class Seen: Sendable {
 
 /// The real `smollama` binary against a real mosquitto.
 @Suite(.serialized) struct MQTTProcessTests {
-    func makeNode(sensors: String = "") throws -> TemporaryDirectory {
+    func makeNode(sensors: String = "") async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("node")
-        let initialised = try SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             node:
@@ -121,8 +121,8 @@ final class Seen: Sendable {
     /// Online (retained) while running, ingest from a Zigbee2MQTT topic, `status` shows the
     /// connection; `kill -9` makes the broker publish the last will `offline`.
     @Test func publishesIngestsAndLastWillOnKill() async throws {
-        let broker = try TestBroker()
-        let home = try makeNode(sensors: """
+        let broker = try await TestBroker()
+        let home = try await makeNode(sensors: """
                 - driver: mqtt
                   name: zigbee
                   sensors:
@@ -142,7 +142,7 @@ final class Seen: Sendable {
                 await watcher.publish(MQTTOutgoing(topic: "zigbee2mqtt/hall", text: #"{"temperature":19.5,"battery":80}"#))
                 return try await database.readings(sensor: "zigbee.hall_temperature").contains { $0.value == 19.5 }
             })
-            let status = try SmollamaBinary.run(["status"], home: home.path,
+            let status = try await SmollamaBinary.run(["status"], home: home.path,
                                                 environment: ["SMOLLAMA_MQTT_BROKER": broker.address])
             #expect(status.stdout.contains("mqtt      \(broker.address) connected"), "\(status.stdout)")
             node.signal(SIGKILL)
@@ -161,7 +161,7 @@ final class Seen: Sendable {
     /// kills it (PR_SET_PDEATHSIG), so the port is free for the next start.
     @Test func managedBrokerDiesWithASIGKILLedDaemon() async throws {
         let port = try TestBroker.freePort()
-        let home = try makeNode()
+        let home = try await makeNode()
         try """
             node:
               name: testnode
@@ -204,18 +204,18 @@ final class Seen: Sendable {
     /// the node keeps running and publishes again; SIGTERM leaves a retained `offline`.
     @Test func survivesBrokerOutages() async throws {
         let port = try TestBroker.freePort()
-        let home = try makeNode()
+        let home = try await makeNode()
         let environment = ["SMOLLAMA_MQTT_BROKER": "127.0.0.1:\(port)"]
         let node = RunningNode(arguments: ["run"], home: home.path, environment: environment)
         try node.start()
         #expect(try await eventually { node.stderr.contains("sensor scheduler started") })
         #expect(try await eventually {
-            try SmollamaBinary.run(["status"], home: home.path, environment: environment).stdout.contains("DISCONNECTED")
+            try await SmollamaBinary.run(["status"], home: home.path, environment: environment).stdout.contains("DISCONNECTED")
         })
         let database = try SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite")
         #expect(try await eventually { try await database.readingCount() > 20 }, "sensing goes on without a broker")
 
-        let broker = try TestBroker(port: port)
+        let broker = try await TestBroker(port: port)
         let watcher = try observer(port, "watcher-outage")
         let seen = Seen(watcher, ["smollama/testnode/#"])
         let topic = "smollama/testnode/sensors/living_room.temperature"
@@ -227,7 +227,7 @@ final class Seen: Sendable {
             #expect(try await eventually { try await database.readingCount() > readings + 20 })
             #expect(node.process.isRunning, "the node keeps running while the broker is down")
             let before = seen.count(prefix: topic)
-            try broker.start()
+            try await broker.start()
             #expect(try await eventually { seen.count(prefix: topic) >= before + 2 }, "publishing resumed")
             node.signal(SIGTERM)
             #expect(try await node.waitForExit() == 0, "\(node.stderr)")

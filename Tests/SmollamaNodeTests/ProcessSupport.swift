@@ -29,12 +29,13 @@ enum SmollamaBinary {
         var stderr: String
     }
 
-    /// Runs to completion.
-    static func run(_ arguments: [String], home: String, environment: [String: String] = [:]) throws -> Output {
+    /// Runs to completion. Waits without blocking a thread: tests run in parallel on a pool of one
+    /// thread per core, and a blocked thread stalls every other test.
+    static func run(_ arguments: [String], home: String, environment: [String: String] = [:]) async throws -> Output {
         let process = RunningNode(arguments: arguments, home: home, environment: environment)
         try process.start()
-        process.process.waitUntilExit()
-        return Output(status: process.process.terminationStatus, stdout: process.stdout, stderr: process.stderr)
+        while process.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return Output(status: process.process.terminationStatus, stdout: await process.output(), stderr: process.stderr)
     }
 }
 
@@ -68,8 +69,11 @@ final class RunningNode: Sendable {
         try process.run()
     }
 
-    var stdout: String {
-        Thread.sleep(forTimeInterval: 0.05)  // let the last chunk arrive
+    var stdout: String { out.text }
+
+    /// Stdout once the process has exited and the last chunk has arrived.
+    func output() async -> String {
+        try? await Task.sleep(for: .milliseconds(50))  // let the last chunk arrive
         return out.text
     }
     var stderr: String { err.text }
