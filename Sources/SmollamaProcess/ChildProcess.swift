@@ -29,12 +29,15 @@ public final class ChildProcess: Sendable {
     public enum Termination: Sendable, Hashable, CustomStringConvertible {
         case exited(Int32)
         case signalled(Int32)
+        /// The child is gone but its status could not be read (something else reaped it).
+        case unknown
 
         /// The shell's convention: the exit status, or 128 + the signal number.
         public var code: Int32 {
             switch self {
             case .exited(let status): status
             case .signalled(let signal): 128 + signal
+            case .unknown: 255
             }
         }
 
@@ -42,6 +45,7 @@ public final class ChildProcess: Sendable {
             switch self {
             case .exited(let status): "exit status \(status)"
             case .signalled(let signal): "signal \(signal)"
+            case .unknown: "exit status unknown"
             }
         }
     }
@@ -89,7 +93,8 @@ public final class ChildProcess: Sendable {
             var raw: Int32 = 0
             var result: pid_t
             repeat { result = waitpid(pid, &raw, 0) } while result < 0 && errno == EINTR
-            let termination: Termination = raw & 0x7f == 0 ? .exited((raw >> 8) & 0xff) : .signalled(raw & 0x7f)
+            let termination: Termination =
+                result != pid ? .unknown : raw & 0x7f == 0 ? .exited((raw >> 8) & 0xff) : .signalled(raw & 0x7f)
             let waiters = exit.state.withLock { state in
                 state.termination = termination
                 defer { state.waiters = [:] }
