@@ -80,10 +80,21 @@ let package = Package(
                 "SmollamaCore",
                 "SmollamaStore",
                 "SmollamaSensors",
+                "SmollamaProcess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // fork + exec between which a child gets a clean signal state, its own process group and
+        // PR_SET_PDEATHSIG; Swift cannot run code there safely.
+        .target(name: "CSpawn"),
+        // Child processes (llama-server, Ollama, mosquitto): starting them one way, and the one
+        // supervisor that restarts them with backoff and stops them with the daemon.
+        .target(
+            name: "SmollamaProcess",
+            dependencies: ["CSpawn", "SmollamaCore"],
             swiftSettings: swiftSettings
         ),
         // The kernel's ioctl request numbers and struct sizes, which Swift cannot import as macros.
@@ -104,6 +115,7 @@ let package = Package(
             name: "SmollamaLLM",
             dependencies: [
                 "SmollamaCore",
+                "SmollamaProcess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -253,6 +265,7 @@ let package = Package(
                 "SmollamaServer",
                 "SmollamaMQTT",
                 "SmollamaSync",
+                "SmollamaProcess",
                 "CMosquitto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -264,12 +277,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Fixtures shared by the test targets: temp stores, scripted drivers, a test clock.
+        // Fixtures shared by the test targets: temp stores, scripted drivers, test clocks, a real
+        // broker, the live LLM runtime.
         .target(
             name: "SmollamaTesting",
             dependencies: [
-                "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT",
+                "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaProcess", "SmollamaLLM",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -295,6 +310,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaProcessTests",
+            dependencies: ["SmollamaProcess", "SmollamaCore", "SmollamaTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -342,7 +362,7 @@ let package = Package(
         .testTarget(
             name: "SmollamaMem0Tests",
             dependencies: [
-                "SmollamaMem0", "SmollamaServer", "SmollamaStore", "SmollamaLLM", "SmollamaTesting", "SmollamaMQTT",
+                "SmollamaMem0", "SmollamaServer", "SmollamaStore", "SmollamaLLM", "SmollamaTesting", "SmollamaMQTT", "SmollamaProcess",
                 "SmollamaSync",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaCore
+import SmollamaProcess
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -88,28 +89,30 @@ public struct RuntimeStatus: Sendable, Hashable {
 ///
 /// - `runtime: external`: health-checks the configured URLs every `timeouts.health_interval` and
 ///   logs changes; never starts anything.
-/// - `runtime: managed`: starts `llama-server` (a chat and an embedding instance) or `ollama serve`,
-///   waits through 503 "loading", forwards the process's output to the logger, restarts it with
-///   exponential backoff when it exits, and terminates it (SIGTERM, then SIGKILL) on graceful shutdown.
+/// - `runtime: managed`: starts `llama-server` (a chat and an embedding instance) or `ollama serve`
+///   through `ProcessSupervisor`, waits through 503 "loading", forwards the process's output to the
+///   logger, restarts it with exponential backoff when it exits, and terminates it (SIGTERM, then
+///   SIGKILL) on graceful shutdown. The processes die with smollama even when it is SIGKILLed.
+///
+/// Health intervals, the startup timeout and the backoff are measured on `clock`.
 public final class RuntimeSupervisor: Service, Sendable {
     public let specs: [ManagedProcessSpec]
     let managed: Bool
     let logger: Logger
     let healthInterval: Duration
     let startupTimeout: Duration
-    let minBackoff: Duration
-    let maxBackoff: Duration
+    let backoff: RestartBackoff
     let outputLevel: Logger.Level
+    let clock: ServiceClock
     /// Where pid files of managed processes go, so a process orphaned by a killed smollama is
     /// stopped on the next start instead of holding the port. nil: no pid files.
     let stateDirectory: String?
     let state: Mutex<[String: RuntimeStatus]>
-    let readyEvents: Mutex<[CheckedContinuation<Void, Never>]>
 
     public init(
         specs: [ManagedProcessSpec], managed: Bool, logger: Logger, healthInterval: Duration = .seconds(15),
         startupTimeout: Duration = .seconds(120), minBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30),
-        outputLevel: Logger.Level = .debug, stateDirectory: String? = nil
+        outputLevel: Logger.Level = .debug, stateDirectory: String? = nil, clock: some Clock<Duration> = ContinuousClock()
     ) {
         self.stateDirectory = stateDirectory
         self.specs = specs
@@ -117,19 +120,18 @@ public final class RuntimeSupervisor: Service, Sendable {
         self.logger = logger
         self.healthInterval = healthInterval
         self.startupTimeout = startupTimeout
-        self.minBackoff = minBackoff
-        self.maxBackoff = maxBackoff
+        backoff = RestartBackoff(initial: minBackoff, maximum: maxBackoff, healthyAfter: .seconds(60))
         self.outputLevel = outputLevel
+        self.clock = ServiceClock(clock)
         var initial: [String: RuntimeStatus] = [:]
         for spec in specs {
             initial[spec.name] = RuntimeStatus(name: spec.name, url: spec.url, health: RuntimeHealth(state: .unreachable), restarts: 0)
         }
         state = Mutex(initial)
-        readyEvents = Mutex([])
     }
 
     /// The supervisor a config asks for.
-    public convenience init(config: LLMConfig, logger: Logger) throws {
+    public convenience init(config: LLMConfig, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) throws {
         let specs: [ManagedProcessSpec]
         switch (config.runtime, config.backend) {
         case (.managed, .openai):
@@ -154,7 +156,7 @@ public final class RuntimeSupervisor: Service, Sendable {
         self.init(
             specs: specs, managed: config.runtime == .managed, logger: logger, healthInterval: config.timeouts.healthInterval.duration,
             startupTimeout: config.timeouts.startup.duration, maxBackoff: config.retry.maxDelay.duration,
-            stateDirectory: config.runtime == .managed ? config.resolvedCacheDirectory + "/run" : nil)
+            stateDirectory: config.runtime == .managed ? config.resolvedCacheDirectory + "/run" : nil, clock: clock)
     }
 
     /// A snapshot for `smollama status`.
@@ -208,7 +210,7 @@ public final class RuntimeSupervisor: Service, Sendable {
                     metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.url": "\(spec.url)", "smollama.llm.health": "\(health.state.rawValue)", "smollama.llm.detail": "\(health.detail ?? "")"])
                 last = health.state
             }
-            try? await Task.sleep(for: healthInterval)
+            try? await clock.sleep(for: healthInterval)
         }
     }
 
@@ -233,106 +235,52 @@ public final class RuntimeSupervisor: Service, Sendable {
     }
 
     func supervise(_ spec: ManagedProcessSpec) async {
-        var failures = 0
-        let clock = ContinuousClock()
-        while !Task.isCancelled {
-            let started = clock.now
-            let outcome = await runOnce(spec)
-            if Task.isCancelled { break }
-            update(spec.name) {
-                $0.pid = nil
-                $0.health = RuntimeHealth(state: .unreachable, detail: outcome)
-                $0.restarts += 1
-                $0.lastExit = outcome
-            }
-            // A process that ran healthy for a while starts the backoff over.
-            if clock.now - started > .seconds(60) { failures = 0 }
-            failures += 1
-            let exponent = min(failures - 1, 10)
-            let delay = min(minBackoff * (1 << exponent), maxBackoff)
-            logger.warning(
-                "llm runtime exited; restarting",
-                metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.exit": "\(outcome)", "smollama.llm.restart_in": "\(delay)"])
-            do { try await Task.sleep(for: delay) } catch { break }
-        }
+        let pidFile = stateDirectory.map { Self.pidFilePath(spec, in: $0) }
+        let lines = LineForwarder(logger: logger, name: spec.name, level: outputLevel)
+        let supervisor = ProcessSupervisor(backoff: backoff, clock: clock)
+        try? await supervisor.run(
+            start: { try self.start(spec, pidFile: pidFile, lines: lines) },
+            whileRunning: { child in await self.healthLoop(spec, child: child, startedAt: self.clock.now) },
+            exited: { ending, delay in
+                if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
+                self.update(spec.name) {
+                    $0.pid = nil
+                    $0.health = RuntimeHealth(state: .unreachable, detail: "\(ending)")
+                    $0.restarts += 1
+                    $0.lastExit = "\(ending)"
+                }
+                self.logger.warning(
+                    "llm runtime exited; restarting",
+                    metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.exit": "\(ending)", "smollama.llm.restart_in": "\(delay)"])
+            },
+            stopped: { child, _ in
+                self.logger.info("stopped llm runtime", metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.pid": "\(child.pid)"])
+                if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
+                self.update(spec.name) {
+                    $0.pid = nil
+                    $0.health = RuntimeHealth(state: .unreachable, detail: "stopped")
+                }
+            })
     }
 
-    /// Starts the process, health-checks it until it exits; returns why it ended. On cancellation
-    /// (graceful shutdown) terminates it before returning.
-    func runOnce(_ spec: ManagedProcessSpec) async -> String {
-        let pidFile = stateDirectory.map { Self.pidFilePath(spec, in: $0) }
+    /// Starts the process (after stopping one an earlier, killed smollama left behind) and
+    /// records its pid.
+    func start(_ spec: ManagedProcessSpec, pidFile: String?, lines: LineForwarder) throws -> ChildProcess {
         if let pidFile { Self.reapStale(spec, pidFile: pidFile, logger: logger) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: spec.executable)
-        process.arguments = spec.arguments
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in spec.environment { environment[key] = value }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        let (exits, exitContinuation) = AsyncStream<String>.makeStream()
-        process.terminationHandler = { finished in
-            let reason = finished.terminationReason == .uncaughtSignal ? "signal \(finished.terminationStatus)" : "exit status \(finished.terminationStatus)"
-            exitContinuation.yield(reason)
-            exitContinuation.finish()
-        }
-        let lines = LineForwarder(logger: logger, name: spec.name, level: outputLevel)
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                lines.feed(data)
-            }
-        }
-        do {
-            try process.run()
-        } catch {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            return "failed to start \(spec.executable): \(error)"
-        }
-        let pid = process.processIdentifier
+        let process = try ChildProcess(spec.executable, spec.arguments, environment: spec.environment,
+                                       output: .lines { lines.emit($0) })
         if let pidFile, let directory = stateDirectory {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try? Data("\(pid)\n".utf8).write(to: URL(fileURLWithPath: pidFile))
+            try? Data("\(process.pid)\n".utf8).write(to: URL(fileURLWithPath: pidFile))
         }
         update(spec.name) {
-            $0.pid = pid
+            $0.pid = process.pid
             $0.health = RuntimeHealth(state: .loading, detail: "starting")
         }
         logger.info(
             "llm runtime started",
-            metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.pid": "\(pid)", "smollama.llm.url": "\(spec.url)", "smollama.llm.command": "\(([spec.executable] + spec.arguments).joined(separator: " "))"])
-
-        let outcome: String = await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var iterator = exits.makeAsyncIterator()
-                return await iterator.next() ?? "exited"
-            }
-            group.addTask { [self] in
-                await self.healthLoop(spec, startedAt: ContinuousClock.now)
-                return nil
-            }
-            var result = "exited"
-            while let next = await group.next() {
-                if let reason = next {
-                    result = reason
-                    group.cancelAll()
-                    break
-                }
-                if Task.isCancelled { break }
-            }
-            return result
-        }
-        if Task.isCancelled || process.isRunning {
-            await terminate(process, spec: spec, exits: exits)
-        }
-        pipe.fileHandleForReading.readabilityHandler = nil
-        lines.flush()
-        if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
-        return outcome
+            metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.pid": "\(process.pid)", "smollama.llm.url": "\(spec.url)", "smollama.llm.command": "\(([spec.executable] + spec.arguments).joined(separator: " "))"])
+        return process
     }
 
     static func pidFilePath(_ spec: ManagedProcessSpec, in directory: String) -> String {
@@ -369,89 +317,40 @@ public final class RuntimeSupervisor: Service, Sendable {
     /// Polls health: during startup every 250 ms (503 = loading), then every `healthInterval`.
     /// Returns when cancelled, or when startup exceeded its timeout (then the process is killed
     /// so the supervisor restarts it).
-    func healthLoop(_ spec: ManagedProcessSpec, startedAt: ContinuousClock.Instant) async {
+    func healthLoop(_ spec: ManagedProcessSpec, child: ChildProcess, startedAt: Duration) async {
         var ready = false
         while !Task.isCancelled {
             let health = await Self.check(spec, logger: logger)
-            let pidNow = state.withLock { $0[spec.name]?.pid }
             if health.state == .ok {
                 if !ready {
                     logger.info(
                         "llm runtime ready",
-                        metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.url": "\(spec.url)", "smollama.llm.startup": "\(ContinuousClock.now - startedAt)"])
+                        metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.url": "\(spec.url)", "smollama.llm.startup": "\(clock.now - startedAt)"])
                 }
                 ready = true
                 update(spec.name) { $0.health = health }
             } else if ready {
                 logger.warning("llm runtime unhealthy", metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.detail": "\(health.detail ?? "")"])
                 update(spec.name) { $0.health = health }
-            } else if ContinuousClock.now - startedAt > startupTimeout {
+            } else if clock.now - startedAt > startupTimeout {
                 logger.error(
                     "llm runtime did not become healthy in time; killing it",
                     metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.timeout": "\(startupTimeout)"])
-                if let pidNow { kill(pidNow, SIGKILL) }
+                child.signal(SIGKILL)
                 return
             } else {
                 update(spec.name) { $0.health = RuntimeHealth(state: .loading, detail: health.detail) }
             }
-            try? await Task.sleep(for: ready ? healthInterval : .milliseconds(250))
-        }
-    }
-
-    func terminate(_ process: Process, spec: ManagedProcessSpec, exits: AsyncStream<String>) async {
-        guard process.isRunning else { return }
-        let pid = process.processIdentifier
-        logger.info("stopping llm runtime", metadata: ["smollama.llm.runtime": "\(spec.name)", "smollama.llm.pid": "\(pid)"])
-        process.terminate()
-        // Wait up to 5 s for SIGTERM, then SIGKILL. This runs during shutdown, so it must not
-        // depend on the (cancelled) task: poll with a non-throwing sleep.
-        for _ in 0..<50 where process.isRunning {
-            usleep(100_000)
-        }
-        if process.isRunning {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
-        }
-        update(spec.name) {
-            $0.pid = nil
-            $0.health = RuntimeHealth(state: .unreachable, detail: "stopped")
+            try? await clock.sleep(for: ready ? healthInterval : .milliseconds(250))
         }
     }
 }
 
-/// Splits a process's output into lines and logs each one.
-final class LineForwarder: Sendable {
+/// Logs each line of a process's output, at `level`, or at warning when it reads like an error.
+struct LineForwarder: Sendable {
     let logger: Logger
     let name: String
     let level: Logger.Level
-    let buffer = Mutex<[UInt8]>([])
-
-    init(logger: Logger, name: String, level: Logger.Level) {
-        self.logger = logger
-        self.name = name
-        self.level = level
-    }
-
-    func feed(_ data: Data) {
-        let lines: [String] = buffer.withLock { buffer in
-            buffer.append(contentsOf: data)
-            var out: [String] = []
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                out.append(String(decoding: buffer[..<newline], as: UTF8.self))
-                buffer.removeSubrange(...newline)
-            }
-            return out
-        }
-        for line in lines { emit(line) }
-    }
-
-    func flush() {
-        let rest = buffer.withLock { buffer in
-            defer { buffer.removeAll() }
-            return String(decoding: buffer, as: UTF8.self)
-        }
-        if !rest.isEmpty { emit(rest) }
-    }
 
     func emit(_ line: String) {
         let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -103,14 +102,17 @@ public actor MQTTPublisher: Service {
     private let config: MQTTConfig
     private let stateFile: String?
     private let logger: Logger
-    private var lastSent: [SensorID: ContinuousClock.Instant] = [:]
+    /// The rate limit's clock: a reading is sent at most once per `publish_interval` of it.
+    private let clock: ServiceClock
+    private var lastSent: [SensorID: Duration] = [:]
     private var pending: [SensorID: LiveReading] = [:]
     private var seenConnects = 0
     public private(set) var sensorMessages = 0
     public private(set) var discoveryRounds = 0
 
     public init(client: MQTTClient, feed: LiveReadingFeed, node: MQTTNodeInfo, sensors: [SensorDescriptor],
-                config: MQTTConfig, stateFile: String?, logger: Logger) {
+                config: MQTTConfig, stateFile: String?, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) {
+        self.clock = ServiceClock(clock)
         self.client = client
         self.feed = feed
         self.node = node
@@ -160,8 +162,11 @@ public actor MQTTPublisher: Service {
                 }
             }
             group.addTask {
-                for await _ in AsyncTimerSequence(interval: period, clock: .continuous).cancelOnGracefulShutdown() {
-                    await self.tick()
+                try? await cancelWhenGracefulShutdown {
+                    while true {
+                        try await self.clock.sleep(for: period)
+                        await self.tick()
+                    }
                 }
             }
         }
@@ -170,7 +175,7 @@ public actor MQTTPublisher: Service {
 
     /// One sensor reading from the scheduler: sent now, or held until its interval has passed.
     public func offer(_ reading: LiveReading) async {
-        let now = ContinuousClock.now
+        let now = clock.now
         if let last = lastSent[reading.sensor.id], now - last < config.publishInterval.duration {
             pending[reading.sensor.id] = reading
             return
@@ -186,7 +191,7 @@ public actor MQTTPublisher: Service {
 
     /// Flushes held readings whose interval passed, notices reconnects, writes the state file.
     public func tick() async {
-        let now = ContinuousClock.now
+        let now = clock.now
         for (sensor, reading) in pending {
             if let last = lastSent[sensor], now - last < config.publishInterval.duration { continue }
             pending[sensor] = nil
@@ -201,7 +206,7 @@ public actor MQTTPublisher: Service {
         if let stateFile { writeState(status, to: stateFile) }
     }
 
-    private func send(_ reading: LiveReading, at now: ContinuousClock.Instant) async {
+    private func send(_ reading: LiveReading, at now: Duration) async {
         lastSent[reading.sensor.id] = now
         let binary = reading.sensor.kind == .binary
         let payload = SensorPayload(

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import SmollamaProcess
 
 /// `mqtt.broker: managed` on the hub: runs Debian's `mosquitto` with a generated config
 /// (listener, persistence in the data directory, a password file when a username is set),
@@ -28,10 +29,14 @@ public struct ManagedBroker: Service {
 
     public let configuration: Configuration
     private let logger: Logger
+    private let supervisor: ProcessSupervisor
 
-    public init(configuration: Configuration, logger: Logger) {
+    /// `clock` times the restart backoff (1 s doubling to 30 s; 30 s up starts it over).
+    public init(configuration: Configuration, logger: Logger, clock: some Clock<Duration> = ContinuousClock()) {
         self.configuration = configuration
         self.logger = logger
+        supervisor = ProcessSupervisor(
+            backoff: RestartBackoff(initial: .seconds(1), maximum: .seconds(30), healthyAfter: .seconds(30)), clock: clock)
     }
 
     /// The generated `mosquitto.conf`.
@@ -74,8 +79,13 @@ public struct ManagedBroker: Service {
         }
         if let username = configuration.username {
             try? FileManager.default.removeItem(atPath: passwordFile)
-            let tool = try ChildProcess(configuration.passwordTool,
+            let tool: ChildProcess
+            do {
+                tool = try ChildProcess(configuration.passwordTool,
                                         ["-c", "-b", passwordFile, username, configuration.password ?? ""])
+            } catch {
+                throw MQTTError.setup("\(error); install Debian's mosquitto package")
+            }
             let status = tool.waitBlocking(timeout: .seconds(30))
             guard status == 0 else {
                 throw MQTTError.setup("\(configuration.passwordTool) failed (status \(status.map(String.init) ?? "timeout")); "
@@ -84,46 +94,28 @@ public struct ManagedBroker: Service {
         }
     }
 
+    /// mosquitto's output (`log_dest stderr`) goes to smollama's stderr, as the daemon's own does.
     public func run() async throws {
         try prepare()
-        var failures = 0
-        while !Task.isCancelledOrShuttingDown {
-            let started = ContinuousClock.now
-            let process: ChildProcess
-            do {
-                process = try ChildProcess(configuration.executable, ["-c", configFile], ownProcessGroup: true)
-            } catch {
-                throw MQTTError.setup("cannot start \(configuration.executable) (\(error)); install Debian's mosquitto "
-                                      + "package, or set mqtt.broker to an existing broker's host:port")
-            }
-            logger.info("managed MQTT broker started",
-                        metadata: ["smollama.mqtt.listen": "\(configuration.bindAddress):\(configuration.port)",
-                                   "smollama.mqtt.broker_pid": "\(process.pid)"])
-            let exit = await waitForExit(process)
-            guard let status = exit, !Task.isCancelledOrShuttingDown else {
-                // Shutting down: stop the broker (it saves its persistence file) and wait for it.
-                process.stop()
-                logger.info("managed MQTT broker stopped")
-                return
-            }
-            failures = ContinuousClock.now - started > .seconds(30) ? 1 : failures + 1
-            let delay = Duration.seconds(min(30, 1 << min(failures - 1, 5)))
-            logger.error("managed MQTT broker exited; restarting",
-                         metadata: ["smollama.mqtt.exit_status": "\(status)", "smollama.mqtt.restart_in": "\(delay)"])
-            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) } } catch { return }
+        let configuration = configuration, configFile = configFile, logger = logger
+        try await cancelWhenGracefulShutdown {
+            try await supervisor.run(
+                start: {
+                    let process = try ChildProcess(configuration.executable, ["-c", configFile])
+                    logger.info("managed MQTT broker started",
+                                metadata: ["smollama.mqtt.listen": "\(configuration.bindAddress):\(configuration.port)",
+                                           "smollama.mqtt.broker_pid": "\(process.pid)"])
+                    return process
+                },
+                exited: { ending, delay in
+                    if case .failedToStart(let error) = ending {
+                        throw MQTTError.setup("\(error); install Debian's mosquitto package, or set mqtt.broker to an "
+                                              + "existing broker's host:port")
+                    }
+                    logger.error("managed MQTT broker exited; restarting",
+                                 metadata: ["smollama.mqtt.exit": "\(ending)", "smollama.mqtt.restart_in": "\(delay)"])
+                },
+                stopped: { _, _ in logger.info("managed MQTT broker stopped") })
         }
     }
-
-    /// The exit status, or nil when the node is shutting down.
-    private func waitForExit(_ process: ChildProcess) async -> Int32? {
-        while true {
-            if let status = process.status { return status }
-            if Task.isCancelledOrShuttingDown { return nil }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-    }
-}
-
-extension Task where Success == Never, Failure == Never {
-    static var isCancelledOrShuttingDown: Bool { isCancelled || isShuttingDownGracefully }
 }

@@ -128,15 +128,19 @@ public actor ObservationLoop {
     private var lastEarly: Int64?
     private var reportedEarly: Set<String> = []
     private var embeddings: [String: [Float]] = [:]
-    private var embeddingPausedUntil: ContinuousClock.Instant?
+    private var embeddingPausedUntil: Duration?
+    /// Times the embedding pause (a manual clock in tests).
+    let clock: ServiceClock
 
     public init(
         database: SmollamaDatabase, origin: NodeID, builder: EvidenceBuilder, narrator: (any ObservationNarrator)?,
         embedder: (any Embedder)? = nil, memories: any MemoryContextProvider = NoMemories(),
         settings: ObservationLoopSettings = .init(), stamp: @escaping @Sendable () async -> ClockStamp,
         thoughts: @escaping @Sendable (ThoughtEvent) async -> Void = { _ in },
-        published: @escaping @Sendable (ObservationRecord) async -> Void = { _ in }, logger: Logger
+        published: @escaping @Sendable (ObservationRecord) async -> Void = { _ in }, logger: Logger,
+        clock: some Clock<Duration> = ContinuousClock()
     ) {
+        self.clock = ServiceClock(clock)
         self.database = database
         self.origin = origin
         self.builder = builder
@@ -397,7 +401,7 @@ public actor ObservationLoop {
         guard let embedder else { return nil }
         // After a failure, dedup runs on keys and text alone for a while instead of waiting on
         // retries against an embedding runtime that is down.
-        let now = ContinuousClock.now
+        let now = clock.now
         if let until = embeddingPausedUntil, now < until { return nil }
         do {
             let vector = try await embedder.embed([text]).vectors.first
@@ -421,13 +425,16 @@ public actor ObservationLoop {
     }
 }
 
-/// The loop as a Service: checks every `checkInterval` until graceful shutdown.
+/// The loop as a Service: checks every `checkInterval` of `clock` until graceful shutdown.
 public struct ObservationService: Service {
     let loop: ObservationLoop
     let checkInterval: Duration
     let now: @Sendable () async -> Int64
+    let clock: ServiceClock
 
-    public init(loop: ObservationLoop, checkInterval: Duration, now: @escaping @Sendable () async -> Int64) {
+    public init(loop: ObservationLoop, checkInterval: Duration, now: @escaping @Sendable () async -> Int64,
+                clock: some Clock<Duration> = ContinuousClock()) {
+        self.clock = ServiceClock(clock)
         self.loop = loop
         self.checkInterval = checkInterval
         self.now = now
@@ -437,11 +444,12 @@ public struct ObservationService: Service {
         let loop = self.loop
         let interval = checkInterval
         let now = self.now
+        let clock = self.clock
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
                     await loop.tick(now: await now())
-                    try await Task.sleep(for: interval)
+                    try await clock.sleep(for: interval)
                 }
             }
         } catch is CancellationError {

@@ -1,3 +1,4 @@
+import SmollamaCore
 import Synchronization
 
 /// A read that did not return in time.
@@ -42,14 +43,14 @@ private final class Race<T: Sendable>: Sendable {
     }
 }
 
-/// Runs `operation` but gives up after `limit`, even if the operation ignores cancellation
+/// Runs `operation` but gives up after `limit` of `clock`, even if the operation ignores cancellation
 /// (a driver stuck in a blocking syscall). The abandoned operation is cancelled and left to
 /// finish on its own; `inFlight` tells the caller it is still running.
 ///
 /// This is the one place that uses unstructured tasks: structured concurrency would wait for
 /// the stuck child, which is exactly what must not stop the other sensors.
 func withDeadline<T: Sendable>(
-    _ limit: Duration, inFlight: InFlight? = nil, _ operation: @escaping @Sendable () async throws -> T
+    _ limit: Duration, clock: ServiceClock = .continuous, inFlight: InFlight? = nil, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let race = Race<T>()
     return try await withTaskCancellationHandler {
@@ -63,7 +64,7 @@ func withDeadline<T: Sendable>(
                 race.finish(result)
             }
             let timer = Task {
-                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                guard (try? await clock.sleep(for: limit)) != nil else { return }
                 race.finish(.failure(DeadlineExceeded(limit: limit)))
                 work.cancel()
             }

@@ -25,6 +25,9 @@ public struct ScheduledDriver: Sendable {
 /// Polls every driver at its own interval (and consumes pushed events), stamps samples with
 /// the node clock, refuses impossible values, and hands the rest to the batched writer.
 /// One driver failing, returning garbage or hanging never stops the others.
+///
+/// Intervals, back-off and read timeouts are measured on `timing` (a manual clock in tests);
+/// sample times come from the node clock.
 public struct SensorScheduler: Service {
     public struct Configuration: Sendable, Hashable {
         /// Consecutive failures after which a driver's sensors are marked faulty.
@@ -41,13 +44,16 @@ public struct SensorScheduler: Service {
     let drivers: [ScheduledDriver]
     let writer: ReadingWriter
     let clock: NodeClock
+    let timing: ServiceClock
     let configuration: Configuration
     let logger: Logger
     /// Every stored reading is also offered here for live consumers (MQTT), if set.
     let feed: LiveReadingFeed?
 
     public init(drivers: [ScheduledDriver], writer: ReadingWriter, clock: NodeClock,
-                configuration: Configuration = .init(), logger: Logger, feed: LiveReadingFeed? = nil) {
+                configuration: Configuration = .init(), logger: Logger, feed: LiveReadingFeed? = nil,
+                timing: some Clock<Duration> = ContinuousClock()) {
+        self.timing = ServiceClock(timing)
         self.drivers = drivers
         self.writer = writer
         self.clock = clock
@@ -112,7 +118,7 @@ actor DriverLane {
                 await failed(reason: "previous read has still not returned", now: now)
             } else {
                 do {
-                    let samples = try await withDeadline(scheduled.timeout, inFlight: inFlight) {
+                    let samples = try await withDeadline(scheduled.timeout, clock: scheduler.timing, inFlight: inFlight) {
                         try await driver.read(now: now)
                     }
                     await succeeded()
@@ -123,7 +129,7 @@ actor DriverLane {
                     await failed(reason: "\(error)", now: now)
                 }
             }
-            do { try await Task.sleep(for: nextDelay()) } catch { return }
+            do { try await scheduler.timing.sleep(for: nextDelay()) } catch { return }
         }
     }
 

@@ -53,6 +53,15 @@ public final class TestClockSource: ClockSource, Sendable {
     public func setWall(_ wall: Int64) { state.withLock { $0.wall = wall } }
 }
 
+extension ClockStamp {
+    /// The stamp tests give events and readings: a synced clock reading `milliseconds` (the one
+    /// helper, instead of one per suite).
+    public static func test(_ milliseconds: Int64, bootID: String = "test", monotonicNanoseconds: UInt64 = 0) -> ClockStamp {
+        ClockStamp(hlc: HLCTimestamp(milliseconds: milliseconds, counter: 0), bootID: bootID,
+                   monotonicNanoseconds: monotonicNanoseconds, quality: .synced)
+    }
+}
+
 /// A driver whose behaviour the test scripts: values, errors, NaN, or never answering.
 public struct ScriptedDriver: SensorDriver {
     public enum Behaviour: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import SmollamaMQTT
+import SmollamaProcess
 import Synchronization
 
 /// A real mosquitto for one test: its own config in a temp dir, listening on a free loopback
@@ -11,7 +11,7 @@ public final class TestBroker: Sendable {
 
     /// Starts a broker on `port`, or on a free port (retrying another if a client's ephemeral
     /// socket took the chosen one in the meantime: tests run in parallel).
-    public init(port: Int32? = nil, listenerOptions: String = "") throws {
+    public init(port: Int32? = nil, listenerOptions: String = "") async throws {
         directory = try TemporaryDirectory("mosquitto")
         var attempt = 0
         while true {
@@ -19,7 +19,7 @@ public final class TestBroker: Sendable {
             let candidate = try port ?? Self.freePort()
             try Self.writeConfig(directory: directory, port: candidate, listenerOptions: listenerOptions)
             do {
-                let broker = try Self.spawn(directory: directory, port: candidate)
+                let broker = try await Self.spawn(directory: directory, port: candidate)
                 self.port = candidate
                 process.withLock { $0 = broker }
                 return
@@ -49,20 +49,19 @@ public final class TestBroker: Sendable {
     public var address: String { "127.0.0.1:\(port)" }
 
     /// Starts mosquitto again (after `stop`) on the same port.
-    public func start() throws {
-        let broker = try Self.spawn(directory: directory, port: port)
+    public func start() async throws {
+        let broker = try await Self.spawn(directory: directory, port: port)
         process.withLock { $0 = broker }
     }
 
-    /// Starts mosquitto and waits until it accepts connections.
-    static func spawn(directory: TemporaryDirectory, port: Int32) throws -> ChildProcess {
+    /// Starts mosquitto and waits (without blocking a thread: tests run in parallel on a pool of
+    /// one thread per core) until it accepts connections.
+    static func spawn(directory: TemporaryDirectory, port: Int32) async throws -> ChildProcess {
         let broker = try ChildProcess(executable, ["-c", directory.path + "/mosquitto.conf"],
-                                      output: directory.path + "/stderr.log")
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if canConnect(port: port) { return broker }
-            guard broker.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.05)
+                                      output: .file(directory.path + "/stderr.log"))
+        if try await eventually(timeout: .seconds(60), { canConnect(port: port) || !broker.isRunning }),
+           broker.isRunning {
+            return broker
         }
         broker.stop(grace: .seconds(1))
         throw BrokerFailed(description: "mosquitto did not start on 127.0.0.1:\(port); log: "

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SmollamaCore
 import SmollamaMQTT
+import SmollamaProcess
 import SmollamaSensors
 import Synchronization
 
@@ -36,7 +37,7 @@ struct MQTTBench: AsyncParsableCommand {
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         try "listener \(port) 127.0.0.1\nallow_anonymous true\nuser \(user)\n"
             .write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
-        let broker = try ChildProcess(mosquitto, ["-c", directory + "/mosquitto.conf"], output: directory + "/log")
+        let broker = try ChildProcess(mosquitto, ["-c", directory + "/mosquitto.conf"], output: .file(directory + "/log"))
         defer { broker.stop() }
         try await Task.sleep(for: .milliseconds(500))
         guard broker.isRunning else { throw BenchError("mosquitto did not start; install Debian's mosquitto") }

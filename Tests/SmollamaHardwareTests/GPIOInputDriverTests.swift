@@ -1,27 +1,9 @@
 import Logging
-import Synchronization
 import Testing
 @testable import SmollamaHardware
 import SmollamaCore
 import SmollamaSensors
-
-/// Collects log records so tests can see what a driver warned about.
-final class LogRecords: Sendable {
-    let records = Mutex<[(Logger.Level, String, Logger.Metadata?)]>([])
-}
-
-struct CapturingLogHandler: LogHandler {
-    let store: LogRecords
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        store.records.withLock { $0.append((event.level, "\(event.message)", event.metadata)) }
-    }
-}
+import SmollamaTesting
 
 @Suite struct GPIOInputDriverTests {
     /// A reed switch with kernel debounce; one burst overflowed the buffer.
@@ -33,8 +15,8 @@ struct CapturingLogHandler: LogHandler {
         """
 
     @Test func edgesBecomeTransitionsAndDropsAreLogged() async throws {
-        let store = LogRecords()
-        let logger = Logger(label: "test") { _ in CapturingLogHandler(store: store) }
+        let capture = LogCapture()
+        let logger = capture.logger(level: .trace)
         let driver = try GPIOInputDriver(
             name: "front_door", deviceClass: "door", input: ReplayInput(trace: parseTrace(Self.door)), interval: .seconds(60),
             logger: logger)
@@ -43,10 +25,10 @@ struct CapturingLogHandler: LogHandler {
         for try await sample in driver.events() { values.append(sample.value) }
         // The repeated falling edge (after 1 lost rising edge) is not a new state.
         #expect(values == [1, 0, 1])
-        let warnings = store.records.withLock { $0 }.filter { $0.0 == .warning }
+        let warnings = capture.all.filter { $0.level == .warning }
         #expect(warnings.count == 1)
-        #expect(warnings.first?.2?["smollama.gpio.dropped"] == "1")
-        #expect(warnings.first?.2?["smollama.sensor.id"] == "front_door.state")
+        #expect(warnings.first?.metadata["smollama.gpio.dropped"] == "1")
+        #expect(warnings.first?.metadata["smollama.sensor.id"] == "front_door.state")
     }
 
     @Test func pollingReadsTheLevel() async throws {

@@ -133,12 +133,17 @@ import Testing
             config.embeddingURL = server.url
             config.timeouts.healthInterval = .init(milliseconds: 50)
             let capture = LogCapture()
-            let supervisor = try RuntimeSupervisor(config: config, logger: capture.logger())
+            let clock = ManualClock()
+            let supervisor = try RuntimeSupervisor(config: config, logger: capture.logger(), clock: clock)
             #expect(supervisor.specs.count == 1)
             let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [], cancellationSignals: [], logger: capture.logger())
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                #expect(await supervisor.waitUntilReady(timeout: .seconds(10)))
+                // The first check finds it loading; the next comes one health interval later.
+                #expect(try await clock.waitForSleepers(1))
+                #expect(supervisor.status().first?.health.state != .ok)
+                clock.advance(by: .milliseconds(50))
+                #expect(await supervisor.waitUntilReady(timeout: .seconds(30)))
                 #expect(supervisor.pids().isEmpty)  // started nothing
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
@@ -156,6 +161,56 @@ import Testing
         } throws: { error in
             "\(error)".contains("scripts/setup-llm.sh")
         }
+    }
+}
+
+/// `runtime: managed` through the one process supervisor: output is logged, exits restart the
+/// process after a backoff on the supervisor's clock, shutdown stops it.
+@Suite struct SupervisorManagedTests {
+    @Test func exitedRuntimeIsLoggedAndRestartedAfterItsBackoff() async throws {
+        let capture = LogCapture()
+        let clock = ManualClock()
+        let spec = ManagedProcessSpec(
+            name: "chat", kind: .llamaServer, executable: "/bin/sh",
+            arguments: ["-c", "echo loading model; echo error: no such file >&2; exit 1"], url: "http://127.0.0.1:\(freeLoopbackPort())")
+        let supervisor = RuntimeSupervisor(
+            specs: [spec], managed: true, logger: capture.logger(), minBackoff: .seconds(1), maxBackoff: .seconds(30), clock: clock)
+        let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [], cancellationSignals: [], logger: .quiet)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await eventually { supervisor.status().first?.restarts == 1 })
+            #expect(supervisor.status().first?.lastExit == "exit status 1")
+            #expect(try await clock.waitForSleepers(1))
+            clock.advance(by: .milliseconds(999))
+            #expect(supervisor.status().first?.restarts == 1, "not restarted before its backoff")
+            clock.advance(by: .milliseconds(1))
+            #expect(try await eventually { supervisor.status().first?.restarts == 2 })
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let lines = capture.all.filter { $0.metadata["smollama.llm.runtime"] == "chat" }
+        #expect(lines.contains { $0.message == "loading model" && $0.level == .debug })
+        #expect(lines.contains { $0.message == "error: no such file" && $0.level == .warning })
+        #expect(capture.all.contains { $0.message == "llm runtime exited; restarting" && $0.metadata["smollama.llm.restart_in"] == "2.0 seconds" })
+    }
+
+    @Test func shutdownStopsARunningRuntime() async throws {
+        let spec = ManagedProcessSpec(name: "chat", kind: .llamaServer, executable: "sleep", arguments: ["300"],
+                                      url: "http://127.0.0.1:\(freeLoopbackPort())")
+        let supervisor = RuntimeSupervisor(specs: [spec], managed: true, logger: .quiet, clock: ManualClock())
+        let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [], cancellationSignals: [], logger: .quiet)
+        var pid: Int32?
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await eventually { supervisor.pids()["chat"] != nil })
+            pid = supervisor.pids()["chat"]
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let stopped = try #require(pid)
+        #expect(kill(stopped, 0) != 0, "sleep (pid \(stopped)) still runs after shutdown")
+        #expect(supervisor.status().first?.health.detail == "stopped")
+        #expect(supervisor.pids().isEmpty)
     }
 }
 

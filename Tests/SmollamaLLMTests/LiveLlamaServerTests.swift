@@ -8,7 +8,7 @@ import Glibc
 
 /// Against the real llama-server + SmolLM2-135M-Instruct and all-MiniLM-L6-v2, started on free
 /// loopback ports by our RuntimeSupervisor. Fails (never skips) when setup has not been run.
-@Suite(.serialized, .liveLlamaServer, .timeLimit(.minutes(10)))
+@Suite(.serialized, .tags(.live), .liveRuntime, .timeLimit(.minutes(10)))
 struct LiveLlamaServerTests {
     struct Reading: Decodable, Equatable {
         var kind: String
@@ -240,7 +240,7 @@ struct LiveLlamaServerTests {
         #expect(restartsAfter >= restartsBefore + 2)
     }
 
-    func waitForRestart(_ servers: LiveServers, oldPID: Int32) async throws -> Int32 {
+    func waitForRestart(_ servers: LiveRuntime, oldPID: Int32) async throws -> Int32 {
         let clock = ContinuousClock()
         let end = clock.now + .seconds(120)
         while clock.now < end {

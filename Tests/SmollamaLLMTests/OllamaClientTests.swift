@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SmollamaLLM
+import SmollamaTesting
 import Testing
 
 /// Ollama response bodies in the shapes of Ollama's API documentation (docs/api.md), served by a

@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized) struct ClientTests {
     /// QoS 1 messages arrive once each, in order, and every one is acknowledged.
     @Test func publishSubscribeRoundTripQoS1() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let publisher = try makeClient(broker, id: "pub-\(UUID().uuidString.prefix(6))")
         let subscriber = try makeClient(broker, id: "sub-\(UUID().uuidString.prefix(6))")
         let received = Received(subscriber, ["test/round/#"])
@@ -33,7 +33,7 @@ import Testing
     /// The broker goes away: the client keeps queueing (bounded), reconnects with back-off when
     /// the broker is back, and the QoS 1 messages queued meanwhile reach a persistent subscriber.
     @Test func brokerOutageQueuesAndCatchesUp() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let publisher = try makeClient(broker, id: "pub-outage")
         let subscriber = try makeClient(broker, id: "sub-outage")
         let received = Received(subscriber, ["test/outage"])
@@ -48,7 +48,7 @@ import Testing
             for i in 0..<20 { await publisher.publish(MQTTOutgoing(topic: "test/outage", text: "queued-\(i)")) }
             let during = await publisher.status()
             #expect(!during.connected && during.queued == 20, "held by the client while the broker is down")
-            try broker.start()
+            try await broker.start()
             #expect(try await eventually { received.texts.filter { $0.hasPrefix("queued-") }.count >= 20 })
             #expect(received.texts.filter { $0.hasPrefix("queued-") } == (0..<20).map { "queued-\($0)" })
             #expect(await publisher.status().connects >= 2)
@@ -66,7 +66,7 @@ import Testing
             for i in 0..<12 { await publisher.publish(MQTTOutgoing(topic: "test/late", text: "\(i)", retain: true)) }
             let waiting = await publisher.status()
             #expect(!waiting.connected && waiting.queued == 5 && waiting.dropped == 7)
-            let broker = try TestBroker(port: port)
+            let broker = try await TestBroker(port: port)
             #expect(try await eventually { await publisher.status().acknowledged == 5 })
             // The retained value is the newest one: the oldest were dropped, order kept.
             let observer = try makeClient(broker, id: "observer-late")
@@ -79,7 +79,7 @@ import Testing
 
     /// Retained birth on connect; on graceful shutdown a retained goodbye replaces it.
     @Test func birthAndGoodbyeAreRetained() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let node = try makeClient(broker, id: "node-birth") { options in
             options.birth = MQTTOutgoing(topic: "test/node/status", text: "online", retain: true)
             options.goodbye = MQTTOutgoing(topic: "test/node/status", text: "offline", retain: true)

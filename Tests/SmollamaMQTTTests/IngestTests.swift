@@ -96,7 +96,7 @@ extension Result {
     }
 
     @Test func zigbeeAndTasmotaPayloadsBecomeReadings() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let store = try await TestStore()
         let bus = try makeClient(broker, id: "node-ingest")
         let device = try makeClient(broker, id: "device")

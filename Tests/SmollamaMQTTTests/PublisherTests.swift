@@ -111,7 +111,7 @@ import Testing
     let temperature = SensorDescriptor(id: "room.temperature", name: "Temperature", unit: "°C", deviceClass: "temperature")
     let motion = SensorDescriptor(id: "room.motion", name: "Motion", kind: .binary, deviceClass: "motion")
 
-    func setUp(_ broker: TestBroker, interval: ConfigDuration = .seconds(1))
+    func setUp(_ broker: TestBroker, interval: ConfigDuration = .seconds(1), clock: ManualClock = ManualClock())
         throws -> (MQTTPublisher, LiveReadingFeed, MQTTClient)
     {
         var config = MQTTConfig()
@@ -122,17 +122,17 @@ import Testing
         let client = try MQTTClient(options: options, logger: .quiet)
         let feed = LiveReadingFeed()
         let publisher = MQTTPublisher(client: client, feed: feed, node: node, sensors: [temperature, motion],
-                                      config: config, stateFile: nil, logger: .quiet)
+                                      config: config, stateFile: nil, logger: .quiet, clock: clock)
         return (publisher, feed, client)
     }
 
     /// Readings reach `smollama/<node>/sensors/<id>` as JSON; a burst within the interval is
-    /// thinned to the first and the newest value.
+    /// thinned to the first and the newest value, sent once the interval has passed on the
+    /// publisher's clock (which only the test moves).
     @Test func sensorMessagesAreRateLimited() async throws {
-        let broker = try TestBroker()
-        // Long enough that publishing the 50 readings below never spans two intervals, even on a
-        // saturated CI machine.
-        let (publisher, feed, client) = try setUp(broker, interval: .seconds(10))
+        let broker = try await TestBroker()
+        let clock = ManualClock()
+        let (publisher, feed, client) = try setUp(broker, interval: .seconds(10), clock: clock)
         let observer = try makeClient(broker, id: "observer-pub")
         let received = Received(observer, ["smollama/pi1/#"])
         try await withServices([{ try await client.run() }, { try await publisher.run() }, { try await observer.run() }]) {
@@ -146,7 +146,12 @@ import Testing
             #expect(online, "\(received.all.map(\.topic)) \(received.texts) \(clientStatus)")
             for i in 0..<50 { await feed.publish(LiveReading(sensor: temperature, value: 20 + Double(i) / 10, time: 1_700_000_000_000 + Int64(i))) }
             await feed.publish(LiveReading(sensor: motion, value: 1, time: 1_700_000_000_100))
-            #expect(try await eventually(timeout: .seconds(60)) { received.texts(on: "smollama/pi1/sensors/room.temperature").count == 2 })
+            // The motion reading comes after the 50 temperatures: once it is out, all were offered.
+            #expect(try await eventually { await publisher.sensorMessages == 2 })
+            #expect(received.texts(on: "smollama/pi1/sensors/room.temperature").count <= 1, "the rest waits for the clock")
+            #expect(try await clock.waitForSleepers(1), "the publisher's tick sleeps on the clock")
+            clock.advance(by: .seconds(10))
+            #expect(try await eventually { received.texts(on: "smollama/pi1/sensors/room.temperature").count == 2 })
             let messages = received.texts(on: "smollama/pi1/sensors/room.temperature")
             let decoded = try messages.map { try JSONDecoder().decode(MQTTPublisher.SensorPayload.self, from: Data($0.utf8)) }
             #expect(decoded.map(\.value) == [20.0, 24.9], "the first at once, then only the newest")
@@ -161,7 +166,7 @@ import Testing
 
     /// Discovery goes out at start and again when Home Assistant announces itself.
     @Test func discoveryRepublishedWhenHomeAssistantComesOnline() async throws {
-        let broker = try TestBroker()
+        let broker = try await TestBroker()
         let (publisher, _, client) = try setUp(broker)
         let homeAssistant = try makeClient(broker, id: "home-assistant")
         let received = Received(homeAssistant, ["homeassistant/#"])
@@ -193,10 +198,11 @@ import Testing
     @Test func managedBrokerRequiresPasswordAndRestartsWhenKilled() async throws {
         let directory = try TemporaryDirectory("managed")
         let port = try TestBroker.freePort()
+        let clock = ManualClock()
         let broker = ManagedBroker(
             configuration: .init(bindAddress: "127.0.0.1", port: port, directory: directory.path + "/mosquitto",
                                  username: "node", password: "s3cret"),
-            logger: .quiet)
+            logger: .quiet, clock: clock)
         #expect(broker.renderConfig().contains("listener \(port) 127.0.0.1"))
         #expect(broker.renderConfig().contains("allow_anonymous false"))
         func client(_ id: String, password: String?) throws -> MQTTClient {
@@ -215,10 +221,15 @@ import Testing
                 #expect(try await eventually { await good.isConnected })
                 #expect(try await eventually { await bad.status().lastError?.contains("refused") == true })
                 #expect(await !bad.isConnected)
-                // Kill the broker: the service starts it again and the client reconnects.
+                // Kill the broker: the service starts it again after its backoff (1 s of the
+                // service's clock) and the client reconnects.
                 let pid = try #require(Self.brokerPID(directory.path))
                 kill(pid, SIGKILL)
                 #expect(try await eventually { await !good.isConnected })
+                #expect(try await clock.waitForSleepers(1))
+                clock.advance(by: .milliseconds(999))
+                #expect(Self.brokerPID(directory.path) == nil, "no restart before the backoff")
+                clock.advance(by: .milliseconds(1))
                 #expect(try await eventually {
                     guard await good.isConnected else { return false }
                     return await good.status().connects >= 2

@@ -34,7 +34,7 @@ import Testing
     @Test func tlsClientConnectsAndPlainClientDoesNot() async throws {
         let certificates = try TemporaryDirectory("certs")
         try Self.makeCertificates(in: certificates.path)
-        let broker = try TestBroker(listenerOptions: """
+        let broker = try await TestBroker(listenerOptions: """
             cafile \(certificates.path)/ca.crt
             certfile \(certificates.path)/server.crt
             keyfile \(certificates.path)/server.key

@@ -5,24 +5,23 @@ import NIOHTTP1
 import SmollamaCore
 import SmollamaLLM
 @testable import SmollamaMem0
-import SmollamaMQTT
+import SmollamaProcess
 import SmollamaStore
 import SmollamaTesting
 import Testing
 
 /// The bridge against a real mem0: PyPI mem0ai 2.2.1's `Memory` (local Qdrant on disk, our
 /// llama-server with all-MiniLM-L6-v2 as its OpenAI-compatible embedder) behind the test-only
-/// HTTP wrapper `scripts/testing/mem0_server.py`. Needs `scripts/setup-llm.sh` (it installs
-/// mem0ai into its venv); fails, never skips, when that has not been run.
-@Suite(.serialized, .timeLimit(.minutes(10)))
+/// HTTP wrapper `scripts/testing/mem0_server.py`. The llama-servers are the shared
+/// `.liveRuntime` (with a 4096-token chat context for fact extraction); tagged `.live`. Needs
+/// `scripts/setup-llm.sh` (it installs mem0ai into its venv); fails, never skips, when that has
+/// not been run.
+@Suite(.serialized, .tags(.live), .liveRuntime(contextSize: 4096), .timeLimit(.minutes(10)))
 struct LiveMem0BridgeTests {
     static let key = "live-mem0-key-0123456789"
 
     struct Runtime {
         var python: String
-        var llamaServer: String
-        var embedModel: String
-        var chatModel: String
         var script: String
 
         static func locate() throws -> Runtime {
@@ -32,16 +31,12 @@ struct LiveMem0BridgeTests {
                 .deletingLastPathComponent().path
             let runtime = Runtime(
                 python: env["SMOLLAMA_MEM0_PYTHON"] ?? cache + "/venv/bin/python",
-                llamaServer: env["SMOLLAMA_LLAMA_SERVER"] ?? cache + "/llama.cpp/llama-server",
-                embedModel: env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf",
-                chatModel: env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf",
                 script: root + "/scripts/testing/mem0_server.py")
-            for path in [runtime.python, runtime.llamaServer, runtime.embedModel, runtime.chatModel, runtime.script]
+            for path in [runtime.python, runtime.script]
             where !FileManager.default.fileExists(atPath: path) {
                 throw Missing(what: "\(path) does not exist: run scripts/setup-llm.sh (it installs llama-server, the "
                               + "models and mem0ai into its venv)")
             }
-            try PinnedRuntime.check(cacheDirectory: cache, environment: env)
             return runtime
         }
     }
@@ -59,28 +54,19 @@ struct LiveMem0BridgeTests {
         return (Int(response.status.code), (try? JSONValue(parsing: String(buffer: body))) ?? .null)
     }
 
-    /// Starts llama-server (embeddings) and the mem0 wrapper; runs `body` with the wrapper's URL.
+    /// Starts the mem0 wrapper (embedding with the live runtime's llama-server); runs `body` with
+    /// the wrapper's URL.
     static func withRealMem0(_ body: (String) async throws -> Void) async throws {
         let runtime = try Runtime.locate()
+        let embedURL = try LiveRuntime.require().config.embeddingURL
         let directory = try TemporaryDirectory("mem0-live")
-        let embedPort = freeLoopbackPort()
-        let embedder = try ChildProcess(runtime.llamaServer, [
-            "-m", runtime.embedModel, "--embeddings", "--pooling", "mean", "--host", "127.0.0.1",
-            "--port", String(embedPort), "--no-webui",
-        ], output: directory.path + "/llama-server.log", ownProcessGroup: true)
-        defer { embedder.stop() }
-        let embedURL = "http://127.0.0.1:\(embedPort)"
-        let healthy = try await eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
-            await get(embedURL + "/health")?.0 == 200
-        }
-        guard healthy else { throw Missing(what: "llama-server (embeddings) did not become healthy; see its log") }
 
         let portFile = directory.path + "/mem0.port"
         let wrapper = try ChildProcess("/usr/bin/env", [
             "MEM0_TEST_DIR=\(directory.path)", "MEM0_TEST_EMBED_URL=\(embedURL)", "MEM0_TEST_PORT=0",
             "MEM0_TEST_PORT_FILE=\(portFile)", "MEM0_TEST_API_KEY=\(key)", "MEM0_TELEMETRY=False",
             runtime.python, runtime.script,
-        ], output: directory.path + "/mem0.log", ownProcessGroup: true)
+        ], output: .file(directory.path + "/mem0.log"))
         defer { wrapper.stop() }
         let started = try await eventually(timeout: .seconds(180), poll: .milliseconds(200)) {
             FileManager.default.fileExists(atPath: portFile) || !wrapper.isRunning
@@ -147,19 +133,7 @@ struct LiveMem0BridgeTests {
     /// `infer: true` with the real SmolLM2-135M: the compact prompt fits, the reply is schema-valid,
     /// and every fact kept is grounded in the conversation (no invented numbers).
     @Test func inferExtractsGroundedFactsWithTheRealSmallModel() async throws {
-        let runtime = try Runtime.locate()
-        let directory = try TemporaryDirectory("mem0-infer")
-        let port = freeLoopbackPort()
-        let server = try ChildProcess(runtime.llamaServer, [
-            "-m", runtime.chatModel, "--alias", "smollm2-135m-instruct", "-c", "4096", "--host", "127.0.0.1",
-            "--port", String(port), "--no-webui",
-        ], output: directory.path + "/chat.log", ownProcessGroup: true)
-        defer { server.stop() }
-        let url = "http://127.0.0.1:\(port)"
-        #expect(try await eventually(timeout: .seconds(120), poll: .milliseconds(200)) {
-            await Self.get(url + "/health")?.0 == 200
-        })
-        let model = OpenAIClient(url: url, model: "smollm2-135m-instruct", timeout: .seconds(120), logger: .quiet)
+        let model = try LiveRuntime.require().client()
         let extractor = ModelFactExtractor(model: model)
         let messages = [
             ExtractionMessage(role: "user", content: "Hi! I'm Alice. I like the kitchen at 21 degrees in the evening."),
@@ -239,7 +213,7 @@ struct LiveMem0BridgeTests {
         let output = directory.path + "/out.json"
         try await server.serve { url in
             let child = try ChildProcess("/usr/bin/env", ["MEM0_TELEMETRY=False", runtime.python, script, url,
-                                                          Mem0Fixture.apiKey], output: output, ownProcessGroup: true)
+                                                          Mem0Fixture.apiKey], output: .file(output))
             let status = await child.wait(timeout: .seconds(180))
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             #expect(status == 0, "the mem0 client failed: \(text.suffix(2000))")

@@ -62,8 +62,7 @@ struct Mem0Fixture {
             validFrom: Self.start - 86_400_000, createdAt: Self.start - 3_600_000, source: .reflection)
         let event = Event(
             origin: garage, stream: .memories, seq: seq,
-            stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: Self.start - 3_600_000 + seq, counter: 0),
-                              bootID: "garage-boot", monotonicNanoseconds: 0, quality: .synced),
+            stamp: .test(Self.start - 3_600_000 + seq, bootID: "garage-boot"),
             type: KnowledgeEvent.memoryVersion, payload: try EventPayload.encode(record))
         _ = try await database.apply(event)
         return record

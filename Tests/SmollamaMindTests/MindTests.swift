@@ -15,8 +15,7 @@ import Testing
         try await seedSimulatedHouse(store, from: T.tuesday - 7 * T.day, to: T.tuesday + 4 * T.hour)
         let node = NodeID.random()
         func stamp(_ ms: Int64) -> ClockStamp {
-            ClockStamp(hlc: HLCTimestamp(milliseconds: ms, counter: 0), bootID: "b", monotonicNanoseconds: 0,
-                       quality: .synced)
+            .test(ms, bootID: "b")
         }
         for (index, (sensor, text)) in [
             ("hallway.motion", "hallway.motion on weekdays is usually active 07:00-09:00"),

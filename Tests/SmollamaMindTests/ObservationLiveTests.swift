@@ -12,10 +12,9 @@ import Glibc
 #endif
 
 /// The observation loop against the real llama-server + SmolLM2-135M (and all-MiniLM-L6-v2 for
-/// dedup), started by our RuntimeSupervisor. Its name ends in `LiveLlamaServerTests`, so
-/// scripts/test runs it in the serialized live step, not with the rest. Fails (never skips) when
-/// scripts/setup-llm.sh has not been run.
-@Suite(.serialized, .timeLimit(.minutes(10)))
+/// dedup), the shared `.liveRuntime`. Tagged `.live`, so scripts/test runs it in the serialized
+/// live step, not with the rest. Fails (never skips) when scripts/setup-llm.sh has not been run.
+@Suite(.serialized, .tags(.live), .liveRuntime, .timeLimit(.minutes(10)))
 struct ObservationLoopLiveLlamaServerTests {
     typealias T = HouseTime
 
@@ -27,114 +26,75 @@ struct ObservationLoopLiveLlamaServerTests {
     @Test func compressedDayIsGroundedAndSurvivesARuntimeRestart() async throws {
         let store = try await TestStore()
         try await seedSimulatedHouse(store, from: T.tuesday - 14 * T.day, to: T.tuesday + T.day)
-        try await withLiveRuntime { config, supervisor in
-            let client = OpenAIClient(url: config.url, model: config.chatModel, embeddingURL: config.embeddingURL,
-                                      embeddingModel: config.embeddingModel, timeout: .seconds(240), retry: .none,
-                                      logger: .quiet)
-            let loop = observationLoop(store, narrator: StreamingNarrator(model: client), embedder: client)
-            var outcomes: [ObservationOutcome] = []
-            var packets: [EvidencePacket] = []
-            let builder = EvidenceBuilder(database: store.database)
-            for (index, hour) in [2, 8, 12, 18].enumerated() {
-                let start = T.tuesday + Int64(hour) * T.hour
-                if index == 2 {
-                    // The runtime dies: this window must still be written, by the rules.
-                    let pid = try #require(supervisor.pids()["chat"])
-                    // Observed at once: the supervisor needs its back-off plus a model load to bring it back.
-                    kill(pid, SIGKILL)
-                    let outcome = try await loop.observe(windowStart: start, windowEnd: start + 2 * T.hour)
-                    #expect(outcome.runtimeDown)
-                    #expect(outcome.attempts.count == 1)
-                    #expect(outcome.generator == .rules)
-                    #expect(!outcome.stored.isEmpty)
-                    outcomes.append(outcome)
-                    packets.append(try await builder.build(windowStart: start, windowEnd: start + 2 * T.hour))
-                    #expect(try await eventually(timeout: .seconds(120)) { (supervisor.pids()["chat"] ?? pid) != pid })
-                    #expect(await supervisor.waitUntilReady(timeout: .seconds(120)))
-                    continue
-                }
+        let runtime = try LiveRuntime.require()
+        let config = runtime.config, supervisor = runtime.supervisor
+        let client = OpenAIClient(url: config.url, model: config.chatModel, embeddingURL: config.embeddingURL,
+                                  embeddingModel: config.embeddingModel, timeout: .seconds(240), retry: .none,
+                                  logger: .quiet)
+        let loop = observationLoop(store, narrator: StreamingNarrator(model: client), embedder: client)
+        var outcomes: [ObservationOutcome] = []
+        var packets: [EvidencePacket] = []
+        let builder = EvidenceBuilder(database: store.database)
+        for (index, hour) in [2, 8, 12, 18].enumerated() {
+            let start = T.tuesday + Int64(hour) * T.hour
+            if index == 2 {
+                // The runtime dies: this window must still be written, by the rules.
+                let pid = try #require(supervisor.pids()["chat"])
+                // Observed at once: the supervisor needs its back-off plus a model load to bring it back.
+                kill(pid, SIGKILL)
                 let outcome = try await loop.observe(windowStart: start, windowEnd: start + 2 * T.hour)
-                #expect(!outcome.stored.isEmpty, "window \(index) wrote nothing")
+                #expect(outcome.runtimeDown)
+                #expect(outcome.attempts.count == 1)
+                #expect(outcome.generator == .rules)
+                #expect(!outcome.stored.isEmpty)
                 outcomes.append(outcome)
                 packets.append(try await builder.build(windowStart: start, windowEnd: start + 2 * T.hour))
+                #expect(try await eventually(timeout: .seconds(120)) { (supervisor.pids()["chat"] ?? pid) != pid })
+                #expect(await supervisor.waitUntilReady(timeout: .seconds(120)))
+                continue
             }
-            // After the restart the model is asked again and answers in the schema.
-            let after = outcomes[3...]
-            #expect(after.allSatisfy { !$0.runtimeDown && !$0.attempts.isEmpty })
-            #expect(after.contains { $0.attempts.contains(where: \.schemaValid) })
-
-            // Every stored observation: rules, or model text whose numbers are all in its cited evidence.
-            let facts = Dictionary(packets.flatMap(\.facts).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-            let windows = packets.flatMap { $0.facts.filter { $0.kind == .window } }
-            let sensors = packets.first?.sensors ?? [:]
-            let stored = try await store.database.recentObservations(limit: 500).map(\.record)
-            for record in stored {
-                let cited = record.evidenceIDs.compactMap { facts[$0] }
-                #expect(cited.count == record.evidenceIDs.count, "unknown evidence keys in \(record.evidenceIDs)")
-                let renamed = cited.enumerated().map { offset, fact in
-                    var fact = fact
-                    fact.id = "c\(offset)"
-                    return fact
-                }
-                let packet = EvidencePacket(windowStart: record.timeStart, windowEnd: record.timeEnd,
-                                            facts: renamed + windows, sensors: sensors)
-                let draft = ObservationDraft(kind: record.kind, subjects: record.subjects, text: record.text,
-                                             evidenceIDs: renamed.map(\.id).isEmpty ? [windows[0].id] : renamed.map(\.id),
-                                             importance: record.importance)
-                #expect(ObservationVerifier().verify(draft, against: packet) == nil, "\(record.generator): \(record.text)")
-            }
-            let llm = stored.filter { $0.generator == .llm }.count
-            let attempts = outcomes.flatMap(\.attempts)
-            let report = """
-                live observation loop: \(outcomes.count) windows, \(stored.count) observations stored \
-                (\(llm) llm, \(stored.count - llm) rules), \(attempts.count) model attempts, \
-                \(attempts.filter(\.schemaValid).count) schema-valid, \
-                \(attempts.map(\.verified).reduce(0, +))/\(attempts.map(\.drafts).reduce(0, +)) drafts verified, \
-                \(outcomes.map(\.merged).reduce(0, +)) merged as repeats
-                """
-            print(report)
-            // The planted night motion is among what was written.
-            #expect(stored.contains { $0.subjects.contains("hallway.motion") && $0.timeStart <= T.tuesday + 3 * T.hour + 10 * T.minute
-                && $0.timeEnd > T.tuesday + 3 * T.hour + 10 * T.minute })
+            let outcome = try await loop.observe(windowStart: start, windowEnd: start + 2 * T.hour)
+            #expect(!outcome.stored.isEmpty, "window \(index) wrote nothing")
+            outcomes.append(outcome)
+            packets.append(try await builder.build(windowStart: start, windowEnd: start + 2 * T.hour))
         }
+        // After the restart the model is asked again and answers in the schema.
+        let after = outcomes[3...]
+        #expect(after.allSatisfy { !$0.runtimeDown && !$0.attempts.isEmpty })
+        #expect(after.contains { $0.attempts.contains(where: \.schemaValid) })
+
+        // Every stored observation: rules, or model text whose numbers are all in its cited evidence.
+        let facts = Dictionary(packets.flatMap(\.facts).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let windows = packets.flatMap { $0.facts.filter { $0.kind == .window } }
+        let sensors = packets.first?.sensors ?? [:]
+        let stored = try await store.database.recentObservations(limit: 500).map(\.record)
+        for record in stored {
+            let cited = record.evidenceIDs.compactMap { facts[$0] }
+            #expect(cited.count == record.evidenceIDs.count, "unknown evidence keys in \(record.evidenceIDs)")
+            let renamed = cited.enumerated().map { offset, fact in
+                var fact = fact
+                fact.id = "c\(offset)"
+                return fact
+            }
+            let packet = EvidencePacket(windowStart: record.timeStart, windowEnd: record.timeEnd,
+                                        facts: renamed + windows, sensors: sensors)
+            let draft = ObservationDraft(kind: record.kind, subjects: record.subjects, text: record.text,
+                                         evidenceIDs: renamed.map(\.id).isEmpty ? [windows[0].id] : renamed.map(\.id),
+                                         importance: record.importance)
+            #expect(ObservationVerifier().verify(draft, against: packet) == nil, "\(record.generator): \(record.text)")
+        }
+        let llm = stored.filter { $0.generator == .llm }.count
+        let attempts = outcomes.flatMap(\.attempts)
+        let report = """
+            live observation loop: \(outcomes.count) windows, \(stored.count) observations stored \
+            (\(llm) llm, \(stored.count - llm) rules), \(attempts.count) model attempts, \
+            \(attempts.filter(\.schemaValid).count) schema-valid, \
+            \(attempts.map(\.verified).reduce(0, +))/\(attempts.map(\.drafts).reduce(0, +)) drafts verified, \
+            \(outcomes.map(\.merged).reduce(0, +)) merged as repeats
+            """
+        print(report)
+        // The planted night motion is among what was written.
+        #expect(stored.contains { $0.subjects.contains("hallway.motion") && $0.timeStart <= T.tuesday + 3 * T.hour + 10 * T.minute
+            && $0.timeEnd > T.tuesday + 3 * T.hour + 10 * T.minute })
     }
-
-    /// Starts the chat and embedding llama-servers on free ports, runs `body`, shuts them down.
-    func withLiveRuntime(_ body: (LLMConfig, RuntimeSupervisor) async throws -> Void) async throws {
-        let env = ProcessInfo.processInfo.environment
-        let cache = env["SMOLLAMA_CACHE"] ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/smollama"
-        var config = LLMConfig()
-        config.managed.llamaServer = env["SMOLLAMA_LLAMA_SERVER"] ?? cache + "/llama.cpp/llama-server"
-        config.managed.chatModelFile = env["SMOLLAMA_CHAT_MODEL"] ?? cache + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-        config.managed.embeddingModelFile = env["SMOLLAMA_EMBED_MODEL"] ?? cache + "/models/all-minilm-l6-v2-f32.gguf"
-        for path in [config.llamaServerPath, config.chatModelPath, config.embeddingModelPath]
-        where !FileManager.default.fileExists(atPath: path) {
-            Issue.record("the real LLM runtime is missing (\(path)): run scripts/setup-llm.sh")
-            return
-        }
-        try PinnedRuntime.check(cacheDirectory: cache, environment: env)
-        config.url = "http://127.0.0.1:\(freeLoopbackPort())"
-        config.embeddingURL = "http://127.0.0.1:\(freeLoopbackPort())"
-        config.numCtx = 2048
-        let directory = try TemporaryDirectory("observe-live")
-        config.cacheDirectory = directory.path
-        let supervisor = RuntimeSupervisor(
-            specs: try ManagedProcessSpec.llamaServer(for: config), managed: true, logger: .quiet, healthInterval: .seconds(1),
-            startupTimeout: .seconds(60), minBackoff: .milliseconds(300), maxBackoff: .seconds(2),
-            stateDirectory: directory.path + "/run")
-        let group = ServiceGroup(services: [supervisor], gracefulShutdownSignals: [], cancellationSignals: [], logger: .quiet)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var failure: (any Error)?
-            if await supervisor.waitUntilReady(timeout: .seconds(90)) {
-                do { try await body(config, supervisor) } catch { failure = error }
-            } else {
-                failure = LLMError.runtimeFailed("llama-server did not become healthy: \(supervisor.status())")
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            if let failure { throw failure }
-        }
-    }
-
 }

@@ -47,8 +47,7 @@ func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, st
 }
 
 func houseStamp(_ time: Int64) -> ClockStamp {
-    ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "house", monotonicNanoseconds: 1,
-               quality: .synced)
+    .test(time, bootID: "house", monotonicNanoseconds: 1)
 }
 
 /// A clock for observation stamps: strictly increasing, so re-recorded observations win.

@@ -224,18 +224,28 @@ import Testing
         #expect(throws: (any Error).self) { try decode(#"{"max_prompt_tokens": 50}"#) }
     }
 
-    @Test func serviceStopsWhenCancelled() async throws {
+    /// One check at start, then one per `checkInterval` of the service's clock; cancelling stops it.
+    @Test func serviceChecksEveryIntervalOfItsClockAndStopsWhenCancelled() async throws {
         let store = try await TestStore()
         let loop = observationLoop(store, narrator: nil)
         let ticks = Mutex(0)
-        let service = ObservationService(loop: loop, checkInterval: .milliseconds(20)) {
+        let clock = ManualClock()
+        let service = ObservationService(loop: loop, checkInterval: .seconds(60), now: {
             ticks.withLock { $0 += 1 }
             return T.wednesday
-        }
+        }, clock: clock)
         let task = Task { try await service.run() }
-        #expect(try await eventually { ticks.withLock { $0 } >= 3 })
+        for expected in 1...3 {
+            #expect(try await clock.waitForSleepers(1))
+            #expect(ticks.withLock { $0 } == expected)
+            clock.advance(by: .seconds(59))
+            #expect(clock.sleepers == 1, "not due yet")
+            clock.advance(by: .seconds(1))
+        }
+        #expect(try await clock.waitForSleepers(1))
         task.cancel()
         try await task.value
+        #expect(ticks.withLock { $0 } == 4)
     }
 }
 

@@ -29,7 +29,7 @@ struct MindStore: Sendable {
     }
 
     func stamp(_ ms: Int64) -> ClockStamp {
-        ClockStamp(hlc: HLCTimestamp(milliseconds: ms, counter: 0), bootID: "b", monotonicNanoseconds: 0, quality: .synced)
+        .test(ms, bootID: "b")
     }
 }
 
@@ -155,6 +155,6 @@ final class MemoryStampCounter: Sendable {
             current += 1
             return current
         }
-        return ClockStamp(hlc: HLCTimestamp(milliseconds: ms, counter: 0), bootID: "b", monotonicNanoseconds: 0, quality: .synced)
+        return .test(ms, bootID: "b")
     }
 }

@@ -36,9 +36,9 @@ import Testing
     func everyPageLoadsCleanlyAndTheLogIsLive() async throws {
         let chromium = try #require(Self.chromium, "install Debian's chromium (scripts/test does)")
         let home = try TemporaryDirectory("browser")
-        let initialised = try SmollamaBinary.run(["init", "--name", "browser-node"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--name", "browser-node"], home: home.path)
         #expect(initialised.status == 0, "\(initialised.stderr)")
-        let simulated = try SmollamaBinary.run(["simulate", "--days", "7"], home: home.path)
+        let simulated = try await SmollamaBinary.run(["simulate", "--days", "7"], home: home.path)
         #expect(simulated.status == 0, "\(simulated.stderr)")
 
         // A hostile display name: if it became markup, the image's handler would log an error
@@ -60,8 +60,8 @@ import Testing
         let output = OutputBuffer(), errors = OutputBuffer()
         helper.standardOutput = stdout
         helper.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [output] in output.append($0.availableData) }
-        stderr.fileHandleForReading.readabilityHandler = { [errors] in errors.append($0.availableData) }
+        stdout.fileHandleForReading.readabilityHandler = { [output] in output.read($0) }
+        stderr.fileHandleForReading.readabilityHandler = { [errors] in errors.read($0) }
         try helper.run()
         defer { if helper.isRunning { helper.terminate() } }
 
@@ -75,8 +75,7 @@ import Testing
         let now = Int64(Date().timeIntervalSince1970 * 1000) + 1000
         try await runtime.database.appendEvent(
             origin: runtime.identity.nodeID, stream: .notices, type: Notice.sensorFault, payload: payload,
-            stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: now, counter: 0), bootID: "browser-test",
-                              monotonicNanoseconds: 0, quality: .synced))
+            stamp: .test(now, bootID: "browser-test"))
         #expect(try await eventually(timeout: .seconds(60)) { !helper.isRunning }, "\(errors.text)")
 
         let line = try #require(output.text.split(separator: "\n").first { $0.hasPrefix("SUMMARY ") }, "\(errors.text)")
@@ -103,24 +102,24 @@ import Testing
 /// `smollama dashboard` prints the URL and opens nothing; `status` shows it; a public bind
 /// without a token refuses to start with a message naming the fix.
 @Suite struct DashboardCommandTests {
-    @Test func dashboardAndStatusPrintTheURL() throws {
+    @Test func dashboardAndStatusPrintTheURL() async throws {
         let home = try TemporaryDirectory("dash")
-        #expect(try SmollamaBinary.run(["init"], home: home.path).status == 0)
+        #expect(try await SmollamaBinary.run(["init"], home: home.path).status == 0)
         let env = ["SMOLLAMA_HTTP_PORT": "8181"]
-        let dashboard = try SmollamaBinary.run(["dashboard"], home: home.path, environment: env)
+        let dashboard = try await SmollamaBinary.run(["dashboard"], home: home.path, environment: env)
         #expect(dashboard.status == 0)
         #expect(dashboard.stdout == "http://127.0.0.1:8181/\n")
         #expect(dashboard.stderr.contains("not running"))
-        let json = try SmollamaBinary.run(["dashboard", "--json"], home: home.path, environment: env)
+        let json = try await SmollamaBinary.run(["dashboard", "--json"], home: home.path, environment: env)
         #expect(json.stdout.contains("\"url\" : \"http://127.0.0.1:8181/\""))
-        let status = try SmollamaBinary.run(["status"], home: home.path, environment: env)
+        let status = try await SmollamaBinary.run(["status"], home: home.path, environment: env)
         #expect(status.stdout.contains("dashboard http://127.0.0.1:8181/"))
     }
 
     @Test func publicBindWithoutTokenStopsTheDaemon() async throws {
         let home = try TemporaryDirectory("dash")
-        #expect(try SmollamaBinary.run(["init"], home: home.path).status == 0)
-        let run = try SmollamaBinary.run(["run"], home: home.path, environment: ["SMOLLAMA_HTTP_HOST": "0.0.0.0"])
+        #expect(try await SmollamaBinary.run(["init"], home: home.path).status == 0)
+        let run = try await SmollamaBinary.run(["run"], home: home.path, environment: ["SMOLLAMA_HTTP_HOST": "0.0.0.0"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("http.token is empty"), "\(run.stderr)")
     }

@@ -79,9 +79,9 @@ final class Seen: Sendable {
 
 /// The real `smollama` binary against a real mosquitto.
 @Suite(.serialized) struct MQTTProcessTests {
-    func makeNode(sensors: String = "") throws -> TemporaryDirectory {
+    func makeNode(sensors: String = "") async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("node")
-        let initialised = try SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             node:
@@ -121,8 +121,8 @@ final class Seen: Sendable {
     /// Online (retained) while running, ingest from a Zigbee2MQTT topic, `status` shows the
     /// connection; `kill -9` makes the broker publish the last will `offline`.
     @Test func publishesIngestsAndLastWillOnKill() async throws {
-        let broker = try TestBroker()
-        let home = try makeNode(sensors: """
+        let broker = try await TestBroker()
+        let home = try await makeNode(sensors: """
                 - driver: mqtt
                   name: zigbee
                   sensors:
@@ -142,7 +142,7 @@ final class Seen: Sendable {
                 await watcher.publish(MQTTOutgoing(topic: "zigbee2mqtt/hall", text: #"{"temperature":19.5,"battery":80}"#))
                 return try await database.readings(sensor: "zigbee.hall_temperature").contains { $0.value == 19.5 }
             })
-            let status = try SmollamaBinary.run(["status"], home: home.path,
+            let status = try await SmollamaBinary.run(["status"], home: home.path,
                                                 environment: ["SMOLLAMA_MQTT_BROKER": broker.address])
             #expect(status.stdout.contains("mqtt      \(broker.address) connected"), "\(status.stdout)")
             node.signal(SIGKILL)
@@ -157,22 +157,65 @@ final class Seen: Sendable {
         }
     }
 
+    /// `kill -9` of a daemon running a managed mosquitto leaves no mosquitto behind: the kernel
+    /// kills it (PR_SET_PDEATHSIG), so the port is free for the next start.
+    @Test func managedBrokerDiesWithASIGKILLedDaemon() async throws {
+        let port = try TestBroker.freePort()
+        let home = try await makeNode()
+        try """
+            node:
+              name: testnode
+            mqtt:
+              broker: managed
+              managed_listen: '127.0.0.1:\(port)'
+            """.write(toFile: home.path + "/config.yaml", atomically: true, encoding: .utf8)
+        let node = RunningNode(arguments: ["run"], home: home.path)
+        try node.start()
+        let daemon = node.process.processIdentifier
+        #expect(try await eventually { TestBroker.canConnect(port: port) }, "\(node.stderr)")
+        let broker = try #require(Self.children(of: daemon, named: "mosquitto").first, "\(node.stderr)")
+        node.signal(SIGKILL)
+        _ = try await node.waitForExit()
+        #expect(try await eventually { !Self.isAlive(broker) }, "mosquitto \(broker) outlived its daemon")
+        #expect(!TestBroker.canConnect(port: port))
+    }
+
+    /// Processes whose parent is `parent` and whose command name is `name`.
+    static func children(of parent: Int32, named name: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.range(of: ")", options: .backwards)
+            else { return nil }
+            let command = stat[stat.index(after: open)..<close.lowerBound]
+            let fields = stat[close.upperBound...].split(separator: " ")
+            return command == name && fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
+        }
+    }
+
+    /// Alive and not a zombie (a zombie still answers `kill(pid, 0)`).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.range(of: ")", options: .backwards) else { return false }
+        return !stat[close.upperBound...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     /// No broker at start: the node runs anyway. The broker appears, goes away and comes back:
     /// the node keeps running and publishes again; SIGTERM leaves a retained `offline`.
     @Test func survivesBrokerOutages() async throws {
         let port = try TestBroker.freePort()
-        let home = try makeNode()
+        let home = try await makeNode()
         let environment = ["SMOLLAMA_MQTT_BROKER": "127.0.0.1:\(port)"]
         let node = RunningNode(arguments: ["run"], home: home.path, environment: environment)
         try node.start()
         #expect(try await eventually { node.stderr.contains("sensor scheduler started") })
         #expect(try await eventually {
-            try SmollamaBinary.run(["status"], home: home.path, environment: environment).stdout.contains("DISCONNECTED")
+            try await SmollamaBinary.run(["status"], home: home.path, environment: environment).stdout.contains("DISCONNECTED")
         })
         let database = try SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite")
         #expect(try await eventually { try await database.readingCount() > 20 }, "sensing goes on without a broker")
 
-        let broker = try TestBroker(port: port)
+        let broker = try await TestBroker(port: port)
         let watcher = try observer(port, "watcher-outage")
         let seen = Seen(watcher, ["smollama/testnode/#"])
         let topic = "smollama/testnode/sensors/living_room.temperature"
@@ -184,7 +227,7 @@ final class Seen: Sendable {
             #expect(try await eventually { try await database.readingCount() > readings + 20 })
             #expect(node.process.isRunning, "the node keeps running while the broker is down")
             let before = seen.count(prefix: topic)
-            try broker.start()
+            try await broker.start()
             #expect(try await eventually { seen.count(prefix: topic) >= before + 2 }, "publishing resumed")
             node.signal(SIGTERM)
             #expect(try await node.waitForExit() == 0, "\(node.stderr)")

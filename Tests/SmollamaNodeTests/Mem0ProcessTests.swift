@@ -27,7 +27,7 @@ import Testing
     @Test func theHubServesMem0AndRecallFindsItByNode() async throws {
         try SmollamaBinary.checkBuilt()
         let home = try TemporaryDirectory("mem0-hub")
-        let initialised = try SmollamaBinary.run(["init", "--role", "llama", "--name", "hub"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--role", "llama", "--name", "hub"], home: home.path)
         #expect(initialised.status == 0, "\(initialised.stderr)")
         let config = try ConfigLoader.load(file: home.path + "/config.yaml")
         let key = "X-API-Key: \(config.mem0.apiKey)"
@@ -49,11 +49,11 @@ import Testing
         node.signal(SIGTERM)
         #expect(try await node.waitForExit() == 0)
 
-        let recalled = try SmollamaBinary.run(["recall", "--node", "hub", "--json", "kitchen window"], home: home.path,
+        let recalled = try await SmollamaBinary.run(["recall", "--node", "hub", "--json", "kitchen window"], home: home.path,
                                               environment: ["SMOLLAMA_LLM_EMBEDDING_URL": "http://127.0.0.1:9"])
         #expect(recalled.status == 0, "\(recalled.stderr)")
         #expect(recalled.stdout.contains("The kitchen window sticks in winter"), "\(recalled.stdout)")
-        let unknown = try SmollamaBinary.run(["recall", "--node", "attic", "kitchen"], home: home.path)
+        let unknown = try await SmollamaBinary.run(["recall", "--node", "attic", "kitchen"], home: home.path)
         #expect(unknown.status != 0 && unknown.stderr.contains("no node named 'attic'"))
     }
 }

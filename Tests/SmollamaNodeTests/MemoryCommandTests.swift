@@ -17,50 +17,50 @@ import Testing
     @Test func memoryCommandsPrintTheToolShapes() async throws {
         try SmollamaBinary.checkBuilt()
         let home = try TemporaryDirectory("memory-cli")
-        func run(_ arguments: [String]) throws -> SmollamaBinary.Output {
-            try SmollamaBinary.run(arguments + Self.offline, home: home.path)
+        func run(_ arguments: [String]) async throws -> SmollamaBinary.Output {
+            try await SmollamaBinary.run(arguments + Self.offline, home: home.path)
         }
-        _ = try run(["init", "--json"])
-        #expect(try run(["simulate", "--days", "15", "--json"]).status == 0)
+        _ = try await run(["init", "--json"])
+        #expect(try await run(["simulate", "--days", "15", "--json"]).status == 0)
 
-        let reflected = try json(try run(["reflect", "--json"]))
+        let reflected = try json(try await run(["reflect", "--json"]))
         let patterns = try #require(reflected["patterns"] as? [[String: Any]])
         #expect(patterns.contains { $0["sensor"] as? String == "hallway.motion" && $0["days"] as? String == "weekdays" })
         #expect((reflected["created"] as? [String])?.count == patterns.count)
 
-        let remembered = try json(try run(["remember", "The hallway.motion sensor is behind the coat rack.", "--json"]))
+        let remembered = try json(try await run(["remember", "The hallway.motion sensor is behind the coat rack.", "--json"]))
         #expect(remembered["source"] as? String == "user")
         #expect(remembered["subjects"] as? [String] == ["hallway.motion"])
         let id = try #require(remembered["id"] as? String)
 
-        let recalled = try json(try run(["recall", "coat rack", "--json"]))
+        let recalled = try json(try await run(["recall", "coat rack", "--json"]))
         let hits = try #require(recalled["hits"] as? [[String: Any]])
         #expect(hits.first?["id"] as? String == id)
         #expect(recalled["vector_path"] as? String == "none")
-        let routines = try json(try run(["recall", "hallway.motion weekdays", "--kind", "memory", "--json"]))
+        let routines = try json(try await run(["recall", "hallway.motion weekdays", "--kind", "memory", "--json"]))
         let first = try #require((routines["hits"] as? [[String: Any]])?.first)
         #expect(first["kind"] as? String == "routine")
         #expect((first["metadata"] as? [String: String])?["pattern"] == "hallway.motion|weekdays")
         #expect(first["valid_from"] != nil && first["confidence"] != nil && first["signals"] as? [String] == ["text"])
 
-        let history = try json(try run(["history", "hallway.motion", "--from", "6h", "--json"]))
+        let history = try json(try await run(["history", "hallway.motion", "--from", "6h", "--json"]))
         #expect(history["resolution"] as? String == "5m")
         #expect((history["points"] as? [Any])?.isEmpty == false)
         #expect(history["on_count"] != nil)
 
-        let state = try json(try run(["state", "living_room.temperature", "--json"]))
+        let state = try json(try await run(["state", "living_room.temperature", "--json"]))
         #expect((state["sensors"] as? [[String: Any]])?.first?["unit"] as? String == "°C")
 
         // Bad input: clear messages, exit code 1, nothing written.
-        let unknown = try run(["state", "attic.bats"])
+        let unknown = try await run(["state", "attic.bats"])
         #expect(unknown.status != 0 && unknown.stderr.contains("known sensors: hallway.door"))
-        let badTime = try run(["history", "hallway.motion", "--from", "yesterdayish"])
+        let badTime = try await run(["history", "hallway.motion", "--from", "yesterdayish"])
         #expect(badTime.status != 0 && badTime.stderr.contains("is not a time"))
-        let empty = try run(["remember", "  "])
+        let empty = try await run(["remember", "  "])
         #expect(empty.status != 0 && empty.stderr.contains("nothing to remember"))
 
         // No LLM runtime: ask still answers with what it retrieved, citing it.
-        let asked = try json(try run(["ask", "Where is the hallway motion sensor?", "--json"]))
+        let asked = try json(try await run(["ask", "Where is the hallway motion sensor?", "--json"]))
         #expect(asked["mode"] as? String == "retrieval")
         #expect((asked["citations"] as? [String])?.contains(id) == true)
     }

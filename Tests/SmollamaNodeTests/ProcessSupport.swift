@@ -1,4 +1,5 @@
 import Foundation
+import SmollamaTesting
 import Synchronization
 import Testing
 
@@ -29,11 +30,13 @@ enum SmollamaBinary {
         var stderr: String
     }
 
-    /// Runs to completion.
-    static func run(_ arguments: [String], home: String, environment: [String: String] = [:]) throws -> Output {
+    /// Runs to completion. Waits without blocking a thread: tests run in parallel on a pool of one
+    /// thread per core, and a blocked thread stalls every other test.
+    static func run(_ arguments: [String], home: String, environment: [String: String] = [:]) async throws -> Output {
         let process = RunningNode(arguments: arguments, home: home, environment: environment)
         try process.start()
-        process.process.waitUntilExit()
+        while process.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        await process.outputEnded()
         return Output(status: process.process.terminationStatus, stdout: process.stdout, stderr: process.stderr)
     }
 }
@@ -63,16 +66,18 @@ final class RunningNode: Sendable {
         let stdoutPipe = Pipe(), stderrPipe = Pipe()
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [out] handle in out.append(handle.availableData) }
-        stderrPipe.fileHandleForReading.readabilityHandler = { [err] handle in err.append(handle.availableData) }
+        stdoutPipe.fileHandleForReading.readabilityHandler = { [out] handle in out.read(handle) }
+        stderrPipe.fileHandleForReading.readabilityHandler = { [err] handle in err.read(handle) }
         try process.run()
     }
 
-    var stdout: String {
-        Thread.sleep(forTimeInterval: 0.05)  // let the last chunk arrive
-        return out.text
-    }
+    var stdout: String { out.text }
     var stderr: String { err.text }
+
+    /// Returns once both pipes reached end of file (the process exited and its last chunk arrived).
+    func outputEnded() async {
+        _ = try? await eventually { out.ended && err.ended }
+    }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
@@ -88,7 +93,17 @@ final class RunningNode: Sendable {
 }
 
 final class OutputBuffer: Sendable {
-    private let data = Mutex(Data())
-    func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
-    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+    private let data = Mutex((bytes: Data(), ended: false))
+
+    /// Takes what the pipe has; an empty read is end of file.
+    func read(_ handle: FileHandle) {
+        let chunk = handle.availableData
+        if chunk.isEmpty { handle.readabilityHandler = nil }
+        data.withLock {
+            if chunk.isEmpty { $0.ended = true } else { $0.bytes.append(chunk) }
+        }
+    }
+
+    var ended: Bool { data.withLock { $0.ended } }
+    var text: String { data.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
 }

@@ -8,9 +8,9 @@ import Testing
 /// The real binary, as separate processes against a temp home: what a user sees.
 @Suite(.serialized) struct ProcessTests {
     /// A node that ingests fast: the simulated house every 50 ms.
-    func makeNode(flushInterval: String) throws -> TemporaryDirectory {
+    func makeNode(flushInterval: String) async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("node")
-        let initialised = try SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             llm:
@@ -35,7 +35,7 @@ import Testing
     /// SIGTERM while readings wait in memory (flush every 60 s, so none were committed yet):
     /// the graceful shutdown commits every accepted reading.
     @Test func sigtermLosesNothingThatWasAccepted() async throws {
-        let home = try makeNode(flushInterval: "60s")
+        let home = try await makeNode(flushInterval: "60s")
         let node = RunningNode(arguments: ["run"], home: home.path)
         try node.start()
         #expect(try await eventually { node.stderr.contains("sensor scheduler started") })
@@ -55,7 +55,7 @@ import Testing
     /// kill -9: at most the unflushed window is lost — readings accepted in the last
     /// `flush_interval` (plus one poll interval). The newest stored reading must be that recent.
     @Test func killNineLosesAtMostTheFlushWindow() async throws {
-        let home = try makeNode(flushInterval: "500ms")
+        let home = try await makeNode(flushInterval: "500ms")
         let node = RunningNode(arguments: ["run"], home: home.path)
         try node.start()
         #expect(try await eventually { node.stderr.contains("sensor scheduler started") })
@@ -73,10 +73,10 @@ import Testing
         try restarted.start()
         #expect(try await eventually { restarted.stderr.contains("sensor scheduler started") })
         // One daemon per node: status names it, a second one is refused (the lock died with kill -9).
-        let status = try SmollamaBinary.run(["status", "--json"], home: home.path)
+        let status = try await SmollamaBinary.run(["status", "--json"], home: home.path)
         let report = try JSONDecoder().decode(StatusReport.self, from: Data(status.stdout.utf8))
         #expect(report.daemonPID == restarted.process.processIdentifier)
-        let second = try SmollamaBinary.run(["run"], home: home.path)
+        let second = try await SmollamaBinary.run(["run"], home: home.path)
         #expect(second.status == 1 && second.stderr.contains("already running"))
         restarted.signal(SIGTERM)
         #expect(try await restarted.waitForExit() == 0)
@@ -84,42 +84,42 @@ import Testing
 
     @Test func cliCommandsPrintWhatTheyClaim() async throws {
         let home = try TemporaryDirectory("cli")
-        let initialised = try SmollamaBinary.run(["init", "--json"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--json"], home: home.path)
         let created = try JSONDecoder().decode(NodeSetup.Result.self, from: Data(initialised.stdout.utf8))
         #expect(created.createdIdentity)
-        #expect(try SmollamaBinary.run(["init"], home: home.path).stderr.contains("already exists"))
+        #expect(try await SmollamaBinary.run(["init"], home: home.path).stderr.contains("already exists"))
 
-        let simulated = try SmollamaBinary.run(["simulate", "--days", "1", "--json"], home: home.path)
+        let simulated = try await SmollamaBinary.run(["simulate", "--days", "1", "--json"], home: home.path)
         #expect(simulated.status == 0, "\(simulated.stderr)")
         struct Simulated: Decodable { var readings: Int }
         let readings = try JSONDecoder().decode(Simulated.self, from: Data(simulated.stdout.utf8)).readings
         #expect(readings > 50_000)
 
-        let status = try SmollamaBinary.run(["status", "--json"], home: home.path)
+        let status = try await SmollamaBinary.run(["status", "--json"], home: home.path)
         let report = try JSONDecoder().decode(StatusReport.self, from: Data(status.stdout.utf8))
         #expect(report.nodeID == created.nodeID && report.readingCount == Int64(readings))
         #expect(report.rollupLag == 0 && report.daemonPID == nil && report.sensorCount == 9)
-        let text = try SmollamaBinary.run(["status"], home: home.path, environment: ["COLUMNS": "80"])
+        let text = try await SmollamaBinary.run(["status"], home: home.path, environment: ["COLUMNS": "80"])
         #expect(text.stdout.contains("\(readings) readings") && text.stdout.contains("not running"))
         #expect(text.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
 
-        let sensors = try SmollamaBinary.run(["sensors", "--json"], home: home.path)
+        let sensors = try await SmollamaBinary.run(["sensors", "--json"], home: home.path)
         let summaries = try JSONDecoder().decode([SensorSummary].self, from: Data(sensors.stdout.utf8))
         #expect(summaries.count == 9)
         let temperature = try #require(summaries.first { $0.sensor.id == "living_room.temperature" })
         #expect(temperature.lastValue != nil && temperature.hourMean != nil && temperature.sensor.unit == "°C")
-        let table = try SmollamaBinary.run(["sensors"], home: home.path, environment: ["COLUMNS": "80"])
+        let table = try await SmollamaBinary.run(["sensors"], home: home.path, environment: ["COLUMNS": "80"])
         #expect(table.stdout.contains("living_room.temperature") && table.stdout.contains("°C"))
         #expect(table.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
 
         // Bad input: a clear message naming the key, exit code 1.
         try "store:\n  batch_size: many\n".write(toFile: home.path + "/config.yaml", atomically: true, encoding: .utf8)
-        let broken = try SmollamaBinary.run(["status"], home: home.path)
+        let broken = try await SmollamaBinary.run(["status"], home: home.path)
         #expect(broken.status == 1 && broken.stderr.contains("store.batch_size"))
     }
 
     @Test func logsFollowBinaryChangesAsTheyAreWritten() async throws {
-        let home = try makeNode(flushInterval: "100ms")
+        let home = try await makeNode(flushInterval: "100ms")
         let node = RunningNode(arguments: ["run"], home: home.path)
         try node.start()
         #expect(try await eventually { node.stderr.contains("sensor scheduler started") })
@@ -133,14 +133,14 @@ import Testing
         _ = try await node.waitForExit()
         _ = try await follow.waitForExit()
         #expect(sawChange, "logs -f shows binary changes as they are written")
-        let tail = try SmollamaBinary.run(["logs", "--tail", "2", "--json"], home: home.path)
+        let tail = try await SmollamaBinary.run(["logs", "--tail", "2", "--json"], home: home.path)
         let lines = tail.stdout.split(separator: "\n")
         #expect(lines.count == 2)
         for line in lines {
             let entry = try JSONDecoder().decode(LogEntry.self, from: Data(line.utf8))
             #expect(entry.type == "sensor.changed" && ["on", "off"].contains(entry.message))
         }
-        let text = try SmollamaBinary.run(["logs", "--tail", "2"], home: home.path)
+        let text = try await SmollamaBinary.run(["logs", "--tail", "2"], home: home.path)
         #expect(text.stdout.contains("motion") || text.stdout.contains("door"))
     }
 }

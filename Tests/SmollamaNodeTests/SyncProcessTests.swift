@@ -10,9 +10,9 @@ import Testing
 /// sensing, `kill -9` and restart a node, stop everything, and check that the hub holds exactly
 /// what each node holds.
 @Suite(.serialized) struct SyncProcessTests {
-    func makeHome(name: String, role: String, extra: String = "") throws -> TemporaryDirectory {
+    func makeHome(name: String, role: String, extra: String = "") async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("sync-\(name)")
-        let initialised = try SmollamaBinary.run(["init", "--name", name, "--role", role], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--name", name, "--role", role], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             node:
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func hubAndThreeNodesConverge() async throws {
-        let hubHome = try makeHome(name: "hub", role: "llama")
+        let hubHome = try await makeHome(name: "hub", role: "llama")
         let hub = RunningNode(arguments: ["run"], home: hubHome.path)
         try hub.start()
         defer { if hub.process.isRunning { hub.signal(SIGKILL) } }
@@ -55,14 +55,14 @@ import Testing
         var nodes: [RunningNode] = []
         defer { for node in nodes where node.process.isRunning { node.signal(SIGKILL) } }
         for index in 0..<3 {
-            let home = try makeHome(name: "node\(index)", role: "alpaca")
-            let token = try SmollamaBinary.run(["hub", "token"], home: hubHome.path)
+            let home = try await makeHome(name: "node\(index)", role: "alpaca")
+            let token = try await SmollamaBinary.run(["hub", "token"], home: hubHome.path)
             try #require(token.status == 0, "\(token.stderr)")
-            let enrolled = try SmollamaBinary.run(
+            let enrolled = try await SmollamaBinary.run(
                 ["enroll", "--hub", url, "--token", token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], home: home.path)
             try #require(enrolled.status == 0, "enroll: \(enrolled.stderr)")
             // The token was used: a second enrollment with it is refused with a sentence.
-            let reused = try SmollamaBinary.run(
+            let reused = try await SmollamaBinary.run(
                 ["enroll", "--hub", url, "--token", token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], home: home.path)
             #expect(reused.status == 1 && reused.stderr.contains("already used"), "\(reused.stderr)")
             let node = RunningNode(arguments: ["run"], home: home.path)
@@ -97,9 +97,9 @@ import Testing
             #expect(try await node.waitForExit() == 0, "graceful stop: \(node.stderr.suffix(2000))")
         }
         for (index, home) in homes.enumerated() {
-            let sync = try SmollamaBinary.run(["sync"], home: home.path)
+            let sync = try await SmollamaBinary.run(["sync"], home: home.path)
             #expect(sync.status == 0, "smollama sync: \(sync.stderr)")
-            let status = try SmollamaBinary.run(["sync", "--status", "--json"], home: home.path)
+            let status = try await SmollamaBinary.run(["sync", "--status", "--json"], home: home.path)
             struct Status: Decodable { var streams: [SyncStreamStatus] }
             let decoded = try JSONDecoder().decode(Status.self, from: Data(status.stdout.utf8))
             #expect(decoded.streams.allSatisfy { $0.backlog == 0 }, "node\(index): \(status.stdout)")
@@ -113,7 +113,7 @@ import Testing
             }
             #expect(try await database.readingCount() > 0)
         }
-        let listing = try SmollamaBinary.run(["hub", "nodes", "--json"], home: hubHome.path)
+        let listing = try await SmollamaBinary.run(["hub", "nodes", "--json"], home: hubHome.path)
         let summaries = try JSONDecoder().decode([HubNodeSummary].self, from: Data(listing.stdout.utf8))
         #expect(Set(summaries.map(\.node)) == Set(ids))
         #expect(summaries.allSatisfy { $0.collisions == 0 && ($0.foreignReadings ?? 0) > 0 })
@@ -124,9 +124,9 @@ import Testing
         #expect(Int(foreign) == local, "the hub holds every node's readings exactly once")
 
         // Revocation: the node's next sync is refused with a sentence.
-        let revoked = try SmollamaBinary.run(["hub", "revoke", ids[0]], home: hubHome.path)
+        let revoked = try await SmollamaBinary.run(["hub", "revoke", ids[0]], home: hubHome.path)
         #expect(revoked.status == 0, "\(revoked.stderr)")
-        let refused = try SmollamaBinary.run(["sync"], home: homes[0].path)
+        let refused = try await SmollamaBinary.run(["sync"], home: homes[0].path)
         let refusal: String = refused.stderr
         #expect(refused.status == 1 && refusal.contains("revoked"), "\(refusal)")
     }

@@ -8,24 +8,27 @@ import Testing
 
 @Suite struct SchedulerTests {
     /// A good driver keeps producing while others throw, return NaN, go out of range or hang.
+    /// Time is the scheduler's manual clock: only the stuck driver's short timeout ever runs
+    /// out, however slowly this machine runs the others' reads.
     @Test func badDriversDoNotStopGoodOnes() async throws {
         let store = try await TestStore()
         let logger = Logger.quiet
         let writer = ReadingWriter(database: store.database, origin: store.node,
                                    configuration: .init(flushInterval: .milliseconds(50)), logger: logger)
         let clock = NodeClock(source: SystemClockSource(), persisted: nil)
-        let timeout = Duration.milliseconds(150)
+        let ticks = ManualClock()
+        let timeout = Duration.seconds(3600)
         let drivers = [
             ScheduledDriver(driver: ScriptedDriver(name: "good", behaviour: .values([1, 2, 3])), timeout: timeout),
             ScheduledDriver(driver: ScriptedDriver(name: "broken", behaviour: .fail("I2C bus error")), timeout: timeout),
             ScheduledDriver(driver: ScriptedDriver(name: "noisy", behaviour: .values([.nan, 5, .infinity])), timeout: timeout),
             ScheduledDriver(driver: ScriptedDriver(name: "wild", behaviour: .values([500, 20]), range: -40...85),
                             timeout: timeout),
-            ScheduledDriver(driver: ScriptedDriver(name: "stuck", behaviour: .hang), timeout: timeout),
+            ScheduledDriver(driver: ScriptedDriver(name: "stuck", behaviour: .hang), timeout: .milliseconds(150)),
         ]
         let scheduler = SensorScheduler(drivers: drivers, writer: writer, clock: clock,
                                         configuration: .init(faultThreshold: 3, maxBackoff: .milliseconds(100)),
-                                        logger: logger)
+                                        logger: logger, timing: ticks)
         let values = { (name: String) in try await store.database.readings(sensor: SensorID("\(name).value")).map(\.value) }
         // nil until the scheduler has registered the sensor.
         let summaryOf = { (name: String) in
@@ -35,7 +38,7 @@ import Testing
             group.addTask { try await scheduler.run() }
             group.addTask { try await ReadingWriterService(writer: writer).run() }
             // Run until every driver has shown its behaviour, however slow the machine is.
-            let settled = try await eventually {
+            let settled = try await ticks.advance(by: .milliseconds(10)) {
                 let polled = (try await values("good").count, try await values("noisy").count, try await values("wild").count)
                 let broken = try await summaryOf("broken"), stuck = try await summaryOf("stuck")
                 let refused = (try await summaryOf("noisy")?.rejectedCount ?? 0, try await summaryOf("wild")?.rejectedCount ?? 0)
@@ -77,13 +80,14 @@ import Testing
         let logger = Logger.quiet
         let writer = ReadingWriter(database: store.database, origin: store.node, logger: logger)
         let clock = NodeClock(source: SystemClockSource(), persisted: nil)
+        let ticks = ManualClock()
         let flaky = FlakyDriver(failures: 4)
         let scheduler = SensorScheduler(drivers: [ScheduledDriver(driver: flaky)], writer: writer, clock: clock,
                                         configuration: .init(faultThreshold: 3, maxBackoff: .milliseconds(40)),
-                                        logger: logger)
+                                        logger: logger, timing: ticks)
         try await withThrowingTaskGroup { group in
             group.addTask { try await scheduler.run() }
-            let recovered = try await eventually {
+            let recovered = try await ticks.advance(by: .milliseconds(10)) {
                 await writer.flush()
                 return try await store.database.readingCount() > 0
             }
@@ -103,14 +107,15 @@ import Testing
         let logger = Logger.quiet
         let writer = ReadingWriter(database: store.database, origin: store.node, logger: logger)
         let clock = NodeClock(source: SystemClockSource(), persisted: nil)
+        let ticks = ManualClock()
         let door = ScriptedDriver(name: "door", behaviour: .values([0, 0, 0, 1, 1, 1, 0, 0]), interval: .milliseconds(10),
                                   kind: .binary)
         let scheduler = SensorScheduler(drivers: [ScheduledDriver(driver: door)], writer: writer, clock: clock,
-                                        logger: logger)
+                                        logger: logger, timing: ticks)
         try await withThrowingTaskGroup { group in
             group.addTask { try await scheduler.run() }
             // The script cycles 0,0,0,1,1,1,0,0: wait for at least two full cycles.
-            let cycled = try await eventually {
+            let cycled = try await ticks.advance(by: .milliseconds(10)) {
                 await writer.flush()
                 return try await store.database.readings(sensor: "door.value").count >= 4
             }

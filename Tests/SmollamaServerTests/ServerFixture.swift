@@ -48,8 +48,7 @@ struct ServerFixture {
     }
 
     static func stamp(_ time: Int64) -> ClockStamp {
-        ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "boot", monotonicNanoseconds: 0,
-                   quality: .synced)
+        .test(time, bootID: "boot")
     }
 
     @discardableResult

@@ -9,7 +9,7 @@ import Testing
     let nodeB = NodeID(hex: "0000000000000000000000000000000b")!
 
     func stamp(_ ms: Int64) -> ClockStamp {
-        ClockStamp(hlc: HLCTimestamp(milliseconds: ms, counter: 0), bootID: "b", monotonicNanoseconds: 0, quality: .synced)
+        .test(ms, bootID: "b")
     }
 
     func memory(_ text: String, parent: MemoryVersionRef? = nil) -> MemoryRecord {

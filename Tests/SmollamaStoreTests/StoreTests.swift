@@ -26,8 +26,7 @@ struct HouseStore {
         readings.map { reading in
             PendingReading(
                 sensorRowID: rows[reading.sensor]!.rowID, value: reading.value,
-                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: reading.time, counter: 0), bootID: "b",
-                                  monotonicNanoseconds: 0, quality: .synced))
+                stamp: .test(reading.time, bootID: "b"))
         }
     }
 }
@@ -91,8 +90,7 @@ struct HouseStore {
 
     @Test func eventSequencesAreContiguousAndApplyIsIdempotent() async throws {
         let store = try await TestStore()
-        let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_795_000_000_000, counter: 0), bootID: "b",
-                               monotonicNanoseconds: 1, quality: .synced)
+        let stamp = ClockStamp.test(1_795_000_000_000, bootID: "b", monotonicNanoseconds: 1)
         var events: [Event] = []
         for index in 0..<5 {
             events.append(try await store.database.appendEvent(origin: store.node, stream: .notices, type: "t",
