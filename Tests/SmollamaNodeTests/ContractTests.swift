@@ -62,25 +62,25 @@ import Testing
         try SmollamaBinary.checkBuilt()
         let checker = Checker()
         let hubHome = try TemporaryDirectory("contract-hub")
-        func hub(_ arguments: [String]) throws -> SmollamaBinary.Output {
-            try SmollamaBinary.run(arguments + Self.offline, home: hubHome.path)
+        func hub(_ arguments: [String]) async throws -> SmollamaBinary.Output {
+            try await SmollamaBinary.run(arguments + Self.offline, home: hubHome.path)
         }
 
         // The CLI's read commands over a simulated hub.
-        try checker.check("cli-init", try hub(["init", "--role", "llama", "--name", "hub", "--json"]))
-        try checker.check("cli-simulate", try hub(["simulate", "--days", "3", "--json"]))
-        try checker.check("cli-status", try hub(["status", "--json"]))
-        try checker.check("cli-sensors", try hub(["sensors", "--json"]))
-        try checker.check("cli-reflect", try hub(["reflect", "--json"]))
-        try checker.check("cli-remember", try hub(["remember", "The hallway.motion sensor is behind the coat rack.", "--json"]))
-        try checker.check("cli-recall", try hub(["recall", "coat rack", "--json"]))
-        try checker.check("cli-recall-memory", try hub(["recall", "hallway.motion weekdays", "--kind", "memory", "--json"]))
-        try checker.check("cli-history-binary", try hub(["history", "hallway.motion", "--from", "6h", "--json"]))
-        try checker.check("cli-history-numeric", try hub(["history", "living_room.temperature", "--from", "6h", "--json"]))
-        try checker.check("cli-state", try hub(["state", "--json"]))
-        try checker.check("cli-ask", try hub(["ask", "Where is the hallway motion sensor?", "--json"]))
-        try checker.check("cli-dashboard", try hub(["dashboard", "--json"]))
-        let logs = try hub(["logs", "--tail", "200", "--json"])
+        try checker.check("cli-init", try await hub(["init", "--role", "llama", "--name", "hub", "--json"]))
+        try checker.check("cli-simulate", try await hub(["simulate", "--days", "3", "--json"]))
+        try checker.check("cli-status", try await hub(["status", "--json"]))
+        try checker.check("cli-sensors", try await hub(["sensors", "--json"]))
+        try checker.check("cli-reflect", try await hub(["reflect", "--json"]))
+        try checker.check("cli-remember", try await hub(["remember", "The hallway.motion sensor is behind the coat rack.", "--json"]))
+        try checker.check("cli-recall", try await hub(["recall", "coat rack", "--json"]))
+        try checker.check("cli-recall-memory", try await hub(["recall", "hallway.motion weekdays", "--kind", "memory", "--json"]))
+        try checker.check("cli-history-binary", try await hub(["history", "hallway.motion", "--from", "6h", "--json"]))
+        try checker.check("cli-history-numeric", try await hub(["history", "living_room.temperature", "--from", "6h", "--json"]))
+        try checker.check("cli-state", try await hub(["state", "--json"]))
+        try checker.check("cli-ask", try await hub(["ask", "Where is the hallway motion sensor?", "--json"]))
+        try checker.check("cli-dashboard", try await hub(["dashboard", "--json"]))
+        let logs = try await hub(["logs", "--tail", "200", "--json"])
         #expect(logs.status == 0, "\(logs.stderr)")
         try checker.check("cli-logs", try JSONShape(merging: logs.stdout.split(separator: "\n").map(String.init)))
 
@@ -146,17 +146,17 @@ import Testing
 
         // An enrolled node: enrollment, a sync round, its status, a signed handshake by hand.
         let nodeHome = try TemporaryDirectory("contract-node")
-        func node(_ arguments: [String]) throws -> SmollamaBinary.Output {
-            try SmollamaBinary.run(arguments + Self.offline, home: nodeHome.path)
+        func node(_ arguments: [String]) async throws -> SmollamaBinary.Output {
+            try await SmollamaBinary.run(arguments + Self.offline, home: nodeHome.path)
         }
-        #expect(try node(["init", "--role", "alpaca", "--name", "node"]).status == 0)
-        #expect(try node(["simulate", "--days", "1"]).status == 0)
-        let token = try hub(["hub", "token"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let enrolled = try node(["enroll", "--hub", base, "--token", token])
+        #expect(try await node(["init", "--role", "alpaca", "--name", "node"]).status == 0)
+        #expect(try await node(["simulate", "--days", "1"]).status == 0)
+        let token = try await hub(["hub", "token"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let enrolled = try await node(["enroll", "--hub", base, "--token", token])
         #expect(enrolled.status == 0, "\(enrolled.stderr)")
-        try checker.check("cli-sync", try node(["sync", "--json"]))
-        try checker.check("cli-sync-status", try node(["sync", "--status", "--json"]))
-        try checker.check("cli-hub-nodes", try hub(["hub", "nodes", "--json"]))
+        try checker.check("cli-sync", try await node(["sync", "--json"]))
+        try checker.check("cli-sync-status", try await node(["sync", "--status", "--json"]))
+        try checker.check("cli-hub-nodes", try await hub(["hub", "nodes", "--json"]))
 
         let nodeIdentity = try JSONDecoder().decode(
             NodeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: nodeHome.path + "/data/identity.json")))

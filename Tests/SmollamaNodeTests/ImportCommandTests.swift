@@ -7,10 +7,10 @@ import Testing
     @Test func importThenObserveFromTheCommandLine() async throws {
         try SmollamaBinary.checkBuilt()
         let home = try TemporaryDirectory("import-cli")
-        func run(_ arguments: [String]) throws -> SmollamaBinary.Output {
-            try SmollamaBinary.run(arguments + ["--set", "llm.url=http://127.0.0.1:9"], home: home.path)
+        func run(_ arguments: [String]) async throws -> SmollamaBinary.Output {
+            try await SmollamaBinary.run(arguments + ["--set", "llm.url=http://127.0.0.1:9"], home: home.path)
         }
-        _ = try run(["init", "--json"])
+        _ = try await run(["init", "--json"])
         var lines = ["Time,Temp (C),Door"]
         for minute in stride(from: 0, to: 2 * 1440, by: 5) {
             let hour = minute / 60 % 24, day = 2 + minute / 1440
@@ -21,22 +21,22 @@ import Testing
         let file = try home.write("history.csv", lines.joined(separator: "\n"))
         let maps = ["--map", "Temp (C)=kitchen.temperature:°C", "--map", "Door=kitchen.door", "--timezone", "UTC"]
 
-        let strict = try run(["import", file, "--strict"] + maps)
+        let strict = try await run(["import", file, "--strict"] + maps)
         #expect(strict.status == 1 && strict.stdout.contains("line 4: column 'Temp (C)': 'cold'"))
         #expect(strict.stdout.contains("nothing was stored"))
-        let imported = try run(["import", file, "--json"] + maps)
+        let imported = try await run(["import", file, "--json"] + maps)
         #expect(imported.status == 0, "\(imported.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(imported.stdout.utf8)) as? [String: Any])
         #expect(summary["added"] as? Int == 2 * 576 && summary["bad"] as? Int == 1)
         #expect((summary["badLines"] as? [[String: Any]])?.first?["line"] as? Int == 4)
-        let again = try run(["import", file] + maps)
+        let again = try await run(["import", file] + maps)
         #expect(again.status == 0 && again.stdout.contains("nothing added"))
         #expect(again.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 })
 
-        let observed = try run(["observe", "--from", "2026-03-03T00:00Z", "--to", "2026-03-03T06:00Z", "--rules"])
+        let observed = try await run(["observe", "--from", "2026-03-03T00:00Z", "--to", "2026-03-03T06:00Z", "--rules"])
         #expect(observed.status == 0, "\(observed.stderr)")
         #expect(observed.stdout.contains("Observed 24 windows"))
-        let logs = try run(["logs", "--observations", "--json"])
+        let logs = try await run(["logs", "--observations", "--json"])
         #expect(logs.status == 0 && logs.stdout.contains("kitchen.door"))
     }
 }
