@@ -23,6 +23,12 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
     public var recentObservations = 3
     /// Days of hourly rollups the baselines use.
     public var baselineDays = 28
+    /// Share of calibration tasks (`smollama models check`) the chat model must pass before it
+    /// writes observations (narration tasks) or routes `ask` (routing questions); rules otherwise.
+    public var minModelScore = 0.8
+    /// Whether the daemon checks a chat model it has no report for (a new or changed model) in
+    /// the background. Off: only `smollama models check` does.
+    public var calibrate = true
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case enabled, interval, similarity
@@ -33,6 +39,8 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
         case maxCompletionTokens = "max_completion_tokens"
         case recentObservations = "recent_observations"
         case baselineDays = "baseline_days"
+        case minModelScore = "min_model_score"
+        case calibrate
     }
 
     public init() {}
@@ -50,6 +58,13 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
         maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? maxCompletionTokens
         recentObservations = try c.decodeIfPresent(Int.self, forKey: .recentObservations) ?? recentObservations
         baselineDays = try c.decodeIfPresent(Int.self, forKey: .baselineDays) ?? baselineDays
+        minModelScore = try c.decodeIfPresent(Double.self, forKey: .minModelScore) ?? minModelScore
+        calibrate = try c.decodeIfPresent(Bool.self, forKey: .calibrate) ?? calibrate
+        guard (0.0...1.0).contains(minModelScore) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .minModelScore, in: c,
+                debugDescription: "must be between 0 and 1 (the share of calibration tasks the model must pass)")
+        }
         guard interval.milliseconds >= 60_000 else {
             throw DecodingError.dataCorruptedError(
                 forKey: .interval, in: c, debugDescription: "must be at least 1m (observations summarise a window)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SmollamaCore
 import SmollamaLLM
+import SmollamaMind
 import SmollamaMQTT
 import SmollamaNode
 import SmollamaSync
@@ -47,6 +48,9 @@ struct StatusCommand: AsyncParsableCommand {
                         ? "`smollama run` starts it (after scripts/setup-llm.sh)"
                         : (llm.healthDetail ?? "not answering"))))
                 }
+            }
+            for (index, writer) in report.writers.enumerated() {
+                print(ModelsCommand.Check.wrap(writer.reason, head: index == 0 ? "writes    " : "          "))
             }
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")

@@ -67,10 +67,13 @@ enum Terminal {
         return unit.isEmpty ? text : "\(text) \(unit)"
     }
 
-    static func timestamp(_ milliseconds: Int64) -> String {
+    static func timestamp(_ milliseconds: Int64) -> String { timestamp(milliseconds, in: .current) }
+
+    /// `yyyy-MM-dd HH:mm:ss` in `timeZone` (the node's `node.timezone` where a command has it).
+    static func timestamp(_ milliseconds: Int64, in timeZone: TimeZone) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone.current
+        formatter.timeZone = timeZone
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
