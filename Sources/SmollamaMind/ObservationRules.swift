@@ -72,15 +72,57 @@ public struct RulesNarrator: Sendable {
         if highlights.isEmpty { return quiet(packet).map { [$0] } ?? [] }
         var drafts: [(ObservationDraft, NarrationSituation, Int)] = []
         var covered: Set<SensorID> = []
+        var plain: [EvidenceFact] = []
         for fact in highlights {
             guard drafts.count < limit, let sensor = fact.sensor else { continue }
             // A notable fact speaks for its sensor; the sensor's plain activity line adds nothing.
             if fact.kind == .binary && covered.contains(sensor) { continue }
+            if fact.kind == .binary && fact.level == .activity {
+                plain.append(fact)  // ordinary activity: one sentence for all of it, below
+                continue
+            }
             guard let sentence = sentence(fact, sensor: sensor, packet: packet) else { continue }
             covered.insert(sensor)
             drafts.append(sentence)
         }
+        if drafts.count < limit, let activity = activity(plain.filter { !covered.contains($0.sensor ?? "") }, packet) {
+            drafts.append(activity)
+        }
         return drafts
+    }
+
+    /// Ordinary activity of the window's binary sensors in one sentence: "Motion in the hallway 3
+    /// times and the hallway door opened once."
+    func activity(_ facts: [EvidenceFact], _ packet: EvidencePacket) -> (ObservationDraft, NarrationSituation, Int)? {
+        var clauses: [String] = []
+        var motionSaid = false
+        for fact in facts {
+            guard let sensor = fact.sensor, let activations = fact.value("activations") else { continue }
+            let descriptor = packet.sensors[sensor]
+            let times = Self.count(activations, "time")
+            switch descriptor?.deviceClass {
+            case "door", "window": clauses.append("\(names.subject(sensor, descriptor)) opened \(times)")
+            case "motion", "occupancy", "presence":
+                // "motion in the hallway 2 times and in the living room 3 times"
+                let room = names.room(sensor).map { "in the \($0)" }
+                clauses.append("\(motionSaid ? room ?? names.subject(sensor, descriptor) : names.subject(sensor, descriptor)) \(times)")
+                motionSaid = true
+            default: clauses.append("\(names.subject(sensor, descriptor)) active \(times)")
+            }
+        }
+        guard !clauses.isEmpty else { return nil }
+        let said = Self.list(clauses)
+        var phrasings = [Self.capitalised(said) + ".", "Between \(Self.window(packet)): \(said).", "Some activity — \(said)."]
+        if facts.count == 1, let on = facts.first?.value("on") {
+            let total = Self.amount(on)
+            phrasings = [Self.capitalised(said) + ", \(total) in all.",
+                         "Between \(Self.window(packet)), \(said), on for \(total).", "Some activity — \(said) over \(total)."]
+        }
+        let sensors = facts.compactMap(\.sensor)
+        let variant = Self.variant(phrasings.count, packet: packet, salt: sensors.map(\.rawValue).joined())
+        let draft = ObservationDraft(kind: "activity", subjects: sensors.map(\.rawValue), text: phrasings[variant],
+                                     evidenceIDs: facts.map(\.id), importance: facts.map(\.importance).max() ?? 0.3)
+        return (draft, .activity, variant)
     }
 
     /// The phrasing for a situation in this window: turns with the window, so neighbouring windows
@@ -152,7 +194,7 @@ public struct RulesNarrator: Sendable {
             }
             return nil
         case .binary:
-            guard let activations = fact.value("activations"), let on = fact.value("on") else { return nil }
+            guard let activations = fact.value("activations") else { return nil }
             let times = Self.count(activations, "time")
             if unusual, let share = fact.value("share of days active at this hour") {
                 return pick(.unusualHour, "anomaly", [
@@ -160,12 +202,7 @@ public struct RulesNarrator: Sendable {
                     "Unusual for the hour: \(subject) \(times), where \(share.shown)% of days are active.",
                 ])
             }
-            let total = Self.amount(on)
-            return pick(.activity, "activity", [
-                "\(lead): \(times), \(total) in all.",
-                "\(lead) \(times) between \(Self.window(packet)), on for \(total).",
-                "Some activity — \(subject) \(times) over \(total).",
-            ])
+            return activity([fact], packet)
         case .numeric:
             guard unusual, let mean = fact.value("mean"), let usual = fact.value("usual") else { return nil }
             let direction = mean.value > usual.value ? "above" : "below"

@@ -84,6 +84,11 @@ struct LogsCommand: AsyncParsableCommand {
         }
         // "~" marks a time taken while the wall clock was not trusted.
         let mark = entry.clockQuality == .unsynced ? "~" : " "
+        if entry.observation != nil {
+            // An observation is read whole: its sentence wraps under itself instead of being cut.
+            let kind = entry.subject.padding(toLength: max(9, entry.subject.count), withPad: " ", startingAt: 0)
+            return Terminal.wrap(entry.message, head: Terminal.timestamp(entry.time, in: zone) + mark + " " + kind + " ")
+        }
         let subject = entry.subject.padding(toLength: max(18, entry.subject.count), withPad: " ", startingAt: 0)
         let head = Terminal.timestamp(entry.time, in: zone) + mark + " " + subject + "  "
         let room = max(10, Terminal.width - head.count)

@@ -206,23 +206,9 @@ struct ModelsCommand: AsyncParsableCommand {
                              report.narration.passed, report.narration.total, report.routing.passed,
                              report.routing.total, report.seconds))
                 for (index, decision) in decisions.enumerated() {
-                    print(Self.wrap(decision.reason, head: index == 0 ? "writes     " : "           "))
+                    print(Terminal.wrap(decision.reason, head: index == 0 ? "writes     " : "           "))
                 }
             }
-        }
-
-        /// `text` after `head`, wrapped to the terminal with the continuation lines indented as far.
-        static func wrap(_ text: String, head: String) -> String {
-            var lines: [String] = []
-            var line = head
-            for word in text.split(separator: " ") {
-                if line.count + word.count + 1 > Terminal.width, line.count > head.count {
-                    lines.append(line)
-                    line = String(repeating: " ", count: head.count)
-                }
-                line += (line.count == head.count ? "" : " ") + word
-            }
-            return (lines + [line]).joined(separator: "\n")
         }
 
         struct CheckOutput: Encodable {

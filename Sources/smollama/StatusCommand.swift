@@ -50,7 +50,7 @@ struct StatusCommand: AsyncParsableCommand {
                 }
             }
             for (index, writer) in report.writers.enumerated() {
-                print(ModelsCommand.Check.wrap(writer.reason, head: index == 0 ? "writes    " : "          "))
+                print(Terminal.wrap(writer.reason, head: index == 0 ? "writes    " : "          "))
             }
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
