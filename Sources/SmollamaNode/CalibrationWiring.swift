@@ -57,6 +57,8 @@ public enum CalibrationWiring {
         private var checking: Task<Void, Never>?
         private var checkedDigests: Set<String> = []
         private var last: GateDecision?
+        /// After a failed check (runtime down), the next one waits this long.
+        private var quietUntil: ContinuousClock.Instant?
 
         public init(config: NodeConfig, paths: SmollamaPaths, model: any ChatModel,
                     now: @escaping @Sendable () async -> Int64, logger: Logger) {
@@ -76,7 +78,7 @@ public enum CalibrationWiring {
             }
             let digest = await CalibrationWiring.digest(config: config.llm, network: true, logger: logger)
             if config.observe.calibrate, narration.score == nil, checking == nil, let digest,
-               !checkedDigests.contains(digest) {
+               !checkedDigests.contains(digest), quietUntil.map({ ContinuousClock.now >= $0 }) ?? true {
                 start(digest: digest)
             }
             return narration
@@ -104,7 +106,8 @@ public enum CalibrationWiring {
         private func finished(digest: String, error: (any Error)?) {
             checking = nil
             guard let error else { return }
-            checkedDigests.remove(digest)  // the runtime was down: try again at the next refresh
+            checkedDigests.remove(digest)  // the runtime was down: try again in 10 minutes
+            quietUntil = ContinuousClock.now + .seconds(600)
             logger.warning("model check failed; observations stay with rules", metadata: ["smollama.error": "\(error)"])
         }
     }

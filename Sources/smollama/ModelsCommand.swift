@@ -220,8 +220,7 @@ struct ModelsCommand: AsyncParsableCommand {
             var url: String
             var underlying: any Error
             var description: String {
-                "the chat model did not answer at \(url) (\(underlying)); start the daemon (`smollama run`, which "
-                    + "starts a managed llama-server) or the runtime, then check again. Nothing was stored."
+                "the chat model at \(url) did not answer, so nothing was stored: \(underlying)"
             }
         }
     }
