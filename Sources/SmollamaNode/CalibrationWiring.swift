@@ -45,6 +45,12 @@ public enum CalibrationWiring {
         }
     }
 
+    /// Who writes observations, as the dashboard shows it (no network call).
+    public static func writer(config: NodeConfig, paths: SmollamaPaths, logger: Logger) async -> String? {
+        await decisions(config: config, paths: paths, network: false, logger: logger)
+            .first { $0.role == .narration }?.reason
+    }
+
     /// Keeps the loop's gate current: reads the stored report for the model's digest; with none
     /// (a new or changed model) and `observe.calibrate` on, runs the full check once in the
     /// background and stores it (the gate reads it at its next refresh). Rules write meanwhile.
