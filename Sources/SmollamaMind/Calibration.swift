@@ -97,7 +97,7 @@ public struct CalibrationRunner: Sendable {
                 let route = try await router.decide(task.question, sensors: sensors)
                 result.passed = route.tool == task.tool && (task.sensor == nil || route.sensor == task.sensor)
                 result.detail = "\(route.tool) \(route.sensor)"
-            } catch let error as LLMError where ObservationLoop.isRuntimeDown(error) {
+            } catch let error as LLMError where Self.aborts(error) {
                 throw error
             } catch {
                 result.detail = "\(error)"
@@ -135,13 +135,20 @@ public struct CalibrationRunner: Sendable {
                     result.passed = true
                 }
             }
-        } catch let error as LLMError where ObservationLoop.isRuntimeDown(error) {
+        } catch let error as LLMError where Self.aborts(error) {
             throw error
         } catch {
             result.detail = "\(error)"
         }
         result.seconds = ObservationLoop.seconds(ContinuousClock.now - started)
         return result
+    }
+
+    /// Errors that end the check without a report: nobody answers. A timeout is the model being
+    /// too slow for the task, so it fails that task instead.
+    static func aborts(_ error: LLMError) -> Bool {
+        if case .timeout = error { return false }
+        return ObservationLoop.isRuntimeDown(error)
     }
 
     static let upWords: Set<String> = ["above", "higher", "high", "warmer", "warm", "rose", "risen", "rising", "up",
