@@ -118,7 +118,7 @@ public struct ObservationVerifier: Sendable {
         let text = draft.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { return .emptyText }
         if let id = Self.evidenceIDTokens(text).first { return .evidenceIDInText(id) }
-        for token in Self.identifierTokens(text) {
+        if let token = Self.identifierTokens(text).first {
             return packet.sensors[SensorID(token)] == nil ? .unknownSensor(token) : .sensorIDInText(token)
         }
         if let echoed = packet.facts.first(where: { Self.echoes(text, $0) }) { return .echoesEvidence(id: echoed.id) }
