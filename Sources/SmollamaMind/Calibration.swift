@@ -50,6 +50,15 @@ public struct CalibrationReport: Codable, Sendable, Hashable {
     }
 
     public func score(_ role: ModelRole) -> CalibrationScore { role == .narration ? narration : routing }
+
+    /// This report with `role`'s score and results taken from `other` (a check of one role keeps
+    /// the other role's earlier result for the same model and digest).
+    public func keeping(_ role: ModelRole, from other: CalibrationReport) -> CalibrationReport {
+        var merged = self
+        if role == .narration { merged.narration = other.narration } else { merged.routing = other.routing }
+        merged.results = other.results.filter { $0.role == role } + results.filter { $0.role != role }
+        return merged
+    }
 }
 
 /// What a model may do once calibrated.
@@ -77,20 +86,21 @@ public struct CalibrationRunner: Sendable {
 
     /// The first `limit` tasks of each role (all with nil). Throws only when the runtime cannot
     /// be reached: a model that is down is not a model that failed.
-    public func run(limit: Int? = nil, digest: String, now: Int64,
+    /// `roles`: the parts to run (both by default).
+    public func run(limit: Int? = nil, roles: Set<ModelRole> = Set(ModelRole.allCases), digest: String, now: Int64,
                     progress: @escaping @Sendable (CalibrationReport.TaskResult) async -> Void = { _ in })
         async throws -> CalibrationReport
     {
         let started = ContinuousClock.now
         var results: [CalibrationReport.TaskResult] = []
-        for task in CalibrationSet.narration.prefix(limit ?? .max) {
+        for task in CalibrationSet.narration.prefix(roles.contains(.narration) ? limit ?? .max : 0) {
             let result = try await narrate(task)
             results.append(result)
             await progress(result)
         }
         let router = AskRouter(model: model, logger: logger)
         let sensors = CalibrationSet.sensors.keys.map(\.rawValue).sorted()
-        for task in CalibrationSet.routing.prefix(limit ?? .max) {
+        for task in CalibrationSet.routing.prefix(roles.contains(.routing) ? limit ?? .max : 0) {
             let clock = ContinuousClock.now
             var result = CalibrationReport.TaskResult(id: task.id, role: .routing, passed: false, detail: "", seconds: 0)
             do {

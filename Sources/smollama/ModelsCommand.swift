@@ -166,6 +166,14 @@ struct ModelsCommand: AsyncParsableCommand {
                 """)
         @OptionGroup var options: RuntimeOptions
         @Option(help: "Run only the first N tasks of each set (a quick check; default: all).") var tasks: Int?
+        @Option(help: "Run one part only: narration or routing (the other keeps its stored result).",
+                transform: { text in
+                    guard let role = ModelRole(rawValue: text) else {
+                        throw ValidationError("--only '\(text)' is not a part; use narration or routing")
+                    }
+                    return role
+                })
+        var only: ModelRole?
 
         func validate() throws {
             if let tasks, tasks < 1 { throw ValidationError("--tasks must be 1 or more") }
@@ -182,9 +190,10 @@ struct ModelsCommand: AsyncParsableCommand {
                 let runner = CalibrationRunner(model: model, maxCompletionTokens: runtime.config.observe.maxCompletionTokens,
                                                logger: logger)
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
-                let report: CalibrationReport
+                var report: CalibrationReport
                 do {
-                    report = try await runner.run(limit: tasks, digest: digest, now: now) { result in
+                    let roles = only.map { Set([$0]) } ?? Set(ModelRole.allCases)
+                    report = try await runner.run(limit: tasks, roles: roles, digest: digest, now: now) { result in
                         guard !json else { return }
                         let line = String(format: "%@ %@ %@ %.1fs  %@", result.role.rawValue.padding(
                             toLength: 9, withPad: " ", startingAt: 0), result.id.padding(toLength: 12, withPad: " ", startingAt: 0),
@@ -195,7 +204,12 @@ struct ModelsCommand: AsyncParsableCommand {
                 } catch {
                     throw CheckError(url: config.url, underlying: error)
                 }
-                try CalibrationWiring.store(runtime.paths).save(report)
+                let store = CalibrationWiring.store(runtime.paths)
+                if let only, let other = ModelRole.allCases.first(where: { $0 != only }),
+                   let earlier = store.report(model: report.model, digest: digest) {
+                    report = report.keeping(other, from: earlier)
+                }
+                try store.save(report)
                 let decisions = ModelRole.allCases.map {
                     GateDecision.decide($0, model: report.model, digest: digest, report: report, latest: report,
                                         minScore: runtime.config.observe.minModelScore)

@@ -161,6 +161,11 @@ enum TinyModelReplies {
         #expect(try store.load().count == 2)
         #expect(store.report(model: "m", digest: "a")?.narration.passed == 18)
         #expect(store.latest(model: "m")?.digest == "b")
+        // A check of routing only keeps the stored narration score.
+        let routingOnly = CalibrationReport(model: "m", digest: "a", checkedAt: 4, narration: .init(passed: 0, total: 0),
+                                            routing: .init(passed: 15, total: 20), results: [], seconds: 1)
+        let merged = routingOnly.keeping(.narration, from: try #require(store.report(model: "m", digest: "a")))
+        #expect(merged.narration.passed == 18 && merged.routing.passed == 15)
         try Data("not json".utf8).write(to: URL(fileURLWithPath: store.path))
         #expect(throws: CalibrationStoreError.self) { try store.load() }
     }
