@@ -40,6 +40,9 @@ public struct Asker: Sendable {
     public var maxToolRounds: Int
     /// Most tokens of an answer.
     public var maxAnswerTokens: Int
+    /// False when the model failed the routing part of calibration: questions go to recall
+    /// without asking it to pick a tool.
+    public var routeWithModel = true
     let logger: Logger
 
     public init(model: any ChatModel, tools: MindTools, maxToolRounds: Int = 4, maxAnswerTokens: Int = 200, logger: Logger) {
@@ -96,42 +99,13 @@ public struct Asker: Sendable {
 
     // MARK: - Router
 
-    struct Route: Decodable {
-        var tool: String
-        var sensor: String
-    }
-
-    /// Asks the model (JSON constrained to the known tools and sensors) which tool answers the question.
-    func route(_ question: String, sensors: [String]) async -> Route {
-        let schema: JSONValue = [
-            "type": "object",
-            "properties": [
-                "tool": ["type": "string", "enum": ["recall", "history", "current_state"]],
-                "sensor": ["type": "string", "enum": .array((sensors + ["none"]).map { .string($0) })],
-            ],
-            "required": ["tool", "sensor"],
-            "additionalProperties": false,
-        ]
-        do {
-            return try await model.generate(
-                Route.self, schema: schema, name: "route",
-                messages: [
-                    .system("""
-                        Pick the tool for the question. recall: routines, habits, what is usual, remembered facts, \
-                        past events. current_state: what a sensor reads right now. history: how a sensor changed \
-                        over recent hours. Sensor: the one the question is about, or none.
-                        """),
-                    .user(question),
-                ], options: .deterministic(maxTokens: 40))
-        } catch {
-            logger.info("router failed; recalling", metadata: ["smollama.ask.error": "\(error)"])
-            return Route(tool: "recall", sensor: "none")
-        }
+    func route(_ question: String, sensors: [String]) async -> AskRouter.Route {
+        await AskRouter(model: model, logger: logger).route(question, sensors: sensors)
     }
 
     func routed(_ question: String) async throws -> AskAnswer {
         let sensors = try await tools.database.registeredSensors().map(\.descriptor.id.rawValue).sorted()
-        let route = await route(question, sensors: sensors)
+        let route = routeWithModel ? await route(question, sensors: sensors) : AskRouter.Route(tool: "recall", sensor: "none")
         let sensor = sensors.contains(route.sensor) ? route.sensor : nil
         var calls: [AskAnswer.Call] = []
         var context: [String] = []
@@ -195,5 +169,60 @@ public struct Asker: Sendable {
 
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
+}
+
+/// The router of `ask` without a tools-capable model: one constrained-JSON call that picks the
+/// tool (recall, history, current_state) and the sensor a question is about. Calibration scores it.
+public struct AskRouter: Sendable {
+    public struct Route: Decodable, Sendable, Hashable {
+        public var tool: String
+        public var sensor: String
+
+        public init(tool: String, sensor: String) {
+            self.tool = tool
+            self.sensor = sensor
+        }
+    }
+
+    public let model: any ChatModel
+    let logger: Logger
+
+    public init(model: any ChatModel, logger: Logger) {
+        self.model = model
+        self.logger = logger
+    }
+
+    /// The model's route, or recall when the model fails.
+    public func route(_ question: String, sensors: [String]) async -> Route {
+        do {
+            return try await decide(question, sensors: sensors)
+        } catch {
+            logger.info("router failed; recalling", metadata: ["smollama.ask.error": "\(error)"])
+            return Route(tool: "recall", sensor: "none")
+        }
+    }
+
+    /// Asks the model (JSON constrained to the known tools and sensors) which tool answers the question.
+    public func decide(_ question: String, sensors: [String]) async throws -> Route {
+        let schema: JSONValue = [
+            "type": "object",
+            "properties": [
+                "tool": ["type": "string", "enum": ["recall", "history", "current_state"]],
+                "sensor": ["type": "string", "enum": .array((sensors + ["none"]).map { .string($0) })],
+            ],
+            "required": ["tool", "sensor"],
+            "additionalProperties": false,
+        ]
+        return try await model.generate(
+            Route.self, schema: schema, name: "route",
+            messages: [
+                .system("""
+                    Pick the tool for the question. recall: routines, habits, what is usual, remembered facts, \
+                    past events. current_state: what a sensor reads right now. history: how a sensor changed \
+                    over recent hours. Sensor: the one the question is about, or none.
+                    """),
+                .user(question),
+            ], options: .deterministic(maxTokens: 40))
     }
 }

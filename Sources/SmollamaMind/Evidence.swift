@@ -1,4 +1,5 @@
-import Foundation
+// Over 400 lines: the packet's types and the builder that fills them read best side by side.
+public import Foundation
 public import SmollamaCore
 public import SmollamaStore
 
@@ -94,17 +95,24 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
         }
     }
 
+    /// The note of a sensor-fault fact (what a `fault` observation must cite).
+    public static let faultNote = "sensor fault"
+
+    /// The line's `name value unit` parts, as the prompt shows them.
+    var lineParts: [String] {
+        values.map { value in
+            let unit = value.unit.isEmpty || value.unit == "time" ? "" : (value.unit == "%" ? "%" : " " + value.unit)
+            return "\(value.name) \(value.shown)\(unit)"
+        }
+    }
+
+    /// The line's head after the id: `hallway.motion first activity after a long quiet`, `window Sunday`.
+    var lineHead: String { [sensor?.rawValue ?? "window", note].compactMap { $0 }.joined(separator: " ") }
+
     /// One compact prompt line: `f3 hallway.motion: activations 1 times, on 2 min; usual activity
     /// at this hour 20 % of days [UNUSUAL]`.
     public var line: String {
-        var parts: [String] = []
-        for value in values {
-            let unit = value.unit.isEmpty || value.unit == "time" ? "" : (value.unit == "%" ? "%" : " " + value.unit)
-            parts.append("\(value.name) \(value.shown)\(unit)")
-        }
-        var text = "\(id) \(sensor?.rawValue ?? "window")"
-        if let note { text += " \(note)" }
-        text += ": " + parts.joined(separator: ", ")
+        var text = "\(id) \(lineHead): " + lineParts.joined(separator: ", ")
         switch level {
         case .unusual: text += " [UNUSUAL]"
         case .strong: text += " [VERY UNUSUAL]"
@@ -154,8 +162,9 @@ public struct EvidencePacket: Sendable, Hashable, Codable {
 public struct EvidenceSettings: Sendable, Hashable {
     /// How many days of hourly rollups the baselines use.
     public var baselineDays: Int
-    /// Offset of local time from UTC (routines and "at night" follow local time).
-    public var utcOffsetMinutes: Int
+    /// The node's time zone (`node.timezone`): hours of day, "at night" and the days baselines
+    /// compare follow local time, daylight saving included.
+    public var timeZone: TimeZone
     /// A binary sensor active in an hour when it is active on at most this share of days is unusual.
     public var unusualProbability: Double
     /// First activity after at least this much quiet is notable.
@@ -168,11 +177,11 @@ public struct EvidenceSettings: Sendable, Hashable {
     /// Baselines need at least this many earlier days to say anything.
     public var minimumBaselineDays: Int
 
-    public init(baselineDays: Int = 28, utcOffsetMinutes: Int = 0, unusualProbability: Double = 0.25,
+    public init(baselineDays: Int = 28, timeZone: TimeZone = LocalClock.utc, unusualProbability: Double = 0.25,
                 longQuiet: Int64 = 3 * 3_600_000, unusualDeviation: Double = 3, strongDeviation: Double = 5,
                 nightHours: Range<Int> = 0..<5, minimumBaselineDays: Int = 5) {
         self.baselineDays = baselineDays
-        self.utcOffsetMinutes = utcOffsetMinutes
+        self.timeZone = timeZone
         self.unusualProbability = unusualProbability
         self.longQuiet = longQuiet
         self.unusualDeviation = unusualDeviation
@@ -182,23 +191,29 @@ public struct EvidenceSettings: Sendable, Hashable {
     }
 }
 
-/// Local calendar fields of a node-clock instant (no Foundation calendar: fast and deterministic).
-struct LocalClock: Sendable, Hashable {
-    let offsetMilliseconds: Int64
+/// Local calendar fields of a node-clock instant in a time zone, daylight saving included (the
+/// zone's offset at that instant; no Calendar: fast and deterministic).
+public struct LocalClock: Sendable, Hashable {
+    public static let utc = TimeZone(secondsFromGMT: 0) ?? .current
 
-    init(utcOffsetMinutes: Int) { offsetMilliseconds = Int64(utcOffsetMinutes) * 60_000 }
+    public let timeZone: TimeZone
 
-    func local(_ time: Int64) -> Int64 { time + offsetMilliseconds }
+    public init(timeZone: TimeZone) { self.timeZone = timeZone }
+
+    /// Milliseconds of local wall time since 1970-01-01 00:00 local.
+    public func local(_ time: Int64) -> Int64 {
+        time + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(time) / 1000))) * 1000
+    }
     /// 0…23.
-    func hour(_ time: Int64) -> Int { Int(((local(time) % 86_400_000) + 86_400_000) % 86_400_000 / 3_600_000) }
-    func minute(_ time: Int64) -> Int { Int(((local(time) % 3_600_000) + 3_600_000) % 3_600_000 / 60_000) }
+    public func hour(_ time: Int64) -> Int { Int(((local(time) % 86_400_000) + 86_400_000) % 86_400_000 / 3_600_000) }
+    public func minute(_ time: Int64) -> Int { Int(((local(time) % 3_600_000) + 3_600_000) % 3_600_000 / 60_000) }
     /// 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
-    func weekday(_ time: Int64) -> Int {
+    public func weekday(_ time: Int64) -> Int {
         let day = Int(floorDiv(local(time), 86_400_000))
         return ((day + 3) % 7 + 7) % 7
     }
-    func isWeekend(_ time: Int64) -> Bool { weekday(time) >= 5 }
-    func dayIndex(_ time: Int64) -> Int64 { floorDiv(local(time), 86_400_000) }
+    public func isWeekend(_ time: Int64) -> Bool { weekday(time) >= 5 }
+    public func dayIndex(_ time: Int64) -> Int64 { floorDiv(local(time), 86_400_000) }
 
     static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -220,7 +235,7 @@ public struct EvidenceBuilder: Sendable {
     /// The evidence for `[start, end)`.
     public func build(windowStart start: Int64, windowEnd end: Int64) async throws -> EvidencePacket {
         let registered = try await database.registeredSensors()
-        let clock = LocalClock(utcOffsetMinutes: settings.utcOffsetMinutes)
+        let clock = LocalClock(timeZone: settings.timeZone)
         let length = end - start
         var facts: [EvidenceFact] = []
         var counter = 0
@@ -270,7 +285,7 @@ public struct EvidenceBuilder: Sendable {
                     id: nextID(), key: "\(sensor.id)/fault@\(start)", kind: .notable, sensor: sensor.id,
                     values: [EvidenceValue(name: "failed reads", value: Double(summary.consecutiveFailures),
                                            unit: "times", decimals: 0)],
-                    level: .strong, note: "sensor fault"))
+                    level: .strong, note: EvidenceFact.faultNote))
             }
         }
         return EvidencePacket(
@@ -351,11 +366,16 @@ public struct EvidenceBuilder: Sendable {
             if sensor.deviceClass != "door" && quiet >= settings.longQuiet && (probability ?? 0) <= 0.5 {
                 let hours = Self.round(Double(quiet) / 3_600_000, 1)
                 let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
+                var quietValues = [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),
+                                   EvidenceValue(name: "at", value: at, unit: "time", decimals: 2)]
+                if let days = daysSinceActive(atHourOf: firstActive.bucketStart, history: history, clock: clock) {
+                    quietValues.append(EvidenceValue(name: "quiet days at this hour", value: Double(days),
+                                                     unit: "days", decimals: 0))
+                }
                 notable.append(EvidenceFact(
                     id: nextID(), key: "\(sensor.id)/quiet-ended@\(firstActive.bucketStart)", kind: .notable,
                     sensor: sensor.id,
-                    values: [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),
-                             EvidenceValue(name: "at", value: at, unit: "time", decimals: 2)],
+                    values: quietValues,
                     level: level == .unusual ? .strong : .unusual, note: "first activity after a long quiet"))
             }
             if sensor.deviceClass == "door" && settings.nightHours.contains(clock.hour(firstActive.bucketStart)) {
@@ -369,6 +389,19 @@ public struct EvidenceBuilder: Sendable {
         let fact = EvidenceFact(id: nextID(), key: "\(sensor.id)/activity@\(start)", kind: .binary, sensor: sensor.id,
                                 values: values, level: level)
         return (fact, notable)
+    }
+
+    /// Days since the sensor was last active in this local hour of day (any kind of day), or the
+    /// days of history when it never was; nil with too little history or when it was active yesterday.
+    func daysSinceActive(atHourOf time: Int64, history: [Rollup], clock: LocalClock) -> Int64? {
+        let days = Set(history.map { clock.dayIndex($0.bucketStart) })
+        guard days.count >= settings.minimumBaselineDays else { return nil }
+        let hour = clock.hour(time)
+        let today = clock.dayIndex(time)
+        let last = history.filter { $0.onCount > 0 && clock.hour($0.bucketStart) == hour }
+            .map { clock.dayIndex($0.bucketStart) }.filter { $0 < today }.max()
+        let since = last.map { today - $0 } ?? Int64(days.count)
+        return since >= 2 ? since : nil
     }
 
     /// Decimals a unit is shown with: people read temperatures to a tenth, percentages and lux whole.

@@ -27,6 +27,12 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
     public var backfill = ConfigDuration.hours(24)
     /// Back-filled windows use the model while it answers within this; after one slower call, rules.
     public var backfillModelBudget = ConfigDuration.seconds(20)
+    /// Share of calibration tasks (`smollama models check`) the chat model must pass before it
+    /// writes observations (narration tasks) or routes `ask` (routing questions); rules otherwise.
+    public var minModelScore = 0.8
+    /// Whether the daemon checks a chat model it has no report for (a new or changed model) in
+    /// the background. Off: only `smollama models check` does.
+    public var calibrate = true
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case enabled, interval, similarity
@@ -39,6 +45,8 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
         case baselineDays = "baseline_days"
         case backfill
         case backfillModelBudget = "backfill_model_budget"
+        case minModelScore = "min_model_score"
+        case calibrate
     }
 
     public init() {}
@@ -59,6 +67,13 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
         backfill = try c.decodeIfPresent(ConfigDuration.self, forKey: .backfill) ?? backfill
         backfillModelBudget = try c.decodeIfPresent(ConfigDuration.self, forKey: .backfillModelBudget)
             ?? backfillModelBudget
+        minModelScore = try c.decodeIfPresent(Double.self, forKey: .minModelScore) ?? minModelScore
+        calibrate = try c.decodeIfPresent(Bool.self, forKey: .calibrate) ?? calibrate
+        guard (0.0...1.0).contains(minModelScore) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .minModelScore, in: c,
+                debugDescription: "must be between 0 and 1 (the share of calibration tasks the model must pass)")
+        }
         guard interval.milliseconds >= 60_000 else {
             throw DecodingError.dataCorruptedError(
                 forKey: .interval, in: c, debugDescription: "must be at least 1m (observations summarise a window)")

@@ -26,6 +26,12 @@ public struct NoMemories: MemoryContextProvider {
 /// Sends a prompt to a model and hands each generated piece to `onToken` as it arrives.
 public protocol ObservationNarrator: Sendable {
     func narrate(_ request: ChatRequest, onToken: @escaping @Sendable (String) async -> Void) async throws -> ChatResponse
+    /// False: the loop writes by rules without asking (the model failed calibration).
+    func trusted() async -> Bool
+}
+
+extension ObservationNarrator {
+    public func trusted() async -> Bool { true }
 }
 
 /// The narrator over a `ChatModel`: streams the reply so the dashboard's thought stream shows it live.
@@ -216,7 +222,7 @@ public actor ObservationLoop {
         var outcome = ObservationOutcome(windowStart: windowStart, windowEnd: windowEnd,
                                          estimatedPromptTokens: prompt.estimatedTokens)
         var accepted: [ObservationDraft] = []
-        if let narrator {
+        if let narrator, await narrator.trusted() {
             var messages = prompt.messages
             for _ in 0..<2 {
                 let (attempt, drafts, down, rejection) = await ask(narrator, messages: messages, schema: prompt.schema,
@@ -295,8 +301,8 @@ public actor ObservationLoop {
             attempt.schemaValid = true
             attempt.drafts = reply.observations.count
             var passed: [ObservationDraft] = []
-            for draft in reply.observations {
-                if let failure = verifier.verify(draft, against: packet) {
+            for (draft, failure) in verifier.verify(reply: reply.observations, against: packet) {
+                if let failure {
                     attempt.failures.append(failure.description)
                     logger.info("observation draft rejected", metadata: [
                         "smollama.observe.reason": "\(failure)", "smollama.observe.text": "\(draft.text)",
@@ -380,8 +386,8 @@ public actor ObservationLoop {
             let current = (try? await database.observation(id: stored.record.id))?.record ?? stored.record
             candidates.append(current)
         }
-        let text = Self.normalised(record.text)
-        if let same = candidates.first(where: { Self.normalised($0.text) == text }) { return same }
+        let text = ObservationVerifier.normalised(record.text)
+        if let same = candidates.first(where: { ObservationVerifier.normalised($0.text) == text }) { return same }
         guard !candidates.isEmpty, embedder != nil, let vector = await embed(record.text) else { return nil }
         var best: (ObservationRecord, Double)?
         for candidate in candidates {
@@ -413,11 +419,6 @@ public actor ObservationLoop {
                         metadata: ["smollama.error": "\(error)"])
             return nil
         }
-    }
-
-    static func normalised(_ text: String) -> String {
-        text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-            .trimmingCharacters(in: CharacterSet(charactersIn: ".!"))
     }
 
     static func seconds(_ duration: Duration) -> Double {

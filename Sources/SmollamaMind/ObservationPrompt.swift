@@ -14,9 +14,9 @@ public struct ObservationPrompt: Sendable {
     public var trimmed: Int
 
     public static let system = """
-        You turn a home's sensor evidence into short factual observations. Use only the evidence lines. \
-        Copy numbers exactly as written, with their units; never invent a number. Name no sensor that is \
-        not listed. Cite the ids (like f2) of the lines you used. Lines marked UNUSUAL matter most.
+        Turn a home's sensor evidence into short factual observations. Use only the evidence lines; copy \
+        numbers exactly, with units. Say rooms in words (kitchen.temperature: "the kitchen temperature"); \
+        never put ids like f2 in the text or copy a line. Cite the ids you used. UNUSUAL lines matter most.
         """
     // No worked example: SmolLM2-135M copied an example's numbers ("4 activations") into most replies
     // (smollama-llm-bench observations, BENCHMARKS.md), and the verifier then refused them all.

@@ -43,6 +43,19 @@ public enum VerificationFailure: Error, Sendable, Hashable, CustomStringConverti
     case emptyText
     /// Too short, or about nothing the evidence names.
     case genericText(String)
+    /// The text copies an evidence line (`from 10:45, to 11:00, length 15 min`) instead of saying it.
+    case echoesEvidence(id: String)
+    /// The text shows a prompt id (`f0`): people reading the log never see those.
+    case evidenceIDInText(String)
+    /// The text names a sensor by its id (`hallway.motion`) instead of in words.
+    case sensorIDInText(String)
+    /// The kind needs evidence the cited facts do not hold (`fault` without a fault fact,
+    /// `anomaly` without an unusual one).
+    case unsupportedKind(kind: String, needs: String)
+    /// One evidence id cited more than once.
+    case repeatedEvidence(String)
+    /// The same text as an earlier observation of the same reply.
+    case duplicateText(String)
 
     public var description: String {
         switch self {
@@ -54,23 +67,48 @@ public enum VerificationFailure: Error, Sendable, Hashable, CustomStringConverti
         case .wrongUnit(let number, let unit): "\(number) \(unit): the cited evidence has this number with another unit"
         case .emptyText: "the text is empty"
         case .genericText(let text): "the text says nothing specific about the cited sensors: \"\(text)\""
+        case .echoesEvidence(let id): "the text copies evidence line \(id) instead of saying what it means"
+        case .evidenceIDInText(let id): "the text shows the evidence id '\(id)'; cite ids in evidence_ids only"
+        case .sensorIDInText(let sensor): "the text names sensor '\(sensor)' by its id; say it in words"
+        case .unsupportedKind(let kind, let needs): "kind '\(kind)' needs \(needs) among the cited evidence"
+        case .repeatedEvidence(let id): "evidence id '\(id)' is cited more than once"
+        case .duplicateText(let text): "the reply repeats an observation: \"\(text)\""
         }
     }
 }
 
-/// Checks a draft against the evidence it cites: known kind, known sensors and evidence ids, and
-/// every number in the text equal to a value of the cited facts (as shown, or rounded to the
-/// decimals the text uses), with a compatible unit. The window fact (`f0`) is always citable.
+/// Checks a draft against the evidence it cites: known kind, known sensors and evidence ids each
+/// cited once, a text in words (no prompt ids, no sensor ids, no copied evidence line), every
+/// number in the text equal to a value of the cited facts (as shown, or rounded to the decimals
+/// the text uses) with a compatible unit, and a kind the cited facts support. The window fact
+/// (`f0`) is always citable. `verify(reply:)` adds what only a whole reply shows: repeated texts.
 public struct ObservationVerifier: Sendable {
     public static let kinds = ["anomaly", "activity", "trend", "fault", "summary"]
 
     public init() {}
 
+    /// Each draft of a reply with its failure (nil: accepted). A text equal to an earlier draft's
+    /// (ignoring case, spacing and the final stop) is refused even when that one was accepted.
+    public func verify(reply drafts: [ObservationDraft], against packet: EvidencePacket)
+        -> [(draft: ObservationDraft, failure: VerificationFailure?)]
+    {
+        var seen: Set<String> = []
+        return drafts.map { draft in
+            let normalised = Self.normalised(draft.text)
+            let failure = verify(draft, against: packet)
+                ?? (seen.contains(normalised) ? .duplicateText(draft.text) : nil)
+            seen.insert(normalised)
+            return (draft, failure)
+        }
+    }
+
     public func verify(_ draft: ObservationDraft, against packet: EvidencePacket) -> VerificationFailure? {
         guard Self.kinds.contains(draft.kind) else { return .unknownKind(draft.kind) }
         guard !draft.evidenceIDs.isEmpty else { return .noEvidence }
         var cited: [EvidenceFact] = []
+        var citedIDs: Set<String> = []
         for id in draft.evidenceIDs {
+            guard citedIDs.insert(id).inserted else { return .repeatedEvidence(id) }
             guard let fact = packet.fact(id: id) else { return .unknownEvidence(id) }
             cited.append(fact)
         }
@@ -79,15 +117,55 @@ public struct ObservationVerifier: Sendable {
         }
         let text = draft.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { return .emptyText }
-        for token in Self.identifierTokens(text) where packet.sensors[SensorID(token)] == nil {
-            return .unknownSensor(token)
+        if let id = Self.evidenceIDTokens(text).first { return .evidenceIDInText(id) }
+        if let token = Self.identifierTokens(text).first {
+            return packet.sensors[SensorID(token)] == nil ? .unknownSensor(token) : .sensorIDInText(token)
         }
+        if let echoed = packet.facts.first(where: { Self.echoes(text, $0) }) { return .echoesEvidence(id: echoed.id) }
         if let failure = genericness(text, subjects: draft.subjects, cited: cited, packet: packet) { return failure }
         let values = (cited + packet.facts.filter { $0.kind == .window }).flatMap(\.values)
         for number in NumberToken.scan(text) {
             if let failure = check(number, values: values) { return failure }
         }
-        return nil
+        return support(kind: draft.kind, cited: cited)
+    }
+
+    /// `fault` needs a sensor-fault fact, `anomaly` a fact above its baseline; the other kinds
+    /// describe any evidence.
+    func support(kind: String, cited: [EvidenceFact]) -> VerificationFailure? {
+        switch kind {
+        case "fault" where !cited.contains(where: { $0.note == EvidenceFact.faultNote }):
+            .unsupportedKind(kind: kind, needs: "a sensor fault")
+        case "anomaly" where !cited.contains(where: { $0.level >= .unusual }):
+            .unsupportedKind(kind: kind, needs: "an UNUSUAL fact")
+        default:
+            nil
+        }
+    }
+
+    /// The text holds two neighbouring `name value` parts of a fact's line as the prompt shows
+    /// them (`from 10:45, to 11:00`), or the line's head (`window Sunday:`): a copy, not a sentence.
+    static func echoes(_ text: String, _ fact: EvidenceFact) -> Bool {
+        let squeezed = normalised(text)
+        let parts = fact.lineParts.map(normalised)
+        for index in parts.indices.dropLast() where squeezed.contains(parts[index] + ", " + parts[index + 1]) {
+            return true
+        }
+        return squeezed.contains(normalised(fact.lineHead) + ":")
+    }
+
+    /// Lower case, single spaces, no final stop: how two texts are compared.
+    static func normalised(_ text: String) -> String {
+        text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+            .trimmingCharacters(in: CharacterSet(charactersIn: ".!"))
+    }
+
+    /// Words shaped like prompt ids: `f` and digits only (`f0`, `f12`).
+    static func evidenceIDTokens(_ text: String) -> [String] {
+        text.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init).filter { word in
+            word.count >= 2 && (word.first == "f" || word.first == "F") && word.dropFirst().allSatisfy(\.isASCII)
+                && word.dropFirst().allSatisfy(\.isNumber)
+        }
     }
 
     func check(_ number: NumberToken, values: [EvidenceValue]) -> VerificationFailure? {
@@ -141,6 +219,7 @@ enum Units {
         case "lx", "lux": "lx"
         case "min", "mins", "minute", "minutes": "min"
         case "h", "hr", "hrs", "hour", "hours": "h"
+        case "d", "day", "days": "days"
         case "times", "time", "activation", "activations", "event", "events", "x": "times"
         case "hpa": "hPa"
         default: unit
@@ -150,7 +229,7 @@ enum Units {
     /// Words that say "unit" after a number; anything else after a number is no unit.
     static let known: Set<String> = [
         "°c", "c", "degc", "degree", "degrees", "celsius", "°", "%", "percent", "pct", "lx", "lux", "min", "mins",
-        "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "times", "activation", "activations", "event",
+        "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days", "times", "activation", "activations", "event",
         "events", "x", "hpa", "am", "pm",
     ]
 

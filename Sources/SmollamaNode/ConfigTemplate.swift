@@ -33,6 +33,7 @@ public enum ConfigTemplate {
           name: \(quoted(name))          # display name; the node's identity is its id, not this name
           role: \(role.rawValue)             # alpaca (edge node) or llama (hub)
           data_dir: data           # relative to SMOLLAMA_HOME
+          # timezone: Europe/Berlin  # IANA name for local times (baselines, sentences, logs); default: the system's
 
         store:
           flush_interval: 1s       # readings wait at most this long before a commit (the most a crash can lose)
@@ -155,6 +156,8 @@ public enum ConfigTemplate {
           baseline_days: 28        # days of history behind "usual at this hour"
           backfill: 24h            # at start, observe windows missed while stopped (0s: off)
           backfill_model_budget: 20s # back-filled windows: model while this fast, then rules
+          min_model_score: 0.8     # share of `smollama models check` tasks the model must pass to write (else rules)
+          calibrate: true          # check a new or changed chat model in the background
 
         # Memories and recall. Reflection turns routines in the hourly rollups into memories
         # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the

@@ -50,10 +50,14 @@ public enum Daemon {
         let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)
         let sync = try SyncWiring(runtime: runtime, clock: clock, clockSource: clockSource, logger: logger)
         let live = LivePublisher()
+        var environment = DashboardEnvironment(
+            node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
+            database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live)
+        environment.writer = { [paths = runtime.paths] in
+            await CalibrationWiring.writer(config: config, paths: paths, logger: logger)
+        }
         let dashboard = try buildApplication(
-            environment: DashboardEnvironment(
-                node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
-                database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live),
+            environment: environment,
             logger: logger, extensions: shared.extensions,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])

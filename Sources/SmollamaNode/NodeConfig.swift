@@ -1,3 +1,4 @@
+public import Foundation
 public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaServer
@@ -21,11 +22,17 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         public var role = Role.alpaca
         /// Relative paths are under SMOLLAMA_HOME.
         public var dataDir = "data"
+        /// IANA time zone name (`Europe/Berlin`) for every local time the node writes or shows:
+        /// baselines ("at this hour"), observation sentences, `logs`. Nil: the system's zone.
+        public var timezone: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, role
+            case name, role, timezone
             case dataDir = "data_dir"
         }
+
+        /// The zone `timezone` names, with its daylight saving rules; the system's when unset.
+        public var timeZone: TimeZone { timezone.flatMap(TimeZone.init(identifier:)) ?? .current }
 
         public init() {}
         public init(from decoder: any Decoder) throws {
@@ -34,6 +41,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
             role = try c.decodeIfPresent(Role.self, forKey: .role) ?? role
             dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? dataDir
+            timezone = try c.decodeIfPresent(String.self, forKey: .timezone)
+            if let timezone, TimeZone(identifier: timezone) == nil {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .timezone, in: c,
+                    debugDescription: "'\(timezone)' is not an IANA time zone name; write one like Europe/Berlin "
+                        + "or America/New_York (see /usr/share/zoneinfo), or leave it out for the system's")
+            }
         }
     }
 

@@ -20,10 +20,19 @@ enum ObservationWiring {
             return nil
         }
         let database = runtime.database
+        let model = config.llm.makeChatModel(logger: logger)
+        // Closed until the stored calibration report for this model says otherwise.
+        let refresher = CalibrationWiring.Refresher(config: config, paths: runtime.paths, model: model,
+                                                    now: { await clock.now() }, logger: logger)
+        let gate = GatedNarrator(
+            StreamingNarrator(model: model),
+            decision: GateDecision.decide(.narration, model: model.model, digest: nil, report: nil, latest: nil,
+                                          minScore: config.observe.minModelScore),
+            refresh: { await refresher.refresh() })
         let loop = ObservationLoop(
             database: database, origin: runtime.identity.nodeID,
             builder: ObserveHistory.evidenceBuilder(runtime: runtime),
-            narrator: StreamingNarrator(model: config.llm.makeChatModel(logger: logger)),
+            narrator: gate,
             embedder: config.llm.makeEmbedder(logger: logger),
             memories: RecalledMemories(recall: MemoryWiring.recall(runtime: runtime, logger: logger), logger: logger),
             settings: ObservationLoopSettings(config: config.observe),

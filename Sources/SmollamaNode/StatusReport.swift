@@ -5,6 +5,7 @@ public import SmollamaCore
 import SmollamaStore
 import SmollamaServer
 public import SmollamaMQTT
+public import SmollamaMind
 
 /// What `smollama status` shows, as data (the CLI formats it or prints it as JSON).
 public struct StatusReport: Codable, Sendable {
@@ -39,6 +40,8 @@ public struct StatusReport: Codable, Sendable {
     public var problems: [Fault]
     /// The LLM runtime as it answers now (nil when not asked).
     public var llm: LLMRuntimeReport?
+    /// Who writes observations and routes `ask`, and why (the model's calibration score).
+    public var writers: [GateDecision]
     /// The `mqtt.broker` setting ("" = off).
     public var mqttBroker: String
     /// What the running daemon last wrote about its MQTT connection (nil when MQTT is off or
@@ -67,6 +70,8 @@ public struct StatusReport: Codable, Sendable {
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             problems: problems,
             llm: askRuntime ? await LLMRuntimeReport.gather(config: runtime.config.llm, logger: logger ?? quiet) : nil,
+            writers: await CalibrationWiring.decisions(config: runtime.config, paths: runtime.paths, network: askRuntime,
+                                                       logger: logger ?? quiet),
             mqttBroker: runtime.config.mqtt.broker,
             mqtt: runtime.config.mqtt.broker.isEmpty ? nil : MQTTNodeState.read(path: runtime.paths.mqttStateFile))
     }

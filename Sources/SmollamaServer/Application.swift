@@ -150,7 +150,7 @@ struct DashboardRoutes: Sendable {
         let entries = try await queries.log(filter: filter)
         let subjects = Set(try await queries.sensors().map(\.sensor.id.rawValue) + ["clock"]).sorted()
         return HTMLResponse(html: Pages.log(node: node, entries: entries, filter: filter, subjects: subjects,
-                                            signedIn: signedIn(request)))
+                                            writer: await environment.writer(), signedIn: signedIn(request)))
     }
 
     func registerAPI(on router: Router<BasicRequestContext>) {

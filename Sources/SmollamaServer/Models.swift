@@ -28,6 +28,9 @@ public struct DashboardEnvironment: Sendable {
     public var publisher: LivePublisher
     /// Wall-clock milliseconds; tests pass a fixed clock.
     public var now: @Sendable () -> Int64
+    /// Who writes observations and why ("smollm2-135m: 0/23 narration tasks verified —
+    /// observations written by rules; …"), shown above the log; nil shows nothing.
+    public var writer: @Sendable () async -> String? = { nil }
 
     public init(node: NodeInfo, database: SmollamaDatabase, databasePath: String?, http: HTTPConfig,
                 publisher: LivePublisher = LivePublisher(),

@@ -112,7 +112,8 @@ enum Pages {
         return "\(empty)<ol class=\"\(style)\">\(items)</ol>"
     }
 
-    static func log(node: NodeInfo, entries: [LogEntry], filter: LogFilter, subjects: [String], signedIn: Bool) -> HTML {
+    static func log(node: NodeInfo, entries: [LogEntry], filter: LogFilter, subjects: [String], writer: String? = nil,
+                    signedIn: Bool) -> HTML {
         var streamOptions: HTML = "<option value=\"\">all</option>"
         for stream in LogEntry.streams {
             let selected: HTML = filter.stream == stream ? " selected" : .empty
@@ -129,6 +130,7 @@ enum Pages {
             : "No entries match."
         let body: HTML = """
             <h1>\(observations ? "Observations" : "Log") <span class="live">connecting…</span></h1>
+            \(writer.map { "<p class=\"sub\" data-writer>\($0)</p>" as HTML } ?? .empty)
             <form class="filters" method="get" action="/log">
             <label>Stream<select name="stream">\(streamOptions)</select></label>
             <label>Subject<select name="subject">\(subjectOptions)</select></label>

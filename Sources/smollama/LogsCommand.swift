@@ -7,16 +7,21 @@ import SmollamaStore
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Show the node's log: sensor faults and changes, clock changes and observations, as they come.",
+        abstract: "Show the node's log: observations first, then faults, changes and clock notices.",
         discussion: """
-            An observation line shows its time, kind, who wrote it and its support, then its text: \
-            `[llm, support 3]` is model text that passed verification against the evidence, `[rules, …]` \
-            the template fallback; support counts the windows that said the same thing (a repeat prints \
-            the observation again with the higher support). --json adds the whole record under "observation".
+            `--tail` alone shows the newest \(defaultTail) of each. An observation line shows its time, \
+            kind, who wrote it and its support, then its text: `[llm, support 3]` is model text that \
+            passed verification against the evidence, `[rules, …]` the rules narrator; support counts \
+            the windows that said the same thing (a repeat prints the observation again with the higher \
+            support). With -f, new entries of every kind follow in the order they are written. --json \
+            adds the whole record under "observation".
             """)
 
+    static let defaultTail = 20
+
     @OptionGroup var global: GlobalOptions
-    @Option(help: "How many of the newest entries to show.") var tail = 20
+    @Option(help: "How many of the newest entries of each part to show (--tail alone: \(defaultTail)).")
+    var tail = defaultTail
     @Flag(name: [.short, .long], help: "Keep printing new entries as they are written.") var follow = false
     @Flag(help: "One JSON object per line.") var json = false
     @Flag(help: "Only observations.") var observations = false
@@ -25,30 +30,53 @@ struct LogsCommand: AsyncParsableCommand {
         guard tail >= 0 else { throw ValidationError("--tail must be 0 or more") }
     }
 
+    /// `logs --tail` with no number (as the seed's docs write it): the parser needs a value, so
+    /// the default goes in before parsing. `--tail abc` is left for the parser to refuse.
+    static func fillingTailDefault(_ arguments: [String]) -> [String] {
+        guard arguments.first == "logs" else { return arguments }
+        var filled: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            filled.append(argument)
+            guard argument == "--tail" else { continue }
+            let next = arguments.indices.contains(index + 1) ? arguments[index + 1] : nil
+            if next.map({ $0.hasPrefix("-") && Int($0) == nil }) ?? true { filled.append(String(defaultTail)) }
+        }
+        return filled
+    }
+
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
-            let streams = observations ? [EventStream.observations] : LogEntry.streams
-            var entries = try await LogEntry.recent(runtime.database, limit: tail, streams: streams)
-            if entries.isEmpty && !follow && !json {
+            let notices = LogEntry.streams.filter { $0 != .observations }
+            let written = try await LogEntry.recent(runtime.database, limit: tail, streams: [.observations])
+            let other = observations ? [] : try await LogEntry.recent(runtime.database, limit: tail, streams: notices)
+            if written.isEmpty && other.isEmpty && !follow && !json {
                 print(observations
                       ? "No observations yet: the daemon (`smollama run`) writes one per observe.interval (15m by default)."
                       : "The log is empty: it fills as the daemon (`smollama run`) sees faults, changes and observations.")
             }
-            var last = entries.last?.hlc ?? HLCTimestamp(rawValue: 0)
+            // Observations lead; a heading names each part when both have lines.
+            let headed = !json && !written.isEmpty && !other.isEmpty
+            if headed { print("Observations") }
+            let zone = runtime.config.node.timeZone
+            for entry in written { try print(line(entry, zone)) }
+            if headed { print("\nNotices") }
+            for entry in other { try print(line(entry, zone)) }
+            guard follow else { return }
+            let streams = observations ? [EventStream.observations] : LogEntry.streams
+            var last = (written + other).map(\.hlc).max() ?? HLCTimestamp(rawValue: 0)
             while true {
-                for entry in entries { try print(line(entry)) }
-                guard follow else { return }
                 fflush(nil)  // all streams: `logs -f | grep …` must see lines as they come, not when a buffer fills
-                if entries.count < 500 { try await Task.sleep(for: .seconds(1)) }
                 // Catch up in pages, oldest first, so a burst is neither skipped nor held in memory.
-                entries = try await LogEntry.after(last, in: runtime.database, limit: 500, streams: streams)
+                let entries = try await LogEntry.after(last, in: runtime.database, limit: 500, streams: streams)
+                for entry in entries { try print(line(entry, zone)) }
                 last = entries.last?.hlc ?? last
+                if entries.count < 500 { try await Task.sleep(for: .seconds(1)) }
             }
         }
     }
 
-    func line(_ entry: LogEntry) throws -> String {
+    func line(_ entry: LogEntry, _ zone: TimeZone) throws -> String {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -56,8 +84,13 @@ struct LogsCommand: AsyncParsableCommand {
         }
         // "~" marks a time taken while the wall clock was not trusted.
         let mark = entry.clockQuality == .unsynced ? "~" : " "
+        if entry.observation != nil {
+            // An observation is read whole: its sentence wraps under itself instead of being cut.
+            let kind = entry.subject.padding(toLength: max(9, entry.subject.count), withPad: " ", startingAt: 0)
+            return Terminal.wrap(entry.message, head: Terminal.timestamp(entry.time, in: zone) + mark + " " + kind + " ")
+        }
         let subject = entry.subject.padding(toLength: max(18, entry.subject.count), withPad: " ", startingAt: 0)
-        let head = Terminal.timestamp(entry.time) + mark + " " + subject + "  "
+        let head = Terminal.timestamp(entry.time, in: zone) + mark + " " + subject + "  "
         let room = max(10, Terminal.width - head.count)
         let message = entry.message.count > room ? String(entry.message.prefix(room - 1)) + "…" : entry.message
         return head + message

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Logging
 import SmollamaLLM
+import SmollamaMind
 import SmollamaNode
 
 /// `smollama models list|pull|import`: the runtime's models. The node's `llm:` config says which
@@ -12,8 +13,8 @@ import SmollamaNode
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List, pull or import the LLM runtime's models.",
-        subcommands: [List.self, Pull.self, Import.self],
+        abstract: "List, pull, import or check the LLM runtime's models.",
+        subcommands: [List.self, Pull.self, Import.self, Check.self],
         defaultSubcommand: List.self)
 
     struct RuntimeOptions: ParsableArguments {
@@ -148,6 +149,92 @@ struct ModelsCommand: AsyncParsableCommand {
                 if (try? options.config())?.backend == .openai {
                     print("set llm.chat_model: \(summary.name) to serve it with the managed llama-server")
                 }
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the chat model on the fixed calibration set and store the score.",
+            discussion: """
+                Runs \(CalibrationSet.narration.count) narration tasks (evidence → observation, scored by the \
+                verifier and by naming the right room and direction of change) and \
+                \(CalibrationSet.routing.count) `ask` routing questions. The daemon lets the model write \
+                observations (and route `ask`) only for the roles where it passed at least \
+                observe.min_model_score of the tasks; otherwise rules write. A model whose digest changes \
+                is checked again.
+                """)
+        @OptionGroup var options: RuntimeOptions
+        @Option(help: "Run only the first N tasks of each set (a quick check; default: all).") var tasks: Int?
+        @Option(help: "Run one part only: narration or routing (the other keeps its stored result).",
+                transform: { text in
+                    guard let role = ModelRole(rawValue: text) else {
+                        throw ValidationError("--only '\(text)' is not a part; use narration or routing")
+                    }
+                    return role
+                })
+        var only: ModelRole?
+
+        func validate() throws {
+            if let tasks, tasks < 1 { throw ValidationError("--tasks must be 1 or more") }
+        }
+
+        func run() async throws {
+            try await userFacing {
+                let runtime = try await options.global.openNode()
+                let config = try options.config()
+                let logger = ModelsCommand.logger()
+                let model = config.makeChatModel(logger: logger)
+                let digest = await CalibrationWiring.digest(config: config, network: true, logger: logger) ?? "unknown"
+                let json = options.json
+                let runner = CalibrationRunner(model: model, maxCompletionTokens: runtime.config.observe.maxCompletionTokens,
+                                               logger: logger)
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                var report: CalibrationReport
+                do {
+                    let roles = only.map { Set([$0]) } ?? Set(ModelRole.allCases)
+                    report = try await runner.run(limit: tasks, roles: roles, digest: digest, now: now) { result in
+                        guard !json else { return }
+                        let line = String(format: "%@ %@ %@ %.1fs  %@", result.role.rawValue.padding(
+                            toLength: 9, withPad: " ", startingAt: 0), result.id.padding(toLength: 12, withPad: " ", startingAt: 0),
+                            result.passed ? "pass" : "FAIL", result.seconds, result.detail)
+                        let fitted = line.count > Terminal.width ? String(line.prefix(Terminal.width - 1)) + "…" : line
+                        FileHandle.standardError.write(Data((fitted + "\n").utf8))
+                    }
+                } catch {
+                    throw CheckError(url: config.url, underlying: error)
+                }
+                let store = CalibrationWiring.store(runtime.paths)
+                if let only, let other = ModelRole.allCases.first(where: { $0 != only }),
+                   let earlier = store.report(model: report.model, digest: digest) {
+                    report = report.keeping(other, from: earlier)
+                }
+                try store.save(report)
+                let decisions = ModelRole.allCases.map {
+                    GateDecision.decide($0, model: report.model, digest: digest, report: report, latest: report,
+                                        minScore: runtime.config.observe.minModelScore)
+                }
+                if json { return try ModelsCommand.printJSON(CheckOutput(report: report, decisions: decisions)) }
+                print("model      \(report.model) (\(digest))")
+                print(String(format: "narration  %d/%d verified, routing %d/%d correct, %.0f s",
+                             report.narration.passed, report.narration.total, report.routing.passed,
+                             report.routing.total, report.seconds))
+                for (index, decision) in decisions.enumerated() {
+                    print(Terminal.wrap(decision.reason, head: index == 0 ? "writes     " : "           "))
+                }
+            }
+        }
+
+        struct CheckOutput: Encodable {
+            var report: CalibrationReport
+            var decisions: [GateDecision]
+        }
+
+        struct CheckError: Error, CustomStringConvertible {
+            var url: String
+            var underlying: any Error
+            var description: String {
+                "the chat model at \(url) did not answer, so nothing was stored: \(underlying)"
             }
         }
     }

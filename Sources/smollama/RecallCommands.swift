@@ -230,7 +230,10 @@ struct AskCommand: AsyncParsableCommand {
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             let (tools, _) = await commandTools(runtime, clock: clock, logger: logger)
-            let asker = Asker(model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, logger: logger)
+            var asker = Asker(model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, logger: logger)
+            let gate = await CalibrationWiring.decisions(config: runtime.config, paths: runtime.paths, network: true,
+                                                         logger: logger)
+            asker.routeWithModel = gate.first { $0.role == .routing }?.useModel ?? false
             let answer = try await asker.ask(question)
             if json { return print(try MindTools.json(answer)) }
             print(answer.answer)

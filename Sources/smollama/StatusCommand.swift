@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SmollamaCore
 import SmollamaLLM
+import SmollamaMind
 import SmollamaMQTT
 import SmollamaNode
 import SmollamaStore
@@ -49,6 +50,9 @@ struct StatusCommand: AsyncParsableCommand {
                         : (llm.healthDetail ?? "not answering"))))
                 }
                 for line in Self.installLines(llm) { print(fit("          " + line)) }
+            }
+            for (index, writer) in report.writers.enumerated() {
+                print(Terminal.wrap(writer.reason, head: index == 0 ? "writes    " : "          "))
             }
             let healthy = report.sensorCount - report.faultySensorCount
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")

@@ -67,10 +67,28 @@ enum Terminal {
         return unit.isEmpty ? text : "\(text) \(unit)"
     }
 
-    static func timestamp(_ milliseconds: Int64) -> String {
+    /// `text` after `head`, wrapped at words to the terminal's width, the continuation lines
+    /// indented as far as the head.
+    static func wrap(_ text: String, head: String) -> String {
+        var lines: [String] = []
+        var line = head
+        for word in text.split(separator: " ") {
+            if line.count + word.count + 1 > width, line.count > head.count {
+                lines.append(line)
+                line = String(repeating: " ", count: head.count)
+            }
+            line += (line.count == head.count || line.hasSuffix(" ") ? "" : " ") + word
+        }
+        return (lines + [line]).joined(separator: "\n")
+    }
+
+    static func timestamp(_ milliseconds: Int64) -> String { timestamp(milliseconds, in: .current) }
+
+    /// `yyyy-MM-dd HH:mm:ss` in `timeZone` (the node's `node.timezone` where a command has it).
+    static func timestamp(_ milliseconds: Int64, in timeZone: TimeZone) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone.current
+        formatter.timeZone = timeZone
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }

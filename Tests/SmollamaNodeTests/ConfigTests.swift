@@ -34,6 +34,17 @@ import Testing
         #expect(defaults.sensors.drivers.map(\.kind) == ["simulated_house", "system"])
     }
 
+    @Test func timeZoneAndModelScoreAreChecked() throws {
+        let mars = problem("node:\n  timezone: Mars/Olympus\n")
+        #expect(key(of: mars) == "node.timezone")
+        #expect("\(mars.map { "\($0)" } ?? "")".contains("IANA"))
+        let berlin = try ConfigLoader.parse("node:\n  timezone: Europe/Berlin\n")
+        #expect(berlin.node.timeZone.identifier == "Europe/Berlin")
+        #expect(try ConfigLoader.parse("").node.timeZone == TimeZone.current)
+        #expect(key(of: problem("observe:\n  min_model_score: 2\n")) == "observe.min_model_score")
+        #expect(problem("observe:\n  min_model_score: 0.5\n  calibrate: false\n") == nil)
+    }
+
     @Test func anEmptyFileMeansAllDefaults() throws {
         #expect(try ConfigLoader.parse("") == NodeConfig())
         #expect(try ConfigLoader.parse("# only a comment\n") == NodeConfig())

@@ -24,6 +24,17 @@ import Testing
         }
     }
 
+    /// The observations page says who writes them (the calibration gate's sentence), escaped.
+    @Test func observationsPageSaysWhoWrites() async throws {
+        var fixture = try await ServerFixture()
+        fixture.environment.writer = { "smollm2-135m: 0/23 narration tasks verified — observations written by rules <b>" }
+        try await fixture.test { client in
+            try await client.execute(uri: "/observations", method: .get) { response in
+                #expect(response.text.contains("0/23 narration tasks verified — observations written by rules &lt;b&gt;"))
+            }
+        }
+    }
+
     @Test func overviewShowsNodeSensorsAndLog() async throws {
         let fixture = try await ServerFixture()
         try await fixture.test { client in

@@ -14,7 +14,7 @@ struct ServerFixture {
     static let evil = #"<script>alert("x")</script>'"#
 
     let store: TestStore
-    let environment: DashboardEnvironment
+    var environment: DashboardEnvironment
 
     init(http: HTTPConfig = HTTPConfig(), nodeName: String = "shed", role: String = "alpaca") async throws {
         store = try await TestStore()

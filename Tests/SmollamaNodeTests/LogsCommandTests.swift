@@ -1,0 +1,47 @@
+import Foundation
+import SmollamaCore
+import SmollamaNode
+import SmollamaStore
+import SmollamaTesting
+import Testing
+
+/// `smollama logs` as the seed's docs write it: `--tail` alone works, observations come first.
+@Suite struct LogsCommandTests {
+    @Test func tailWithoutANumberShowsObservationsFirst() async throws {
+        try SmollamaBinary.checkBuilt()
+        let home = try TemporaryDirectory("logs-cli")
+        #expect(try await SmollamaBinary.run(["init", "--name", "logsnode"], home: home.path).status == 0)
+        let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
+        let base: Int64 = 1_795_478_400_000
+        func stamp(_ time: Int64) -> ClockStamp {
+            ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "test", monotonicNanoseconds: 1,
+                       quality: .synced)
+        }
+        // A notice written after the observation: the newest entry, yet shown second.
+        let observation = ObservationRecord(
+            id: "obs1", kind: "anomaly", subjects: ["hallway.motion"], text: "Motion in the hallway at 03:10.",
+            evidenceIDs: ["hallway.motion/quiet-ended@1"], importance: 0.9, generator: .rules, timeStart: base,
+            timeEnd: base + 900_000)
+        try await runtime.database.record(observation, origin: runtime.identity.nodeID, stamp: stamp(base + 1_000_000))
+        let change = Notice.BinaryChanged(sensor: "hallway.door", value: 1, time: base + 2_000_000)
+        try await runtime.database.commit(
+            readings: [],
+            notices: [PendingNotice(type: Notice.binaryChanged, payload: try EventPayload.encode(change),
+                                    stamp: stamp(base + 2_000_000))],
+            origin: runtime.identity.nodeID)
+
+        for arguments in [["logs", "--tail"], ["logs", "--tail", "--observations"], ["logs", "--tail", "5"]] {
+            let output = try await SmollamaBinary.run(arguments, home: home.path)
+            #expect(output.status == 0, "\(arguments): \(output.stderr)")
+            #expect(output.stdout.contains("[rules, support 1] Motion in"), "\(arguments)")
+        }
+        let both = try await SmollamaBinary.run(["logs", "--tail"], home: home.path).stdout
+        let observationAt = try #require(both.range(of: "Motion in")).lowerBound
+        let noticeAt = try #require(both.range(of: "hallway.door")).lowerBound
+        #expect(observationAt < noticeAt)
+        #expect(both.hasPrefix("Observations\n"))
+        #expect(!(try await SmollamaBinary.run(["logs", "--tail", "--observations"], home: home.path).stdout.contains("hallway.door")))
+        // A bad count is still refused by the parser.
+        #expect(try await SmollamaBinary.run(["logs", "--tail", "many"], home: home.path).status != 0)
+    }
+}
