@@ -218,10 +218,12 @@ struct AskCommand: AsyncParsableCommand {
         commandName: "ask",
         abstract: "Ask about the home; the answer cites the memories and observations it used.",
         discussion: "A tool-capable model calls recall/history/current_state itself; otherwise a router picks "
-            + "one and the model answers from what was retrieved. Needs the LLM runtime (smollama run).")
+            + "one and the model answers from what was retrieved. Without a model (--rules), or when the "
+            + "model fails, the question's words pick the tools and the answer is composed from their output.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The question.") var question: String
+    @Flag(help: "Answer from the tools by rules, without the model.") var rules = false
     @Flag(help: "Print the answer, citations and tool calls as JSON.") var json = false
 
     func run() async throws {
@@ -230,7 +232,9 @@ struct AskCommand: AsyncParsableCommand {
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             let (tools, _) = await commandTools(runtime, clock: clock, logger: logger)
-            let asker = Asker(model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, logger: logger)
+            let asker = Asker(
+                model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, strategy: rules ? .rules : .model,
+                utcOffsetMinutes: runtime.config.memory.utcOffsetMinutes, logger: logger)
             let answer = try await asker.ask(question)
             if json { return print(try MindTools.json(answer)) }
             print(answer.answer)
