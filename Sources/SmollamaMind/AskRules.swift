@@ -30,6 +30,7 @@ public struct RulesAnswerer: Sendable {
         if has("warmest", "hottest", "coldest", "coolest", "chilliest") {
             return .extreme(warmest: has("warmest", "hottest"))
         }
+        if has("where is the", "where are the") { return .other }  // about a thing, not what it measured
         if has("door") { return .door }
         if has("usually", "typical", "normally", "routine", "habit", "often", "tend to", "schedule") { return .usual }
         if has("motion", "movement", "move", "moving", "anyone", "anybody", "someone", "somebody", "occupied") {

@@ -181,5 +181,6 @@ import Testing
         #expect(RulesAnswerer.intent(of: "was somebody in the kitchen") == .motion)
         #expect(RulesAnswerer.intent(of: "how bright is the office") == .reading(quantity: "light"))
         #expect(RulesAnswerer.intent(of: "tell me a joke") == .other)
+        #expect(RulesAnswerer.intent(of: "where is the hallway motion sensor") == .other)
     }
 }
