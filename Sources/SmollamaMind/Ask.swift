@@ -11,7 +11,10 @@ public struct AskAnswer: Codable, Sendable, Hashable {
         case tools
         /// A constrained-JSON router picked one tool; the model answered from its output.
         case router
-        /// The model could not answer; the retrieved items are the answer.
+        /// No model (or it failed): the question's words picked the tools and the answer was composed
+        /// from their output (`RulesAnswerer`).
+        case rules
+        /// Neither the model nor the rules could answer; the retrieved items are the answer.
         case retrieval
     }
 
@@ -31,11 +34,22 @@ public struct AskAnswer: Codable, Sendable, Hashable {
     public var model: String
 }
 
+/// Who answers `ask`: the model (falling back to rules when its call fails), or the rules alone
+/// (for a model that failed calibration, or none at all).
+public enum AskStrategy: String, Codable, Sendable, Hashable {
+    case model
+    case rules
+}
+
 /// `smollama ask`: with a tool-capable model, a bounded tool loop; otherwise the router path
-/// (retrieve first, answer from the retrieved context).
+/// (retrieve first, answer from the retrieved context). With `.rules`, or when the model call
+/// fails, `RulesAnswerer` composes the answer from the tools without a model.
 public struct Asker: Sendable {
     public let model: any ChatModel
     public let tools: MindTools
+    public var strategy: AskStrategy
+    /// Local time of the node, for the rules' "last night", "today" and the times they print.
+    public var utcOffsetMinutes: Int
     /// Most tool rounds before the model must answer.
     public var maxToolRounds: Int
     /// Most tokens of an answer.
@@ -45,9 +59,12 @@ public struct Asker: Sendable {
     public var routeWithModel = true
     let logger: Logger
 
-    public init(model: any ChatModel, tools: MindTools, maxToolRounds: Int = 4, maxAnswerTokens: Int = 200, logger: Logger) {
+    public init(model: any ChatModel, tools: MindTools, strategy: AskStrategy = .model, utcOffsetMinutes: Int = 0,
+                maxToolRounds: Int = 4, maxAnswerTokens: Int = 200, logger: Logger) {
         self.model = model
         self.tools = tools
+        self.strategy = strategy
+        self.utcOffsetMinutes = utcOffsetMinutes
         self.maxToolRounds = maxToolRounds
         self.maxAnswerTokens = maxAnswerTokens
         self.logger = logger
@@ -61,11 +78,18 @@ public struct Asker: Sendable {
     public func ask(_ question: String) async throws -> AskAnswer {
         let trimmed = question.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw MindToolError.emptyText }
-        let capabilities = (try? await model.modelInfo(nil).capabilities) ?? []
-        if capabilities.contains(.tools) {
-            return try await toolLoop(trimmed)
+        let rules = RulesAnswerer(tools: tools, utcOffsetMinutes: utcOffsetMinutes)
+        guard strategy == .model else { return try await rules.answer(trimmed) }
+        do {
+            let capabilities = (try? await model.modelInfo(nil).capabilities) ?? []
+            if capabilities.contains(.tools) {
+                return try await toolLoop(trimmed)
+            }
+            return try await routed(trimmed)
+        } catch let error as LLMError {
+            logger.warning("the model could not answer; answering by rules", metadata: ["smollama.ask.error": "\(error)"])
+            return try await rules.answer(trimmed)
         }
-        return try await routed(trimmed)
     }
 
     // MARK: - Tool loop
@@ -144,21 +168,14 @@ public struct Asker: Sendable {
         }
 
         let facts = context.isEmpty ? "(nothing recorded)" : context.joined(separator: "\n")
-        do {
-            let response = try await model.chat(ChatRequest(
-                messages: [.system(Self.system), .user("Facts:\n\(facts)\n\nQuestion: \(question)")],
-                options: .init(temperature: 0, maxTokens: maxAnswerTokens, seed: 42)))
-            let answer = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return AskAnswer(
-                question: question, answer: answer.isEmpty ? facts : answer,
-                citations: Self.cited(in: answer, from: citations), mode: .router, toolCalls: calls,
-                model: response.model)
-        } catch let error as LLMError {
-            logger.warning("the model could not answer; showing what was retrieved", metadata: ["smollama.ask.error": "\(error)"])
-            return AskAnswer(
-                question: question, answer: "The model could not answer (\(error)). What is recorded:\n\(facts)",
-                citations: citations, mode: .retrieval, toolCalls: calls, model: model.model)
-        }
+        let response = try await model.chat(ChatRequest(
+            messages: [.system(Self.system), .user("Facts:\n\(facts)\n\nQuestion: \(question)")],
+            options: .init(temperature: 0, maxTokens: maxAnswerTokens, seed: 42)))
+        let answer = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return AskAnswer(
+            question: question, answer: answer.isEmpty ? facts : answer,
+            citations: Self.cited(in: answer, from: citations), mode: .router, toolCalls: calls,
+            model: response.model)
     }
 
     /// The ids the answer names; when it names none, every id it was given (the context used).

@@ -218,10 +218,13 @@ struct AskCommand: AsyncParsableCommand {
         commandName: "ask",
         abstract: "Ask about the home; the answer cites the memories and observations it used.",
         discussion: "A tool-capable model calls recall/history/current_state itself; otherwise a router picks "
-            + "one and the model answers from what was retrieved. Needs the LLM runtime (smollama run).")
+            + "one and the model answers from what was retrieved. Unless the model passed `smollama models "
+            + "check` (and with --rules, or when the model fails), the question's words pick the tools and "
+            + "the answer is composed from their output.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The question.") var question: String
+    @Flag(help: "Answer from the tools by rules, without the model.") var rules = false
     @Flag(help: "Print the answer, citations and tool calls as JSON.") var json = false
 
     func run() async throws {
@@ -230,10 +233,15 @@ struct AskCommand: AsyncParsableCommand {
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             let (tools, _) = await commandTools(runtime, clock: clock, logger: logger)
-            var asker = Asker(model: runtime.config.llm.makeChatModel(logger: logger), tools: tools, logger: logger)
+            // A model that failed (or never took) the routing part of `smollama models check` does
+            // not answer: the rules compose the answer from the tools.
             let gate = await CalibrationWiring.decisions(config: runtime.config, paths: runtime.paths, network: true,
                                                          logger: logger)
-            asker.routeWithModel = gate.first { $0.role == .routing }?.useModel ?? false
+            let modelPassed = gate.first { $0.role == .routing }?.useModel ?? false
+            let asker = Asker(
+                model: runtime.config.llm.makeChatModel(logger: logger), tools: tools,
+                strategy: rules || !modelPassed ? .rules : .model,
+                utcOffsetMinutes: runtime.config.memory.utcOffsetMinutes, logger: logger)
             let answer = try await asker.ask(question)
             if json { return print(try MindTools.json(answer)) }
             print(answer.answer)

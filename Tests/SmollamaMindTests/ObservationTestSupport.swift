@@ -21,8 +21,9 @@ enum HouseTime {
 
 /// Writes the simulated house's readings for `[start, end)` at `step`, as backfill does (binary
 /// sensors only on change or every 5 minutes), then rolls everything up.
-func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, step: Int64 = 60_000) async throws {
-    let driver = SimulatedHouseDriver()
+func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, step: Int64 = 60_000,
+                        house: SimulatedHouseDriver.Options = .init()) async throws {
+    let driver = SimulatedHouseDriver(options: house)
     let registered = try await store.database.registerSensors(driver.sensors, driver: driver.name, now: start)
     let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
     var last: [SensorID: (value: Double, time: Int64)] = [:]

@@ -51,6 +51,15 @@ import Testing
         let state = try json(try await run(["state", "living_room.temperature", "--json"]))
         #expect((state["sensors"] as? [[String: Any]])?.first?["unit"] as? String == "°C")
 
+        // Rules, no model: the answer is composed from the tools and cites the routine it used.
+        let reading = try json(try run(["ask", "--rules", "What is the temperature in the living room?", "--json"]))
+        #expect(reading["mode"] as? String == "rules")
+        #expect((reading["answer"] as? String)?.hasPrefix("The living room temperature is ") == true)
+        let usual = try json(try run(["ask", "--rules", "When is the hallway usually busy?", "--json"]))
+        #expect(usual["mode"] as? String == "rules")
+        #expect((usual["citations"] as? [String])?.isEmpty == false)
+        #expect((usual["answer"] as? String)?.contains("hallway.motion on weekdays") == true)
+
         // Bad input: clear messages, exit code 1, nothing written.
         let unknown = try await run(["state", "attic.bats"])
         #expect(unknown.status != 0 && unknown.stderr.contains("known sensors: hallway.door"))
