@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 import SmollamaCore
 public import SmollamaLLM
@@ -49,7 +49,7 @@ public struct Asker: Sendable {
     public let tools: MindTools
     public var strategy: AskStrategy
     /// Local time of the node, for the rules' "last night", "today" and the times they print.
-    public var utcOffsetMinutes: Int
+    public var timeZone: TimeZone
     /// Most tool rounds before the model must answer.
     public var maxToolRounds: Int
     /// Most tokens of an answer.
@@ -59,12 +59,12 @@ public struct Asker: Sendable {
     public var routeWithModel = true
     let logger: Logger
 
-    public init(model: any ChatModel, tools: MindTools, strategy: AskStrategy = .model, utcOffsetMinutes: Int = 0,
+    public init(model: any ChatModel, tools: MindTools, strategy: AskStrategy = .model, timeZone: TimeZone = LocalClock.utc,
                 maxToolRounds: Int = 4, maxAnswerTokens: Int = 200, logger: Logger) {
         self.model = model
         self.tools = tools
         self.strategy = strategy
-        self.utcOffsetMinutes = utcOffsetMinutes
+        self.timeZone = timeZone
         self.maxToolRounds = maxToolRounds
         self.maxAnswerTokens = maxAnswerTokens
         self.logger = logger
@@ -78,7 +78,7 @@ public struct Asker: Sendable {
     public func ask(_ question: String) async throws -> AskAnswer {
         let trimmed = question.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw MindToolError.emptyText }
-        let rules = RulesAnswerer(tools: tools, utcOffsetMinutes: utcOffsetMinutes)
+        let rules = RulesAnswerer(tools: tools, timeZone: timeZone)
         guard strategy == .model else { return try await rules.answer(trimmed) }
         do {
             let capabilities = (try? await model.modelInfo(nil).capabilities) ?? []

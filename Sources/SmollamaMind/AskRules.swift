@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import SmollamaCore
 import SmollamaStore
 
@@ -9,9 +9,9 @@ public struct RulesAnswerer: Sendable {
     public let tools: MindTools
     let clock: LocalClock
 
-    public init(tools: MindTools, utcOffsetMinutes: Int = 0) {
+    public init(tools: MindTools, timeZone: TimeZone = LocalClock.utc) {
         self.tools = tools
-        clock = LocalClock(utcOffsetMinutes: utcOffsetMinutes)
+        clock = LocalClock(timeZone: timeZone)
     }
 
     /// What a question is about, decided from its words alone.
@@ -101,7 +101,7 @@ public struct RulesAnswerer: Sendable {
     /// The span the question names (last night, today, yesterday, this morning, the last hour), in node-clock ms.
     func range(_ text: String, default fallback: DefaultRange) -> (from: Int64, to: Int64, label: String) {
         let now = tools.now()
-        let midnight = clock.dayIndex(now) * 86_400_000 - clock.offsetMilliseconds
+        let midnight = clock.dayIndex(now) * 86_400_000 - (clock.local(now) - now)
         let hour: Int64 = 3_600_000
         if text.contains("night") {
             let end = now >= midnight + 6 * hour ? midnight + 6 * hour : now

@@ -241,7 +241,7 @@ struct AskCommand: AsyncParsableCommand {
             let asker = Asker(
                 model: runtime.config.llm.makeChatModel(logger: logger), tools: tools,
                 strategy: rules || !modelPassed ? .rules : .model,
-                utcOffsetMinutes: runtime.config.memory.utcOffsetMinutes, logger: logger)
+                timeZone: runtime.config.node.timeZone, logger: logger)
             let answer = try await asker.ask(question)
             if json { return print(try MindTools.json(answer)) }
             print(answer.answer)

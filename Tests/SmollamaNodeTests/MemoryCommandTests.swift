@@ -52,10 +52,10 @@ import Testing
         #expect((state["sensors"] as? [[String: Any]])?.first?["unit"] as? String == "°C")
 
         // Rules, no model: the answer is composed from the tools and cites the routine it used.
-        let reading = try json(try run(["ask", "--rules", "What is the temperature in the living room?", "--json"]))
+        let reading = try json(try await run(["ask", "--rules", "What is the temperature in the living room?", "--json"]))
         #expect(reading["mode"] as? String == "rules")
         #expect((reading["answer"] as? String)?.hasPrefix("The living room temperature is ") == true)
-        let usual = try json(try run(["ask", "--rules", "When is the hallway usually busy?", "--json"]))
+        let usual = try json(try await run(["ask", "--rules", "When is the hallway usually busy?", "--json"]))
         #expect(usual["mode"] as? String == "rules")
         #expect((usual["citations"] as? [String])?.isEmpty == false)
         #expect((usual["answer"] as? String)?.contains("hallway.motion on weekdays") == true)
