@@ -143,7 +143,7 @@ public struct SharedMemory: Sendable {
         var results: [JSONValue] = []
         for (var record, role) in records {
             record.metadata["mem0.confidence_given"] = nil
-            let (stamp, _, _) = await clock.stamp()
+            let stamp = await clock.eventStamp()
             try await database.record(record, origin: node, stamp: stamp)
             results.append(["id": .string(record.id), "memory": .string(record.text), "event": "ADD",
                             "actor_id": record.metadata["actor_id"].map(JSONValue.string) ?? .null,
@@ -201,7 +201,7 @@ public struct SharedMemory: Sendable {
         record.parent = stored.version
         record.metadata["mem0.confidence_given"] = nil
         await clock.observe(stored.hlc)  // the edit orders after the version it edits, whoever wrote that
-        let (stamp, _, _) = await clock.stamp()
+        let stamp = await clock.eventStamp()
         try await database.record(record, origin: node, stamp: stamp)
         return ["message": "Memory updated successfully!"]
     }
@@ -325,7 +325,7 @@ public struct SharedMemory: Sendable {
         record.expiredAt = now
         record.parent = stored.version
         await clock.observe(stored.hlc)
-        let (stamp, _, _) = await clock.stamp()
+        let stamp = await clock.eventStamp()
         try await database.record(record, origin: node, stamp: stamp)
     }
 

@@ -50,7 +50,7 @@ public enum MemoryWiring {
             database: runtime.database,
             recall: recall(runtime: runtime, logger: logger, interactive: interactive, embeddings: embeddings),
             node: runtime.identity.nodeID, indexer: indexer, logger: logger,
-            stamp: { await clock.stamp().stamp })
+            stamp: { await clock.eventStamp() })
     }
 
     public static func reflection(runtime: NodeRuntime, clock: NodeClock, logger: Logger) -> Reflection {
@@ -58,7 +58,7 @@ public enum MemoryWiring {
             database: runtime.database, node: runtime.identity.nodeID,
             settings: runtime.config.memory.reflectionSettings,
             phraser: runtime.config.memory.phraseWithLLM ? runtime.config.llm.makeChatModel(logger: logger) : nil,
-            logger: logger, stamp: { await clock.stamp().stamp })
+            logger: logger, stamp: { await clock.eventStamp() })
     }
 
     /// A clock for commands that write knowledge while (or without) the daemon running.

@@ -36,7 +36,7 @@ enum ObservationWiring {
             embedder: config.llm.makeEmbedder(logger: logger),
             memories: RecalledMemories(recall: MemoryWiring.recall(runtime: runtime, logger: logger), logger: logger),
             settings: ObservationLoopSettings(config: config.observe),
-            stamp: { await clock.stamp().stamp },
+            stamp: { await clock.eventStamp() },
             thoughts: { event in
                 switch event {
                 case .reset: await live.publish(.thoughtReset)

@@ -32,7 +32,7 @@ public enum ObserveHistory {
         ObservationLoop(
             database: runtime.database, origin: runtime.identity.nodeID, builder: evidenceBuilder(runtime: runtime),
             narrator: narrator, embedder: nil, settings: ObservationLoopSettings(config: runtime.config.observe),
-            stamp: { await clock.stamp().stamp }, logger: logger)
+            stamp: { await clock.eventStamp() }, logger: logger)
     }
 
     /// The evidence builder of live and past windows alike (one place decides baselines and local time).

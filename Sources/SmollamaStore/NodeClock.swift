@@ -68,6 +68,16 @@ public actor NodeClock {
                 changed, wall)
     }
 
+    /// A stamp for an event whose writer does not log clock changes (observations, memories, sync,
+    /// shared memory). Only the sensor scheduler logs them, through `stamp()`: a quality change
+    /// seen here is still reported by the next `stamp()`, so a node booted with a wrong clock logs
+    /// it whichever service happens to stamp first.
+    public func eventStamp() -> ClockStamp {
+        let monotonic = source.monotonicNanoseconds()
+        let hlc = clock.tick(wallMilliseconds: source.wallMilliseconds(), monotonicNanoseconds: monotonic)
+        return ClockStamp(hlc: hlc, bootID: source.bootID, monotonicNanoseconds: monotonic, quality: clock.quality)
+    }
+
     /// The current time in node-clock milliseconds (issues a stamp, so it is monotonic too).
     /// A quality change seen here is still reported by the next `stamp()`.
     public func now() -> Int64 {

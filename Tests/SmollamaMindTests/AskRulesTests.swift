@@ -68,8 +68,10 @@ import Testing
         return rooms
     }
 
-    /// The rooms an answer says had motion (before "None in"), and those it says had none.
+    /// The rooms an answer says had motion (before "None in"), and those it says had none. The
+    /// observations it cites after "Observed:" are the narrator's sentences, not the answer's claims.
     static func motionClaims(_ answer: String) -> (seen: Set<String>, quiet: Set<String>) {
+        let answer = answer.components(separatedBy: " Observed:")[0]
         let parts = answer.components(separatedBy: "None in")
         let negative = answer.hasPrefix("No motion")
         func mentioned(_ text: String) -> Set<String> { Set(rooms.filter { text.contains("the \(name($0))") }) }
@@ -86,6 +88,7 @@ import Testing
         func check(_ question: String, _ verdict: (AskAnswer) async throws -> Bool) async throws {
             let answer = try await house.asker.ask(question)
             correct[question] = try await verdict(answer) && answer.mode == .rules
+            if correct[question] == false { Issue.record("wrong answer to \(question): \(answer.answer)") }
         }
 
         // Motion: last night is Monday 22:00 – Tuesday 06:00; this morning 06:00 – now.
@@ -158,9 +161,7 @@ import Testing
             }
         }
 
-        let wrong = correct.filter { !$0.value }.map(\.key).sorted()
         #expect(correct.count == 15)
-        #expect(wrong.isEmpty, "wrong answers: \(wrong)")
     }
 
     /// The rules strategy never calls the model; an unknown question shows what recall found.

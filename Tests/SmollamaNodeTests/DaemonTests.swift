@@ -87,6 +87,6 @@ import Testing
         #expect(times == times.sorted())
         #expect(times.allSatisfy { $0 >= HybridLogicalClock.Policy.buildFloor }, "never stamped in 1970")
         let log = try await LogEntry.recent(runtime.database, limit: 50)
-        #expect(log.contains { $0.type == Notice.clockQuality && $0.message.contains("not trusted") })
+        #expect(log.contains { $0.type == Notice.clockQuality && $0.message.contains("not trusted") }, "\(log.map { "\($0.type): \($0.message)" })")
     }
 }
