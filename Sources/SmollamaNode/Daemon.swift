@@ -14,9 +14,11 @@ import SmollamaMQTT
 import SmollamaMem0
 import SmollamaSync
 
-/// `smollama run`: one ServiceGroup holding the batched writer, the sensor scheduler, store
-/// maintenance, the observation loop and the dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order, so the
-/// scheduler stops first and the writer flushes everything accepted before the process exits.
+/// `smollama run`: one ServiceGroup holding the LLM runtime, the broker, the batched writer, store
+/// maintenance, sync, the sensor scheduler, observations, memories, shared memory and the
+/// dashboard (HTTP). SIGTERM/SIGINT shut it down gracefully: services stop in reverse order (the
+/// list in `run` says why), so the dashboard stops first and the writer flushes everything
+/// accepted before the process exits.
 public enum Daemon {
     public static func run(runtime: NodeRuntime, environment: [String: String], logger: Logger,
                            clockSource: any ClockSource = SystemClockSource(),
@@ -82,17 +84,21 @@ public enum Daemon {
         // Observations read rollups and write knowledge events; they stop before the scheduler's writer.
         let observations = ObservationWiring.service(runtime: runtime, clock: clock, live: live, mqtt: publisher,
                                                      logger: logger)
+        // Started in this order, stopped in the reverse one (ServiceLifecycle): the LLM runtime
+        // (inserted first below) and the broker start before anything uses them and stop last;
+        // the writer stops after everything that writes (sensors, observations, memories, sync)
+        // and flushes what they handed it; the dashboard starts last and stops first, so open
+        // pages close before the services behind them go.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
         ] + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(publisher: publisher) + [
             .init(service: scheduler, serviceName: "sensors"),
-        ] + (observations.map { [$0] } ?? []) + shared.services + [
-            // Stops first: open pages close before the store's writers finish.
-            .init(service: dashboard, serviceName: "http"),
-        ]
-        services += MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
-        services += ObservationBackfillService.services(runtime: runtime, clock: clock, logger: logger)
+        ] + (observations.map { [$0] } ?? [])
+            + ObservationBackfillService.services(runtime: runtime, clock: clock, logger: logger)
+            + MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
+            + shared.services
+            + [.init(service: dashboard, serviceName: "http")]
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.
         do {
