@@ -65,15 +65,36 @@ struct LogsCommand: AsyncParsableCommand {
             guard follow else { return }
             let streams = observations ? [EventStream.observations] : LogEntry.streams
             var last = (written + other).map(\.hlc).max() ?? HLCTimestamp(rawValue: 0)
+            // Entries are stamped before they are committed (the writer batches readings and
+            // their notices for up to store.flush_interval), so one can land stamped before an
+            // entry already shown, say an observation written directly. Each page looks back a
+            // minute and skips what was printed.
+            let lookBack = Int64(60_000) << 16
+            var shown: [String: Int64] = [:]
+            for entry in written + other { shown[Self.identity(entry)] = entry.hlc.rawValue }
             while true {
                 fflush(nil)  // all streams: `logs -f | grep …` must see lines as they come, not when a buffer fills
                 // Catch up in pages, oldest first, so a burst is neither skipped nor held in memory.
-                let entries = try await LogEntry.after(last, in: runtime.database, limit: 500, streams: streams)
-                for entry in entries { try print(line(entry, zone)) }
-                last = entries.last?.hlc ?? last
-                if entries.count < 500 { try await Task.sleep(for: .seconds(1)) }
+                let from = HLCTimestamp(rawValue: max(0, last.rawValue - lookBack))
+                var cursor = from
+                var page: [LogEntry]
+                repeat {
+                    page = try await LogEntry.after(cursor, in: runtime.database, limit: 500, streams: streams)
+                    for entry in page where shown.updateValue(entry.hlc.rawValue, forKey: Self.identity(entry)) == nil {
+                        try print(line(entry, zone))
+                    }
+                    cursor = page.last?.hlc ?? cursor
+                } while page.count == 500
+                last = max(last, cursor)
+                shown = shown.filter { $0.value >= from.rawValue }
+                try await Task.sleep(for: .seconds(1))
             }
         }
+    }
+
+    /// What tells two log entries apart (one node never issues the same stamp twice).
+    static func identity(_ entry: LogEntry) -> String {
+        "\(entry.hlc.rawValue) \(entry.stream.rawValue) \(entry.type) \(entry.subject)"
     }
 
     func line(_ entry: LogEntry, _ zone: TimeZone) throws -> String {
