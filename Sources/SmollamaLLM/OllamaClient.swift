@@ -1,3 +1,5 @@
+// Over 400 lines: one wire API (Ollama's native chat, stream, embed, pull, show) and its error
+// mapping, kept together so every difference from the OpenAI API is in one place.
 public import AsyncHTTPClient
 import Foundation
 public import Logging

@@ -1,3 +1,5 @@
+// Over 400 lines: one wire API (OpenAI-compatible chat, SSE stream, embeddings, models, props)
+// and its error mapping, kept together like OllamaClient.
 public import AsyncHTTPClient
 import Foundation
 public import Logging

@@ -1,3 +1,5 @@
+// Over 400 lines: mem0's operations (add, list, get, update, delete, history, search, reset) over
+// memory versions share one set of filter, scope and stamping helpers.
 import Crypto
 import Foundation
 import HTTPTypes

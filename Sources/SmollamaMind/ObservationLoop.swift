@@ -1,3 +1,5 @@
+// Over 400 lines: one observation pass (narrate → verify → retry → rules → dedup → write) reads
+// as one piece; the service that ticks it is at the end.
 import Foundation
 public import Logging
 public import ServiceLifecycle

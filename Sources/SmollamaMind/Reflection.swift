@@ -1,3 +1,5 @@
+// Over 400 lines: routine detection over hourly rollups and the memory versions it writes
+// (new, unchanged, superseded) read as one piece.
 import AsyncAlgorithms
 import Foundation
 public import Logging

@@ -1,3 +1,5 @@
+// Over 400 lines: the recall tables, their writes and both search paths (sqlite-vec and the exact
+// scan) share private helpers; it splits when recall gets its own store type (issue 14).
 import Foundation
 import GRDB
 import GRDBSQLite
