@@ -119,7 +119,7 @@ public actor ReadingWriter {
 
 /// Runs the writer's flush timer; on graceful shutdown it flushes once more and returns.
 public struct ReadingWriterService: Service {
-    public let writer: ReadingWriter
+    let writer: ReadingWriter
 
     public init(writer: ReadingWriter) { self.writer = writer }
 
