@@ -49,7 +49,7 @@ public struct StatusReport: Codable, Sendable {
     public var mqtt: MQTTNodeState?
 
     /// - Parameter askRuntime: also ask the LLM runtime for its health and models (a network call).
-    public static func make(runtime: NodeRuntime, now: Int64, askRuntime: Bool = false, logger: Logger? = nil)
+    public static func make(runtime: NodeRuntime, now: Int64, askRuntime: Bool = false, logger: Logger)
         async throws -> StatusReport
     {
         let store = try await runtime.database.storeStatus()
@@ -69,12 +69,11 @@ public struct StatusReport: Codable, Sendable {
             newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             problems: problems,
-            llm: askRuntime ? await LLMRuntimeReport.gather(config: runtime.config.llm, logger: logger ?? quiet) : nil,
+            llm: askRuntime ? await LLMRuntimeReport.gather(config: runtime.config.llm, logger: logger) : nil,
             writers: await CalibrationWiring.decisions(config: runtime.config, paths: runtime.paths, network: askRuntime,
-                                                       logger: logger ?? quiet),
+                                                       logger: logger),
             mqttBroker: runtime.config.mqtt.broker,
             mqtt: runtime.config.mqtt.broker.isEmpty ? nil : MQTTNodeState.read(path: runtime.paths.mqttStateFile))
     }
 }
 
-private let quiet = Logger(label: "smollama.status") { _ in SwiftLogNoOpLogHandler() }

@@ -19,7 +19,7 @@ struct StatusCommand: AsyncParsableCommand {
         try await userFacing {
             let runtime = try await global.openNode()
             let now = UTCMillis.now().rawValue
-            let report = try await StatusReport.make(runtime: runtime, now: now, askRuntime: true)
+            let report = try await StatusReport.make(runtime: runtime, now: now, askRuntime: true, logger: quietLogger())
             if json { return try printJSON(report) }
             let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
             print("node      \(report.name) (\(report.role.rawValue)) \(report.nodeID)")

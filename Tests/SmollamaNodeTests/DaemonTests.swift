@@ -46,13 +46,13 @@ import Testing
                 try await Daemon.run(runtime: runtime, environment: [:], logger: .quiet, registry: registry)
             }
             let faulty = try await eventually {
-                let report = try await StatusReport.make(runtime: runtime, now: 0)
+                let report = try await StatusReport.make(runtime: runtime, now: 0, logger: .quiet)
                 return report.faultySensorCount == 1 && report.readingCount > 5
             }
             #expect(faulty)
             group.cancelAll()
         }
-        let report = try await StatusReport.make(runtime: runtime, now: 0)
+        let report = try await StatusReport.make(runtime: runtime, now: 0, logger: .quiet)
         #expect(report.sensorCount == 2 && report.faultySensorCount == 1)
         let problem = try #require(report.problems.first)
         #expect(problem.sensor == "unplugged.value" && problem.faultCount >= 2)
