@@ -83,7 +83,7 @@ public struct Mem0Bridge: Service {
         try await resetProgressIfServerChanged()
         var pass = Pass()
         var failure: (any Error)?
-        for origin in try await database.eventOrigins(stream: .memories) {
+        for origin in try await database.events.eventOrigins(stream: .memories) {
             do {
                 try await drain(origin: origin, pass: &pass)
             } catch {
@@ -95,12 +95,12 @@ public struct Mem0Bridge: Service {
     }
 
     private func resetProgressIfServerChanged() async throws {
-        let previous = try await database.metaValue(Self.urlKey)
+        let previous = try await database.meta.metaValue(Self.urlKey)
         guard previous != config.url else { return }
         var changes: [String: String?] = [:]
-        for key in try await database.metaValues(prefix: Self.prefix).keys { changes[key] = .some(nil) }
+        for key in try await database.meta.metaValues(prefix: Self.prefix).keys { changes[key] = .some(nil) }
         changes[Self.urlKey] = config.url
-        try await database.setMetaValues(changes)
+        try await database.meta.setMetaValues(changes)
         if previous != nil {
             logger.notice("mem0 bridge: the server changed; every memory will be sent to the new one",
                           metadata: ["smollama.mem0.url": "\(config.url)"])
@@ -108,15 +108,15 @@ public struct Mem0Bridge: Service {
     }
 
     private func drain(origin: NodeID, pass: inout Pass) async throws {
-        var cursor = Int64(try await database.metaValue(Self.cursorKey(origin)) ?? "0") ?? 0
+        var cursor = Int64(try await database.meta.metaValue(Self.cursorKey(origin)) ?? "0") ?? 0
         while true {
-            let events = try await database.events(origin: origin, stream: .memories, afterSeq: cursor,
+            let events = try await database.events.fetch(origin: origin, stream: .memories, afterSeq: cursor,
                                                    limit: config.batchSize)
             guard !events.isEmpty else { return }
             for event in events {
                 var changes = try await handle(event, pass: &pass)
                 changes[Self.cursorKey(origin)] = String(event.seq)
-                try await database.setMetaValues(changes)
+                try await database.meta.setMetaValues(changes)
                 cursor = event.seq
                 pass.handled += 1
             }
@@ -129,9 +129,9 @@ public struct Mem0Bridge: Service {
     private func handle(_ event: Event, pass: inout Pass) async throws -> [String: String?] {
         guard event.type == KnowledgeEvent.memoryVersion,
               let record = try? EventPayload.decode(MemoryRecord.self, from: event.payload),
-              let winner = try await database.memory(id: record.id)
+              let winner = try await database.knowledge.memory(id: record.id)
         else { return [:] }
-        let remote = try await database.metaValue(Self.remoteKey(record.id))
+        let remote = try await database.meta.metaValue(Self.remoteKey(record.id))
         let parts = remote?.split(separator: " ", maxSplits: 1).map(String.init) ?? []
         let remoteID = parts.first
         if remoteID == Self.deletedMarker { return [:] }
@@ -151,11 +151,11 @@ public struct Mem0Bridge: Service {
             return [Self.remoteKey(record.id): "\(remoteID) \(hash)"]
         }
         let body = await addBody(winner, event: event)
-        if try await database.metaValue(Self.inflightKey(record.id)) != nil,
+        if try await database.meta.metaValue(Self.inflightKey(record.id)) != nil,
            let found = try await findRemote(memoryID: record.id, scope: body) {
             return [Self.remoteKey(record.id): "\(found) \(hash)", Self.inflightKey(record.id): String?.none]
         }
-        try await database.setMetaValues([Self.inflightKey(record.id): "\(event.origin.hex):\(event.seq)"])
+        try await database.meta.setMetaValues([Self.inflightKey(record.id): "\(event.origin.hex):\(event.seq)"])
         let reply = try await send(.POST, path: "/memories", body: body, allowNotFound: false)
         guard let id = reply["results"]?.arrayValue?.first?["id"]?.stringValue else {
             throw BridgeError.unexpectedReply("POST /memories answered without results[0].id: \(reply.jsonString.prefix(200))")

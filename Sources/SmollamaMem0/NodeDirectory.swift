@@ -57,7 +57,7 @@ public struct DatabaseNodeDirectory: NodeDirectory {
     func names() async -> [NodeID: String] {
         let now = ContinuousClock.now
         if let cached = cache.state.withLock({ $0 }), now - cached.read < .seconds(1) { return cached.names }
-        var names = (try? await database.enrolledNodeNames()) ?? [:]
+        var names = (try? await database.hubSync.enrolledNodeNames()) ?? [:]
         names[node] = nodeName
         cache.state.withLock { [names] in $0 = (names, now) }
         return names
@@ -68,7 +68,7 @@ public struct DatabaseNodeDirectory: NodeDirectory {
     public func nodes(matching nameOrID: String) async -> [NodeID] {
         let database = database
         return await StaticNodeDirectory(
-            names: await names(), known: { (try? await database.eventOrigins(stream: .memories)) ?? [] }
+            names: await names(), known: { (try? await database.events.eventOrigins(stream: .memories)) ?? [] }
         ).nodes(matching: nameOrID)
     }
 }

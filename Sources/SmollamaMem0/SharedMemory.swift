@@ -146,7 +146,7 @@ public struct SharedMemory: Sendable {
         for (var record, role) in records {
             record.metadata["mem0.confidence_given"] = nil
             let stamp = await clock.eventStamp()
-            try await database.record(record, origin: node, stamp: stamp)
+            try await database.knowledge.record(record, origin: node, stamp: stamp)
             results.append(["id": .string(record.id), "memory": .string(record.text), "event": "ADD",
                             "actor_id": record.metadata["actor_id"].map(JSONValue.string) ?? .null,
                             "role": .string(role)])
@@ -204,7 +204,7 @@ public struct SharedMemory: Sendable {
         record.metadata["mem0.confidence_given"] = nil
         await clock.observe(stored.hlc)  // the edit orders after the version it edits, whoever wrote that
         let stamp = await clock.eventStamp()
-        try await database.record(record, origin: node, stamp: stamp)
+        try await database.knowledge.record(record, origin: node, stamp: stamp)
         return ["message": "Memory updated successfully!"]
     }
 
@@ -236,7 +236,7 @@ public struct SharedMemory: Sendable {
 
     /// `GET /memories/{id}/history`: every version, oldest first, as mem0's history entries.
     public func history(id: String) async throws -> JSONValue {
-        let versions = try await database.memoryVersions(id: id)
+        let versions = try await database.knowledge.memoryVersions(id: id)
         guard !versions.isEmpty else { throw Mem0Error.notFound(id) }
         let byRef = Dictionary(versions.map { ($0.version, $0) }, uniquingKeysWith: { first, _ in first })
         var entries: [JSONValue] = []
@@ -287,7 +287,7 @@ public struct SharedMemory: Sendable {
         let now = await clock.now()
         var results: [JSONValue] = []
         for hit in hits where hit.score >= threshold {
-            guard let stored = try await database.memory(id: hit.id), Self.isVisible(stored.record, now: now)
+            guard let stored = try await database.knowledge.memory(id: hit.id), Self.isVisible(stored.record, now: now)
             else { continue }
             var document = await document(stored)
             document["score"] = .number(hit.score)
@@ -303,7 +303,7 @@ public struct SharedMemory: Sendable {
     // MARK: - Mapping
 
     private func current(_ id: String) async throws -> StoredMemory {
-        guard let stored = try await database.memory(id: id), Self.isVisible(stored.record, now: await clock.now())
+        guard let stored = try await database.knowledge.memory(id: id), Self.isVisible(stored.record, now: await clock.now())
         else { throw Mem0Error.notFound(id) }
         return stored
     }
@@ -316,7 +316,7 @@ public struct SharedMemory: Sendable {
     /// Every memory mem0 would show (or, with `expired`, every memory at all), newest first.
     private func visibleMemories(includingExpired expired: Bool = false) async throws -> [StoredMemory] {
         let now = await clock.now()
-        return try await database.memories(currentOnly: false, limit: Self.scanLimit)
+        return try await database.knowledge.memories(currentOnly: false, limit: Self.scanLimit)
             .filter { expired || Self.isVisible($0.record, now: now) }
     }
 
@@ -328,7 +328,7 @@ public struct SharedMemory: Sendable {
         record.parent = stored.version
         await clock.observe(stored.hlc)
         let stamp = await clock.eventStamp()
-        try await database.record(record, origin: node, stamp: stamp)
+        try await database.knowledge.record(record, origin: node, stamp: stamp)
     }
 
     /// The flat document filters look at: the item's top-level fields and its metadata.

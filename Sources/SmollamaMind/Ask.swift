@@ -128,7 +128,7 @@ public struct Asker: Sendable {
     }
 
     func routed(_ question: String) async throws -> AskAnswer {
-        let sensors = try await tools.database.registeredSensors().map(\.descriptor.id.rawValue).sorted()
+        let sensors = try await tools.database.readings.registeredSensors().map(\.descriptor.id.rawValue).sorted()
         let route = routeWithModel ? await route(question, sensors: sensors) : AskRouter.Route(tool: "recall", sensor: "none")
         let sensor = sensors.contains(route.sensor) ? route.sensor : nil
         var calls: [AskAnswer.Call] = []

@@ -25,17 +25,17 @@ public struct EmbeddingIndexer: Sendable {
     @discardableResult
     public func indexPending(limit: Int = .max) async throws -> Int {
         var done = 0
-        try await database.syncVectorIndex()
+        try await database.recall.syncVectorIndex()
         while done < limit {
             try Task.checkCancellation()
-            let pending = try await database.pendingEmbeddings(model: embedder.model, limit: min(batchSize, limit - done))
+            let pending = try await database.recall.pendingEmbeddings(model: embedder.model, limit: min(batchSize, limit - done))
             guard !pending.isEmpty else { break }
             let result = try await embedder.embed(pending.map(\.text))
             guard result.vectors.count == pending.count else {
                 throw LLMError.unsupported(
                     "the embedding runtime returned \(result.vectors.count) vectors for \(pending.count) texts")
             }
-            try await database.storeEmbeddings(
+            try await database.recall.storeEmbeddings(
                 zip(pending, result.vectors).map { (item: $0.item, text: $0.text, vector: $1) }, model: embedder.model)
             done += pending.count
         }

@@ -234,7 +234,7 @@ public struct EvidenceBuilder: Sendable {
 
     /// The evidence for `[start, end)`.
     public func build(windowStart start: Int64, windowEnd end: Int64) async throws -> EvidencePacket {
-        let registered = try await database.registeredSensors()
+        let registered = try await database.readings.registeredSensors()
         let clock = LocalClock(timeZone: settings.timeZone)
         let length = end - start
         var facts: [EvidenceFact] = []
@@ -256,10 +256,10 @@ public struct EvidenceBuilder: Sendable {
         let summaries = try await database.sensorSummaries(now: end)
         let faulty = Dictionary(summaries.map { ($0.sensor.id, $0) }, uniquingKeysWith: { first, _ in first })
         for sensor in registered.map(\.descriptor).sorted(by: { $0.id < $1.id }) {
-            let window = try await database.rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
-            let previous = try await database.rollups(
+            let window = try await database.readings.rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
+            let previous = try await database.readings.rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: start - length, to: start)
-            let history = try await database.rollups(
+            let history = try await database.readings.rollups(
                 sensor: sensor.id, resolution: .hour, from: start - Int64(settings.baselineDays) * 86_400_000,
                 to: Rollup.Resolution.hour.bucketStart(start))
             let sameHour = history.filter {
@@ -357,7 +357,7 @@ public struct EvidenceBuilder: Sendable {
         var notable: [EvidenceFact] = []
         if activations > 0, let firstActive = window.first(where: { $0.onCount > 0 }) {
             // The last active 5-minute bucket before this window (within a day).
-            let before = try await database.rollups(
+            let before = try await database.readings.rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: firstActive.bucketStart - 86_400_000,
                 to: firstActive.bucketStart)
             let lastActive = before.last(where: { $0.onCount > 0 || $0.onDuration > 0 })

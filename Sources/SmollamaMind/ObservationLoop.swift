@@ -216,7 +216,7 @@ public actor ObservationLoop {
         let started = ContinuousClock.now
         let packet: EvidencePacket
         if let given { packet = given } else { packet = try await builder.build(windowStart: windowStart, windowEnd: windowEnd) }
-        let recent = try await database.recentObservations(limit: 50).filter { $0.origin == origin }
+        let recent = try await database.knowledge.recentObservations(limit: 50).filter { $0.origin == origin }
         let recentLines = recent.prefix(settings.recentObservations).map(\.record.text)
         let memoryLines = await memories.memories(for: packet, limit: 3)
         let prompt = ObservationPrompt.build(packet: packet, recent: Array(recentLines), memories: memoryLines,
@@ -371,7 +371,7 @@ public actor ObservationLoop {
             record = update
             merged = true
         }
-        try await database.record(record, origin: origin, stamp: await stamp())
+        try await database.knowledge.record(record, origin: origin, stamp: await stamp())
         // After the write: a slow or absent embedding model never delays an observation.
         if !merged, let vector = await embed(record.text) { embeddings[record.id] = vector }
         return (record, merged)
@@ -385,7 +385,7 @@ public actor ObservationLoop {
         for stored in recent where stored.record.kind == record.kind && stored.record.subjects == record.subjects
             && stored.record.timeEnd >= record.timeStart - settings.dedupWindow
         {
-            let current = (try? await database.observation(id: stored.record.id))?.record ?? stored.record
+            let current = (try? await database.knowledge.observation(id: stored.record.id))?.record ?? stored.record
             candidates.append(current)
         }
         let text = ObservationVerifier.normalised(record.text)

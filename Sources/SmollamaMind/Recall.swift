@@ -223,12 +223,12 @@ public struct Recall: Sendable {
         }
 
         var textScores: [Int64: Double] = [:]
-        for hit in try await database.textSearch(Self.words(text), filter: filter, limit: pool) {
+        for hit in try await database.recall.textSearch(Self.words(text), filter: filter, limit: pool) {
             textScores[hit.item] = hit.score
         }
 
         let candidates = Set(vectorScores.keys).union(textScores.keys)
-        let rows = try await database.recallRows(Array(candidates))
+        let rows = try await database.recall.recallRows(Array(candidates))
         let nowMs = now()
         let hasVector = !vectorScores.isEmpty
         var ranked: [(row: RecallRow, score: Double, scores: RecallScores, signals: [RecallSignal])] = []
@@ -265,7 +265,7 @@ public struct Recall: Sendable {
     {
         guard !vector.isEmpty else { return ([], .none) }
         if vectorSearch != .exact,
-            let hits = try await database.quantizedVectorSearch(
+            let hits = try await database.recall.quantizedVectorSearch(
                 vector, model: model, filter: filter, limit: limit,
                 oversample: max(ranking.quantizedOversample, limit * 4))
         {
@@ -274,12 +274,12 @@ public struct Recall: Sendable {
         if vectorSearch == .sqliteVec {
             throw RecallError.vectorExtensionMissing
         }
-        return (try await database.exactVectorSearch(vector, model: model, filter: filter, limit: limit), .exact)
+        return (try await database.recall.exactVectorSearch(vector, model: model, filter: filter, limit: limit), .exact)
     }
 
     /// With no words: the newest items that pass the filters.
     func newest(filter: RecallFilter, limit: Int, threshold: Double?) async throws -> [RecallHit] {
-        let rows = try await database.newestRecallRows(filter: filter, limit: limit)
+        let rows = try await database.recall.newestRecallRows(filter: filter, limit: limit)
         let nowMs = now()
         var hits: [RecallHit] = []
         for row in rows {
@@ -297,8 +297,8 @@ public struct Recall: Sendable {
 
     func load(_ row: RecallRow) async throws -> RecallHit.Item? {
         switch row.kind {
-        case .memory: try await database.memory(id: row.ref).map { .memory($0) }
-        case .observation: try await database.observation(id: row.ref).map { .observation($0) }
+        case .memory: try await database.knowledge.memory(id: row.ref).map { .memory($0) }
+        case .observation: try await database.knowledge.observation(id: row.ref).map { .observation($0) }
         }
     }
 

@@ -178,7 +178,7 @@ public struct Reflection: Sendable {
         var report = ReflectionReport()
         let (patterns, shares) = try await scan(now: now)
         report.patterns = patterns
-        let existing = try await database.memories(currentOnly: true, limit: 100_000)
+        let existing = try await database.knowledge.memories(currentOnly: true, limit: 100_000)
             .filter { $0.record.source == .reflection && $0.record.metadata["pattern"] != nil }
         var byKey: [String: StoredMemory] = [:]
         for memory in existing {
@@ -195,7 +195,7 @@ public struct Reflection: Sendable {
                         edit.support += 1
                         edit.metadata["sample_days"] = String(pattern.sampleDays)
                         edit.parent = old.version
-                        try await database.record(edit, origin: node, stamp: await stamp())
+                        try await database.knowledge.record(edit, origin: node, stamp: await stamp())
                         report.refreshed.append(old.record.id)
                     }
                     continue
@@ -230,7 +230,7 @@ public struct Reflection: Sendable {
         closed.validTo = max(closed.validFrom, time)
         closed.expiredAt = now
         closed.parent = old.version
-        try await database.record(closed, origin: node, stamp: await stamp())
+        try await database.knowledge.record(closed, origin: node, stamp: await stamp())
     }
 
     private func write(
@@ -251,7 +251,7 @@ public struct Reflection: Sendable {
                 "pattern": pattern.key, "blocks": pattern.blocksMetadata, "sample_days": String(pattern.sampleDays),
                 "active_percent": String(pattern.percent), "generator": generator.rawValue,
             ])
-        try await database.record(record, origin: node, stamp: await stamp())
+        try await database.knowledge.record(record, origin: node, stamp: await stamp())
         if supersedes == nil { report.created.append(record.id) }
         return record.id
     }
@@ -337,8 +337,8 @@ public struct Reflection: Sendable {
         let windowStart = todayStart - Int64(settings.windowDays) * day
         var patterns: [RoutinePattern] = []
         var shares: [String: [Double]] = [:]
-        for sensor in try await database.registeredSensors() where sensor.descriptor.kind == .binary {
-            let rollups = try await database.rollups(
+        for sensor in try await database.readings.registeredSensors() where sensor.descriptor.kind == .binary {
+            let rollups = try await database.readings.rollups(
                 sensor: sensor.descriptor.id, resolution: .hour, from: windowStart, to: todayStart)
             guard !rollups.isEmpty else { continue }
             // Milliseconds on per (local day, hour); an activation too short to register counts a minute.

@@ -211,13 +211,13 @@ public struct MindTools: Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw MindToolError.emptyText }
         guard trimmed.count <= 1000 else { throw MindToolError.textTooLong(trimmed.count) }
-        let known = try await database.registeredSensors().map(\.descriptor.id.rawValue)
+        let known = try await database.readings.registeredSensors().map(\.descriptor.id.rawValue)
         let about = subjects ?? known.filter { trimmed.contains($0) }
         let time = now()
         let record = MemoryRecord(
             id: NodeID.randomRecordID(), kind: kind, subjects: about, text: trimmed, confidence: 1, importance: 0.7,
             validFrom: time, createdAt: time, source: source, metadata: metadata)
-        try await database.record(record, origin: node, stamp: await stamp())
+        try await database.knowledge.record(record, origin: node, stamp: await stamp())
         var embedded = false
         if let indexer {
             do {
@@ -233,12 +233,12 @@ public struct MindTools: Sendable {
     /// Rollups of one sensor: 5-minute buckets up to two days, hourly beyond.
     public func history(sensor: String, from: Int64, to: Int64) async throws -> HistoryOutput {
         guard from < to else { throw MindToolError.invalidRange(from: from, to: to) }
-        let sensors = try await database.registeredSensors()
+        let sensors = try await database.readings.registeredSensors()
         guard let registered = sensors.first(where: { $0.descriptor.id.rawValue == sensor }) else {
             throw MindToolError.unknownSensor(sensor, known: sensors.map(\.descriptor.id.rawValue).sorted())
         }
         let resolution: Rollup.Resolution = to - from <= 2 * 86_400_000 ? .fiveMinutes : .hour
-        let rollups = try await database.rollups(
+        let rollups = try await database.readings.rollups(
             sensor: registered.descriptor.id, resolution: resolution, from: resolution.bucketStart(from), to: to)
         let binary = registered.descriptor.kind == .binary
         let points = rollups.map { rollup in

@@ -42,7 +42,7 @@ public enum Backfill {
         let bootID = "backfill-\(UUID().uuidString.lowercased())"
         var written = 0
         for house in houses {
-            let registered = try await runtime.database.registerSensors(house.sensors, driver: house.name, now: start)
+            let registered = try await runtime.database.readings.registerSensors(house.sensors, driver: house.name, now: start)
             let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
             let step = Int64(house.interval.components.seconds * 1000
                              + house.interval.components.attoseconds / 1_000_000_000_000_000)
@@ -61,18 +61,18 @@ public enum Backfill {
                     batch.append(PendingReading(sensorRowID: sensor.rowID, value: sample.value, stamp: stamp))
                 }
                 if batch.count >= 10_000 {
-                    try await runtime.database.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
+                    try await runtime.database.readings.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
                     written += batch.count
                     batch.removeAll(keepingCapacity: true)
                     progress(Progress(done: time - start, total: duration, readings: written))
                 }
                 time += step
             }
-            try await runtime.database.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
+            try await runtime.database.readings.commit(readings: batch, notices: [], origin: runtime.identity.nodeID)
             written += batch.count
         }
         progress(Progress(done: duration, total: duration, readings: written))
-        try await runtime.database.rollUpAll()
+        try await runtime.database.readings.rollUpAll()
         return written
     }
 }

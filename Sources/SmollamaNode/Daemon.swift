@@ -29,7 +29,7 @@ public enum Daemon {
         var context = runtime.driverContext(environment: environment, logger: logger)
         context.topics = mqtt.client
         let drivers = try runtime.makeDrivers(context: context, registry: registry)
-        let clock = NodeClock(source: clockSource, persisted: try await database.maxIssuedTimestamp(),
+        let clock = NodeClock(source: clockSource, persisted: try await database.meta.maxIssuedTimestamp(),
                               policy: config.clock.policy)
         let writer = ReadingWriter(
             database: database, origin: runtime.identity.nodeID,

@@ -101,13 +101,13 @@ public struct HistoryImport: Sendable {
                                           mappings: options.mappings, timezone: options.timezone)
         var summary = ImportSummary(file: options.path, format: format, digest: digest, dryRun: options.dryRun,
                                     strict: options.strict, ignoredColumns: parser.ignoredColumns)
-        if !options.dryRun, let earlier = try await database.importedFile(digest: digest) {
+        if !options.dryRun, let earlier = try await database.imports.importedFile(digest: digest) {
             summary.alreadyImported = earlier
             summary.seconds = Self.seconds(ContinuousClock.now - started)
             return summary
         }
-        let known = Dictionary(uniqueKeysWithValues: try await database.registeredSensors().map { ($0.descriptor.id, $0) })
-        let live = try await database.liveSensorsSince()
+        let known = Dictionary(uniqueKeysWithValues: try await database.readings.registeredSensors().map { ($0.descriptor.id, $0) })
+        let live = try await database.imports.liveSensorsSince()
         if options.strict || options.dryRun {
             var check = ImportPass(parser: parser, known: known, liveSince: live, options: options, database: database, store: false)
             try await check.run(path: options.path, format: format) { bytes, lines in
@@ -125,9 +125,9 @@ public struct HistoryImport: Sendable {
             let done = options.strict ? total + bytes : bytes
             progress(Progress(bytesRead: done, totalBytes: total * (options.strict ? 2 : 1), lines: lines))
         }
-        try await database.rollUpAll()
+        try await database.readings.rollUpAll()
         summary.absorb(pass)
-        try await database.recordImportedFile(ImportLedgerEntry(
+        try await database.imports.recordImportedFile(ImportLedgerEntry(
             digest: digest, path: options.path, format: format.rawValue, importedAt: options.now,
             rows: summary.lines, added: summary.added, firstTime: summary.firstTime, lastTime: summary.lastTime))
         summary.seconds = Self.seconds(ContinuousClock.now - started)
@@ -264,7 +264,7 @@ struct ImportPass {
             guard let known = known[sensor] else { return nil }
             return ImportTarget(rowID: known.rowID, descriptor: known.descriptor, liveSince: liveSince[sensor])
         }
-        let target = try await database.importTargets([descriptor], now: options.now)[sensor]
+        let target = try await database.imports.importTargets([descriptor], now: options.now)[sensor]
         targets[sensor] = target
         return target
     }
@@ -276,22 +276,22 @@ struct ImportPass {
             if let existing = self.epoch {
                 epoch = existing
             } else {
-                epoch = try await database.beginImportEpoch(
+                epoch = try await database.imports.beginImportEpoch(
                     label: "import-\(UUID().uuidString.lowercased())", firstTime: batch[0].time)
                 self.epoch = epoch
             }
-            let count = try await database.storeImported(batch, epoch: epoch)
+            let count = try await database.imports.storeImported(batch, epoch: epoch)
             added += count
             alreadyStored += batch.count - count
             sinceRollup += count
             if sinceRollup >= options.rollupEvery {
-                try await database.rollUpAll()
+                try await database.readings.rollUpAll()
                 sinceRollup = 0
             }
         } else {
             // New sensors have no row yet: nothing of theirs can be stored already.
             let existing = batch.filter { $0.sensorRowID != 0 }
-            let new = try await database.countNotImported(existing)
+            let new = try await database.imports.countNotImported(existing)
             added += batch.count - existing.count + new
             alreadyStored += existing.count - new
         }

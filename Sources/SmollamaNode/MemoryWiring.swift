@@ -14,7 +14,7 @@ public enum MemoryWiring {
         let memory = config.memory
         guard memory.embeddings, memory.vectorSearch != .off, memory.vectorSearch != .exact else { return nil }
         if !memory.vec0Path.isEmpty { return memory.vec0Path }
-        return VectorExtension.locate(environment: environment, cacheDirectory: config.llm.resolvedCacheDirectory)
+        return VectorExtensionFile.locate(environment: environment, cacheDirectory: config.llm.resolvedCacheDirectory)
     }
 
     /// The embedder, when embeddings are on. `interactive`: one attempt, short timeout — a command
@@ -63,7 +63,7 @@ public enum MemoryWiring {
 
     /// A clock for commands that write knowledge while (or without) the daemon running.
     public static func commandClock(runtime: NodeRuntime) async throws -> NodeClock {
-        NodeClock(source: SystemClockSource(), persisted: try await runtime.database.maxIssuedTimestamp(),
+        NodeClock(source: SystemClockSource(), persisted: try await runtime.database.meta.maxIssuedTimestamp(),
                   policy: runtime.config.clock.policy)
     }
 

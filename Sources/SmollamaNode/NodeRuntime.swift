@@ -29,7 +29,7 @@ public struct NodeRuntime: Sendable {
             identity.incarnation += 1
             try identity.save(paths: paths)
         }
-        try await database.claim(for: identity.nodeID, incarnation: identity.incarnation)
+        try await database.meta.claim(for: identity.nodeID, incarnation: identity.incarnation)
         return NodeRuntime(config: config, paths: paths, identity: identity, database: database)
     }
 

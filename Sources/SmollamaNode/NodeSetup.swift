@@ -48,7 +48,7 @@ public enum NodeSetup {
             try identity.save(paths: paths)
         }
         let database = try SmollamaDatabase.open(path: paths.databaseFile)
-        try await database.claim(for: identity.nodeID, incarnation: identity.incarnation)
+        try await database.meta.claim(for: identity.nodeID, incarnation: identity.incarnation)
         return Result(home: paths.home, configFile: paths.configFile, dataDirectory: paths.dataDirectory,
                       nodeID: identity.nodeID, createdIdentity: !hasIdentity)
     }

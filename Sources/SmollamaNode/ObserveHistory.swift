@@ -158,7 +158,7 @@ public struct ObservationBackfillService: Service {
     /// The missed windows at node time `now`: after the last observed window end (never before
     /// `now - horizon`), up to the window before the one the live loop observes first.
     public func missedWindows(now: Int64) async throws -> [Range<Int64>] {
-        guard horizon > 0, let last = try await database.lastObservedEnd(origin: origin) else { return [] }
+        guard horizon > 0, let last = try await database.knowledge.lastObservedEnd(origin: origin) else { return [] }
         let settled = now - settle
         let liveFirstStart = settled - ((settled % interval) + interval) % interval - interval
         return ObserveHistory.windows(from: max(last, now - horizon), to: liveFirstStart, interval: interval)

@@ -67,7 +67,7 @@ public struct SensorScheduler: Service {
         var lanes: [DriverLane] = []
         let lastStored = try await database.lastStoredValues()
         for scheduled in drivers {
-            let registered = try await database.registerSensors(
+            let registered = try await database.readings.registerSensors(
                 scheduled.driver.sensors, driver: scheduled.driver.name, now: await clock.now())
             lanes.append(DriverLane(scheduled: scheduled, registered: registered, lastStored: lastStored,
                                     scheduler: self))
@@ -156,7 +156,7 @@ actor DriverLane {
         let wasFaulty = consecutiveFailures >= scheduler.configuration.faultThreshold
         consecutiveFailures = 0
         do {
-            try await scheduler.writer.database.recordRecovery(sensorRowIDs: sensors.values.map(\.rowID))
+            try await scheduler.writer.database.readings.recordRecovery(sensorRowIDs: sensors.values.map(\.rowID))
         } catch {
             logger.error("could not record sensor recovery", metadata: ["smollama.error": "\(error)"])
         }
@@ -181,7 +181,7 @@ actor DriverLane {
                 "smollama.error": "\(reason)",
             ])
         do {
-            try await scheduler.writer.database.recordFailure(
+            try await scheduler.writer.database.readings.recordFailure(
                 sensorRowIDs: sensors.values.map(\.rowID), reason: reason, now: now, markFaulty: faulty)
         } catch {
             logger.error("could not record sensor failure", metadata: ["smollama.error": "\(error)"])
@@ -221,7 +221,7 @@ actor DriverLane {
                                           "smollama.sensor.refused": "\(count)"])
             }
             do {
-                try await scheduler.writer.database.recordRejection(sensorRowID: registered.rowID, reason: "\(rejection)", now: time)
+                try await scheduler.writer.database.readings.recordRejection(sensorRowID: registered.rowID, reason: "\(rejection)", now: time)
             } catch {
                 logger.error("could not record refused value", metadata: ["smollama.error": "\(error)"])
             }

@@ -131,7 +131,7 @@ struct DashboardRoutes: Sendable {
             HTMLResponse(html: Pages.thoughts(node: node, signedIn: signedIn(request)))
         }
         router.get("/memories") { request, _ in
-            let count = try await environment.database.eventCounts(streams: [.memories])[.memories] ?? 0
+            let count = try await environment.database.events.eventCounts(streams: [.memories])[.memories] ?? 0
             return HTMLResponse(html: Pages.memories(node: node, count: count, signedIn: signedIn(request)))
         }
         router.get("/nodes/:id") { request, context in

@@ -80,7 +80,7 @@ public struct LogTailService: Service {
 
     /// The newest entry already in the log: only what comes after it is news.
     public func startCursor() async throws -> HLCTimestamp {
-        try await database.recentEvents(streams: LogEntry.streams, limit: 1).first?.stamp.hlc ?? HLCTimestamp(rawValue: 0)
+        try await database.events.recentEvents(streams: LogEntry.streams, limit: 1).first?.stamp.hlc ?? HLCTimestamp(rawValue: 0)
     }
 
     /// Publishes entries after `cursor`; returns the new cursor. Exposed for tests.

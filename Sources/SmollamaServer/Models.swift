@@ -127,9 +127,9 @@ struct DashboardQueries: Sendable {
     func syncedNodes() async throws -> [NodeSummary] {
         let now = environment.now()
         var nodes: [NodeSummary] = []
-        for node in try await environment.database.hubNodes(countReadings: false) {
+        for node in try await environment.database.hubSync.hubNodes(countReadings: false) {
             guard let id = NodeID(hex: node.node) else { continue }
-            let counts = try await environment.database.eventCounts(origin: id)
+            let counts = try await environment.database.events.eventCounts(origin: id)
             let age = node.lastSeen.map { now - $0 } ?? .max
             let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
             nodes.append(NodeSummary(
@@ -155,7 +155,7 @@ struct DashboardQueries: Sendable {
         let lastSeen = store.newestReadingTime
         let age = lastSeen.map { now - $0 } ?? .max
         let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
-        let counts = try await database.eventCounts(streams: [.observations, .memories])
+        let counts = try await database.events.eventCounts(streams: [.observations, .memories])
         return NodeSummary(
             id: environment.node.id.hex, name: environment.node.name, role: environment.node.role, state: state,
             lastSeen: lastSeen, clockQuality: store.clockQuality, sensorCount: sensors.count,
@@ -173,7 +173,7 @@ struct DashboardQueries: Sendable {
         let to = environment.now()
         let resolution = range.resolution
         let from = resolution.bucketStart(to - range.milliseconds) + resolution.milliseconds
-        let rollups = try await environment.database.rollups(
+        let rollups = try await environment.database.readings.rollups(
             sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + 1)
         let points = rollups.map { rollup in
             let has = rollup.count > 0
@@ -189,7 +189,7 @@ struct DashboardQueries: Sendable {
     /// Log entries, newest first, filtered.
     func log(filter: LogFilter) async throws -> [LogEntry] {
         let streams = filter.stream.map { [$0] } ?? LogEntry.streams
-        let events = try await environment.database.recentEvents(streams: streams, limit: 5_000)
+        let events = try await environment.database.events.recentEvents(streams: streams, limit: 5_000)
         var entries: [LogEntry] = []
         for event in events {
             let entry = LogEntry(event: event)

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 public import SmollamaCore
 
-extension SmollamaDatabase {
+extension KnowledgeStore {
     /// The end of the latest window this node observed (its observations' `time_end`), or nil
     /// before its first observation. The daemon back-fills the windows after it at start.
     public func lastObservedEnd(origin: NodeID) async throws -> Int64? {

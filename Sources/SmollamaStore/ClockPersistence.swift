@@ -1,7 +1,7 @@
 import GRDB
 public import SmollamaCore
 
-extension SmollamaDatabase {
+extension MetaStore {
     /// The largest timestamp ever stored here: the clock restarts from it, so it never runs back.
     public func maxIssuedTimestamp() async throws -> HLCTimestamp? {
         try await reader.read { db in

@@ -11,7 +11,7 @@ public enum EventApplyOutcome: Hashable, Sendable {
     case collision
 }
 
-extension SmollamaDatabase {
+extension EventStore {
     /// Appends an event of this node to its stream, assigning the next contiguous seq in the
     /// same transaction as the write it describes.
     @discardableResult
@@ -32,7 +32,7 @@ extension SmollamaDatabase {
             arguments: [Data(origin.bytes), stream.rawValue]) ?? 0
         let event = Event(origin: origin, stream: stream, seq: last + 1, stamp: stamp, type: type, payload: payload)
         try insert(db, event)
-        try raiseClock(db, to: stamp.hlc)
+        try MetaStore.raiseClock(db, to: stamp.hlc)
         return event
     }
 
@@ -67,7 +67,7 @@ extension SmollamaDatabase {
                 event.stamp.bootID, Int64(bitPattern: event.stamp.monotonicNanoseconds),
                 event.stamp.quality.rawValue, event.type, event.payload, event.hash,
             ])
-        try project(db, event)
+        try KnowledgeStore.project(db, event)
     }
 
     /// The newest `limit` events of the given streams, newest first.
@@ -83,7 +83,7 @@ extension SmollamaDatabase {
     }
 
     /// Events of the given streams stamped after `hlc`, oldest first (for following a log).
-    public func events(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) async throws -> [Event] {
+    public func fetch(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) async throws -> [Event] {
         try await reader.read { db in
             try Row.fetchAll(
                 db,
@@ -94,7 +94,7 @@ extension SmollamaDatabase {
         }
     }
 
-    public func events(origin: NodeID, stream: EventStream, afterSeq: Int64 = 0, limit: Int = 1000) async throws -> [Event] {
+    public func fetch(origin: NodeID, stream: EventStream, afterSeq: Int64 = 0, limit: Int = 1000) async throws -> [Event] {
         try await reader.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM events WHERE origin = ? AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -121,7 +121,7 @@ extension SmollamaDatabase {
     }
 }
 
-extension SmollamaDatabase {
+extension EventStore {
     /// How many events of one origin each stream holds (the hub's per-node counts).
     public func eventCounts(origin: NodeID) async throws -> [EventStream: Int] {
         try await reader.read { db in

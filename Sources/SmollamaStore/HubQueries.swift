@@ -28,7 +28,7 @@ public struct HubCollision: Codable, Sendable, Hashable {
     public var seenAt: Int64
 }
 
-extension SmollamaDatabase {
+extension HubSyncStore {
     /// Every node enrolled with this hub (none on a node that is not a hub). `countReadings`
     /// counts the raw readings held per node, which scans them: the CLI does, the dashboard
     /// shows the readings mark instead.

@@ -14,7 +14,7 @@ extension HubSyncStore {
             let mark = try Self.checkContinuity(db, origin: origin, stream: stream, from: from)
             var outcome = PushOutcome(mark: mark)
             for event in events {
-                switch try SmollamaDatabase.apply(db, event) {
+                switch try EventStore.apply(db, event) {
                 case .inserted:
                     outcome.inserted += 1
                     if event.stream == .control && event.type == CompactedMarker.eventType {

@@ -6,10 +6,10 @@ public import SmollamaCore
 /// The hub's side of sync state: enrollment tokens, enrolled nodes, request nonces, durable
 /// marks, deliberate gaps, collisions and other nodes' raw readings. Every statement against the
 /// hub's `sync_*` and `foreign_*` tables is here; `SmollamaSync` speaks the protocol on top.
-public struct HubSyncStore: Sendable {
-    let writer: any DatabaseWriter
+public struct HubSyncStore: FeatureStore {
+    let database: SmollamaDatabase
 
-    init(_ database: SmollamaDatabase) { writer = database.writer }
+    init(_ database: SmollamaDatabase) { self.database = database }
 
     /// Why the store refused a sync write; `SmollamaSync` turns each into a refusal with a sentence.
     public enum Refusal: Error, Hashable, Sendable {
@@ -174,7 +174,7 @@ public struct HubSyncStore: Sendable {
                         arguments: [originBytes, stream.rawValue, after, limit + 1 - events.count])
                     for row in rows {
                         if events.count == limit { return (events, true) }
-                        events.append(try SmollamaDatabase.event(from: row))
+                        events.append(try EventStore.event(from: row))
                     }
                 }
             }

@@ -107,13 +107,13 @@ public enum ImportStoreError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-extension SmollamaDatabase {
+extension ImportStore {
     /// The sensors `descriptors` name, registering new ones under the driver `import`. A sensor
     /// already in the store keeps its descriptor; a different kind or unit is refused.
     public func importTargets(_ descriptors: [SensorDescriptor], now: Int64) async throws -> [SensorID: ImportTarget] {
         try await writer.write { db in
             var targets: [SensorID: ImportTarget] = [:]
-            let existing = Dictionary(uniqueKeysWithValues: try Self.fetchSensors(db).map { ($0.descriptor.id, $0) })
+            let existing = Dictionary(uniqueKeysWithValues: try ReadingStore.fetchSensors(db).map { ($0.descriptor.id, $0) })
             for wanted in descriptors {
                 if let stored = existing[wanted.id] {
                     guard stored.descriptor.kind == wanted.kind else {

@@ -19,13 +19,13 @@ public struct StoredMemory: Sendable, Hashable {
     public var firstOrigin: NodeID
 }
 
-extension SmollamaDatabase {
+extension KnowledgeStore {
     /// Writes an observation of this node: one event on the observations stream, projected into
     /// the `observations` table in the same transaction.
     @discardableResult
     public func record(_ observation: ObservationRecord, origin: NodeID, stamp: ClockStamp) async throws -> Event {
         let payload = try EventPayload.encode(observation)
-        return try await appendEvent(
+        return try await database.events.appendEvent(
             origin: origin, stream: .observations, type: KnowledgeEvent.observation, payload: payload, stamp: stamp)
     }
 
@@ -33,7 +33,7 @@ extension SmollamaDatabase {
     @discardableResult
     public func record(_ memory: MemoryRecord, origin: NodeID, stamp: ClockStamp) async throws -> Event {
         let payload = try EventPayload.encode(memory)
-        return try await appendEvent(
+        return try await database.events.appendEvent(
             origin: origin, stream: .memories, type: KnowledgeEvent.memoryVersion, payload: payload, stamp: stamp)
     }
 

@@ -62,13 +62,13 @@ public struct LogEntry: Codable, Sendable, Hashable {
     public static func recent(_ database: SmollamaDatabase, limit: Int, streams: [EventStream] = streams) async throws
         -> [LogEntry]
     {
-        try await database.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
+        try await database.events.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
     }
 
     /// Entries written after `hlc`, oldest first.
     public static func after(_ hlc: HLCTimestamp, in database: SmollamaDatabase, limit: Int,
                              streams: [EventStream] = streams) async throws -> [LogEntry]
     {
-        try await database.events(streams: streams, after: hlc, limit: limit).map(LogEntry.init(event:))
+        try await database.events.fetch(streams: streams, after: hlc, limit: limit).map(LogEntry.init(event:))
     }
 }

@@ -49,7 +49,7 @@ public struct MaintenanceService: Service {
     /// One round of maintenance; exposed so tests can drive it without timers.
     public func tick(retentionDue: Bool) async {
         do {
-            try await database.rollUpAll()
+            try await database.readings.rollUpAll()
         } catch {
             logger.error("rollup failed; will retry", metadata: ["smollama.error": "\(error)"])
             return

@@ -1,7 +1,7 @@
 import GRDB
 public import SmollamaCore
 
-extension SmollamaDatabase {
+extension MetaStore {
     /// Binds a new store to the node, or checks that an existing one belongs to it. A store of
     /// another node is refused: mixing two nodes' logs under one id would corrupt sync.
     public func claim(for node: NodeID, incarnation: Int) async throws {

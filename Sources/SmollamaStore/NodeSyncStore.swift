@@ -81,16 +81,16 @@ public struct ReadingBatch: Hashable, Sendable {
 /// This node's side of sync state: what the hub acknowledged, per-stream status, clock anchors,
 /// the batches to send and the events pulled from others. Every statement against
 /// `sync_status`, `peer_checkpoints` and `clock_anchors` for a node is here.
-public struct NodeSyncStore: Sendable {
+public struct NodeSyncStore: FeatureStore {
     /// The name of the raw readings stream (its seqs are reading ids).
     public static let readingsStream = "readings"
     /// The name under which the hub's acknowledgements are kept in `peer_checkpoints`
     /// (retention trusts it).
     public static let hubPeer = "hub"
 
-    let writer: any DatabaseWriter
+    let database: SmollamaDatabase
 
-    init(_ database: SmollamaDatabase) { writer = database.writer }
+    init(_ database: SmollamaDatabase) { self.database = database }
 
     /// The largest seq of this node's stream (for readings: the largest id ever assigned,
     /// even if retention deleted it since).
@@ -171,7 +171,7 @@ public struct NodeSyncStore: Sendable {
         return try await writer.write { db in
             var inserted = 0, collisions = 0
             for event in events {
-                switch try SmollamaDatabase.apply(db, event) {
+                switch try EventStore.apply(db, event) {
                 case .inserted: inserted += 1
                 case .duplicate: break
                 case .collision: collisions += 1
@@ -266,7 +266,7 @@ public struct NodeSyncStore: Sendable {
                                          arguments: [Data(origin.bytes)]) ?? 0
             let event = Event(origin: origin, stream: .control, seq: seq + 1, stamp: stamp, type: CompactedMarker.eventType,
                               payload: try EventPayload.encode(marker))
-            _ = try SmollamaDatabase.apply(db, event)
+            _ = try EventStore.apply(db, event)
             return first...last
         }
     }
@@ -275,11 +275,13 @@ public struct NodeSyncStore: Sendable {
 extension SmollamaDatabase {
     /// This node's sync state in this store.
     public var nodeSync: NodeSyncStore { NodeSyncStore(self) }
+}
 
+extension NodeSyncStore {
     /// Appends a `store.compacted` marker for readings already gone (e.g. deleted after an
     /// acknowledgement that a restored hub no longer has).
     public func appendCompactionMarker(_ marker: CompactedMarker, origin: NodeID, stamp: ClockStamp) async throws {
-        try await appendEvent(origin: origin, stream: .control, type: CompactedMarker.eventType,
+        try await database.events.appendEvent(origin: origin, stream: .control, type: CompactedMarker.eventType,
                               payload: try EventPayload.encode(marker), stamp: stamp)
     }
 }

@@ -88,7 +88,7 @@ public actor ReadingWriter {
             notices.removeAll()
             inFlight = slice.count + sliceNotices.count
             do {
-                try await database.commit(readings: slice, notices: sliceNotices, origin: origin)
+                try await database.readings.commit(readings: slice, notices: sliceNotices, origin: origin)
                 inFlight = 0
                 statistics.committed += slice.count
             } catch {

@@ -31,7 +31,7 @@ public struct PendingNotice: Hashable, Sendable {
     }
 }
 
-extension SmollamaDatabase {
+extension ReadingStore {
     /// Commits a batch of readings and notices in one transaction: one fsync for the lot,
     /// which is what keeps an SD card alive (DESIGN §3: ~63 B written per row at 1000 rows
     /// per commit against ~4 KB at one).
@@ -80,9 +80,9 @@ extension SmollamaDatabase {
             for (sensor, last) in latest {
                 try updateState.execute(arguments: [last.time, last.value, sensor])
             }
-            if let maxStamp { try Self.raiseClock(db, to: maxStamp) }
+            if let maxStamp { try MetaStore.raiseClock(db, to: maxStamp) }
             for notice in notices {
-                try Self.appendEvent(
+                try EventStore.appendEvent(
                     db, origin: origin, stream: notice.stream, type: notice.type, payload: notice.payload,
                     stamp: notice.stamp)
             }
@@ -91,7 +91,7 @@ extension SmollamaDatabase {
 
     /// Raw readings of one sensor in a time range (oldest first). Scans: meant for exports,
     /// sync and tests, not for dashboards, which read rollups.
-    public func readings(sensor: SensorID, from: Int64 = .min, to: Int64 = .max) async throws -> [Reading] {
+    public func fetch(sensor: SensorID, from: Int64 = .min, to: Int64 = .max) async throws -> [Reading] {
         try await reader.read { db in
             try Row.fetchAll(
                 db,

@@ -177,7 +177,7 @@ public struct IndexHit: Sendable, Hashable {
     public var score: Double
 }
 
-/// Loads sqlite-vec into connections and finds its library.
+/// Loads sqlite-vec into connections (where its file is: `VectorExtensionFile` in SmollamaLLM).
 public enum VectorExtension {
     /// Loads the extension at `path` into the connection; throws with SQLite's message.
     static func load(_ path: String, into db: Database) throws {
@@ -189,25 +189,6 @@ public enum VectorExtension {
         guard rc == SQLITE_OK else {
             throw VectorExtensionError(path: path, reason: error.map { String(cString: $0) } ?? "code \(rc)")
         }
-    }
-
-    /// Where sqlite-vec's `vec0.so` is: `SMOLLAMA_VEC0` if set, else what scripts/setup-llm.sh
-    /// installs under the cache (`$SMOLLAMA_CACHE` or ~/.cache/smollama): `lib/vec0.so`, then the
-    /// venv's `sqlite_vec` package; nil when none exists.
-    public static func locate(environment: [String: String], cacheDirectory: String? = nil) -> String? {
-        let fileManager = FileManager.default
-        if let explicit = environment["SMOLLAMA_VEC0"] {
-            return explicit.isEmpty || !fileManager.fileExists(atPath: explicit) ? nil : explicit
-        }
-        let home = fileManager.homeDirectoryForCurrentUser.path
-        let cache = cacheDirectory ?? environment["SMOLLAMA_CACHE"] ?? home + "/.cache/smollama"
-        if fileManager.fileExists(atPath: cache + "/lib/vec0.so") { return cache + "/lib/vec0.so" }
-        let lib = cache + "/venv/lib"
-        for python in (try? fileManager.contentsOfDirectory(atPath: lib))?.sorted().reversed() ?? [] {
-            let path = "\(lib)/\(python)/site-packages/sqlite_vec/vec0.so"
-            if fileManager.fileExists(atPath: path) { return path }
-        }
-        return nil
     }
 }
 
@@ -225,7 +206,7 @@ public struct VectorExtensionError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-extension SmollamaDatabase {
+extension RecallStore {
     /// sqlite-vec's version if the extension is loaded on the store's connections.
     public func vectorExtensionVersion() async -> String? {
         try? await reader.read { db in try String.fetchOne(db, sql: "SELECT vec_version()") }
@@ -569,28 +550,4 @@ struct TopK {
     }
 
     var sorted: [IndexHit] { hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.item < $1.item) } }
-}
-
-extension SmollamaDatabase {
-    /// For the recall benchmark only: builds a float vec0 table beside the bit one and times
-    /// plain KNN (k = 10) for each query, in milliseconds. Drops the table afterwards.
-    public func benchFloatKNN(queries: [[Float]], dimension: Int) async throws -> [Double] {
-        try await writer.write { db in
-            try db.execute(sql: "DROP TABLE IF EXISTS bench_vec_float")
-            try db.execute(sql: "CREATE VIRTUAL TABLE bench_vec_float USING vec0(embedding float[\(dimension)])")
-            try db.execute(sql: "INSERT INTO bench_vec_float (rowid, embedding) SELECT item, vector FROM recall_embeddings")
-        }
-        var times: [Double] = []
-        for query in queries {
-            let started = DispatchTime.now().uptimeNanoseconds
-            _ = try await reader.read { db in
-                try Int64.fetchAll(
-                    db, sql: "SELECT rowid FROM bench_vec_float WHERE embedding MATCH ? AND k = 10",
-                    arguments: [Self.blob(query)])
-            }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
-        }
-        try await writer.write { db in try db.execute(sql: "DROP TABLE bench_vec_float") }
-        return times
-    }
 }

@@ -16,7 +16,7 @@ extension SmollamaDatabase {
         async throws -> Int
     {
         let limit: Int64 = try await reader.read { db in
-            var limit = try Self.rollupCursor(db)
+            var limit = try ReadingStore.rollupCursor(db)
             if let peer {
                 let acked = try Int64.fetchOne(
                     db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
@@ -47,7 +47,7 @@ extension SmollamaDatabase {
         while low < high {
             let mid = low + (high - low + 1) / 2
             // Imported history breaks time order inside its id blocks; see `allReadingsBefore`.
-            if try allReadingsBefore(db, cutoff: cutoff, through: mid) { low = mid } else { high = mid - 1 }
+            if try ImportStore.allReadingsBefore(db, cutoff: cutoff, through: mid) { low = mid } else { high = mid - 1 }
         }
         return max(0, low)
     }

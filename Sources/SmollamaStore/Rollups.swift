@@ -1,7 +1,7 @@
 import GRDB
 public import SmollamaCore
 
-extension SmollamaDatabase {
+extension ReadingStore {
     /// Folds the next readings (after the rollup cursor, in id order) into 5-minute and hourly
     /// rollups, in one transaction with the cursor. Returns how many readings were folded.
     @discardableResult

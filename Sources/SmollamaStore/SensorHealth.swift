@@ -1,7 +1,7 @@
 import GRDB
 import SmollamaCore
 
-extension SmollamaDatabase {
+extension ReadingStore {
     /// Records a failed read. Returns the consecutive failure count after this one.
     @discardableResult
     public func recordFailure(sensorRowIDs: [Int64], reason: String, now: Int64, markFaulty: Bool) async throws -> Int {

@@ -8,7 +8,7 @@ public struct RegisteredSensor: Hashable, Sendable {
     public var driver: String
 }
 
-extension SmollamaDatabase {
+extension ReadingStore {
     /// Records (or updates) the sensors a driver offers and returns them with their row ids.
     /// Sensors are never deleted: their readings and rollups keep pointing at them.
     @discardableResult

@@ -4,7 +4,7 @@ public import SmollamaCore
 
 /// Small additions for the hub's mem0 API and bridge: named values in the `meta` table (the
 /// bridge's progress survives restarts there) and the origins present in a stream.
-extension SmollamaDatabase {
+extension MetaStore {
     /// The value stored under `key`, or nil.
     public func metaValue(_ key: String) async throws -> String? {
         try await reader.read { db in
@@ -39,7 +39,9 @@ extension SmollamaDatabase {
             }
         }
     }
+}
 
+extension EventStore {
     /// The nodes that have events in `stream`, in a stable order.
     public func eventOrigins(stream: EventStream) async throws -> [NodeID] {
         try await reader.read { db in
@@ -50,7 +52,7 @@ extension SmollamaDatabase {
     }
 }
 
-extension SmollamaDatabase {
+extension HubSyncStore {
     /// Names of the nodes enrolled with this hub (the sync registry, `sync_nodes`), by id. Empty
     /// on a store without the registry (an edge node, or before the sync schema exists).
     public func enrolledNodeNames() async throws -> [NodeID: String] {

@@ -34,7 +34,7 @@ public struct StoreStatus: Hashable, Sendable, Codable {
 extension SmollamaDatabase {
     public func sensorSummaries(now: Int64) async throws -> [SensorSummary] {
         try await reader.read { db in
-            let sensors = try Self.fetchSensors(db)
+            let sensors = try ReadingStore.fetchSensors(db)
             let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - 3_600_000)
             return try sensors.map { registered in
                 let state = try Row.fetchOne(
@@ -74,7 +74,7 @@ extension SmollamaDatabase {
     }
 
     public func storeStatus() async throws -> StoreStatus {
-        let maxIssued = try await maxIssuedTimestamp()
+        let maxIssued = try await meta.maxIssuedTimestamp()
         return try await reader.read { db in
             // Readings are deleted only as a prefix, so max(id) - min(id) + 1 is the exact count
             // without scanning millions of rows.
@@ -87,7 +87,7 @@ extension SmollamaDatabase {
             let count = low.flatMap { low in high.map { $0 - low + 1 } } ?? 0
             let oldest = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id LIMIT 1")
             let newest = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
-            let cursor = try Self.rollupCursor(db)
+            let cursor = try ReadingStore.rollupCursor(db)
             let quality = try String.fetchOne(db, sql: "SELECT quality FROM clock_epochs ORDER BY id DESC LIMIT 1")
             return StoreStatus(
                 readingCount: count, oldestReadingTime: oldest, newestReadingTime: newest,

@@ -291,7 +291,7 @@ public actor SyncClient {
         guard oldest > hubMark + 1 else { return }
         if let gaps = mark?.gaps, gaps.contains(where: { $0.from <= hubMark + 1 && $0.to >= oldest - 1 }) { return }
         // A marker written here (disk pressure) but not yet on the hub covers it too.
-        let declared = try await database.events(origin: node, stream: .control, limit: 100_000)
+        let declared = try await database.events.fetch(origin: node, stream: .control, limit: 100_000)
             .filter { $0.type == SyncProtocol.compactedType }
             .compactMap { try? JSONDecoder().decode(CompactedMarker.self, from: $0.payload) }
         if declared.contains(where: { $0.stream == SyncProtocol.readingsStream && $0.fromSeq <= hubMark + 1 && $0.toSeq >= oldest - 1 }) {
@@ -302,7 +302,7 @@ public actor SyncClient {
         let stamp = await markerStamp()
         logger.warning("declaring readings the hub lost as compacted",
                        metadata: ["smollama.sync.from": "\(marker.fromSeq)", "smollama.sync.to": "\(marker.toSeq)"])
-        try await database.appendCompactionMarker(marker, origin: node, stamp: stamp)
+        try await database.nodeSync.appendCompactionMarker(marker, origin: node, stamp: stamp)
     }
 
     struct Batch: Sendable {
@@ -320,7 +320,7 @@ public actor SyncClient {
                                               readings: columns), count: columns.count)
         }
         guard let eventStream = EventStream(rawValue: stream) else { return nil }
-        let events = try await database.events(origin: node, stream: eventStream, afterSeq: after,
+        let events = try await database.events.fetch(origin: node, stream: eventStream, afterSeq: after,
                                                limit: configuration.maxEventsPerBatch)
         // Only the contiguous prefix: a batch never half-covers its range (seqs are contiguous
         // by construction; this guards against a damaged store).

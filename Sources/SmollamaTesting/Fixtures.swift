@@ -120,7 +120,7 @@ public struct TestStore: Sendable {
         directory = try TemporaryDirectory("store")
         database = try SmollamaDatabase.open(path: directory.path + "/test.sqlite")
         node = NodeID.random()
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
     }
 
     public var path: String { directory.path + "/test.sqlite" }

@@ -77,7 +77,7 @@ struct IngestBench: AsyncParsableCommand {
     func freshStore(_ sensors: [SensorDescriptor]) async throws -> (path: String, database: SmollamaDatabase, rows: [Int64]) {
         let path = FileManager.default.temporaryDirectory.path + "/smollama-bench-\(UUID().uuidString).sqlite"
         let database = try SmollamaDatabase.open(path: path)
-        let registered = try await database.registerSensors(sensors, driver: "house", now: 0)
+        let registered = try await database.readings.registerSensors(sensors, driver: "house", now: 0)
         return (path, database, registered.map(\.rowID))
     }
 
@@ -87,7 +87,7 @@ struct IngestBench: AsyncParsableCommand {
         let (path, database, rows) = try await freshStore(sensors)
         defer { remove(path) }
         let node = NodeID.random()
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
         let pending = samples.map { sample in
             PendingReading(sensorRowID: rows[sample.sensor], value: sample.value,
                            stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: sample.time, counter: 0), bootID: "bench",
@@ -102,7 +102,7 @@ struct IngestBench: AsyncParsableCommand {
             for reading in pending { await writer.submit(reading) }
             await writer.flush()
         }
-        guard try await database.readingCount() == samples.count else { throw BenchError("writer lost readings") }
+        guard try await database.readings.readingCount() == samples.count else { throw BenchError("writer lost readings") }
         // The bench's own connection folds the WAL back, so both sides are measured as one file.
         try await DatabaseQueue(path: path).writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         return (Double(samples.count) / elapsed.seconds, Double(SmollamaDatabase.fileSize(path: path)) / Double(samples.count))

@@ -32,7 +32,7 @@ struct DashboardBench: AsyncParsableCommand {
         let path = FileManager.default.temporaryDirectory.path + "/smollama-bench-dash-\(UUID().uuidString).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let database = try SmollamaDatabase.open(path: path)
-        let registered = try await database.registerSensors(house.sensors, driver: "house", now: 0)
+        let registered = try await database.readings.registerSensors(house.sensors, driver: "house", now: 0)
         let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0.rowID) })
         let now = UTCMillis.now().rawValue
         var time = now - Int64(days) * 86_400_000
@@ -45,14 +45,14 @@ struct DashboardBench: AsyncParsableCommand {
                 pending.append(PendingReading(sensorRowID: row, value: sample.value, stamp: stamp))
             }
             if pending.count >= 50_000 {
-                try await database.commit(readings: pending, notices: [], origin: NodeID(bytes: Array(repeating: 1, count: 16)))
+                try await database.readings.commit(readings: pending, notices: [], origin: NodeID(bytes: Array(repeating: 1, count: 16)))
                 pending.removeAll(keepingCapacity: true)
             }
             time += Int64(step) * 1000
         }
-        try await database.commit(readings: pending, notices: [], origin: NodeID(bytes: Array(repeating: 1, count: 16)))
-        try await database.rollUpAll()
-        let readingCount = try await database.readingCount()
+        try await database.readings.commit(readings: pending, notices: [], origin: NodeID(bytes: Array(repeating: 1, count: 16)))
+        try await database.readings.rollUpAll()
+        let readingCount = try await database.readings.readingCount()
 
         let environment = DashboardEnvironment(
             node: NodeInfo(id: NodeID(bytes: Array(repeating: 1, count: 16)), name: "bench", role: "alpaca"),

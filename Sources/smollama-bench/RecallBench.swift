@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GRDB
+import GRDBSQLite
 import Logging
 import SmollamaCore
 import SmollamaLLM
@@ -72,7 +74,7 @@ struct RecallBench: AsyncParsableCommand {
     ]
 
     func run() async throws {
-        guard let vec0 = vec0 ?? VectorExtension.locate(environment: ProcessInfo.processInfo.environment) else {
+        guard let vec0 = vec0 ?? VectorExtensionFile.locate(environment: ProcessInfo.processInfo.environment) else {
             throw ValidationError("sqlite-vec not found: run scripts/setup-llm.sh or pass --vec0 PATH")
         }
         var rows: [Row] = []
@@ -106,7 +108,7 @@ struct RecallBench: AsyncParsableCommand {
         }
         let database = try SmollamaDatabase.open(path: path, vectorExtension: vec0)
         let node = NodeID.random()
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
         let start = Date()
         let t0: Int64 = 1_795_000_000_000
         var vectors: [(item: Int64, text: String, vector: [Float])] = []
@@ -117,18 +119,18 @@ struct RecallBench: AsyncParsableCommand {
                 id: "m\(index)", kind: "routine", subjects: ["s\(index % 50)"], text: text,
                 confidence: 0.8, importance: Double(index % 10) / 10, validFrom: t0, createdAt: t0 + Int64(index),
                 source: .reflection)
-            try await database.record(
+            try await database.knowledge.record(
                 record, origin: node,
                 stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: t0 + Int64(index), counter: 0), bootID: "bench",
                                   monotonicNanoseconds: 0, quality: .synced))
             vectors.append((Int64(index + 1), text, near(centers[index % clusters], spread: 0.08)))
         }
-        let pending = try await database.pendingEmbeddings(model: "bench-384", limit: size)
+        let pending = try await database.recall.pendingEmbeddings(model: "bench-384", limit: size)
         var byItem: [Int64: [Float]] = [:]
         for (offset, entry) in pending.enumerated() { byItem[entry.item] = vectors[offset].vector }
         for chunk in stride(from: 0, to: pending.count, by: 2000) {
             let slice = pending[chunk..<min(chunk + 2000, pending.count)]
-            try await database.storeEmbeddings(slice.map { ($0.item, $0.text, byItem[$0.item] ?? []) }, model: "bench-384")
+            try await database.recall.storeEmbeddings(slice.map { ($0.item, $0.text, byItem[$0.item] ?? []) }, model: "bench-384")
         }
         FileHandle.standardError.write(Data(String(format: "seeded %d memories in %.0f s\n", size, Date().timeIntervalSince(start)).utf8))
 
@@ -155,7 +157,7 @@ struct RecallBench: AsyncParsableCommand {
         let exact = try await run(.exact)
         let vec = try await run(.sqliteVec)
         let words = try await run(.off)
-        let floatTimes = try await floatKNN(database: database, queries: queryVectors)
+        let floatTimes = try floatKNN(path: path, vec0: vec0, queries: queryVectors)
 
         func percentile(_ values: [Double], _ p: Double) -> Double {
             let sorted = values.sorted()
@@ -185,7 +187,32 @@ struct RecallBench: AsyncParsableCommand {
     }
 
     /// Reference: sqlite-vec's float KNN (k=10) alone, no FTS, no ranking, no records loaded.
-    func floatKNN(database: SmollamaDatabase, queries: [[Float]]) async throws -> [Double] {
-        try await database.benchFloatKNN(queries: queries, dimension: dimension)
+    /// Its own connection to the bench file and its own table (dropped afterwards): the store
+    /// has no bench-only API.
+    func floatKNN(path: String, vec0: String, queries: [[Float]]) throws -> [Double] {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            guard let handle = db.sqliteConnection else { return }
+            _ = sqlite3_enable_load_extension(handle, 1)
+            guard sqlite3_load_extension(handle, vec0, nil, nil) == SQLITE_OK else {
+                throw DatabaseError(message: "cannot load sqlite-vec from \(vec0)")
+            }
+        }
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
+        try connection.write { db in
+            try db.execute(sql: "DROP TABLE IF EXISTS bench_vec_float")
+            try db.execute(sql: "CREATE VIRTUAL TABLE bench_vec_float USING vec0(embedding float[\(dimension)])")
+            try db.execute(sql: "INSERT INTO bench_vec_float (rowid, embedding) SELECT item, vector FROM recall_embeddings")
+        }
+        defer { try? connection.write { db in try db.execute(sql: "DROP TABLE bench_vec_float") } }
+        return try queries.map { query in
+            let blob = query.withUnsafeBufferPointer { Data(buffer: $0) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            _ = try connection.read { db in
+                try Int64.fetchAll(
+                    db, sql: "SELECT rowid FROM bench_vec_float WHERE embedding MATCH ? AND k = 10", arguments: [blob])
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        }
     }
 }

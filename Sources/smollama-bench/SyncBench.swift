@@ -68,9 +68,9 @@ struct SyncBench: AsyncParsableCommand {
         // The node: one sensor at 1 Hz.
         let node = NodeID.random()
         let nodeDB = try SmollamaDatabase.open(path: directory + "/node.sqlite")
-        try await nodeDB.claim(for: node, incarnation: 1)
+        try await nodeDB.meta.claim(for: node, incarnation: 1)
         let start: Int64 = 1_796_000_000_000
-        let sensor = try await nodeDB.registerSensors([SensorDescriptor(id: "garage.temperature", name: "t")], driver: "bench", now: start)[0]
+        let sensor = try await nodeDB.readings.registerSensors([SensorDescriptor(id: "garage.temperature", name: "t")], driver: "bench", now: start)[0]
         var written = 0
         while written < readings {
             let count = min(50_000, readings - written)
@@ -86,7 +86,7 @@ struct SyncBench: AsyncParsableCommand {
                                       stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "bench",
                                                         monotonicNanoseconds: UInt64(index) * 1_000_000_000, quality: .synced))
             }
-            try await nodeDB.commit(readings: pending, notices: [], origin: node)
+            try await nodeDB.readings.commit(readings: pending, notices: [], origin: node)
             written += count
         }
 
@@ -95,7 +95,7 @@ struct SyncBench: AsyncParsableCommand {
         let hubKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let nodeKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let hubDB = try SmollamaDatabase.open(path: directory + "/hub.sqlite")
-        try await hubDB.claim(for: hubNode, incarnation: 1)
+        try await hubDB.meta.claim(for: hubNode, incarnation: 1)
         let hub = SyncHub(database: hubDB, hubNode: hubNode, hubName: "hub", key: hubKey, logger: logger)
         let token = try await hub.createToken()
         let enroll = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: "bench", publicKey: nodeKey.publicKeyHex, incarnation: 1))

@@ -37,7 +37,7 @@ struct ObservationBench: AsyncParsableCommand {
         config.cacheDirectory = directory
         let database = try SmollamaDatabase.open(path: directory + "/bench.sqlite")
         let node = NodeID.random()
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
         // Sunday 21:00: with the default 15 h stride, Tuesday 03:00–04:00 (the planted motion) is a window.
         let weekStart = Self.monday - 3 * 3_600_000
         let seeded = ContinuousClock.now
@@ -93,7 +93,7 @@ struct ObservationBench: AsyncParsableCommand {
         let verified = attempts.map(\.verified).reduce(0, +)
         let stored = outcomes.flatMap(\.stored)
         let merged = outcomes.map(\.merged).reduce(0, +)
-        let rows = try await database.recentObservations(limit: 100_000).count
+        let rows = try await database.knowledge.recentObservations(limit: 100_000).count
         func percent(_ part: Int, _ whole: Int) -> String { String(format: "%.0f %%", 100 * Double(part) / Double(max(whole, 1))) }
         func mean(_ values: [Int]) -> String { String(format: "%.0f", Double(values.reduce(0, +)) / Double(max(values.count, 1))) }
         let failures = Dictionary(grouping: attempts.flatMap(\.failures).map(Self.category), by: { $0 }).mapValues(\.count)
@@ -135,7 +135,7 @@ struct ObservationBench: AsyncParsableCommand {
     /// The simulated house's readings, as backfill writes them; returns how many.
     func seed(_ database: SmollamaDatabase, node: NodeID, from start: Int64, to end: Int64) async throws -> Int {
         let driver = SimulatedHouseDriver()
-        let registered = try await database.registerSensors(driver.sensors, driver: driver.name, now: start)
+        let registered = try await database.readings.registerSensors(driver.sensors, driver: driver.name, now: start)
         let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
         var last: [SensorID: (value: Double, time: Int64)] = [:]
         var batch: [PendingReading] = []
@@ -150,15 +150,15 @@ struct ObservationBench: AsyncParsableCommand {
                 batch.append(PendingReading(sensorRowID: sensor.rowID, value: sample.value, stamp: Counter.stamp(time)))
             }
             if batch.count >= 20_000 {
-                try await database.commit(readings: batch, notices: [], origin: node)
+                try await database.readings.commit(readings: batch, notices: [], origin: node)
                 written += batch.count
                 batch.removeAll(keepingCapacity: true)
             }
             time += 60_000
         }
-        try await database.commit(readings: batch, notices: [], origin: node)
+        try await database.readings.commit(readings: batch, notices: [], origin: node)
         written += batch.count
-        try await database.rollUpAll()
+        try await database.readings.rollUpAll()
         return written
     }
 }

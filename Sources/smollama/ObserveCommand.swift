@@ -42,7 +42,7 @@ struct ObserveCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
-            try await runtime.database.rollUpAll()
+            try await runtime.database.readings.rollUpAll()
             let observe = runtime.config.observe
             let narrator: (any ObservationNarrator)? = rules ? nil : SlowModelGuard(
                 StreamingNarrator(model: runtime.config.llm.makeChatModel(logger: logger)),

@@ -203,7 +203,7 @@ struct ReflectCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             let reflection = MemoryWiring.reflection(runtime: runtime, clock: clock, logger: quietLogger())
-            try await runtime.database.rollUpAll()
+            try await runtime.database.readings.rollUpAll()
             let report = try await reflection.reflect(now: await clock.now())
             if json { return print(try MindTools.json(report)) }
             for pattern in report.patterns { print(pattern.templateText) }

@@ -130,7 +130,7 @@ struct HubNodesCommand: AsyncParsableCommand {
         try await userFacing {
             let runtime = try await global.openNode()
             _ = try HubCommand.hub(runtime)
-            let nodes = try await runtime.database.hubNodes()
+            let nodes = try await runtime.database.hubSync.hubNodes()
             if json { return try printJSON(nodes) }
             guard !nodes.isEmpty else { return print("no nodes enrolled yet (smollama hub token, then smollama enroll on the node)") }
             print(Terminal.table(
@@ -140,7 +140,7 @@ struct HubNodesCommand: AsyncParsableCommand {
                      "\(node.backlog)", node.clockQuality ?? "?", "\(node.collisions)", "\(node.foreignReadings ?? 0)",
                      node.revokedAt == nil ? "enrolled" : "REVOKED"]
                 }))
-            let collisions = try await runtime.database.hubCollisions(limit: 5)
+            let collisions = try await runtime.database.hubSync.hubCollisions(limit: 5)
             for collision in collisions {
                 print("collision: \(collision.node.prefix(8)) \(collision.stream)/\(collision.seq): \(collision.detail)")
             }

@@ -108,7 +108,7 @@ extension Result {
         let scheduler = SensorScheduler(drivers: [ScheduledDriver(driver: driver)], writer: writer,
                                         clock: NodeClock(source: SystemClockSource(), persisted: nil), logger: .quiet)
         let values = { (key: String) in
-            try await store.database.readings(sensor: SensorID("zigbee.\(key)")).map(\.value)
+            try await store.database.readings.fetch(sensor: SensorID("zigbee.\(key)")).map(\.value)
         }
         try await withServices([
             { try await bus.run() }, { try await device.run() }, { try await scheduler.run() },

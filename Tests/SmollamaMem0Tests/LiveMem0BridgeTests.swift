@@ -108,7 +108,7 @@ struct LiveMem0BridgeTests {
             // A restart (a new bridge over the same store) sends nothing again.
             #expect(try await Mem0BridgeTests.bridge(hub, url: url, key: Self.key).tick().handled == 0)
             // Even if the process died between mem0's yes and our record of it.
-            try await hub.database.setMetaValues([
+            try await hub.database.meta.setMetaValues([
                 Mem0Bridge.remoteKey(cold.id): nil, Mem0Bridge.cursorKey(hub.garage): nil,
                 Mem0Bridge.inflightKey(cold.id): "\(hub.garage.hex):1",
             ])

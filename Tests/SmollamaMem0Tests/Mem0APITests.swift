@@ -94,7 +94,7 @@ import Testing
             #expect(metadata["kind"] == "fact")
             #expect(metadata["user_id"] == nil)  // promoted, as in mem0
 
-            let stored = try #require(try await fixture.database.memory(id: id))
+            let stored = try #require(try await fixture.database.knowledge.memory(id: id))
             #expect(stored.record.source == .api)
             #expect(stored.version.origin == fixture.hub)
             #expect(stored.record.metadata["user_id"] == "alice")
@@ -111,7 +111,7 @@ import Testing
                              "valid_from": "2026-01-01T00:00:00Z", "valid_to": 1_900_000_000_000],
             ])
             let id = try #require(added["results"]?.arrayValue?.first?["id"]?.stringValue)
-            let record = try #require(try await fixture.database.memory(id: id)).record
+            let record = try #require(try await fixture.database.knowledge.memory(id: id)).record
             #expect(record.kind == "routine")
             #expect(record.subjects == ["garage.door"])
             #expect(record.confidence == 0.75)
@@ -178,7 +178,7 @@ import Testing
             let results = try #require(added["results"]?.arrayValue)
             #expect(results.count == 1)
             let id = try #require(results.first?["id"]?.stringValue)
-            let record = try #require(try await fixture.database.memory(id: id)).record
+            let record = try #require(try await fixture.database.knowledge.memory(id: id)).record
             #expect(record.source == .inferred)
             #expect(record.text == "Alice likes the kitchen at 21 degrees")
             #expect(record.metadata["provenance"]?.contains("2 messages") == true)
@@ -278,7 +278,7 @@ import Testing
                 && $0["created_at"] != nil && $0["updated_at"] != nil })
         }
         // Old versions stay readable in the store, each naming its parent.
-        let versions = try await fixture.database.memoryVersions(id: garage.id)
+        let versions = try await fixture.database.knowledge.memoryVersions(id: garage.id)
         #expect(versions.count == 3)
         #expect(versions[0].record.text == "The garage is cold at night")
         #expect(versions[1].record.parent == versions[0].version)
@@ -352,7 +352,7 @@ import Testing
             let history = try await client.mem0(.get, "/memories/\(garage.id)/history")
             #expect(history.arrayValue?.map { $0["event"] } == ["ADD", "DELETE"])
             let bobID = try #require(bob["results"]?.arrayValue?.first?["id"]?.stringValue)
-            #expect(try await fixture.database.memoryVersions(id: bobID).count == 2)
+            #expect(try await fixture.database.knowledge.memoryVersions(id: bobID).count == 2)
         }
     }
 

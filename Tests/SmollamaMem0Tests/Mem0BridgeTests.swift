@@ -56,7 +56,7 @@ final class StubMem0Server: Sendable {
 
     /// The remote's visible memories, every node.
     func memories() async throws -> [StoredMemory] {
-        try await fixture.database.memories(currentOnly: true, limit: 1000)
+        try await fixture.database.knowledge.memories(currentOnly: true, limit: 1000)
     }
 }
 
@@ -117,8 +117,8 @@ final class StubMem0Server: Sendable {
         try await remote.serve { url in
             remote.failing.withLock { $0 = true }
             await #expect(throws: BridgeError.self) { try await Self.bridge(hub, url: url).tick() }
-            #expect(try await hub.database.metaValues(prefix: "mem0.bridge.cursor.").isEmpty)
-            #expect(try await hub.database.metaValues(prefix: "mem0.bridge.remote.").isEmpty)
+            #expect(try await hub.database.meta.metaValues(prefix: "mem0.bridge.cursor.").isEmpty)
+            #expect(try await hub.database.meta.metaValues(prefix: "mem0.bridge.remote.").isEmpty)
             // A wrong key is a failure too, never "sent".
             await #expect(throws: BridgeError.self) {
                 try await Self.bridge(hub, url: url, key: "wrong-key-wrong-key").tick()
@@ -146,9 +146,9 @@ final class StubMem0Server: Sendable {
         let remote = try await StubMem0Server()
         try await remote.serve { url in
             try await Self.bridge(hub, url: url).tick()
-            let remoteID = try #require(try await hub.database.metaValue(Mem0Bridge.remoteKey(cold.id)))
+            let remoteID = try #require(try await hub.database.meta.metaValue(Mem0Bridge.remoteKey(cold.id)))
             // As if the process died after the POST but before recording it: progress lost, in-flight mark left.
-            try await hub.database.setMetaValues([
+            try await hub.database.meta.setMetaValues([
                 Mem0Bridge.remoteKey(cold.id): nil, Mem0Bridge.cursorKey(hub.garage): nil,
                 Mem0Bridge.inflightKey(cold.id): "\(hub.garage.hex):1",
             ])
@@ -156,8 +156,8 @@ final class StubMem0Server: Sendable {
             #expect(pass.handled == 1 && pass.posted == 0)
             #expect(try await remote.memories().count == 1)
             #expect(remote.posts.withLock { $0 } == 1)
-            #expect(try await hub.database.metaValue(Mem0Bridge.remoteKey(cold.id)) == remoteID)
-            #expect(try await hub.database.metaValue(Mem0Bridge.inflightKey(cold.id)) == nil)
+            #expect(try await hub.database.meta.metaValue(Mem0Bridge.remoteKey(cold.id)) == remoteID)
+            #expect(try await hub.database.meta.metaValue(Mem0Bridge.inflightKey(cold.id)) == nil)
         }
     }
 }

@@ -64,13 +64,13 @@ struct Mem0Fixture {
             origin: garage, stream: .memories, seq: seq,
             stamp: .test(Self.start - 3_600_000 + seq, bootID: "garage-boot"),
             type: KnowledgeEvent.memoryVersion, payload: try EventPayload.encode(record))
-        _ = try await database.apply(event)
+        _ = try await database.events.apply(event)
         return record
     }
 
     /// How many memory version events the store holds (nothing changed = same count).
     func versionCount() async throws -> Int {
-        try await database.eventCounts(streams: [.memories])[.memories] ?? 0
+        try await database.events.eventCounts(streams: [.memories])[.memories] ?? 0
     }
 }
 
@@ -86,7 +86,7 @@ final class WordSearcher: MemorySearching, Sendable {
         asked.withLock { $0.append(origins) }
         let words = Set(query.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init))
         var hits: [ScoredMemoryID] = []
-        for stored in try await database.memories(currentOnly: true, limit: 10_000) {
+        for stored in try await database.knowledge.memories(currentOnly: true, limit: 10_000) {
             if let origins, !origins.contains(stored.firstOrigin) { continue }
             let text = Set(stored.record.text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init))
             let score = Double(words.intersection(text).count) / Double(max(words.count, 1))

@@ -46,7 +46,7 @@ import Testing
                             now: { Mem0Fixture.start })
         let directory = StaticNodeDirectory(
             names: [base.hub: "hub", base.garage: "garage"],
-            known: { (try? await base.database.eventOrigins(stream: .memories)) ?? [] })
+            known: { (try? await base.database.events.eventOrigins(stream: .memories)) ?? [] })
         try await base.garageMemory("Motion in the garage is usual between 07:00 and 09:00", seq: 1)
         _ = try await base.memory.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
                                        "infer": false])

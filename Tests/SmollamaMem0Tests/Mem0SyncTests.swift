@@ -40,7 +40,7 @@ import Testing
             id: NodeID.randomRecordID(), kind: "routine", subjects: ["garage.motion"],
             text: "Motion in the garage is usual 07:00-09:00", confidence: 0.8, importance: 0.6,
             validFrom: 1_795_000_000_000, createdAt: 1_796_000_000_000, source: .reflection)
-        try await garage.database.record(learned, origin: garage.node, stamp: await garageClock.stamp().stamp)
+        try await garage.database.knowledge.record(learned, origin: garage.node, stamp: await garageClock.stamp().stamp)
 
         let router = Router(context: BasicRequestContext.self)
         SyncRoutes(hub: hub).register(on: router)
@@ -72,11 +72,11 @@ import Testing
             // The garage pulls shared memories: the hub's edit is now its winning version too.
             let report = try await client.syncOnce()
             #expect(report.pulled >= 1)
-            let pulled = try #require(try await garage.database.memory(id: learned.id))
+            let pulled = try #require(try await garage.database.knowledge.memory(id: learned.id))
             #expect(pulled.record.text == "Motion in the garage is usual 07:30-09:00")
             #expect(pulled.version.origin == hubStore.node)
             #expect(pulled.firstOrigin == garage.node)
-            let versions = try await garage.database.memoryVersions(id: learned.id)
+            let versions = try await garage.database.knowledge.memoryVersions(id: learned.id)
             #expect(versions.map(\.record.text) == ["Motion in the garage is usual 07:00-09:00",
                                                     "Motion in the garage is usual 07:30-09:00"])
             #expect(versions[1].record.parent == versions[0].version)

@@ -32,7 +32,7 @@ import Testing
             ("m-office", "office.motion", "office.motion on weekdays is usually active 08:00-17:00"),
             ("m-living", "living_room.motion", "living_room.motion is usually active 18:00-22:00"),
         ] {
-            try await store.database.record(
+            try await store.database.knowledge.record(
                 MemoryRecord(id: id, kind: "routine", subjects: [sensor], text: text, confidence: 0.8, importance: 0.5,
                              validFrom: T.tuesday - 7 * T.day, createdAt: T.tuesday - T.day, source: .reflection),
                 origin: store.node, stamp: houseStamp(T.tuesday - T.day))
@@ -56,12 +56,12 @@ import Testing
     static func name(_ room: String) -> String { room.replacingOccurrences(of: "_", with: " ") }
 
     static func latest(_ store: TestStore, _ sensor: String) async throws -> Double {
-        try #require(try await store.database.readings(sensor: SensorID(sensor), from: now - T.hour, to: now + 1).last).value
+        try #require(try await store.database.readings.fetch(sensor: SensorID(sensor), from: now - T.hour, to: now + 1).last).value
     }
 
     static func roomsWithMotion(_ store: TestStore, from: Int64, to: Int64) async throws -> Set<String> {
         var rooms: Set<String> = []
-        for room in Self.rooms where try await store.database.readings(sensor: SensorID("\(room).motion"), from: from, to: to)
+        for room in Self.rooms where try await store.database.readings.fetch(sensor: SensorID("\(room).motion"), from: from, to: to)
             .contains(where: { $0.value > 0 }) {
             rooms.insert(room)
         }
@@ -147,7 +147,7 @@ import Testing
         }
 
         // Today's observations, each cited with its text.
-        let today = try await store.database.recentObservations(limit: 1000)
+        let today = try await store.database.knowledge.recentObservations(limit: 1000)
             .filter { $0.record.timeEnd > T.tuesday && $0.record.timeStart < Self.now }
         #expect(!today.isEmpty)
         for question in ["What happened today?", "Anything going on today?"] {

@@ -68,9 +68,9 @@ import Testing
     @Test func faultySensorIsANotableFact() async throws {
         let store = try await TestStore()
         try await seedSimulatedHouse(store, from: T.tuesday, to: T.tuesday + 2 * T.hour)
-        let sensor = try #require(try await store.database.registeredSensors().first { $0.descriptor.id == "hallway.temperature" })
+        let sensor = try #require(try await store.database.readings.registeredSensors().first { $0.descriptor.id == "hallway.temperature" })
         for _ in 0..<3 {
-            _ = try await store.database.recordFailure(sensorRowIDs: [sensor.rowID], reason: "I2C read failed",
+            _ = try await store.database.readings.recordFailure(sensorRowIDs: [sensor.rowID], reason: "I2C read failed",
                                                        now: T.tuesday + 95 * T.minute, markFaulty: true)
         }
         let packet = try await EvidenceBuilder(database: store.database)

@@ -21,7 +21,7 @@ import Testing
             ("hallway.motion", "hallway.motion on weekdays is usually active 07:00-09:00"),
             ("kitchen.temperature", "kitchen.temperature is usually 19-22 °C in the evening"),
         ].enumerated() {
-            try await store.database.record(
+            try await store.database.knowledge.record(
                 MemoryRecord(id: "m\(index)", kind: "routine", subjects: [sensor], text: text, confidence: 0.8,
                              importance: 0.5, validFrom: T.tuesday - 7 * T.day, createdAt: T.tuesday - T.day,
                              source: .reflection),

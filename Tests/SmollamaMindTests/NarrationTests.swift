@@ -19,7 +19,7 @@ import Testing
         let builder = EvidenceBuilder(database: store.database)
         let narrator = RulesNarrator()
         let verifier = ObservationVerifier()
-        let sensors = try await store.database.registeredSensors().map(\.descriptor.id.rawValue)
+        let sensors = try await store.database.readings.registeredSensors().map(\.descriptor.id.rawValue)
         var used: [NarrationSituation: Set<Int>] = [:]
         var seen: [NarrationSituation: Int] = [:]
         var window = start
@@ -41,7 +41,7 @@ import Testing
             }
             window += 15 * T.minute
         }
-        let stored = try await store.database.recentObservations(limit: 1000).map(\.record)
+        let stored = try await store.database.knowledge.recentObservations(limit: 1000).map(\.record)
         #expect(stored.allSatisfy { $0.generator == .rules })
         for record in stored {
             for sensor in sensors { #expect(!record.text.contains(sensor), "\(record.text)") }

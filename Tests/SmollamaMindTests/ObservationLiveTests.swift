@@ -67,7 +67,7 @@ struct ObservationLoopLiveLlamaServerTests {
         let facts = Dictionary(packets.flatMap(\.facts).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         let windows = packets.flatMap { $0.facts.filter { $0.kind == .window } }
         let sensors = packets.first?.sensors ?? [:]
-        let stored = try await store.database.recentObservations(limit: 500).map(\.record)
+        let stored = try await store.database.knowledge.recentObservations(limit: 500).map(\.record)
         for record in stored {
             let cited = record.evidenceIDs.compactMap { facts[$0] }
             #expect(cited.count == record.evidenceIDs.count, "unknown evidence keys in \(record.evidenceIDs)")

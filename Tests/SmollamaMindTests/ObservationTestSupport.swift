@@ -24,7 +24,7 @@ enum HouseTime {
 func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, step: Int64 = 60_000,
                         house: SimulatedHouseDriver.Options = .init()) async throws {
     let driver = SimulatedHouseDriver(options: house)
-    let registered = try await store.database.registerSensors(driver.sensors, driver: driver.name, now: start)
+    let registered = try await store.database.readings.registerSensors(driver.sensors, driver: driver.name, now: start)
     let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
     var last: [SensorID: (value: Double, time: Int64)] = [:]
     var batch: [PendingReading] = []
@@ -38,13 +38,13 @@ func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, st
             batch.append(PendingReading(sensorRowID: sensor.rowID, value: sample.value, stamp: houseStamp(time)))
         }
         if batch.count >= 20_000 {
-            try await store.database.commit(readings: batch, notices: [], origin: store.node)
+            try await store.database.readings.commit(readings: batch, notices: [], origin: store.node)
             batch.removeAll(keepingCapacity: true)
         }
         time += step
     }
-    try await store.database.commit(readings: batch, notices: [], origin: store.node)
-    try await store.database.rollUpAll()
+    try await store.database.readings.commit(readings: batch, notices: [], origin: store.node)
+    try await store.database.readings.rollUpAll()
 }
 
 func houseStamp(_ time: Int64) -> ClockStamp {

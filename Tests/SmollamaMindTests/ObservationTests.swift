@@ -27,7 +27,7 @@ import Testing
             let outcome = try await llm.observe(windowStart: start, windowEnd: end)
             #expect(outcome.generator == .llm)
         }
-        let stored = try await store.database.recentObservations(limit: 100)
+        let stored = try await store.database.knowledge.recentObservations(limit: 100)
         #expect(stored.count == 1)
         let record = try #require(stored.first?.record)
         #expect(record.support == 24)
@@ -35,7 +35,7 @@ import Testing
         #expect(record.timeEnd == T.wednesday + 6 * T.hour)
         #expect(record.generator == .llm)
         // Every repeat is an event: the history of the support count stays in the log.
-        #expect(try await store.database.eventCounts(streams: [.observations])[.observations] == 24)
+        #expect(try await store.database.events.eventCounts(streams: [.observations])[.observations] == 24)
 
         // The rules fallback folds quiet windows the same way.
         let rulesStore = try await TestStore()
@@ -44,7 +44,7 @@ import Testing
         for (start, end) in Self.windows(from: T.wednesday, count: 24) {
             _ = try await rules.observe(windowStart: start, windowEnd: end)
         }
-        let rulesStored = try await rulesStore.database.recentObservations(limit: 100)
+        let rulesStored = try await rulesStore.database.knowledge.recentObservations(limit: 100)
         #expect(rulesStored.count == 1)
         #expect(rulesStored.first?.record.support == 24)
         #expect(rulesStored.first?.record.generator == .rules)
@@ -65,7 +65,7 @@ import Testing
             merged += try await loop.observe(windowStart: start, windowEnd: end).merged
         }
         #expect(merged == 1)
-        let stored = try await store.database.recentObservations(limit: 10).map(\.record)
+        let stored = try await store.database.knowledge.recentObservations(limit: 10).map(\.record)
         #expect(stored.count == 2)
         #expect(stored.first { $0.text == texts[0] }?.support == 2)
         #expect(stored.first { $0.text == texts[2] }?.support == 1)
@@ -165,7 +165,7 @@ import Testing
         // 03:15:40: the full window is observed; the same anomaly sentence raises the early one's support.
         let full = try #require(await loop.tick(now: T.tuesday + 3 * T.hour + 15 * T.minute + settle + 10_000))
         #expect(full.windowEnd == T.tuesday + 3 * T.hour + 15 * T.minute)
-        let anomaly = try #require(try await store.database.recentObservations(limit: 20).first { $0.record.kind == "anomaly" })
+        let anomaly = try #require(try await store.database.knowledge.recentObservations(limit: 20).first { $0.record.kind == "anomaly" })
         #expect(anomaly.record.support == 2)
         #expect(anomaly.record.timeEnd == T.tuesday + 3 * T.hour + 15 * T.minute)
     }
@@ -199,7 +199,7 @@ import Testing
             id: "obs1", kind: "anomaly", subjects: ["hallway.motion"], text: "Hallway motion: first activity at 03:10.",
             evidenceIDs: ["hallway.motion/quiet-ended@1"], importance: 0.9, generator: .rules, support: 3,
             timeStart: T.tuesday, timeEnd: T.tuesday + 15 * T.minute)
-        try await store.database.record(record, origin: store.node, stamp: houseStamp(T.tuesday + T.hour))
+        try await store.database.knowledge.record(record, origin: store.node, stamp: houseStamp(T.tuesday + T.hour))
         let entries = try await LogEntry.recent(store.database, limit: 10, streams: [.observations])
         let entry = try #require(entries.first)
         #expect(entries.count == 1)

@@ -18,14 +18,14 @@ struct MindStore: Sendable {
         directory = try TemporaryDirectory("mind")
         var vec: String?
         if withVec {
-            guard let path = VectorExtension.locate(environment: ProcessInfo.processInfo.environment) else {
+            guard let path = VectorExtensionFile.locate(environment: ProcessInfo.processInfo.environment) else {
                 throw MindSetupMissing()
             }
             vec = path
         }
         database = try SmollamaDatabase.open(path: directory.path + "/mind.sqlite", vectorExtension: vec)
         node = NodeID.random()
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
     }
 
     func stamp(_ ms: Int64) -> ClockStamp {
@@ -140,7 +140,7 @@ enum RecallFixture {
             let record = MemoryRecord(
                 id: memory.id, kind: "fact", subjects: memory.subjects, text: memory.text, confidence: 0.8,
                 importance: 0.5, validFrom: created, createdAt: created, source: .user)
-            try await store.database.record(record, origin: store.node, stamp: store.stamp(created + Int64(index)))
+            try await store.database.knowledge.record(record, origin: store.node, stamp: store.stamp(created + Int64(index)))
         }
     }
 }

@@ -23,7 +23,7 @@ struct RecallLiveLlamaServerTests {
         let embedder = runtime.client()
         let indexed = try await EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet).indexPending()
         #expect(indexed == RecallFixture.memories.count)
-        let status = try await store.database.embeddingStatus(model: embedder.model)
+        let status = try await store.database.recall.embeddingStatus(model: embedder.model)
         #expect(status.current == RecallFixture.memories.count)
         #expect(status.vectorExtension != nil)
 

@@ -20,7 +20,7 @@ import Testing
         let embedder = WordHashEmbedder()
         let indexed = try await EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet).indexPending()
         #expect(indexed == RecallFixture.memories.count)
-        #expect(await store.database.vectorExtensionVersion() != nil)
+        #expect(await store.database.recall.vectorExtensionVersion() != nil)
 
         var misses: [String] = []
         for (question, expected) in RecallFixture.questions {
@@ -45,11 +45,11 @@ import Testing
         }
         // Many strong matches from this node; the one from the other node is the weakest match.
         for index in 0..<30 {
-            try await store.database.record(
+            try await store.database.knowledge.record(
                 memory("local\(index)", "Hallway motion motion motion in the morning \(index).", subjects: ["hallway.motion"]),
                 origin: store.node, stamp: store.stamp(t + Int64(index)))
         }
-        try await store.database.record(
+        try await store.database.knowledge.record(
             memory("remote", "Some motion in the barn.", subjects: ["barn.motion"], metadata: ["user_id": "alice"]),
             origin: other, stamp: store.stamp(t + 100))
         let embedder = WordHashEmbedder()
@@ -76,11 +76,11 @@ import Testing
         var old = MemoryRecord(id: "old", kind: "routine", subjects: ["hallway.motion"],
                                text: "Hallway motion on weekdays 07:00-09:00.", confidence: 0.9, importance: 0.5,
                                validFrom: t, createdAt: t, source: .reflection)
-        let first = try await store.database.record(old, origin: store.node, stamp: store.stamp(t))
+        let first = try await store.database.knowledge.record(old, origin: store.node, stamp: store.stamp(t))
         old.validTo = t + 10
         old.expiredAt = t + 10
         old.parent = MemoryVersionRef(origin: store.node, seq: first.seq)
-        try await store.database.record(old, origin: store.node, stamp: store.stamp(t + 10))
+        try await store.database.knowledge.record(old, origin: store.node, stamp: store.stamp(t + 10))
         let embedder = WordHashEmbedder()
         try await EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet).indexPending()
         let engine = recall(store, embedder, .automatic)
@@ -106,7 +106,7 @@ import Testing
 
         // A new model: everything is pending again, search keeps working on words meanwhile.
         let newModel = WordHashEmbedder(model: "word-hash-64-v2")
-        let pending = try await store.database.pendingEmbeddings(model: newModel.model, limit: 100)
+        let pending = try await store.database.recall.pendingEmbeddings(model: newModel.model, limit: 100)
         #expect(pending.count == RecallFixture.memories.count)
         let meanwhile = try await recall(store, newModel, .automatic).searchWithDetails(RecallQuery(text: "fridge cold"))
         #expect(meanwhile.hits.first?.id == "m17")
@@ -114,7 +114,7 @@ import Testing
             indexer: EmbeddingIndexer(database: store.database, embedder: newModel, batchSize: 7, logger: .quiet),
             interval: .seconds(60), logger: .quiet)
         await service.tick()
-        let status = try await store.database.embeddingStatus(model: newModel.model)
+        let status = try await store.database.recall.embeddingStatus(model: newModel.model)
         #expect(status.current == RecallFixture.memories.count)
         #expect(status.items == RecallFixture.memories.count)
         let after = try await recall(store, newModel, .sqliteVec).searchWithDetails(RecallQuery(text: "fridge cold"))
@@ -127,13 +127,13 @@ import Testing
         let t = RecallFixture.created
         var memory = MemoryRecord(id: "e1", kind: "fact", subjects: [], text: "The boiler is in the cellar.",
                                   confidence: 1, importance: 0.5, validFrom: t, createdAt: t, source: .user)
-        let first = try await store.database.record(memory, origin: store.node, stamp: store.stamp(t))
+        let first = try await store.database.knowledge.record(memory, origin: store.node, stamp: store.stamp(t))
         let embedder = WordHashEmbedder()
         let indexer = EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet)
         #expect(try await indexer.indexPending() == 1)
         memory.text = "The boiler moved to the attic."
         memory.parent = MemoryVersionRef(origin: store.node, seq: first.seq)
-        try await store.database.record(memory, origin: store.node, stamp: store.stamp(t + 1))
+        try await store.database.knowledge.record(memory, origin: store.node, stamp: store.stamp(t + 1))
         #expect(try await indexer.indexPending() == 1)
         let engine = recall(store, embedder, .sqliteVec)
         #expect(try await engine.search(RecallQuery(text: "attic")).map(\.id) == ["e1"])

@@ -26,13 +26,13 @@ import Testing
                 readings.append(PendingReading(sensorRowID: sensorRow, value: 0, stamp: store.stamp(on + 5 * 60_000)))
             }
         }
-        try await store.database.commit(readings: readings, notices: [], origin: store.node)
-        try await store.database.rollUpAll()
+        try await store.database.readings.commit(readings: readings, notices: [], origin: store.node)
+        try await store.database.readings.rollUpAll()
     }
 
     func setUp() async throws -> (MindStore, Int64, Reflection, MemoryStampCounter) {
         let store = try await MindStore(withVec: false)
-        let sensors = try await store.database.registerSensors(
+        let sensors = try await store.database.readings.registerSensors(
             [SensorDescriptor(id: "hallway.motion", name: "Hallway motion", kind: .binary)], driver: "test", now: 0)
         let row = try #require(sensors.first?.rowID)
         let clock = MemoryStampCounter(Self.dayStart(0))
@@ -54,7 +54,7 @@ import Testing
         #expect(weekday.blocks == [HourBlock(start: 7, end: 9)])
         #expect(weekday.sampleDays == 10)
         #expect(weekday.confidence > 0.6 && weekday.confidence < 1)
-        let memories = try await store.database.memories(currentOnly: true, limit: 10)
+        let memories = try await store.database.knowledge.memories(currentOnly: true, limit: 10)
         let old = try #require(memories.first { $0.record.metadata["pattern"] == "hallway.motion|weekdays" })
         #expect(old.record.text == "hallway.motion on weekdays is usually active 07:00–09:00 (active in those hours on 100% of 10 days).")
         #expect(old.record.validFrom == Self.dayStart(0))
@@ -75,24 +75,24 @@ import Testing
 
         // The old memory is still there, its validity closed where the new routine began: the
         // midnight after the last weekday that still followed it (Friday, day 11).
-        let closed = try #require(try await store.database.memory(id: old.record.id))
+        let closed = try #require(try await store.database.knowledge.memory(id: old.record.id))
         #expect(closed.record.validTo == Self.dayStart(12))
         #expect(closed.record.expiredAt != nil)
         #expect(closed.record.text == old.record.text)
-        let history = try await store.database.memoryVersions(id: old.record.id)
+        let history = try await store.database.knowledge.memoryVersions(id: old.record.id)
         // Versions: the first, confidence refreshes while the routine wavered, the closing one.
         #expect(history.count >= 2)
         #expect(history.dropLast().allSatisfy { $0.record.validTo == nil && $0.record.expiredAt == nil })
         #expect(history.last?.record.validTo == Self.dayStart(12))
 
-        let new = try #require(try await store.database.memory(id: newID))
+        let new = try #require(try await store.database.knowledge.memory(id: newID))
         #expect(new.record.supersedes == old.record.id)
         #expect(new.record.validFrom == Self.dayStart(12))
         #expect(new.record.validTo == nil)
         #expect(new.record.text.contains("10:00–12:00"))
 
         // Current memories: the new weekday routine and the unchanged weekend one.
-        let current = try await store.database.memories(currentOnly: true, limit: 10)
+        let current = try await store.database.knowledge.memories(currentOnly: true, limit: 10)
         #expect(Set(current.map(\.record.id)).contains(newID))
         #expect(!current.contains { $0.record.id == old.record.id })
         #expect(current.filter { $0.record.metadata["pattern"] == "hallway.motion|weekends" }.count == 1)
@@ -114,14 +114,14 @@ import Testing
             try await reflection.reflect(now: now)
         }
         // Days 14–16 had no readings: too little change to close anything.
-        #expect(try await store.database.memories(currentOnly: true, limit: 10).count == 1)
+        #expect(try await store.database.knowledge.memories(currentOnly: true, limit: 10).count == 1)
         // Two quiet weeks (the sensor still reports, off): the routine is gone.
         try await motion(store, sensorRow: row, days: 14..<30) { _ in [3] }
         let now = Self.dayStart(30) + Self.hour
         clock.set(now)
         let report = try await reflection.reflect(now: now)
         #expect(report.closed.count == 1)
-        #expect(try await store.database.memories(currentOnly: false, limit: 10).count >= 2)
+        #expect(try await store.database.knowledge.memories(currentOnly: false, limit: 10).count >= 2)
     }
 
     @Test func verificationRejectsInventedNumbers() throws {

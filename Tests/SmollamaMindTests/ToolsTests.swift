@@ -56,7 +56,7 @@ struct ToolsFixture {
     init() async throws {
         store = try await MindStore()
         try await RecallFixture.seed(store)
-        let sensors = try await store.database.registerSensors(
+        let sensors = try await store.database.readings.registerSensors(
             [SensorDescriptor(id: "hallway.motion", name: "Hallway motion", kind: .binary),
              SensorDescriptor(id: "living_room.temperature", name: "Living room temperature", kind: .numeric, unit: "°C")],
             driver: "test", now: 0)
@@ -69,8 +69,8 @@ struct ToolsFixture {
             readings.append(PendingReading(sensorRowID: temperature, value: 20 + Double(minute) / 60, stamp: store.stamp(t)))
             readings.append(PendingReading(sensorRowID: motion, value: minute % 60 == 0 ? 1 : 0, stamp: store.stamp(t)))
         }
-        try await store.database.commit(readings: readings, notices: [], origin: store.node)
-        try await store.database.rollUpAll()
+        try await store.database.readings.commit(readings: readings, notices: [], origin: store.node)
+        try await store.database.readings.rollUpAll()
         embedder = WordHashEmbedder()
         let indexer = EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet)
         try await indexer.indexPending()
@@ -116,7 +116,7 @@ struct ToolsFixture {
         #expect(json["subjects"] as? [String] == ["hallway.motion"])
         #expect(json["embedded"] as? Bool == true)
         let id = try #require(json["id"] as? String)
-        let stored = try #require(try await fixture.store.database.memory(id: id))
+        let stored = try #require(try await fixture.store.database.knowledge.memory(id: id))
         #expect(stored.record.source == .user)
         let found = try await fixture.tools.recall(RecallQuery(text: "coat rack blocking the sensor"))
         #expect(found.hits.first?.id == id)

@@ -73,7 +73,7 @@ import Testing
         let payload = try JSONEncoder().encode(
             Notice.SensorFault(sensor: "hallway.temperature", reason: marker, consecutiveFailures: 3))
         let now = Int64(Date().timeIntervalSince1970 * 1000) + 1000
-        try await runtime.database.appendEvent(
+        try await runtime.database.events.appendEvent(
             origin: runtime.identity.nodeID, stream: .notices, type: Notice.sensorFault, payload: payload,
             stamp: .test(now, bootID: "browser-test"))
         #expect(try await eventually(timeout: .seconds(60)) { !helper.isRunning }, "\(errors.text)")

@@ -76,14 +76,14 @@ import Testing
             }
             let ran = try await eventually {
                 clock.advance(milliseconds: 20)
-                return try await runtime.database.readingCount() > 50
+                return try await runtime.database.readings.readingCount() > 50
             }
             #expect(ran)
             group.cancelAll()
         }
         let status = try await runtime.database.storeStatus()
         #expect(status.clockQuality == .unsynced)
-        let times = try await runtime.database.readings(sensor: "hallway.temperature").map(\.time)
+        let times = try await runtime.database.readings.fetch(sensor: "hallway.temperature").map(\.time)
         #expect(times == times.sorted())
         #expect(times.allSatisfy { $0 >= HybridLogicalClock.Policy.buildFloor }, "never stamped in 1970")
         let log = try await LogEntry.recent(runtime.database, limit: 50)

@@ -42,7 +42,7 @@ import Testing
     }
 
     func expectRollups(_ sensor: SensorID, equal values: [(Int64, Double)]) async throws {
-        let stored = try await runtime.database.rollups(sensor: sensor, resolution: .hour)
+        let stored = try await runtime.database.readings.rollups(sensor: sensor, resolution: .hour)
         let direct = Self.hourly(values)
         #expect(stored.count == direct.count)
         for rollup in stored {
@@ -89,18 +89,18 @@ import Testing
         let database = runtime.database
         for (sensor, values) in [("living_room.temperature", file.temperature), ("hallway.humidity", file.humidity),
                                  ("hallway.motion", file.motion)] {
-            let stored = try await database.readings(sensor: SensorID(sensor))
+            let stored = try await database.readings.fetch(sensor: SensorID(sensor))
             #expect(stored.count == values.count)
             #expect(stored.first?.time == values.first?.0 && stored.first?.value == values.first?.1)
             #expect(stored.last?.time == values.last?.0 && stored.last?.value == values.last?.1)
             try await expectRollups(SensorID(sensor), equal: values)
         }
-        let sensors = try await database.registeredSensors()
+        let sensors = try await database.readings.registeredSensors()
         let motion = try #require(sensors.first { $0.descriptor.id == "hallway.motion" })
         #expect(motion.descriptor.kind == .binary && motion.driver == "import")
         #expect(sensors.first { $0.descriptor.id == "living_room.temperature" }?.descriptor.unit == "°C")
         // Motion turned on once an hour for 3 minutes: on-count and on-time from the file's own states.
-        let motionHours = try await database.rollups(sensor: "hallway.motion", resolution: .hour)
+        let motionHours = try await database.readings.rollups(sensor: "hallway.motion", resolution: .hour)
         #expect(motionHours.allSatisfy { $0.onCount == 1 && $0.onDuration == 3 * 60_000 })
     }
 
@@ -109,10 +109,10 @@ import Testing
         let maps = [try ImportMapping(parsing: "Temp=living_room.temperature"),
                     try ImportMapping(parsing: "Motion=hallway.motion")]
         let first = try await run(file.path) { $0.mappings = maps }
-        let count = try await runtime.database.readingCount()
+        let count = try await runtime.database.readings.readingCount()
         let again = try await run(file.path) { $0.mappings = maps }
         #expect(again.alreadyImported?.added == first.added && again.added == 0)
-        #expect(try await runtime.database.readingCount() == count)
+        #expect(try await runtime.database.readings.readingCount() == count)
         // A different file whose rows overlap the first: only its 10 new minutes are added.
         let text = try String(contentsOfFile: file.path, encoding: .utf8)
         var lines = text.split(separator: "\n").map(String.init)
@@ -124,7 +124,7 @@ import Testing
         let third = try await run(overlap) { $0.mappings = maps }
         #expect(third.alreadyImported == nil)
         #expect(third.added == 20 && third.alreadyStored == 2 * (2880 - 1000))
-        #expect(try await runtime.database.readingCount() == count + 20)
+        #expect(try await runtime.database.readings.readingCount() == count + 20)
     }
 
     static let haExport = """
@@ -149,20 +149,20 @@ import Testing
         #expect(summary.lines == 10 && summary.missing == 2 && summary.added == 7)
         #expect(summary.badLines == [.init(line: 11, reason: "climate.office: state 'heat' is not a number or on/off")])
         let database = runtime.database
-        let temperature = try await database.readings(sensor: "living_room.temperature")
+        let temperature = try await database.readings.fetch(sensor: "living_room.temperature")
         #expect(temperature.map(\.value) == [20.5, 21.0, 21.5])
         #expect(temperature.first?.time == Self.start + 8 * 3_600_000)
-        let motion = try await database.readings(sensor: "hallway.motion")
+        let motion = try await database.readings.fetch(sensor: "hallway.motion")
         #expect(motion.map(\.value) == [0, 1, 0])
-        let co2 = try await database.readings(sensor: "office.co2")
+        let co2 = try await database.readings.fetch(sensor: "office.co2")
         #expect(co2.map(\.time) == [Self.start + 7 * 3_600_000])
-        let sensors = Dictionary(uniqueKeysWithValues: try await database.registeredSensors().map {
+        let sensors = Dictionary(uniqueKeysWithValues: try await database.readings.registeredSensors().map {
             ($0.descriptor.id, $0.descriptor)
         })
         #expect(sensors["living_room.temperature"]?.unit == "°C" && sensors["office.co2"]?.unit == "ppm")
         #expect(sensors["hallway.motion"]?.kind == .binary)
         try await expectRollups("living_room.temperature", equal: temperature.map { ($0.time, $0.value) })
-        let hours = try await database.rollups(sensor: "hallway.motion", resolution: .hour)
+        let hours = try await database.readings.rollups(sensor: "hallway.motion", resolution: .hour)
         #expect(hours.map(\.onCount).reduce(0, +) == 1)
         #expect(hours.map(\.onDuration).reduce(0, +) == 3 * 60_000)
     }
@@ -193,11 +193,11 @@ import Testing
         let path = try home.write("history.jsonl", lines.joined(separator: "\n"))
         let summary = try await run(path)
         #expect(summary.format == .jsonl && summary.bad == 0 && summary.added == 502)
-        let stored = try await runtime.database.readings(sensor: "office.illuminance")
+        let stored = try await runtime.database.readings.fetch(sensor: "office.illuminance")
         #expect(stored.count == 500 && stored.first?.value == 0 && stored.last?.value == values.last?.1)
         #expect(stored.last?.time == values.last?.0)
         try await expectRollups("office.illuminance", equal: values)
-        #expect(try await runtime.database.readings(sensor: "office.door").map(\.value) == [1, 0])
+        #expect(try await runtime.database.readings.fetch(sensor: "office.door").map(\.value) == [1, 0])
     }
 
     /// Lines 3 (not a number), 5 (too few fields), 6 (no time) and 8 (in the future) are bad.
@@ -221,16 +221,16 @@ import Testing
         #expect(summary.badLines[1].reason.contains("2 fields where the header has 3"))
         #expect(summary.badLines[3].reason.contains("in the future"))
         #expect(summary.bad == 4 && summary.added == 6 && !summary.refused)
-        #expect(try await runtime.database.readings(sensor: "kitchen.temperature").map(\.value) == [20.1, 20.3, 20.6])
+        #expect(try await runtime.database.readings.fetch(sensor: "kitchen.temperature").map(\.value) == [20.1, 20.3, 20.6])
     }
 
     @Test func strictRefusesTheFileAndStoresNothing() async throws {
         let path = try home.write("bad.csv", Self.badFile)
         let summary = try await run(path) { $0.strict = true }
         #expect(summary.refused && summary.bad == 4 && summary.badLines.map(\.line) == [3, 5, 6, 8])
-        #expect(try await runtime.database.readingCount() == 0)
-        #expect(try await runtime.database.registeredSensors().isEmpty)
-        #expect(try await runtime.database.importedFile(digest: summary.digest) == nil)
+        #expect(try await runtime.database.readings.readingCount() == 0)
+        #expect(try await runtime.database.readings.registeredSensors().isEmpty)
+        #expect(try await runtime.database.imports.importedFile(digest: summary.digest) == nil)
         // A clean file passes strict and is stored in full.
         let clean = try home.write("clean.csv", "time,kitchen.temperature\n2026-03-02T08:00:00Z,20\n2026-03-02T08:01:00Z,21\n")
         let stored = try await run(clean) { $0.strict = true }
@@ -243,8 +243,8 @@ import Testing
         let dry = try await run(file.path) { $0.mappings = maps; $0.dryRun = true }
         #expect(dry.dryRun && dry.added == 2880 && dry.sensors.map(\.sensor) == ["living_room.temperature"])
         #expect(dry.sensors.first?.firstValue == 20 && dry.sensors.first?.unit == "°C")
-        #expect(try await runtime.database.readingCount() == 0)
-        #expect(try await runtime.database.registeredSensors().isEmpty)
+        #expect(try await runtime.database.readings.readingCount() == 0)
+        #expect(try await runtime.database.readings.registeredSensors().isEmpty)
         _ = try await run(file.path) { $0.mappings = maps }
         // After the import a dry run of an overlapping file sees the values as already stored.
         let copy = try home.write("copy.csv", try String(contentsOfFile: file.path, encoding: .utf8) + "\n")
@@ -254,7 +254,7 @@ import Testing
 
     @Test func liveSensorsKeepTheirOwnReadings() async throws {
         // A sensor a live driver registered at `start + 1 day`: imported values from then on are skipped.
-        _ = try await runtime.database.registerSensors(
+        _ = try await runtime.database.readings.registerSensors(
             [SensorDescriptor(id: "living_room.temperature", name: "T", unit: "°C")], driver: "mqtt",
             now: Self.start + 86_400_000)
         let file = try wideCSV()
@@ -292,7 +292,7 @@ import Testing
             loop: loop, reflection: MemoryWiring.reflection(runtime: runtime, clock: clock, logger: .quiet),
             from: Self.start + 86_400_000, to: Self.start + 86_400_000 + 6 * 3_600_000, interval: 900_000)
         #expect(report.windows == 24)
-        let stored = try await runtime.database.recentObservations(limit: 1000)
+        let stored = try await runtime.database.knowledge.recentObservations(limit: 1000)
         #expect(!stored.isEmpty && report.stored["rules", default: 0] == stored.count)
         #expect(stored.allSatisfy { $0.record.timeStart >= Self.start + 86_400_000 })
         #expect(stored.contains { $0.record.subjects.contains("hallway.motion") })
@@ -318,7 +318,7 @@ import Testing
         #expect(try await service(horizon: 3_600_000).missedWindows(now: restart).count == 2)
         #expect(try await service(horizon: 0).missedWindows(now: restart).isEmpty)
         #expect(try await service(horizon: 86_400_000).backfill() == 11)
-        #expect(try await runtime.database.lastObservedEnd(origin: runtime.identity.nodeID) == stoppedAt + 11 * 900_000)
+        #expect(try await runtime.database.knowledge.lastObservedEnd(origin: runtime.identity.nodeID) == stoppedAt + 11 * 900_000)
         #expect(try await service(horizon: 86_400_000).missedWindows(now: restart).isEmpty)
     }
 }

@@ -74,7 +74,7 @@ import Testing
         try FileManager.default.removeItem(atPath: paths.databaseFile)
         let reopened = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
         #expect(reopened.identity.incarnation == 2)
-        #expect(try await reopened.database.incarnation() == 2)
+        #expect(try await reopened.database.meta.incarnation() == 2)
     }
 
     @Test func commandsOnAMissingNodeSayToRunInit() async throws {

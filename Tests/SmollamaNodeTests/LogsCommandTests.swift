@@ -22,9 +22,9 @@ import Testing
             id: "obs1", kind: "anomaly", subjects: ["hallway.motion"], text: "Motion in the hallway at 03:10.",
             evidenceIDs: ["hallway.motion/quiet-ended@1"], importance: 0.9, generator: .rules, timeStart: base,
             timeEnd: base + 900_000)
-        try await runtime.database.record(observation, origin: runtime.identity.nodeID, stamp: stamp(base + 1_000_000))
+        try await runtime.database.knowledge.record(observation, origin: runtime.identity.nodeID, stamp: stamp(base + 1_000_000))
         let change = Notice.BinaryChanged(sensor: "hallway.door", value: 1, time: base + 2_000_000)
-        try await runtime.database.commit(
+        try await runtime.database.readings.commit(
             readings: [],
             notices: [PendingNotice(type: Notice.binaryChanged, payload: try EventPayload.encode(change),
                                     stamp: stamp(base + 2_000_000))],

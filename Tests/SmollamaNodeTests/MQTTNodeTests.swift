@@ -140,7 +140,7 @@ final class Seen: Sendable {
             let database = try SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite")
             #expect(try await eventually {
                 await watcher.publish(MQTTOutgoing(topic: "zigbee2mqtt/hall", text: #"{"temperature":19.5,"battery":80}"#))
-                return try await database.readings(sensor: "zigbee.hall_temperature").contains { $0.value == 19.5 }
+                return try await database.readings.fetch(sensor: "zigbee.hall_temperature").contains { $0.value == 19.5 }
             })
             let status = try await SmollamaBinary.run(["status"], home: home.path,
                                                 environment: ["SMOLLAMA_MQTT_BROKER": broker.address])
@@ -213,7 +213,7 @@ final class Seen: Sendable {
             try await SmollamaBinary.run(["status"], home: home.path, environment: environment).stdout.contains("DISCONNECTED")
         })
         let database = try SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite")
-        #expect(try await eventually { try await database.readingCount() > 20 }, "sensing goes on without a broker")
+        #expect(try await eventually { try await database.readings.readingCount() > 20 }, "sensing goes on without a broker")
 
         let broker = try await TestBroker(port: port)
         let watcher = try observer(port, "watcher-outage")
@@ -223,8 +223,8 @@ final class Seen: Sendable {
             #expect(try await eventually { seen.texts(on: "smollama/testnode/status").last == "online" }, "\(node.stderr)")
             #expect(try await eventually { seen.count(prefix: topic) >= 2 })
             broker.stop()
-            let readings = try await database.readingCount()
-            #expect(try await eventually { try await database.readingCount() > readings + 20 })
+            let readings = try await database.readings.readingCount()
+            #expect(try await eventually { try await database.readings.readingCount() > readings + 20 })
             #expect(node.process.isRunning, "the node keeps running while the broker is down")
             let before = seen.count(prefix: topic)
             try await broker.start()

@@ -29,7 +29,7 @@ import Testing
     }
 
     func readingCount(home: String) async throws -> Int {
-        try await SmollamaDatabase.open(path: home + "/data/smollama.sqlite").readingCount()
+        try await SmollamaDatabase.open(path: home + "/data/smollama.sqlite").readings.readingCount()
     }
 
     /// SIGTERM while readings wait in memory (flush every 60 s, so none were committed yet):

@@ -39,7 +39,7 @@ import Testing
     func hubMarks(_ hubHome: String) async throws -> [String: [String: Int64]] {
         let database = try SmollamaDatabase.open(path: hubHome + "/data/smollama.sqlite")
         var marks: [String: [String: Int64]] = [:]
-        for node in try await database.hubNodes() { marks[node.node] = node.marks }
+        for node in try await database.hubSync.hubNodes() { marks[node.node] = node.marks }
         return marks
     }
 
@@ -111,16 +111,16 @@ import Testing
                 let hubMark: Int64 = marks[stream] ?? 0
                 #expect(hubMark == local, "node\(index) \(stream): hub \(hubMark), node \(local)")
             }
-            #expect(try await database.readingCount() > 0)
+            #expect(try await database.readings.readingCount() > 0)
         }
         let listing = try await SmollamaBinary.run(["hub", "nodes", "--json"], home: hubHome.path)
         let summaries = try JSONDecoder().decode([HubNodeSummary].self, from: Data(listing.stdout.utf8))
         #expect(Set(summaries.map(\.node)) == Set(ids))
         #expect(summaries.allSatisfy { $0.collisions == 0 && ($0.foreignReadings ?? 0) > 0 })
         let hubDatabase = try SmollamaDatabase.open(path: hubHome.path + "/data/smollama.sqlite")
-        let foreign = try await hubDatabase.hubNodes().map { $0.foreignReadings ?? 0 }.reduce(0, +)
+        let foreign = try await hubDatabase.hubSync.hubNodes().map { $0.foreignReadings ?? 0 }.reduce(0, +)
         var local = 0
-        for home in homes { local += try await SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite").readingCount() }
+        for home in homes { local += try await SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite").readings.readingCount() }
         #expect(Int(foreign) == local, "the hub holds every node's readings exactly once")
 
         // Revocation: the node's next sync is refused with a sentence.

@@ -29,7 +29,7 @@ import Testing
         let scheduler = SensorScheduler(drivers: drivers, writer: writer, clock: clock,
                                         configuration: .init(faultThreshold: 3, maxBackoff: .milliseconds(100)),
                                         logger: logger, timing: ticks)
-        let values = { (name: String) in try await store.database.readings(sensor: SensorID("\(name).value")).map(\.value) }
+        let values = { (name: String) in try await store.database.readings.fetch(sensor: SensorID("\(name).value")).map(\.value) }
         // nil until the scheduler has registered the sensor.
         let summaryOf = { (name: String) in
             try await store.database.sensorSummaries(now: 0).first { $0.sensor.id.rawValue == "\(name).value" }
@@ -69,7 +69,7 @@ import Testing
         #expect(wild.rejectedCount >= 1)
         #expect(good.status == "ok" && good.faultCount == 0)
 
-        let notices = try await store.database.recentEvents(streams: [.notices], limit: 100)
+        let notices = try await store.database.events.recentEvents(streams: [.notices], limit: 100)
         let faults = notices.filter { $0.type == Notice.sensorFault }
             .compactMap { try? EventPayload.decode(Notice.SensorFault.self, from: $0.payload).sensor }
         #expect(Set(faults) == ["broken.value", "stuck.value"])
@@ -89,7 +89,7 @@ import Testing
             group.addTask { try await scheduler.run() }
             let recovered = try await ticks.advance(by: .milliseconds(10)) {
                 await writer.flush()
-                return try await store.database.readingCount() > 0
+                return try await store.database.readings.readingCount() > 0
             }
             #expect(recovered)
             group.cancelAll()
@@ -97,9 +97,9 @@ import Testing
         await writer.flush()
         let summary = try #require(try await store.database.sensorSummaries(now: 0).first)
         #expect(summary.status == "ok" && summary.faultCount == 4 && summary.consecutiveFailures == 0)
-        let types = try await store.database.recentEvents(streams: [.notices], limit: 10).map(\.type)
+        let types = try await store.database.events.recentEvents(streams: [.notices], limit: 10).map(\.type)
         #expect(types.contains(Notice.sensorFault) && types.contains(Notice.sensorRecovered))
-        #expect(try await store.database.readingCount() > 0)
+        #expect(try await store.database.readings.readingCount() > 0)
     }
 
     @Test func binarySensorsStoreTransitionsOnly() async throws {
@@ -117,16 +117,16 @@ import Testing
             // The script cycles 0,0,0,1,1,1,0,0: wait for at least two full cycles.
             let cycled = try await ticks.advance(by: .milliseconds(10)) {
                 await writer.flush()
-                return try await store.database.readings(sensor: "door.value").count >= 4
+                return try await store.database.readings.fetch(sensor: "door.value").count >= 4
             }
             #expect(cycled)
             group.cancelAll()
         }
         await writer.flush()
-        let stored = try await store.database.readings(sensor: "door.value").map(\.value)
+        let stored = try await store.database.readings.fetch(sensor: "door.value").map(\.value)
         #expect(stored.count >= 4)
         #expect(zip(stored, stored.dropFirst()).allSatisfy { $0 != $1 }, "consecutive stored values must differ: \(stored)")
-        let changes = try await store.database.recentEvents(streams: [.notices], limit: 100).filter { $0.type == Notice.binaryChanged }
+        let changes = try await store.database.events.recentEvents(streams: [.notices], limit: 100).filter { $0.type == Notice.binaryChanged }
         #expect(changes.count == stored.count)
     }
 }

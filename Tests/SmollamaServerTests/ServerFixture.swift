@@ -24,7 +24,7 @@ struct ServerFixture {
             SensorDescriptor(id: "shed.motion", name: "Shed motion", kind: .binary),
             SensorDescriptor(id: "shed.evil", name: "Evil " + Self.evil, unit: "\"><b>"),
         ]
-        let registered = try await database.registerSensors(sensors, driver: "test", now: Self.now - 2 * 86_400_000)
+        let registered = try await database.readings.registerSensors(sensors, driver: "test", now: Self.now - 2 * 86_400_000)
         var pending: [PendingReading] = []
         var time = Self.now - 2 * 86_400_000
         var step: Int64 = 0
@@ -36,8 +36,8 @@ struct ServerFixture {
             time += 60_000
             step += 1
         }
-        try await database.commit(readings: pending, notices: [], origin: store.node)
-        try await database.rollUpAll()
+        try await database.readings.commit(readings: pending, notices: [], origin: store.node)
+        try await database.readings.rollUpAll()
         try await Self.appendNotice(database, origin: store.node, sensor: "shed.evil", reason: Self.evil,
                                     time: Self.now - 60_000)
         try await Self.appendNotice(database, origin: store.node, sensor: "shed.temperature", reason: "i2c timeout",
@@ -57,7 +57,7 @@ struct ServerFixture {
     {
         let payload = try JSONEncoder().encode(
             Notice.SensorFault(sensor: SensorID(sensor), reason: reason, consecutiveFailures: 3))
-        return try await database.appendEvent(origin: origin, stream: .notices, type: Notice.sensorFault,
+        return try await database.events.appendEvent(origin: origin, stream: .notices, type: Notice.sensorFault,
                                               payload: payload, stamp: stamp(time))
     }
 

@@ -23,14 +23,14 @@ import Testing
         var observation = ObservationRecord(
             id: "o1", kind: "activity", subjects: ["hallway.motion"], text: "Motion 3 times.", evidenceIDs: ["f1"],
             importance: 0.4, generator: .rules, timeStart: 1_795_000_000_000, timeEnd: 1_795_000_900_000)
-        try await store.database.record(observation, origin: nodeA, stamp: stamp(1_795_000_900_000))
+        try await store.database.knowledge.record(observation, origin: nodeA, stamp: stamp(1_795_000_900_000))
         observation.support = 2
         observation.timeEnd = 1_795_001_800_000
-        try await store.database.record(observation, origin: nodeA, stamp: stamp(1_795_001_800_000))
+        try await store.database.knowledge.record(observation, origin: nodeA, stamp: stamp(1_795_001_800_000))
 
-        let stored = try await store.database.recentObservations(limit: 10)
+        let stored = try await store.database.knowledge.recentObservations(limit: 10)
         #expect(stored.map(\.record) == [observation])
-        let events = try await store.database.events(origin: nodeA, stream: .observations)
+        let events = try await store.database.events.fetch(origin: nodeA, stream: .observations)
         #expect(events.count == 2)
     }
 
@@ -38,39 +38,39 @@ import Testing
     /// stores show the same winner and keep both versions in the history.
     @Test func concurrentEditsConvergeWhateverTheArrivalOrder() async throws {
         let source = try await TestStore()
-        let first = try await source.database.record(memory("Motion 07:00-09:00."), origin: nodeA, stamp: stamp(1))
+        let first = try await source.database.knowledge.record(memory("Motion 07:00-09:00."), origin: nodeA, stamp: stamp(1))
         let parent = MemoryVersionRef(origin: nodeA, seq: first.seq)
-        let editA = try await source.database.record(
+        let editA = try await source.database.knowledge.record(
             memory("Motion 07:00-09:30.", parent: parent), origin: nodeA, stamp: stamp(5))
         let otherStore = try await TestStore()
-        #expect(try await otherStore.database.apply(first) == .inserted)
-        let editB = try await otherStore.database.record(
+        #expect(try await otherStore.database.events.apply(first) == .inserted)
+        let editB = try await otherStore.database.knowledge.record(
             memory("Motion 06:30-09:00.", parent: parent), origin: nodeB, stamp: stamp(5))
 
-        #expect(try await source.database.apply(editB) == .inserted)
-        #expect(try await otherStore.database.apply(editA) == .inserted)
+        #expect(try await source.database.events.apply(editB) == .inserted)
+        #expect(try await otherStore.database.events.apply(editA) == .inserted)
 
-        let winnerHere = try #require(try await source.database.memory(id: "m1"))
-        let winnerThere = try #require(try await otherStore.database.memory(id: "m1"))
+        let winnerHere = try #require(try await source.database.knowledge.memory(id: "m1"))
+        let winnerThere = try #require(try await otherStore.database.knowledge.memory(id: "m1"))
         #expect(winnerHere == winnerThere)
         // Same hlc: the higher origin wins, deterministically.
         #expect(winnerHere.record.text == "Motion 06:30-09:00.")
         #expect(winnerHere.firstOrigin == nodeA)
-        let history = try await source.database.memoryVersions(id: "m1")
+        let history = try await source.database.knowledge.memoryVersions(id: "m1")
         #expect(history.map(\.record.text) == ["Motion 07:00-09:00.", "Motion 07:00-09:30.", "Motion 06:30-09:00."])
         #expect(history.filter { $0.record.parent == parent }.count == 2)
     }
 
     @Test func aClosedMemoryLeavesTheCurrentListButStaysReadable() async throws {
         let store = try await TestStore()
-        let first = try await store.database.record(memory("Motion 07:00-09:00."), origin: nodeA, stamp: stamp(1))
+        let first = try await store.database.knowledge.record(memory("Motion 07:00-09:00."), origin: nodeA, stamp: stamp(1))
         var closed = memory("Motion 07:00-09:00.", parent: MemoryVersionRef(origin: nodeA, seq: first.seq))
         closed.validTo = 1_795_100_000_000
         closed.expiredAt = 1_795_100_000_000
-        try await store.database.record(closed, origin: nodeA, stamp: stamp(2))
+        try await store.database.knowledge.record(closed, origin: nodeA, stamp: stamp(2))
 
-        #expect(try await store.database.memories(currentOnly: true, limit: 10).isEmpty)
-        #expect(try await store.database.memories(currentOnly: false, limit: 10).map(\.record) == [closed])
+        #expect(try await store.database.knowledge.memories(currentOnly: true, limit: 10).isEmpty)
+        #expect(try await store.database.knowledge.memories(currentOnly: false, limit: 10).map(\.record) == [closed])
     }
 
     @Test func aForeignEventWithAnUndecodablePayloadIsRefusedAndNothingChanges() async throws {
@@ -78,8 +78,8 @@ import Testing
         let bad = Event(
             origin: nodeB, stream: .memories, seq: 1, stamp: stamp(1), type: KnowledgeEvent.memoryVersion,
             payload: Data(#"{"id":"m1"}"#.utf8))
-        await #expect(throws: StoreError.self) { try await store.database.apply(bad) }
-        #expect(try await store.database.events(origin: nodeB, stream: .memories).isEmpty)
-        #expect(try await store.database.memory(id: "m1") == nil)
+        await #expect(throws: StoreError.self) { try await store.database.events.apply(bad) }
+        #expect(try await store.database.events.fetch(origin: nodeB, stream: .memories).isEmpty)
+        #expect(try await store.database.knowledge.memory(id: "m1") == nil)
     }
 }

@@ -29,7 +29,7 @@ import Testing
             // An event stamped under an untrusted clock, one second after the anchor.
             let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_000, counter: 0), bootID: "boot-1",
                                    monotonicNanoseconds: 6_000_000_000, quality: .unsynced)
-            _ = try SmollamaDatabase.apply(db, Event(origin: Self.garage, stream: .notices, seq: 1, stamp: stamp,
+            _ = try EventStore.apply(db, Event(origin: Self.garage, stream: .notices, seq: 1, stamp: stamp,
                                                      type: Notice.sensorFault, payload: Data("{}".utf8)))
         }
     }
@@ -40,12 +40,12 @@ import Testing
         try writeV3Hub(path)
         let database = try SmollamaDatabase.open(path: path)
 
-        let nodes = try await database.hubNodes()
+        let nodes = try await database.hubSync.hubNodes()
         #expect(nodes.map(\.node) == [Self.garage.hex])
         #expect(nodes.first?.marks == ["readings": 42])
-        #expect(try await database.enrolledNodeNames() == [Self.garage: "garage"])
-        #expect(try await database.hubCollisions().map(\.node) == [Self.garage.hex])
-        #expect(try await database.hubMark(origin: Self.garage.hex, stream: "readings") == 42)
+        #expect(try await database.hubSync.enrolledNodeNames() == [Self.garage: "garage"])
+        #expect(try await database.hubSync.hubCollisions().map(\.node) == [Self.garage.hex])
+        #expect(try await database.hubSync.hubMark(origin: Self.garage.hex, stream: "readings") == 42)
         #expect(try await database.hubSync.enrollment(of: Self.garage)?.revoked == false)
         let marks = try await database.hubSync.handshake(
             node: Self.garage, bootID: "boot-2", monotonicNanoseconds: 0, incarnation: 1, clockQuality: .synced,

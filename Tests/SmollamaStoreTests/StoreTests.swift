@@ -16,7 +16,7 @@ struct HouseStore {
     init() async throws {
         store = try await TestStore()
         let sensors = SimulatedHouse().sensors(prefix: nil)
-        let registered = try await store.database.registerSensors(sensors, driver: "house", now: start)
+        let registered = try await store.database.readings.registerSensors(sensors, driver: "house", now: start)
         rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
     }
 
@@ -45,8 +45,8 @@ struct HouseStore {
         #expect(mode == "wal")
         // Reopening runs no migration twice and keeps the owner.
         let again = try SmollamaDatabase.open(path: store.path)
-        try await again.claim(for: store.node, incarnation: 1)
-        await #expect(throws: StoreError.self) { try await again.claim(for: NodeID.random(), incarnation: 1) }
+        try await again.meta.claim(for: store.node, incarnation: 1)
+        await #expect(throws: StoreError.self) { try await again.meta.claim(for: NodeID.random(), incarnation: 1) }
     }
 
     @Test func batchedIngestOfAHundredThousandSimulatedReadings() async throws {
@@ -56,12 +56,12 @@ struct HouseStore {
                                    configuration: .init(maxBatch: 1000), logger: Logger.quiet)
         for reading in house.pending(readings) { await writer.submit(reading) }
         await writer.flush()
-        #expect(try await house.database.readingCount() == 100_000)
+        #expect(try await house.database.readings.readingCount() == 100_000)
         let stats = await writer.statistics
         #expect(stats.accepted == 100_000 && stats.committed == 100_000 && stats.dropped == 0)
         // Readings come back in order with their values.
         let sensor = readings[0].sensor
-        let stored = try await house.database.readings(sensor: sensor)
+        let stored = try await house.database.readings.fetch(sensor: sensor)
         #expect(stored == readings.filter { $0.sensor == sensor })
         // Ids are contiguous: the raw table can be its own sync stream.
         let (low, high) = try await house.database.reader.read { db in
@@ -69,7 +69,7 @@ struct HouseStore {
              try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings")!)
         }
         #expect(high - low + 1 == 100_000)
-        #expect(try await house.database.maxIssuedTimestamp()!.milliseconds == readings.map(\.time).max())
+        #expect(try await house.database.meta.maxIssuedTimestamp()!.milliseconds == readings.map(\.time).max())
     }
 
     @Test func aFailedCommitKeepsTheBatchQueued() async throws {
@@ -85,7 +85,7 @@ struct HouseStore {
         #expect(pending == 1)
         let failed = await writer.statistics.failedCommits
         #expect(failed == 1)
-        #expect(try await house.database.readingCount() == 0)
+        #expect(try await house.database.readings.readingCount() == 0)
     }
 
     @Test func eventSequencesAreContiguousAndApplyIsIdempotent() async throws {
@@ -93,21 +93,21 @@ struct HouseStore {
         let stamp = ClockStamp.test(1_795_000_000_000, bootID: "b", monotonicNanoseconds: 1)
         var events: [Event] = []
         for index in 0..<5 {
-            events.append(try await store.database.appendEvent(origin: store.node, stream: .notices, type: "t",
+            events.append(try await store.database.events.appendEvent(origin: store.node, stream: .notices, type: "t",
                                                          payload: Data("{\"i\":\(index)}".utf8), stamp: stamp))
         }
         #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
-        #expect(try await store.database.appendEvent(origin: store.node, stream: .control, type: "t", payload: Data("{}".utf8),
+        #expect(try await store.database.events.appendEvent(origin: store.node, stream: .control, type: "t", payload: Data("{}".utf8),
                                                stamp: stamp).seq == 1)
-        #expect(try await store.database.apply(events[2]) == .duplicate)
+        #expect(try await store.database.events.apply(events[2]) == .duplicate)
         var forged = Event(origin: store.node, stream: .notices, seq: 3, stamp: stamp, type: "t",
                            payload: Data("{\"i\":99}".utf8))
-        #expect(try await store.database.apply(forged) == .collision)
+        #expect(try await store.database.events.apply(forged) == .collision)
         forged.seq = 6  // content changed after hashing: refused
-        await #expect(throws: StoreError.self) { try await store.database.apply(forged) }
+        await #expect(throws: StoreError.self) { try await store.database.events.apply(forged) }
         let next = Event(origin: store.node, stream: .notices, seq: 6, stamp: stamp, type: "t", payload: Data("{}".utf8))
-        #expect(try await store.database.apply(next) == .inserted)
-        #expect(try await store.database.events(origin: store.node, stream: .notices).map(\.seq) == [1, 2, 3, 4, 5, 6])
-        #expect(try await store.database.events(origin: store.node, stream: .notices).allSatisfy(\.hashIsValid))
+        #expect(try await store.database.events.apply(next) == .inserted)
+        #expect(try await store.database.events.fetch(origin: store.node, stream: .notices).map(\.seq) == [1, 2, 3, 4, 5, 6])
+        #expect(try await store.database.events.fetch(origin: store.node, stream: .notices).allSatisfy(\.hashIsValid))
     }
 }

@@ -20,7 +20,7 @@ struct LoopbackHub {
         directory = try TemporaryDirectory("http-hub")
         key = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let database = try SmollamaDatabase.open(path: directory.path + "/hub.sqlite")
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
         hub = SyncHub(database: database, hubNode: node, hubName: "hub", key: key, logger: .quiet)
     }
 
@@ -61,7 +61,7 @@ struct LoopbackNode {
         let token = try await hub.hub.createToken()
         let enrolled = await hub.hub.enroll(EnrollRequestBody.make(token: token, node: store.node, key: key))
         #expect(enrolled.status == 200)
-        let sensors = try await store.database.registerSensors(
+        let sensors = try await store.database.readings.registerSensors(
             [SensorDescriptor(id: "room.temp", name: "temp")], driver: "test", now: clock.wallMilliseconds())
         let nodeClock = NodeClock(source: clock, persisted: nil)
         var pending: [PendingReading] = []
@@ -69,7 +69,7 @@ struct LoopbackNode {
             pending.append(PendingReading(sensorRowID: sensors[0].rowID, value: Double(index % 50) / 2, stamp: await nodeClock.stamp().stamp))
         }
         let notice = PendingNotice(type: Notice.sensorFault, payload: Data("{}".utf8), stamp: await nodeClock.stamp().stamp)
-        try await store.database.commit(readings: pending, notices: [notice], origin: store.node)
+        try await store.database.readings.commit(readings: pending, notices: [notice], origin: store.node)
     }
 
     func client(hub: LoopbackHub, url: String, transport: (any SyncTransport)? = nil) -> SyncClient {
@@ -112,13 +112,13 @@ func code(_ response: SyncHTTPResponse) -> String {
             let report = try await client.syncOnce()
             #expect(report.pushed[SyncProtocol.readingsStream] == 5_000)
             #expect(report.bytesSent < 5_000 * 6, "deflated columns: \(report.bytesSent) bytes for 5000 readings")
-            #expect(try await hub.hub.database.hubMark(origin: node.store.node.hex, stream: "readings") == 5_000)
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: "readings") == 5_000)
             #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 5_000)
             let again = try await client.syncOnce()
             #expect(again.pushed.values.allSatisfy { $0 == 0 })
             let status = try await node.store.database.syncStatus(origin: node.store.node)
             #expect(status.allSatisfy { $0.backlog == 0 })
-            let summary = try #require(try await hub.hub.database.hubNodes().first)
+            let summary = try #require(try await hub.hub.database.hubSync.hubNodes().first)
             #expect(summary.backlog == 0 && summary.foreignReadings == 5_000 && summary.lastSeen != nil)
         }
     }
@@ -151,7 +151,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect(unsigned.status == 400 && message(unsigned).contains(SyncProtocol.Header.version))
 
             // An event whose payload was altered after hashing: refused whole.
-            var event = try #require(try await node.store.database.events(origin: node.store.node, stream: .notices).first)
+            var event = try #require(try await node.store.database.events.fetch(origin: node.store.node, stream: .notices).first)
             event.payload = Data(#"{"forged":true}"#.utf8)
             let push = PushRequest(node: node.store.node, stream: "notices", fromSeq: 1, toSeq: 1, events: [event], readings: nil)
             let forged = try await transport.send(try node.signed(SyncProtocol.Path.push, try SyncJSON.encode(push)))
@@ -178,9 +178,9 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect((400..<500).contains(truncated.status))
 
             for stream in SyncProtocol.pushOrder {
-                #expect(try await hub.hub.database.hubMark(origin: node.store.node.hex, stream: stream) == 0, "nothing applied")
+                #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: stream) == 0, "nothing applied")
             }
-            let events = try await hub.hub.database.events(origin: node.store.node, stream: .notices)
+            let events = try await hub.hub.database.events.fetch(origin: node.store.node, stream: .notices)
             #expect(events.isEmpty)
         }
     }
@@ -193,7 +193,7 @@ func code(_ response: SyncHTTPResponse) -> String {
         try await hub.serve { url in
             let transport = HTTPSyncTransport(baseURL: url)
             // Mallory signs a batch of Alice's events.
-            let events = try await alice.store.database.events(origin: alice.store.node, stream: .notices)
+            let events = try await alice.store.database.events.fetch(origin: alice.store.node, stream: .notices)
             let spoof = PushRequest(node: mallory.store.node, stream: "notices", fromSeq: 1, toSeq: 1, events: events, readings: nil)
             let spoofed = try await transport.send(try mallory.signed(SyncProtocol.Path.push, try SyncJSON.encode(spoof)))
             #expect(spoofed.status == 403 && code(spoofed) == "origin_mismatch", "\(message(spoofed))")
@@ -219,7 +219,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             await #expect(throws: SyncClientError.self) { try await alice.client(hub: hub, url: url).syncOnce() }
             let status = try await alice.store.database.syncStatus(origin: alice.store.node)
             #expect(status.contains { ($0.lastError ?? "").contains("revoked") }, "\(status)")
-            #expect(try await alice.store.database.readingCount() == 10)
+            #expect(try await alice.store.database.readings.readingCount() == 10)
 
             // A token works once; an unknown one not at all.
             let token = try await hub.hub.createToken()
@@ -253,10 +253,10 @@ func code(_ response: SyncHTTPResponse) -> String {
             } catch let SyncClientError.refused(refusal) {
                 #expect(refusal.status == 426 && refusal.message.contains("upgrade"))
             }
-            #expect(try await node.store.database.readingCount() == 100)
+            #expect(try await node.store.database.readings.readingCount() == 100)
             #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 0)
             try await node.client(hub: hub, url: url).syncOnce()
-            #expect(try await hub.hub.database.hubMark(origin: node.store.node.hex, stream: "readings") == 100)
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: "readings") == 100)
         }
     }
 }

@@ -39,7 +39,7 @@ import Testing
                 #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 0)
                 link.up.withLock { $0 = true }
                 #expect(try await eventually(timeout: .seconds(30)) {
-                    try await loopback.hub.database.hubMark(origin: node.store.node.hex, stream: "readings") == 300
+                    try await loopback.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: "readings") == 300
                 }, "synced within the back-off once the hub is back")
                 let started = ContinuousClock.now
                 trigger.triggerGracefulShutdown()

@@ -191,7 +191,7 @@ actor SimHub {
 
     static func open(path: String, node: NodeID, key: SyncKey, world: TestClockSource, diskFull: Flag) async throws -> SyncHub {
         let database = try SmollamaDatabase.open(path: path)
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
         return SyncHub(database: database, hubNode: node, hubName: "hub", key: key, logger: .quiet,
                        now: { world.wallMilliseconds() },
                        beforeCommit: { if diskFull.isOn { throw DiskFull() } })
@@ -283,13 +283,13 @@ actor SimNode {
         clockSource = source
         let opened = try await Self.open(path: path, node: node)
         database = opened
-        clock = NodeClock(source: source, persisted: try await opened.maxIssuedTimestamp())
+        clock = NodeClock(source: source, persisted: try await opened.meta.maxIssuedTimestamp())
         client = SyncClient(database: opened, node: node, incarnation: 1, key: key, hub: await hub.info, clockSource: source,
                             transport: transport, configuration: configuration, logger: .quiet,
                             faults: SyncFaults { [dice] point in
                                 if dice.fireOnce(point) || dice.chance(0.03) { throw InjectedFault(point: point) }
                             })
-        let rows = try await opened.registerSensors(
+        let rows = try await opened.readings.registerSensors(
             [SensorDescriptor(id: SensorID("\(name).temp"), name: "temp", kind: .numeric),
              SensorDescriptor(id: SensorID("\(name).door"), name: "door", kind: .binary)],
             driver: "sim", now: world.wallMilliseconds())
@@ -307,7 +307,7 @@ actor SimNode {
 
     static func open(path: String, node: NodeID) async throws -> SmollamaDatabase {
         let database = try SmollamaDatabase.open(path: path)
-        try await database.claim(for: node, incarnation: 1)
+        try await database.meta.claim(for: node, incarnation: 1)
         return database
     }
 
@@ -360,22 +360,22 @@ actor SimNode {
         let notice = PendingNotice(type: Notice.sensorFault,
                                    payload: try EventPayload.encode(Notice.SensorFault(sensor: SensorID("\(name).temp"), reason: "sim", consecutiveFailures: 1)),
                                    stamp: noticeStamp)
-        try await database.commit(readings: pending, notices: [notice], origin: node)
+        try await database.readings.commit(readings: pending, notices: [notice], origin: node)
         let seq = try await database.nodeSync.localMax(origin: node, stream: EventStream.notices.rawValue)
         stampedAt.append((seq, world.wallMilliseconds()))
         if memory {
             // Half the time edit a memory this node knows (perhaps another node's, perhaps being
             // edited elsewhere too: concurrent versions become siblings with one winner).
-            let known = try await database.memories(currentOnly: false, limit: 1_000)
+            let known = try await database.knowledge.memories(currentOnly: false, limit: 1_000)
             let now = world.wallMilliseconds()
             if !known.isEmpty && dice.int(0...1) == 0 {
                 let current = known[dice.int(0...(known.count - 1))]
                 var edited = current.record
                 edited.text = "\(name) revised \(dice.int(0...999))"
                 edited.parent = current.version
-                try await database.record(edited, origin: node, stamp: await stamp())
+                try await database.knowledge.record(edited, origin: node, stamp: await stamp())
             } else {
-                try await database.record(
+                try await database.knowledge.record(
                     MemoryRecord(id: UUID().uuidString, kind: "fact", subjects: ["\(name).temp"],
                                  text: "\(name) learned \(dice.int(0...999))", confidence: 0.5, importance: 0.5,
                                  validFrom: now, createdAt: now, source: .user),
@@ -409,7 +409,7 @@ actor SimNode {
             clockSource = TestClockSource(wall: wall, monotonic: 2_000_000_000, bootID: "\(name)-boot-\(boots)")
         }
         database = try await Self.open(path: path, node: node)
-        clock = NodeClock(source: clockSource, persisted: try await database.maxIssuedTimestamp())
+        clock = NodeClock(source: clockSource, persisted: try await database.meta.maxIssuedTimestamp())
         await makeClient()
     }
 
@@ -428,7 +428,7 @@ actor SimNode {
     }
 
     func rollUpAndExpire() async throws -> Int {
-        try await database.rollUpAll()
+        try await database.readings.rollUpAll()
         return try await database.deleteExpiredReadings(olderThan: .max, acknowledgedBy: NodeSyncStore.hubPeer)
     }
 }

@@ -81,11 +81,11 @@ struct World {
             let violations = await node.hlcViolations
             #expect(violations.isEmpty, "\(label): \(name) HLC went back: \(violations)")
             for stream in EventStream.allCases {
-                let local = try await database.events(origin: origin, stream: stream, limit: 1_000_000)
-                let remote = try await hubDB.events(origin: origin, stream: stream, limit: 1_000_000)
+                let local = try await database.events.fetch(origin: origin, stream: stream, limit: 1_000_000)
+                let remote = try await hubDB.events.fetch(origin: origin, stream: stream, limit: 1_000_000)
                 #expect(local.map(\.seq) == remote.map(\.seq), "\(label): \(name) \(stream) seqs differ: node \(local.count), hub \(remote.count)")
                 #expect(local.map(\.hash) == remote.map(\.hash), "\(label): \(name) \(stream) hashes differ")
-                let mark = try await hubDB.hubMark(origin: origin.hex, stream: stream.rawValue)
+                let mark = try await hubDB.hubSync.hubMark(origin: origin.hex, stream: stream.rawValue)
                 #expect(mark == (local.last?.seq ?? 0), "\(label): \(name) \(stream) mark \(mark) ≠ local \(local.last?.seq ?? 0)")
             }
             // Raw readings: everything the node still holds is on the hub, identical.
@@ -102,7 +102,7 @@ struct World {
             let missing = localReadings.filter { !hubSet.contains($0) }
             #expect(missing.isEmpty, "\(label): \(name) has \(missing.count) readings the hub lacks, e.g. \(missing.prefix(3))")
             #expect(hubSet.count == hubReadings.count, "\(label): duplicate readings on the hub")
-            let readingsMark = try await hubDB.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream)
+            let readingsMark = try await hubDB.hubSync.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream)
             let localMax = try await database.nodeSync.localMax(origin: origin, stream: SyncProtocol.readingsStream)
             #expect(readingsMark == localMax, "\(label): \(name) readings mark \(readingsMark) ≠ local max \(localMax)")
             memoryViews.append(try await Self.memoryView(database))
@@ -119,7 +119,7 @@ struct World {
     }
 
     static func memoryWinners(_ database: SmollamaDatabase) async throws -> [String] {
-        try await database.memories(currentOnly: false, limit: 100_000)
+        try await database.knowledge.memories(currentOnly: false, limit: 100_000)
             .map { "\($0.record.id) \($0.version.origin.hex)/\($0.version.seq) \($0.record.text)" }.sorted()
     }
 

@@ -171,9 +171,9 @@ import Testing
         try await node.write(readings: 80, memory: true)
         try await node.write(readings: 80, memory: true)
         await node.sync()
-        let summary = try #require(try await world.hub.database.hubNodes().first)
+        let summary = try #require(try await world.hub.database.hubSync.hubNodes().first)
         #expect(summary.collisions > 0, "the collision is counted")
-        let collisions = try await world.hub.database.hubCollisions()
+        let collisions = try await world.hub.database.hubSync.hubCollisions()
         #expect(collisions.contains { $0.detail.contains("restored") }, "and explained: \(collisions)")
     }
 
@@ -185,7 +185,7 @@ import Testing
         world.hub.diskFull.set(true)
         #expect(await node.sync() == false)
         let origin = node.node
-        #expect(try await world.hub.database.hubMark(origin: origin.hex, stream: "notices") == 0)
+        #expect(try await world.hub.database.hubSync.hubMark(origin: origin.hex, stream: "notices") == 0)
         #expect(try await node.database.nodeSync.hubAcknowledgement(stream: "notices") == 0)
         world.hub.diskFull.set(false)
         try await world.quiesce()
@@ -214,7 +214,7 @@ import Testing
         await node.sync()
         try await node.write(readings: 100, memory: false)
         let database = await node.database
-        try await database.rollUpAll()
+        try await database.readings.rollUpAll()
         let origin = node.node
         let range = try await database.nodeSync.compactUnsyncedReadings(upTo: 150, origin: origin, stamp: await node.stamp(),
                                                                reason: "disk full")
@@ -240,8 +240,8 @@ import Testing
         try await world.nodes[0].write(readings: 50, memory: true)
         try await world.quiesce()
         try await world.checkInvariants()
-        #expect(try await world.hub.database.hubMark(origin: old.hex, stream: SyncProtocol.readingsStream) == 50)
-        #expect(try await world.hub.database.hubNodes().allSatisfy { $0.collisions == 0 })
+        #expect(try await world.hub.database.hubSync.hubMark(origin: old.hex, stream: SyncProtocol.readingsStream) == 50)
+        #expect(try await world.hub.database.hubSync.hubNodes().allSatisfy { $0.collisions == 0 })
     }
 
     /// A long offline backlog synced over a link that fails every few requests: each failed round
@@ -273,7 +273,7 @@ import Testing
         var world = try await World(seed: 41, nodes: 1, faultRate: 0)
         let node = world.nodes[0]
         try await node.write(readings: 200, memory: true)
-        try await node.database.rollUpAll()
+        try await node.database.readings.rollUpAll()
         #expect(try await node.relieveDiskPressure(freeBytes: 5_000) == nil, "enough space: nothing deleted")
         let range = try await node.relieveDiskPressure(freeBytes: 10)
         #expect(range == SeqRange(from: 1, to: 120))
@@ -281,7 +281,7 @@ import Testing
         try await world.quiesce()
         try await world.checkInvariants()
         let origin = node.node
-        #expect(try await world.hub.database.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream) == 230)
+        #expect(try await world.hub.database.hubSync.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream) == 230)
         let gaps = try await world.hub.database.reader.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ?", arguments: [origin]) ?? 0
         }
