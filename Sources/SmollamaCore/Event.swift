@@ -2,7 +2,7 @@ public import Foundation
 import Crypto
 
 /// The replicated log's streams, in the order sync sends them (most precious first).
-public enum EventStream: String, Sendable, Codable, CaseIterable, Comparable {
+public enum EventStream: String, StreamName {
     /// Identity, clock-quality changes, compaction markers: small and essential.
     case control
     /// Sensor faults and recoveries, binary-sensor changes: what `smollama logs` shows.
@@ -10,22 +10,6 @@ public enum EventStream: String, Sendable, Codable, CaseIterable, Comparable {
     case memories
     case observations
     case rollups
-
-    public static func < (lhs: EventStream, rhs: EventStream) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
-
-    /// Refuses a name this build does not know with the accepted ones (a peer's event).
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        guard let stream = EventStream(rawValue: name) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "unknown stream '\(name)'; event streams are \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self = stream
-    }
 }
 
 /// When and under which clock an event was stamped; kept so untrusted times can be repaired.

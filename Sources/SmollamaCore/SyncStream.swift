@@ -4,7 +4,7 @@
 ///
 /// Adding a stream is a protocol change (bump `SyncProtocol.version`): a peer that names a
 /// stream this build does not know is refused with the accepted names, never guessed at.
-public enum SyncStream: String, Sendable, Hashable, CaseIterable, Comparable, Codable, CustomStringConvertible {
+public enum SyncStream: String, StreamName, CustomStringConvertible {
     case control
     case notices
     case memories
@@ -35,18 +35,24 @@ public enum SyncStream: String, Sendable, Hashable, CaseIterable, Comparable, Co
     }
 
     public var description: String { rawValue }
+}
 
+/// A closed set of stream names (`EventStream`, `SyncStream`): ordered as declared, and decoded
+/// only from a name this build knows, refusing any other with the accepted ones.
+public protocol StreamName: RawRepresentable<String>, CaseIterable, Comparable, Codable, Sendable, Hashable {}
+
+extension StreamName {
     /// The accepted names, for refusals.
-    public static let names = allCases.map(\.rawValue).joined(separator: ", ")
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
-    public static func < (lhs: SyncStream, rhs: SyncStream) -> Bool {
+    public static func < (lhs: Self, rhs: Self) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let name = try container.decode(String.self)
-        guard let stream = SyncStream(rawValue: name) else {
+        guard let stream = Self(rawValue: name) else {
             throw DecodingError.dataCorruptedError(
                 in: container, debugDescription: "unknown stream '\(name)'; streams are \(Self.names)")
         }

@@ -155,6 +155,6 @@ import Testing
             return
         }
         #expect(eventContext.debugDescription
-                == "unknown stream 'readings'; event streams are control, notices, memories, observations, rollups")
+                == "unknown stream 'readings'; streams are control, notices, memories, observations, rollups")
     }
 }
