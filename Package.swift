@@ -390,7 +390,7 @@ let package = Package(
             name: "SmollamaNodeTests",
             dependencies: [
                 "SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting",
-                "SmollamaMind", "SmollamaLLM",
+                "SmollamaMind", "SmollamaLLM", "SmollamaServer",
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,7 +2,7 @@ public import Foundation
 import Crypto
 
 /// The replicated log's streams, in the order sync sends them (most precious first).
-public enum EventStream: String, Sendable, Codable, CaseIterable, Comparable {
+public enum EventStream: String, StreamName {
     /// Identity, clock-quality changes, compaction markers: small and essential.
     case control
     /// Sensor faults and recoveries, binary-sensor changes: what `smollama logs` shows.
@@ -10,10 +10,6 @@ public enum EventStream: String, Sendable, Codable, CaseIterable, Comparable {
     case memories
     case observations
     case rollups
-
-    public static func < (lhs: EventStream, rhs: EventStream) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
 }
 
 /// When and under which clock an event was stamped; kept so untrusted times can be repaired.
@@ -40,23 +36,47 @@ public struct Event: Hashable, Sendable, Codable {
     public var stream: EventStream
     public var seq: Int64
     public var stamp: ClockStamp
-    /// Dotted type name (`sensor.fault`, `clock.quality`), telling readers how to read `payload`.
+    /// Dotted type name (`sensor.fault`, `clock.quality`: `EventBody.Kind`), telling readers how
+    /// to read `payload`.
     public var type: String
-    /// JSON object bytes.
+    /// JSON object bytes (canonical for events made here: `EventPayload`, sorted keys).
     public var payload: Data
     /// SHA-256 of the canonical bytes: same id + same hash is a duplicate, same id + another
     /// hash means two stores claim one identity (a restored or cloned card).
     public var hash: Data
 
-    public init(origin: NodeID, stream: EventStream, seq: Int64, stamp: ClockStamp, type: String, payload: Data) {
+    /// An event of this node, made from what it says; the body decides the stream.
+    public init(origin: NodeID, seq: Int64, stamp: ClockStamp, body: EventBody) throws(EventBodyError) {
+        self.origin = origin
+        self.stream = body.stream
+        self.seq = seq
+        self.stamp = stamp
+        self.type = body.type
+        self.payload = try body.payload()
+        self.hash = Event.hash(
+            origin: origin, stream: stream, seq: seq, stamp: stamp, type: type, payload: payload)
+    }
+
+    /// An event exactly as stored or received, hash included (the store reading a row; tests
+    /// forging one). Everything else makes events from a body.
+    package init(
+        stored origin: NodeID, stream: EventStream, seq: Int64, stamp: ClockStamp, type: String, payload: Data,
+        hash: Data
+    ) {
         self.origin = origin
         self.stream = stream
         self.seq = seq
         self.stamp = stamp
         self.type = type
         self.payload = payload
-        self.hash = Event.hash(
-            origin: origin, stream: stream, seq: seq, stamp: stamp, type: type, payload: payload)
+        self.hash = hash
+    }
+
+    /// What the event says, read from `type` and `payload` (which stay the stored truth: a
+    /// foreign event is kept and forwarded with its bytes, never re-encoded). A type this build
+    /// does not know is `.unknown`; a known type with a payload that does not decode throws.
+    public var body: EventBody {
+        get throws(EventBodyError) { try EventBody(stream: stream, type: type, payload: payload) }
     }
 
     /// Length-prefixed fields in a fixed order, so no two different events share bytes.
@@ -99,14 +119,9 @@ public enum EventPayload {
     }
 }
 
-/// Payloads of the notices stream.
+/// Payloads of the notices stream (and of the control stream's clock-quality change); their
+/// type names are `EventBody.Kind`'s.
 public enum Notice {
-    public static let sensorFault = "sensor.fault"
-    public static let sensorRecovered = "sensor.recovered"
-    public static let sensorRejected = "sensor.rejected"
-    public static let binaryChanged = "sensor.changed"
-    public static let clockQuality = "clock.quality"
-
     public struct SensorFault: Codable, Sendable, Hashable {
         public var sensor: SensorID
         public var reason: String

@@ -1,15 +1,5 @@
 import Foundation
 
-/// Event types of the knowledge streams. Each event carries the full current state of one
-/// observation or one memory version, so any node can rebuild its tables from the log alone.
-public enum KnowledgeEvent {
-    /// `observations` stream, payload `ObservationRecord`. Re-sent with the same id when a
-    /// repeat raises the support count or widens the time span.
-    public static let observation = "observation.recorded"
-    /// `memories` stream, payload `MemoryRecord`: one version of one memory.
-    public static let memoryVersion = "memory.version"
-}
-
 /// Who wrote a sentence: the model (and it passed verification) or the template fallback.
 public enum TextGenerator: String, Codable, Sendable, Hashable {
     case llm

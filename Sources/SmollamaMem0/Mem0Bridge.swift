@@ -127,8 +127,7 @@ public struct Mem0Bridge: Service {
     /// Brings the server in line with the memory's current winner. Returns the meta changes to
     /// record with the cursor once the server has agreed.
     private func handle(_ event: Event, pass: inout Pass) async throws -> [String: String?] {
-        guard event.type == KnowledgeEvent.memoryVersion,
-              let record = try? EventPayload.decode(MemoryRecord.self, from: event.payload),
+        guard case .memoryVersion(let record) = try? event.body,
               let winner = try await database.knowledge.memory(id: record.id)
         else { return [:] }
         let remote = try await database.meta.metaValue(Self.remoteKey(record.id))

@@ -163,8 +163,7 @@ actor DriverLane {
         guard wasFaulty else { return }
         logger.notice("sensor driver recovered", metadata: ["smollama.sensor.driver": "\(name)"])
         for sensor in sensors.keys.sorted() {
-            await notice(Notice.sensorRecovered,
-                         Notice.SensorFault(sensor: sensor, reason: "recovered", consecutiveFailures: 0))
+            await notice(.sensorRecovered(Notice.SensorFault(sensor: sensor, reason: "recovered", consecutiveFailures: 0)))
         }
     }
 
@@ -190,8 +189,8 @@ actor DriverLane {
             logger.error("sensor driver marked faulty; retrying with back-off",
                          metadata: ["smollama.sensor.driver": "\(name)"])
             for sensor in sensors.keys.sorted() {
-                await notice(Notice.sensorFault,
-                             Notice.SensorFault(sensor: sensor, reason: reason, consecutiveFailures: consecutiveFailures))
+                await notice(.sensorFault(
+                    Notice.SensorFault(sensor: sensor, reason: reason, consecutiveFailures: consecutiveFailures)))
             }
         }
     }
@@ -205,10 +204,8 @@ actor DriverLane {
         let descriptor = registered.descriptor
         let (stamp, qualityChanged, wall) = await scheduler.clock.stamp()
         if qualityChanged {
-            await notice(Notice.clockQuality,
-                         Notice.ClockQualityChanged(quality: stamp.quality, wallMilliseconds: wall,
-                                                    issuedMilliseconds: stamp.hlc.milliseconds),
-                         stream: .control, stamp: stamp)
+            await notice(.clockQuality(Notice.ClockQualityChanged(
+                quality: stamp.quality, wallMilliseconds: wall, issuedMilliseconds: stamp.hlc.milliseconds)), stamp: stamp)
         }
         let time = stamp.hlc.milliseconds
         if let rejection = SampleRejection.check(sample.value, for: descriptor) {
@@ -234,22 +231,19 @@ actor DriverLane {
             return
         }
         if descriptor.kind == .binary, previous?.value != sample.value {
-            await notice(Notice.binaryChanged,
-                         Notice.BinaryChanged(sensor: sample.sensor, value: sample.value, time: time), stamp: stamp)
+            await notice(.binaryChanged(Notice.BinaryChanged(sensor: sample.sensor, value: sample.value, time: time)),
+                         stamp: stamp)
         }
         lastStored[sample.sensor] = (sample.value, time)
         await scheduler.writer.submit(PendingReading(sensorRowID: registered.rowID, value: sample.value, stamp: stamp))
         await scheduler.feed?.publish(LiveReading(sensor: descriptor, value: sample.value, time: time))
     }
 
-    private func notice(_ type: String, _ payload: some Encodable, stream: EventStream = .notices,
-                        stamp: ClockStamp? = nil) async {
+    private func notice(_ body: EventBody, stamp: ClockStamp? = nil) async {
         let stampToUse: ClockStamp
         if let stamp { stampToUse = stamp } else { stampToUse = await scheduler.clock.stamp().stamp }
         do {
-            await scheduler.writer.submit(
-                notice: PendingNotice(stream: stream, type: type, payload: try EventPayload.encode(payload),
-                                      stamp: stampToUse))
+            await scheduler.writer.submit(notice: try PendingNotice(body, stamp: stampToUse))
         } catch {
             logger.error("could not encode notice", metadata: ["smollama.error": "\(error)"])
         }

@@ -29,3 +29,6 @@ extension HLCTimestamp: DatabaseValueConvertible {
         Int64.fromDatabaseValue(dbValue).map(HLCTimestamp.init(rawValue:))
     }
 }
+
+/// A sync stream is its name (TEXT) in `sync_*` and `peer_checkpoints`.
+extension SyncStream: DatabaseValueConvertible {}

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 public import SmollamaCore
 
@@ -12,25 +12,19 @@ public enum EventApplyOutcome: Hashable, Sendable {
 }
 
 extension EventStore {
-    /// Appends an event of this node to its stream, assigning the next contiguous seq in the
-    /// same transaction as the write it describes.
+    /// Appends an event of this node to the body's stream, assigning the next contiguous seq in
+    /// the same transaction as the write it describes.
     @discardableResult
-    public func appendEvent(origin: NodeID, stream: EventStream, type: String, payload: Data, stamp: ClockStamp)
-        async throws -> Event
-    {
-        try await writer.write { db in
-            try Self.appendEvent(db, origin: origin, stream: stream, type: type, payload: payload, stamp: stamp)
-        }
+    public func appendEvent(_ body: EventBody, origin: NodeID, stamp: ClockStamp) async throws -> Event {
+        try await writer.write { db in try Self.appendEvent(db, body, origin: origin, stamp: stamp) }
     }
 
     @discardableResult
-    static func appendEvent(
-        _ db: Database, origin: NodeID, stream: EventStream, type: String, payload: Data, stamp: ClockStamp
-    ) throws -> Event {
+    static func appendEvent(_ db: Database, _ body: EventBody, origin: NodeID, stamp: ClockStamp) throws -> Event {
         let last = try Int64.fetchOne(
             db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = ?",
-            arguments: [Data(origin.bytes), stream.rawValue]) ?? 0
-        let event = Event(origin: origin, stream: stream, seq: last + 1, stamp: stamp, type: type, payload: payload)
+            arguments: [Data(origin.bytes), body.stream.rawValue]) ?? 0
+        let event = try Event(origin: origin, seq: last + 1, stamp: stamp, body: body)
         try insert(db, event)
         try MetaStore.raiseClock(db, to: stamp.hlc)
         return event
@@ -110,14 +104,12 @@ extension EventStore {
         guard let stream = EventStream(rawValue: streamName), let quality = ClockQuality(rawValue: qualityName) else {
             throw DatabaseError(message: "event row has unknown stream '\(streamName)' or quality '\(qualityName)'")
         }
-        var event = Event(
-            origin: NodeID(bytes: [UInt8](originBytes)), stream: stream, seq: row["seq"],
+        return Event(
+            stored: NodeID(bytes: [UInt8](originBytes)), stream: stream, seq: row["seq"],
             stamp: ClockStamp(
                 hlc: HLCTimestamp(rawValue: row["hlc"]), bootID: row["boot_id"],
                 monotonicNanoseconds: UInt64(bitPattern: row["monotonic_ns"]), quality: quality),
-            type: row["type"], payload: row["payload"])
-        event.hash = row["hash"]
-        return event
+            type: row["type"], payload: row["payload"], hash: row["hash"])
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SmollamaCore
+public import SmollamaCore
 
 /// One enrolled node as `smollama hub nodes` shows it.
 public struct HubNodeSummary: Codable, Sendable, Hashable {
@@ -60,7 +60,7 @@ extension HubSyncStore {
     }
 
     /// The hub's durable mark for (origin, stream).
-    public func hubMark(origin: String, stream: String) async throws -> Int64 {
+    public func hubMark(origin: String, stream: SyncStream) async throws -> Int64 {
         try await reader.read { db in
             try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [NodeID(hex: origin), stream]) ?? 0
         }

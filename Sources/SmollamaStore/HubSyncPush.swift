@@ -7,7 +7,7 @@ extension HubSyncStore {
     /// Applies one contiguous range of a node's events (`from...to` of `stream`) in one
     /// transaction committed with `synchronous=FULL`, and returns the new durable mark.
     /// `beforeCommit` runs inside the transaction just before commit (tests: a full disk).
-    public func pushEvents(_ events: [Event], origin node: NodeID, stream: String, from: Int64, to: Int64, now: Int64,
+    public func pushEvents(_ events: [Event], origin node: NodeID, stream: SyncStream, from: Int64, to: Int64, now: Int64,
                            beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
         let origin = node
         return try await durably(beforeCommit) { db in
@@ -17,8 +17,8 @@ extension HubSyncStore {
                 switch try EventStore.apply(db, event) {
                 case .inserted:
                     outcome.inserted += 1
-                    if event.stream == .control && event.type == CompactedMarker.eventType {
-                        try Self.recordCompaction(db, origin: origin, event: event, now: now)
+                    if case .compacted(let marker) = try? event.body {
+                        try Self.recordCompaction(db, origin: origin, marker: marker, now: now)
                     }
                 case .duplicate:
                     outcome.duplicates += 1
@@ -37,7 +37,7 @@ extension HubSyncStore {
 
     /// Applies one contiguous range of a node's raw readings (`from...to` of the readings
     /// stream named `stream`) like `pushEvents`.
-    public func pushReadings(_ batch: ReadingBatch, origin node: NodeID, stream: String, from: Int64, to: Int64,
+    public func pushReadings(_ batch: ReadingBatch, origin node: NodeID, stream: SyncStream, from: Int64, to: Int64,
                              now: Int64, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
         let origin = node
         return try await durably(beforeCommit) { db in
@@ -117,7 +117,7 @@ extension HubSyncStore {
         }
     }
 
-    static func checkContinuity(_ db: Database, origin: NodeID, stream: String, from: Int64) throws -> Int64 {
+    static func checkContinuity(_ db: Database, origin: NodeID, stream: SyncStream, from: Int64) throws -> Int64 {
         let mark = try mark(db, origin: origin, stream: stream)
         guard try mayContinue(db, origin: origin, stream: stream, mark: mark, from: from) else {
             throw Refusal.gap(mark: mark)
@@ -126,7 +126,7 @@ extension HubSyncStore {
     }
 
     /// Whether `from` may follow `mark`: directly, or across a range the node declared compacted.
-    static func mayContinue(_ db: Database, origin: NodeID, stream: String, mark: Int64, from: Int64) throws -> Bool {
+    static func mayContinue(_ db: Database, origin: NodeID, stream: SyncStream, mark: Int64, from: Int64) throws -> Bool {
         if from <= mark + 1 { return true }
         return try Bool.fetchOne(
             db, sql: "SELECT 1 FROM sync_gaps WHERE origin = ? AND stream = ? AND from_seq <= ? AND to_seq >= ?",
@@ -140,10 +140,8 @@ extension HubSyncStore {
     }
 
     /// A `store.compacted` marker: the range is a deliberate gap, and the mark may cross it.
-    static func recordCompaction(_ db: Database, origin: NodeID, event: Event, now: Int64) throws {
-        guard let marker = try? JSONDecoder().decode(CompactedMarker.self, from: event.payload),
-              marker.fromSeq >= 1, marker.toSeq >= marker.fromSeq
-        else { return }
+    static func recordCompaction(_ db: Database, origin: NodeID, marker: CompactedMarker, now: Int64) throws {
+        guard marker.fromSeq >= 1, marker.toSeq >= marker.fromSeq else { return }
         try db.execute(
             sql: "INSERT OR IGNORE INTO sync_gaps (origin, stream, from_seq, to_seq, recorded_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [origin, marker.stream, marker.fromSeq, marker.toSeq, now])

@@ -30,7 +30,7 @@ public struct HubSyncStore: FeatureStore {
 
     /// The durable mark of one (node, stream), with the ranges the node declared compacted.
     public struct StreamMark: Hashable, Sendable {
-        public var stream: String
+        public var stream: SyncStream
         public var mark: Int64
         public var gaps: [ClosedRange<Int64>]
     }
@@ -119,7 +119,7 @@ public struct HubSyncStore: FeatureStore {
     /// store that is behind the hub (restored or cloned). Returns the marks of `streams`.
     /// `reported` is the node's local max per stream.
     public func handshake(node: NodeID, bootID: String, monotonicNanoseconds: UInt64, incarnation: Int,
-                          clockQuality: ClockQuality?, reported: [String: Int64], streams: [String], now: Int64)
+                          clockQuality: ClockQuality?, reported: [SyncStream: Int64], streams: [SyncStream], now: Int64)
         async throws -> [StreamMark]
     {
         let origin = node
@@ -159,7 +159,7 @@ public struct HubSyncStore: FeatureStore {
 
     /// Other origins' events of `streams` after what the node holds (`have`: origin → stream →
     /// seq), ordered by (stream, origin, seq), at most `limit`; `more` when there are others.
-    public func events(after have: [NodeID: [String: Int64]], streams: [EventStream], excluding node: NodeID,
+    public func events(after have: [NodeID: [EventStream: Int64]], streams: [EventStream], excluding node: NodeID,
                        limit: Int) async throws -> (events: [Event], more: Bool)
     {
         try await writer.read { db in
@@ -168,7 +168,7 @@ public struct HubSyncStore: FeatureStore {
                 let origins = try Data.fetchAll(db, sql: "SELECT DISTINCT origin FROM events WHERE stream = ? ORDER BY origin",
                                                 arguments: [stream.rawValue])
                 for originBytes in origins where originBytes != Data(node.bytes) {
-                    let after = have[NodeID(bytes: [UInt8](originBytes))]?[stream.rawValue] ?? 0
+                    let after = have[NodeID(bytes: [UInt8](originBytes))]?[stream] ?? 0
                     let rows = try Row.fetchAll(
                         db, sql: "SELECT * FROM events WHERE origin = ? AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
                         arguments: [originBytes, stream.rawValue, after, limit + 1 - events.count])
@@ -184,11 +184,11 @@ public struct HubSyncStore: FeatureStore {
 
     // MARK: shared by push and handshake
 
-    static func mark(_ db: Database, origin: NodeID, stream: String) throws -> Int64 {
+    static func mark(_ db: Database, origin: NodeID, stream: SyncStream) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
     }
 
-    static func setMark(_ db: Database, origin: NodeID, stream: String, mark: Int64, now: Int64) throws {
+    static func setMark(_ db: Database, origin: NodeID, stream: SyncStream, mark: Int64, now: Int64) throws {
         try db.execute(
             sql: """
                 INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, ?, ?, ?)
@@ -196,7 +196,7 @@ public struct HubSyncStore: FeatureStore {
                 """, arguments: [origin, stream, mark, now])
     }
 
-    static func recordCollision(_ db: Database, origin: NodeID, stream: String, seq: Int64, detail: String, now: Int64) throws {
+    static func recordCollision(_ db: Database, origin: NodeID, stream: SyncStream, seq: Int64, detail: String, now: Int64) throws {
         try db.execute(sql: "INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES (?, ?, ?, ?, ?)",
                        arguments: [origin, stream, seq, detail, now])
         try db.execute(sql: "UPDATE sync_nodes SET collisions = collisions + 1 WHERE node = ?", arguments: [origin])

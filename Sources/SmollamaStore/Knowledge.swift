@@ -24,17 +24,13 @@ extension KnowledgeStore {
     /// the `observations` table in the same transaction.
     @discardableResult
     public func record(_ observation: ObservationRecord, origin: NodeID, stamp: ClockStamp) async throws -> Event {
-        let payload = try EventPayload.encode(observation)
-        return try await database.events.appendEvent(
-            origin: origin, stream: .observations, type: KnowledgeEvent.observation, payload: payload, stamp: stamp)
+        try await database.events.appendEvent(.observation(observation), origin: origin, stamp: stamp)
     }
 
     /// Writes a version of a memory from this node (a new memory, an edit, a closed validity).
     @discardableResult
     public func record(_ memory: MemoryRecord, origin: NodeID, stamp: ClockStamp) async throws -> Event {
-        let payload = try EventPayload.encode(memory)
-        return try await database.events.appendEvent(
-            origin: origin, stream: .memories, type: KnowledgeEvent.memoryVersion, payload: payload, stamp: stamp)
+        try await database.events.appendEvent(.memoryVersion(memory), origin: origin, stamp: stamp)
     }
 
     public func observation(id: String) async throws -> StoredObservation? {
@@ -96,9 +92,20 @@ extension KnowledgeStore {
     /// or synced. The winner among versions of one id is the highest (hlc, origin, seq), so every
     /// node ends with the same rows whatever order the events arrived in.
     static func project(_ db: Database, _ event: Event) throws {
-        switch (event.stream, event.type) {
-        case (.observations, KnowledgeEvent.observation):
-            let record = try decodeKnowledge(ObservationRecord.self, event)
+        let body: EventBody
+        do {
+            body = try event.body
+        } catch {
+            // Only knowledge is projected: another event that does not decode is kept as it came.
+            guard let kind = EventBody.Kind(rawValue: event.type), [.observation, .memoryVersion].contains(kind) else {
+                return
+            }
+            throw StoreError.malformedPayload(
+                origin: event.origin.hex, stream: event.stream.rawValue, seq: event.seq, type: event.type,
+                reason: "\(error)")
+        }
+        switch body {
+        case .observation(let record):
             guard try isNewer(db, table: "observations", id: record.id, event: event) else { return }
             try db.execute(
                 sql: """
@@ -112,8 +119,7 @@ extension KnowledgeStore {
                     try jsonText(record.subjects), record.text, try jsonText(record.evidenceIDs), record.importance,
                     record.generator.rawValue, record.support, record.timeStart, record.timeEnd,
                 ])
-        case (.memories, KnowledgeEvent.memoryVersion):
-            let record = try decodeKnowledge(MemoryRecord.self, event)
+        case .memoryVersion(let record):
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO memory_versions
@@ -143,7 +149,7 @@ extension KnowledgeStore {
                     record.support, record.validFrom, record.validTo, record.createdAt, record.expiredAt,
                     record.supersedes, record.source.rawValue, try jsonText(record.metadata),
                 ])
-        default:
+        case .sensorFault, .sensorRecovered, .binaryChanged, .clockQuality, .compacted, .unknown:
             return
         }
     }
@@ -155,16 +161,6 @@ extension KnowledgeStore {
         else { return true }
         let current = (row["hlc"] as Int64, NodeID(bytes: [UInt8](row["origin"] as Data)).hex, row["seq"] as Int64)
         return (event.stamp.hlc.rawValue, event.origin.hex, event.seq) > current
-    }
-
-    private static func decodeKnowledge<T: Decodable>(_ type: T.Type, _ event: Event) throws -> T {
-        do {
-            return try EventPayload.decode(type, from: event.payload)
-        } catch {
-            throw StoreError.malformedPayload(
-                origin: event.origin.hex, stream: event.stream.rawValue, seq: event.seq, type: event.type,
-                reason: "\(error)")
-        }
     }
 
     private static func jsonText(_ value: some Encodable) throws -> String {

@@ -4,30 +4,13 @@ public import SmollamaCore
 
 /// Per-stream sync state of this node, as `smollama sync --status` shows it.
 public struct SyncStreamStatus: Codable, Sendable, Hashable {
-    public var stream: String
+    public var stream: SyncStream
     public var localMax: Int64
     public var hubMark: Int64
     public var backlog: Int64
     public var lastSuccess: Int64?
     public var lastError: String?
     public var lastErrorAt: Int64?
-}
-
-/// `store.compacted`: the node deleted `fromSeq...toSeq` of `stream` before the hub had it.
-public struct CompactedMarker: Codable, Sendable, Hashable {
-    /// The event type of the marker in the `control` stream.
-    public static let eventType = "store.compacted"
-
-    public var stream: String
-    public var fromSeq: Int64
-    public var toSeq: Int64
-    public var reason: String
-    public init(stream: String, fromSeq: Int64, toSeq: Int64, reason: String) {
-        self.stream = stream
-        self.fromSeq = fromSeq
-        self.toSeq = toSeq
-        self.reason = reason
-    }
 }
 
 /// Raw readings in the order of their ids, with the sensors and clock epochs they refer to by
@@ -82,8 +65,6 @@ public struct ReadingBatch: Hashable, Sendable {
 /// the batches to send and the events pulled from others. Every statement against
 /// `sync_status`, `peer_checkpoints` and `clock_anchors` for a node is here.
 public struct NodeSyncStore: FeatureStore {
-    /// The name of the raw readings stream (its seqs are reading ids).
-    public static let readingsStream = "readings"
     /// The name under which the hub's acknowledgements are kept in `peer_checkpoints`
     /// (retention trusts it).
     public static let hubPeer = "hub"
@@ -94,18 +75,18 @@ public struct NodeSyncStore: FeatureStore {
 
     /// The largest seq of this node's stream (for readings: the largest id ever assigned,
     /// even if retention deleted it since).
-    public func localMax(origin: NodeID, stream: String) async throws -> Int64 {
+    public func localMax(origin: NodeID, stream: SyncStream) async throws -> Int64 {
         try await writer.read { db in try Self.localMax(db, origin: origin, stream: stream) }
     }
 
-    static func localMax(_ db: Database, origin: NodeID, stream: String) throws -> Int64 {
-        if stream == readingsStream {
+    static func localMax(_ db: Database, origin: NodeID, stream: SyncStream) throws -> Int64 {
+        guard let stream = stream.eventStream else {
             let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'readings'") ?? 0
             let max = try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings") ?? 0
             return Swift.max(sequence, max)
         }
         return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = ?",
-                                  arguments: [Data(origin.bytes), stream]) ?? 0
+                                  arguments: [Data(origin.bytes), stream.rawValue]) ?? 0
     }
 
     /// The oldest reading id still stored (nil when none).
@@ -183,7 +164,7 @@ public struct NodeSyncStore: FeatureStore {
 
     /// Sets what the hub durably holds, exactly: it may go down when the hub was restored from an
     /// older backup, and retention must then keep what the hub lost.
-    public func setHubAcknowledgement(stream: String, seq: Int64, now: Int64) async throws {
+    public func setHubAcknowledgement(stream: SyncStream, seq: Int64, now: Int64) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -193,7 +174,7 @@ public struct NodeSyncStore: FeatureStore {
         }
     }
 
-    public func hubAcknowledgement(stream: String) async throws -> Int64 {
+    public func hubAcknowledgement(stream: SyncStream) async throws -> Int64 {
         try await writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
                                arguments: [Self.hubPeer, stream]) ?? 0
@@ -213,7 +194,7 @@ public struct NodeSyncStore: FeatureStore {
         }
     }
 
-    public func recordSyncSuccess(stream: String, hubMark: Int64, localMax: Int64, now: Int64) async throws {
+    public func recordSyncSuccess(stream: SyncStream, hubMark: Int64, localMax: Int64, now: Int64) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -224,7 +205,7 @@ public struct NodeSyncStore: FeatureStore {
         }
     }
 
-    public func recordSyncError(stream: String, error: String, now: Int64) async throws {
+    public func recordSyncError(stream: SyncStream, error: String, now: Int64) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -235,7 +216,7 @@ public struct NodeSyncStore: FeatureStore {
     }
 
     /// The state of each of `streams`, with the local max read now.
-    public func status(origin: NodeID, streams: [String]) async throws -> [SyncStreamStatus] {
+    public func status(origin: NodeID, streams: [SyncStream]) async throws -> [SyncStreamStatus] {
         try await writer.read { db in
             try streams.map { stream in
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM sync_status WHERE stream = ?", arguments: [stream])
@@ -261,12 +242,8 @@ public struct NodeSyncStore: FeatureStore {
             let last = min(id, cursor)
             guard last >= first else { return nil }
             try db.execute(sql: "DELETE FROM readings WHERE id <= ?", arguments: [last])
-            let marker = CompactedMarker(stream: Self.readingsStream, fromSeq: first, toSeq: last, reason: reason)
-            let seq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = 'control'",
-                                         arguments: [Data(origin.bytes)]) ?? 0
-            let event = Event(origin: origin, stream: .control, seq: seq + 1, stamp: stamp, type: CompactedMarker.eventType,
-                              payload: try EventPayload.encode(marker))
-            _ = try EventStore.apply(db, event)
+            let marker = CompactedMarker(stream: .readings, fromSeq: first, toSeq: last, reason: reason)
+            try EventStore.appendEvent(db, .compacted(marker), origin: origin, stamp: stamp)
             return first...last
         }
     }
@@ -281,7 +258,6 @@ extension NodeSyncStore {
     /// Appends a `store.compacted` marker for readings already gone (e.g. deleted after an
     /// acknowledgement that a restored hub no longer has).
     public func appendCompactionMarker(_ marker: CompactedMarker, origin: NodeID, stamp: ClockStamp) async throws {
-        try await database.events.appendEvent(origin: origin, stream: .control, type: CompactedMarker.eventType,
-                              payload: try EventPayload.encode(marker), stamp: stamp)
+        try await database.events.appendEvent(.compacted(marker), origin: origin, stamp: stamp)
     }
 }

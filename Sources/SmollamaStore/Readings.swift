@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 import GRDBSQLite
 public import SmollamaCore
@@ -18,15 +18,14 @@ public struct PendingReading: Hashable, Sendable {
 
 /// A notice (fault, binary change, clock quality) to append in the same commit as readings.
 public struct PendingNotice: Hashable, Sendable {
-    public var stream: EventStream
-    public var type: String
-    public var payload: Data
-    public var stamp: ClockStamp
+    public let body: EventBody
+    public let stamp: ClockStamp
 
-    public init(stream: EventStream = .notices, type: String, payload: Data, stamp: ClockStamp) {
-        self.stream = stream
-        self.type = type
-        self.payload = payload
+    /// Checks that the body can be written now, so a bad notice is refused by its producer
+    /// instead of failing (and holding back) the writer's whole batch.
+    public init(_ body: EventBody, stamp: ClockStamp) throws(EventBodyError) {
+        _ = try body.payload()
+        self.body = body
         self.stamp = stamp
     }
 }
@@ -82,9 +81,7 @@ extension ReadingStore {
             }
             if let maxStamp { try MetaStore.raiseClock(db, to: maxStamp) }
             for notice in notices {
-                try EventStore.appendEvent(
-                    db, origin: origin, stream: notice.stream, type: notice.type, payload: notice.payload,
-                    stamp: notice.stamp)
+                try EventStore.appendEvent(db, notice.body, origin: origin, stamp: notice.stamp)
             }
         }
     }

@@ -1,8 +1,5 @@
 import GRDB
-import SmollamaCore
-
-/// The stream name under which peers acknowledge raw readings (by reading id).
-public let rawReadingsStream = "readings"
+public import SmollamaCore
 
 extension SmollamaDatabase {
     /// Deletes raw readings older than `cutoff` that are already rolled up and, when
@@ -20,7 +17,7 @@ extension SmollamaDatabase {
             if let peer {
                 let acked = try Int64.fetchOne(
                     db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
-                    arguments: [peer, rawReadingsStream]) ?? 0
+                    arguments: [peer, SyncStream.readings]) ?? 0
                 limit = min(limit, acked)
             }
             return min(limit, try Self.lastReadingBefore(db, cutoff: cutoff, upTo: limit))
@@ -53,7 +50,7 @@ extension SmollamaDatabase {
     }
 
     /// Records that `peer` durably holds everything of `stream` up to `seq`.
-    public func recordAcknowledgement(peer: String, stream: String, seq: Int64, now: Int64) async throws {
+    public func recordAcknowledgement(peer: String, stream: SyncStream, seq: Int64, now: Int64) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """

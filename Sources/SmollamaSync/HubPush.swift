@@ -15,7 +15,7 @@ extension SyncHub {
         }
         let time = now()
         let incarnation = try await incarnation()
-        if request.stream == SyncProtocol.readingsStream {
+        guard let stream = request.stream.eventStream else {
             guard let columns = request.readings, request.events == nil else {
                 throw SyncRefusal.bad("a readings batch carries 'readings' columns and no 'events'")
             }
@@ -26,9 +26,6 @@ extension SyncHub {
             }
             return PushResponse(stream: request.stream, mark: outcome.mark, hubIncarnation: incarnation,
                                 inserted: outcome.inserted, duplicates: outcome.duplicates, collisions: outcome.collisions)
-        }
-        guard let stream = EventStream(rawValue: request.stream) else {
-            throw SyncRefusal.bad("unknown stream '\(request.stream)'; streams are \(SyncProtocol.pushOrder.joined(separator: ", "))")
         }
         guard let events = request.events, request.readings == nil else {
             throw SyncRefusal.bad("an event batch carries 'events' and no 'readings'")
@@ -59,7 +56,7 @@ extension SyncHub {
     }
 
     /// A push that does not continue the durable mark is refused with the mark to resend from.
-    static func continuing(_ stream: String, _ body: () async throws -> HubSyncStore.PushOutcome) async throws
+    static func continuing(_ stream: SyncStream, _ body: () async throws -> HubSyncStore.PushOutcome) async throws
         -> HubSyncStore.PushOutcome
     {
         do {
@@ -112,15 +109,18 @@ extension SyncHub {
             throw SyncRefusal.forbidden("origin_mismatch", "the pull names node \(request.node) but was signed by \(node)")
         }
         var streams: [EventStream] = []
-        for name in request.streams {
-            guard let stream = EventStream(rawValue: name), SyncProtocol.pullableStreams.contains(stream) else {
-                throw SyncRefusal.bad("stream '\(name)' cannot be pulled; pullable streams are \(SyncProtocol.pullableStreams.map(\.rawValue).joined(separator: ", "))")
+        for requested in request.streams {
+            guard let stream = requested.eventStream, SyncProtocol.pullableStreams.contains(stream) else {
+                throw SyncRefusal.bad("stream '\(requested)' cannot be pulled; pullable streams are \(SyncProtocol.pullableStreams.map(\.rawValue).joined(separator: ", "))")
             }
             streams.append(stream)
         }
         guard (1...5000).contains(request.limit) else { throw SyncRefusal.bad("'limit' must be 1…5000") }
-        var have: [NodeID: [String: Int64]] = [:]
-        for entry in request.have { have[entry.origin, default: [:]][entry.stream] = entry.seq }
+        var have: [NodeID: [EventStream: Int64]] = [:]
+        for entry in request.have {
+            guard let stream = entry.stream.eventStream else { continue }
+            have[entry.origin, default: [:]][stream] = entry.seq
+        }
         let page = try await database.hubSync.events(after: have, streams: streams, excluding: node, limit: request.limit)
         return PullResponse(events: page.events, more: page.more)
     }

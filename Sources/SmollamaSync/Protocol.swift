@@ -14,12 +14,8 @@ public enum SyncProtocol {
     public static let maxInflatedBytes = 64 << 20
     /// A signed request's timestamp must be this close to the hub's clock.
     public static let timestampWindow: Int64 = 5 * 60_000
-    /// Stream name of raw readings (the node's `readings` table, keyed by reading id).
-    public static let readingsStream = NodeSyncStore.readingsStream
     /// Streams a node may pull from the hub (other nodes' events).
     public static let pullableStreams: [EventStream] = [.memories, .observations]
-    /// Control event recording that a node deleted a range before it was synced.
-    public static let compactedType = CompactedMarker.eventType
 
     public enum Path {
         public static let time = "/sync/v1/time"
@@ -41,7 +37,7 @@ public enum SyncProtocol {
     }
 
     /// Every stream in the order a node sends them: most precious first, raw readings last.
-    public static let pushOrder: [String] = EventStream.allCases.map(\.rawValue) + [readingsStream]
+    public static let pushOrder: [SyncStream] = SyncStream.allCases
 }
 
 /// The hub's clock, signed by the hub's key, so nodes can stamp requests and repair times.
@@ -76,10 +72,10 @@ public struct EnrollResponse: Codable, Sendable, Hashable {
 }
 
 public struct StreamState: Codable, Sendable, Hashable {
-    public var stream: String
+    public var stream: SyncStream
     /// The node's largest seq (reading id) in this stream.
     public var localMax: Int64
-    public init(stream: String, localMax: Int64) {
+    public init(stream: SyncStream, localMax: Int64) {
         self.stream = stream
         self.localMax = localMax
     }
@@ -105,7 +101,7 @@ public struct SeqRange: Codable, Sendable, Hashable {
 }
 
 public struct StreamMark: Codable, Sendable, Hashable {
-    public var stream: String
+    public var stream: SyncStream
     /// Everything of this (node, stream) up to here is durable on the hub.
     public var mark: Int64
     /// Ranges the node declared compacted (deliberate gaps).
@@ -172,7 +168,7 @@ public struct ReadingColumns: Codable, Sendable, Hashable {
 /// holds is in it (so the hub can advance its mark to `toSeq`).
 public struct PushRequest: Codable, Sendable, Hashable {
     public var node: NodeID
-    public var stream: String
+    public var stream: SyncStream
     public var fromSeq: Int64
     public var toSeq: Int64
     public var events: [Event]?
@@ -180,7 +176,7 @@ public struct PushRequest: Codable, Sendable, Hashable {
 }
 
 public struct PushResponse: Codable, Sendable, Hashable {
-    public var stream: String
+    public var stream: SyncStream
     public var mark: Int64
     public var hubIncarnation: String
     public var inserted: Int
@@ -190,9 +186,9 @@ public struct PushResponse: Codable, Sendable, Hashable {
 
 public struct VersionEntry: Codable, Sendable, Hashable {
     public var origin: NodeID
-    public var stream: String
+    public var stream: SyncStream
     public var seq: Int64
-    public init(origin: NodeID, stream: String, seq: Int64) {
+    public init(origin: NodeID, stream: SyncStream, seq: Int64) {
         self.origin = origin
         self.stream = stream
         self.seq = seq
@@ -203,7 +199,7 @@ public struct VersionEntry: Codable, Sendable, Hashable {
 /// cursor: per-origin seqs are contiguous, so paging by it never skips or repeats.
 public struct PullRequest: Codable, Sendable, Hashable {
     public var node: NodeID
-    public var streams: [String]
+    public var streams: [SyncStream]
     public var have: [VersionEntry]
     public var limit: Int
 }

@@ -83,13 +83,14 @@ public struct SyncClientConfiguration: Sendable, Hashable {
 
 /// Progress of a round, for the CLI's progress bar.
 public struct SyncProgress: Sendable, Hashable {
-    public var stream: String
+    public var stream: SyncStream
     public var sent: Int64
     public var remaining: Int64
     public var bytes: Int64
 }
 
 public struct SyncRoundReport: Sendable, Hashable, Codable {
+    /// Stream name → items pushed (names as keys: a JSON object).
     public var pushed: [String: Int64] = [:]
     public var pulled = 0
     public var bytesSent: Int64 = 0
@@ -232,7 +233,8 @@ public actor SyncClient {
     public func syncOnce(progress: (@Sendable (SyncProgress) -> Void)? = nil,
                          shouldStop: @Sendable () -> Bool = { false }) async throws -> SyncRoundReport {
         var report = SyncRoundReport()
-        var current = "handshake"
+        // The stream being pushed; nil during handshake and pull, which hold every stream back.
+        var current: SyncStream?
         do {
             if timeAnchor == nil { try await refreshTime() }
             var states: [StreamState] = []
@@ -251,7 +253,7 @@ public actor SyncClient {
             report.hubIncarnation = handshake.hubIncarnation
             try await database.nodeSync.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
                                             hubTime: handshake.hubTime, now: handshake.hubTime)
-            var marks: [String: StreamMark] = [:]
+            var marks: [SyncStream: StreamMark] = [:]
             for mark in handshake.marks {
                 marks[mark.stream] = mark
                 // The hub's durable state is the truth, also when it went back (restored hub).
@@ -259,22 +261,22 @@ public actor SyncClient {
             }
             try faults.check("after-handshake")
             if configuration.rawReadings {
-                try await declareLostReadings(mark: marks[SyncProtocol.readingsStream])
+                try await declareLostReadings(mark: marks[.readings])
             }
             for stream in SyncProtocol.pushOrder {
-                guard stream != SyncProtocol.readingsStream || configuration.rawReadings else { continue }
+                guard stream != .readings || configuration.rawReadings else { continue }
                 current = stream
                 let pushed = try await push(stream: stream, from: marks[stream]?.mark ?? 0, report: &report,
                                             progress: progress, shouldStop: shouldStop)
-                report.pushed[stream] = pushed
+                report.pushed[stream.rawValue] = pushed
                 if shouldStop() { return report }
             }
-            current = "pull"
+            current = nil
             report.pulled = try await pull(report: &report, shouldStop: shouldStop)
             return report
         } catch {
             // A failed handshake or pull holds every stream back; a failed push only its own.
-            for stream in SyncProtocol.pushOrder where stream == current || !SyncProtocol.pushOrder.contains(current) {
+            for stream in SyncProtocol.pushOrder where current == nil || stream == current {
                 try? await database.nodeSync.recordSyncError(stream: stream, error: "\(error)", now: bookkeepingNow)
             }
             throw error
@@ -285,19 +287,21 @@ public actor SyncClient {
     /// retention ran): declared with a `store.compacted` marker, so the hub accepts the gap.
     func declareLostReadings(mark: StreamMark?) async throws {
         let hubMark = mark?.mark ?? 0
-        let local = try await database.nodeSync.localMax(origin: node, stream: SyncProtocol.readingsStream)
+        let local = try await database.nodeSync.localMax(origin: node, stream: .readings)
         guard local > hubMark else { return }
         let oldest = try await database.nodeSync.oldestReadingID() ?? (local + 1)
         guard oldest > hubMark + 1 else { return }
         if let gaps = mark?.gaps, gaps.contains(where: { $0.from <= hubMark + 1 && $0.to >= oldest - 1 }) { return }
         // A marker written here (disk pressure) but not yet on the hub covers it too.
         let declared = try await database.events.fetch(origin: node, stream: .control, limit: 100_000)
-            .filter { $0.type == SyncProtocol.compactedType }
-            .compactMap { try? JSONDecoder().decode(CompactedMarker.self, from: $0.payload) }
-        if declared.contains(where: { $0.stream == SyncProtocol.readingsStream && $0.fromSeq <= hubMark + 1 && $0.toSeq >= oldest - 1 }) {
+            .compactMap { event -> CompactedMarker? in
+                guard case .compacted(let marker) = try? event.body else { return nil }
+                return marker
+            }
+        if declared.contains(where: { $0.stream == .readings && $0.fromSeq <= hubMark + 1 && $0.toSeq >= oldest - 1 }) {
             return
         }
-        let marker = CompactedMarker(stream: SyncProtocol.readingsStream, fromSeq: hubMark + 1, toSeq: oldest - 1,
+        let marker = CompactedMarker(stream: .readings, fromSeq: hubMark + 1, toSeq: oldest - 1,
                                      reason: "deleted after an acknowledgement the hub no longer holds")
         let stamp = await markerStamp()
         logger.warning("declaring readings the hub lost as compacted",
@@ -310,8 +314,8 @@ public actor SyncClient {
         var count: Int
     }
 
-    func readBatch(stream: String, after: Int64) async throws -> Batch? {
-        if stream == SyncProtocol.readingsStream {
+    func readBatch(stream: SyncStream, after: Int64) async throws -> Batch? {
+        guard let eventStream = stream.eventStream else {
             guard let batch = try await database.nodeSync.readingBatch(after: after, limit: configuration.maxReadingsPerBatch),
                   let toSeq = batch.rows.last?.id
             else { return nil }
@@ -319,7 +323,6 @@ public actor SyncClient {
             return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: toSeq, events: nil,
                                               readings: columns), count: columns.count)
         }
-        guard let eventStream = EventStream(rawValue: stream) else { return nil }
         let events = try await database.events.fetch(origin: node, stream: eventStream, afterSeq: after,
                                                limit: configuration.maxEventsPerBatch)
         // Only the contiguous prefix: a batch never half-covers its range (seqs are contiguous
@@ -332,7 +335,7 @@ public actor SyncClient {
 
     /// Pushes one stream from the hub's mark up to the local max. The next batch is read while
     /// the current one is on the wire.
-    func push(stream: String, from start: Int64, report: inout SyncRoundReport,
+    func push(stream: SyncStream, from start: Int64, report: inout SyncRoundReport,
               progress: (@Sendable (SyncProgress) -> Void)?, shouldStop: @Sendable () -> Bool) async throws -> Int64 {
         var mark = start
         var sent: Int64 = 0
@@ -372,10 +375,10 @@ public actor SyncClient {
         var pulled = 0
         while !shouldStop() {
             let have = try await database.nodeSync.versionVector(streams: configuration.pullStreams, excluding: node)
-                .map { VersionEntry(origin: $0.origin, stream: $0.stream.rawValue, seq: $0.seq) }
+                .map { VersionEntry(origin: $0.origin, stream: SyncStream($0.stream), seq: $0.seq) }
             let page = try await call(
                 SyncProtocol.Path.pull,
-                PullRequest(node: node, streams: configuration.pullStreams.map(\.rawValue), have: have,
+                PullRequest(node: node, streams: configuration.pullStreams.map(SyncStream.init), have: have,
                             limit: configuration.pullPageSize),
                 as: PullResponse.self, report: &report)
             try faults.check("after-pull")

@@ -205,7 +205,7 @@ public struct SyncHub: Sendable {
         }
         let hubTime = now()
         let incarnation = try await incarnation()
-        var reported: [String: Int64] = [:]
+        var reported: [SyncStream: Int64] = [:]
         for state in request.streams where reported[state.stream] == nil { reported[state.stream] = state.localMax }
         let marks = try await database.hubSync.handshake(
             node: node, bootID: request.bootID, monotonicNanoseconds: request.monotonicNanoseconds,

@@ -174,7 +174,7 @@ struct SyncBench: AsyncParsableCommand {
                 break
             } catch {
                 failedRounds += 1
-                let ack = try await nodeDB.nodeSync.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+                let ack = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
                 guard ack >= lastAck else { throw ValidationError("progress went backwards: \(lastAck) → \(ack)") }
                 lastAck = ack
                 if failedRounds > 100_000 { throw ValidationError("no progress") }
@@ -182,7 +182,7 @@ struct SyncBench: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - began
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+        let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
         guard acked == Int64(readings) else { throw ValidationError("the hub acknowledged \(acked) of \(readings)") }
         let stats = transport.state.withLock { $0 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SmollamaCore
 import SmollamaNode
+import SmollamaServer
 import SmollamaStore
 
 struct LogsCommand: AsyncParsableCommand {

@@ -38,7 +38,7 @@ struct SyncCommand: AsyncParsableCommand {
                 print(Terminal.table(
                     ["STREAM", "LOCAL", "HUB", "BACKLOG", "LAST SUCCESS", "LAST ERROR"],
                     body.streams.map { stream in
-                        [stream.stream, "\(stream.localMax)", "\(stream.hubMark)", "\(stream.backlog)",
+                        [stream.stream.rawValue, "\(stream.localMax)", "\(stream.hubMark)", "\(stream.backlog)",
                          stream.lastSuccess.map(Terminal.timestamp) ?? "never",
                          stream.lastError.map { String($0.prefix(60)) } ?? ""]
                     }))
@@ -53,14 +53,14 @@ struct SyncCommand: AsyncParsableCommand {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let rate = seconds > 0 ? Double(progress.sent) / seconds : 0
                 let eta = rate > 0 ? Double(progress.remaining) / rate : 0
-                let line = String(format: "%@: %lld sent, %lld remaining, %.0f/s, ETA %.0f s", progress.stream,
-                                  progress.sent, progress.remaining, rate, eta)
+                let line = "\(progress.stream): " + String(format: "%lld sent, %lld remaining, %.0f/s, ETA %.0f s",
+                                                          progress.sent, progress.remaining, rate, eta)
                 FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
             })
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
             if json { return try printJSON(report) }
             let pushed = SyncProtocol.pushOrder.compactMap { stream in
-                report.pushed[stream].flatMap { $0 > 0 ? "\(stream) \($0)" : nil }
+                report.pushed[stream.rawValue].flatMap { $0 > 0 ? "\(stream) \($0)" : nil }
             }
             print("synced: pushed " + (pushed.isEmpty ? "nothing new" : pushed.joined(separator: ", "))
                   + "; pulled \(report.pulled) events; \(report.bytesSent) bytes in \(report.requests) requests")

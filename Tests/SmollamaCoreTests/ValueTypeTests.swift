@@ -49,12 +49,14 @@ import Testing
         let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_795_000_000_000, counter: 0), bootID: "b",
                                monotonicNanoseconds: 5, quality: .synced)
         let node = NodeID.random()
-        let event = Event(origin: node, stream: .notices, seq: 1, stamp: stamp, type: "x", payload: Data("{}".utf8))
+        let event = try Event(origin: node, seq: 1, stamp: stamp,
+                              body: .unknown(stream: .notices, type: "x", payload: Data("{}".utf8)))
         #expect(event.hash.count == 32 && event.hashIsValid)
         var changed = event
         changed.seq = 2
         #expect(!changed.hashIsValid)
-        let other = Event(origin: node, stream: .notices, seq: 1, stamp: stamp, type: "x", payload: Data("{ }".utf8))
+        let other = try Event(origin: node, seq: 1, stamp: stamp,
+                              body: .unknown(stream: .notices, type: "x", payload: Data("{ }".utf8)))
         #expect(other.hash != event.hash)
     }
 }

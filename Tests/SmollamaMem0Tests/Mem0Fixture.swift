@@ -60,10 +60,9 @@ struct Mem0Fixture {
         let record = MemoryRecord(
             id: NodeID.randomRecordID(), kind: kind, subjects: subjects, text: text, confidence: 0.8, importance: 0.6,
             validFrom: Self.start - 86_400_000, createdAt: Self.start - 3_600_000, source: .reflection)
-        let event = Event(
-            origin: garage, stream: .memories, seq: seq,
-            stamp: .test(Self.start - 3_600_000 + seq, bootID: "garage-boot"),
-            type: KnowledgeEvent.memoryVersion, payload: try EventPayload.encode(record))
+        let event = try Event(
+            origin: garage, seq: seq, stamp: .test(Self.start - 3_600_000 + seq, bootID: "garage-boot"),
+            body: .memoryVersion(record))
         _ = try await database.events.apply(event)
         return record
     }

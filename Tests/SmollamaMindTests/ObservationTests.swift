@@ -193,23 +193,6 @@ import Testing
         #expect(tight.messages.last?.content.contains("VERY UNUSUAL") == true)
     }
 
-    @Test func logEntriesShowKindTextGeneratorAndSupport() async throws {
-        let store = try await TestStore()
-        let record = ObservationRecord(
-            id: "obs1", kind: "anomaly", subjects: ["hallway.motion"], text: "Hallway motion: first activity at 03:10.",
-            evidenceIDs: ["hallway.motion/quiet-ended@1"], importance: 0.9, generator: .rules, support: 3,
-            timeStart: T.tuesday, timeEnd: T.tuesday + 15 * T.minute)
-        try await store.database.knowledge.record(record, origin: store.node, stamp: houseStamp(T.tuesday + T.hour))
-        let entries = try await LogEntry.recent(store.database, limit: 10, streams: [.observations])
-        let entry = try #require(entries.first)
-        #expect(entries.count == 1)
-        #expect(entry.subject == "anomaly")
-        #expect(entry.message == "[rules, support 3] Hallway motion: first activity at 03:10.")
-        #expect(entry.observation == record)
-        let json = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
-        #expect(json.contains("\"support\":3"))
-    }
-
     @Test func observeConfigRefusesUnknownKeysAndBadValues() throws {
         func decode(_ json: String) throws -> ObserveConfig {
             try JSONDecoder().decode(ObserveConfig.self, from: Data(json.utf8))

@@ -70,12 +70,10 @@ import Testing
         #expect(try await eventually(timeout: .seconds(180)) { output.text.contains("READY") || !helper.isRunning },
                 "\(errors.text)")
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
-        let payload = try JSONEncoder().encode(
-            Notice.SensorFault(sensor: "hallway.temperature", reason: marker, consecutiveFailures: 3))
+        let fault = Notice.SensorFault(sensor: "hallway.temperature", reason: marker, consecutiveFailures: 3)
         let now = Int64(Date().timeIntervalSince1970 * 1000) + 1000
         try await runtime.database.events.appendEvent(
-            origin: runtime.identity.nodeID, stream: .notices, type: Notice.sensorFault, payload: payload,
-            stamp: .test(now, bootID: "browser-test"))
+            .sensorFault(fault), origin: runtime.identity.nodeID, stamp: .test(now, bootID: "browser-test"))
         #expect(try await eventually(timeout: .seconds(60)) { !helper.isRunning }, "\(errors.text)")
 
         let line = try #require(output.text.split(separator: "\n").first { $0.hasPrefix("SUMMARY ") }, "\(errors.text)")

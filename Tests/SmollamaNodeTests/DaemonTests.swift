@@ -1,6 +1,7 @@
 import Foundation
 import SmollamaCore
 import SmollamaSensors
+import SmollamaServer
 import SmollamaStore
 import SmollamaTesting
 import Testing
@@ -58,7 +59,7 @@ import Testing
         #expect(problem.sensor == "unplugged.value" && problem.faultCount >= 2)
         #expect(problem.lastError?.contains("sensor unplugged") == true)
         let log = try await LogEntry.recent(runtime.database, limit: 10)
-        #expect(log.contains { $0.type == Notice.sensorFault && $0.subject == "unplugged.value" })
+        #expect(log.contains { $0.type == EventBody.Kind.sensorFault.rawValue && $0.subject == "unplugged.value" })
     }
 
     /// A node booted with its wall clock at 1970 still writes monotonic, flagged times.
@@ -87,6 +88,6 @@ import Testing
         #expect(times == times.sorted())
         #expect(times.allSatisfy { $0 >= HybridLogicalClock.Policy.buildFloor }, "never stamped in 1970")
         let log = try await LogEntry.recent(runtime.database, limit: 50)
-        #expect(log.contains { $0.type == Notice.clockQuality && $0.message.contains("not trusted") }, "\(log.map { "\($0.type): \($0.message)" })")
+        #expect(log.contains { $0.type == EventBody.Kind.clockQuality.rawValue && $0.message.contains("not trusted") }, "\(log.map { "\($0.type): \($0.message)" })")
     }
 }

@@ -26,8 +26,7 @@ import Testing
         let change = Notice.BinaryChanged(sensor: "hallway.door", value: 1, time: base + 2_000_000)
         try await runtime.database.readings.commit(
             readings: [],
-            notices: [PendingNotice(type: Notice.binaryChanged, payload: try EventPayload.encode(change),
-                                    stamp: stamp(base + 2_000_000))],
+            notices: [try PendingNotice(.binaryChanged(change), stamp: stamp(base + 2_000_000))],
             origin: runtime.identity.nodeID)
 
         for arguments in [["logs", "--tail"], ["logs", "--tail", "--observations"], ["logs", "--tail", "5"]] {

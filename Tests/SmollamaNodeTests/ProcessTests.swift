@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaCore
+import SmollamaServer
 import SmollamaStore
 import SmollamaTesting
 import Testing

@@ -108,7 +108,7 @@ import Testing
             let marks = try await hubMarks(hubHome.path)[ids[index]] ?? [:]
             for stream in SyncProtocol.pushOrder {
                 let local = try await database.nodeSync.localMax(origin: node, stream: stream)
-                let hubMark: Int64 = marks[stream] ?? 0
+                let hubMark: Int64 = marks[stream.rawValue] ?? 0
                 #expect(hubMark == local, "node\(index) \(stream): hub \(hubMark), node \(local)")
             }
             #expect(try await database.readings.readingCount() > 0)

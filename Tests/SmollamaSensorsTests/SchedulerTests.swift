@@ -70,8 +70,10 @@ import Testing
         #expect(good.status == "ok" && good.faultCount == 0)
 
         let notices = try await store.database.events.recentEvents(streams: [.notices], limit: 100)
-        let faults = notices.filter { $0.type == Notice.sensorFault }
-            .compactMap { try? EventPayload.decode(Notice.SensorFault.self, from: $0.payload).sensor }
+        let faults = try notices.compactMap { event -> SensorID? in
+            guard case .sensorFault(let fault) = try event.body else { return nil }
+            return fault.sensor
+        }
         #expect(Set(faults) == ["broken.value", "stuck.value"])
     }
 
@@ -97,8 +99,8 @@ import Testing
         await writer.flush()
         let summary = try #require(try await store.database.sensorSummaries(now: 0).first)
         #expect(summary.status == "ok" && summary.faultCount == 4 && summary.consecutiveFailures == 0)
-        let types = try await store.database.events.recentEvents(streams: [.notices], limit: 10).map(\.type)
-        #expect(types.contains(Notice.sensorFault) && types.contains(Notice.sensorRecovered))
+        let kinds = try await store.database.events.recentEvents(streams: [.notices], limit: 10).map { try $0.body.kind }
+        #expect(kinds.contains(.sensorFault) && kinds.contains(.sensorRecovered))
         #expect(try await store.database.readings.readingCount() > 0)
     }
 
@@ -126,7 +128,8 @@ import Testing
         let stored = try await store.database.readings.fetch(sensor: "door.value").map(\.value)
         #expect(stored.count >= 4)
         #expect(zip(stored, stored.dropFirst()).allSatisfy { $0 != $1 }, "consecutive stored values must differ: \(stored)")
-        let changes = try await store.database.events.recentEvents(streams: [.notices], limit: 100).filter { $0.type == Notice.binaryChanged }
+        let changes = try await store.database.events.recentEvents(streams: [.notices], limit: 100)
+            .filter { try $0.body.kind == .binaryChanged }
         #expect(changes.count == stored.count)
     }
 }

@@ -47,9 +47,9 @@ import Hummingbird
     }
 
     @Test func sseFramesCarryIDsAndSplitLines() throws {
-        let entry = LogEntry(event: Event(
-            origin: NodeID.random(), stream: .notices, seq: 1, stamp: ServerFixture.stamp(1_000), type: "x",
-            payload: Data("{}".utf8)))
+        let entry = LogEntry(event: try Event(
+            origin: NodeID.random(), seq: 1, stamp: ServerFixture.stamp(1_000),
+            body: .unknown(stream: .notices, type: "x", payload: Data("{}".utf8))))
         let frame = try LiveEvents.frame(entry)
         #expect(frame.hasPrefix("id: \(entry.hlc.rawValue)\nevent: log\ndata: {"))
         #expect(frame.hasSuffix("}\n\n"))

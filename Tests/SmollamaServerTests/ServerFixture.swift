@@ -55,10 +55,8 @@ struct ServerFixture {
     static func appendNotice(_ database: SmollamaDatabase, origin: NodeID, sensor: String, reason: String, time: Int64)
         async throws -> Event
     {
-        let payload = try JSONEncoder().encode(
-            Notice.SensorFault(sensor: SensorID(sensor), reason: reason, consecutiveFailures: 3))
-        return try await database.events.appendEvent(origin: origin, stream: .notices, type: Notice.sensorFault,
-                                              payload: payload, stamp: stamp(time))
+        let fault = Notice.SensorFault(sensor: SensorID(sensor), reason: reason, consecutiveFailures: 3)
+        return try await database.events.appendEvent(.sensorFault(fault), origin: origin, stamp: stamp(time))
     }
 
     func app() throws -> some ApplicationProtocol {

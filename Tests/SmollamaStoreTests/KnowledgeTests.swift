@@ -75,9 +75,14 @@ import Testing
 
     @Test func aForeignEventWithAnUndecodablePayloadIsRefusedAndNothingChanges() async throws {
         let store = try await TestStore()
+        // As a broken node would send it: a memory version whose payload is not a memory record.
+        let payload = Data(#"{"id":"m1"}"#.utf8)
         let bad = Event(
-            origin: nodeB, stream: .memories, seq: 1, stamp: stamp(1), type: KnowledgeEvent.memoryVersion,
-            payload: Data(#"{"id":"m1"}"#.utf8))
+            stored: nodeB, stream: .memories, seq: 1, stamp: stamp(1), type: EventBody.Kind.memoryVersion.rawValue,
+            payload: payload,
+            hash: Event.hash(origin: nodeB, stream: .memories, seq: 1, stamp: stamp(1), type: "memory.version",
+                             payload: payload))
+        #expect(bad.hashIsValid)
         await #expect(throws: StoreError.self) { try await store.database.events.apply(bad) }
         #expect(try await store.database.events.fetch(origin: nodeB, stream: .memories).isEmpty)
         #expect(try await store.database.knowledge.memory(id: "m1") == nil)

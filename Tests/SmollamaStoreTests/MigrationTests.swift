@@ -29,8 +29,8 @@ import Testing
             // An event stamped under an untrusted clock, one second after the anchor.
             let stamp = ClockStamp(hlc: HLCTimestamp(milliseconds: 1_000, counter: 0), bootID: "boot-1",
                                    monotonicNanoseconds: 6_000_000_000, quality: .unsynced)
-            _ = try EventStore.apply(db, Event(origin: Self.garage, stream: .notices, seq: 1, stamp: stamp,
-                                                     type: Notice.sensorFault, payload: Data("{}".utf8)))
+            let fault = Notice.SensorFault(sensor: "garage.door", reason: "i2c", consecutiveFailures: 3)
+            _ = try EventStore.apply(db, try Event(origin: Self.garage, seq: 1, stamp: stamp, body: .sensorFault(fault)))
         }
     }
 
@@ -45,12 +45,12 @@ import Testing
         #expect(nodes.first?.marks == ["readings": 42])
         #expect(try await database.hubSync.enrolledNodeNames() == [Self.garage: "garage"])
         #expect(try await database.hubSync.hubCollisions().map(\.node) == [Self.garage.hex])
-        #expect(try await database.hubSync.hubMark(origin: Self.garage.hex, stream: "readings") == 42)
+        #expect(try await database.hubSync.hubMark(origin: Self.garage.hex, stream: .readings) == 42)
         #expect(try await database.hubSync.enrollment(of: Self.garage)?.revoked == false)
         let marks = try await database.hubSync.handshake(
             node: Self.garage, bootID: "boot-2", monotonicNanoseconds: 0, incarnation: 1, clockQuality: .synced,
-            reported: ["readings": 50], streams: ["readings"], now: Self.hubTime)
-        #expect(marks == [.init(stream: "readings", mark: 42, gaps: [3...9])])
+            reported: [.readings: 50], streams: [.readings], now: Self.hubTime)
+        #expect(marks == [.init(stream: .readings, mark: 42, gaps: [3...9])])
 
         try await database.reader.read { db in
             for (table, column) in [("sync_nodes", "node"), ("sync_tokens", "used_by"), ("sync_nonces", "node"),

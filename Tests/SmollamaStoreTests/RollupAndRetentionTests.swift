@@ -70,7 +70,7 @@ import Testing
         try await house.database.readings.rollUpAll()
         // With sync on, the hub's acknowledgement bounds deletion too.
         #expect(try await house.database.deleteExpiredReadings(olderThan: cutoff, acknowledgedBy: "hub") == 0)
-        try await house.database.recordAcknowledgement(peer: "hub", stream: rawReadingsStream, seq: 12_000, now: cutoff)
+        try await house.database.recordAcknowledgement(peer: "hub", stream: .readings, seq: 12_000, now: cutoff)
         let deletedWithSync = try await house.database.deleteExpiredReadings(olderThan: cutoff + day, acknowledgedBy: "hub")
         #expect(deletedWithSync == 12_000 - deletedWithoutSync)
         let remaining = try house.database.reader.read { db in

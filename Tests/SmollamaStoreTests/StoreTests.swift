@@ -93,19 +93,21 @@ struct HouseStore {
         let stamp = ClockStamp.test(1_795_000_000_000, bootID: "b", monotonicNanoseconds: 1)
         var events: [Event] = []
         for index in 0..<5 {
-            events.append(try await store.database.events.appendEvent(origin: store.node, stream: .notices, type: "t",
-                                                         payload: Data("{\"i\":\(index)}".utf8), stamp: stamp))
+            events.append(try await store.database.events.appendEvent(
+                .unknown(stream: .notices, type: "t", payload: Data("{\"i\":\(index)}".utf8)), origin: store.node,
+                stamp: stamp))
         }
         #expect(events.map(\.seq) == [1, 2, 3, 4, 5])
-        #expect(try await store.database.events.appendEvent(origin: store.node, stream: .control, type: "t", payload: Data("{}".utf8),
-                                               stamp: stamp).seq == 1)
+        #expect(try await store.database.events.appendEvent(.unknown(stream: .control, type: "t", payload: Data("{}".utf8)),
+                                                     origin: store.node, stamp: stamp).seq == 1)
         #expect(try await store.database.events.apply(events[2]) == .duplicate)
-        var forged = Event(origin: store.node, stream: .notices, seq: 3, stamp: stamp, type: "t",
-                           payload: Data("{\"i\":99}".utf8))
+        var forged = try Event(origin: store.node, seq: 3, stamp: stamp,
+                               body: .unknown(stream: .notices, type: "t", payload: Data("{\"i\":99}".utf8)))
         #expect(try await store.database.events.apply(forged) == .collision)
         forged.seq = 6  // content changed after hashing: refused
         await #expect(throws: StoreError.self) { try await store.database.events.apply(forged) }
-        let next = Event(origin: store.node, stream: .notices, seq: 6, stamp: stamp, type: "t", payload: Data("{}".utf8))
+        let next = try Event(origin: store.node, seq: 6, stamp: stamp,
+                             body: .unknown(stream: .notices, type: "t", payload: Data("{}".utf8)))
         #expect(try await store.database.events.apply(next) == .inserted)
         #expect(try await store.database.events.fetch(origin: store.node, stream: .notices).map(\.seq) == [1, 2, 3, 4, 5, 6])
         #expect(try await store.database.events.fetch(origin: store.node, stream: .notices).allSatisfy(\.hashIsValid))

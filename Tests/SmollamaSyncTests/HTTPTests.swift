@@ -68,7 +68,8 @@ struct LoopbackNode {
         for index in 0..<readings {
             pending.append(PendingReading(sensorRowID: sensors[0].rowID, value: Double(index % 50) / 2, stamp: await nodeClock.stamp().stamp))
         }
-        let notice = PendingNotice(type: Notice.sensorFault, payload: Data("{}".utf8), stamp: await nodeClock.stamp().stamp)
+        let notice = try PendingNotice(.sensorFault(Notice.SensorFault(sensor: "room.temp", reason: "test", consecutiveFailures: 3)),
+                                       stamp: await nodeClock.stamp().stamp)
         try await store.database.readings.commit(readings: pending, notices: [notice], origin: store.node)
     }
 
@@ -110,10 +111,10 @@ func code(_ response: SyncHTTPResponse) -> String {
         try await hub.serve { url in
             let client = node.client(hub: hub, url: url)
             let report = try await client.syncOnce()
-            #expect(report.pushed[SyncProtocol.readingsStream] == 5_000)
+            #expect(report.pushed["readings"] == 5_000)
             #expect(report.bytesSent < 5_000 * 6, "deflated columns: \(report.bytesSent) bytes for 5000 readings")
-            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: "readings") == 5_000)
-            #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 5_000)
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .readings) == 5_000)
+            #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: .readings) == 5_000)
             let again = try await client.syncOnce()
             #expect(again.pushed.values.allSatisfy { $0 == 0 })
             let status = try await node.store.database.syncStatus(origin: node.store.node)
@@ -153,7 +154,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             // An event whose payload was altered after hashing: refused whole.
             var event = try #require(try await node.store.database.events.fetch(origin: node.store.node, stream: .notices).first)
             event.payload = Data(#"{"forged":true}"#.utf8)
-            let push = PushRequest(node: node.store.node, stream: "notices", fromSeq: 1, toSeq: 1, events: [event], readings: nil)
+            let push = PushRequest(node: node.store.node, stream: .notices, fromSeq: 1, toSeq: 1, events: [event], readings: nil)
             let forged = try await transport.send(try node.signed(SyncProtocol.Path.push, try SyncJSON.encode(push)))
             #expect(forged.status == 400 && message(forged).contains("hash"), "\(message(forged))")
 
@@ -166,7 +167,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             columns.time = [1, 1]
             columns.value = [1]
             columns.epoch = [0, 0]
-            let ragged = PushRequest(node: node.store.node, stream: "readings", fromSeq: 1, toSeq: 2, events: nil, readings: columns)
+            let ragged = PushRequest(node: node.store.node, stream: .readings, fromSeq: 1, toSeq: 2, events: nil, readings: columns)
             let raggedAnswer = try await transport.send(try node.signed(SyncProtocol.Path.push, try SyncJSON.encode(ragged)))
             #expect(raggedAnswer.status == 400 && message(raggedAnswer).contains("differ in length"), "\(message(raggedAnswer))")
 
@@ -194,7 +195,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             let transport = HTTPSyncTransport(baseURL: url)
             // Mallory signs a batch of Alice's events.
             let events = try await alice.store.database.events.fetch(origin: alice.store.node, stream: .notices)
-            let spoof = PushRequest(node: mallory.store.node, stream: "notices", fromSeq: 1, toSeq: 1, events: events, readings: nil)
+            let spoof = PushRequest(node: mallory.store.node, stream: .notices, fromSeq: 1, toSeq: 1, events: events, readings: nil)
             let spoofed = try await transport.send(try mallory.signed(SyncProtocol.Path.push, try SyncJSON.encode(spoof)))
             #expect(spoofed.status == 403 && code(spoofed) == "origin_mismatch", "\(message(spoofed))")
             // Mallory claims to be Alice: the signature does not match Alice's key.
@@ -204,7 +205,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect(impostor.status == 401 && code(impostor) == "bad_signature")
 
             // Alice's genuine request, replayed.
-            let push = PushRequest(node: alice.store.node, stream: "notices", fromSeq: 1, toSeq: 1, events: events, readings: nil)
+            let push = PushRequest(node: alice.store.node, stream: .notices, fromSeq: 1, toSeq: 1, events: events, readings: nil)
             let request = try alice.signed(SyncProtocol.Path.push, try SyncJSON.encode(push))
             #expect(try await transport.send(request).status == 200)
             let replay = try await transport.send(request)
@@ -254,9 +255,9 @@ func code(_ response: SyncHTTPResponse) -> String {
                 #expect(refusal.status == 426 && refusal.message.contains("upgrade"))
             }
             #expect(try await node.store.database.readings.readingCount() == 100)
-            #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 0)
+            #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: .readings) == 0)
             try await node.client(hub: hub, url: url).syncOnce()
-            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: "readings") == 100)
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .readings) == 100)
         }
     }
 }

@@ -36,10 +36,10 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 #expect(try await eventually { link.attempts.withLock { $0 } >= 2 }, "retries while the hub is down")
-                #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: "readings") == 0)
+                #expect(try await node.store.database.nodeSync.hubAcknowledgement(stream: .readings) == 0)
                 link.up.withLock { $0 = true }
                 #expect(try await eventually(timeout: .seconds(30)) {
-                    try await loopback.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: "readings") == 300
+                    try await loopback.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .readings) == 300
                 }, "synced within the back-off once the hub is back")
                 let started = ContinuousClock.now
                 trigger.triggerGracefulShutdown()

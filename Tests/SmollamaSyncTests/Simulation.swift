@@ -357,11 +357,11 @@ actor SimNode {
             pending.append(PendingReading(sensorRowID: row, value: Double(dice.int(0...1000)) / 10, stamp: await stamp()))
         }
         let noticeStamp = await stamp()
-        let notice = PendingNotice(type: Notice.sensorFault,
-                                   payload: try EventPayload.encode(Notice.SensorFault(sensor: SensorID("\(name).temp"), reason: "sim", consecutiveFailures: 1)),
-                                   stamp: noticeStamp)
+        let notice = try PendingNotice(
+            .sensorFault(Notice.SensorFault(sensor: SensorID("\(name).temp"), reason: "sim", consecutiveFailures: 1)),
+            stamp: noticeStamp)
         try await database.readings.commit(readings: pending, notices: [notice], origin: node)
-        let seq = try await database.nodeSync.localMax(origin: node, stream: EventStream.notices.rawValue)
+        let seq = try await database.nodeSync.localMax(origin: node, stream: .notices)
         stampedAt.append((seq, world.wallMilliseconds()))
         if memory {
             // Half the time edit a memory this node knows (perhaps another node's, perhaps being

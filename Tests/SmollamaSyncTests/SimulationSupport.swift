@@ -85,7 +85,7 @@ struct World {
                 let remote = try await hubDB.events.fetch(origin: origin, stream: stream, limit: 1_000_000)
                 #expect(local.map(\.seq) == remote.map(\.seq), "\(label): \(name) \(stream) seqs differ: node \(local.count), hub \(remote.count)")
                 #expect(local.map(\.hash) == remote.map(\.hash), "\(label): \(name) \(stream) hashes differ")
-                let mark = try await hubDB.hubSync.hubMark(origin: origin.hex, stream: stream.rawValue)
+                let mark = try await hubDB.hubSync.hubMark(origin: origin.hex, stream: SyncStream(stream))
                 #expect(mark == (local.last?.seq ?? 0), "\(label): \(name) \(stream) mark \(mark) ≠ local \(local.last?.seq ?? 0)")
             }
             // Raw readings: everything the node still holds is on the hub, identical.
@@ -102,8 +102,8 @@ struct World {
             let missing = localReadings.filter { !hubSet.contains($0) }
             #expect(missing.isEmpty, "\(label): \(name) has \(missing.count) readings the hub lacks, e.g. \(missing.prefix(3))")
             #expect(hubSet.count == hubReadings.count, "\(label): duplicate readings on the hub")
-            let readingsMark = try await hubDB.hubSync.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream)
-            let localMax = try await database.nodeSync.localMax(origin: origin, stream: SyncProtocol.readingsStream)
+            let readingsMark = try await hubDB.hubSync.hubMark(origin: origin.hex, stream: .readings)
+            let localMax = try await database.nodeSync.localMax(origin: origin, stream: .readings)
             #expect(readingsMark == localMax, "\(label): \(name) readings mark \(readingsMark) ≠ local max \(localMax)")
             memoryViews.append(try await Self.memoryView(database))
         }

@@ -185,8 +185,8 @@ import Testing
         world.hub.diskFull.set(true)
         #expect(await node.sync() == false)
         let origin = node.node
-        #expect(try await world.hub.database.hubSync.hubMark(origin: origin.hex, stream: "notices") == 0)
-        #expect(try await node.database.nodeSync.hubAcknowledgement(stream: "notices") == 0)
+        #expect(try await world.hub.database.hubSync.hubMark(origin: origin.hex, stream: .notices) == 0)
+        #expect(try await node.database.nodeSync.hubAcknowledgement(stream: .notices) == 0)
         world.hub.diskFull.set(false)
         try await world.quiesce()
         try await world.checkInvariants()
@@ -240,7 +240,7 @@ import Testing
         try await world.nodes[0].write(readings: 50, memory: true)
         try await world.quiesce()
         try await world.checkInvariants()
-        #expect(try await world.hub.database.hubSync.hubMark(origin: old.hex, stream: SyncProtocol.readingsStream) == 50)
+        #expect(try await world.hub.database.hubSync.hubMark(origin: old.hex, stream: .readings) == 50)
         #expect(try await world.hub.database.hubSync.hubNodes().allSatisfy { $0.collisions == 0 })
     }
 
@@ -257,7 +257,7 @@ import Testing
         while acknowledged < 20_000 && rounds < 500 {
             rounds += 1
             await node.sync()
-            let now = try await node.database.nodeSync.hubAcknowledgement(stream: SyncProtocol.readingsStream)
+            let now = try await node.database.nodeSync.hubAcknowledgement(stream: .readings)
             #expect(now >= acknowledged, "progress went back: \(acknowledged) → \(now)")
             acknowledged = now
             try await world.checkMarks()
@@ -281,7 +281,7 @@ import Testing
         try await world.quiesce()
         try await world.checkInvariants()
         let origin = node.node
-        #expect(try await world.hub.database.hubSync.hubMark(origin: origin.hex, stream: SyncProtocol.readingsStream) == 230)
+        #expect(try await world.hub.database.hubSync.hubMark(origin: origin.hex, stream: .readings) == 230)
         let gaps = try await world.hub.database.reader.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM sync_gaps WHERE origin = ?", arguments: [origin]) ?? 0
         }

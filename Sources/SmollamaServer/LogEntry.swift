@@ -1,0 +1,65 @@
+public import SmollamaCore
+public import SmollamaStore
+
+/// One line of the node's log (the dashboard's log and `smollama logs`): an event made readable.
+public struct LogEntry: Codable, Sendable, Hashable {
+    public var time: Int64
+    public var hlc: HLCTimestamp
+    public var stream: EventStream
+    public var type: String
+    public var subject: String
+    public var message: String
+    public var clockQuality: ClockQuality
+    /// The whole record when the entry is an observation (absent otherwise).
+    public var observation: ObservationRecord?
+
+    public init(event: Event) {
+        time = event.stamp.hlc.milliseconds
+        hlc = event.stamp.hlc
+        stream = event.stream
+        type = event.type
+        clockQuality = event.stamp.quality
+        let body = try? event.body
+        (subject, message) = Self.describe(event, body)
+        if case .observation(let record) = body { observation = record }
+    }
+
+    /// Subject and message; an event this build cannot read (unknown type, payload that does not
+    /// decode) shows its type and the start of its payload.
+    static func describe(_ event: Event, _ body: EventBody?) -> (String, String) {
+        switch body {
+        case .sensorFault(let fault):
+            return (fault.sensor.rawValue, "faulty after \(fault.consecutiveFailures) failed reads: \(fault.reason)")
+        case .sensorRecovered(let fault):
+            return (fault.sensor.rawValue, "recovered")
+        case .binaryChanged(let change):
+            return (change.sensor.rawValue, change.value == 1 ? "on" : "off")
+        case .clockQuality(let change):
+            return ("clock", change.quality == .synced
+                    ? "wall clock trusted"
+                    : "wall clock not trusted (it said \(change.wallMilliseconds) ms); counting on the monotonic clock")
+        case .observation(let record):
+            // Generator and support first: a narrow terminal cuts the end of the line, not them.
+            return (record.kind, "[\(record.generator.rawValue), support \(record.support)] \(record.text)")
+        case .memoryVersion, .compacted, .unknown, nil:
+            return (event.stream.rawValue, "\(event.type): \(String(decoding: event.payload.prefix(200), as: UTF8.self))")
+        }
+    }
+
+    /// The streams `smollama logs` shows.
+    public static let streams: [EventStream] = [.control, .notices, .observations, .memories]
+
+    /// The newest `limit` entries, oldest first.
+    public static func recent(_ database: SmollamaDatabase, limit: Int, streams: [EventStream] = streams) async throws
+        -> [LogEntry]
+    {
+        try await database.events.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
+    }
+
+    /// Entries written after `hlc`, oldest first.
+    public static func after(_ hlc: HLCTimestamp, in database: SmollamaDatabase, limit: Int,
+                             streams: [EventStream] = streams) async throws -> [LogEntry]
+    {
+        try await database.events.fetch(streams: streams, after: hlc, limit: limit).map(LogEntry.init(event:))
+    }
+}
