@@ -2,7 +2,7 @@ public import Yams
 
 /// Configuration sections are decoded by laying the keys a person gave over the section's
 /// encoded defaults, so each section's `Codable` conformance is the synthesized one: no
-/// hand-written `decodeIfPresent(...) ?? default` per key. Keys the defaults do not have are
+/// hand-written decoding per key. Keys the defaults do not have are
 /// refused by name, and range checks live in `check()`, which names the key too.
 ///
 /// Durations (`10s`), enums and lists decode through their own `Codable` as before; a `null`
