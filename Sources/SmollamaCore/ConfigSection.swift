@@ -76,12 +76,22 @@ public enum ConfigDecoding {
     /// Decodes a section from a YAML tree laid over its defaults. Throws `UnknownConfigKey` for
     /// a key no setting reads, and `DecodingError` with the key's coding path for a value of the
     /// wrong type or one `check()` refuses (`dataCorrupted`, the problem as its description).
-    public static func decode<T: ConfigSection>(_ type: T.Type, from tree: Node) throws -> T {
+    ///
+    /// `optionalKeys` (dotted) are settings whose default is unset, so the encoded defaults lack
+    /// them; they complete the list of keys an unknown-key error offers.
+    public static func decode<T: ConfigSection>(_ type: T.Type, from tree: Node, optionalKeys: Set<String> = [])
+        throws -> T
+    {
         let given = withoutNulls(tree) ?? .mapping(.init([]))
         let defaults = try encoded(T.defaults(given: ConfigGiven(given)))
         let value = try YAMLDecoder().decode(T.self, from: merge(given, over: defaults))
         // Optional settings (`llm.api_key`) are absent from the defaults but present once given.
-        try refuseUnknownKeys(in: given, known: [defaults, try encoded(value)], path: [])
+        var optional = Node.mapping(.init([]))
+        for key in optionalKeys {
+            optional = merge(key.split(separator: ".").reversed().reduce(Node("")) { .mapping(.init([(Node(String($1)), $0)])) },
+                             over: optional)
+        }
+        try refuseUnknownKeys(in: given, known: [defaults, try encoded(value), optional], path: [])
         do { try value.check() } catch {
             let path = error.key.split(separator: ".").map { AnyCodingKey(String($0)) }
             throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: error.problem))

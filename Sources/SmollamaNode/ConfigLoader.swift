@@ -52,7 +52,7 @@ public enum ConfigLoader {
             root = .mapping(top)
         }
         do {
-            var config = try ConfigDecoding.decode(NodeConfig.self, from: root)
+            var config = try ConfigDecoding.decode(NodeConfig.self, from: root, optionalKeys: Settings.optional)
             if let drivers { config.sensors.drivers = drivers }
             return config
         } catch {

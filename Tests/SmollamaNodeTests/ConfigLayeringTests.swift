@@ -65,6 +65,11 @@ import Testing
             return
         }
         #expect(key == "store.batch_sise" && problem.contains("batch_size"))
+        guard case .invalidConfig(_, _, let nodeProblem)? = error("node:\n  time_zone: UTC\n") else {
+            Issue.record("an unknown key in the file must be refused")
+            return
+        }
+        #expect(nodeProblem.contains("timezone"), "optional keys are offered although their default is unset")
 
         guard case .invalidEnvironment(let variable, let listed)? = error(environment: ["SMOLLAMA_LLM_MANAGED_THREAD": "2"])
         else {
