@@ -88,8 +88,9 @@ public enum ConfigDecoding {
         // Optional settings (`llm.api_key`) are absent from the defaults but present once given.
         var optional = Node.mapping(.init([]))
         for key in optionalKeys {
-            optional = merge(key.split(separator: ".").reversed().reduce(Node("")) { .mapping(.init([(Node(String($1)), $0)])) },
-                             over: optional)
+            let path = key.split(separator: ".").map(String.init)
+            let leaf = path.reversed().reduce(Node("")) { inner, name in .mapping(.init([(Node(name), inner)])) }
+            optional = merge(leaf, over: optional)
         }
         try refuseUnknownKeys(in: given, known: [defaults, try encoded(value), optional], path: [])
         do { try value.check() } catch {
