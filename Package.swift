@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Config layering (file → SMOLLAMA_* env → --set) in SmollamaNode; no optional traits.
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -36,6 +38,8 @@ let package = Package(
             name: "SmollamaCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Config sections are decoded from a YAML tree laid over their defaults.
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -228,6 +232,7 @@ let package = Package(
                 "SmollamaMem0",
                 "SmollamaSync",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

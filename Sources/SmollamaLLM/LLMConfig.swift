@@ -6,7 +6,8 @@ public import Logging
 /// `scripts/setup-llm.sh` installs: a managed llama-server with SmolLM2-135M-Instruct for chat
 /// and a second one with all-MiniLM-L6-v2 for embeddings, under `~/.cache/smollama`.
 /// With `backend: ollama` the url and model defaults switch to Ollama's (`qwen2.5:0.5b`, `all-minilm`).
-public struct LLMConfig: Sendable, Hashable, Codable {
+/// Decoded with `ConfigDecoding` (keys laid over `defaults(given:)`), checked by `check()`.
+public struct LLMConfig: ConfigSection, Hashable {
     public enum Runtime: String, Sendable, Hashable, Codable, CaseIterable {
         /// Someone else runs the runtime; smollama only health-checks it.
         case external
@@ -74,18 +75,6 @@ public struct LLMConfig: Sendable, Hashable, Codable {
             case extraArgs = "extra_args"
         }
 
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Managed()
-            llamaServer = try c.decodeIfPresent(String.self, forKey: .llamaServer)
-            chatModelFile = try c.decodeIfPresent(String.self, forKey: .chatModelFile)
-            embeddingModelFile = try c.decodeIfPresent(String.self, forKey: .embeddingModelFile)
-            ollama = try c.decodeIfPresent(String.self, forKey: .ollama) ?? d.ollama
-            threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
-            parallel = try c.decodeIfPresent(Int.self, forKey: .parallel) ?? d.parallel
-            extraArgs = try c.decodeIfPresent([String].self, forKey: .extraArgs) ?? d.extraArgs
-        }
     }
 
     public struct Timeouts: Sendable, Hashable, Codable {
@@ -107,14 +96,6 @@ public struct LLMConfig: Sendable, Hashable, Codable {
             case healthInterval = "health_interval"
         }
 
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Timeouts()
-            request = try c.decodeIfPresent(ConfigDuration.self, forKey: .request) ?? d.request
-            startup = try c.decodeIfPresent(ConfigDuration.self, forKey: .startup) ?? d.startup
-            healthInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .healthInterval) ?? d.healthInterval
-        }
     }
 
     public struct Retry: Sendable, Hashable, Codable {
@@ -137,14 +118,6 @@ public struct LLMConfig: Sendable, Hashable, Codable {
             case maxDelay = "max_delay"
         }
 
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            let d = Retry()
-            attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? d.attempts
-            baseDelay = try c.decodeIfPresent(ConfigDuration.self, forKey: .baseDelay) ?? d.baseDelay
-            maxDelay = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxDelay) ?? d.maxDelay
-        }
 
         public var policy: RetryPolicy {
             RetryPolicy(attempts: attempts, baseDelay: baseDelay.duration, maxDelay: min(maxDelay.duration, .seconds(8)))
@@ -192,33 +165,24 @@ public struct LLMConfig: Sendable, Hashable, Codable {
         case managed, timeouts, retry
     }
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let backend = try c.decodeIfPresent(LLMBackend.self, forKey: .backend) ?? .openai
-        let runtime = try c.decodeIfPresent(Runtime.self, forKey: .runtime) ?? .managed
-        self.init(backend: backend, runtime: runtime)
-        let givenURL = try c.decodeIfPresent(String.self, forKey: .url)
-        url = givenURL ?? url
-        // Ollama, and an external OpenAI-compatible server (LM Studio, vLLM) given by URL, serve
-        // embeddings at the same URL; a managed llama-server needs its own embedding instance.
-        let sameURL = backend == .ollama || (runtime == .external && givenURL != nil)
-        embeddingURL = try c.decodeIfPresent(String.self, forKey: .embeddingURL) ?? (sameURL ? url : embeddingURL)
-        chatModel = try c.decodeIfPresent(String.self, forKey: .chatModel) ?? chatModel
-        embeddingModel = try c.decodeIfPresent(String.self, forKey: .embeddingModel) ?? embeddingModel
-        apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
-        numCtx = try c.decodeIfPresent(Int.self, forKey: .numCtx) ?? numCtx
-        keepAlive = try c.decodeIfPresent(String.self, forKey: .keepAlive) ?? keepAlive
-        cacheDirectory = try c.decodeIfPresent(String.self, forKey: .cacheDirectory) ?? cacheDirectory
-        managed = try c.decodeIfPresent(Managed.self, forKey: .managed) ?? managed
-        timeouts = try c.decodeIfPresent(Timeouts.self, forKey: .timeouts) ?? timeouts
-        retry = try c.decodeIfPresent(Retry.self, forKey: .retry) ?? retry
-        guard numCtx >= 128 else {
-            throw DecodingError.dataCorruptedError(forKey: .numCtx, in: c, debugDescription: "num_ctx \(numCtx) is too small; use 512 or more")
+    /// The defaults of the backend and runtime given. Ollama, and an external OpenAI-compatible
+    /// server (LM Studio, vLLM) given by URL, serve embeddings at the chat URL; a managed
+    /// llama-server needs its own embedding instance.
+    public static func defaults(given: ConfigGiven) -> LLMConfig {
+        let backend = given.text("backend").flatMap(LLMBackend.init(rawValue:)) ?? .openai
+        let runtime = given.text("runtime").flatMap(Runtime.init(rawValue:)) ?? .managed
+        var defaults = LLMConfig(backend: backend, runtime: runtime)
+        if let url = given.text("url") {
+            defaults.url = url
+            if backend == .ollama || runtime == .external { defaults.embeddingURL = url }
         }
-        guard URL(string: url)?.host != nil else {
-            throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: "'\(url)' is not a URL; write e.g. http://127.0.0.1:8081")
-        }
+        return defaults
+    }
+
+    public func check() throws(ConfigProblem) {
+        try ConfigProblem.require(numCtx >= 128, "num_ctx", "num_ctx \(numCtx) is too small; use 512 or more")
+        try ConfigProblem.require(
+            URL(string: url)?.host != nil, "url", "'\(url)' is not a URL; write e.g. http://127.0.0.1:8081")
     }
 
     // MARK: resolved paths

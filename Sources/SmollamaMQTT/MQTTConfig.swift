@@ -1,7 +1,7 @@
 public import SmollamaCore
 
 /// The `mqtt:` config section. Every key is defaulted; MQTT is off until `broker` is set.
-public struct MQTTConfig: Codable, Sendable, Hashable {
+public struct MQTTConfig: Codable, Sendable, Hashable, ConfigChecked {
     /// Where the broker is: "" = MQTT off; "host:port" (or "host", port 1883) = an existing
     /// broker; "managed" = this node (the hub) starts and supervises mosquitto itself.
     public var broker = ""
@@ -62,34 +62,11 @@ public struct MQTTConfig: Codable, Sendable, Hashable {
 
     public init() {}
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+    public func check() throws(ConfigProblem) {
+        func invalid(_ key: CodingKeys, _ problem: String) -> ConfigProblem {
+            ConfigProblem(key: key.stringValue, problem: problem)
         }
-        broker = try value(.broker, broker)
-        managedListen = try value(.managedListen, managedListen)
-        username = try value(.username, username)
-        password = try value(.password, password)
-        tls = try value(.tls, tls)
-        tlsCAFile = try value(.tlsCAFile, tlsCAFile)
-        tlsCertFile = try value(.tlsCertFile, tlsCertFile)
-        tlsKeyFile = try value(.tlsKeyFile, tlsKeyFile)
-        tlsInsecure = try value(.tlsInsecure, tlsInsecure)
-        clientIDPrefix = try value(.clientIDPrefix, clientIDPrefix)
-        topicPrefix = try value(.topicPrefix, topicPrefix)
-        publishInterval = try value(.publishInterval, publishInterval)
-        queueSize = try value(.queueSize, queueSize)
-        keepalive = try value(.keepalive, keepalive)
-        reconnectMax = try value(.reconnectMax, reconnectMax)
-        discovery = try value(.discovery, discovery)
-        discoveryPrefix = try value(.discoveryPrefix, discoveryPrefix)
-
-        func invalid(_ key: CodingKeys, _ problem: String) -> DecodingError {
-            DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: problem)
-        }
-        do { _ = try Self.parseBroker(broker, managedListen: managedListen) } catch let error as BrokerProblem {
+        do { _ = try Self.parseBroker(broker, managedListen: managedListen) } catch {
             throw invalid(error.key == "broker" ? .broker : .managedListen, error.problem)
         }
         guard queueSize >= 1 else { throw invalid(.queueSize, "must be at least 1") }
@@ -118,7 +95,7 @@ public struct MQTTConfig: Codable, Sendable, Hashable {
         var problem: String
     }
 
-    static func parseBroker(_ text: String, managedListen: String) throws -> Broker {
+    static func parseBroker(_ text: String, managedListen: String) throws(BrokerProblem) -> Broker {
         switch text {
         case "": return .off
         case "managed":
@@ -133,7 +110,7 @@ public struct MQTTConfig: Codable, Sendable, Hashable {
         }
     }
 
-    static func endpoint(_ text: String, key: String) throws -> (String, Int32) {
+    static func endpoint(_ text: String, key: String) throws(BrokerProblem) -> (String, Int32) {
         let usage = "write host:port (e.g. hub.local:1883), 'managed' to run mosquitto on this hub, or \"\" for off"
         if text.contains("://") {
             throw BrokerProblem(key: key, problem: "'\(text)' has a scheme; \(usage) (TLS is tls: true)")

@@ -2,7 +2,7 @@ public import SmollamaCore
 
 /// The `mem0:` section: the hub's mem0-compatible API (`/mem0`) and the optional bridge to an
 /// external mem0 server. Every key is defaulted; unknown keys are refused.
-public struct Mem0Config: Codable, Sendable, Hashable {
+public struct Mem0Config: Codable, Sendable, Hashable, ConfigChecked {
     /// Secret. The API is served only on the hub (role `llama`) and only while this is set;
     /// `smollama init --role llama` generates one. Clients send `X-API-Key: KEY` or
     /// `Authorization: Token KEY` (or `Bearer KEY`).
@@ -27,27 +27,20 @@ public struct Mem0Config: Codable, Sendable, Hashable {
         self.bridge = bridge
     }
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey) ?? apiKey
-        adminKey = try c.decodeIfPresent(String.self, forKey: .adminKey) ?? adminKey
-        maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? maxBodyBytes
-        bridge = try c.decodeIfPresent(Mem0BridgeConfig.self, forKey: .bridge) ?? bridge
-        for (key, value) in [(CodingKeys.apiKey, apiKey), (.adminKey, adminKey)] where !value.isEmpty && value.count < 16 {
-            throw DecodingError.dataCorruptedError(
-                forKey: key, in: c,
-                debugDescription: "is shorter than 16 characters; use a long random secret (e.g. `openssl rand -hex 24`)")
+    public func check() throws(ConfigProblem) {
+        for (key, value) in [("api_key", apiKey), ("admin_key", adminKey)] {
+            try ConfigProblem.require(
+                value.isEmpty || value.count >= 16, key,
+                "is shorter than 16 characters; use a long random secret (e.g. `openssl rand -hex 24`)")
         }
-        guard maxBodyBytes >= 1024 else {
-            throw DecodingError.dataCorruptedError(forKey: .maxBodyBytes, in: c, debugDescription: "must be at least 1024")
-        }
+        try ConfigProblem.require(maxBodyBytes >= 1024, "max_body_bytes", "must be at least 1024")
+        try bridge.check(under: "bridge")
     }
 }
 
 /// `mem0.bridge`: copies every node's memories to an external mem0 server (its self-hosted REST
 /// API: `POST /memories` with `infer: false`, `PUT`/`DELETE /memories/{id}`).
-public struct Mem0BridgeConfig: Codable, Sendable, Hashable {
+public struct Mem0BridgeConfig: Codable, Sendable, Hashable, ConfigChecked {
     /// Base URL of the mem0 server, e.g. `http://mem0.local:8888`; empty = bridge off.
     public var url = ""
     /// Secret sent as `X-API-Key` and `Authorization: Token …` when set.
@@ -80,26 +73,14 @@ public struct Mem0BridgeConfig: Codable, Sendable, Hashable {
         self.timeout = timeout
     }
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        url = try c.decodeIfPresent(String.self, forKey: .url) ?? url
-        apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey) ?? apiKey
-        interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
-        maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
-        timeout = try c.decodeIfPresent(ConfigDuration.self, forKey: .timeout) ?? timeout
-        if !url.isEmpty, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            throw DecodingError.dataCorruptedError(
-                forKey: .url, in: c, debugDescription: "must start with http:// or https:// (e.g. http://mem0.local:8888)")
-        }
-        guard batchSize >= 1 else {
-            throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "must be at least 1")
-        }
-        guard interval.milliseconds > 0, maxBackoff >= interval, timeout.milliseconds > 0 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .interval, in: c, debugDescription: "interval and timeout must be > 0, max_backoff ≥ interval")
-        }
+    public func check() throws(ConfigProblem) {
+        try ConfigProblem.require(
+            url.isEmpty || url.hasPrefix("http://") || url.hasPrefix("https://"), "url",
+            "must start with http:// or https:// (e.g. http://mem0.local:8888)")
+        try ConfigProblem.require(batchSize >= 1, "batch_size", "must be at least 1")
+        try ConfigProblem.require(
+            interval.milliseconds > 0 && maxBackoff >= interval && timeout.milliseconds > 0, "interval",
+            "interval and timeout must be > 0, max_backoff ≥ interval")
     }
 
     public var isEnabled: Bool { !url.isEmpty }

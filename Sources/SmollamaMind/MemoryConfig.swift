@@ -2,7 +2,7 @@ public import SmollamaCore
 
 /// Config section `memory:` — reflection (routines → memories) and recall (embeddings, vector
 /// search). Every key defaulted; unknown keys refused.
-public struct MemoryConfig: Codable, Sendable, Hashable {
+public struct MemoryConfig: Codable, Sendable, Hashable, ConfigChecked {
     /// Run the reflection pass in the daemon.
     public var reflection = true
     /// How often the daemon reflects (it also reflects once at start); `smollama reflect` runs it now.
@@ -42,52 +42,14 @@ public struct MemoryConfig: Codable, Sendable, Hashable {
 
     public init() {}
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        reflection = try c.decodeIfPresent(Bool.self, forKey: .reflection) ?? reflection
-        reflectionInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .reflectionInterval) ?? reflectionInterval
-        reflectionWindow = try c.decodeIfPresent(ConfigDuration.self, forKey: .reflectionWindow) ?? reflectionWindow
-        minDays = try c.decodeIfPresent(Int.self, forKey: .minDays) ?? minDays
-        activeShare = try c.decodeIfPresent(Double.self, forKey: .activeShare) ?? activeShare
-        utcOffsetMinutes = try c.decodeIfPresent(Int.self, forKey: .utcOffsetMinutes) ?? utcOffsetMinutes
-        phraseWithLLM = try c.decodeIfPresent(Bool.self, forKey: .phraseWithLLM) ?? phraseWithLLM
-        embeddings = try c.decodeIfPresent(Bool.self, forKey: .embeddings) ?? embeddings
-        embeddingInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .embeddingInterval) ?? embeddingInterval
-        vectorSearch = try c.decodeIfPresent(Recall.VectorSearch.self, forKey: .vectorSearch) ?? vectorSearch
-        vec0Path = try c.decodeIfPresent(String.self, forKey: .vec0Path) ?? vec0Path
-        guard reflectionWindow.milliseconds >= 86_400_000 else {
-            throw DecodingError.dataCorruptedError(forKey: .reflectionWindow, in: c, debugDescription: "must be at least 1d")
-        }
-        guard reflectionInterval.milliseconds > 0, embeddingInterval.milliseconds > 0 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .reflectionInterval, in: c, debugDescription: "intervals must be positive")
-        }
-        guard minDays >= 1 else {
-            throw DecodingError.dataCorruptedError(forKey: .minDays, in: c, debugDescription: "must be at least 1")
-        }
-        guard activeShare > 0, activeShare <= 1 else {
-            throw DecodingError.dataCorruptedError(forKey: .activeShare, in: c, debugDescription: "must be in (0, 1]")
-        }
-        guard abs(utcOffsetMinutes) <= 14 * 60 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .utcOffsetMinutes, in: c, debugDescription: "must be within ±840 minutes")
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(reflection, forKey: .reflection)
-        try c.encode(reflectionInterval, forKey: .reflectionInterval)
-        try c.encode(reflectionWindow, forKey: .reflectionWindow)
-        try c.encode(minDays, forKey: .minDays)
-        try c.encode(activeShare, forKey: .activeShare)
-        try c.encode(utcOffsetMinutes, forKey: .utcOffsetMinutes)
-        try c.encode(phraseWithLLM, forKey: .phraseWithLLM)
-        try c.encode(embeddings, forKey: .embeddings)
-        try c.encode(embeddingInterval, forKey: .embeddingInterval)
-        try c.encode(vectorSearch, forKey: .vectorSearch)
-        try c.encode(vec0Path, forKey: .vec0Path)
+    public func check() throws(ConfigProblem) {
+        try ConfigProblem.require(reflectionWindow.milliseconds >= 86_400_000, "reflection_window", "must be at least 1d")
+        try ConfigProblem.require(
+            reflectionInterval.milliseconds > 0 && embeddingInterval.milliseconds > 0, "reflection_interval",
+            "intervals must be positive")
+        try ConfigProblem.require(minDays >= 1, "min_days", "must be at least 1")
+        try ConfigProblem.require(activeShare > 0 && activeShare <= 1, "active_share", "must be in (0, 1]")
+        try ConfigProblem.require(abs(utcOffsetMinutes) <= 14 * 60, "utc_offset_minutes", "must be within ±840 minutes")
     }
 
     /// The reflection settings these keys describe.

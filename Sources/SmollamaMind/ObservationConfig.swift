@@ -1,7 +1,7 @@
 public import SmollamaCore
 
 /// `observe:` in config.yaml: the observation loop. Every key defaulted, unknown keys refused.
-public struct ObserveConfig: Codable, Sendable, Hashable {
+public struct ObserveConfig: ConfigSection, Hashable {
     /// Off: no observations are written (the node still senses and logs).
     public var enabled = true
     /// Length of one observation window; the loop observes each window once it has ended.
@@ -51,52 +51,22 @@ public struct ObserveConfig: Codable, Sendable, Hashable {
 
     public init() {}
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? enabled
-        interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
-        checkInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .checkInterval) ?? checkInterval
-        earlyMinGap = try c.decodeIfPresent(ConfigDuration.self, forKey: .earlyMinGap) ?? earlyMinGap
-        dedupWindow = try c.decodeIfPresent(ConfigDuration.self, forKey: .dedupWindow) ?? dedupWindow
-        similarity = try c.decodeIfPresent(Double.self, forKey: .similarity) ?? similarity
-        maxPromptTokens = try c.decodeIfPresent(Int.self, forKey: .maxPromptTokens) ?? maxPromptTokens
-        maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens) ?? maxCompletionTokens
-        recentObservations = try c.decodeIfPresent(Int.self, forKey: .recentObservations) ?? recentObservations
-        baselineDays = try c.decodeIfPresent(Int.self, forKey: .baselineDays) ?? baselineDays
-        backfill = try c.decodeIfPresent(ConfigDuration.self, forKey: .backfill) ?? backfill
-        backfillModelBudget = try c.decodeIfPresent(ConfigDuration.self, forKey: .backfillModelBudget)
-            ?? backfillModelBudget
-        minModelScore = try c.decodeIfPresent(Double.self, forKey: .minModelScore) ?? minModelScore
-        calibrate = try c.decodeIfPresent(Bool.self, forKey: .calibrate) ?? calibrate
-        guard (0.0...1.0).contains(minModelScore) else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .minModelScore, in: c,
-                debugDescription: "must be between 0 and 1 (the share of calibration tasks the model must pass)")
-        }
-        guard interval.milliseconds >= 60_000 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .interval, in: c, debugDescription: "must be at least 1m (observations summarise a window)")
-        }
-        guard checkInterval.milliseconds > 0, checkInterval <= interval else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .checkInterval, in: c, debugDescription: "must be longer than 0 and at most observe.interval")
-        }
-        guard (0.0...1.0).contains(similarity) else {
-            throw DecodingError.dataCorruptedError(forKey: .similarity, in: c, debugDescription: "must be between 0 and 1")
-        }
-        guard maxPromptTokens >= 200 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .maxPromptTokens, in: c, debugDescription: "must be at least 200 (the evidence must fit)")
-        }
-        guard maxCompletionTokens >= 32 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .maxCompletionTokens, in: c, debugDescription: "must be at least 32 (one observation)")
-        }
-        guard recentObservations >= 0, baselineDays >= 1 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .baselineDays, in: c,
-                debugDescription: "recent_observations must be 0 or more and baseline_days at least 1")
-        }
+    public static func defaults(given: ConfigGiven) -> ObserveConfig { ObserveConfig() }
+
+    public func check() throws(ConfigProblem) {
+        try ConfigProblem.require(
+            (0.0...1.0).contains(minModelScore), "min_model_score",
+            "must be between 0 and 1 (the share of calibration tasks the model must pass)")
+        try ConfigProblem.require(
+            interval.milliseconds >= 60_000, "interval", "must be at least 1m (observations summarise a window)")
+        try ConfigProblem.require(
+            checkInterval.milliseconds > 0 && checkInterval <= interval, "check_interval",
+            "must be longer than 0 and at most observe.interval")
+        try ConfigProblem.require((0.0...1.0).contains(similarity), "similarity", "must be between 0 and 1")
+        try ConfigProblem.require(maxPromptTokens >= 200, "max_prompt_tokens", "must be at least 200 (the evidence must fit)")
+        try ConfigProblem.require(maxCompletionTokens >= 32, "max_completion_tokens", "must be at least 32 (one observation)")
+        try ConfigProblem.require(
+            recentObservations >= 0 && baselineDays >= 1, "baseline_days",
+            "recent_observations must be 0 or more and baseline_days at least 1")
     }
 }

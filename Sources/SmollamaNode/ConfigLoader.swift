@@ -1,9 +1,16 @@
+import Configuration
 import Foundation
 import SmollamaCore
 import Yams
 
-/// Reads `config.yaml`, applies `SMOLLAMA_*` environment variables and `--set key=value`
-/// overrides, and decodes the result — turning every problem into an error naming the key.
+/// Reads `config.yaml`, lays `SMOLLAMA_*` environment variables and `--set key=value` flags over
+/// it, and decodes the result over the defaults — turning every problem into an error naming the key.
+///
+/// The split (see ARCHITECTURE.md, "Configuration"): the file is ours (Yams), because the driver
+/// list is a list of mappings and unknown keys must be refused, which swift-configuration's YAML
+/// provider cannot do. The environment and `--set` are swift-configuration providers read through
+/// one `ConfigReader` (`--set` before environment), asked for every setting the defaults have.
+/// Decoding, unknown keys and range checks are `ConfigDecoding` in SmollamaCore.
 public enum ConfigLoader {
     /// Loads the node's config. A missing file is an error: a node is made by `smollama init`.
     public static func load(file: String, environment: [String: String] = [:], overrides: [String] = [])
@@ -31,16 +38,7 @@ public enum ConfigLoader {
         guard root.mapping != nil else {
             throw NodeError.invalidConfig(path: file, key: "(top level)", problem: "expected a mapping of sections")
         }
-        let leaves = try leafPaths()
-        for (variable, value) in environment.sorted(by: { $0.key < $1.key }) {
-            guard let path = try environmentPath(variable, leaves: leaves) else { continue }
-            root = set(path.split(separator: ".").map(String.init), to: Node(value), in: root)
-        }
-        for override in overrides {
-            let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else { throw NodeError.invalidOverride(override) }
-            root = set(parts[0].split(separator: ".").map(String.init), to: Node(parts[1]), in: root)
-        }
+        root = try layer(environment: environment, overrides: overrides, over: root)
 
         // The driver list is decoded per kind later; take it out before the strict decode.
         var drivers: [DriverEntry]?
@@ -54,7 +52,7 @@ public enum ConfigLoader {
             root = .mapping(top)
         }
         do {
-            var config = try YAMLDecoder().decode(NodeConfig.self, from: root)
+            var config = try ConfigDecoding.decode(NodeConfig.self, from: root, optionalKeys: Settings.optional)
             if let drivers { config.sensors.drivers = drivers }
             return config
         } catch {
@@ -62,46 +60,99 @@ public enum ConfigLoader {
         }
     }
 
-    /// Settings whose default is "unset", so encoding the defaults does not show them.
-    static let optionalLeaves: Set<String> = [
-        "llm.api_key", "llm.managed.llama_server", "llm.managed.chat_model_file", "llm.managed.embedding_model_file",
-    ]
-
-    /// Every scalar setting's dotted path, from the defaults: the keys env variables may set.
-    static func leafPaths() throws -> Set<String> {
-        let yaml = try YAMLEncoder().encode(NodeConfig())
-        var paths = Set<String>()
-        func walk(_ node: Node, _ prefix: String) {
-            guard let mapping = node.mapping else {
-                paths.insert(prefix)
-                return
+    /// Sets the file's tree's settings from `--set` flags, else `SMOLLAMA_*` variables.
+    static func layer(environment: [String: String], overrides: [String], over file: Node) throws -> Node {
+        let settings = try Settings.fromDefaults()
+        // A provider only answers for the keys it is asked: refuse variables naming no setting here.
+        for variable in environment.keys.sorted() { try settings.checkVariable(variable) }
+        var root = file
+        var flags: [AbsoluteConfigKey: ConfigValue] = [:]
+        for override in overrides {
+            let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw NodeError.invalidOverride(override) }
+            let (key, value) = (parts[0], parts[1])
+            guard settings.all.contains(key) else {
+                // Not a setting: into the tree as given, so the strict decode names it.
+                root = set(key.split(separator: ".").map(String.init), to: Node(value), in: root)
+                continue
             }
-            for (key, value) in mapping {
-                walk(value, prefix.isEmpty ? key.string ?? "" : prefix + "." + (key.string ?? ""))
-            }
+            let content: ConfigContent = settings.lists.contains(key)
+                ? .stringArray(value.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+                : .string(value)
+            flags[AbsoluteConfigKey([Settings.scope] + key.split(separator: ".").map(String.init))] =
+                ConfigValue(content, isSecret: Settings.secretKeys.contains(key))
         }
-        if let node = try Yams.compose(yaml: yaml) { walk(node, "") }
-        return paths.union(optionalLeaves)
+        let reader = ConfigReader(providers: [
+            InMemoryProvider(name: "--set", values: flags),
+            EnvironmentVariablesProvider(
+                environmentVariables: environment,
+                secretsSpecifier: .specific(Set(Settings.secretKeys.map(Settings.variable(for:))))),
+        ]).scoped(to: ConfigKey(Settings.scope))
+        for key in settings.all.sorted() {
+            let secret = Settings.secretKeys.contains(key)
+            let value: Node? = settings.lists.contains(key)
+                ? reader.stringArray(forKey: ConfigKey(key), isSecret: secret).map { .sequence(.init($0.map { Node($0) })) }
+                : reader.string(forKey: ConfigKey(key), isSecret: secret).map { Node($0) }
+            if let value { root = set(key.split(separator: ".").map(String.init), to: value, in: root) }
+        }
+        return root
     }
 
-    /// `SMOLLAMA_STORE_BATCH_SIZE` → `store.batch_size`. Variables of other tools that merely
-    /// share the prefix are ignored; a variable naming a config section but no key is an error.
-    static func environmentPath(_ variable: String, leaves: Set<String>) throws -> String? {
-        guard variable.hasPrefix("SMOLLAMA_") else { return nil }
-        let name = variable.dropFirst("SMOLLAMA_".count).lowercased()
-        let sections = Set(NodeConfig.CodingKeys.allCases.map(\.stringValue))
-        guard let section = name.split(separator: "_").first.map(String.init), sections.contains(section) else {
-            return nil
+    /// The settings the environment and `--set` may name: every leaf of the encoded defaults.
+    struct Settings {
+        /// The providers' keys are `smollama.<key>`, so `store.batch_size` is `SMOLLAMA_STORE_BATCH_SIZE`.
+        static let scope = "smollama"
+        /// Settings whose default is "unset", so encoding the defaults does not show them.
+        static let optional: Set<String> = [
+            "node.timezone", "llm.api_key", "llm.managed.llama_server", "llm.managed.chat_model_file",
+            "llm.managed.embedding_model_file",
+        ]
+        /// Never shown in swift-configuration's access logs.
+        static let secretKeys: Set<String> = [
+            "http.token", "llm.api_key", "mqtt.password", "mem0.api_key", "mem0.admin_key", "mem0.bridge.api_key",
+        ]
+
+        var all: Set<String> = optional
+        /// Settings holding a list: `a,b` in a variable or flag.
+        var lists: Set<String> = []
+
+        static func fromDefaults() throws -> Settings {
+            var settings = Settings()
+            func walk(_ node: Node, _ prefix: String) {
+                guard let mapping = node.mapping else {
+                    settings.all.insert(prefix)
+                    if node.sequence != nil { settings.lists.insert(prefix) }
+                    return
+                }
+                for (key, value) in mapping {
+                    walk(value, prefix.isEmpty ? key.string ?? "" : prefix + "." + (key.string ?? ""))
+                }
+            }
+            if let node = try Yams.compose(yaml: YAMLEncoder().encode(NodeConfig())) { walk(node, "") }
+            return settings
         }
-        let rest = name.dropFirst(section.count + 1)
-        let path = section + "." + rest
-        guard leaves.contains(path) else {
-            let candidates = leaves.filter { $0.hasPrefix(section + ".") }.sorted()
-                .map { "SMOLLAMA_" + $0.replacingOccurrences(of: ".", with: "_").uppercased() }
+
+        static func variable(for key: String) -> String {
+            "SMOLLAMA_" + key.replacingOccurrences(of: ".", with: "_").uppercased()
+        }
+
+        func setting(for variable: String) -> String? {
+            all.first { Self.variable(for: $0) == variable }
+        }
+
+        /// Variables of other tools that merely share the prefix are ignored; a variable naming a
+        /// config section but no setting is an error listing that section's variables.
+        func checkVariable(_ variable: String) throws {
+            guard variable.hasPrefix("SMOLLAMA_"), setting(for: variable) == nil else { return }
+            let name = variable.dropFirst("SMOLLAMA_".count).lowercased()
+            let sections = Set(NodeConfig.CodingKeys.allCases.map(\.stringValue))
+            guard let section = name.split(separator: "_").first.map(String.init), sections.contains(section) else {
+                return
+            }
+            let candidates = all.filter { $0.hasPrefix(section + ".") }.map(Self.variable(for:)).sorted()
             throw NodeError.invalidEnvironment(
                 variable: variable, problem: "no such setting; expected one of \(candidates.joined(separator: ", "))")
         }
-        return path
     }
 
     static func set(_ path: [String], to value: Node, in node: Node) -> Node {

@@ -8,7 +8,9 @@ public import SmollamaMind
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
 /// keys refused. Precedence: `--set` flags → `SMOLLAMA_*` environment → file → defaults.
-public struct NodeConfig: Codable, Sendable, Hashable {
+/// Decoding is the synthesized `Codable` over a tree laid on the defaults (`ConfigDecoding`);
+/// range checks are in each section's `check()`.
+public struct NodeConfig: ConfigSection, Hashable {
     public enum Role: String, Codable, Sendable, CaseIterable {
         /// An edge node: sensors, local log, local LLM.
         case alpaca
@@ -16,7 +18,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         case llama
     }
 
-    public struct NodeSection: Codable, Sendable, Hashable {
+    public struct NodeSection: Codable, Sendable, Hashable, ConfigChecked {
         /// Display name; the identity is the node id, never this.
         public var name = "smollama"
         public var role = Role.alpaca
@@ -35,23 +37,17 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         public var timeZone: TimeZone { timezone.flatMap(TimeZone.init(identifier:)) ?? .current }
 
         public init() {}
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
-            role = try c.decodeIfPresent(Role.self, forKey: .role) ?? role
-            dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? dataDir
-            timezone = try c.decodeIfPresent(String.self, forKey: .timezone)
-            if let timezone, TimeZone(identifier: timezone) == nil {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .timezone, in: c,
-                    debugDescription: "'\(timezone)' is not an IANA time zone name; write one like Europe/Berlin "
+        public func check() throws(ConfigProblem) {
+            if let timezone {
+                try ConfigProblem.require(
+                    TimeZone(identifier: timezone) != nil, "timezone",
+                    "'\(timezone)' is not an IANA time zone name; write one like Europe/Berlin "
                         + "or America/New_York (see /usr/share/zoneinfo), or leave it out for the system's")
             }
         }
     }
 
-    public struct StoreSection: Codable, Sendable, Hashable {
+    public struct StoreSection: Codable, Sendable, Hashable, ConfigChecked {
         /// Readings wait in memory at most this long before a commit: the most a `kill -9`
         /// or power cut can lose.
         public var flushInterval = ConfigDuration.seconds(1)
@@ -74,28 +70,12 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         }
 
         public init() {}
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            flushInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .flushInterval) ?? flushInterval
-            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
-            maxQueued = try c.decodeIfPresent(Int.self, forKey: .maxQueued) ?? maxQueued
-            rawRetention = try c.decodeIfPresent(ConfigDuration.self, forKey: .rawRetention) ?? rawRetention
-            rollupInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .rollupInterval) ?? rollupInterval
-            retentionInterval = try c.decodeIfPresent(ConfigDuration.self, forKey: .retentionInterval)
-                ?? retentionInterval
-            guard batchSize >= 1 else {
-                throw DecodingError.dataCorruptedError(forKey: .batchSize, in: c, debugDescription: "must be at least 1")
-            }
-            guard maxQueued >= batchSize else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .maxQueued, in: c, debugDescription: "must be at least batch_size (\(batchSize))")
-            }
-            guard flushInterval.milliseconds > 0, rollupInterval.milliseconds > 0, retentionInterval.milliseconds > 0
-            else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .flushInterval, in: c, debugDescription: "intervals must be longer than 0")
-            }
+        public func check() throws(ConfigProblem) {
+            try ConfigProblem.require(batchSize >= 1, "batch_size", "must be at least 1")
+            try ConfigProblem.require(maxQueued >= batchSize, "max_queued", "must be at least batch_size (\(batchSize))")
+            try ConfigProblem.require(
+                flushInterval.milliseconds > 0 && rollupInterval.milliseconds > 0 && retentionInterval.milliseconds > 0,
+                "flush_interval", "intervals must be longer than 0")
         }
     }
 
@@ -111,19 +91,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         }
 
         public init() {}
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            maxForwardJump = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxForwardJump) ?? maxForwardJump
-            tolerance = try c.decodeIfPresent(ConfigDuration.self, forKey: .tolerance) ?? tolerance
-        }
 
         public var policy: HybridLogicalClock.Policy {
             HybridLogicalClock.Policy(tolerance: tolerance.milliseconds, maxForwardJump: maxForwardJump.milliseconds)
         }
     }
 
-    public struct SensorsSection: Codable, Sendable, Hashable {
+    public struct SensorsSection: Codable, Sendable, Hashable, ConfigChecked {
         /// Consecutive failed reads before a driver's sensors are marked faulty.
         public var faultThreshold = 3
         /// Longest wait between retries of a faulty driver.
@@ -138,19 +112,12 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         }
 
         public init() {}
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            faultThreshold = try c.decodeIfPresent(Int.self, forKey: .faultThreshold) ?? faultThreshold
-            maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
-            guard faultThreshold >= 1 else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .faultThreshold, in: c, debugDescription: "must be at least 1")
-            }
+        public func check() throws(ConfigProblem) {
+            try ConfigProblem.require(faultThreshold >= 1, "fault_threshold", "must be at least 1")
         }
     }
 
-    public struct SyncSection: Codable, Sendable, Hashable {
+    public struct SyncSection: Codable, Sendable, Hashable, ConfigChecked {
         /// With sync on, raw readings are deleted only once the hub acknowledged them.
         public var enabled = false
         /// The hub's base URL, e.g. http://hub.local:8080 (default: the URL given to `smollama enroll`).
@@ -181,26 +148,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         /// Streams pulled from the hub.
         public var pullStreams: [EventStream] { pullObservations ? [.memories, .observations] : [.memories] }
 
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? enabled
-            hub = try c.decodeIfPresent(String.self, forKey: .hub) ?? hub
-            rawReadings = try c.decodeIfPresent(Bool.self, forKey: .rawReadings) ?? rawReadings
-            interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? interval
-            maxBackoff = try c.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
-            minFreeMB = try c.decodeIfPresent(Int.self, forKey: .minFreeMB) ?? minFreeMB
-            pullObservations = try c.decodeIfPresent(Bool.self, forKey: .pullObservations) ?? pullObservations
-            guard minFreeMB >= 0 else {
-                throw DecodingError.dataCorruptedError(forKey: .minFreeMB, in: c, debugDescription: "must be 0 (off) or more")
-            }
-            guard interval.milliseconds > 0, maxBackoff.milliseconds > 0 else {
-                throw DecodingError.dataCorruptedError(forKey: .interval, in: c, debugDescription: "intervals must be longer than 0")
-            }
-            guard hub.isEmpty || hub.hasPrefix("http://") || hub.hasPrefix("https://") else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .hub, in: c, debugDescription: "must be an http:// or https:// URL, e.g. http://hub.local:8080")
-            }
+        public func check() throws(ConfigProblem) {
+            try ConfigProblem.require(minFreeMB >= 0, "min_free_mb", "must be 0 (off) or more")
+            try ConfigProblem.require(
+                interval.milliseconds > 0 && maxBackoff.milliseconds > 0, "interval", "intervals must be longer than 0")
+            try ConfigProblem.require(
+                hub.isEmpty || hub.hasPrefix("http://") || hub.hasPrefix("https://"), "hub",
+                "must be an http:// or https:// URL, e.g. http://hub.local:8080")
         }
     }
 
@@ -213,11 +167,6 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         enum CodingKeys: String, CodingKey, CaseIterable { case level }
 
         public init() {}
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            level = try c.decodeIfPresent(Level.self, forKey: .level) ?? level
-        }
     }
 
     public var node = NodeSection()
@@ -244,20 +193,24 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     }
 
     public init() {}
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        node = try c.decodeIfPresent(NodeSection.self, forKey: .node) ?? node
-        store = try c.decodeIfPresent(StoreSection.self, forKey: .store) ?? store
-        clock = try c.decodeIfPresent(ClockSection.self, forKey: .clock) ?? clock
-        sensors = try c.decodeIfPresent(SensorsSection.self, forKey: .sensors) ?? sensors
-        sync = try c.decodeIfPresent(SyncSection.self, forKey: .sync) ?? sync
-        log = try c.decodeIfPresent(LogSection.self, forKey: .log) ?? log
-        http = try c.decodeIfPresent(HTTPConfig.self, forKey: .http) ?? http
-        llm = try c.decodeIfPresent(LLMConfig.self, forKey: .llm) ?? llm
-        mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? mqtt
-        observe = try c.decodeIfPresent(ObserveConfig.self, forKey: .observe) ?? observe
-        memory = try c.decodeIfPresent(MemoryConfig.self, forKey: .memory) ?? memory
-        mem0 = try c.decodeIfPresent(Mem0Config.self, forKey: .mem0) ?? mem0
+
+    /// The LLM section's defaults follow the backend and runtime given (see `LLMConfig.defaults`).
+    public static func defaults(given: ConfigGiven) -> NodeConfig {
+        var defaults = NodeConfig()
+        defaults.llm = LLMConfig.defaults(given: given.section("llm"))
+        return defaults
+    }
+
+    public func check() throws(ConfigProblem) {
+        try node.check(under: "node")
+        try store.check(under: "store")
+        try sensors.check(under: "sensors")
+        try sync.check(under: "sync")
+        try http.check(under: "http")
+        try llm.check(under: "llm")
+        try mqtt.check(under: "mqtt")
+        try observe.check(under: "observe")
+        try memory.check(under: "memory")
+        try mem0.check(under: "mem0")
     }
 }

@@ -1,8 +1,8 @@
-import SmollamaCore
+public import SmollamaCore
 
 /// The `http:` section: where the dashboard and JSON API listen, and the token that guards them
 /// when they listen beyond this machine. Every key is defaulted; unknown keys are refused.
-public struct HTTPConfig: Codable, Sendable, Hashable {
+public struct HTTPConfig: Codable, Sendable, Hashable, ConfigChecked {
     /// Loopback by default: nothing but this machine can reach the dashboard.
     public var host = "127.0.0.1"
     /// 0 picks a free port (tests); the URL actually served is logged.
@@ -19,18 +19,10 @@ public struct HTTPConfig: Codable, Sendable, Hashable {
         self.token = token
     }
 
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        host = try c.decodeIfPresent(String.self, forKey: .host) ?? host
-        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? port
-        token = try c.decodeIfPresent(String.self, forKey: .token) ?? token
-        guard (0...65_535).contains(port) else {
-            throw DecodingError.dataCorruptedError(forKey: .port, in: c, debugDescription: "must be 0…65535")
-        }
-        guard !host.isEmpty else {
-            throw DecodingError.dataCorruptedError(forKey: .host, in: c, debugDescription: "must not be empty")
-        }
+    /// Range checks at load time; `validate()` below is the start-time rule about tokens.
+    public func check() throws(ConfigProblem) {
+        try ConfigProblem.require((0...65_535).contains(port), "port", "must be 0…65535")
+        try ConfigProblem.require(!host.isEmpty, "host", "must not be empty")
     }
 
     /// True for 127.0.0.0/8, ::1 and `localhost`.

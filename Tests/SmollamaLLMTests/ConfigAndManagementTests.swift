@@ -8,7 +8,7 @@ import Testing
 
 @Suite struct LLMConfigTests {
     func decode(_ json: String) throws -> LLMConfig {
-        try JSONDecoder().decode(LLMConfig.self, from: Data(json.utf8))
+        try ConfigDecoding.decode(LLMConfig.self, from: json)
     }
 
     @Test func defaultsPointAtWhatSetupInstalls() throws {

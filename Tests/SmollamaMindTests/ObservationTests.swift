@@ -195,7 +195,7 @@ import Testing
 
     @Test func observeConfigRefusesUnknownKeysAndBadValues() throws {
         func decode(_ json: String) throws -> ObserveConfig {
-            try JSONDecoder().decode(ObserveConfig.self, from: Data(json.utf8))
+            try ConfigDecoding.decode(ObserveConfig.self, from: json)
         }
         #expect(try decode("{}") == ObserveConfig())
         let custom = try decode(#"{"interval": "5m", "similarity": 0.8, "max_prompt_tokens": 400}"#)
