@@ -1,24 +1,33 @@
 import Foundation
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
 import SmollamaLLM
 public import SmollamaServer
 
 /// The mem0-compatible REST API under `/mem0`, with the paths of mem0's self-hosted server
 /// (`server/main.py`): a mem0 client's base URL is `http://HUB:PORT/mem0`.
-public struct Mem0API: ServerExtension {
+public struct Mem0API: Sendable {
     public let memory: SharedMemory
     public let config: Mem0Config
-    public var pathPrefix: String { "/mem0" }
+    /// Where the routes live.
+    public static let prefix = "/mem0"
 
     public init(memory: SharedMemory, config: Mem0Config) {
         self.memory = memory
         self.config = config
     }
 
-    public func register(on router: Router<BasicRequestContext>) {
-        let api = router.group(RouterPath(pathPrefix))
+    /// The routes at `/mem0`, every one behind the mem0 key (`Mem0KeyMiddleware`): none is public.
+    public var mount: RouteMount { RouteMount(path: Self.prefix, routes: routes) }
+
+    var routes: RouteCollection<BasicRequestContext> {
+        let api = RouteCollection(context: BasicRequestContext.self)
             .add(middleware: Mem0KeyMiddleware(apiKey: config.apiKey, adminKey: config.adminKey))
+        addRoutes(to: api)
+        return api
+    }
+
+    func addRoutes(to api: RouteCollection<BasicRequestContext>) {
         let memory = memory
         let limit = config.maxBodyBytes
         api.post("/memories") { request, _ in
@@ -75,7 +84,7 @@ public struct Mem0API: ServerExtension {
     /// The paths mem0's Python `MemoryClient` uses (`MemoryClient(api_key=KEY, host="http://hub:8080/mem0")`),
     /// answered by the same handlers: `/v1/ping/`, `/v3/memories/add/`, `/v3/memories/` (list by
     /// `filters`), `/v3/memories/search/`, `/v1/memories/{id}/` (GET, PUT, DELETE) and its history.
-    func registerClientPaths(on api: RouterGroup<BasicRequestContext>, limit: Int) {
+    func registerClientPaths(on api: RouteCollection<BasicRequestContext>, limit: Int) {
         let memory = memory
         api.get("/v1/ping") { _, _ in
             // The client insists on an organisation and a project; the hub is one of each.

@@ -37,7 +37,7 @@ final class StubMem0Server: Sendable {
     func serve<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: Switch(server: self))
-        Mem0API(memory: fixture.memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).register(on: router)
+        router.addRoutes(Mem0API(memory: fixture.memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).routes, atPath: "/mem0")
         let port = Mutex<Int?>(nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },

@@ -49,7 +49,7 @@ struct Mem0Fixture {
                 node: NodeInfo(id: hub, name: "hub", role: "llama"), database: database, databasePath: nil, http: http,
                 now: { Self.start }),
             logger: .quiet,
-            extensions: [Mem0API(memory: memory, config: Mem0Config(apiKey: Self.apiKey, adminKey: adminKey))])
+            mounts: [Mem0API(memory: memory, config: Mem0Config(apiKey: Self.apiKey, adminKey: adminKey)).mount])
     }
 
     /// A memory written on the garage node and synced to the hub (an event of the garage's origin).

@@ -44,7 +44,7 @@ import Testing
 
         let router = Router(context: BasicRequestContext.self)
         SyncRoutes(hub: hub).register(on: router)
-        Mem0API(memory: memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).register(on: router)
+        router.addRoutes(Mem0API(memory: memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).routes, atPath: "/mem0")
         let port = Mutex<Int?>(nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
