@@ -96,11 +96,14 @@ struct DashboardRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         let token = environment.http.token
-        registerPublic(on: router)
+        let failures = DashboardFailureMiddleware<BasicRequestContext>()
+        registerPublic(on: router.group().add(middleware: failures))
         // Pages (and `/healthz`, `/logout`): a GET without the token goes to the login form.
-        registerPages(on: router.group().add(middleware: TokenMiddleware(token: token, refusal: .loginPage)))
+        registerPages(on: router.group().add(middleware: failures)
+            .add(middleware: TokenMiddleware(token: token, refusal: .loginPage)))
         // The JSON API and `/metrics`: a 401 without the token.
-        let machines = router.group().add(middleware: TokenMiddleware(token: token, refusal: .unauthorized))
+        let machines = router.group().add(middleware: failures)
+            .add(middleware: TokenMiddleware(token: token, refusal: .unauthorized))
         let metrics = ServerMetrics(environment: environment)
         machines.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -109,7 +112,7 @@ struct DashboardRoutes: Sendable {
         registerAPI(on: machines.group("/api/v1"))
     }
 
-    func registerPublic(on router: Router<BasicRequestContext>) {
+    func registerPublic(on router: RouterGroup<BasicRequestContext>) {
         router.get("/assets/app.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: Assets.css)))
@@ -217,7 +220,7 @@ struct DashboardRoutes: Sendable {
         api.get("/live/thoughts") { _, _ in await LiveEvents.thoughts(environment: environment) }
     }
 
-    func registerLogin(on router: Router<BasicRequestContext>) {
+    func registerLogin(on router: RouterGroup<BasicRequestContext>) {
         router.get("/login") { _, _ in HTMLResponse(html: Pages.login(node: node, failed: false)) }
         router.post("/login") { request, _ in
             var request = request

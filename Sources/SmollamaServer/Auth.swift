@@ -1,33 +1,7 @@
 import Crypto
 import Foundation
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
-
-/// Errors shown over HTTP: a status and a sentence, never an internal detail.
-public struct DashboardError: HTTPResponseError, Equatable {
-    public var status: HTTPResponse.Status
-    public var message: String
-
-    public static func notFound(_ what: String) -> DashboardError { .init(status: .notFound, message: what) }
-    public static func badRequest(_ what: String) -> DashboardError { .init(status: .badRequest, message: what) }
-    public static let unauthorized = DashboardError(
-        status: .unauthorized, message: "this dashboard needs the token set in http.token (Authorization: Bearer …)")
-
-    struct Body: Encodable {
-        struct Detail: Encodable {
-            var status: Int
-            var message: String
-        }
-        var error: Detail
-    }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(Body(error: .init(status: status.code, message: message)))
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"smollama\"" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
-}
 
 /// The dashboard token's check, attached to a route group (pages, or the API and `/metrics`):
 /// `Authorization: Bearer TOKEN`, or the HttpOnly session cookie the login form sets. Passes

@@ -1,5 +1,8 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
 import SmollamaLLM
 @testable import SmollamaMem0
 import Testing
@@ -82,5 +85,21 @@ import Testing
         #expect(refusal(Mem0UpdateRequest.self, "[1]") == "the body must be a JSON object")
         #expect(refusal(Mem0UpdateRequest.self, "{\"text\": ") == "the body is not valid JSON (UTF-8)")
         #expect(refusal(Mem0UpdateRequest.self, "") == "a JSON body is required")
+    }
+
+    /// Whatever a handler throws, mem0's routes answer `{"detail": "…"}` without internals.
+    @Test func failuresAnswerTheMem0Envelope() async throws {
+        struct Internal: Error { var secret = "/var/lib/smollama/db.sqlite is locked" }
+        let routes = RouteCollection(context: BasicRequestContext.self).add(middleware: Mem0FailureMiddleware())
+        routes.get("/broken") { _, _ -> String in throw Internal() }
+        let router = Router(context: BasicRequestContext.self)
+        router.addRoutes(routes, atPath: "/mem0")
+        try await Application(router: router, logger: Logger(label: "test")).test(.router) { client in
+            try await client.execute(uri: "/mem0/broken", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                let body = try JSONDecoder().decode([String: String].self, from: Data(response.body.readableBytesView))
+                #expect(body.keys.sorted() == ["detail"] && body["detail"]?.contains("sqlite") == false)
+            }
+        }
     }
 }
