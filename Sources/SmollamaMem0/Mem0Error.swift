@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 import HTTPTypes
 import SmollamaLLM
+import SmollamaServer
 
 /// An error answered over the mem0 API: a status and a sentence, as `{"detail": "…"}` like
 /// mem0's own (FastAPI) server. Never carries an internal detail.
@@ -30,6 +31,15 @@ public struct Mem0Error: HTTPResponseError, Equatable, CustomStringConvertible {
     }
 
     struct Body: Encodable { var detail: String }
+}
+
+extension Mem0Error {
+    /// The mem0 routes' failure middleware: nothing but `Mem0Error` leaves them.
+    static var failures: EnvelopeMiddleware<BasicRequestContext, Mem0Error> {
+        EnvelopeMiddleware(surface: "mem0", internalError: "the hub could not answer this request; its log says why") {
+            Mem0Error($0, $1)
+        }
+    }
 }
 
 /// A mem0 reply: the value as JSON (keys sorted, as mem0's clients and our snapshots expect nothing else).

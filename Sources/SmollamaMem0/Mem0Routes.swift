@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
-import Logging
 import SmollamaLLM
 public import SmollamaServer
 
@@ -23,7 +22,7 @@ public struct Mem0API: Sendable {
 
     var routes: RouteCollection<BasicRequestContext> {
         let api = RouteCollection(context: BasicRequestContext.self)
-            .add(middleware: Mem0FailureMiddleware())
+            .add(middleware: Mem0Error.failures)
             .add(middleware: Mem0KeyMiddleware(apiKey: config.apiKey, adminKey: config.adminKey))
         addRoutes(to: api)
         return api
@@ -119,29 +118,6 @@ public struct Mem0API: Sendable {
             throw Mem0Error(.contentTooLarge, "the body is larger than \(limit) bytes (mem0.max_body_bytes)")
         }
         return try Mem0Body.decode(type, from: Data(buffer.readableBytesView))
-    }
-}
-
-/// Every failure under `/mem0` as a `Mem0Error` (`{"detail": "…"}`): Hummingbird's own errors
-/// keep their status and sentence, anything else is logged and answered as a 500 without its detail.
-struct Mem0FailureMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        do {
-            return try await next(request, context)
-        } catch let error as Mem0Error {
-            throw error
-        } catch let error as HTTPError {
-            throw Mem0Error(error.status, error.body ?? error.status.reasonPhrase)
-        } catch {
-            context.logger.error("mem0 request failed", metadata: [
-                "smollama.http.path": "\(request.uri.path)", "smollama.error": "\(error)",
-            ])
-            throw Mem0Error(.internalServerError, "the hub could not answer this request; its log says why")
-        }
     }
 }
 

@@ -96,7 +96,7 @@ struct DashboardRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         let token = environment.http.token
-        let failures = DashboardFailureMiddleware<BasicRequestContext>()
+        let failures = DashboardError.failures
         registerPublic(on: router.group().add(middleware: failures))
         // Pages (and `/healthz`, `/logout`): a GET without the token goes to the login form.
         registerPages(on: router.group().add(middleware: failures)

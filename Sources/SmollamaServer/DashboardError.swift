@@ -5,7 +5,7 @@ import Logging
 
 /// The dashboard's and JSON API's one error envelope, `{"error": {"status", "message"}}`: a
 /// status and a sentence, never an internal detail. Handlers throw it;
-/// `DashboardFailureMiddleware` turns anything else into it.
+/// `DashboardError.failures` turns anything else into it.
 public struct DashboardError: HTTPResponseError, Equatable {
     public var status: HTTPResponse.Status
     public var message: String
@@ -31,24 +31,48 @@ public struct DashboardError: HTTPResponseError, Equatable {
     }
 }
 
-/// Every failure of the dashboard's routes as a `DashboardError`: Hummingbird's own errors keep
-/// their status and sentence, anything else is logged and answered as a 500 without its detail.
-struct DashboardFailureMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
+extension DashboardError {
+    /// The dashboard's failure middleware: nothing but `DashboardError` leaves its routes.
+    static var failures: EnvelopeMiddleware<BasicRequestContext, DashboardError> {
+        EnvelopeMiddleware(surface: "dashboard", internalError: "the node could not answer this request; its log says why") {
+            DashboardError(status: $0, message: $1)
+        }
+    }
+}
+
+/// Every failure of a surface's routes as the surface's one error envelope: the envelope as
+/// thrown; Hummingbird's own `HTTPError` with its status and sentence; anything else logged and
+/// answered as a 500 saying `internalError`, never the error's detail.
+public struct EnvelopeMiddleware<Context: RequestContext, Envelope: HTTPResponseError>: RouterMiddleware {
+    let surface: String
+    let internalError: String
+    let make: @Sendable (HTTPResponse.Status, String) -> Envelope
+
+    /// - Parameters:
+    ///   - surface: named in the log line of an unexpected failure (`smollama.http.surface`).
+    ///   - make: the envelope for a status and a sentence.
+    public init(surface: String, internalError: String,
+                make: @escaping @Sendable (HTTPResponse.Status, String) -> Envelope) {
+        self.surface = surface
+        self.internalError = internalError
+        self.make = make
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
     {
         do {
             return try await next(request, context)
-        } catch let error as DashboardError {
+        } catch let error as Envelope {
             throw error
         } catch let error as HTTPError {
-            throw DashboardError(status: error.status, message: error.body ?? error.status.reasonPhrase)
+            throw make(error.status, error.body ?? error.status.reasonPhrase)
         } catch {
-            context.logger.error("dashboard request failed", metadata: [
-                "smollama.http.path": "\(request.uri.path)", "smollama.error": "\(error)",
+            context.logger.error("request failed", metadata: [
+                "smollama.http.surface": "\(surface)", "smollama.http.path": "\(request.uri.path)",
+                "smollama.error": "\(error)",
             ])
-            throw DashboardError(status: .internalServerError,
-                                 message: "the node could not answer this request; its log says why")
+            throw make(.internalServerError, internalError)
         }
     }
 }

@@ -90,7 +90,7 @@ import Testing
     /// Whatever a handler throws, mem0's routes answer `{"detail": "…"}` without internals.
     @Test func failuresAnswerTheMem0Envelope() async throws {
         struct Internal: Error { var secret = "/var/lib/smollama/db.sqlite is locked" }
-        let routes = RouteCollection(context: BasicRequestContext.self).add(middleware: Mem0FailureMiddleware())
+        let routes = RouteCollection(context: BasicRequestContext.self).add(middleware: Mem0Error.failures)
         routes.get("/broken") { _, _ -> String in throw Internal() }
         let router = Router(context: BasicRequestContext.self)
         router.addRoutes(routes, atPath: "/mem0")

@@ -99,7 +99,7 @@ import Testing
     @Test func failuresAnswerTheDashboardEnvelope() async throws {
         struct Internal: Error { var secret = "/var/lib/smollama/db.sqlite is locked" }
         let router = Router(context: BasicRequestContext.self)
-        let api = router.group("/api/v1").add(middleware: DashboardFailureMiddleware())
+        let api = router.group("/api/v1").add(middleware: DashboardError.failures)
         api.get("/broken") { _, _ -> String in throw Internal() }
         api.get("/teapot") { _, _ -> String in throw HTTPError(.badRequest, message: "send a sensor") }
         try await Application(router: router, logger: .quiet).test(.router) { client in
