@@ -6,9 +6,10 @@ public import Logging
 public import SmollamaCore
 public import SmollamaStore
 
-/// The hub's side of sync: enrollment, authentication, handshake, push and pull. Transport-free
-/// (the Hummingbird routes and the simulation's in-process transport both call `handle`); all
-/// state is in the store, so a restarted hub continues exactly where its durable marks say.
+/// The hub's side of sync: enrollment, authentication, handshake, push and pull, one typed
+/// operation per endpoint. Transport-free (`SyncRoutes` and `InProcessSyncTransport` call the
+/// same operations); all state is in the store, so a restarted hub continues exactly where its
+/// durable marks say.
 public struct SyncHub: Sendable {
     public let database: SmollamaDatabase
     public let hubNode: NodeID
@@ -29,32 +30,6 @@ public struct SyncHub: Sendable {
         self.now = now
         self.logger = logger
         self.beforeCommit = beforeCommit
-    }
-
-    /// Answers one request without HTTP: the in-process transport of the simulation and the
-    /// benchmarks. It calls the same operations as the routes in `SyncRoutes` and gives the same
-    /// bytes and statuses. Never throws: every failure becomes a 4xx/5xx with a sentence.
-    public func handle(_ request: SyncHTTPRequest) async -> SyncHTTPResponse {
-        do {
-            guard request.body.count <= SyncProtocol.maxBodyBytes else {
-                throw SyncRefusal(413, "too_large",
-                                  "the body is \(request.body.count) bytes; the hub accepts at most \(SyncProtocol.maxBodyBytes): send smaller batches")
-            }
-            let body: [UInt8]
-            switch request.path {
-            case SyncProtocol.Path.time: body = try SyncJSON.encode(try time())
-            case SyncProtocol.Path.enroll: body = try SyncJSON.encode(try await enroll(body: request.body))
-            case SyncProtocol.Path.handshake: body = try SyncJSON.encode(try await handshake(try await verify(request)))
-            case SyncProtocol.Path.push: body = try SyncJSON.encode(try await push(try await verify(request)))
-            case SyncProtocol.Path.pull: body = try SyncJSON.encode(try await pull(try await verify(request)))
-            default:
-                throw SyncRefusal(404, "not_found", "no sync endpoint \(request.path); the hub serves \(SyncProtocol.Path.all.joined(separator: ", "))")
-            }
-            return SyncHTTPResponse(status: 200, body: body)
-        } catch {
-            let refusal = refusal(for: error, path: request.path)
-            return SyncHTTPResponse(status: refusal.status.code, body: refusal.body)
-        }
     }
 
     /// What a failed request answers: a refusal as it is (logged when the hub is at fault or a

@@ -32,7 +32,7 @@ import Testing
         let token = try await hub.createToken()
         let enrolment = try JSONEncoder().encode(EnrollRequest(token: token, node: garage.node, name: "garage",
                                                                 publicKey: garageKey.publicKeyHex, incarnation: 1))
-        #expect(await hub.handle(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:],
+        #expect(await InProcessSyncTransport(hub: hub).send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:],
                                                  body: [UInt8](enrolment))).status == 200)
         let garageClockSource = TestClockSource(wall: 1_796_000_000_000)
         let garageClock = NodeClock(source: garageClockSource, persisted: nil)

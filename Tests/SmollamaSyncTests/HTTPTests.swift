@@ -92,7 +92,7 @@ enum EnrollRequestBody {
 }
 
 extension SyncHub {
-    func enroll(_ request: SyncHTTPRequest) async -> SyncHTTPResponse { await handle(request) }
+    func enroll(_ request: SyncHTTPRequest) async -> SyncHTTPResponse { await InProcessSyncTransport(hub: self).send(request) }
 }
 
 func message(_ response: SyncHTTPResponse) -> String {
