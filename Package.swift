@@ -163,6 +163,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -395,7 +396,9 @@ let package = Package(
             name: "SmollamaNodeTests",
             dependencies: [
                 "SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting",
-                "SmollamaMind", "SmollamaLLM", "SmollamaServer",
+                "SmollamaMind", "SmollamaLLM", "SmollamaServer", "SmollamaMem0",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

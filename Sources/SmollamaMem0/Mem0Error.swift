@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 import HTTPTypes
 import SmollamaLLM
+import SmollamaServer
 
 /// An error answered over the mem0 API: a status and a sentence, as `{"detail": "…"}` like
 /// mem0's own (FastAPI) server. Never carries an internal detail.
@@ -26,20 +27,42 @@ public struct Mem0Error: HTTPResponseError, Equatable, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Token realm=\"smollama-mem0\"" }
-        let body = JSONValue.object(["detail": .string(detail)]).jsonString
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try mem0JSON(Body(detail: detail)))))
+    }
+
+    struct Body: Encodable { var detail: String }
+}
+
+extension Mem0Error {
+    /// The mem0 routes' failure middleware: nothing but `Mem0Error` leaves them.
+    static var failures: EnvelopeMiddleware<BasicRequestContext, Mem0Error> {
+        EnvelopeMiddleware(surface: "mem0", internalError: "the hub could not answer this request; its log says why") {
+            Mem0Error($0, $1)
+        }
     }
 }
 
-/// A JSON reply built from a `JSONValue` (mem0's shapes carry free-form metadata).
-struct Mem0JSON: ResponseGenerator {
-    var value: JSONValue
+/// A mem0 reply: the value as JSON (keys sorted, as mem0's clients and our snapshots expect nothing else).
+struct Mem0Reply<Value: Encodable>: ResponseGenerator {
+    var value: Value
     var status: HTTPResponse.Status = .ok
+
+    init(_ value: Value, status: HTTPResponse.Status = .ok) {
+        self.value = value
+        self.status = status
+    }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: value.jsonString)))
+                 body: .init(byteBuffer: ByteBuffer(bytes: try mem0JSON(value))))
     }
+}
+
+/// JSON as the mem0 API sends it.
+func mem0JSON(_ value: some Encodable) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return try encoder.encode(value)
 }
 
 extension JSONValue {
@@ -53,10 +76,5 @@ extension JSONValue {
         case .array: "an array"
         case .object: "an object"
         }
-    }
-
-    var boolValue: Bool? {
-        if case .bool(let value) = self { return value }
-        return nil
     }
 }

@@ -1,117 +1,94 @@
 import Foundation
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
 import SmollamaLLM
 public import SmollamaServer
 
 /// The mem0-compatible REST API under `/mem0`, with the paths of mem0's self-hosted server
 /// (`server/main.py`): a mem0 client's base URL is `http://HUB:PORT/mem0`.
-public struct Mem0API: ServerExtension {
+public struct Mem0API: Sendable {
     public let memory: SharedMemory
     public let config: Mem0Config
-    public var pathPrefix: String { "/mem0" }
+    /// Where the routes live.
+    public static let prefix = "/mem0"
 
     public init(memory: SharedMemory, config: Mem0Config) {
         self.memory = memory
         self.config = config
     }
 
-    public func register(on router: Router<BasicRequestContext>) {
-        let api = router.group(RouterPath(pathPrefix))
+    /// The routes at `/mem0`, every one behind the mem0 key (`Mem0KeyMiddleware`): none is public.
+    public var mount: RouteMount { RouteMount(path: Self.prefix, routes: routes) }
+
+    var routes: RouteCollection<BasicRequestContext> {
+        let api = RouteCollection(context: BasicRequestContext.self)
+            .add(middleware: Mem0Error.failures)
             .add(middleware: Mem0KeyMiddleware(apiKey: config.apiKey, adminKey: config.adminKey))
+        addRoutes(to: api)
+        return api
+    }
+
+    func addRoutes(to api: RouteCollection<BasicRequestContext>) {
         let memory = memory
         let limit = config.maxBodyBytes
+        let adminKey = config.adminKey
         api.post("/memories") { request, _ in
-            Mem0JSON(value: try await memory.add(try await Self.body(request, limit: limit)))
+            Mem0Reply(try await memory.add(try await Self.decode(Mem0AddRequest.self, request, limit: limit)))
         }
         api.get("/memories") { request, _ in
             let query = request.uri.queryParameters
-            var fields: [String: JSONValue] = [:]
-            for key in ["user_id", "agent_id", "run_id"] { if let value = query.get(key) { fields[key] = .string(value) } }
-            let scope = try SharedMemory.scope(fields)
             var filters = Mem0Filter.matchAll
             if let text = query.get("filters"), !text.isEmpty {
-                guard let value = try? JSONValue(parsing: text) else {
+                do {
+                    filters = try JSONDecoder().decode(Mem0Filter.self, from: Data(text.utf8))
+                } catch let error as Mem0Error {
+                    throw error
+                } catch {
                     throw Mem0Error.badRequest("filters must be URL-encoded JSON, e.g. filters=%7B%22kind%22%3A%22fact%22%7D")
                 }
-                filters = try Mem0Filter.parse(value)
             }
             let topK = try Self.intParameter(query.get("top_k") ?? query.get("limit"), name: "top_k") ?? 100
             let showExpired = query.get("show_expired").map { $0 == "true" || $0 == "1" } ?? false
-            return Mem0JSON(value: try await memory.list(scope: scope, filters: filters, limit: topK,
-                                                         showExpired: showExpired))
+            return Mem0Reply(try await memory.list(scope: try Mem0Scope.query { query.get($0) }, filters: filters,
+                                                   limit: topK, showExpired: showExpired))
         }
-        api.delete("/memories") { request, context in
-            try Mem0KeyMiddleware.requireAdmin(context: context, request: request, adminKey: config.adminKey,
-                                               call: "DELETE /memories")
+        api.delete("/memories") { request, _ in
+            try Mem0KeyMiddleware.requireAdmin(request: request, adminKey: adminKey, call: "DELETE /memories")
             let query = request.uri.queryParameters
-            var fields: [String: JSONValue] = [:]
-            for key in ["user_id", "agent_id", "run_id"] { if let value = query.get(key) { fields[key] = .string(value) } }
-            return Mem0JSON(value: try await memory.deleteAll(scope: try SharedMemory.scope(fields)))
-        }
-        api.get("/memories/:id") { _, context in
-            Mem0JSON(value: try await memory.get(id: try Self.id(context)))
-        }
-        api.put("/memories/:id") { request, context in
-            Mem0JSON(value: try await memory.update(id: try Self.id(context), body: try await Self.body(request, limit: limit)))
-        }
-        api.delete("/memories/:id") { _, context in
-            Mem0JSON(value: try await memory.delete(id: try Self.id(context)))
-        }
-        api.get("/memories/:id/history") { _, context in
-            Mem0JSON(value: try await memory.history(id: try Self.id(context)))
+            return Mem0Reply(try await memory.deleteAll(scope: try Mem0Scope.query { query.get($0) }))
         }
         api.post("/search") { request, _ in
-            Mem0JSON(value: try await memory.search(try await Self.body(request, limit: limit)))
+            Mem0Reply(try await memory.search(try await Self.decode(Mem0SearchRequest.self, request, limit: limit)))
         }
-        registerClientPaths(on: api, limit: limit)
-        api.post("/reset") { request, context in
-            try Mem0KeyMiddleware.requireAdmin(context: context, request: request, adminKey: config.adminKey,
-                                               call: "POST /reset")
-            return Mem0JSON(value: try await memory.reset())
+        api.post("/reset") { request, _ in
+            try Mem0KeyMiddleware.requireAdmin(request: request, adminKey: adminKey, call: "POST /reset")
+            return Mem0Reply(try await memory.reset())
         }
-    }
-
-    /// The paths mem0's Python `MemoryClient` uses (`MemoryClient(api_key=KEY, host="http://hub:8080/mem0")`),
-    /// answered by the same handlers: `/v1/ping/`, `/v3/memories/add/`, `/v3/memories/` (list by
-    /// `filters`), `/v3/memories/search/`, `/v1/memories/{id}/` (GET, PUT, DELETE) and its history.
-    func registerClientPaths(on api: RouterGroup<BasicRequestContext>, limit: Int) {
-        let memory = memory
-        api.get("/v1/ping") { _, _ in
-            // The client insists on an organisation and a project; the hub is one of each.
-            Mem0JSON(value: ["status": "ok", "org_id": "smollama", "project_id": "hub", "user_email": .null])
-        }
+        // mem0's Python `MemoryClient` (`MemoryClient(api_key=KEY, host="http://hub:8080/mem0")`)
+        // uses its own paths for the same operations.
+        api.get("/v1/ping") { _, _ in Mem0Reply(Mem0Ping()) }
         api.post("/v3/memories/add") { request, _ in
-            Mem0JSON(value: try await memory.add(try await Self.body(request, limit: limit)))
+            Mem0Reply(try await memory.add(try await Self.decode(Mem0AddRequest.self, request, limit: limit)))
         }
         api.post("/v3/memories") { request, _ in
-            let body = try await Self.body(request, limit: limit)
-            guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
-            try SharedMemory.rejectUnknown(object, allowed: ["filters", "top_k", "page", "page_size", "show_expired",
-                                                             "fields", "version"])
-            let filterValue = object["filters"] ?? .object([:])
-            guard let filters = filterValue.objectValue else { throw Mem0Error.badRequest("filters must be an object") }
-            let scope = try SharedMemory.scope(filters)
-            let rest = filters.filter { !["user_id", "agent_id", "run_id"].contains($0.key) }
-            let limit = try SharedMemory.int(object["top_k"] ?? object["page_size"], name: "top_k", range: 1...10_000) ?? 100
-            return Mem0JSON(value: try await memory.list(
-                scope: scope, filters: rest.isEmpty ? .matchAll : try Mem0Filter.parse(.object(rest)), limit: limit,
-                showExpired: try SharedMemory.bool(object["show_expired"], name: "show_expired") ?? false))
+            let list = try await Self.decode(Mem0ListRequest.self, request, limit: limit)
+            return Mem0Reply(try await memory.list(scope: list.scope, filters: list.filters, limit: list.limit,
+                                                   showExpired: list.showExpired))
         }
         api.post("/v3/memories/search") { request, _ in
-            Mem0JSON(value: try await memory.search(try await Self.body(request, limit: limit)))
+            Mem0Reply(try await memory.search(try await Self.decode(Mem0SearchRequest.self, request, limit: limit)))
         }
-        api.get("/v1/memories/:id") { _, context in
-            Mem0JSON(value: try await memory.get(id: try Self.id(context)))
-        }
-        api.put("/v1/memories/:id") { request, context in
-            Mem0JSON(value: try await memory.update(id: try Self.id(context), body: try await Self.body(request, limit: limit)))
-        }
-        api.delete("/v1/memories/:id") { _, context in
-            Mem0JSON(value: try await memory.delete(id: try Self.id(context)))
-        }
-        api.get("/v1/memories/:id/history") { _, context in
-            Mem0JSON(value: try await memory.history(id: try Self.id(context)))
+        // One memory, at mem0's server path and the client's.
+        for prefix in ["/memories", "/v1/memories"] {
+            api.get("\(prefix)/:id") { _, context in Mem0Reply(try await memory.get(id: try Self.id(context))) }
+            api.put("\(prefix)/:id") { request, context in
+                let update = try await Self.decode(Mem0UpdateRequest.self, request, limit: limit)
+                return Mem0Reply(try await memory.update(id: try Self.id(context), update))
+            }
+            api.delete("\(prefix)/:id") { _, context in Mem0Reply(try await memory.delete(id: try Self.id(context))) }
+            api.get("\(prefix)/:id/history") { _, context in
+                Mem0Reply(try await memory.history(id: try Self.id(context)))
+            }
         }
     }
 
@@ -130,8 +107,8 @@ public struct Mem0API: ServerExtension {
         return value
     }
 
-    /// The request's JSON body; a clear 4xx for a missing, oversized or malformed one.
-    static func body(_ request: Request, limit: Int) async throws -> JSONValue {
+    /// The request's JSON body as `T`; a clear 4xx for a missing, oversized or malformed one.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int) async throws -> T {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -140,13 +117,7 @@ public struct Mem0API: ServerExtension {
             // The only way collecting fails short of a dropped connection: more than `limit` bytes.
             throw Mem0Error(.contentTooLarge, "the body is larger than \(limit) bytes (mem0.max_body_bytes)")
         }
-        guard buffer.readableBytes > 0 else { throw Mem0Error.badRequest("a JSON body is required") }
-        let text = String(buffer: buffer)
-        do {
-            return try JSONValue(parsing: text)
-        } catch {
-            throw Mem0Error.badRequest("the body is not valid JSON (UTF-8)")
-        }
+        return try Mem0Body.decode(type, from: Data(buffer.readableBytesView))
     }
 }
 
@@ -182,7 +153,7 @@ struct Mem0KeyMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static func requireAdmin(context: Context, request: Request, adminKey: String, call: String) throws {
+    static func requireAdmin(request: Request, adminKey: String, call: String) throws {
         guard !adminKey.isEmpty else {
             throw Mem0Error(.forbidden, "\(call) is turned off on this hub: set mem0.admin_key to allow it")
         }

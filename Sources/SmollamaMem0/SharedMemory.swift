@@ -1,10 +1,8 @@
-// Over 400 lines: mem0's operations (add, list, get, update, delete, history, search, reset) over
-// memory versions share one set of filter, scope and stamping helpers.
 import Crypto
 import Foundation
 import HTTPTypes
 public import SmollamaCore
-public import SmollamaLLM
+import SmollamaLLM
 public import SmollamaStore
 
 /// A memory id and how well it matched a query (higher is better, 0…1).
@@ -85,28 +83,15 @@ public struct SharedMemory: Sendable {
     // MARK: - Requests
 
     /// `POST /memories`.
-    public func add(_ body: JSONValue) async throws -> JSONValue {
-        guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
-        try Self.rejectUnknown(object, allowed: [
-            "messages", "user_id", "agent_id", "run_id", "metadata", "infer", "memory_type", "prompt", "version",
-            "output_format", "async_mode",
-        ])
-        let messages = try Self.messages(object["messages"])
-        let scope = try Self.scope(object)
-        guard !scope.isEmpty else {
-            throw Mem0Error.badRequest("At least one identifier (user_id, agent_id, run_id) is required.")
-        }
-        if scope.userID == "*" || scope.agentID == "*" || scope.runID == "*" {
-            throw Mem0Error.badRequest("\"*\" matches any id in filters; a memory needs real ids")
-        }
-        let infer = try Self.bool(object["infer"], name: "infer") ?? true
-        var template = try template(metadata: object["metadata"], scope: scope)
+    public func add(_ request: Mem0AddRequest) async throws -> Mem0AddReply {
+        let messages = request.messages
+        var template = try template(metadata: request.metadata, scope: request.scope)
         let now = await clock.now()
         template.createdAt = now
         if template.validFrom == 0 { template.validFrom = now }
 
         var records: [(MemoryRecord, String)] = []
-        if infer {
+        if request.infer {
             guard let extractor else {
                 throw Mem0Error(.serviceUnavailable,
                                 "infer: true needs the hub's LLM (the llm: section), which is not available here; "
@@ -142,139 +127,105 @@ public struct SharedMemory: Sendable {
                 throw Mem0Error.badRequest("messages hold no user or assistant message to store")
             }
         }
-        var results: [JSONValue] = []
+        var results: [Mem0AddReply.Added] = []
         for (var record, role) in records {
             record.metadata["mem0.confidence_given"] = nil
             let stamp = await clock.eventStamp()
             try await database.knowledge.record(record, origin: node, stamp: stamp)
-            results.append(["id": .string(record.id), "memory": .string(record.text), "event": "ADD",
-                            "actor_id": record.metadata["actor_id"].map(JSONValue.string) ?? .null,
-                            "role": .string(role)])
+            results.append(.init(id: record.id, memory: record.text, event: "ADD", actorID: record.metadata["actor_id"],
+                                 role: role))
         }
-        return ["results": .array(results)]
+        return Mem0AddReply(results: results)
     }
 
     /// `GET /memories`: the current memories in scope that pass the filters, newest first.
-    public func list(scope: Mem0Scope, filters: Mem0Filter, limit: Int, showExpired: Bool) async throws -> JSONValue {
+    public func list(scope: Mem0Scope, filters: Mem0Filter, limit: Int, showExpired: Bool) async throws -> Mem0Items {
         guard !scope.isEmpty else {
             throw Mem0Error.badRequest(
                 "At least one identifier (user_id, agent_id, run_id) is required; use agent_id=* for every node")
         }
-        var results: [JSONValue] = []
+        var results: [Mem0Item] = []
         for stored in try await visibleMemories(includingExpired: showExpired) {
-            let document = await document(stored)
+            let item = await item(stored)
+            let document = item.document
             guard scope.filter.matches(document), filters.matches(document) else { continue }
-            results.append(await item(stored, document: document))
+            results.append(item)
             if results.count >= limit { break }
         }
-        return ["results": .array(results)]
+        return Mem0Items(results: results)
     }
 
     /// `GET /memories/{id}`.
-    public func get(id: String) async throws -> JSONValue {
-        let stored = try await current(id)
+    public func get(id: String) async throws -> Mem0Item {
         // mem0's `get` answers a whole MemoryItem, whose score is null outside a search.
-        guard case .object(var item) = await item(stored, document: await document(stored)) else { return .null }
-        item["score"] = .null
-        return .object(item)
+        await item(try await current(id), score: .null)
     }
 
     /// `PUT /memories/{id}`: a new version of the memory naming the one it edits.
-    public func update(id: String, body: JSONValue) async throws -> JSONValue {
-        guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
-        try Self.rejectUnknown(object, allowed: ["text", "data", "memory", "metadata"])
-        var text: String?
-        for key in ["text", "data", "memory"] {
-            guard let value = object[key], value != .null else { continue }
-            guard let string = value.stringValue else { throw Mem0Error.badRequest("\(key) must be a string") }
-            text = try Self.content(string, name: key)
-        }
-        let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
-        guard text != nil || metadata != nil else {
-            throw Mem0Error.badRequest("give the new text (\"text\": \"…\") or metadata to change")
-        }
+    public func update(id: String, _ request: Mem0UpdateRequest) async throws -> Mem0MessageReply {
         let stored = try await current(id)
         var record = stored.record
-        if let text { record.text = text }
-        if let metadata {
-            let changes = try Self.metadataChanges(metadata)
-            try Self.apply(changes, to: &record, allowScope: false)
-        }
+        if let text = request.text { record.text = text }
+        if let changes = request.metadata { try Self.apply(changes, to: &record, allowScope: false) }
         record.parent = stored.version
         record.metadata["mem0.confidence_given"] = nil
         await clock.observe(stored.hlc)  // the edit orders after the version it edits, whoever wrote that
         let stamp = await clock.eventStamp()
         try await database.knowledge.record(record, origin: node, stamp: stamp)
-        return ["message": "Memory updated successfully!"]
+        return Mem0MessageReply(message: "Memory updated successfully!")
     }
 
     /// `DELETE /memories/{id}`: a tombstone version (validity and belief closed); history stays.
-    public func delete(id: String) async throws -> JSONValue {
+    public func delete(id: String) async throws -> Mem0MessageReply {
         let stored = try await current(id)
         try await close(stored)
-        return ["message": "Memory deleted successfully!"]
+        return Mem0MessageReply(message: "Memory deleted successfully!")
     }
 
     /// `DELETE /memories?user_id=…` (admin): tombstones every current memory in scope.
-    public func deleteAll(scope: Mem0Scope) async throws -> JSONValue {
+    public func deleteAll(scope: Mem0Scope) async throws -> Mem0MessageReply {
         guard !scope.isEmpty else {
             throw Mem0Error.badRequest("At least one identifier (user_id, agent_id, run_id) is required.")
         }
-        for stored in try await visibleMemories() where scope.filter.matches(await document(stored)) {
+        for stored in try await visibleMemories() where scope.filter.matches(await item(stored).document) {
             try await close(stored)
         }
-        return ["message": "Memories deleted successfully!"]
+        return Mem0MessageReply(message: "Memories deleted successfully!")
     }
 
     /// `POST /reset` (admin): tombstones every current memory. Nothing is erased: history stays.
-    public func reset() async throws -> JSONValue {
+    public func reset() async throws -> Mem0MessageReply {
         for stored in try await visibleMemories() {
             try await close(stored)
         }
-        return ["message": "All memories reset"]
+        return Mem0MessageReply(message: "All memories reset")
     }
 
     /// `GET /memories/{id}/history`: every version, oldest first, as mem0's history entries.
-    public func history(id: String) async throws -> JSONValue {
+    public func history(id: String) async throws -> [Mem0HistoryEntry] {
         let versions = try await database.knowledge.memoryVersions(id: id)
         guard !versions.isEmpty else { throw Mem0Error.notFound(id) }
         let byRef = Dictionary(versions.map { ($0.version, $0) }, uniquingKeysWith: { first, _ in first })
-        var entries: [JSONValue] = []
+        var entries: [Mem0HistoryEntry] = []
         for version in versions {
             let record = version.record
             let previous = record.parent.flatMap { byRef[$0] }
             let event = record.parent == nil ? "ADD" : record.expiredAt == nil ? "UPDATE" : "DELETE"
-            entries.append([
-                "id": .string("\(version.version.origin.hex)-\(version.version.seq)"),
-                "memory_id": .string(id),
-                "old_memory": previous.map { .string($0.record.text) } ?? .null,
-                "new_memory": event == "DELETE" ? .null : .string(record.text),
-                "event": .string(event),
-                "created_at": .string(Self.iso(record.createdAt)),
-                "updated_at": .string(Self.iso(version.hlc.milliseconds)),
-                "is_deleted": .bool(event == "DELETE"),
-                "actor_id": .string(await directory.name(of: version.version.origin)),
-                "role": record.metadata["role"].map(JSONValue.string) ?? .null,
-            ])
+            entries.append(Mem0HistoryEntry(
+                id: "\(version.version.origin.hex)-\(version.version.seq)", memoryID: id,
+                oldMemory: previous?.record.text, newMemory: event == "DELETE" ? nil : record.text, event: event,
+                createdAt: Self.iso(record.createdAt), updatedAt: Self.iso(version.hlc.milliseconds),
+                isDeleted: event == "DELETE", actorID: await directory.name(of: version.version.origin),
+                role: record.metadata["role"]))
         }
-        return .array(entries)
+        return entries
     }
 
     /// `POST /search`.
-    public func search(_ body: JSONValue) async throws -> JSONValue {
-        guard let object = body.objectValue else { throw Mem0Error.badRequest("the body must be a JSON object") }
-        try Self.rejectUnknown(object, allowed: [
-            "query", "user_id", "agent_id", "run_id", "filters", "top_k", "limit", "threshold", "rerank", "keyword_search",
-            "fields", "version",
-        ])
-        guard let query = object["query"]?.stringValue, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-        else { throw Mem0Error.badRequest("query must be a non-empty string") }
-        let scope = try Self.scope(object)
-        var filters = try object["filters"].flatMap { $0 == .null ? nil : $0 }.map { try Mem0Filter.parse($0) }
-            ?? .matchAll
-        filters = .all([scope.filter, filters])
-        let topK = try Self.int(object["top_k"] ?? object["limit"], name: "top_k", range: 1...1000) ?? 20
-        let threshold = try Self.double(object["threshold"], name: "threshold", range: 0...1) ?? 0
+    public func search(_ request: Mem0SearchRequest) async throws -> Mem0Items {
+        let scope = request.scope
+        let filters = Mem0Filter.all([scope.filter, request.filters])
+        let topK = request.topK
         guard let searcher else {
             throw Mem0Error(.serviceUnavailable, "search needs the recall engine, which is not running on this hub")
         }
@@ -283,21 +234,18 @@ public struct SharedMemory: Sendable {
             let matched = await directory.nodes(matching: agent)
             if !matched.isEmpty { origins = matched }
         }
-        let hits = try await searcher.searchMemories(query, origins: origins, limit: max(topK * 5, 100))
+        let hits = try await searcher.searchMemories(request.query, origins: origins, limit: max(topK * 5, 100))
         let now = await clock.now()
-        var results: [JSONValue] = []
-        for hit in hits where hit.score >= threshold {
+        var results: [Mem0Item] = []
+        for hit in hits where hit.score >= request.threshold {
             guard let stored = try await database.knowledge.memory(id: hit.id), Self.isVisible(stored.record, now: now)
             else { continue }
-            var document = await document(stored)
-            document["score"] = .number(hit.score)
-            guard filters.matches(document) else { continue }
-            guard case .object(var item) = await item(stored, document: document) else { continue }
-            item["score"] = .number(hit.score)
-            results.append(.object(item))
+            let item = await item(stored, score: .value(hit.score))
+            guard filters.matches(item.document) else { continue }
+            results.append(item)
             if results.count >= topK { break }
         }
-        return ["results": .array(results)]
+        return Mem0Items(results: results)
     }
 
     // MARK: - Mapping
@@ -331,45 +279,27 @@ public struct SharedMemory: Sendable {
         try await database.knowledge.record(record, origin: node, stamp: stamp)
     }
 
-    /// The flat document filters look at: the item's top-level fields and its metadata.
-    func document(_ stored: StoredMemory) async -> [String: JSONValue] {
+    /// A mem0 memory item: the promoted scope keys, and in `metadata` the client's keys plus the
+    /// record's fields and the hub's (`node`, `node_id`, `source`, `supersedes`).
+    func item(_ stored: StoredMemory, score: Mem0Item.Score = .absent) async -> Mem0Item {
         let record = stored.record
-        var document: [String: JSONValue] = [:]
-        for (key, value) in Self.userMetadata(record) { document[key] = value }
-        document["id"] = .string(record.id)
-        document["memory"] = .string(record.text)
-        document["hash"] = .string(Self.hash(record.text))
-        document["created_at"] = .string(Self.iso(record.createdAt))
-        document["updated_at"] = .string(Self.iso(stored.hlc.milliseconds))
-        document["kind"] = .string(record.kind)
-        document["subjects"] = .array(record.subjects.map(JSONValue.string))
-        document["confidence"] = .number(record.confidence)
-        document["importance"] = .number(record.importance)
-        document["valid_from"] = .string(Self.iso(record.validFrom))
-        if let validTo = record.validTo { document["valid_to"] = .string(Self.iso(validTo)) }
-        if let supersedes = record.supersedes { document["supersedes"] = .string(supersedes) }
-        document["source"] = .string(record.source.rawValue)
         let nodeName = await directory.name(of: stored.firstOrigin)
-        document["node"] = .string(nodeName)
-        document["node_id"] = .string(stored.firstOrigin.hex)
-        document["user_id"] = record.metadata["user_id"].map(JSONValue.string)
-        document["agent_id"] = .string(record.metadata["agent_id"] ?? nodeName)
-        document["run_id"] = .string(record.metadata["run_id"] ?? Self.day(record.createdAt))
-        for key in ["actor_id", "role"] { document[key] = record.metadata[key].map(JSONValue.string) }
-        return document
-    }
-
-    /// A mem0 memory item: `id`, `memory`, `hash`, `metadata`, `created_at`, `updated_at`, and
-    /// the promoted scope keys.
-    func item(_ stored: StoredMemory, document: [String: JSONValue]) async -> JSONValue {
-        var item: [String: JSONValue] = [:]
-        for key in ["id", "memory", "hash", "created_at", "updated_at"] + Self.scopeKeys {
-            if let value = document[key] { item[key] = value }
-        }
-        var metadata = Self.userMetadata(stored.record)
-        for key in Self.fieldKeys.union(Self.outputOnlyKeys) { if let value = document[key] { metadata[key] = value } }
-        item["metadata"] = .object(metadata)
-        return .object(item)
+        var metadata = Self.userMetadata(record)
+        metadata["kind"] = .string(record.kind)
+        metadata["subjects"] = .array(record.subjects.map(JSONValue.string))
+        metadata["confidence"] = .number(record.confidence)
+        metadata["importance"] = .number(record.importance)
+        metadata["valid_from"] = .string(Self.iso(record.validFrom))
+        metadata["valid_to"] = record.validTo.map { .string(Self.iso($0)) }
+        metadata["supersedes"] = record.supersedes.map(JSONValue.string)
+        metadata["source"] = .string(record.source.rawValue)
+        metadata["node"] = .string(nodeName)
+        metadata["node_id"] = .string(stored.firstOrigin.hex)
+        return Mem0Item(
+            id: record.id, memory: record.text, hash: Self.hash(record.text), createdAt: Self.iso(record.createdAt),
+            updatedAt: Self.iso(stored.hlc.milliseconds), userID: record.metadata["user_id"],
+            agentID: record.metadata["agent_id"] ?? nodeName, runID: record.metadata["run_id"] ?? Self.day(record.createdAt),
+            actorID: record.metadata["actor_id"], role: record.metadata["role"], metadata: metadata, score: score)
     }
 
     /// Free-form metadata as given (JSON values restored), without scope and internal keys.
@@ -383,177 +313,15 @@ public struct SharedMemory: Sendable {
     }
 
     /// The record a new memory starts from: scope ids and metadata applied.
-    private func template(metadata: JSONValue?, scope: Mem0Scope) throws -> MemoryRecord {
+    private func template(metadata: [String: JSONValue]?, scope: Mem0Scope) throws -> MemoryRecord {
         var record = MemoryRecord(
             id: "", kind: "fact", subjects: [], text: "", confidence: 1, importance: 0.5, validFrom: 0, createdAt: 0,
             source: .api)
-        if let metadata, metadata != .null {
-            try Self.apply(try Self.metadataChanges(metadata), to: &record, allowScope: true)
-        }
+        if let metadata { try Self.apply(metadata, to: &record, allowScope: true) }
         if let user = scope.userID { record.metadata["user_id"] = user }
         if let agent = scope.agentID { record.metadata["agent_id"] = agent }
         if let run = scope.runID { record.metadata["run_id"] = run }
         return record
-    }
-
-    static func metadataChanges(_ value: JSONValue) throws(Mem0Error) -> [String: JSONValue] {
-        guard let object = value.objectValue else {
-            throw .badRequest("metadata must be an object, not \(value.typeName)")
-        }
-        guard object.count <= 64 else { throw .badRequest("metadata holds more than 64 keys") }
-        for (key, item) in object {
-            guard !key.isEmpty, key.count <= 100, !key.hasPrefix("mem0.") else {
-                throw .badRequest("metadata key '\(key.prefix(100))' is empty, too long or reserved (mem0.*)")
-            }
-            guard outputOnlyKeys.contains(key) == false else {
-                throw .badRequest("metadata.\(key) is set by the hub and cannot be written")
-            }
-            guard item.jsonString.utf8.count <= 4096 else { throw .badRequest("metadata.\(key) is longer than 4 KB") }
-        }
-        return object
-    }
-
-    /// Applies metadata to a record: field keys set fields, the rest is kept as metadata.
-    static func apply(_ changes: [String: JSONValue], to record: inout MemoryRecord, allowScope: Bool) throws(Mem0Error) {
-        var jsonKeys = Set((record.metadata[jsonKeysKey] ?? "").split(separator: ",").map(String.init))
-        for key in changes.keys.sorted() {
-            let value = changes[key] ?? .null
-            switch key {
-            case "kind":
-                guard let kind = value.stringValue, !kind.isEmpty, kind.count <= 40 else {
-                    throw .badRequest("metadata.kind must be a short string such as \"fact\" or \"routine\"")
-                }
-                record.kind = kind
-            case "subjects":
-                if let one = value.stringValue {
-                    record.subjects = [one]
-                } else if let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) {
-                    record.subjects = list.compactMap(\.stringValue)
-                } else {
-                    throw .badRequest("metadata.subjects must be a string or an array of strings")
-                }
-            case "confidence", "importance":
-                guard let number = value.doubleValue, (0...1).contains(number) else {
-                    throw .badRequest("metadata.\(key) must be a number from 0 to 1")
-                }
-                if key == "confidence" {
-                    record.confidence = number
-                    record.metadata["mem0.confidence_given"] = "1"
-                } else {
-                    record.importance = number
-                }
-            case "valid_from", "valid_to":
-                guard let time = milliseconds(value) else {
-                    throw .badRequest("metadata.\(key) must be an ISO 8601 time (2026-05-01T07:00:00Z) or epoch milliseconds")
-                }
-                if key == "valid_from" { record.validFrom = time } else { record.validTo = time }
-            case _ where scopeKeys.contains(key):
-                guard allowScope else { continue }  // immutable after creation, as in mem0
-                guard let text = value.stringValue else { throw .badRequest("metadata.\(key) must be a string") }
-                record.metadata[key] = text
-            default:
-                if value == .null {
-                    record.metadata[key] = nil
-                    jsonKeys.remove(key)
-                } else if let text = value.stringValue {
-                    record.metadata[key] = text
-                    jsonKeys.remove(key)
-                } else {
-                    record.metadata[key] = value.jsonString
-                    jsonKeys.insert(key)
-                }
-            }
-        }
-        record.metadata[jsonKeysKey] = jsonKeys.isEmpty ? nil : jsonKeys.sorted().joined(separator: ",")
-    }
-
-    // MARK: - Validation helpers
-
-    static func messages(_ value: JSONValue?) throws(Mem0Error) -> [ExtractionMessage] {
-        guard let value else { throw .badRequest("messages is required: [{\"role\": \"user\", \"content\": \"…\"}]") }
-        let list: [JSONValue]
-        switch value {
-        case .string: list = [["role": "user", "content": value]]
-        case .object: list = [value]
-        case .array(let items): list = items
-        default: throw .badRequest("messages must be a string or an array of {role, content} objects")
-        }
-        guard !list.isEmpty else { throw .badRequest("messages must not be empty") }
-        guard list.count <= 200 else { throw .badRequest("messages holds more than 200 messages") }
-        var result: [ExtractionMessage] = []
-        for (index, item) in list.enumerated() {
-            guard let role = item["role"]?.stringValue, ["user", "assistant", "system"].contains(role) else {
-                throw .badRequest("messages[\(index)].role must be \"user\", \"assistant\" or \"system\"")
-            }
-            guard let given = item["content"]?.stringValue else {
-                throw .badRequest("messages[\(index)].content must be a string")
-            }
-            let text = try content(given, name: "messages[\(index)].content")
-            result.append(ExtractionMessage(role: role, content: text, name: item["name"]?.stringValue))
-        }
-        return result
-    }
-
-    static func content(_ text: String, name: String) throws(Mem0Error) -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw .badRequest("\(name) must not be empty") }
-        guard trimmed.utf8.count <= 8192 else { throw .badRequest("\(name) is longer than 8 KB") }
-        return trimmed
-    }
-
-    static func scope(_ object: [String: JSONValue]) throws(Mem0Error) -> Mem0Scope {
-        var scope = Mem0Scope()
-        for key in ["user_id", "agent_id", "run_id"] {
-            guard let value = object[key], value != .null else { continue }
-            guard let text = value.stringValue?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.count <= 200
-            else { throw .badRequest("\(key) must be a non-empty string of at most 200 characters") }
-            switch key {
-            case "user_id": scope.userID = text
-            case "agent_id": scope.agentID = text
-            default: scope.runID = text
-            }
-        }
-        return scope
-    }
-
-    static func rejectUnknown(_ object: [String: JSONValue], allowed: Set<String>) throws(Mem0Error) {
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw .badRequest("unknown field '\(unknown)'; expected \(allowed.sorted().joined(separator: ", "))")
-        }
-    }
-
-    static func bool(_ value: JSONValue?, name: String) throws(Mem0Error) -> Bool? {
-        guard let value, value != .null else { return nil }
-        guard let bool = value.boolValue else { throw .badRequest("\(name) must be true or false") }
-        return bool
-    }
-
-    static func int(_ value: JSONValue?, name: String, range: ClosedRange<Int>) throws(Mem0Error) -> Int? {
-        guard let value, value != .null else { return nil }
-        guard let number = value.intValue, range.contains(number) else {
-            throw .badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
-    }
-
-    static func double(_ value: JSONValue?, name: String, range: ClosedRange<Double>) throws(Mem0Error) -> Double? {
-        guard let value, value != .null else { return nil }
-        guard let number = value.doubleValue, range.contains(number) else {
-            throw .badRequest("\(name) must be a number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
-    }
-
-    static func milliseconds(_ value: JSONValue) -> Int64? {
-        if let number = value.doubleValue, number.isFinite, abs(number) < 1e15 { return Int64(number) }
-        guard let text = value.stringValue else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
     }
 
     /// Node-clock milliseconds as ISO 8601 in UTC, e.g. `2026-11-26T04:34:05.816Z`.

@@ -60,12 +60,9 @@ public enum Daemon {
         }
         let dashboard = try buildApplication(
             environment: environment,
-            logger: logger, extensions: shared.extensions,
+            logger: logger, mounts: shared.mounts + sync.mounts,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
-            },
-            extraRoutes: { router in
-                if let hub = sync.hub { SyncRoutes(hub: hub).register(on: router) }
             })
 
         let lock = try DaemonLock(paths: runtime.paths)

@@ -10,7 +10,7 @@ import SmollamaStore
 /// The hub's shared memory: the mem0-compatible API (served by the dashboard's HTTP server under
 /// `/mem0`) and, when configured, the bridge to an external mem0 server.
 struct SharedMemoryWiring {
-    var extensions: [any ServerExtension] = []
+    var mounts: [RouteMount] = []
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
 
     init(runtime: NodeRuntime, clock: NodeClock, logger: Logger) {
@@ -31,7 +31,7 @@ struct SharedMemoryWiring {
                 database: database, node: runtime.identity.nodeID, clock: clock, directory: directory,
                 extractor: ModelFactExtractor(model: config.llm.makeChatModel(logger: logger)),
                 searcher: RecallMemorySearcher(recall: MemoryWiring.recall(runtime: runtime, logger: logger)))
-            extensions.append(Mem0API(memory: memory, config: config.mem0))
+            mounts.append(Mem0API(memory: memory, config: config.mem0).mount)
             logger.info("mem0: API served", metadata: ["smollama.url": "\(config.http.url())mem0"])
         }
         if config.mem0.bridge.isEnabled {

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import ServiceLifecycle
 import SmollamaCore
+public import SmollamaServer
 public import SmollamaStore
 public import SmollamaSync
 
@@ -11,6 +12,15 @@ public struct SyncWiring: Sendable {
     public let hub: SyncHub?
     public let client: SyncClient?
     let configuration: SyncService.Configuration
+
+    /// The hub's sync routes, served by the dashboard's HTTP server (none on other nodes).
+    var mounts: [RouteMount] { hub.map { [Self.mount(hub: $0)] } ?? [] }
+
+    /// `/sync/v1`: each signed route checks its request's signature; `time` and `enroll` (which
+    /// carries its one-time token in the body) are public.
+    public static func mount(hub: SyncHub) -> RouteMount {
+        RouteMount(path: SyncRoutes.prefix, routes: SyncRoutes(hub: hub).routes, publicRoutes: SyncRoutes.publicRoutes)
+    }
 
     public init(runtime: NodeRuntime, clock: NodeClock, clockSource: any ClockSource, logger: Logger) throws {
         let config = runtime.config

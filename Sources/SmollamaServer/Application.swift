@@ -10,20 +10,12 @@ import SmollamaStore
 /// Throws `HTTPConfigError` when bound beyond loopback without a token.
 public func buildApplication(
     environment: DashboardEnvironment, logger: Logger, tailInterval: Duration = .seconds(1),
-    extensions: [any ServerExtension] = [],
-    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in },
-    extraRoutes: (Router<BasicRequestContext>) -> Void = { _ in }
+    mounts: [RouteMount] = [],
+    onServerRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try environment.http.validate()
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: TokenMiddleware(token: environment.http.token,
-                                           exemptPrefixes: extensions.map { $0.pathPrefix + "/" }))
-    DashboardRoutes(environment: environment).register(on: router)
-    for item in extensions { item.register(on: router) }
-    // Other modules' routes (the hub's `/sync/v1/…`, which authenticate every request themselves).
-    extraRoutes(router)
     var app = Application(
-        router: router,
+        router: buildRouter(environment: environment, mounts: mounts),
         configuration: .init(address: .hostname(environment.http.host, port: environment.http.port),
                              serverName: "smollama"),
         onServerRunning: { channel in
@@ -35,12 +27,33 @@ public func buildApplication(
     return app
 }
 
-/// More routes under their own path prefix, guarded by their own credentials rather than the
-/// dashboard token (e.g. the hub's mem0-compatible API under `/mem0`).
-public protocol ServerExtension: Sendable {
-    /// e.g. `/mem0`: every route registered lives below it.
-    var pathPrefix: String { get }
-    func register(on router: Router<BasicRequestContext>)
+/// Every route the server answers: the dashboard's groups (public login and assets, pages, the
+/// API and `/metrics`, each group with its own check) and the mounted surfaces, which bring
+/// their own checks. Its `routes` list is what the route-walk test proves guarded.
+public func buildRouter(environment: DashboardEnvironment, mounts: [RouteMount] = []) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    DashboardRoutes(environment: environment).register(on: router)
+    for mount in mounts { router.addRoutes(mount.routes, atPath: RouterPath(mount.path)) }
+    return router
+}
+
+/// The dashboard's routes answered without the token: the login form and the static assets.
+public let dashboardPublicRoutes: Set<String> = ["GET /login", "POST /login", "GET /assets/app.css",
+                                                 "GET /assets/app.js"]
+
+/// Another module's routes below a path prefix (the hub's mem0 API at `/mem0`, sync at
+/// `/sync/v1`), guarded by their own credentials: the collection carries its own middleware.
+public struct RouteMount {
+    public var path: String
+    public var routes: RouteCollection<BasicRequestContext>
+    /// Routes (`"POST /sync/v1/time"`) answered without credentials on purpose.
+    public var publicRoutes: Set<String>
+
+    public init(path: String, routes: RouteCollection<BasicRequestContext>, publicRoutes: Set<String> = []) {
+        self.path = path
+        self.routes = routes
+        self.publicRoutes = publicRoutes
+    }
 }
 
 /// JSON bodies of the API. Each is a named struct, so shapes are stable and documented.
@@ -82,7 +95,24 @@ struct DashboardRoutes: Sendable {
     }
 
     func register(on router: Router<BasicRequestContext>) {
+        let token = environment.http.token
+        let failures = DashboardError.failures
+        registerPublic(on: router.group().add(middleware: failures))
+        // Pages (and `/healthz`, `/logout`): a GET without the token goes to the login form.
+        registerPages(on: router.group().add(middleware: failures)
+            .add(middleware: TokenMiddleware(token: token, refusal: .loginPage)))
+        // The JSON API and `/metrics`: a 401 without the token.
+        let machines = router.group().add(middleware: failures)
+            .add(middleware: TokenMiddleware(token: token, refusal: .unauthorized))
         let metrics = ServerMetrics(environment: environment)
+        machines.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: try await metrics.render())))
+        }
+        registerAPI(on: machines.group("/api/v1"))
+    }
+
+    func registerPublic(on router: RouterGroup<BasicRequestContext>) {
         router.get("/assets/app.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: Assets.css)))
@@ -92,17 +122,11 @@ struct DashboardRoutes: Sendable {
                      headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: Assets.javascript)))
         }
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: try await metrics.render())))
-        }
-        registerPages(on: router)
-        registerAPI(on: router)
         registerLogin(on: router)
     }
 
-    func registerPages(on router: Router<BasicRequestContext>) {
+    func registerPages(on router: RouterGroup<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in "ok\n" }
         router.get("/") { request, _ in
             let sensors = try await queries.sensors()
             return HTMLResponse(html: Pages.overview(
@@ -126,6 +150,12 @@ struct DashboardRoutes: Sendable {
             var filter = try logFilter(request)
             filter.stream = .observations
             return try await logPage(request, filter: filter)
+        }
+        router.post("/logout") { _, _ in
+            var response = Response(status: .seeOther, headers: [.location: "/login"])
+            response.setCookie(Cookie(name: TokenMiddleware<BasicRequestContext>.cookieName, value: "", maxAge: 0,
+                                      path: "/", httpOnly: true, sameSite: .strict))
+            return response
         }
         router.get("/thoughts") { request, _ in
             HTMLResponse(html: Pages.thoughts(node: node, signedIn: signedIn(request)))
@@ -153,8 +183,7 @@ struct DashboardRoutes: Sendable {
                                             writer: await environment.writer(), signedIn: signedIn(request)))
     }
 
-    func registerAPI(on router: Router<BasicRequestContext>) {
-        let api = router.group("/api/v1")
+    func registerAPI(on api: RouterGroup<BasicRequestContext>) {
         api.get("/status") { _, _ in
             NodeDetail(node: try await queries.thisNode(), sensors: try await queries.sensors())
         }
@@ -191,7 +220,7 @@ struct DashboardRoutes: Sendable {
         api.get("/live/thoughts") { _, _ in await LiveEvents.thoughts(environment: environment) }
     }
 
-    func registerLogin(on router: Router<BasicRequestContext>) {
+    func registerLogin(on router: RouterGroup<BasicRequestContext>) {
         router.get("/login") { _, _ in HTMLResponse(html: Pages.login(node: node, failed: false)) }
         router.post("/login") { request, _ in
             var request = request
@@ -208,12 +237,6 @@ struct DashboardRoutes: Sendable {
                 name: TokenMiddleware<BasicRequestContext>.cookieName,
                 value: TokenMiddleware<BasicRequestContext>.sessionValue(token: environment.http.token),
                 maxAge: 30 * 86_400, path: "/", httpOnly: true, sameSite: .strict))
-            return response
-        }
-        router.post("/logout") { _, _ in
-            var response = Response(status: .seeOther, headers: [.location: "/login"])
-            response.setCookie(Cookie(name: TokenMiddleware<BasicRequestContext>.cookieName, value: "", maxAge: 0,
-                                      path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
     }

@@ -1,41 +1,23 @@
 import Crypto
 import Foundation
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
 
-/// Errors shown over HTTP: a status and a sentence, never an internal detail.
-public struct DashboardError: HTTPResponseError, Equatable {
-    public var status: HTTPResponse.Status
-    public var message: String
-
-    public static func notFound(_ what: String) -> DashboardError { .init(status: .notFound, message: what) }
-    public static func badRequest(_ what: String) -> DashboardError { .init(status: .badRequest, message: what) }
-    public static let unauthorized = DashboardError(
-        status: .unauthorized, message: "this dashboard needs the token set in http.token (Authorization: Bearer …)")
-
-    struct Body: Encodable {
-        struct Detail: Encodable {
-            var status: Int
-            var message: String
-        }
-        var error: Detail
-    }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(Body(error: .init(status: status.code, message: message)))
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"smollama\"" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
-}
-
-/// Guards everything but the login form and the static assets when a token is configured:
-/// `Authorization: Bearer TOKEN`, or the HttpOnly session cookie the login form sets. Pages
-/// without either redirect to the login form; the API answers 401.
+/// The dashboard token's check, attached to a route group (pages, or the API and `/metrics`):
+/// `Authorization: Bearer TOKEN`, or the HttpOnly session cookie the login form sets. Passes
+/// everything when no token is configured (loopback only, `HTTPConfig.validate`). Other
+/// surfaces (mem0, sync) attach their own checks to their own groups.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// What a request without the token gets.
+    enum Refusal: Sendable {
+        /// A page: a GET is sent to the login form; anything else is a 401.
+        case loginPage
+        /// The JSON API and `/metrics`: always a 401 (`DashboardError.unauthorized`).
+        case unauthorized
+    }
+
     let token: String
-    /// Path prefixes (ending in `/`) whose routes check their own credentials.
-    var exemptPrefixes: [String] = []
+    let refusal: Refusal
 
     static var cookieName: String { "smollama_session" }
 
@@ -57,17 +39,8 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let path = request.uri.path
-        // `/sync/` requests are signed by each node's key and checked by the sync routes; the
-        // extensions' prefixes (e.g. `/mem0/`) check their own keys.
-        if token.isEmpty || path == "/login" || path.hasPrefix("/assets/") || path.hasPrefix("/sync/")
-            || isAuthorized(request) || exemptPrefixes.contains(where: { path.hasPrefix($0) })
-        {
-            return try await next(request, context)
-        }
-        if path.hasPrefix("/api/") || path == "/metrics" || request.method != .get {
-            throw DashboardError.unauthorized
-        }
+        if token.isEmpty || isAuthorized(request) { return try await next(request, context) }
+        guard refusal == .loginPage, request.method == .get else { throw DashboardError.unauthorized }
         return Response(status: .seeOther, headers: [.location: "/login"])
     }
 }

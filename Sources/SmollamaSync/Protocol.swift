@@ -209,35 +209,6 @@ public struct PullResponse: Codable, Sendable, Hashable {
     public var more: Bool
 }
 
-/// Every error the hub returns: a status, a stable code and a sentence saying what to do.
-public struct SyncErrorBody: Codable, Sendable, Hashable {
-    public struct Detail: Codable, Sendable, Hashable {
-        public var status: Int
-        public var code: String
-        public var message: String
-    }
-    public var error: Detail
-}
-
-/// Refusals by the hub, each mapped to an HTTP status.
-public struct SyncRefusal: Error, Hashable, Sendable, CustomStringConvertible {
-    public var status: Int
-    public var code: String
-    public var message: String
-
-    public init(_ status: Int, _ code: String, _ message: String) {
-        self.status = status
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(message) (\(code), HTTP \(status))" }
-
-    static func bad(_ message: String) -> SyncRefusal { .init(400, "bad_request", message) }
-    static func unauthorized(_ code: String, _ message: String) -> SyncRefusal { .init(401, code, message) }
-    static func forbidden(_ code: String, _ message: String) -> SyncRefusal { .init(403, code, message) }
-}
-
 /// A request as both transports see it: path, lower-cased headers, body bytes.
 public struct SyncHTTPRequest: Sendable, Hashable {
     public var path: String

@@ -1,13 +1,15 @@
 import Crypto
 import Foundation
 import GRDB
+import HTTPTypes
 public import Logging
 public import SmollamaCore
 public import SmollamaStore
 
-/// The hub's side of sync: enrollment, authentication, handshake, push and pull. Transport-free
-/// (the Hummingbird routes and the simulation's in-process transport both call `handle`); all
-/// state is in the store, so a restarted hub continues exactly where its durable marks say.
+/// The hub's side of sync: enrollment, authentication, handshake, push and pull, one typed
+/// operation per endpoint. Transport-free (`SyncRoutes` and `InProcessSyncTransport` call the
+/// same operations); all state is in the store, so a restarted hub continues exactly where its
+/// durable marks say.
 public struct SyncHub: Sendable {
     public let database: SmollamaDatabase
     public let hubNode: NodeID
@@ -30,41 +32,18 @@ public struct SyncHub: Sendable {
         self.beforeCommit = beforeCommit
     }
 
-    /// Answers one request. Never throws: every failure becomes a 4xx/5xx with a sentence.
-    public func handle(_ request: SyncHTTPRequest) async -> SyncHTTPResponse {
-        do {
-            guard request.body.count <= SyncProtocol.maxBodyBytes else {
-                throw SyncRefusal(413, "too_large",
-                                  "the body is \(request.body.count) bytes; the hub accepts at most \(SyncProtocol.maxBodyBytes): send smaller batches")
+    /// What a failed request answers: a refusal as it is (logged when the hub is at fault or a
+    /// node is out of step), anything else a 503 that applied nothing.
+    func refusal(for error: any Error, path: String) -> SyncRefusal {
+        if let refusal = error as? SyncRefusal {
+            if refusal.status.code >= 500 || refusal.status == .conflict {
+                logger.notice("sync request refused", metadata: ["smollama.sync.path": "\(path)", "smollama.sync.error": "\(refusal)"])
             }
-            switch request.path {
-            case SyncProtocol.Path.time:
-                return try ok(try timeResponse())
-            case SyncProtocol.Path.enroll:
-                return try ok(try await enroll(try SyncJSON.decodeChecked(EnrollRequest.self, request.body)))
-            case SyncProtocol.Path.handshake:
-                let (node, body) = try await authenticate(request)
-                let handshake = try SyncJSON.decodeChecked(HandshakeRequest.self, body)
-                return try ok(try await self.handshake(handshake, from: node))
-            case SyncProtocol.Path.push:
-                let (node, body) = try await authenticate(request)
-                return try ok(try await push(try SyncJSON.decodeChecked(PushRequest.self, body), from: node))
-            case SyncProtocol.Path.pull:
-                let (node, body) = try await authenticate(request)
-                return try ok(try await pull(try SyncJSON.decodeChecked(PullRequest.self, body), from: node))
-            default:
-                throw SyncRefusal(404, "not_found", "no sync endpoint \(request.path); the hub serves \(SyncProtocol.Path.all.joined(separator: ", "))")
-            }
-        } catch let refusal as SyncRefusal {
-            if refusal.status >= 500 || refusal.status == 409 {
-                logger.notice("sync request refused", metadata: ["smollama.sync.path": "\(request.path)", "smollama.sync.error": "\(refusal)"])
-            }
-            return Self.failure(refusal)
-        } catch {
-            logger.error("sync request failed", metadata: ["smollama.sync.path": "\(request.path)", "smollama.error": "\(error)"])
-            return Self.failure(SyncRefusal(503, "unavailable",
-                                            "the hub could not store the batch (\(Self.brief(error))); nothing was applied, retry later"))
+            return refusal
         }
+        logger.error("sync request failed", metadata: ["smollama.sync.path": "\(path)", "smollama.error": "\(error)"])
+        return SyncRefusal(503, "unavailable",
+                           "the hub could not store the batch (\(Self.brief(error))); nothing was applied, retry later")
     }
 
     static func brief(_ error: any Error) -> String {
@@ -72,13 +51,29 @@ public struct SyncHub: Sendable {
         return "\(type(of: error))"
     }
 
-    func ok(_ value: some Encodable) throws -> SyncHTTPResponse {
-        SyncHTTPResponse(status: 200, body: try SyncJSON.encode(value))
+    // MARK: operations (one per endpoint)
+
+    /// `POST /sync/v1/time`: the hub's clock, signed.
+    public func time() throws -> TimeResponse { try timeResponse() }
+
+    /// `POST /sync/v1/enroll`: the body holds the one-time token that authenticates it.
+    public func enroll(body: [UInt8]) async throws -> EnrollResponse {
+        try await enroll(try SyncJSON.decodeChecked(EnrollRequest.self, body))
     }
 
-    public static func failure(_ refusal: SyncRefusal) -> SyncHTTPResponse {
-        let body = SyncErrorBody(error: .init(status: refusal.status, code: refusal.code, message: refusal.message))
-        return SyncHTTPResponse(status: refusal.status, body: (try? SyncJSON.encode(body)) ?? Array(refusal.message.utf8))
+    /// `POST /sync/v1/handshake`.
+    public func handshake(_ request: VerifiedSyncRequest) async throws -> HandshakeResponse {
+        try await handshake(try request.decode(HandshakeRequest.self), from: request.node)
+    }
+
+    /// `POST /sync/v1/push`.
+    public func push(_ request: VerifiedSyncRequest) async throws -> PushResponse {
+        try await push(try request.decode(PushRequest.self), from: request.node)
+    }
+
+    /// `POST /sync/v1/pull`.
+    public func pull(_ request: VerifiedSyncRequest) async throws -> PullResponse {
+        try await pull(try request.decode(PullRequest.self), from: request.node)
     }
 
     // MARK: time and enrollment
@@ -130,6 +125,11 @@ public struct SyncHub: Sendable {
 
     /// Checks version, node, key, signature, time window and nonce; returns the node and the
     /// inflated body.
+    public func verify(_ request: SyncHTTPRequest) async throws -> VerifiedSyncRequest {
+        let (node, body) = try await authenticate(request)
+        return VerifiedSyncRequest(node: node, body: body)
+    }
+
     func authenticate(_ request: SyncHTTPRequest) async throws -> (NodeID, [UInt8]) {
         let headers = request.headers
         guard let version = headers[SyncProtocol.Header.version] else {
@@ -215,6 +215,14 @@ public struct SyncHub: Sendable {
         return HandshakeResponse(version: SyncProtocol.version, hubNode: hubNode, hubIncarnation: incarnation,
                                  hubTime: hubTime, marks: marks)
     }
+}
+
+/// A signed request the hub verified: the node that signed it and its inflated body.
+public struct VerifiedSyncRequest: Sendable {
+    public let node: NodeID
+    let body: [UInt8]
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try SyncJSON.decodeChecked(type, body) }
 }
 
 extension SyncJSON {

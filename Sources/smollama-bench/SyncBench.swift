@@ -99,7 +99,7 @@ struct SyncBench: AsyncParsableCommand {
         let hub = SyncHub(database: hubDB, hubNode: hubNode, hubName: "hub", key: hubKey, logger: logger)
         let token = try await hub.createToken()
         let enroll = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: "bench", publicKey: nodeKey.publicKeyHex, incarnation: 1))
-        _ = await hub.handle(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
+        _ = await InProcessSyncTransport(hub: hub).send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
         // The baseline's own table, in its own file: the hub's store is not the bench's to extend.
         let baselineDB = try DatabaseQueue(path: directory + "/baseline.sqlite")
         try await baselineDB.write { db in

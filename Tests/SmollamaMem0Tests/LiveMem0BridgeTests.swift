@@ -118,7 +118,7 @@ struct LiveMem0BridgeTests {
 
             // Edits and deletes on the hub follow: mem0 records them in its own history.
             hub.clockSource.advance(milliseconds: 1000)
-            _ = try await hub.memory.update(id: door.id, body: ["text": "The garage door opens at 08:00 on weekdays"])
+            _ = try await hub.memory.json.update(id: door.id, body: ["text": "The garage door opens at 08:00 on weekdays"])
             _ = try await hub.memory.delete(id: cold.id)
             let later = try await Mem0BridgeTests.bridge(hub, url: url, key: Self.key).tick()
             #expect(later.updated == 1 && later.deleted == 1 && later.posted == 0)
@@ -175,27 +175,27 @@ struct LiveMem0BridgeTests {
             let body: JSONValue = ["messages": [["role": "user", "content": "Alice keeps the bike in the garage"]],
                                    "user_id": "alice", "infer": false, "metadata": ["category": "things"]]
             let theirsAdded = try await send(.POST, "/memories", body)
-            let oursAdded = try await ours.memory.add(body)
+            let oursAdded = try await ours.memory.json.add(body)
             covers(oursAdded["results"]?.arrayValue?.first, theirsAdded["results"]?.arrayValue?.first, "add result")
             let theirsID = try #require(theirsAdded["results"]?.arrayValue?.first?["id"]?.stringValue)
             let oursID = try #require(oursAdded["results"]?.arrayValue?.first?["id"]?.stringValue)
 
-            covers(try await ours.memory.get(id: oursID), try await send(.GET, "/memories/\(theirsID)"), "get")
+            covers(try await ours.memory.json.get(id: oursID), try await send(.GET, "/memories/\(theirsID)"), "get")
             let theirsList = try await send(.GET, "/memories?user_id=alice")
-            let oursList = try await ours.memory.list(scope: Mem0Scope(userID: "alice"), filters: .matchAll, limit: 10,
+            let oursList = try await ours.memory.json.list(scope: Mem0Scope(userID: "alice"), filters: .matchAll, limit: 10,
                                                       showExpired: false)
             covers(oursList["results"]?.arrayValue?.first, theirsList["results"]?.arrayValue?.first, "list item")
             #expect(keys(oursList) == keys(theirsList))
             let theirsFound = try await send(.POST, "/search", ["query": "where is the bike", "user_id": "alice"])
-            let oursFound = try await ours.memory.search(["query": "bike garage", "user_id": "alice"])
+            let oursFound = try await ours.memory.json.search(["query": "bike garage", "user_id": "alice"])
             covers(oursFound["results"]?.arrayValue?.first, theirsFound["results"]?.arrayValue?.first, "search hit")
 
             let update: JSONValue = ["text": "Alice keeps the bike in the shed"]
-            #expect(try await send(.PUT, "/memories/\(theirsID)", update) == (try await ours.memory.update(id: oursID, body: update)))
+            #expect(try await send(.PUT, "/memories/\(theirsID)", update) == (try await ours.memory.json.update(id: oursID, body: update)))
             _ = try await send(.DELETE, "/memories/\(theirsID)")
             _ = try await ours.memory.delete(id: oursID)
             let theirsHistory = try #require(try await send(.GET, "/memories/\(theirsID)/history").arrayValue)
-            let oursHistory = try #require(try await ours.memory.history(id: oursID).arrayValue)
+            let oursHistory = try #require(try await ours.memory.json.history(id: oursID).arrayValue)
             #expect(theirsHistory.map { $0["event"] } == oursHistory.map { $0["event"] })
             #expect(theirsHistory.map { $0["old_memory"] } == oursHistory.map { $0["old_memory"] })
             #expect(theirsHistory.map { $0["new_memory"] } == oursHistory.map { $0["new_memory"] })

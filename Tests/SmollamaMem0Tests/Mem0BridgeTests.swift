@@ -37,7 +37,7 @@ final class StubMem0Server: Sendable {
     func serve<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: Switch(server: self))
-        Mem0API(memory: fixture.memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).register(on: router)
+        router.addRoutes(Mem0API(memory: fixture.memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).routes, atPath: "/mem0")
         let port = Mutex<Int?>(nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },
@@ -73,9 +73,9 @@ final class StubMem0Server: Sendable {
         let cold = try await hub.garageMemory("The garage is cold at night", seq: 1)
         let door = try await hub.garageMemory("The garage door opens at 07:30 on weekdays", seq: 2)
         let gone = try await hub.garageMemory("A temporary note", seq: 3)
-        _ = try await hub.memory.update(id: cold.id, body: ["text": "The garage is very cold at night"])
+        _ = try await hub.memory.json.update(id: cold.id, body: ["text": "The garage is very cold at night"])
         _ = try await hub.memory.delete(id: gone.id)
-        _ = try await hub.memory.add(["messages": "Alice likes 21 degrees", "user_id": "alice", "infer": false])
+        _ = try await hub.memory.json.add(["messages": "Alice likes 21 degrees", "user_id": "alice", "infer": false])
         let remote = try await StubMem0Server()
         try await remote.serve { url in
             let pass = try await Self.bridge(hub, url: url).tick()
@@ -97,13 +97,13 @@ final class StubMem0Server: Sendable {
 
             // Later changes on the hub follow: an edit is a PUT, a delete a DELETE.
             hub.clockSource.advance(milliseconds: 1000)
-            _ = try await hub.memory.update(id: door.record.metadata["smollama_id"] ?? "", body: ["text": "The garage door opens at 08:00"])
+            _ = try await hub.memory.json.update(id: door.record.metadata["smollama_id"] ?? "", body: ["text": "The garage door opens at 08:00"])
             _ = try await hub.memory.delete(id: cold.id)
             let later = try await Self.bridge(hub, url: url).tick()
             #expect(later.updated == 1 && later.deleted == 1 && later.posted == 0)
             memories = try await remote.memories()
             #expect(Set(memories.map(\.record.text)) == ["The garage door opens at 08:00", "Alice likes 21 degrees"])
-            let history = try await remote.fixture.memory.history(id: door.record.id)
+            let history = try await remote.fixture.memory.json.history(id: door.record.id)
             #expect(history.arrayValue?.map { $0["event"] } == ["ADD", "UPDATE"])
             #expect(remote.posts.withLock { $0 } == 3)
         }

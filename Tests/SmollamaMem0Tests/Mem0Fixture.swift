@@ -49,7 +49,7 @@ struct Mem0Fixture {
                 node: NodeInfo(id: hub, name: "hub", role: "llama"), database: database, databasePath: nil, http: http,
                 now: { Self.start }),
             logger: .quiet,
-            extensions: [Mem0API(memory: memory, config: Mem0Config(apiKey: Self.apiKey, adminKey: adminKey))])
+            mounts: [Mem0API(memory: memory, config: Mem0Config(apiKey: Self.apiKey, adminKey: adminKey)).mount])
     }
 
     /// A memory written on the garage node and synced to the hub (an event of the garage's origin).
@@ -123,4 +123,33 @@ extension TestClientProtocol {
             return response.json
         }
     }
+}
+
+/// The shared memory called with mem0 bodies as JSON and answering JSON, decoded and encoded as
+/// the routes do (tests write bodies the way clients send them).
+struct Mem0JSONCalls {
+    let memory: SharedMemory
+
+    func add(_ body: JSONValue) async throws -> JSONValue { try json(await memory.add(try request(body))) }
+    func update(id: String, body: JSONValue) async throws -> JSONValue {
+        try json(await memory.update(id: id, try request(body)))
+    }
+    func search(_ body: JSONValue) async throws -> JSONValue { try json(await memory.search(try request(body))) }
+    func get(id: String) async throws -> JSONValue { try json(await memory.get(id: id)) }
+    func history(id: String) async throws -> JSONValue { try json(await memory.history(id: id)) }
+    func list(scope: Mem0Scope, filters: Mem0Filter, limit: Int, showExpired: Bool) async throws -> JSONValue {
+        try json(await memory.list(scope: scope, filters: filters, limit: limit, showExpired: showExpired))
+    }
+
+    private func request<T: Decodable>(_ body: JSONValue) throws -> T {
+        try Mem0Body.decode(T.self, from: Data(body.jsonString.utf8))
+    }
+
+    private func json(_ value: some Encodable) throws -> JSONValue {
+        try JSONValue(parsing: String(decoding: try mem0JSON(value), as: UTF8.self))
+    }
+}
+
+extension SharedMemory {
+    var json: Mem0JSONCalls { Mem0JSONCalls(memory: self) }
 }

@@ -21,21 +21,21 @@ import Testing
             searcher: RecallMemorySearcher(recall: recall))
         try await base.garageMemory("Motion in the garage is usual between 07:00 and 09:00", seq: 1)
         try await base.garageMemory("The garage freezer door was left open twice", seq: 2, kind: "fact")
-        _ = try await memory.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
+        _ = try await memory.json.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
                                   "infer": false])
 
-        let all = try await memory.search(["query": "motion", "agent_id": "*"])
+        let all = try await memory.json.search(["query": "motion", "agent_id": "*"])
         let texts = all["results"]?.arrayValue?.compactMap { $0["memory"]?.stringValue } ?? []
         #expect(Set(texts) == ["Motion in the garage is usual between 07:00 and 09:00",
                                "Motion in the hallway at night means the cat"])
         #expect(all["results"]?.arrayValue?.allSatisfy { ($0["score"]?.doubleValue ?? 0) > 0 } == true)
 
-        let garage = try await memory.search(["query": "motion", "agent_id": "garage"])
+        let garage = try await memory.json.search(["query": "motion", "agent_id": "garage"])
         #expect(garage["results"]?.arrayValue?.compactMap { $0["memory"]?.stringValue }
                 == ["Motion in the garage is usual between 07:00 and 09:00"])
-        let freezer = try await memory.search(["query": "freezer door", "agent_id": "garage", "top_k": 1])
+        let freezer = try await memory.json.search(["query": "freezer door", "agent_id": "garage", "top_k": 1])
         #expect(freezer["results"]?.arrayValue?.first?["memory"] == "The garage freezer door was left open twice")
-        let none = try await memory.search(["query": "motion", "agent_id": "garage",
+        let none = try await memory.json.search(["query": "motion", "agent_id": "garage",
                                             "filters": ["kind": "fact"]])
         #expect(none["results"]?.arrayValue?.isEmpty == true)
     }
@@ -48,7 +48,7 @@ import Testing
             names: [base.hub: "hub", base.garage: "garage"],
             known: { (try? await base.database.events.eventOrigins(stream: .memories)) ?? [] })
         try await base.garageMemory("Motion in the garage is usual between 07:00 and 09:00", seq: 1)
-        _ = try await base.memory.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
+        _ = try await base.memory.json.add(["messages": "Motion in the hallway at night means the cat", "user_id": "alice",
                                        "infer": false])
         let cross = CrossNodeRecall(recall: recall, directory: directory)
         let everywhere = try await cross.search("motion", topK: 5)

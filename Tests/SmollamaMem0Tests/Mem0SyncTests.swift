@@ -32,7 +32,7 @@ import Testing
         let token = try await hub.createToken()
         let enrolment = try JSONEncoder().encode(EnrollRequest(token: token, node: garage.node, name: "garage",
                                                                 publicKey: garageKey.publicKeyHex, incarnation: 1))
-        #expect(await hub.handle(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:],
+        #expect(await InProcessSyncTransport(hub: hub).send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:],
                                                  body: [UInt8](enrolment))).status == 200)
         let garageClockSource = TestClockSource(wall: 1_796_000_000_000)
         let garageClock = NodeClock(source: garageClockSource, persisted: nil)
@@ -44,7 +44,7 @@ import Testing
 
         let router = Router(context: BasicRequestContext.self)
         SyncRoutes(hub: hub).register(on: router)
-        Mem0API(memory: memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).register(on: router)
+        router.addRoutes(Mem0API(memory: memory, config: Mem0Config(apiKey: Mem0Fixture.apiKey)).routes, atPath: "/mem0")
         let port = Mutex<Int?>(nil)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } },

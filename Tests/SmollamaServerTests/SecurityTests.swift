@@ -95,6 +95,27 @@ import Testing
         }
     }
 
+    /// Whatever a handler throws, the dashboard answers its one envelope, without internals.
+    @Test func failuresAnswerTheDashboardEnvelope() async throws {
+        struct Internal: Error { var secret = "/var/lib/smollama/db.sqlite is locked" }
+        let router = Router(context: BasicRequestContext.self)
+        let api = router.group("/api/v1").add(middleware: DashboardError.failures)
+        api.get("/broken") { _, _ -> String in throw Internal() }
+        api.get("/teapot") { _, _ -> String in throw HTTPError(.badRequest, message: "send a sensor") }
+        try await Application(router: router, logger: .quiet).test(.router) { client in
+            try await client.execute(uri: "/api/v1/broken", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.text.contains(#""status":500"#) && response.text.contains("log"))
+                #expect(!response.text.contains("sqlite"))
+            }
+            try await client.execute(uri: "/api/v1/teapot", method: .get) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.text == #"{"error":{"message":"send a sensor","status":400}}"#
+                        || response.text == #"{"error":{"status":400,"message":"send a sensor"}}"#, "\(response.text)")
+            }
+        }
+    }
+
     @Test func loginFormSetsHttpOnlyCookie() async throws {
         let fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
         try await fixture.test { client in

@@ -16,12 +16,13 @@ struct LoopbackHub {
     let node = NodeID.random()
     let key: SyncKey
 
-    init() async throws {
+    init(beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws {
         directory = try TemporaryDirectory("http-hub")
         key = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let database = try SmollamaDatabase.open(path: directory.path + "/hub.sqlite")
         try await database.meta.claim(for: node, incarnation: 1)
-        hub = SyncHub(database: database, hubNode: node, hubName: "hub", key: key, logger: .quiet)
+        hub = SyncHub(database: database, hubNode: node, hubName: "hub", key: key, logger: .quiet,
+                      beforeCommit: beforeCommit)
     }
 
     var info: HubInfo { HubInfo(url: "", hubNode: node, hubName: "hub", hubPublicKey: key.publicKeyHex) }
@@ -92,7 +93,7 @@ enum EnrollRequestBody {
 }
 
 extension SyncHub {
-    func enroll(_ request: SyncHTTPRequest) async -> SyncHTTPResponse { await handle(request) }
+    func enroll(_ request: SyncHTTPRequest) async -> SyncHTTPResponse { await InProcessSyncTransport(hub: self).send(request) }
 }
 
 func message(_ response: SyncHTTPResponse) -> String {
@@ -230,6 +231,27 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect(again.status == 403 && code(again) == "token_used")
             let bogus = try await transport.send(EnrollRequestBody.make(token: "nope", node: NodeID.random(), key: alice.key))
             #expect(bogus.status == 403 && code(bogus) == "bad_token")
+        }
+    }
+
+    /// A failure that is not a refusal (here the disk, inside the push transaction) leaves the
+    /// route as the sync envelope: a 503 `unavailable` that says nothing was applied.
+    @Test func aStoreFailureAnswersTheSyncEnvelope() async throws {
+        struct DiskFull: Error {}
+        let failing = Mutex(true)
+        let hub = try await LoopbackHub(beforeCommit: { if failing.withLock({ $0 }) { throw DiskFull() } })
+        let node = try await LoopbackNode(hub: hub, readings: 10)
+        try await hub.serve { url in
+            do {
+                try await node.client(hub: hub, url: url).syncOnce()
+                Issue.record("a failing hub store must refuse the push")
+            } catch let SyncClientError.refused(refusal) {
+                #expect(refusal.status == 503 && refusal.code == "unavailable", "\(refusal)")
+                #expect(refusal.message.contains("nothing was applied"))
+            }
+            failing.withLock { $0 = false }
+            try await node.client(hub: hub, url: url).syncOnce()
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .readings) == 10)
         }
     }
 

@@ -21,7 +21,7 @@ import Testing
         func send(_ request: SyncHTTPRequest) async throws -> SyncHTTPResponse {
             attempts.withLock { $0 += 1 }
             guard up.withLock({ $0 }) else { throw Down() }
-            return await hub.handle(request)
+            return await InProcessSyncTransport(hub: hub).send(request)
         }
     }
 

@@ -199,7 +199,7 @@ actor SimHub {
 
     var database: SmollamaDatabase { hub.database }
 
-    func handle(_ request: SyncHTTPRequest) async -> SyncHTTPResponse { await hub.handle(request) }
+    func handle(_ request: SyncHTTPRequest) async -> SyncHTTPResponse { await InProcessSyncTransport(hub: hub).send(request) }
 
     func restart() async throws {
         hub = try await Self.open(path: path, node: node, key: key, world: world, diskFull: diskFull)
@@ -224,7 +224,7 @@ actor SimHub {
         let token = try await hub.createToken()
         let body = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: name, publicKey: key.publicKeyHex,
                                                           incarnation: 1))
-        let answer = await hub.handle(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](body)))
+        let answer = await InProcessSyncTransport(hub: hub).send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](body)))
         #expect(answer.status == 200, "enroll: \(String(decoding: answer.body, as: UTF8.self))")
     }
 
