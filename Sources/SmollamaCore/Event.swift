@@ -136,8 +136,8 @@ public enum Notice {
     public struct BinaryChanged: Codable, Sendable, Hashable {
         public var sensor: SensorID
         public var value: Double
-        public var time: Int64
-        public init(sensor: SensorID, value: Double, time: Int64) {
+        public var time: UTCMillis
+        public init(sensor: SensorID, value: Double, time: UTCMillis) {
             self.sensor = sensor
             self.value = value
             self.time = time

@@ -21,12 +21,12 @@ public struct ObservationRecord: Codable, Sendable, Hashable {
     /// How many windows said the same thing (dedup raises this instead of adding rows).
     public var support: Int
     /// Node-clock milliseconds covered by the observation.
-    public var timeStart: Int64
-    public var timeEnd: Int64
+    public var timeStart: UTCMillis
+    public var timeEnd: UTCMillis
 
     public init(
         id: String, kind: String, subjects: [String], text: String, evidenceIDs: [String], importance: Double,
-        generator: TextGenerator, support: Int = 1, timeStart: Int64, timeEnd: Int64
+        generator: TextGenerator, support: Int = 1, timeStart: UTCMillis, timeEnd: UTCMillis
     ) {
         self.id = id
         self.kind = kind
@@ -85,11 +85,11 @@ public struct MemoryRecord: Codable, Sendable, Hashable {
     /// How many observations or reflections backed it.
     public var support: Int
     /// World time the memory holds for (node-clock ms); `validTo == nil` means still valid.
-    public var validFrom: Int64
-    public var validTo: Int64?
+    public var validFrom: UTCMillis
+    public var validTo: UTCMillis?
     /// Belief time: when it was learned, and when it stopped being believed (deleted/superseded).
-    public var createdAt: Int64
-    public var expiredAt: Int64?
+    public var createdAt: UTCMillis
+    public var expiredAt: UTCMillis?
     /// The memory this one replaced (a changed pattern).
     public var supersedes: String?
     public var source: MemorySource
@@ -101,7 +101,7 @@ public struct MemoryRecord: Codable, Sendable, Hashable {
 
     public init(
         id: String, kind: String, subjects: [String], text: String, confidence: Double, importance: Double,
-        support: Int = 1, validFrom: Int64, validTo: Int64? = nil, createdAt: Int64, expiredAt: Int64? = nil,
+        support: Int = 1, validFrom: UTCMillis, validTo: UTCMillis? = nil, createdAt: UTCMillis, expiredAt: UTCMillis? = nil,
         supersedes: String? = nil, source: MemorySource, parent: MemoryVersionRef? = nil,
         metadata: [String: String] = [:]
     ) {

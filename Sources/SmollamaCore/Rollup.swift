@@ -6,20 +6,22 @@ public struct Rollup: Hashable, Sendable, Codable {
         case hour = 3_600_000
 
         public var milliseconds: Int64 { rawValue }
-        public func bucketStart(_ time: Int64) -> Int64 {
-            time - ((time % rawValue) + rawValue) % rawValue
+        public var duration: Duration { .milliseconds(rawValue) }
+        /// The start of the bucket holding `time` (floor, also before 1970).
+        public func bucketStart(_ time: UTCMillis) -> UTCMillis {
+            UTCMillis(rawValue: time.rawValue - ((time.rawValue % rawValue) + rawValue) % rawValue)
         }
     }
 
     public var sensor: SensorID
     public var resolution: Resolution
-    public var bucketStart: Int64
+    public var bucketStart: UTCMillis
     public var count: Int64
     public var min: Double
     public var max: Double
     public var sum: Double
     public var last: Double
-    public var lastTime: Int64
+    public var lastTime: UTCMillis
     /// Binary sensors: how many times the sensor turned on in this bucket.
     public var onCount: Int64
     /// Binary sensors: milliseconds spent on within this bucket.
@@ -28,8 +30,8 @@ public struct Rollup: Hashable, Sendable, Codable {
     public var mean: Double { count > 0 ? sum / Double(count) : .nan }
 
     public init(
-        sensor: SensorID, resolution: Resolution, bucketStart: Int64, count: Int64 = 0, min: Double = .infinity,
-        max: Double = -.infinity, sum: Double = 0, last: Double = .nan, lastTime: Int64 = .min, onCount: Int64 = 0,
+        sensor: SensorID, resolution: Resolution, bucketStart: UTCMillis, count: Int64 = 0, min: Double = .infinity,
+        max: Double = -.infinity, sum: Double = 0, last: Double = .nan, lastTime: UTCMillis = .distantPast, onCount: Int64 = 0,
         onDuration: Int64 = 0
     ) {
         self.sensor = sensor
@@ -69,8 +71,8 @@ public struct RollupBuilder: Sendable {
     /// The last binary state seen per sensor, carried from one batch to the next.
     public struct BinaryCarry: Hashable, Sendable, Codable {
         public var value: Double
-        public var time: Int64
-        public init(value: Double, time: Int64) {
+        public var time: UTCMillis
+        public init(value: Double, time: UTCMillis) {
             self.value = value
             self.time = time
         }
@@ -78,7 +80,7 @@ public struct RollupBuilder: Sendable {
 
     /// An "on" state with no reading for longer than this is not assumed to have lasted:
     /// the node may have been off. Drivers re-report binary state well within this.
-    public static let maxBinaryGap: Int64 = 15 * 60_000
+    public static let maxBinaryGap: Duration = .seconds(15 * 60)
 
     public private(set) var rollups: [Key: Rollup] = [:]
     public private(set) var carry: [SensorID: BinaryCarry]
@@ -86,9 +88,9 @@ public struct RollupBuilder: Sendable {
     public struct Key: Hashable, Sendable {
         public var sensor: SensorID
         public var resolution: Rollup.Resolution
-        public var bucketStart: Int64
+        public var bucketStart: UTCMillis
 
-        public init(sensor: SensorID, resolution: Rollup.Resolution, bucketStart: Int64) {
+        public init(sensor: SensorID, resolution: Rollup.Resolution, bucketStart: UTCMillis) {
             self.sensor = sensor
             self.resolution = resolution
             self.bucketStart = bucketStart
@@ -125,7 +127,7 @@ public struct RollupBuilder: Sendable {
         carry[reading.sensor] = BinaryCarry(value: reading.value, time: reading.time)
     }
 
-    private mutating func addOnCount(sensor: SensorID, at time: Int64) {
+    private mutating func addOnCount(sensor: SensorID, at time: UTCMillis) {
         for resolution in Rollup.Resolution.allCases {
             let start = resolution.bucketStart(time)
             let key = Key(sensor: sensor, resolution: resolution, bucketStart: start)
@@ -134,15 +136,15 @@ public struct RollupBuilder: Sendable {
     }
 
     /// Splits [from, to) across the buckets it spans.
-    private mutating func addOnDuration(sensor: SensorID, from: Int64, to: Int64) {
+    private mutating func addOnDuration(sensor: SensorID, from: UTCMillis, to: UTCMillis) {
         for resolution in Rollup.Resolution.allCases {
             var start = from
             while start < to {
                 let bucket = resolution.bucketStart(start)
-                let end = Swift.min(to, bucket + resolution.milliseconds)
+                let end = Swift.min(to, bucket + resolution.duration)
                 let key = Key(sensor: sensor, resolution: resolution, bucketStart: bucket)
                 rollups[key, default: Rollup(sensor: sensor, resolution: resolution, bucketStart: bucket)]
-                    .onDuration += end - start
+                    .onDuration += (end - start).wholeMilliseconds
                 start = end
             }
         }

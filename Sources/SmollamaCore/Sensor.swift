@@ -73,10 +73,10 @@ public enum SampleRejection: Error, Hashable, Sendable, CustomStringConvertible 
 /// A stored reading: a sensor's value at a node-clock time (UTC milliseconds).
 public struct Reading: Hashable, Sendable, Codable {
     public var sensor: SensorID
-    public var time: Int64
+    public var time: UTCMillis
     public var value: Double
 
-    public init(sensor: SensorID, time: Int64, value: Double) {
+    public init(sensor: SensorID, time: UTCMillis, value: Double) {
         self.sensor = sensor
         self.time = time
         self.value = value

@@ -152,7 +152,7 @@ public struct MQTTSensorDriver: EventSensorDriver {
 
     public var statistics: Statistics { counters.state.withLock { $0 } }
 
-    public func read(now: Int64) async throws -> [SensorSample] { [] }
+    public func read(now: UTCMillis) async throws -> [SensorSample] { [] }
 
     public func events() -> AsyncThrowingStream<SensorSample, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: SensorSample.self,

@@ -125,13 +125,13 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
 /// What the evidence builder computed for one window: the facts, the sensors they are about and
 /// the window's local time. Compact by construction (one line per sensor plus notable events).
 public struct EvidencePacket: Sendable, Hashable, Codable {
-    public var windowStart: Int64
-    public var windowEnd: Int64
+    public var windowStart: UTCMillis
+    public var windowEnd: UTCMillis
     public var facts: [EvidenceFact]
     /// Every sensor the node knows (for verification: unknown sensors are rejected).
     public var sensors: [SensorID: SensorDescriptor]
 
-    public init(windowStart: Int64, windowEnd: Int64, facts: [EvidenceFact], sensors: [SensorID: SensorDescriptor]) {
+    public init(windowStart: UTCMillis, windowEnd: UTCMillis, facts: [EvidenceFact], sensors: [SensorID: SensorDescriptor]) {
         self.windowStart = windowStart
         self.windowEnd = windowEnd
         self.facts = facts
@@ -168,7 +168,7 @@ public struct EvidenceSettings: Sendable, Hashable {
     /// A binary sensor active in an hour when it is active on at most this share of days is unusual.
     public var unusualProbability: Double
     /// First activity after at least this much quiet is notable.
-    public var longQuiet: Int64
+    public var longQuiet: Duration
     /// |deviation| at or above this is unusual, and at or above `strongDeviation` a strong anomaly.
     public var unusualDeviation: Double
     public var strongDeviation: Double
@@ -178,7 +178,7 @@ public struct EvidenceSettings: Sendable, Hashable {
     public var minimumBaselineDays: Int
 
     public init(baselineDays: Int = 28, timeZone: TimeZone = LocalClock.utc, unusualProbability: Double = 0.25,
-                longQuiet: Int64 = 3 * 3_600_000, unusualDeviation: Double = 3, strongDeviation: Double = 5,
+                longQuiet: Duration = .seconds(3 * 3600), unusualDeviation: Double = 3, strongDeviation: Double = 5,
                 nightHours: Range<Int> = 0..<5, minimumBaselineDays: Int = 5) {
         self.baselineDays = baselineDays
         self.timeZone = timeZone
@@ -201,19 +201,19 @@ public struct LocalClock: Sendable, Hashable {
     public init(timeZone: TimeZone) { self.timeZone = timeZone }
 
     /// Milliseconds of local wall time since 1970-01-01 00:00 local.
-    public func local(_ time: Int64) -> Int64 {
-        time + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(time) / 1000))) * 1000
+    public func local(_ time: UTCMillis) -> Int64 {
+        time.rawValue + Int64(timeZone.secondsFromGMT(for: time.date)) * 1000
     }
     /// 0…23.
-    public func hour(_ time: Int64) -> Int { Int(((local(time) % 86_400_000) + 86_400_000) % 86_400_000 / 3_600_000) }
-    public func minute(_ time: Int64) -> Int { Int(((local(time) % 3_600_000) + 3_600_000) % 3_600_000 / 60_000) }
+    public func hour(_ time: UTCMillis) -> Int { Int(((local(time) % 86_400_000) + 86_400_000) % 86_400_000 / 3_600_000) }
+    public func minute(_ time: UTCMillis) -> Int { Int(((local(time) % 3_600_000) + 3_600_000) % 3_600_000 / 60_000) }
     /// 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
-    public func weekday(_ time: Int64) -> Int {
+    public func weekday(_ time: UTCMillis) -> Int {
         let day = Int(floorDiv(local(time), 86_400_000))
         return ((day + 3) % 7 + 7) % 7
     }
-    public func isWeekend(_ time: Int64) -> Bool { weekday(time) >= 5 }
-    public func dayIndex(_ time: Int64) -> Int64 { floorDiv(local(time), 86_400_000) }
+    public func isWeekend(_ time: UTCMillis) -> Bool { weekday(time) >= 5 }
+    public func dayIndex(_ time: UTCMillis) -> Int64 { floorDiv(local(time), 86_400_000) }
 
     static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -233,7 +233,7 @@ public struct EvidenceBuilder: Sendable {
     }
 
     /// The evidence for `[start, end)`.
-    public func build(windowStart start: Int64, windowEnd end: Int64) async throws -> EvidencePacket {
+    public func build(windowStart start: UTCMillis, windowEnd end: UTCMillis) async throws -> EvidencePacket {
         let registered = try await database.readings.registeredSensors()
         let clock = LocalClock(timeZone: settings.timeZone)
         let length = end - start
@@ -250,7 +250,7 @@ public struct EvidenceBuilder: Sendable {
                               unit: "time", decimals: 2),
                 EvidenceValue(name: "to", value: Double(clock.hour(end)) + Double(clock.minute(end)) / 100,
                               unit: "time", decimals: 2),
-                EvidenceValue(name: "length", value: Double(length) / 60_000, unit: "min", decimals: 0),
+                EvidenceValue(name: "length", value: Double(length.wholeMilliseconds) / 60_000, unit: "min", decimals: 0),
             ], level: .ordinary, note: LocalClock.weekdayNames[clock.weekday(start)]))
 
         let summaries = try await database.sensorSummaries(now: end)
@@ -260,7 +260,7 @@ public struct EvidenceBuilder: Sendable {
             let previous = try await database.readings.rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: start - length, to: start)
             let history = try await database.readings.rollups(
-                sensor: sensor.id, resolution: .hour, from: start - Int64(settings.baselineDays) * 86_400_000,
+                sensor: sensor.id, resolution: .hour, from: start - .seconds(Int64(settings.baselineDays) * 86_400),
                 to: Rollup.Resolution.hour.bucketStart(start))
             let sameHour = history.filter {
                 clock.hour($0.bucketStart) == clock.hour(start) && clock.isWeekend($0.bucketStart) == clock.isWeekend(start)
@@ -294,7 +294,7 @@ public struct EvidenceBuilder: Sendable {
     }
 
     func numericFact(_ sensor: SensorDescriptor, window: [Rollup], previous: [Rollup], sameHour: [Rollup],
-                     start: Int64, id: String) -> EvidenceFact? {
+                     start: UTCMillis, id: String) -> EvidenceFact? {
         let count = window.reduce(0) { $0 + $1.count }
         guard count > 0 else { return nil }
         let decimals = Self.decimals(unit: sensor.unit)
@@ -333,8 +333,8 @@ public struct EvidenceBuilder: Sendable {
                             values: values, level: level)
     }
 
-    func binaryFacts(_ sensor: SensorDescriptor, window: [Rollup], sameHour: [Rollup], history: [Rollup], start: Int64,
-                     end: Int64, clock: LocalClock, nextID: () -> String) async throws -> (EvidenceFact, [EvidenceFact]) {
+    func binaryFacts(_ sensor: SensorDescriptor, window: [Rollup], sameHour: [Rollup], history: [Rollup], start: UTCMillis,
+                     end: UTCMillis, clock: LocalClock, nextID: () -> String) async throws -> (EvidenceFact, [EvidenceFact]) {
         let activations = window.reduce(0) { $0 + $1.onCount }
         let onMilliseconds = window.reduce(0) { $0 + $1.onDuration }
         var values = [
@@ -393,7 +393,7 @@ public struct EvidenceBuilder: Sendable {
 
     /// Days since the sensor was last active in this local hour of day (any kind of day), or the
     /// days of history when it never was; nil with too little history or when it was active yesterday.
-    func daysSinceActive(atHourOf time: Int64, history: [Rollup], clock: LocalClock) -> Int64? {
+    func daysSinceActive(atHourOf time: UTCMillis, history: [Rollup], clock: LocalClock) -> Int64? {
         let days = Set(history.map { clock.dayIndex($0.bucketStart) })
         guard days.count >= settings.minimumBaselineDays else { return nil }
         let hour = clock.hour(time)

@@ -75,8 +75,8 @@ public struct ObservationOutcome: Sendable, Hashable {
         public var seconds: Double
     }
 
-    public var windowStart: Int64
-    public var windowEnd: Int64
+    public var windowStart: UTCMillis
+    public var windowEnd: UTCMillis
     public var estimatedPromptTokens: Int
     public var attempts: [Attempt] = []
     /// The model could not be reached: rules were written without asking again.
@@ -93,7 +93,7 @@ public struct ObservationOutcome: Sendable, Hashable {
 public struct ObservationLoopSettings: Sendable, Hashable {
     public var interval: Int64
     public var earlyMinGap: Int64
-    public var dedupWindow: Int64
+    public var dedupWindow: Duration
     public var similarity: Double
     public var maxPromptTokens: Int
     public var maxCompletionTokens: Int
@@ -193,7 +193,7 @@ public actor ObservationLoop {
         }
     }
 
-    private func observeLogged(windowStart: Int64, windowEnd: Int64, packet: EvidencePacket? = nil) async
+    private func observeLogged(windowStart: UTCMillis, windowEnd: UTCMillis, packet: EvidencePacket? = nil) async
         -> ObservationOutcome?
     {
         do {
@@ -210,7 +210,7 @@ public actor ObservationLoop {
 
     /// Observes `[windowStart, windowEnd)`: the whole pipeline, once. Throws only store errors
     /// (a model failure falls back to rules).
-    public func observe(windowStart: Int64, windowEnd: Int64, packet given: EvidencePacket? = nil) async throws
+    public func observe(windowStart: UTCMillis, windowEnd: UTCMillis, packet given: EvidencePacket? = nil) async throws
         -> ObservationOutcome
     {
         let started = ContinuousClock.now

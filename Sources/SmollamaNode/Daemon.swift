@@ -45,7 +45,7 @@ public enum Daemon {
             database: database, clock: clock,
             configuration: .init(rollupInterval: config.store.rollupInterval.duration,
                                  retentionInterval: config.store.retentionInterval.duration,
-                                 rawRetentionMilliseconds: config.store.rawRetention.milliseconds,
+                                 rawRetention: config.store.rawRetention.duration,
                                  acknowledgingPeer: config.sync.enabled && config.sync.rawReadings ? "hub" : nil),
             logger: logger)
 

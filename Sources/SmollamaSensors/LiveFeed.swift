@@ -6,9 +6,9 @@ public struct LiveReading: Hashable, Sendable {
     public var sensor: SensorDescriptor
     public var value: Double
     /// Node-clock UTC milliseconds.
-    public var time: Int64
+    public var time: UTCMillis
 
-    public init(sensor: SensorDescriptor, value: Double, time: Int64) {
+    public init(sensor: SensorDescriptor, value: Double, time: UTCMillis) {
         self.sensor = sensor
         self.value = value
         self.time = time

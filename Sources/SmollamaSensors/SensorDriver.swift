@@ -15,7 +15,7 @@ public protocol SensorDriver: Sendable {
     var interval: Duration { get }
     /// Reads every sensor once. `now` is the node clock's UTC milliseconds, for drivers whose
     /// values depend on the time of day (the simulated house).
-    func read(now: Int64) async throws -> [SensorSample]
+    func read(now: UTCMillis) async throws -> [SensorSample]
 }
 
 /// A driver that also pushes values the moment they happen (GPIO edges, MQTT messages)

@@ -94,11 +94,11 @@ actor DriverLane {
     let scheduler: SensorScheduler
     private let inFlight = InFlight()
     private var consecutiveFailures = 0
-    private var lastStored: [SensorID: (value: Double, time: Int64)]
+    private var lastStored: [SensorID: (value: Double, time: UTCMillis)]
     private var rejections: [SensorID: Int] = [:]
 
     init(scheduled: ScheduledDriver, registered: [RegisteredSensor],
-         lastStored: [SensorID: (value: Double, time: Int64)], scheduler: SensorScheduler) {
+         lastStored: [SensorID: (value: Double, time: UTCMillis)], scheduler: SensorScheduler) {
         self.scheduled = scheduled
         let sensors = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
         self.sensors = sensors
@@ -167,7 +167,7 @@ actor DriverLane {
         }
     }
 
-    private func failed(reason: String, now: Int64) async {
+    private func failed(reason: String, now: UTCMillis) async {
         consecutiveFailures += 1
         let threshold = scheduler.configuration.faultThreshold
         let faulty = consecutiveFailures >= threshold
@@ -207,7 +207,7 @@ actor DriverLane {
             await notice(.clockQuality(Notice.ClockQualityChanged(
                 quality: stamp.quality, wallMilliseconds: wall, issuedMilliseconds: stamp.hlc.milliseconds)), stamp: stamp)
         }
-        let time = stamp.hlc.milliseconds
+        let time = stamp.hlc.time
         if let rejection = SampleRejection.check(sample.value, for: descriptor) {
             rejections[sample.sensor, default: 0] += 1
             let count = rejections[sample.sensor]!
@@ -227,7 +227,7 @@ actor DriverLane {
         let previous = lastStored[sample.sensor]
         let suppress = descriptor.kind == .binary || scheduled.onChange
         if suppress, let previous, previous.value == sample.value,
-           Duration.milliseconds(time - previous.time) < scheduled.heartbeat {
+           time - previous.time < scheduled.heartbeat {
             return
         }
         if descriptor.kind == .binary, previous?.value != sample.value {

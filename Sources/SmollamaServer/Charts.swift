@@ -13,9 +13,9 @@ enum Chart {
         series.kind == .binary ? strip(series) : band(series)
     }
 
-    static func x(_ time: Int64, _ series: Series) -> Double {
-        let span = Double(max(1, series.to - series.from))
-        return left + (width - left) * Double(time - series.from) / span
+    static func x(_ time: UTCMillis, _ series: Series) -> Double {
+        let span = Double(max(1, (series.to - series.from).wholeMilliseconds))
+        return left + (width - left) * Double((time - series.from).wholeMilliseconds) / span
     }
 
     /// Contiguous runs of points with values; a gap longer than two buckets breaks the line.
@@ -23,7 +23,7 @@ enum Chart {
         var runs: [[Series.Point]] = []
         var current: [Series.Point] = []
         for point in series.points where point.mean != nil {
-            if let last = current.last, point.start - last.start > 2 * series.resolutionMilliseconds {
+            if let last = current.last, (point.start - last.start).wholeMilliseconds > 2 * series.resolutionMilliseconds {
                 runs.append(current)
                 current = []
             }
@@ -43,7 +43,7 @@ enum Chart {
         let plot = height - bottom
         func y(_ value: Double) -> Double { 4 + (plot - 8) * (1 - (value - low) / (high - low)) }
         let half = Double(series.resolutionMilliseconds) / 2
-        func cx(_ point: Series.Point) -> Double { x(point.start + Int64(half), series) }
+        func cx(_ point: Series.Point) -> Double { x(point.start + .milliseconds(Int64(half)), series) }
 
         var bandPath = ""
         var meanPath = ""
@@ -95,7 +95,7 @@ enum Chart {
     static func timeAxis(_ series: Series) -> String {
         var text = ""
         for step in 0...3 {
-            let time = series.from + (series.to - series.from) * Int64(step) / 3
+            let time = series.from + (series.to - series.from) * step / 3
             let anchor = step == 0 ? "start" : step == 3 ? "end" : "middle"
             text += "<text x=\"\(f(x(time, series)))\" y=\"\(f(height - 4))\" text-anchor=\"\(anchor)\">"
                 + Format.tick(time, range: series.range) + "</text>"
@@ -138,8 +138,8 @@ enum Format {
         return value >= 0.5 ? "on" : "off"
     }
 
-    static func tick(_ milliseconds: Int64, range: ChartRange) -> String {
-        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    static func tick(_ time: UTCMillis, range: ChartRange) -> String {
+        let date = time.date
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         let parts = calendar.dateComponents([.month, .day, .hour, .minute], from: date)
@@ -147,9 +147,9 @@ enum Format {
         return range == .day ? hour : String(format: "%02d-%02d", parts.month ?? 0, parts.day ?? 0)
     }
 
-    static func age(_ milliseconds: Int64?, now: Int64) -> String {
-        guard let milliseconds else { return "never" }
-        let seconds = max(0, (now - milliseconds) / 1000)
+    static func age(_ time: UTCMillis?, now: UTCMillis) -> String {
+        guard let time else { return "never" }
+        let seconds = max(0, (now - time).components.seconds)
         if seconds < 60 { return "\(seconds) s ago" }
         if seconds < 3600 { return "\(seconds / 60) min ago" }
         if seconds < 86_400 { return "\(seconds / 3600) h ago" }

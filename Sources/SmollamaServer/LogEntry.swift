@@ -3,7 +3,7 @@ public import SmollamaStore
 
 /// One line of the node's log (the dashboard's log and `smollama logs`): an event made readable.
 public struct LogEntry: Codable, Sendable, Hashable {
-    public var time: Int64
+    public var time: UTCMillis
     public var hlc: HLCTimestamp
     public var stream: EventStream
     public var type: String

@@ -27,14 +27,14 @@ public struct DashboardEnvironment: Sendable {
     public var http: HTTPConfig
     public var publisher: LivePublisher
     /// Wall-clock milliseconds; tests pass a fixed clock.
-    public var now: @Sendable () -> Int64
+    public var now: @Sendable () -> UTCMillis
     /// Who writes observations and why ("smollm2-135m: 0/23 narration tasks verified —
     /// observations written by rules; …"), shown above the log; nil shows nothing.
     public var writer: @Sendable () async -> String? = { nil }
 
     public init(node: NodeInfo, database: SmollamaDatabase, databasePath: String?, http: HTTPConfig,
                 publisher: LivePublisher = LivePublisher(),
-                now: @escaping @Sendable () -> Int64 = { UTCMillis.now().rawValue }) {
+                now: @escaping @Sendable () -> UTCMillis = { UTCMillis.now() }) {
         self.node = node
         self.database = database
         self.databasePath = databasePath
@@ -51,7 +51,7 @@ public struct NodeSummary: Sendable, Codable, Hashable {
     public var name: String
     public var role: String
     public var state: State
-    public var lastSeen: Int64?
+    public var lastSeen: UTCMillis?
     public var clockQuality: ClockQuality?
     public var sensorCount: Int
     public var faultySensorCount: Int
@@ -73,7 +73,7 @@ public struct NodeDetail: Sendable, Codable, Hashable {
 /// A chart's data: one point per rollup bucket.
 public struct Series: Sendable, Codable, Hashable {
     public struct Point: Sendable, Codable, Hashable {
-        public var start: Int64
+        public var start: UTCMillis
         public var count: Int64
         public var min: Double?
         public var max: Double?
@@ -88,8 +88,8 @@ public struct Series: Sendable, Codable, Hashable {
     public var unit: String
     public var range: ChartRange
     public var resolutionMilliseconds: Int64
-    public var from: Int64
-    public var to: Int64
+    public var from: UTCMillis
+    public var to: UTCMillis
     public var points: [Point]
 }
 
@@ -99,11 +99,11 @@ public enum ChartRange: String, Sendable, Codable, CaseIterable {
     case week = "7d"
     case month = "30d"
 
-    public var milliseconds: Int64 {
+    public var duration: Duration {
         switch self {
-        case .day: 86_400_000
-        case .week: 7 * 86_400_000
-        case .month: 30 * 86_400_000
+        case .day: .seconds(86_400)
+        case .week: .seconds(7 * 86_400)
+        case .month: .seconds(30 * 86_400)
         }
     }
     public var resolution: Rollup.Resolution { self == .day ? .fiveMinutes : .hour }
@@ -114,8 +114,8 @@ struct DashboardQueries: Sendable {
     let environment: DashboardEnvironment
 
     /// A node is online when its newest reading is younger than this, stale below `offlineAfter`.
-    static let staleAfter: Int64 = 5 * 60_000
-    static let offlineAfter: Int64 = 60 * 60_000
+    static let staleAfter: Duration = .seconds(5 * 60)
+    static let offlineAfter: Duration = .seconds(60 * 60)
 
     /// This node, then (on a hub) every node that syncs to it.
     func nodes() async throws -> [NodeSummary] {
@@ -153,7 +153,7 @@ struct DashboardQueries: Sendable {
         let store = try await database.storeStatus()
         let sensors = try await database.sensorSummaries(now: now)
         let lastSeen = store.newestReadingTime
-        let age = lastSeen.map { now - $0 } ?? .max
+        let age = lastSeen.map { now - $0 } ?? .seconds(Int64.max)
         let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
         let counts = try await database.events.eventCounts(streams: [.observations, .memories])
         return NodeSummary(
@@ -172,9 +172,9 @@ struct DashboardQueries: Sendable {
     func series(sensor: SensorSummary, range: ChartRange) async throws -> Series {
         let to = environment.now()
         let resolution = range.resolution
-        let from = resolution.bucketStart(to - range.milliseconds) + resolution.milliseconds
+        let from = resolution.bucketStart(to - range.duration) + resolution.duration
         let rollups = try await environment.database.readings.rollups(
-            sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + 1)
+            sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
         let points = rollups.map { rollup in
             let has = rollup.count > 0
             return Series.Point(

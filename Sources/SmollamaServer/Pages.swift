@@ -3,7 +3,7 @@ import SmollamaStore
 
 /// The dashboard's pages as escaped HTML. Each takes view models, never the database.
 enum Pages {
-    static func overview(node: NodeInfo, nodes: [NodeSummary], sensors: [SensorSummary], log: [LogEntry], now: Int64,
+    static func overview(node: NodeInfo, nodes: [NodeSummary], sensors: [SensorSummary], log: [LogEntry], now: UTCMillis,
                          signedIn: Bool) -> HTML {
         var body: HTML = "<h1>\(node.isHub ? "Hub overview" : "Overview")</h1>"
         for summary in nodes { body += nodeCards(summary, now: now) }
@@ -24,7 +24,7 @@ enum Pages {
         return Layout.page(title: "Overview", node: node, tab: .overview, body: body, signedIn: signedIn)
     }
 
-    static func nodeCards(_ node: NodeSummary, now: Int64) -> HTML {
+    static func nodeCards(_ node: NodeSummary, now: UTCMillis) -> HTML {
         let clock = node.clockQuality?.rawValue ?? "unknown"
         let healthy = node.sensorCount - node.faultySensorCount
         return """
@@ -40,7 +40,7 @@ enum Pages {
             """
     }
 
-    static func nodeTable(_ nodes: [NodeSummary], now: Int64) -> HTML {
+    static func nodeTable(_ nodes: [NodeSummary], now: UTCMillis) -> HTML {
         var rows = HTML.empty
         for node in nodes {
             rows += """
@@ -56,7 +56,7 @@ enum Pages {
         sensor.sensor.kind == .binary ? Format.binary(sensor.lastValue) : Format.value(sensor.lastValue, unit: sensor.sensor.unit)
     }
 
-    static func sensorTable(_ sensors: [SensorSummary], now: Int64) -> HTML {
+    static func sensorTable(_ sensors: [SensorSummary], now: UTCMillis) -> HTML {
         guard !sensors.isEmpty else { return "<p class=\"empty\">No sensors yet.</p>" }
         var rows = HTML.empty
         for sensor in sensors {
@@ -69,7 +69,7 @@ enum Pages {
         return "<div class=\"scroll\"><table><thead><tr><th>Sensor</th><th>Now</th><th>Age</th><th>Status</th></tr></thead><tbody>\(rows)</tbody></table></div>"
     }
 
-    static func sensors(node: NodeInfo, charts: [(SensorSummary, Series)], range: ChartRange, now: Int64,
+    static func sensors(node: NodeInfo, charts: [(SensorSummary, Series)], range: ChartRange, now: UTCMillis,
                         signedIn: Bool) -> HTML {
         var body: HTML = "<h1>Sensors</h1><div class=\"ranges\">"
         for option in ChartRange.allCases {
@@ -159,7 +159,7 @@ enum Pages {
         return Layout.page(title: "Memories", node: node, tab: .memories, body: body, signedIn: signedIn)
     }
 
-    static func nodeDetail(node: NodeInfo, summary: NodeSummary, sensors: [SensorSummary], now: Int64, signedIn: Bool) -> HTML {
+    static func nodeDetail(node: NodeInfo, summary: NodeSummary, sensors: [SensorSummary], now: UTCMillis, signedIn: Bool) -> HTML {
         let body: HTML = """
             <h1>\(summary.name) <span class="muted">\(summary.role)</span></h1>
             <p class="muted">node id \(summary.id)</p>

@@ -5,9 +5,9 @@ public import SmollamaCore
 extension KnowledgeStore {
     /// The end of the latest window this node observed (its observations' `time_end`), or nil
     /// before its first observation. The daemon back-fills the windows after it at start.
-    public func lastObservedEnd(origin: NodeID) async throws -> Int64? {
+    public func lastObservedEnd(origin: NodeID) async throws -> UTCMillis? {
         try await reader.read { db in
-            try Int64.fetchOne(
+            try UTCMillis.fetchOne(
                 db, sql: "SELECT max(time_end) FROM observations WHERE origin = ?", arguments: [Data(origin.bytes)])
         }
     }

@@ -44,9 +44,9 @@ public struct ImportTarget: Hashable, Sendable {
     public var rowID: Int64
     public var descriptor: SensorDescriptor
     /// Registered by a live driver: values at or after this time were recorded live and are skipped.
-    public var liveSince: Int64?
+    public var liveSince: UTCMillis?
 
-    public init(rowID: Int64, descriptor: SensorDescriptor, liveSince: Int64?) {
+    public init(rowID: Int64, descriptor: SensorDescriptor, liveSince: UTCMillis?) {
         self.rowID = rowID
         self.descriptor = descriptor
         self.liveSince = liveSince
@@ -56,10 +56,10 @@ public struct ImportTarget: Hashable, Sendable {
 /// One value to import (already parsed, checked and mapped).
 public struct ImportedReading: Hashable, Sendable {
     public var sensorRowID: Int64
-    public var time: Int64
+    public var time: UTCMillis
     public var value: Double
 
-    public init(sensorRowID: Int64, time: Int64, value: Double) {
+    public init(sensorRowID: Int64, time: UTCMillis, value: Double) {
         self.sensorRowID = sensorRowID
         self.time = time
         self.value = value
@@ -71,14 +71,14 @@ public struct ImportLedgerEntry: Hashable, Sendable, Codable {
     public var digest: String
     public var path: String
     public var format: String
-    public var importedAt: Int64
+    public var importedAt: UTCMillis
     public var rows: Int
     public var added: Int
-    public var firstTime: Int64?
-    public var lastTime: Int64?
+    public var firstTime: UTCMillis?
+    public var lastTime: UTCMillis?
 
-    public init(digest: String, path: String, format: String, importedAt: Int64, rows: Int, added: Int,
-                firstTime: Int64?, lastTime: Int64?) {
+    public init(digest: String, path: String, format: String, importedAt: UTCMillis, rows: Int, added: Int,
+                firstTime: UTCMillis?, lastTime: UTCMillis?) {
         self.digest = digest
         self.path = path
         self.format = format
@@ -110,7 +110,7 @@ public enum ImportStoreError: Error, CustomStringConvertible, Equatable {
 extension ImportStore {
     /// The sensors `descriptors` name, registering new ones under the driver `import`. A sensor
     /// already in the store keeps its descriptor; a different kind or unit is refused.
-    public func importTargets(_ descriptors: [SensorDescriptor], now: Int64) async throws -> [SensorID: ImportTarget] {
+    public func importTargets(_ descriptors: [SensorDescriptor], now: UTCMillis) async throws -> [SensorID: ImportTarget] {
         try await writer.write { db in
             var targets: [SensorID: ImportTarget] = [:]
             let existing = Dictionary(uniqueKeysWithValues: try ReadingStore.fetchSensors(db).map { ($0.descriptor.id, $0) })
@@ -124,7 +124,7 @@ extension ImportStore {
                         throw ImportStoreError.unitMismatch(
                             sensor: wanted.id, stored: stored.descriptor.unit, imported: wanted.unit)
                     }
-                    let created = try Int64.fetchOne(
+                    let created = try UTCMillis.fetchOne(
                         db, sql: "SELECT created_at FROM sensors WHERE id = ?", arguments: [stored.rowID])
                     targets[wanted.id] = ImportTarget(
                         rowID: stored.rowID, descriptor: stored.descriptor,
@@ -148,9 +148,9 @@ extension ImportStore {
 
     /// Sensors registered by a live driver, with when they were first registered: imported
     /// values from then on were recorded live and are skipped.
-    public func liveSensorsSince() async throws -> [SensorID: Int64] {
+    public func liveSensorsSince() async throws -> [SensorID: UTCMillis] {
         try await reader.read { db in
-            var result: [SensorID: Int64] = [:]
+            var result: [SensorID: UTCMillis] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT key, created_at FROM sensors WHERE driver <> ?", arguments: [Self.importDriver])
             {
@@ -165,13 +165,13 @@ extension ImportStore {
 
     /// A clock epoch for one import run: imported times come from the file, not from this
     /// node's clock, so they get an epoch (and boot id) of their own and are never re-timed.
-    public func beginImportEpoch(label: String, firstTime: Int64) async throws -> Int64 {
+    public func beginImportEpoch(label: String, firstTime: UTCMillis) async throws -> Int64 {
         try await writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO clock_epochs (boot_id, quality, started_hlc, started_monotonic_ns)
                     VALUES (?, 'synced', ?, 0)
-                    """, arguments: [label, HLCTimestamp(milliseconds: firstTime, counter: 0).rawValue])
+                    """, arguments: [label, HLCTimestamp(milliseconds: firstTime.rawValue, counter: 0).rawValue])
             return db.lastInsertedRowID
         }
     }
@@ -187,17 +187,17 @@ extension ImportStore {
             var added = 0
             var firstID: Int64?
             var lastID: Int64 = 0
-            var maxTime = Int64.min
-            var latest: [Int64: (time: Int64, value: Double)] = [:]
+            var maxTime = UTCMillis.distantPast
+            var latest: [Int64: (time: UTCMillis, value: Double)] = [:]
             for reading in batch {
                 try Self.step(key, db: db) { handle in
                     sqlite3_bind_int64(handle, 1, reading.sensorRowID)
-                    sqlite3_bind_int64(handle, 2, reading.time)
+                    sqlite3_bind_int64(handle, 2, reading.time.rawValue)
                 }
                 guard db.changesCount == 1 else { continue }
                 try Self.step(insert, db: db) { handle in
                     sqlite3_bind_int64(handle, 1, reading.sensorRowID)
-                    sqlite3_bind_int64(handle, 2, reading.time)
+                    sqlite3_bind_int64(handle, 2, reading.time.rawValue)
                     sqlite3_bind_double(handle, 3, reading.value)
                     sqlite3_bind_int64(handle, 4, epoch)
                 }
@@ -205,7 +205,7 @@ extension ImportStore {
                 if firstID == nil { firstID = lastID }
                 maxTime = max(maxTime, reading.time)
                 added += 1
-                if reading.time >= latest[reading.sensorRowID]?.time ?? .min {
+                if reading.time >= latest[reading.sensorRowID]?.time ?? .distantPast {
                     latest[reading.sensorRowID] = (reading.time, reading.value)
                 }
             }

@@ -1,3 +1,4 @@
+import SmollamaCore
 import AsyncAlgorithms
 public import Logging
 public import ServiceLifecycle
@@ -8,15 +9,15 @@ public struct MaintenanceService: Service {
         public var rollupInterval: Duration
         public var retentionInterval: Duration
         /// Raw readings older than this may be deleted (once rolled up and, with sync, acknowledged).
-        public var rawRetentionMilliseconds: Int64
+        public var rawRetention: Duration
         /// When set, raw readings are deleted only below what this peer acknowledged.
         public var acknowledgingPeer: String?
 
         public init(rollupInterval: Duration = .seconds(10), retentionInterval: Duration = .seconds(3600),
-                    rawRetentionMilliseconds: Int64 = 30 * 86_400_000, acknowledgingPeer: String? = nil) {
+                    rawRetention: Duration = .seconds(30 * 86_400), acknowledgingPeer: String? = nil) {
             self.rollupInterval = rollupInterval
             self.retentionInterval = retentionInterval
-            self.rawRetentionMilliseconds = rawRetentionMilliseconds
+            self.rawRetention = rawRetention
             self.acknowledgingPeer = acknowledgingPeer
         }
     }
@@ -56,7 +57,7 @@ public struct MaintenanceService: Service {
         }
         guard retentionDue else { return }
         do {
-            let cutoff = await clock.now() - configuration.rawRetentionMilliseconds
+            let cutoff = await clock.now() - configuration.rawRetention
             let deleted = try await database.deleteExpiredReadings(
                 olderThan: cutoff, acknowledgedBy: configuration.acknowledgingPeer)
             if deleted > 0 {

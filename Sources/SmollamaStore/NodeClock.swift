@@ -80,9 +80,9 @@ public actor NodeClock {
 
     /// The current time in node-clock milliseconds (issues a stamp, so it is monotonic too).
     /// A quality change seen here is still reported by the next `stamp()`.
-    public func now() -> Int64 {
+    public func now() -> UTCMillis {
         clock.tick(wallMilliseconds: source.wallMilliseconds(), monotonicNanoseconds: source.monotonicNanoseconds())
-            .milliseconds
+            .time
     }
 
     public var quality: ClockQuality? { lastQuality }

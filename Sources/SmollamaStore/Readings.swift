@@ -88,7 +88,7 @@ extension ReadingStore {
 
     /// Raw readings of one sensor in a time range (oldest first). Scans: meant for exports,
     /// sync and tests, not for dashboards, which read rollups.
-    public func fetch(sensor: SensorID, from: Int64 = .min, to: Int64 = .max) async throws -> [Reading] {
+    public func fetch(sensor: SensorID, from: UTCMillis = .distantPast, to: UTCMillis = .distantFuture) async throws -> [Reading] {
         try await reader.read { db in
             try Row.fetchAll(
                 db,

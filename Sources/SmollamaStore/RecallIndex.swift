@@ -89,8 +89,8 @@ public struct RecallFilter: Sendable, Hashable {
     /// The node that wrote the item (first writer for memories).
     public var origins: [NodeID]?
     /// Items whose time span overlaps [from, to).
-    public var from: Int64?
-    public var to: Int64?
+    public var from: UTCMillis?
+    public var to: UTCMillis?
     /// Leave out memories whose validity is closed or that are no longer believed.
     public var validOnly: Bool
     /// Memory metadata that must match exactly (mem0's user_id, agent_id, run_id, …).
@@ -98,7 +98,7 @@ public struct RecallFilter: Sendable, Hashable {
 
     public init(
         kinds: Set<RecallItemKind>? = nil, recordKinds: [String]? = nil, sensors: [String]? = nil,
-        origins: [NodeID]? = nil, from: Int64? = nil, to: Int64? = nil, validOnly: Bool = true,
+        origins: [NodeID]? = nil, from: UTCMillis? = nil, to: UTCMillis? = nil, validOnly: Bool = true,
         metadata: [String: String] = [:]
     ) {
         self.kinds = kinds
@@ -527,8 +527,8 @@ public struct RecallRow: Sendable, Hashable {
     public var ref: String
     public var importance: Double
     public var confidence: Double
-    /// Creation (memories) or end of span (observations), node-clock ms.
-    public var time: Int64
+    /// Creation (memories) or end of span (observations), node-clock time.
+    public var time: UTCMillis
 }
 
 /// Keeps the best `limit` hits seen.

@@ -9,7 +9,7 @@ extension SmollamaDatabase {
     /// Live reading times never decrease in id order (the node clock is monotonic), so the cut is
     /// found by binary search on ids instead of scanning the table (imported blocks aside).
     @discardableResult
-    public func deleteExpiredReadings(olderThan cutoff: Int64, acknowledgedBy peer: String?, chunk: Int = 20_000)
+    public func deleteExpiredReadings(olderThan cutoff: UTCMillis, acknowledgedBy peer: String?, chunk: Int = 20_000)
         async throws -> Int
     {
         let limit: Int64 = try await reader.read { db in
@@ -20,7 +20,7 @@ extension SmollamaDatabase {
                     arguments: [peer, SyncStream.readings]) ?? 0
                 limit = min(limit, acked)
             }
-            return min(limit, try Self.lastReadingBefore(db, cutoff: cutoff, upTo: limit))
+            return min(limit, try Self.lastReadingBefore(db, cutoff: cutoff.rawValue, upTo: limit))
         }
         var deleted = 0
         while true {

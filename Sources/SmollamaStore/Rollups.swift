@@ -82,7 +82,7 @@ extension ReadingStore {
     }
 
     /// Rollups of one sensor, oldest first.
-    public func rollups(sensor: SensorID, resolution: Rollup.Resolution, from: Int64 = .min, to: Int64 = .max) async throws
+    public func rollups(sensor: SensorID, resolution: Rollup.Resolution, from: UTCMillis = .distantPast, to: UTCMillis = .distantFuture) async throws
         -> [Rollup]
     {
         try await reader.read { db in
@@ -97,7 +97,7 @@ extension ReadingStore {
                 Rollup(
                     sensor: sensor, resolution: resolution, bucketStart: row["bucket_start"], count: row["count"],
                     min: row["min"] ?? .infinity, max: row["max"] ?? -.infinity, sum: row["sum"],
-                    last: row["last"] ?? .nan, lastTime: row["last_time"] ?? .min, onCount: row["on_count"],
+                    last: row["last"] ?? .nan, lastTime: row["last_time"] ?? .distantPast, onCount: row["on_count"],
                     onDuration: row["on_duration"])
             }
         }

@@ -1,10 +1,10 @@
 import GRDB
-import SmollamaCore
+public import SmollamaCore
 
 extension ReadingStore {
     /// Records a failed read. Returns the consecutive failure count after this one.
     @discardableResult
-    public func recordFailure(sensorRowIDs: [Int64], reason: String, now: Int64, markFaulty: Bool) async throws -> Int {
+    public func recordFailure(sensorRowIDs: [Int64], reason: String, now: UTCMillis, markFaulty: Bool) async throws -> Int {
         try await writer.write { db in
             var consecutive = 0
             for sensor in sensorRowIDs {
@@ -37,7 +37,7 @@ extension ReadingStore {
     }
 
     /// Counts a refused value (NaN, out of range) with its reason.
-    public func recordRejection(sensorRowID: Int64, reason: String, now: Int64) async throws {
+    public func recordRejection(sensorRowID: Int64, reason: String, now: UTCMillis) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """

@@ -12,7 +12,7 @@ extension ReadingStore {
     /// Records (or updates) the sensors a driver offers and returns them with their row ids.
     /// Sensors are never deleted: their readings and rollups keep pointing at them.
     @discardableResult
-    public func registerSensors(_ descriptors: [SensorDescriptor], driver: String, now: Int64) async throws
+    public func registerSensors(_ descriptors: [SensorDescriptor], driver: String, now: UTCMillis) async throws
         -> [RegisteredSensor]
     {
         try await writer.write { db in

@@ -7,12 +7,12 @@ public struct SensorSummary: Hashable, Sendable, Codable {
     public var driver: String
     public var status: String
     public var lastValue: Double?
-    public var lastTime: Int64?
+    public var lastTime: UTCMillis?
     public var consecutiveFailures: Int
     public var faultCount: Int
     public var rejectedCount: Int
     public var lastError: String?
-    public var lastErrorTime: Int64?
+    public var lastErrorTime: UTCMillis?
     /// Over the last hour, from 5-minute rollups.
     public var hourMin: Double?
     public var hourMean: Double?
@@ -22,8 +22,8 @@ public struct SensorSummary: Hashable, Sendable, Codable {
 /// Facts about the store for `smollama status`.
 public struct StoreStatus: Hashable, Sendable, Codable {
     public var readingCount: Int64
-    public var oldestReadingTime: Int64?
-    public var newestReadingTime: Int64?
+    public var oldestReadingTime: UTCMillis?
+    public var newestReadingTime: UTCMillis?
     /// Readings not yet folded into rollups.
     public var rollupLag: Int64
     public var eventCount: Int64
@@ -32,10 +32,10 @@ public struct StoreStatus: Hashable, Sendable, Codable {
 }
 
 extension SmollamaDatabase {
-    public func sensorSummaries(now: Int64) async throws -> [SensorSummary] {
+    public func sensorSummaries(now: UTCMillis) async throws -> [SensorSummary] {
         try await reader.read { db in
             let sensors = try ReadingStore.fetchSensors(db)
-            let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - 3_600_000)
+            let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - .seconds(3600))
             return try sensors.map { registered in
                 let state = try Row.fetchOne(
                     db, sql: "SELECT * FROM sensor_state WHERE sensor = ?", arguments: [registered.rowID])
@@ -57,9 +57,9 @@ extension SmollamaDatabase {
     }
 
     /// The last stored value per sensor: the scheduler resumes on-change suppression from it.
-    public func lastStoredValues() async throws -> [SensorID: (value: Double, time: Int64)] {
+    public func lastStoredValues() async throws -> [SensorID: (value: Double, time: UTCMillis)] {
         try await reader.read { db in
-            var values: [SensorID: (value: Double, time: Int64)] = [:]
+            var values: [SensorID: (value: Double, time: UTCMillis)] = [:]
             for row in try Row.fetchAll(
                 db,
                 sql: """
@@ -85,8 +85,8 @@ extension SmollamaDatabase {
             let low: Int64? = bounds?["lo"]
             let high: Int64? = bounds?["hi"]
             let count = low.flatMap { low in high.map { $0 - low + 1 } } ?? 0
-            let oldest = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id LIMIT 1")
-            let newest = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
+            let oldest = try UTCMillis.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id LIMIT 1")
+            let newest = try UTCMillis.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
             let cursor = try ReadingStore.rollupCursor(db)
             let quality = try String.fetchOne(db, sql: "SELECT quality FROM clock_epochs ORDER BY id DESC LIMIT 1")
             return StoreStatus(

@@ -85,7 +85,7 @@ public struct ScriptedDriver: SensorDriver {
         self.sensors = [SensorDescriptor(id: SensorID("\(name).value"), name: name, kind: kind, range: range)]
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         let call = calls.next()
         switch behaviour {
         case .values(let values):

@@ -7,7 +7,7 @@ import Testing
     @Test func numericAggregates() {
         var builder = RollupBuilder()
         for (i, v) in [3.0, 1.0, 2.0].enumerated() {
-            builder.add(Reading(sensor: "t", time: Int64(i) * 1000, value: v), kind: .numeric)
+            builder.add(Reading(sensor: "t", time: UTCMillis(rawValue: Int64(i) * 1000), value: v), kind: .numeric)
         }
         let rollup = builder.rollups[.init(sensor: "t", resolution: .fiveMinutes, bucketStart: 0)]!
         #expect(rollup.count == 3 && rollup.min == 1 && rollup.max == 3 && rollup.mean == 2 && rollup.last == 2)
@@ -41,7 +41,7 @@ import Testing
     @Test func longSilenceIsNotCountedAsOn() {
         var builder = RollupBuilder()
         builder.add(Reading(sensor: motion, time: 0, value: 1), kind: .binary)
-        builder.add(Reading(sensor: motion, time: RollupBuilder.maxBinaryGap + 1, value: 0), kind: .binary)
+        builder.add(Reading(sensor: motion, time: 0 + RollupBuilder.maxBinaryGap + .milliseconds(1), value: 0), kind: .binary)
         #expect(builder.rollups.values.allSatisfy { $0.onDuration == 0 })
     }
 

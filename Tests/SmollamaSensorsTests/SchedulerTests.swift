@@ -144,7 +144,7 @@ struct FlakyDriver: SensorDriver {
 
     init(failures: Int) { self.failures = failures }
 
-    func read(now: Int64) async throws -> [SensorSample] {
+    func read(now: UTCMillis) async throws -> [SensorSample] {
         if await counter.next() <= failures { throw SensorFault(driver: name, "not yet") }
         return [SensorSample(sensor: "flaky.value", value: 1)]
     }

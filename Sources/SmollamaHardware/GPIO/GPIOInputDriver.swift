@@ -23,7 +23,7 @@ public struct GPIOInputDriver: EventSensorDriver {
         ]
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         do {
             return [SensorSample(sensor: sensors[0].id, value: try input.value() ? 1 : 0)]
         } catch {

@@ -39,7 +39,7 @@ public struct HCSR04Driver: SensorDriver {
         ]
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         let outcomes = try await io.run { [self] in try pingSeveral() }
         if let distance = HCSR04Ranging.median(outcomes) {
             return [SensorSample(sensor: sensors[0].id, value: distance)]

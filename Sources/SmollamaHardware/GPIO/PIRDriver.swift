@@ -44,7 +44,7 @@ public struct PIRDriver: EventSensorDriver {
     }
 
     /// The current level once warmed up; nothing while the module is still settling.
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         guard logic.isWarm(at: self.now()) else { return [] }
         do {
             return [SensorSample(sensor: sensors[0].id, value: try input.value() ? 1 : 0)]

@@ -41,7 +41,7 @@ public struct BH1750Driver: SensorDriver {
         Double(UInt16(high) << 8 | UInt16(low)) / 1.2
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         do {
             let lux = try await io.run { [self] in try measure() }
             return [SensorSample(sensor: sensors[0].id, value: lux)]

@@ -41,7 +41,7 @@ public struct BME280Driver: SensorDriver {
         ]
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         let measurement: BME280Measurement
         do {
             measurement = try await io.run { [self] in try measure() }

@@ -45,7 +45,7 @@ public struct MCP3008Driver: SensorDriver {
         Double(code) * referenceVolts / 1024
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         do {
             let codes = try await io.run { [device, channels] in
                 try channels.map { channel -> Int in

@@ -32,7 +32,7 @@ public struct DS18B20Driver: SensorDriver {
         ]
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         let milli = try await io.run { [self] in try readMilliCelsius() }
         return [SensorSample(sensor: sensors[0].id, value: Double(milli) / 1000)]
     }

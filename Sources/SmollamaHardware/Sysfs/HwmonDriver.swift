@@ -71,7 +71,7 @@ public struct HwmonDriver: SensorDriver {
         sensors = bound.map(\.descriptor)
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         try await io.run { [self] in try readAll() }
     }
 

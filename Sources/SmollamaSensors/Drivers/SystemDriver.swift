@@ -62,7 +62,7 @@ public struct SystemDriver: SensorDriver {
         self.sensors = sensors
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
         var samples: [SensorSample] = []
         var problems: [String] = []
         func add(_ suffix: String, _ value: () throws -> Double) {

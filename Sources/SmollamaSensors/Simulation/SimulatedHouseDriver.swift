@@ -65,8 +65,8 @@ public struct SimulatedHouseDriver: SensorDriver {
         sensors = house.sensors(prefix: nil)
     }
 
-    public func read(now: Int64) async throws -> [SensorSample] {
-        samples(at: now)
+    public func read(now: UTCMillis) async throws -> [SensorSample] {
+        samples(at: now.rawValue)
     }
 
     /// Every sensor's value at `time`; also what backfill uses.
