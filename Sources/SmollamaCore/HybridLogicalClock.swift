@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A hybrid logical clock timestamp: 48 bits of UTC milliseconds and a 16-bit counter, packed
 /// into one Int64 so SQLite can index and compare it as an integer.
 public struct HLCTimestamp: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
@@ -128,14 +130,47 @@ public struct HybridLogicalClock: Sendable {
 
 /// Wall-clock time: milliseconds since 1970-01-01 UTC. Read it with `UTCMillis.now()` (in
 /// SmollamaStore, next to the node's clock source), the one place that asks the system.
-public struct UTCMillis: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+extension HLCTimestamp {
+    /// The wall-clock part as a time.
+    public var time: UTCMillis { UTCMillis(rawValue: milliseconds) }
+}
+
+public struct UTCMillis: Hashable, Sendable, Comparable, Codable, CustomStringConvertible, ExpressibleByIntegerLiteral {
     public let rawValue: Int64
 
     public init(rawValue: Int64) { self.rawValue = rawValue }
 
+    /// A literal is milliseconds since 1970 UTC (`let t: UTCMillis = 1_795_000_000_000`).
+    public init(integerLiteral value: Int64) { rawValue = value }
+    public typealias IntegerLiteralType = Int64
+
     public var description: String { "\(rawValue)" }
 
     public static func < (lhs: UTCMillis, rhs: UTCMillis) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The earliest and latest representable times: open ends of a range (`from: .distantPast`).
+    public static let distantPast = UTCMillis(rawValue: .min)
+    public static let distantFuture = UTCMillis(rawValue: .max)
+
+    public init(_ date: Date) { rawValue = Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    public var date: Date { Date(timeIntervalSince1970: Double(rawValue) / 1000) }
+
+    static func milliseconds(of duration: Duration) -> Int64 { duration.wholeMilliseconds }
+
+    public static func + (lhs: UTCMillis, rhs: Duration) -> UTCMillis {
+        UTCMillis(rawValue: lhs.rawValue + milliseconds(of: rhs))
+    }
+
+    public static func - (lhs: UTCMillis, rhs: Duration) -> UTCMillis {
+        UTCMillis(rawValue: lhs.rawValue - milliseconds(of: rhs))
+    }
+
+    public static func += (lhs: inout UTCMillis, rhs: Duration) { lhs = lhs + rhs }
+    public static func -= (lhs: inout UTCMillis, rhs: Duration) { lhs = lhs - rhs }
+
+    /// The time between two instants.
+    public static func - (lhs: UTCMillis, rhs: UTCMillis) -> Duration { .milliseconds(lhs.rawValue - rhs.rawValue) }
 
     public init(from decoder: any Decoder) throws {
         rawValue = try decoder.singleValueContainer().decode(Int64.self)
@@ -144,5 +179,12 @@ public struct UTCMillis: Hashable, Sendable, Comparable, Codable, CustomStringCo
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (sub-millisecond parts are dropped), for storage and the wire.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -32,3 +32,11 @@ extension HLCTimestamp: DatabaseValueConvertible {
 
 /// A sync stream is its name (TEXT) in `sync_*` and `peer_checkpoints`.
 extension SyncStream: DatabaseValueConvertible {}
+
+extension UTCMillis: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { rawValue.databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> UTCMillis? {
+        Int64.fromDatabaseValue(dbValue).map(UTCMillis.init(rawValue:))
+    }
+}
