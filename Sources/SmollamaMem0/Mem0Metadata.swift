@@ -88,10 +88,10 @@ extension SharedMemory {
         guard let text = value.stringValue else { return nil }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = formatter.date(from: text) { return UTCMillis(date).rawValue }
         formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = formatter.date(from: text) { return UTCMillis(date).rawValue }
         formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
+        return formatter.date(from: text).map { UTCMillis($0).rawValue }
     }
 }

@@ -324,7 +324,7 @@ public struct Recall: Sendable {
 
 /// The wall clock in ms (the default `now` of the mind's components).
 @Sendable public func wallClockMilliseconds() -> Int64 {
-    Int64(Date().timeIntervalSince1970 * 1000)
+    UTCMillis.now().rawValue
 }
 
 public enum RecallError: Error, CustomStringConvertible, Equatable {

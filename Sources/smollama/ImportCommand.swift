@@ -45,7 +45,7 @@ struct ImportCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let options = HistoryImport.Options(
                 path: file, format: format, timeColumn: timeColumn, mappings: parsedMappings, timezone: zone,
-                dryRun: dryRun, strict: strict, now: Int64(Date().timeIntervalSince1970 * 1000))
+                dryRun: dryRun, strict: strict, now: UTCMillis.now().rawValue)
             let bar = Terminal.ProgressBar(label: dryRun ? "checking" : "importing")
             let summary = try await HistoryImport(database: runtime.database, options: options).run { progress in
                 guard !json else { return }

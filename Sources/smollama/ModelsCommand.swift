@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import SmollamaCore
+import SmollamaStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -189,7 +191,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 let json = options.json
                 let runner = CalibrationRunner(model: model, maxCompletionTokens: runtime.config.observe.maxCompletionTokens,
                                                logger: logger)
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = UTCMillis.now().rawValue
                 var report: CalibrationReport
                 do {
                     let roles = only.map { Set([$0]) } ?? Set(ModelRole.allCases)

@@ -37,7 +37,7 @@ struct ObserveCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let start = try Self.time(from, option: "from")
-            let end = try to.map { try Self.time($0, option: "to") } ?? Int64(Date().timeIntervalSince1970 * 1000)
+            let end = try to.map { try Self.time($0, option: "to") } ?? UTCMillis.now().rawValue
             guard start < end else { throw ValidationError("--from must be before --to") }
             let runtime = try await global.openNode()
             let logger = quietLogger()

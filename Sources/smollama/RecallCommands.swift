@@ -16,10 +16,10 @@ enum TimeArgument {
         if let duration = ConfigDuration(parsing: trimmed) { return now - duration.milliseconds }
         if let ms = Int64(trimmed) { return ms }
         let full = ISO8601DateFormatter()
-        if let date = full.date(from: trimmed) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = full.date(from: trimmed) { return UTCMillis(date).rawValue }
         let dateOnly = ISO8601DateFormatter()
         dateOnly.formatOptions = [.withFullDate]
-        if let date = dateOnly.date(from: trimmed) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = dateOnly.date(from: trimmed) { return UTCMillis(date).rawValue }
         throw ValidationError(
             "\(option) '\(text)' is not a time: use a duration back from now (24h, 7d), an ISO 8601 time "
                 + "(2026-11-25T07:00:00Z), a date (2026-11-25) or Unix milliseconds")

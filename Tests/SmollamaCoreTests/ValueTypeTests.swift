@@ -60,3 +60,30 @@ import Testing
         #expect(other.hash != event.hash)
     }
 }
+
+@Suite struct UTCMillisTests {
+    @Test func arithmeticWithDurationsAndBetweenInstants() {
+        let t: UTCMillis = 1_795_000_000_000
+        #expect((t + .seconds(90)).rawValue == 1_795_000_090_000)
+        #expect((t - .milliseconds(1)).rawValue == 1_794_999_999_999)
+        #expect((t + .seconds(90)) - t == .seconds(90))
+        #expect(Duration.milliseconds(2_500).wholeMilliseconds == 2_500)
+        // Sub-millisecond parts are dropped, not rounded.
+        #expect((t + .microseconds(1_999)).rawValue == 1_795_000_000_001)
+        var moving = t
+        moving += .seconds(1)
+        #expect(moving > t && moving.rawValue - t.rawValue == 1000)
+    }
+
+    @Test func datesAndJSONKeepTheMillisecond() throws {
+        let date = Date(timeIntervalSince1970: 1_795_000_000.123)
+        #expect(UTCMillis(date).rawValue == 1_795_000_000_123)
+        #expect(UTCMillis(Date(timeIntervalSince1970: -0.5)).rawValue == -500)
+        #expect(UTCMillis(rawValue: 1_795_000_000_123).date.timeIntervalSince1970 == 1_795_000_000.123)
+        // On the wire a time is a bare number, as every `Int64` time was before.
+        let encoded = try JSONEncoder().encode(["t": UTCMillis(rawValue: 42)])
+        #expect(String(decoding: encoded, as: UTF8.self) == #"{"t":42}"#)
+        #expect(try JSONDecoder().decode([String: UTCMillis].self, from: encoded)["t"] == 42)
+        #expect(HLCTimestamp(milliseconds: 1_795_000_000_123, counter: 7).time.rawValue == 1_795_000_000_123)
+    }
+}
