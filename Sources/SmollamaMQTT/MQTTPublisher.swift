@@ -20,9 +20,9 @@ public actor MQTTPublisher: Service {
         public var unit: String
         /// ISO 8601 UTC.
         public var time: String
-        public var timeMs: Int64
+        public var timeMs: UTCMillis
 
-        public init(value: Double, state: String?, unit: String, time: String, timeMs: Int64) {
+        public init(value: Double, state: String?, unit: String, time: String, timeMs: UTCMillis) {
             self.value = value
             self.state = state
             self.unit = unit
@@ -65,8 +65,8 @@ public actor MQTTPublisher: Service {
         }
 
         /// `2026-11-26T03:00:00Z` (UTC, whole seconds).
-        public static func isoTime(milliseconds: Int64) -> String {
-            var seconds = time_t(milliseconds.floorDiv(1000))
+        public static func isoTime(_ time: UTCMillis) -> String {
+            var seconds = time_t(time.rawValue.floorDiv(1000))
             var parts = tm()
             gmtime_r(&seconds, &parts)
             func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
@@ -80,9 +80,9 @@ public actor MQTTPublisher: Service {
         public var text: String
         public var kind: String
         public var subjects: [String]
-        public var timeMs: Int64
+        public var timeMs: UTCMillis
 
-        public init(text: String, kind: String, subjects: [String], timeMs: Int64) {
+        public init(text: String, kind: String, subjects: [String], timeMs: UTCMillis) {
             self.text = text
             self.kind = kind
             self.subjects = subjects
@@ -211,7 +211,7 @@ public actor MQTTPublisher: Service {
         let binary = reading.sensor.kind == .binary
         let payload = SensorPayload(
             value: reading.value, state: binary ? (reading.value == 1 ? "ON" : "OFF") : nil, unit: reading.sensor.unit,
-            time: SensorPayload.isoTime(milliseconds: reading.time), timeMs: reading.time)
+            time: SensorPayload.isoTime(reading.time), timeMs: reading.time)
         sensorMessages += 1
         await client.publish(MQTTOutgoing(topic: "\(baseTopic)/sensors/\(reading.sensor.id.rawValue)",
                                           payload: payload.json))
@@ -232,7 +232,7 @@ public actor MQTTPublisher: Service {
     }
 
     private func writeState(_ status: MQTTClientStatus, to path: String) {
-        let state = MQTTNodeState(updatedAt: UTCMillis.now().rawValue, client: status,
+        let state = MQTTNodeState(updatedAt: UTCMillis.now(), client: status,
                                   sensorMessages: sensorMessages, ingest: client.driverStatistics.snapshot)
         guard let data = try? Self.encoder.encode(state) else { return }
         let temporary = path + ".tmp"
@@ -250,7 +250,7 @@ public actor MQTTPublisher: Service {
 
 /// The daemon's MQTT state, written to `data/mqtt.json` every tick for `smollama status`.
 public struct MQTTNodeState: Codable, Sendable, Hashable {
-    public var updatedAt: Int64
+    public var updatedAt: UTCMillis
     public var client: MQTTClientStatus
     public var sensorMessages: Int
     public var ingest: [String: MQTTDriverStatistics.Entry]

@@ -52,7 +52,7 @@ extension SharedMemory {
                     record.importance = number
                 }
             case "valid_from", "valid_to":
-                guard let time = milliseconds(value) else {
+                guard let time = time(value) else {
                     throw .badRequest("metadata.\(key) must be an ISO 8601 time (2026-05-01T07:00:00Z) or epoch milliseconds")
                 }
                 if key == "valid_from" { record.validFrom = time } else { record.validTo = time }
@@ -83,15 +83,15 @@ extension SharedMemory {
         return trimmed
     }
 
-    static func milliseconds(_ value: JSONValue) -> Int64? {
-        if let number = value.doubleValue, number.isFinite, abs(number) < 1e15 { return Int64(number) }
+    static func time(_ value: JSONValue) -> UTCMillis? {
+        if let number = value.doubleValue, number.isFinite, abs(number) < 1e15 { return UTCMillis(rawValue: Int64(number)) }
         guard let text = value.stringValue else { return nil }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return UTCMillis(date).rawValue }
+        if let date = formatter.date(from: text) { return UTCMillis(date) }
         formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return UTCMillis(date).rawValue }
+        if let date = formatter.date(from: text) { return UTCMillis(date) }
         formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text).map { UTCMillis($0).rawValue }
+        return formatter.date(from: text).map { UTCMillis($0) }
     }
 }

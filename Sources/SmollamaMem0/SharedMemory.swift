@@ -214,7 +214,7 @@ public struct SharedMemory: Sendable {
             entries.append(Mem0HistoryEntry(
                 id: "\(version.version.origin.hex)-\(version.version.seq)", memoryID: id,
                 oldMemory: previous?.record.text, newMemory: event == "DELETE" ? nil : record.text, event: event,
-                createdAt: Self.iso(record.createdAt), updatedAt: Self.iso(version.hlc.milliseconds),
+                createdAt: Self.iso(record.createdAt), updatedAt: Self.iso(version.hlc.time),
                 isDeleted: event == "DELETE", actorID: await directory.name(of: version.version.origin),
                 role: record.metadata["role"]))
         }
@@ -257,7 +257,7 @@ public struct SharedMemory: Sendable {
     }
 
     /// What mem0 shows: believed (not deleted) and still valid now (a `valid_to` ahead is fine).
-    static func isVisible(_ record: MemoryRecord, now: Int64) -> Bool {
+    static func isVisible(_ record: MemoryRecord, now: UTCMillis) -> Bool {
         record.expiredAt == nil && (record.validTo.map { $0 > now } ?? true)
     }
 
@@ -297,7 +297,7 @@ public struct SharedMemory: Sendable {
         metadata["node_id"] = .string(stored.firstOrigin.hex)
         return Mem0Item(
             id: record.id, memory: record.text, hash: Self.hash(record.text), createdAt: Self.iso(record.createdAt),
-            updatedAt: Self.iso(stored.hlc.milliseconds), userID: record.metadata["user_id"],
+            updatedAt: Self.iso(stored.hlc.time), userID: record.metadata["user_id"],
             agentID: record.metadata["agent_id"] ?? nodeName, runID: record.metadata["run_id"] ?? Self.day(record.createdAt),
             actorID: record.metadata["actor_id"], role: record.metadata["role"], metadata: metadata, score: score)
     }
@@ -325,14 +325,14 @@ public struct SharedMemory: Sendable {
     }
 
     /// Node-clock milliseconds as ISO 8601 in UTC, e.g. `2026-11-26T04:34:05.816Z`.
-    static func iso(_ milliseconds: Int64) -> String {
+    static func iso(_ time: UTCMillis) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        return formatter.string(from: time.date)
     }
 
     /// The UTC day of a time, `2026-11-26`: the default `run_id` (a run is a day).
-    static func day(_ milliseconds: Int64) -> String { String(iso(milliseconds).prefix(10)) }
+    static func day(_ time: UTCMillis) -> String { String(iso(time).prefix(10)) }
 
     /// mem0's `hash`: the MD5 of the text, in hex.
     static func hash(_ text: String) -> String {

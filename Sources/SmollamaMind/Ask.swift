@@ -154,7 +154,7 @@ public struct Asker: Sendable {
         case "history" where sensor != nil:
             if let sensor {
                 let end = tools.now()
-                let history = try await tools.history(sensor: sensor, from: end - 86_400_000, to: end)
+                let history = try await tools.history(sensor: sensor, from: end - .seconds(86_400), to: end)
                 calls.append(.init(name: "history", arguments: "{\"hours\":24,\"sensor\":\"\(sensor)\"}", failed: false))
                 if history.kind == "binary" {
                     context.append("last 24 h: \(sensor) turned on \(history.onCount ?? 0) times, on for "

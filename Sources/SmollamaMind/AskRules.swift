@@ -84,7 +84,7 @@ public struct RulesAnswerer: Sendable {
         return Asker.number(value) + (entry.unit.isEmpty ? "" : " " + entry.unit)
     }
 
-    func time(_ ms: Int64) -> String { String(format: "%02d:%02d", clock.hour(ms), clock.minute(ms)) }
+    func time(_ time: UTCMillis) -> String { String(format: "%02d:%02d", clock.hour(time), clock.minute(time)) }
 
     static func call(_ name: String, _ arguments: String) -> AskAnswer.Call {
         .init(name: name, arguments: arguments, failed: false)
@@ -99,21 +99,21 @@ public struct RulesAnswerer: Sendable {
     enum DefaultRange { case lastDay, today }
 
     /// The span the question names (last night, today, yesterday, this morning, the last hour), in node-clock ms.
-    func range(_ text: String, default fallback: DefaultRange) -> (from: Int64, to: Int64, label: String) {
+    func range(_ text: String, default fallback: DefaultRange) -> (from: UTCMillis, to: UTCMillis, label: String) {
         let now = tools.now()
-        let midnight = clock.dayIndex(now) * 86_400_000 - (clock.local(now) - now)
-        let hour: Int64 = 3_600_000
+        let midnight = UTCMillis(rawValue: clock.dayIndex(now) * 86_400_000 - (clock.local(now) - now.rawValue))
+        let hour = Duration.seconds(3600)
         if text.contains("night") {
-            let end = now >= midnight + 6 * hour ? midnight + 6 * hour : now
-            return (midnight - 2 * hour, end, "between \(time(midnight - 2 * hour)) and \(time(end))")
+            let end = now >= midnight + hour * 6 ? midnight + hour * 6 : now
+            return (midnight - hour * 2, end, "between \(time(midnight - hour * 2)) and \(time(end))")
         }
-        if text.contains("yesterday") { return (midnight - 24 * hour, midnight, "yesterday") }
+        if text.contains("yesterday") { return (midnight - hour * 24, midnight, "yesterday") }
         if text.contains("morning") {
-            return (midnight + 6 * hour, min(now, midnight + 12 * hour), "this morning")
+            return (midnight + hour * 6, min(now, midnight + hour * 12), "this morning")
         }
         if text.contains("hour") { return (now - hour, now, "in the last hour") }
         if text.contains("today") || fallback == .today { return (midnight, now, "today") }
-        return (now - 24 * hour, now, "in the last 24 hours")
+        return (now - hour * 24, now, "in the last 24 hours")
     }
 
     // MARK: - Intents
@@ -160,7 +160,7 @@ public struct RulesAnswerer: Sendable {
         return (answer, hits.map(\.id), [call])
     }
 
-    func motion(in span: (from: Int64, to: Int64, label: String), sensors: [StateOutput.Sensor],
+    func motion(in span: (from: UTCMillis, to: UTCMillis, label: String), sensors: [StateOutput.Sensor],
                 rooms: Set<String>) async throws -> Composed {
         let motionSensors = sensors.map(\.sensor).filter {
             Self.quantity(of: $0) == "motion" && (rooms.isEmpty || rooms.contains(Self.room(of: $0)))
@@ -211,7 +211,7 @@ public struct RulesAnswerer: Sendable {
         return (sentence.prefix(1).uppercased() + sentence.dropFirst(), [], [call])
     }
 
-    func happened(in span: (from: Int64, to: Int64, label: String)) async throws -> Composed {
+    func happened(in span: (from: UTCMillis, to: UTCMillis, label: String)) async throws -> Composed {
         let query = RecallQuery(text: "", kinds: [.observation], from: span.from, to: span.to, topK: 50)
         let hits = Self.notable(try await tools.recall(query).hits, limit: 6)
         let call = Self.call("recall", "{\"kind\":\"observation\",\"since\":\(span.from)}")

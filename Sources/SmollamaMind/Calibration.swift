@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import SmollamaCore
+public import SmollamaCore
 public import SmollamaLLM
 
 /// Passed / asked for one role.
@@ -32,13 +32,13 @@ public struct CalibrationReport: Codable, Sendable, Hashable {
     /// The runtime's digest of the model (or its file's size and time): a new one needs a new check.
     public var digest: String
     /// Node-clock milliseconds of the check.
-    public var checkedAt: Int64
+    public var checkedAt: UTCMillis
     public var narration: CalibrationScore
     public var routing: CalibrationScore
     public var results: [TaskResult]
     public var seconds: Double
 
-    public init(model: String, digest: String, checkedAt: Int64, narration: CalibrationScore, routing: CalibrationScore,
+    public init(model: String, digest: String, checkedAt: UTCMillis, narration: CalibrationScore, routing: CalibrationScore,
                 results: [TaskResult], seconds: Double) {
         self.model = model
         self.digest = digest
@@ -87,7 +87,7 @@ public struct CalibrationRunner: Sendable {
     /// The first `limit` tasks of each role (all with nil). Throws only when the runtime cannot
     /// be reached: a model that is down is not a model that failed.
     /// `roles`: the parts to run (both by default).
-    public func run(limit: Int? = nil, roles: Set<ModelRole> = Set(ModelRole.allCases), digest: String, now: Int64,
+    public func run(limit: Int? = nil, roles: Set<ModelRole> = Set(ModelRole.allCases), digest: String, now: UTCMillis,
                     progress: @escaping @Sendable (CalibrationReport.TaskResult) async -> Void = { _ in })
         async throws -> CalibrationReport
     {

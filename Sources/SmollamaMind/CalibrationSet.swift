@@ -121,9 +121,9 @@ public enum CalibrationSet {
         -> NarrationTask
     {
         let other = SensorID("\(room == "hallway" ? "kitchen" : "hallway").temperature")
-        let start = Int64(20_000 + hour / 24) * 86_400_000 + Int64(hour % 24) * 3_600_000
+        let start = UTCMillis(rawValue: Int64(20_000 + hour / 24) * 86_400_000 + Int64(hour % 24) * 3_600_000)
         let packet = EvidencePacket(
-            windowStart: start, windowEnd: start + 900_000,
+            windowStart: start, windowEnd: start + .seconds(900),
             facts: [
                 EvidenceFact(id: "f0", key: "window@\(start)", kind: .window, sensor: nil, values: [
                     EvidenceValue(name: "from", value: Double(hour % 24), unit: "time", decimals: 2),

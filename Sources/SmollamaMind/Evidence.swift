@@ -358,13 +358,14 @@ public struct EvidenceBuilder: Sendable {
         if activations > 0, let firstActive = window.first(where: { $0.onCount > 0 }) {
             // The last active 5-minute bucket before this window (within a day).
             let before = try await database.readings.rollups(
-                sensor: sensor.id, resolution: .fiveMinutes, from: firstActive.bucketStart - 86_400_000,
+                sensor: sensor.id, resolution: .fiveMinutes, from: firstActive.bucketStart - .seconds(86_400),
                 to: firstActive.bucketStart)
             let lastActive = before.last(where: { $0.onCount > 0 || $0.onDuration > 0 })
-            let quiet = firstActive.bucketStart - (lastActive.map { $0.bucketStart + 300_000 } ?? (firstActive.bucketStart - 86_400_000))
+            let quiet = firstActive.bucketStart
+                - (lastActive.map { $0.bucketStart + .seconds(300) } ?? (firstActive.bucketStart - .seconds(86_400)))
             // Doors are quiet for hours by nature (everyone out); long quiet matters for presence.
             if sensor.deviceClass != "door" && quiet >= settings.longQuiet && (probability ?? 0) <= 0.5 {
-                let hours = Self.round(Double(quiet) / 3_600_000, 1)
+                let hours = Self.round(quiet / .seconds(3600), 1)
                 let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
                 var quietValues = [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),
                                    EvidenceValue(name: "at", value: at, unit: "time", decimals: 2)]

@@ -91,20 +91,20 @@ public struct ObservationOutcome: Sendable, Hashable {
 
 /// Settings of the loop, from `observe:`.
 public struct ObservationLoopSettings: Sendable, Hashable {
-    public var interval: Int64
-    public var earlyMinGap: Int64
+    public var interval: Duration
+    public var earlyMinGap: Duration
     public var dedupWindow: Duration
     public var similarity: Double
     public var maxPromptTokens: Int
     public var maxCompletionTokens: Int
     public var recentObservations: Int
     /// Rollups lag readings by up to the rollup interval: a window is observed this long after it ends.
-    public var settle: Int64
+    public var settle: Duration
 
-    public init(config: ObserveConfig = .init(), settle: Int64 = 30_000) {
-        interval = config.interval.milliseconds
-        earlyMinGap = config.earlyMinGap.milliseconds
-        dedupWindow = config.dedupWindow.milliseconds
+    public init(config: ObserveConfig = .init(), settle: Duration = .seconds(30)) {
+        interval = config.interval.duration
+        earlyMinGap = config.earlyMinGap.duration
+        dedupWindow = config.dedupWindow.duration
         similarity = config.similarity
         maxPromptTokens = config.maxPromptTokens
         maxCompletionTokens = config.maxCompletionTokens
@@ -132,8 +132,8 @@ public actor ObservationLoop {
     let rules = RulesNarrator()
 
     /// End of the last full window observed.
-    private(set) var lastObservedEnd: Int64?
-    private var lastEarly: Int64?
+    private(set) var lastObservedEnd: UTCMillis?
+    private var lastEarly: UTCMillis?
     private var reportedEarly: Set<String> = []
     private var embeddings: [String: [Float]] = [:]
     private var embeddingPausedUntil: Duration?
@@ -165,20 +165,21 @@ public actor ObservationLoop {
     /// One check at node time `now`: observes the last full window if not done yet, else the
     /// current window early when it holds a new strong anomaly (at most once per `earlyMinGap`).
     @discardableResult
-    public func tick(now: Int64) async -> ObservationOutcome? {
+    public func tick(now: UTCMillis) async -> ObservationOutcome? {
         let interval = settings.interval
         let settled = now - settings.settle
-        let windowEnd = settled - ((settled % interval) + interval) % interval
+        let step = interval.wholeMilliseconds
+        let windowEnd = UTCMillis(rawValue: settled.rawValue - ((settled.rawValue % step) + step) % step)
         if lastObservedEnd.map({ $0 < windowEnd }) ?? true {
             if let last = lastObservedEnd, windowEnd - last > interval {
                 logger.info("observation windows skipped (node was busy or stopped)",
-                            metadata: ["smollama.observe.skipped": "\((windowEnd - last) / interval - 1)"])
+                            metadata: ["smollama.observe.skipped": "\(Int((windowEnd - last) / interval) - 1)"])
             }
             lastObservedEnd = windowEnd
             reportedEarly.removeAll()
             return await observeLogged(windowStart: windowEnd - interval, windowEnd: windowEnd)
         }
-        guard settled - windowEnd >= 60_000, lastEarly.map({ now - $0 >= settings.earlyMinGap }) ?? true else { return nil }
+        guard settled - windowEnd >= .seconds(60), lastEarly.map({ now - $0 >= settings.earlyMinGap }) ?? true else { return nil }
         do {
             let packet = try await builder.build(windowStart: windowEnd, windowEnd: settled)
             let fresh = packet.facts.filter { $0.level == .strong && !reportedEarly.contains($0.key) }
@@ -432,10 +433,10 @@ public actor ObservationLoop {
 public struct ObservationService: Service {
     let loop: ObservationLoop
     let checkInterval: Duration
-    let now: @Sendable () async -> Int64
+    let now: @Sendable () async -> UTCMillis
     let clock: ServiceClock
 
-    public init(loop: ObservationLoop, checkInterval: Duration, now: @escaping @Sendable () async -> Int64,
+    public init(loop: ObservationLoop, checkInterval: Duration, now: @escaping @Sendable () async -> UTCMillis,
                 clock: some Clock<Duration> = ContinuousClock()) {
         self.clock = ServiceClock(clock)
         self.loop = loop

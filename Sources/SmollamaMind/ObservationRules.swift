@@ -128,8 +128,8 @@ public struct RulesNarrator: Sendable {
     /// The phrasing for a situation in this window: turns with the window, so neighbouring windows
     /// read differently, and is the same on every run.
     static func variant(_ count: Int, packet: EvidencePacket, salt: String) -> Int {
-        let length = max(60_000, packet.windowEnd - packet.windowStart)
-        let index = packet.windowStart / length + Int64(salt.unicodeScalars.reduce(0) { $0 + Int($1.value) })
+        let length = max(60_000, (packet.windowEnd - packet.windowStart).wholeMilliseconds)
+        let index = packet.windowStart.rawValue / length + Int64(salt.unicodeScalars.reduce(0) { $0 + Int($1.value) })
         return Int(((index % Int64(count)) + Int64(count)) % Int64(count))
     }
 

@@ -17,8 +17,8 @@ public struct RecallQuery: Sendable, Hashable, Codable {
     /// The nodes that wrote the items (a hub holds every node's).
     public var origins: [NodeID]?
     /// Node-clock ms: items whose time span overlaps [from, to).
-    public var from: Int64?
-    public var to: Int64?
+    public var from: UTCMillis?
+    public var to: UTCMillis?
     /// Only memories still valid and believed (default). Observations are always included.
     public var validOnly: Bool
     /// Memory metadata that must match exactly (mem0's user_id, agent_id, run_id, …).
@@ -29,7 +29,7 @@ public struct RecallQuery: Sendable, Hashable, Codable {
 
     public init(
         text: String, kinds: Set<RecallItemKind>? = nil, recordKinds: [String]? = nil, sensors: [String]? = nil,
-        origins: [NodeID]? = nil, from: Int64? = nil, to: Int64? = nil, validOnly: Bool = true,
+        origins: [NodeID]? = nil, from: UTCMillis? = nil, to: UTCMillis? = nil, validOnly: Bool = true,
         metadata: [String: String] = [:], topK: Int = 5, threshold: Double? = nil
     ) {
         self.text = text
@@ -155,7 +155,7 @@ public struct Recall: Sendable {
         public var importance = 0.1
         /// Share of the vector signal within relevance.
         public var vectorShare = 0.75
-        public var recencyHalfLife: Int64 = 14 * 86_400_000
+        public var recencyHalfLife: Duration = .seconds(14 * 86_400)
         /// Candidates each signal contributes before ranking, per requested hit.
         public var candidatesPerHit = 8
         /// Candidates the bit-quantized KNN passes to the exact rerank.
@@ -167,13 +167,13 @@ public struct Recall: Sendable {
     public let embedder: (any Embedder)?
     public let vectorSearch: VectorSearch
     public let ranking: Ranking
-    let now: @Sendable () -> Int64
+    let now: @Sendable () -> UTCMillis
     let logger: Logger
 
     public init(
         database: SmollamaDatabase, embedder: (any Embedder)?, vectorSearch: VectorSearch = .automatic,
         ranking: Ranking = .init(), logger: Logger,
-        now: @escaping @Sendable () -> Int64 = wallClockMilliseconds
+        now: @escaping @Sendable () -> UTCMillis = { UTCMillis.now() }
     ) {
         self.database = database
         self.embedder = embedder
@@ -302,9 +302,9 @@ public struct Recall: Sendable {
         }
     }
 
-    static func recency(age: Int64, halfLife: Int64) -> Double {
-        guard age > 0 else { return 1 }
-        return pow(0.5, Double(age) / Double(max(1, halfLife)))
+    static func recency(age: Duration, halfLife: Duration) -> Double {
+        guard age > .zero else { return 1 }
+        return pow(0.5, age / max(.milliseconds(1), halfLife))
     }
 
     /// Words worth matching: lowercased, no stop words, no single letters.
@@ -320,11 +320,6 @@ public struct Recall: Sendable {
         "there", "any", "usually", "typically", "normally", "my", "me", "i", "you", "we", "our", "with", "by", "from",
         "has", "have", "had", "about", "tell", "can", "could", "should", "would", "so", "as", "if", "not", "no",
     ]
-}
-
-/// The wall clock in ms (the default `now` of the mind's components).
-@Sendable public func wallClockMilliseconds() -> Int64 {
-    UTCMillis.now().rawValue
 }
 
 public enum RecallError: Error, CustomStringConvertible, Equatable {

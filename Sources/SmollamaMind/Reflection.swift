@@ -174,7 +174,8 @@ public struct Reflection: Sendable {
 
     /// Finds today's patterns over the window ending at `now` and brings memories in line.
     @discardableResult
-    public func reflect(now: Int64) async throws -> ReflectionReport {
+    public func reflect(now time: UTCMillis) async throws -> ReflectionReport {
+        let now = time.rawValue
         var report = ReflectionReport()
         let (patterns, shares) = try await scan(now: now)
         report.patterns = patterns
@@ -200,7 +201,7 @@ public struct Reflection: Sendable {
                     }
                     continue
                 }
-                let change = Self.changePoint(pattern, oldBlocks: oldBlocks, fallback: old.record.validFrom)
+                let change = Self.changePoint(pattern, oldBlocks: oldBlocks, fallback: old.record.validFrom.rawValue)
                 try await close(old, at: change, now: now)
                 report.closed.append(old.record.id)
                 let id = try await write(pattern, validFrom: change, now: now, supersedes: old.record.id, report: &report)
@@ -227,8 +228,8 @@ public struct Reflection: Sendable {
 
     private func close(_ old: StoredMemory, at time: Int64, now: Int64) async throws {
         var closed = old.record
-        closed.validTo = max(closed.validFrom, time)
-        closed.expiredAt = now
+        closed.validTo = max(closed.validFrom, UTCMillis(rawValue: time))
+        closed.expiredAt = UTCMillis(rawValue: now)
         closed.parent = old.version
         try await database.knowledge.record(closed, origin: node, stamp: await stamp())
     }
@@ -245,7 +246,7 @@ public struct Reflection: Sendable {
         }
         let record = MemoryRecord(
             id: NodeID.randomRecordID(), kind: "routine", subjects: [pattern.sensor], text: text,
-            confidence: pattern.confidence, importance: 0.5, support: 1, validFrom: validFrom, createdAt: now,
+            confidence: pattern.confidence, importance: 0.5, support: 1, validFrom: UTCMillis(rawValue: validFrom), createdAt: UTCMillis(rawValue: now),
             supersedes: supersedes, source: .reflection,
             metadata: [
                 "pattern": pattern.key, "blocks": pattern.blocksMetadata, "sample_days": String(pattern.sampleDays),
@@ -324,8 +325,8 @@ public struct Reflection: Sendable {
     // MARK: - Patterns
 
     /// Routines of every binary sensor over the window ending at `now`.
-    public func findPatterns(now: Int64) async throws -> [RoutinePattern] {
-        try await scan(now: now).patterns
+    public func findPatterns(now: UTCMillis) async throws -> [RoutinePattern] {
+        try await scan(now: now.rawValue).patterns
     }
 
     /// Patterns, and the hourly activity shares of every (sensor, day group) with enough data.
@@ -339,12 +340,12 @@ public struct Reflection: Sendable {
         var shares: [String: [Double]] = [:]
         for sensor in try await database.readings.registeredSensors() where sensor.descriptor.kind == .binary {
             let rollups = try await database.readings.rollups(
-                sensor: sensor.descriptor.id, resolution: .hour, from: windowStart, to: todayStart)
+                sensor: sensor.descriptor.id, resolution: .hour, from: UTCMillis(rawValue: windowStart), to: UTCMillis(rawValue: todayStart))
             guard !rollups.isEmpty else { continue }
             // Milliseconds on per (local day, hour); an activation too short to register counts a minute.
             var onTime: [Int64: [Int: Int64]] = [:]
             for rollup in rollups {
-                let local = rollup.bucketStart + offset
+                let local = rollup.bucketStart.rawValue + offset
                 let dayIndex = Self.floorDiv(local, day)
                 let hour = Int((local - dayIndex * day) / 3_600_000)
                 let on = rollup.onDuration > 0 ? rollup.onDuration : (rollup.onCount > 0 ? 60_000 : 0)
@@ -415,10 +416,10 @@ public struct Reflection: Sendable {
 public struct ReflectionService: Service {
     public let reflection: Reflection
     public let interval: Duration
-    let now: @Sendable () async -> Int64
+    let now: @Sendable () async -> UTCMillis
     let logger: Logger
 
-    public init(reflection: Reflection, interval: Duration, logger: Logger, now: @escaping @Sendable () async -> Int64) {
+    public init(reflection: Reflection, interval: Duration, logger: Logger, now: @escaping @Sendable () async -> UTCMillis) {
         self.reflection = reflection
         self.interval = interval
         self.logger = logger

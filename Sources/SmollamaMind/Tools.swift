@@ -21,15 +21,15 @@ public struct RecallHitView: Codable, Sendable, Hashable {
     // Memories
     public var confidence: Double?
     public var source: String?
-    public var validFrom: Int64?
-    public var validTo: Int64?
-    public var createdAt: Int64?
-    public var expiredAt: Int64?
+    public var validFrom: UTCMillis?
+    public var validTo: UTCMillis?
+    public var createdAt: UTCMillis?
+    public var expiredAt: UTCMillis?
     public var supersedes: String?
     public var metadata: [String: String]?
     // Observations
-    public var timeStart: Int64?
-    public var timeEnd: Int64?
+    public var timeStart: UTCMillis?
+    public var timeEnd: UTCMillis?
     public var generator: String?
     public var support: Int?
 
@@ -85,7 +85,7 @@ public struct RememberOutput: Codable, Sendable, Hashable {
     public var text: String
     public var subjects: [String]
     public var source: String
-    public var createdAt: Int64
+    public var createdAt: UTCMillis
     /// Whether it was embedded right away (else the background indexer will).
     public var embedded: Bool
 }
@@ -93,7 +93,7 @@ public struct RememberOutput: Codable, Sendable, Hashable {
 /// `history` output: rollups of one sensor.
 public struct HistoryOutput: Codable, Sendable, Hashable {
     public struct Point: Codable, Sendable, Hashable {
-        public var start: Int64
+        public var start: UTCMillis
         public var count: Int64
         public var min: Double?
         public var mean: Double?
@@ -107,8 +107,8 @@ public struct HistoryOutput: Codable, Sendable, Hashable {
     public var name: String
     public var kind: String
     public var unit: String
-    public var from: Int64
-    public var to: Int64
+    public var from: UTCMillis
+    public var to: UTCMillis
     /// `5m` or `1h`.
     public var resolution: String
     public var points: [Point]
@@ -128,14 +128,14 @@ public struct StateOutput: Codable, Sendable, Hashable {
         public var kind: String
         public var unit: String
         public var value: Double?
-        public var time: Int64?
+        public var time: UTCMillis?
         public var ageSeconds: Int64?
         public var status: String
         public var hourMin: Double?
         public var hourMean: Double?
         public var hourMax: Double?
     }
-    public var now: Int64
+    public var now: UTCMillis
     public var sensors: [Sensor]
 }
 
@@ -153,7 +153,7 @@ public enum MindToolError: Error, CustomStringConvertible, Equatable {
     case unknownSensor(String, known: [String])
     case emptyText
     case textTooLong(Int)
-    case invalidRange(from: Int64, to: Int64)
+    case invalidRange(from: UTCMillis, to: UTCMillis)
     case unknownTool(String)
     case badArguments(tool: String, reason: String)
 
@@ -179,12 +179,12 @@ public struct MindTools: Sendable {
     /// Embeds a remembered memory at once when set (else the background indexer does).
     public let indexer: EmbeddingIndexer?
     let stamp: @Sendable () async -> ClockStamp
-    let now: @Sendable () -> Int64
+    let now: @Sendable () -> UTCMillis
     let logger: Logger
 
     public init(
         database: SmollamaDatabase, recall: Recall, node: NodeID, indexer: EmbeddingIndexer?, logger: Logger,
-        now: @escaping @Sendable () -> Int64 = wallClockMilliseconds,
+        now: @escaping @Sendable () -> UTCMillis = { UTCMillis.now() },
         stamp: @escaping @Sendable () async -> ClockStamp
     ) {
         self.database = database
@@ -231,13 +231,13 @@ public struct MindTools: Sendable {
     }
 
     /// Rollups of one sensor: 5-minute buckets up to two days, hourly beyond.
-    public func history(sensor: String, from: Int64, to: Int64) async throws -> HistoryOutput {
+    public func history(sensor: String, from: UTCMillis, to: UTCMillis) async throws -> HistoryOutput {
         guard from < to else { throw MindToolError.invalidRange(from: from, to: to) }
         let sensors = try await database.readings.registeredSensors()
         guard let registered = sensors.first(where: { $0.descriptor.id.rawValue == sensor }) else {
             throw MindToolError.unknownSensor(sensor, known: sensors.map(\.descriptor.id.rawValue).sorted())
         }
-        let resolution: Rollup.Resolution = to - from <= 2 * 86_400_000 ? .fiveMinutes : .hour
+        let resolution: Rollup.Resolution = to - from <= .seconds(2 * 86_400) ? .fiveMinutes : .hour
         let rollups = try await database.readings.rollups(
             sensor: registered.descriptor.id, resolution: resolution, from: resolution.bucketStart(from), to: to)
         let binary = registered.descriptor.kind == .binary
@@ -278,7 +278,7 @@ public struct MindTools: Sendable {
                 StateOutput.Sensor(
                     sensor: summary.sensor.id.rawValue, name: summary.sensor.name, kind: summary.sensor.kind.rawValue,
                     unit: summary.sensor.unit, value: summary.lastValue, time: summary.lastTime,
-                    ageSeconds: summary.lastTime.map { (time - $0) / 1000 }, status: summary.status,
+                    ageSeconds: summary.lastTime.map { (time - $0).components.seconds }, status: summary.status,
                     hourMin: summary.hourMin, hourMean: summary.hourMean.map(Self.round), hourMax: summary.hourMax)
             })
     }
@@ -341,7 +341,7 @@ public struct MindTools: Sendable {
                 var query = RecallQuery(text: text, topK: 5)
                 if let kind = args["kind"]?.stringValue { query.kinds = RecallItemKind(rawValue: kind).map { [$0] } }
                 if let sensor = args["sensor"]?.stringValue, !sensor.isEmpty { query.sensors = [sensor] }
-                if let hours = args["since_hours"]?.doubleValue { query.from = now() - Int64(hours * 3_600_000) }
+                if let hours = args["since_hours"]?.doubleValue { query.from = now() - .milliseconds(Int64(hours * 3_600_000)) }
                 if case .bool(true)? = args["include_closed"] { query.validOnly = false }
                 let output = try await recall(query)
                 return ToolOutput(name: call.name, content: try Self.json(output), citations: output.hits.map(\.id), failed: false)
@@ -357,7 +357,7 @@ public struct MindTools: Sendable {
                 }
                 let hours = max(1, min(24 * 60, args["hours"]?.doubleValue ?? 24))
                 let end = now()
-                var output = try await history(sensor: sensor, from: end - Int64(hours * 3_600_000), to: end)
+                var output = try await history(sensor: sensor, from: end - .milliseconds(Int64(hours * 3_600_000)), to: end)
                 output.points = Array(output.points.suffix(48))  // keep the prompt small
                 return ToolOutput(name: call.name, content: try Self.json(output), citations: [], failed: false)
             case "current_state":

@@ -36,13 +36,13 @@ public enum Backfill {
         let houses = try runtime.makeDrivers(context: context).compactMap { $0.driver as? SimulatedHouseDriver }
         guard !houses.isEmpty else { throw Failure.noSimulatedHouse }
         let start = end - duration
-        if let newest = try await runtime.database.storeStatus().newestReadingTime, newest >= start {
+        if let newest = try await runtime.database.storeStatus().newestReadingTime, newest.rawValue >= start {
             throw Failure.storeHasNewerReadings(start: start)
         }
         let bootID = "backfill-\(UUID().uuidString.lowercased())"
         var written = 0
         for house in houses {
-            let registered = try await runtime.database.readings.registerSensors(house.sensors, driver: house.name, now: start)
+            let registered = try await runtime.database.readings.registerSensors(house.sensors, driver: house.name, now: UTCMillis(rawValue: start))
             let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
             let step = Int64(house.interval.components.seconds * 1000
                              + house.interval.components.attoseconds / 1_000_000_000_000_000)

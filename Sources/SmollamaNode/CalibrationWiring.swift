@@ -1,4 +1,5 @@
 import Foundation
+public import SmollamaCore
 public import Logging
 public import SmollamaLLM
 public import SmollamaMind
@@ -58,7 +59,7 @@ public enum CalibrationWiring {
         let config: NodeConfig
         let paths: SmollamaPaths
         let model: any ChatModel
-        let now: @Sendable () async -> Int64
+        let now: @Sendable () async -> UTCMillis
         let logger: Logger
         private var checking: Task<Void, Never>?
         private var checkedDigests: Set<String> = []
@@ -67,7 +68,7 @@ public enum CalibrationWiring {
         private var quietUntil: ContinuousClock.Instant?
 
         public init(config: NodeConfig, paths: SmollamaPaths, model: any ChatModel,
-                    now: @escaping @Sendable () async -> Int64, logger: Logger) {
+                    now: @escaping @Sendable () async -> UTCMillis, logger: Logger) {
             self.config = config
             self.paths = paths
             self.model = model

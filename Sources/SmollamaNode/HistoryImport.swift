@@ -1,5 +1,5 @@
 public import Foundation
-import SmollamaCore
+public import SmollamaCore
 public import SmollamaStore
 
 /// What stopped an import before it stored anything.
@@ -52,11 +52,11 @@ public struct HistoryImport: Sendable {
         /// Rollups are brought up to date after this many added readings, and at the end.
         public var rollupEvery: Int
         /// Node time: values after `now` + 5 min are refused as being in the future.
-        public var now: Int64
+        public var now: UTCMillis
 
         public init(path: String, format: ImportFormat? = nil, timeColumn: String? = nil, mappings: [ImportMapping] = [],
                     timezone: TimeZone? = nil, dryRun: Bool = false, strict: Bool = false, batchSize: Int = 5000,
-                    rollupEvery: Int = 200_000, now: Int64) {
+                    rollupEvery: Int = 200_000, now: UTCMillis) {
             self.path = path
             self.format = format
             self.timeColumn = timeColumn
@@ -129,7 +129,8 @@ public struct HistoryImport: Sendable {
         summary.absorb(pass)
         try await database.imports.recordImportedFile(ImportLedgerEntry(
             digest: digest, path: options.path, format: format.rawValue, importedAt: options.now,
-            rows: summary.lines, added: summary.added, firstTime: summary.firstTime, lastTime: summary.lastTime))
+            rows: summary.lines, added: summary.added, firstTime: summary.firstTime.map(UTCMillis.init(rawValue:)),
+            lastTime: summary.lastTime.map(UTCMillis.init(rawValue:))))
         summary.seconds = Self.seconds(ContinuousClock.now - started)
         return summary
     }
@@ -158,7 +159,7 @@ struct ImportPass {
     /// Sensors already in the store, by id.
     let known: [SensorID: RegisteredSensor]
     /// Sensors a live driver records, with the time they were first registered.
-    let liveSince: [SensorID: Int64]
+    let liveSince: [SensorID: UTCMillis]
 
     var lines = 0
     var values = 0
@@ -178,7 +179,7 @@ struct ImportPass {
     var epoch: Int64?
     var sinceRollup = 0
 
-    init(parser: ImportLineParser, known: [SensorID: RegisteredSensor], liveSince: [SensorID: Int64],
+    init(parser: ImportLineParser, known: [SensorID: RegisteredSensor], liveSince: [SensorID: UTCMillis],
          options: HistoryImport.Options, database: SmollamaDatabase, store: Bool) {
         self.parser = parser
         self.known = known
@@ -222,7 +223,7 @@ struct ImportPass {
     /// Checks every value of a line before any is taken, so a bad line adds nothing.
     private mutating func check(_ parsed: [ParsedValue]) throws(ImportLineError) -> [(ParsedValue, Double)] {
         try parsed.map { value throws(ImportLineError) in
-            guard value.time <= options.now + 300_000 else {
+            guard value.time <= options.now.rawValue + 300_000 else {
                 throw ImportLineError("\(value.source): time \(Self.iso(value.time)) is in the future")
             }
             let descriptor = descriptors[value.sensor] ?? Self.descriptor(for: value)
@@ -247,12 +248,12 @@ struct ImportPass {
                                              existing: known[value.sensor] != nil)].add(time: value.time, value: number)
         if let previous = lastTime[value.sensor], value.time < previous { outOfOrder += 1 }
         lastTime[value.sensor] = max(lastTime[value.sensor] ?? .min, value.time)
-        if let since = liveSince[value.sensor], value.time >= since {
+        if let since = liveSince[value.sensor], value.time >= since.rawValue {
             recordedLive += 1
             return
         }
         let target = try await target(for: value.sensor)
-        batch.append(ImportedReading(sensorRowID: target?.rowID ?? 0, time: value.time, value: number))
+        batch.append(ImportedReading(sensorRowID: target?.rowID ?? 0, time: UTCMillis(rawValue: value.time), value: number))
         if batch.count >= options.batchSize { try await flush() }
     }
 

@@ -66,7 +66,8 @@ public enum ObserveHistory {
         reflectAt.insert(to)
         for (index, window) in windows.enumerated() {
             try Task.checkCancellation()
-            let outcome = try await loop.observe(windowStart: window.lowerBound, windowEnd: window.upperBound)
+            let outcome = try await loop.observe(
+                windowStart: UTCMillis(rawValue: window.lowerBound), windowEnd: UTCMillis(rawValue: window.upperBound))
             report.windows += 1
             report.merged += outcome.merged
             report.stored[outcome.generator.rawValue, default: 0] += outcome.stored.count - outcome.merged
@@ -75,7 +76,7 @@ public enum ObserveHistory {
         }
         if let reflection {
             for time in reflectAt.sorted() {
-                let reflected = try await reflection.reflect(now: time)
+                let reflected = try await reflection.reflect(now: UTCMillis(rawValue: time))
                 report.memoriesCreated += reflected.created.count
                 report.memoriesRefreshed += reflected.refreshed.count
                 report.memoriesClosed += reflected.closed.count
@@ -140,11 +141,11 @@ public struct ObservationBackfillService: Service {
     let interval: Int64
     let horizon: Int64
     let settle: Int64
-    let now: @Sendable () async -> Int64
+    let now: @Sendable () async -> UTCMillis
     let logger: Logger
 
     public init(loop: ObservationLoop, database: SmollamaDatabase, origin: NodeID, interval: Int64, horizon: Int64,
-                settle: Int64 = 30_000, logger: Logger, now: @escaping @Sendable () async -> Int64) {
+                settle: Int64 = 30_000, logger: Logger, now: @escaping @Sendable () async -> UTCMillis) {
         self.loop = loop
         self.database = database
         self.origin = origin
@@ -157,8 +158,11 @@ public struct ObservationBackfillService: Service {
 
     /// The missed windows at node time `now`: after the last observed window end (never before
     /// `now - horizon`), up to the window before the one the live loop observes first.
-    public func missedWindows(now: Int64) async throws -> [Range<Int64>] {
-        guard horizon > 0, let last = try await database.knowledge.lastObservedEnd(origin: origin) else { return [] }
+    public func missedWindows(now time: UTCMillis) async throws -> [Range<Int64>] {
+        guard horizon > 0, let last = try await database.knowledge.lastObservedEnd(origin: origin)?.rawValue else {
+            return []
+        }
+        let now = time.rawValue
         let settled = now - settle
         let liveFirstStart = settled - ((settled % interval) + interval) % interval - interval
         return ObserveHistory.windows(from: max(last, now - horizon), to: liveFirstStart, interval: interval)

@@ -15,7 +15,7 @@ public struct StatusReport: Codable, Sendable {
         public var faultCount: Int
         public var rejectedCount: Int
         public var lastError: String?
-        public var lastErrorTime: Int64?
+        public var lastErrorTime: UTCMillis?
     }
 
     public var nodeID: NodeID
@@ -30,8 +30,8 @@ public struct StatusReport: Codable, Sendable {
     public var dashboardURL: String
     public var clockQuality: ClockQuality?
     public var readingCount: Int64
-    public var oldestReadingTime: Int64?
-    public var newestReadingTime: Int64?
+    public var oldestReadingTime: UTCMillis?
+    public var newestReadingTime: UTCMillis?
     public var rollupLag: Int64
     public var eventCount: Int64
     public var sensorCount: Int
@@ -49,7 +49,7 @@ public struct StatusReport: Codable, Sendable {
     public var mqtt: MQTTNodeState?
 
     /// - Parameter askRuntime: also ask the LLM runtime for its health and models (a network call).
-    public static func make(runtime: NodeRuntime, now: Int64, askRuntime: Bool = false, logger: Logger)
+    public static func make(runtime: NodeRuntime, now: UTCMillis, askRuntime: Bool = false, logger: Logger)
         async throws -> StatusReport
     {
         let store = try await runtime.database.storeStatus()

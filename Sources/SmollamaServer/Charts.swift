@@ -67,7 +67,8 @@ enum Chart {
     static func strip(_ series: Series) -> HTML {
         let top = 20.0, stripHeight = height - bottom - 40
         var bars = ""
-        let bucketWidth = (width - left) * Double(series.resolutionMilliseconds) / Double(max(1, series.to - series.from))
+        let span = Double(max(1, (series.to - series.from).wholeMilliseconds))
+        let bucketWidth = (width - left) * Double(series.resolutionMilliseconds) / span
         for point in series.points where point.onDuration > 0 || point.onCount > 0 {
             let share = min(1, Double(point.onDuration) / Double(series.resolutionMilliseconds))
             let opacity = f(0.35 + 0.65 * share)

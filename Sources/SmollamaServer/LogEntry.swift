@@ -14,7 +14,7 @@ public struct LogEntry: Codable, Sendable, Hashable {
     public var observation: ObservationRecord?
 
     public init(event: Event) {
-        time = event.stamp.hlc.milliseconds
+        time = event.stamp.hlc.time
         hlc = event.stamp.hlc
         stream = event.stream
         type = event.type

@@ -130,7 +130,7 @@ struct DashboardQueries: Sendable {
         for node in try await environment.database.hubSync.hubNodes(countReadings: false) {
             guard let id = NodeID(hex: node.node) else { continue }
             let counts = try await environment.database.events.eventCounts(origin: id)
-            let age = node.lastSeen.map { now - $0 } ?? .max
+            let age = node.lastSeen.map { now - $0 } ?? .seconds(Int64.max)
             let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
             nodes.append(NodeSummary(
                 id: node.node, name: node.name, role: node.revokedAt == nil ? "alpaca" : "alpaca (revoked)",

@@ -103,7 +103,7 @@ enum Pages {
         for entry in entries {
             let unsynced: HTML = entry.clockQuality == .unsynced ? " ~" : .empty
             items += """
-                <li data-hlc="\(entry.hlc.rawValue)"><div class="meta"><time data-ms="\(entry.time)">\(Format.tick(entry.time, range: .week)) \(Format.tick(entry.time, range: .day))</time>\(unsynced)
+                <li data-hlc="\(entry.hlc.rawValue)"><div class="meta"><time data-ms="\(entry.time.rawValue)">\(Format.tick(entry.time, range: .week)) \(Format.tick(entry.time, range: .day))</time>\(unsynced)
                 <span class="stream">\(entry.stream.rawValue) · \(entry.type)</span></div><div class="text"><strong>\(entry.subject)</strong> \(entry.message)</div></li>
                 """
         }

@@ -10,7 +10,7 @@ actor ServerMetrics {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
     let environment: DashboardEnvironment
-    private var previous: (count: Int64, time: Int64)?
+    private var previous: (count: Int64, time: UTCMillis)?
     private var faultMetricGauges: [String: (faults: MetricGauge, rejected: MetricGauge)] = [:]
     private let databaseBytes, readings, ingestRate, events, rollupLag, faultySensors, liveSubscribers, scrapes: MetricGauge
 
@@ -41,7 +41,7 @@ actor ServerMetrics {
         liveSubscribers.record(await environment.publisher.subscriberCount)
         // Readings per second between two scrapes (retention deletes only hourly, so a drop means none).
         if let previous, now > previous.time {
-            ingestRate.record(max(0, Double(store.readingCount - previous.count) * 1000 / Double(now - previous.time)))
+            ingestRate.record(max(0, Double(store.readingCount - previous.count) / ((now - previous.time) / .seconds(1))))
         }
         previous = (store.readingCount, now)
         for sensor in sensors {

@@ -6,9 +6,9 @@ public import SmollamaCore
 public struct HubNodeSummary: Codable, Sendable, Hashable {
     public var node: String
     public var name: String
-    public var enrolledAt: Int64
-    public var revokedAt: Int64?
-    public var lastSeen: Int64?
+    public var enrolledAt: UTCMillis
+    public var revokedAt: UTCMillis?
+    public var lastSeen: UTCMillis?
     public var incarnation: Int
     public var clockQuality: String?
     /// Items the node reported it holds beyond the hub's marks at its last handshake.
@@ -25,7 +25,7 @@ public struct HubCollision: Codable, Sendable, Hashable {
     public var stream: String
     public var seq: Int64
     public var detail: String
-    public var seenAt: Int64
+    public var seenAt: UTCMillis
 }
 
 extension HubSyncStore {

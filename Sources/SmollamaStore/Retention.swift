@@ -50,7 +50,7 @@ extension SmollamaDatabase {
     }
 
     /// Records that `peer` durably holds everything of `stream` up to `seq`.
-    public func recordAcknowledgement(peer: String, stream: SyncStream, seq: Int64, now: Int64) async throws {
+    public func recordAcknowledgement(peer: String, stream: SyncStream, seq: Int64, now: UTCMillis) async throws {
         try await writer.write { db in
             try db.execute(
                 sql: """

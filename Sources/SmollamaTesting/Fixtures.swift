@@ -127,16 +127,16 @@ public struct TestStore: Sendable {
 }
 
 /// Readings of the simulated house at its interval over a span, as the scheduler would store them.
-public func simulatedReadings(seed: UInt64 = 42, from start: Int64, count: Int, step: Int64 = 10_000) -> [Reading] {
+public func simulatedReadings(seed: UInt64 = 42, from start: UTCMillis, count: Int, step: Int64 = 10_000) -> [Reading] {
     var options = SimulatedHouseDriver.Options()
     options.seed = seed
     let driver = SimulatedHouseDriver(options: options)
     var readings: [Reading] = []
     readings.reserveCapacity(count)
-    var time = start
+    var time = start.rawValue
     while readings.count < count {
         for sample in driver.samples(at: time) where readings.count < count {
-            readings.append(Reading(sensor: sample.sensor, time: time, value: sample.value))
+            readings.append(Reading(sensor: sample.sensor, time: UTCMillis(rawValue: time), value: sample.value))
         }
         time += step
     }

@@ -56,7 +56,7 @@ struct DashboardBench: AsyncParsableCommand {
 
         let environment = DashboardEnvironment(
             node: NodeInfo(id: NodeID(bytes: Array(repeating: 1, count: 16)), name: "bench", role: "alpaca"),
-            database: database, databasePath: path, http: HTTPConfig(port: 0), now: { now })
+            database: database, databasePath: path, http: HTTPConfig(port: 0), now: { UTCMillis(rawValue: now) })
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let app = try buildApplication(environment: environment, logger: logger)
         let paths = ["/assets/app.css", "/healthz", "/api/v1/sensors", "/api/v1/status", "/", "/sensors",

@@ -91,7 +91,7 @@ struct MQTTBench: AsyncParsableCommand {
             let start = ContinuousClock.now
             for i in 0..<messages {
                 await publisher.offer(LiveReading(sensor: sensors[i % sensors.count], value: 21 + Double(i % 100) / 100,
-                                                  time: 1_795_000_000_000 + Int64(i)))
+                                                  time: UTCMillis(rawValue: 1_795_000_000_000 + Int64(i))))
             }
             while await client.status().acknowledged - baseline < messages {
                 try await Task.sleep(for: .milliseconds(1))

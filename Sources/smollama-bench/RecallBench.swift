@@ -110,18 +110,18 @@ struct RecallBench: AsyncParsableCommand {
         let node = NodeID.random()
         try await database.meta.claim(for: node, incarnation: 1)
         let start = Date()
-        let t0: Int64 = 1_795_000_000_000
+        let t0: UTCMillis = 1_795_000_000_000
         var vectors: [(item: Int64, text: String, vector: [Float])] = []
         for index in 0..<size {
             let text = (0..<6).map { _ in Self.words[Int.random(in: 0..<Self.words.count, using: &random)] }
                 .joined(separator: " ")
             let record = MemoryRecord(
                 id: "m\(index)", kind: "routine", subjects: ["s\(index % 50)"], text: text,
-                confidence: 0.8, importance: Double(index % 10) / 10, validFrom: t0, createdAt: t0 + Int64(index),
+                confidence: 0.8, importance: Double(index % 10) / 10, validFrom: t0, createdAt: t0 + .milliseconds(index),
                 source: .reflection)
             try await database.knowledge.record(
                 record, origin: node,
-                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: t0 + Int64(index), counter: 0), bootID: "bench",
+                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: t0.rawValue + Int64(index), counter: 0), bootID: "bench",
                                   monotonicNanoseconds: 0, quality: .synced))
             vectors.append((Int64(index + 1), text, near(centers[index % clusters], spread: 0.08)))
         }

@@ -70,7 +70,7 @@ struct SyncBench: AsyncParsableCommand {
         let nodeDB = try SmollamaDatabase.open(path: directory + "/node.sqlite")
         try await nodeDB.meta.claim(for: node, incarnation: 1)
         let start: Int64 = 1_796_000_000_000
-        let sensor = try await nodeDB.readings.registerSensors([SensorDescriptor(id: "garage.temperature", name: "t")], driver: "bench", now: start)[0]
+        let sensor = try await nodeDB.readings.registerSensors([SensorDescriptor(id: "garage.temperature", name: "t")], driver: "bench", now: UTCMillis(rawValue: start))[0]
         var written = 0
         while written < readings {
             let count = min(50_000, readings - written)

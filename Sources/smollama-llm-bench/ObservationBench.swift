@@ -73,7 +73,7 @@ struct ObservationBench: AsyncParsableCommand {
         let end = weekStart + Int64(days) * 86_400_000
         let began = ContinuousClock.now
         while start + window <= end {
-            let outcome = try await loop.observe(windowStart: start, windowEnd: start + window)
+            let outcome = try await loop.observe(windowStart: UTCMillis(rawValue: start), windowEnd: UTCMillis(rawValue: start + window))
             outcomes.append(outcome)
             if verbose {
                 for attempt in outcome.attempts {
@@ -135,7 +135,7 @@ struct ObservationBench: AsyncParsableCommand {
     /// The simulated house's readings, as backfill writes them; returns how many.
     func seed(_ database: SmollamaDatabase, node: NodeID, from start: Int64, to end: Int64) async throws -> Int {
         let driver = SimulatedHouseDriver()
-        let registered = try await database.readings.registerSensors(driver.sensors, driver: driver.name, now: start)
+        let registered = try await database.readings.registerSensors(driver.sensors, driver: driver.name, now: UTCMillis(rawValue: start))
         let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
         var last: [SensorID: (value: Double, time: Int64)] = [:]
         var batch: [PendingReading] = []

@@ -45,7 +45,7 @@ struct ImportCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let options = HistoryImport.Options(
                 path: file, format: format, timeColumn: timeColumn, mappings: parsedMappings, timezone: zone,
-                dryRun: dryRun, strict: strict, now: UTCMillis.now().rawValue)
+                dryRun: dryRun, strict: strict, now: UTCMillis.now())
             let bar = Terminal.ProgressBar(label: dryRun ? "checking" : "importing")
             let summary = try await HistoryImport(database: runtime.database, options: options).run { progress in
                 guard !json else { return }
@@ -108,7 +108,8 @@ enum ImportReport {
 
     /// "2026-11-02…11-08", the year written twice only when it changes.
     static func days(_ first: Int64, _ last: Int64) -> String {
-        let (from, to) = (Terminal.timestamp(first).prefix(10), Terminal.timestamp(last).prefix(10))
+        let (from, to) = (Terminal.timestamp(UTCMillis(rawValue: first)).prefix(10),
+                          Terminal.timestamp(UTCMillis(rawValue: last)).prefix(10))
         return from + "…" + (from.prefix(4) == to.prefix(4) ? to.dropFirst(5) : to)
     }
 }

@@ -191,7 +191,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 let json = options.json
                 let runner = CalibrationRunner(model: model, maxCompletionTokens: runtime.config.observe.maxCompletionTokens,
                                                logger: logger)
-                let now = UTCMillis.now().rawValue
+                let now = UTCMillis.now()
                 var report: CalibrationReport
                 do {
                     let roles = only.map { Set([$0]) } ?? Set(ModelRole.allCases)

@@ -59,7 +59,8 @@ struct ObserveCommand: AsyncParsableCommand {
             if !json { bar.finish() }
             if json { return try printJSON(report) }
             let stored = report.stored.sorted { $0.key < $1.key }.map { "\($0.value) by \($0.key)" }
-            print("Observed \(report.windows) windows from \(Terminal.timestamp(start)) to \(Terminal.timestamp(end)).")
+            print("Observed \(report.windows) windows from \(Terminal.timestamp(UTCMillis(rawValue: start))) to "
+                  + "\(Terminal.timestamp(UTCMillis(rawValue: end))).")
             print("Observations: \(stored.isEmpty ? "none new" : stored.joined(separator: ", ")), "
                   + "\(report.merged) merged into earlier ones.")
             if report.modelFallbacks > 0 {

@@ -11,22 +11,20 @@ import SmollamaStore
 /// Parses `--since/--from/--to`: a duration back from now (`24h`, `7d`), an ISO 8601 time or
 /// date (UTC), or Unix milliseconds.
 enum TimeArgument {
-    static func parse(_ text: String, now: Int64, option: String) throws -> Int64 {
+    static func parse(_ text: String, now: UTCMillis, option: String) throws -> UTCMillis {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let duration = ConfigDuration(parsing: trimmed) { return now - duration.milliseconds }
-        if let ms = Int64(trimmed) { return ms }
+        if let duration = ConfigDuration(parsing: trimmed) { return now - duration.duration }
+        if let ms = Int64(trimmed) { return UTCMillis(rawValue: ms) }
         let full = ISO8601DateFormatter()
-        if let date = full.date(from: trimmed) { return UTCMillis(date).rawValue }
+        if let date = full.date(from: trimmed) { return UTCMillis(date) }
         let dateOnly = ISO8601DateFormatter()
         dateOnly.formatOptions = [.withFullDate]
-        if let date = dateOnly.date(from: trimmed) { return UTCMillis(date).rawValue }
+        if let date = dateOnly.date(from: trimmed) { return UTCMillis(date) }
         throw ValidationError(
             "\(option) '\(text)' is not a time: use a duration back from now (24h, 7d), an ISO 8601 time "
                 + "(2026-11-25T07:00:00Z), a date (2026-11-25) or Unix milliseconds")
     }
 }
-
-func nowMilliseconds() -> Int64 { UTCMillis.now().rawValue }
 
 /// The tools for a command. What the daemon has not embedded yet is embedded first; when the
 /// embedding runtime does not answer, the tools fall back to words at once (one wait, not one per
@@ -88,7 +86,7 @@ struct RecallCommand: AsyncParsableCommand {
             let query = RecallQuery(
                 text: self.query, kinds: kind.map { [$0.kind] }, recordKinds: recordKinds.isEmpty ? nil : recordKinds,
                 sensors: sensor.isEmpty ? nil : sensor, origins: node.isEmpty ? nil : origins,
-                from: try since.map { try TimeArgument.parse($0, now: nowMilliseconds(), option: "--since") },
+                from: try since.map { try TimeArgument.parse($0, now: UTCMillis.now(), option: "--since") },
                 validOnly: !all, topK: top)
             var output = try await tools.recall(query)
             output.vectorProblem = output.vectorProblem ?? problem
@@ -146,7 +144,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let runtime = try await global.openNode()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             let tools = MemoryWiring.tools(runtime: runtime, clock: clock, logger: quietLogger())
-            let now = nowMilliseconds()
+            let now = UTCMillis.now()
             let start = try TimeArgument.parse(from, now: now, option: "--from")
             let end = try to.map { try TimeArgument.parse($0, now: now, option: "--to") } ?? now
             let output = try await tools.history(sensor: sensor, from: start, to: end)
@@ -185,7 +183,7 @@ struct StateCommand: AsyncParsableCommand {
                 ["SENSOR", "VALUE", "AGE", "STATUS"],
                 output.sensors.map { entry in
                     [entry.sensor, entry.value.map { "\($0) \(entry.unit)" } ?? "—",
-                     entry.ageSeconds.map { Terminal.age(milliseconds: $0 * 1000) } ?? "", entry.status]
+                     entry.ageSeconds.map { Terminal.age(.seconds($0)) } ?? "", entry.status]
                 }))
         }
     }

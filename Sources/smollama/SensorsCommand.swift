@@ -30,7 +30,7 @@ struct SensorsShowCommand: AsyncParsableCommand {
         try await userFacing {
             let runtime = try await global.openNode()
             repeat {
-                let now = UTCMillis.now().rawValue
+                let now = UTCMillis.now()
                 let sensors = try await runtime.database.sensorSummaries(now: now)
                 if json { return try printJSON(sensors) }
                 if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
@@ -40,13 +40,13 @@ struct SensorsShowCommand: AsyncParsableCommand {
         }
     }
 
-    func render(_ sensors: [SensorSummary], now: Int64) -> String {
+    func render(_ sensors: [SensorSummary], now: UTCMillis) -> String {
         guard !sensors.isEmpty else { return "No sensors yet: start the daemon with `smollama run`." }
         let rows = sensors.map { summary -> [String] in
             let unit = summary.sensor.unit
             let binary = summary.sensor.kind == .binary
             let value = summary.lastValue.map { binary ? ($0 == 1 ? "on" : "off") : Terminal.value($0, unit: unit) } ?? "—"
-            let age = summary.lastTime.map { Terminal.age(milliseconds: now - $0) } ?? "—"
+            let age = summary.lastTime.map { Terminal.age(now - $0) } ?? "—"
             var hour = "—"
             if binary {
                 hour = ""

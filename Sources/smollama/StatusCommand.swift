@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
-            let now = UTCMillis.now().rawValue
+            let now = UTCMillis.now()
             let report = try await StatusReport.make(runtime: runtime, now: now, askRuntime: true, logger: quietLogger())
             if json { return try printJSON(report) }
             let bytes = Terminal.value(Double(report.databaseBytes), unit: "B")
@@ -90,17 +90,17 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let streams = try await runtime.database.syncStatus(origin: runtime.identity.nodeID)
         let backlog = streams.map(\.backlog).reduce(0, +)
-        let last = streams.compactMap(\.lastSuccess).max().map { "last success \(Terminal.timestamp($0))" } ?? "never synced"
+        let last = streams.compactMap(\.lastSuccess).max().map { "last success \(Terminal.timestamp(UTCMillis(rawValue: $0)))" } ?? "never synced"
         let error = streams.filter { ($0.lastErrorAt ?? 0) > ($0.lastSuccess ?? 0) }.compactMap(\.lastError).first
         return "backlog \(backlog), \(last)" + (error.map { "; last error: \($0)" } ?? "") + " (smollama sync --status)"
     }
 
-    static func mqttLine(_ report: StatusReport, now: Int64) -> String {
+    static func mqttLine(_ report: StatusReport, now: UTCMillis) -> String {
         guard !report.mqttBroker.isEmpty else { return "off (set mqtt.broker to publish and ingest)" }
         guard let state = report.mqtt, report.daemonPID != nil else { return "\(report.mqttBroker), daemon not running" }
         let client = state.client
-        let stale = now - state.updatedAt > 30_000 ? " (state \((now - state.updatedAt) / 1000) s old)" : ""
-        let last = client.lastPublishTime.map { "last publish \(Terminal.timestamp($0))" } ?? "nothing published yet"
+        let stale = now - state.updatedAt > .seconds(30) ? " (state \((now - state.updatedAt).components.seconds) s old)" : ""
+        let last = client.lastPublishTime.map { "last publish \(Terminal.timestamp(UTCMillis(rawValue: $0)))" } ?? "nothing published yet"
         let malformed = state.ingest.values.map(\.malformed).reduce(0, +)
         return "\(client.broker) \(client.connected ? "connected" : "DISCONNECTED")\(stale), queue \(client.queued)"
             + " (+\(client.inflight) in flight, \(client.dropped) dropped), \(last)"

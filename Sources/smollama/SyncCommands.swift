@@ -39,7 +39,7 @@ struct SyncCommand: AsyncParsableCommand {
                     ["STREAM", "LOCAL", "HUB", "BACKLOG", "LAST SUCCESS", "LAST ERROR"],
                     body.streams.map { stream in
                         [stream.stream.rawValue, "\(stream.localMax)", "\(stream.hubMark)", "\(stream.backlog)",
-                         stream.lastSuccess.map(Terminal.timestamp) ?? "never",
+                         stream.lastSuccess.map { Terminal.timestamp(UTCMillis(rawValue: $0)) } ?? "never",
                          stream.lastError.map { String($0.prefix(60)) } ?? ""]
                     }))
                 return

@@ -1,4 +1,5 @@
 import Foundation
+import SmollamaCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,8 +35,8 @@ enum Terminal {
     }
 
     /// "12s", "5m", "3h", "2d".
-    static func age(milliseconds: Int64) -> String {
-        let seconds = max(0, milliseconds / 1000)
+    static func age(_ duration: Duration) -> String {
+        let seconds = max(0, duration.components.seconds)
         switch seconds {
         case ..<60: return "\(seconds)s"
         case ..<3600: return "\(seconds / 60)m"
@@ -82,15 +83,15 @@ enum Terminal {
         return (lines + [line]).joined(separator: "\n")
     }
 
-    static func timestamp(_ milliseconds: Int64) -> String { timestamp(milliseconds, in: .current) }
+    static func timestamp(_ time: UTCMillis) -> String { timestamp(time, in: .current) }
 
     /// `yyyy-MM-dd HH:mm:ss` in `timeZone` (the node's `node.timezone` where a command has it).
-    static func timestamp(_ milliseconds: Int64, in timeZone: TimeZone) -> String {
+    static func timestamp(_ time: UTCMillis, in timeZone: TimeZone) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = timeZone
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        return formatter.string(from: time.date)
     }
 
     /// A one-line progress bar on stderr (only when stderr is a terminal; otherwise a line per 10%).

@@ -100,7 +100,7 @@ import Testing
     @Test func isoTimeMatchesFoundation() {
         for ms: Int64 in [0, 1_795_662_000_123, 951_782_400_000, -1500] {
             let expected = Date(timeIntervalSince1970: (Double(ms) / 1000).rounded(.down)).formatted(.iso8601)
-            #expect(MQTTPublisher.SensorPayload.isoTime(milliseconds: ms) == expected)
+            #expect(MQTTPublisher.SensorPayload.isoTime(UTCMillis(rawValue: ms)) == expected)
         }
     }
 }

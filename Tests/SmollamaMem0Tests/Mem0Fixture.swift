@@ -18,7 +18,7 @@ import SmollamaTesting
 struct Mem0Fixture {
     static let apiKey = "mem0-test-api-key-0123456789"
     static let adminKey = "mem0-test-admin-key-0123456789"
-    static let start: Int64 = 1_800_000_000_000
+    static let start: UTCMillis = 1_800_000_000_000
 
     let store: TestStore
     let clockSource: TestClockSource
@@ -32,7 +32,7 @@ struct Mem0Fixture {
 
     init(extractor: (any FactExtracting)? = nil, withSearch: Bool = true) async throws {
         store = try await TestStore()
-        clockSource = TestClockSource(wall: Self.start)
+        clockSource = TestClockSource(wall: Self.start.rawValue)
         clock = NodeClock(source: clockSource, persisted: nil)
         searcher = WordSearcher(database: store.database)
         let node = store.node

@@ -39,7 +39,7 @@ import Testing
         }
         // Observations for today, written by the rules narrator as the loop would.
         let loop = observationLoop(store, narrator: nil)
-        for start in stride(from: T.tuesday, to: now, by: Int(15 * T.minute)) {
+        for start in stride(from: T.tuesday.rawValue, to: now.rawValue, by: Int(15 * T.minute)).map(UTCMillis.init(rawValue:)) {
             _ = try await loop.observe(windowStart: start, windowEnd: start + 15 * T.minute)
         }
         let counter = MemoryStampCounter(now)
@@ -59,7 +59,7 @@ import Testing
         try #require(try await store.database.readings.fetch(sensor: SensorID(sensor), from: now - T.hour, to: now + 1).last).value
     }
 
-    static func roomsWithMotion(_ store: TestStore, from: Int64, to: Int64) async throws -> Set<String> {
+    static func roomsWithMotion(_ store: TestStore, from: UTCMillis, to: UTCMillis) async throws -> Set<String> {
         var rooms: Set<String> = []
         for room in Self.rooms where try await store.database.readings.fetch(sensor: SensorID("\(room).motion"), from: from, to: to)
             .contains(where: { $0.value > 0 }) {

@@ -151,7 +151,7 @@ enum TinyModelReplies {
         let directory = try TemporaryDirectory("calibration")
         let store = CalibrationStore(path: directory.path + "/calibration.json")
         #expect(try store.load().isEmpty)
-        func report(_ digest: String, _ passed: Int, at time: Int64) -> CalibrationReport {
+        func report(_ digest: String, _ passed: Int, at time: UTCMillis) -> CalibrationReport {
             CalibrationReport(model: "m", digest: digest, checkedAt: time, narration: .init(passed: passed, total: 20),
                               routing: .init(passed: 0, total: 20), results: [], seconds: 1)
         }

@@ -25,7 +25,7 @@ import Testing
                 MemoryRecord(id: "m\(index)", kind: "routine", subjects: [sensor], text: text, confidence: 0.8,
                              importance: 0.5, validFrom: T.tuesday - 7 * T.day, createdAt: T.tuesday - T.day,
                              source: .reflection),
-                origin: node, stamp: stamp(T.tuesday - T.day + Int64(index)))
+                origin: node, stamp: stamp((T.tuesday - T.day + Int64(index)).rawValue))
         }
         let packet = try await EvidenceBuilder(database: store.database)
             .build(windowStart: T.tuesday + 3 * T.hour, windowEnd: T.tuesday + 3 * T.hour + 15 * T.minute)

@@ -75,7 +75,7 @@ import Testing
     @Test func localTimeFollowsTheZoneAndItsDaylightSaving() throws {
         let berlin = LocalClock(timeZone: try #require(TimeZone(identifier: "Europe/Berlin")))
         // 2026-03-29 00:30 UTC is 01:30 CET; at 01:00 UTC clocks jump to 03:00 CEST.
-        let beforeJump: Int64 = 1_774_744_200_000
+        let beforeJump: UTCMillis = 1_774_744_200_000
         #expect(berlin.hour(beforeJump) == 1 && berlin.minute(beforeJump) == 30)
         #expect(berlin.hour(beforeJump + T.hour) == 3)
         // Winter: the 03:10 UTC of the planted Tuesday is 04:10 in Berlin, still a Tuesday.

@@ -14,26 +14,26 @@ enum HouseTime {
     static let hour: Int64 = 3_600_000
     static let day: Int64 = 86_400_000
     /// Tuesday 2026-11-24 00:00 UTC: its 03:10 holds the planted hallway motion.
-    static let tuesday: Int64 = 1_795_478_400_000
+    static let tuesday: UTCMillis = 1_795_478_400_000
     /// Wednesday 2026-11-25 00:00 UTC: an ordinary weekday.
-    static let wednesday: Int64 = tuesday + day
+    static let wednesday: UTCMillis = tuesday + day
 }
 
 /// Writes the simulated house's readings for `[start, end)` at `step`, as backfill does (binary
 /// sensors only on change or every 5 minutes), then rolls everything up.
-func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, step: Int64 = 60_000,
+func seedSimulatedHouse(_ store: TestStore, from start: UTCMillis, to end: UTCMillis, step: Int64 = 60_000,
                         house: SimulatedHouseDriver.Options = .init()) async throws {
     let driver = SimulatedHouseDriver(options: house)
     let registered = try await store.database.readings.registerSensors(driver.sensors, driver: driver.name, now: start)
     let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
-    var last: [SensorID: (value: Double, time: Int64)] = [:]
+    var last: [SensorID: (value: Double, time: UTCMillis)] = [:]
     var batch: [PendingReading] = []
     var time = start
     while time < end {
-        for sample in driver.samples(at: time) {
+        for sample in driver.samples(at: time.rawValue) {
             guard let sensor = rows[sample.sensor] else { continue }
             if sensor.descriptor.kind == .binary, let previous = last[sample.sensor], previous.value == sample.value,
-               time - previous.time < 5 * 60_000 { continue }
+               time - previous.time < .seconds(5 * 60) { continue }
             last[sample.sensor] = (sample.value, time)
             batch.append(PendingReading(sensorRowID: sensor.rowID, value: sample.value, stamp: houseStamp(time)))
         }
@@ -47,7 +47,7 @@ func seedSimulatedHouse(_ store: TestStore, from start: Int64, to end: Int64, st
     try await store.database.readings.rollUpAll()
 }
 
-func houseStamp(_ time: Int64) -> ClockStamp {
+func houseStamp(_ time: UTCMillis) -> ClockStamp {
     .test(time, bootID: "house", monotonicNanoseconds: 1)
 }
 
@@ -58,7 +58,7 @@ final class StampCounter: Sendable {
     func stamp() -> ClockStamp {
         next.withLock { value in
             value += 1
-            return houseStamp(value)
+            return houseStamp(UTCMillis(rawValue: value))
         }
     }
 }
@@ -124,7 +124,7 @@ struct GroupEmbedder: Embedder {
 
 func observationLoop(_ store: TestStore, narrator: (any ObservationNarrator)?, embedder: (any Embedder)? = nil,
                      config: ObserveConfig = .init(), thoughts: @escaping @Sendable (ThoughtEvent) async -> Void = { _ in },
-                     stamps: StampCounter = StampCounter(start: HouseTime.wednesday + 7 * HouseTime.day)) -> ObservationLoop {
+                     stamps: StampCounter = StampCounter(start: (HouseTime.wednesday + 7 * HouseTime.day).rawValue)) -> ObservationLoop {
     ObservationLoop(
         database: store.database, origin: store.node, builder: EvidenceBuilder(database: store.database),
         narrator: narrator, embedder: embedder, settings: ObservationLoopSettings(config: config),

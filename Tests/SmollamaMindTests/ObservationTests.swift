@@ -12,7 +12,7 @@ import Testing
     typealias T = HouseTime
 
     /// Windows of 15 minutes from `start`.
-    static func windows(from start: Int64, count: Int) -> [(Int64, Int64)] {
+    static func windows(from start: UTCMillis, count: Int) -> [(UTCMillis, UTCMillis)] {
         (0..<count).map { (start + Int64($0) * 15 * T.minute, start + Int64($0 + 1) * 15 * T.minute) }
     }
 

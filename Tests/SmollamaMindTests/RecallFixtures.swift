@@ -28,8 +28,8 @@ struct MindStore: Sendable {
         try await database.meta.claim(for: node, incarnation: 1)
     }
 
-    func stamp(_ ms: Int64) -> ClockStamp {
-        .test(ms, bootID: "b")
+    func stamp(_ time: UTCMillis) -> ClockStamp {
+        .test(time, bootID: "b")
     }
 }
 
@@ -132,7 +132,7 @@ enum RecallFixture {
         ("When does the post arrive?", "m25"),
     ]
 
-    static let created: Int64 = 1_795_000_000_000
+    static let created: UTCMillis = 1_795_000_000_000
 
     /// Writes the memories (all equally new and important, so relevance decides).
     static func seed(_ store: MindStore) async throws {
@@ -148,7 +148,7 @@ enum RecallFixture {
 /// Hands out increasing clock stamps; `set` moves it forward (never back).
 final class MemoryStampCounter: Sendable {
     let value: Mutex<Int64>
-    init(_ start: Int64) { value = Mutex(start) }
+    init(_ start: UTCMillis) { value = Mutex(start.rawValue) }
     func set(_ ms: Int64) { value.withLock { $0 = max($0, ms) } }
     func next() -> ClockStamp {
         let ms = value.withLock { current -> Int64 in

@@ -22,8 +22,8 @@ import Testing
         for n in days {
             for hour in hours(n) {
                 let on = Self.dayStart(n) + Int64(hour) * Self.hour + 10 * 60_000
-                readings.append(PendingReading(sensorRowID: sensorRow, value: 1, stamp: store.stamp(on)))
-                readings.append(PendingReading(sensorRowID: sensorRow, value: 0, stamp: store.stamp(on + 5 * 60_000)))
+                readings.append(PendingReading(sensorRowID: sensorRow, value: 1, stamp: store.stamp(UTCMillis(rawValue: on))))
+                readings.append(PendingReading(sensorRowID: sensorRow, value: 0, stamp: store.stamp(UTCMillis(rawValue: on + 5 * 60_000))))
             }
         }
         try await store.database.readings.commit(readings: readings, notices: [], origin: store.node)
@@ -35,7 +35,7 @@ import Testing
         let sensors = try await store.database.readings.registerSensors(
             [SensorDescriptor(id: "hallway.motion", name: "Hallway motion", kind: .binary)], driver: "test", now: 0)
         let row = try #require(sensors.first?.rowID)
-        let clock = MemoryStampCounter(Self.dayStart(0))
+        let clock = MemoryStampCounter(UTCMillis(rawValue: Self.dayStart(0)))
         let reflection = Reflection(database: store.database, node: store.node, logger: .quiet) { clock.next() }
         return (store, row, reflection, clock)
     }
@@ -48,7 +48,7 @@ import Testing
         }
         let firstNow = Self.dayStart(14) + Self.hour
         clock.set(firstNow)
-        let first = try await reflection.reflect(now: firstNow)
+        let first = try await reflection.reflect(now: UTCMillis(rawValue: firstNow))
         #expect(first.created.count == 2)
         let weekday = try #require(first.patterns.first { $0.days == .weekdays })
         #expect(weekday.blocks == [HourBlock(start: 7, end: 9)])
@@ -57,7 +57,7 @@ import Testing
         let memories = try await store.database.knowledge.memories(currentOnly: true, limit: 10)
         let old = try #require(memories.first { $0.record.metadata["pattern"] == "hallway.motion|weekdays" })
         #expect(old.record.text == "hallway.motion on weekdays is usually active 07:00–09:00 (active in those hours on 100% of 10 days).")
-        #expect(old.record.validFrom == Self.dayStart(0))
+        #expect(old.record.validFrom.rawValue == Self.dayStart(0))
         #expect(old.record.source == .reflection)
 
         // The household changes: from day 14 on, weekday motion is at 10–12. Reflection runs daily.
@@ -66,7 +66,7 @@ import Testing
         for n in 15...28 {
             let now = Self.dayStart(n) + Self.hour
             clock.set(now)
-            let report = try await reflection.reflect(now: now)
+            let report = try await reflection.reflect(now: UTCMillis(rawValue: now))
             superseded.merge(report.superseded) { $1 }
         }
         #expect(superseded.count == 1)
@@ -76,18 +76,18 @@ import Testing
         // The old memory is still there, its validity closed where the new routine began: the
         // midnight after the last weekday that still followed it (Friday, day 11).
         let closed = try #require(try await store.database.knowledge.memory(id: old.record.id))
-        #expect(closed.record.validTo == Self.dayStart(12))
+        #expect(closed.record.validTo?.rawValue == Self.dayStart(12))
         #expect(closed.record.expiredAt != nil)
         #expect(closed.record.text == old.record.text)
         let history = try await store.database.knowledge.memoryVersions(id: old.record.id)
         // Versions: the first, confidence refreshes while the routine wavered, the closing one.
         #expect(history.count >= 2)
         #expect(history.dropLast().allSatisfy { $0.record.validTo == nil && $0.record.expiredAt == nil })
-        #expect(history.last?.record.validTo == Self.dayStart(12))
+        #expect(history.last?.record.validTo?.rawValue == Self.dayStart(12))
 
         let new = try #require(try await store.database.knowledge.memory(id: newID))
         #expect(new.record.supersedes == old.record.id)
-        #expect(new.record.validFrom == Self.dayStart(12))
+        #expect(new.record.validFrom.rawValue == Self.dayStart(12))
         #expect(new.record.validTo == nil)
         #expect(new.record.text.contains("10:00–12:00"))
 
@@ -111,7 +111,7 @@ import Testing
         for n in 14...16 {
             let now = Self.dayStart(n) + Self.hour
             clock.set(now)
-            try await reflection.reflect(now: now)
+            try await reflection.reflect(now: UTCMillis(rawValue: now))
         }
         // Days 14–16 had no readings: too little change to close anything.
         #expect(try await store.database.knowledge.memories(currentOnly: true, limit: 10).count == 1)
@@ -119,7 +119,7 @@ import Testing
         try await motion(store, sensorRow: row, days: 14..<30) { _ in [3] }
         let now = Self.dayStart(30) + Self.hour
         clock.set(now)
-        let report = try await reflection.reflect(now: now)
+        let report = try await reflection.reflect(now: UTCMillis(rawValue: now))
         #expect(report.closed.count == 1)
         #expect(try await store.database.knowledge.memories(currentOnly: false, limit: 10).count >= 2)
     }

@@ -51,7 +51,7 @@ struct ToolsFixture {
     let store: MindStore
     let tools: MindTools
     let embedder: WordHashEmbedder
-    static let now: Int64 = RecallFixture.created + 3_600_000
+    static let now: UTCMillis = RecallFixture.created + 3_600_000
 
     init() async throws {
         store = try await MindStore()

@@ -5,8 +5,8 @@ import Testing
 @Suite struct VerificationTests {
     /// A hand-made packet: Tuesday 03:00–03:15, a warm-ish hallway and the planted night motion.
     static let packet = EvidencePacket(
-        windowStart: HouseTime.tuesday + 3 * HouseTime.hour,
-        windowEnd: HouseTime.tuesday + 3 * HouseTime.hour + 15 * HouseTime.minute,
+        windowStart: HouseTime.tuesday + .milliseconds(3 * HouseTime.hour),
+        windowEnd: HouseTime.tuesday + .milliseconds(3 * HouseTime.hour + 15 * HouseTime.minute),
         facts: [
             EvidenceFact(id: "f0", key: "window", kind: .window, sensor: nil, values: [
                 EvidenceValue(name: "from", value: 3.00, unit: "time", decimals: 2),

@@ -8,8 +8,8 @@ import Testing
 @Suite struct VerifierRefusalTests {
     /// Sunday 10:45–11:00 on a fresh node: the window and a quiet hallway, nothing unusual.
     static let packet = EvidencePacket(
-        windowStart: HouseTime.tuesday - 2 * HouseTime.day + 10 * HouseTime.hour + 45 * HouseTime.minute,
-        windowEnd: HouseTime.tuesday - 2 * HouseTime.day + 11 * HouseTime.hour,
+        windowStart: HouseTime.tuesday + .milliseconds(-2 * HouseTime.day + 10 * HouseTime.hour + 45 * HouseTime.minute),
+        windowEnd: HouseTime.tuesday + .milliseconds(-2 * HouseTime.day + 11 * HouseTime.hour),
         facts: [
             EvidenceFact(id: "f0", key: "window", kind: .window, sensor: nil, values: [
                 EvidenceValue(name: "from", value: 10.45, unit: "time", decimals: 2),

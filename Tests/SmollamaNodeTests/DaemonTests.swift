@@ -86,7 +86,7 @@ import Testing
         #expect(status.clockQuality == .unsynced)
         let times = try await runtime.database.readings.fetch(sensor: "hallway.temperature").map(\.time)
         #expect(times == times.sorted())
-        #expect(times.allSatisfy { $0 >= HybridLogicalClock.Policy.buildFloor }, "never stamped in 1970")
+        #expect(times.allSatisfy { $0.rawValue >= HybridLogicalClock.Policy.buildFloor }, "never stamped in 1970")
         let log = try await LogEntry.recent(runtime.database, limit: 50)
         #expect(log.contains { $0.type == EventBody.Kind.clockQuality.rawValue && $0.message.contains("not trusted") }, "\(log.map { "\($0.type): \($0.message)" })")
     }

@@ -24,7 +24,7 @@ import Testing
     func run(_ path: String, _ configure: (inout HistoryImport.Options) throws -> Void = { _ in }) async throws
         -> ImportSummary
     {
-        var options = HistoryImport.Options(path: path, now: Self.now)
+        var options = HistoryImport.Options(path: path, now: UTCMillis(rawValue: Self.now))
         try configure(&options)
         return try await HistoryImport(database: runtime.database, options: options).run()
     }
@@ -46,7 +46,7 @@ import Testing
         let direct = Self.hourly(values)
         #expect(stored.count == direct.count)
         for rollup in stored {
-            let expected = try #require(direct[rollup.bucketStart])
+            let expected = try #require(direct[rollup.bucketStart.rawValue])
             #expect(rollup.count == expected.count)
             #expect(rollup.min == expected.min && rollup.max == expected.max)
             #expect(abs(rollup.mean - expected.mean) < 1e-9)
@@ -91,8 +91,8 @@ import Testing
                                  ("hallway.motion", file.motion)] {
             let stored = try await database.readings.fetch(sensor: SensorID(sensor))
             #expect(stored.count == values.count)
-            #expect(stored.first?.time == values.first?.0 && stored.first?.value == values.first?.1)
-            #expect(stored.last?.time == values.last?.0 && stored.last?.value == values.last?.1)
+            #expect(stored.first?.time.rawValue == values.first?.0 && stored.first?.value == values.first?.1)
+            #expect(stored.last?.time.rawValue == values.last?.0 && stored.last?.value == values.last?.1)
             try await expectRollups(SensorID(sensor), equal: values)
         }
         let sensors = try await database.readings.registeredSensors()
@@ -151,17 +151,17 @@ import Testing
         let database = runtime.database
         let temperature = try await database.readings.fetch(sensor: "living_room.temperature")
         #expect(temperature.map(\.value) == [20.5, 21.0, 21.5])
-        #expect(temperature.first?.time == Self.start + 8 * 3_600_000)
+        #expect(temperature.first?.time.rawValue == Self.start + 8 * 3_600_000)
         let motion = try await database.readings.fetch(sensor: "hallway.motion")
         #expect(motion.map(\.value) == [0, 1, 0])
         let co2 = try await database.readings.fetch(sensor: "office.co2")
-        #expect(co2.map(\.time) == [Self.start + 7 * 3_600_000])
+        #expect(co2.map(\.time.rawValue) == [Self.start + 7 * 3_600_000])
         let sensors = Dictionary(uniqueKeysWithValues: try await database.readings.registeredSensors().map {
             ($0.descriptor.id, $0.descriptor)
         })
         #expect(sensors["living_room.temperature"]?.unit == "°C" && sensors["office.co2"]?.unit == "ppm")
         #expect(sensors["hallway.motion"]?.kind == .binary)
-        try await expectRollups("living_room.temperature", equal: temperature.map { ($0.time, $0.value) })
+        try await expectRollups("living_room.temperature", equal: temperature.map { ($0.time.rawValue, $0.value) })
         let hours = try await database.readings.rollups(sensor: "hallway.motion", resolution: .hour)
         #expect(hours.map(\.onCount).reduce(0, +) == 1)
         #expect(hours.map(\.onDuration).reduce(0, +) == 3 * 60_000)
@@ -195,7 +195,7 @@ import Testing
         #expect(summary.format == .jsonl && summary.bad == 0 && summary.added == 502)
         let stored = try await runtime.database.readings.fetch(sensor: "office.illuminance")
         #expect(stored.count == 500 && stored.first?.value == 0 && stored.last?.value == values.last?.1)
-        #expect(stored.last?.time == values.last?.0)
+        #expect(stored.last?.time.rawValue == values.last?.0)
         try await expectRollups("office.illuminance", equal: values)
         #expect(try await runtime.database.readings.fetch(sensor: "office.door").map(\.value) == [1, 0])
     }
@@ -256,7 +256,7 @@ import Testing
         // A sensor a live driver registered at `start + 1 day`: imported values from then on are skipped.
         _ = try await runtime.database.readings.registerSensors(
             [SensorDescriptor(id: "living_room.temperature", name: "T", unit: "°C")], driver: "mqtt",
-            now: Self.start + 86_400_000)
+            now: UTCMillis(rawValue: Self.start + 86_400_000))
         let file = try wideCSV()
         let summary = try await run(file.path) { $0.mappings = [try ImportMapping(parsing: "Temp=living_room.temperature")] }
         #expect(summary.added == 1440 && summary.recordedLive == 1440)
@@ -294,7 +294,7 @@ import Testing
         #expect(report.windows == 24)
         let stored = try await runtime.database.knowledge.recentObservations(limit: 1000)
         #expect(!stored.isEmpty && report.stored["rules", default: 0] == stored.count)
-        #expect(stored.allSatisfy { $0.record.timeStart >= Self.start + 86_400_000 })
+        #expect(stored.allSatisfy { $0.record.timeStart.rawValue >= Self.start + 86_400_000 })
         #expect(stored.contains { $0.record.subjects.contains("hallway.motion") })
     }
 
@@ -309,16 +309,16 @@ import Testing
         let restart = stoppedAt + 3 * 3_600_000 + 45_000
         func service(horizon: Int64) -> ObservationBackfillService {
             ObservationBackfillService(loop: loop, database: runtime.database, origin: runtime.identity.nodeID,
-                                       interval: 900_000, horizon: horizon, logger: .quiet) { restart }
+                                       interval: 900_000, horizon: horizon, logger: .quiet) { UTCMillis(rawValue: restart) }
         }
         // Three hours stopped: 12 windows, less the one the live loop observes first.
-        let missed = try await service(horizon: 86_400_000).missedWindows(now: restart)
+        let missed = try await service(horizon: 86_400_000).missedWindows(now: UTCMillis(rawValue: restart))
         #expect(missed.count == 11 && missed.first?.lowerBound == stoppedAt)
         #expect(missed.last?.upperBound == stoppedAt + 11 * 900_000)
-        #expect(try await service(horizon: 3_600_000).missedWindows(now: restart).count == 2)
-        #expect(try await service(horizon: 0).missedWindows(now: restart).isEmpty)
+        #expect(try await service(horizon: 3_600_000).missedWindows(now: UTCMillis(rawValue: restart)).count == 2)
+        #expect(try await service(horizon: 0).missedWindows(now: UTCMillis(rawValue: restart)).isEmpty)
         #expect(try await service(horizon: 86_400_000).backfill() == 11)
-        #expect(try await runtime.database.knowledge.lastObservedEnd(origin: runtime.identity.nodeID) == stoppedAt + 11 * 900_000)
-        #expect(try await service(horizon: 86_400_000).missedWindows(now: restart).isEmpty)
+        #expect(try await runtime.database.knowledge.lastObservedEnd(origin: runtime.identity.nodeID)?.rawValue == stoppedAt + 11 * 900_000)
+        #expect(try await service(horizon: 86_400_000).missedWindows(now: UTCMillis(rawValue: restart)).isEmpty)
     }
 }

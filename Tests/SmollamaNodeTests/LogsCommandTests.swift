@@ -12,9 +12,9 @@ import Testing
         let home = try TemporaryDirectory("logs-cli")
         #expect(try await SmollamaBinary.run(["init", "--name", "logsnode"], home: home.path).status == 0)
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
-        let base: Int64 = 1_795_478_400_000
-        func stamp(_ time: Int64) -> ClockStamp {
-            ClockStamp(hlc: HLCTimestamp(milliseconds: time, counter: 0), bootID: "test", monotonicNanoseconds: 1,
+        let base: UTCMillis = 1_795_478_400_000
+        func stamp(_ time: UTCMillis) -> ClockStamp {
+            ClockStamp(hlc: HLCTimestamp(milliseconds: time.rawValue, counter: 0), bootID: "test", monotonicNanoseconds: 1,
                        quality: .synced)
         }
         // A notice written after the observation: the newest entry, yet shown second.

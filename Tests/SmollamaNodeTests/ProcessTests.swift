@@ -62,13 +62,14 @@ import Testing
         #expect(try await eventually { node.stderr.contains("sensor scheduler started") })
         #expect(try await eventually { try await readingCount(home: home.path) > 100 })
         try await Task.sleep(for: .seconds(1))
-        let killedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let killedAt = UTCMillis.now()
         node.signal(SIGKILL)
         _ = try await node.waitForExit()
         let database = try SmollamaDatabase.open(path: home.path + "/data/smollama.sqlite")
         let newest = try #require(try await database.storeStatus().newestReadingTime)
         let bound: Int64 = 500 + 50 + 750  // flush interval + poll interval + scheduling slack on a busy machine
-        #expect(killedAt - newest <= bound, "lost \(killedAt - newest) ms of readings; the bound is \(bound) ms")
+        #expect((killedAt - newest).wholeMilliseconds <= bound,
+                "lost \((killedAt - newest).wholeMilliseconds) ms of readings; the bound is \(bound) ms")
         // The store is intact and the node starts again from where it was.
         let restarted = RunningNode(arguments: ["run"], home: home.path)
         try restarted.start()

@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func gapsBreakTheLineAndEmptySeriesSaySo() {
-        func point(_ start: Int64) -> Series.Point {
+        func point(_ start: UTCMillis) -> Series.Point {
             .init(start: start, count: 1, min: 1, max: 3, mean: 2, onDuration: 0, onCount: 0)
         }
         var series = Series(sensor: "a", name: "A <b>", kind: .numeric, unit: "°C", range: .day,

@@ -10,7 +10,7 @@ import SmollamaTesting
 /// A store with two days of a temperature and a motion sensor, a hostile sensor and log line,
 /// and a fixed clock, served by the real `buildApplication`.
 struct ServerFixture {
-    static let now: Int64 = 1_800_000_000_000
+    static let now: UTCMillis = 1_800_000_000_000
     static let evil = #"<script>alert("x")</script>'"#
 
     let store: TestStore
@@ -47,12 +47,12 @@ struct ServerFixture {
             http: http, now: { Self.now })
     }
 
-    static func stamp(_ time: Int64) -> ClockStamp {
+    static func stamp(_ time: UTCMillis) -> ClockStamp {
         .test(time, bootID: "boot")
     }
 
     @discardableResult
-    static func appendNotice(_ database: SmollamaDatabase, origin: NodeID, sensor: String, reason: String, time: Int64)
+    static func appendNotice(_ database: SmollamaDatabase, origin: NodeID, sensor: String, reason: String, time: UTCMillis)
         async throws -> Event
     {
         let fault = Notice.SensorFault(sensor: SensorID(sensor), reason: reason, consecutiveFailures: 3)

@@ -79,7 +79,7 @@ import Testing
         #expect(remaining.first!["id"] as Int64 == 12_001)
         // Everything left is either recent or not acknowledged; rollups are untouched.
         #expect(try await house.database.readings.rollups(sensor: "hallway.temperature", resolution: .hour).reduce(0) { $0 + $1.count } > 0)
-        let oldest: Int64 = remaining.first!["time"]
+        let oldest: UTCMillis = remaining.first!["time"]
         #expect(oldest < cutoff + day)  // unacknowledged old rows were kept
     }
 }

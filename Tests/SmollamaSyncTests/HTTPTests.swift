@@ -63,7 +63,7 @@ struct LoopbackNode {
         let enrolled = await hub.hub.enroll(EnrollRequestBody.make(token: token, node: store.node, key: key))
         #expect(enrolled.status == 200)
         let sensors = try await store.database.readings.registerSensors(
-            [SensorDescriptor(id: "room.temp", name: "temp")], driver: "test", now: clock.wallMilliseconds())
+            [SensorDescriptor(id: "room.temp", name: "temp")], driver: "test", now: UTCMillis(rawValue: clock.wallMilliseconds()))
         let nodeClock = NodeClock(source: clock, persisted: nil)
         var pending: [PendingReading] = []
         for index in 0..<readings {

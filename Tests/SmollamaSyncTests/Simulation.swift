@@ -292,7 +292,7 @@ actor SimNode {
         let rows = try await opened.readings.registerSensors(
             [SensorDescriptor(id: SensorID("\(name).temp"), name: "temp", kind: .numeric),
              SensorDescriptor(id: SensorID("\(name).door"), name: "door", kind: .binary)],
-            driver: "sim", now: world.wallMilliseconds())
+            driver: "sim", now: UTCMillis(rawValue: world.wallMilliseconds()))
         sensorRows = rows.map(\.rowID)
         try await hub.enroll(node: node, key: key, name: name)
     }
@@ -378,7 +378,7 @@ actor SimNode {
                 try await database.knowledge.record(
                     MemoryRecord(id: UUID().uuidString, kind: "fact", subjects: ["\(name).temp"],
                                  text: "\(name) learned \(dice.int(0...999))", confidence: 0.5, importance: 0.5,
-                                 validFrom: now, createdAt: now, source: .user),
+                                 validFrom: UTCMillis(rawValue: now), createdAt: UTCMillis(rawValue: now), source: .user),
                     origin: node, stamp: await stamp())
             }
         }
@@ -429,6 +429,6 @@ actor SimNode {
 
     func rollUpAndExpire() async throws -> Int {
         try await database.readings.rollUpAll()
-        return try await database.deleteExpiredReadings(olderThan: .max, acknowledgedBy: NodeSyncStore.hubPeer)
+        return try await database.deleteExpiredReadings(olderThan: .distantFuture, acknowledgedBy: NodeSyncStore.hubPeer)
     }
 }
