@@ -9,11 +9,14 @@ public struct SimulatedHouseDriver: SensorDriver {
         public var seed: UInt64 = 42
         public var rooms = ["living_room", "hallway"]
         public var doors = ["hallway"]
+        /// Rooms with only CO₂ and light sensors.
+        public var airRooms: [String] = []
         public var unusualEvents = [SimulatedHouse.UnusualEvent(sensor: "hallway.motion", at: "03:10", weekday: "tuesday")]
         public var utcOffsetMinutes = 0
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case name, interval, seed, rooms, doors
+            case airRooms = "air_rooms"
             case unusualEvents = "unusual_events"
             case utcOffsetMinutes = "utc_offset_minutes"
         }
@@ -28,12 +31,17 @@ public struct SimulatedHouseDriver: SensorDriver {
             seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
             rooms = try c.decodeIfPresent([String].self, forKey: .rooms) ?? rooms
             doors = try c.decodeIfPresent([String].self, forKey: .doors) ?? doors
+            airRooms = try c.decodeIfPresent([String].self, forKey: .airRooms) ?? airRooms
             unusualEvents = try c.decodeIfPresent([SimulatedHouse.UnusualEvent].self, forKey: .unusualEvents)
                 ?? unusualEvents
             utcOffsetMinutes = try c.decodeIfPresent(Int.self, forKey: .utcOffsetMinutes) ?? utcOffsetMinutes
-            for room in rooms where !SensorID.validate(room) {
+            for room in rooms + airRooms where !SensorID.validate(room) {
                 throw DecodingError.dataCorruptedError(
                     forKey: .rooms, in: c, debugDescription: "room '\(room)' must be lower-case letters, digits and _")
+            }
+            if let both = airRooms.first(where: rooms.contains) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .airRooms, in: c, debugDescription: "room '\(both)' is in both rooms and air_rooms; name it once")
             }
             for door in doors where !rooms.contains(door) {
                 throw DecodingError.dataCorruptedError(
@@ -43,7 +51,7 @@ public struct SimulatedHouseDriver: SensorDriver {
 
         public var house: SimulatedHouse {
             SimulatedHouse(seed: seed, rooms: rooms, doors: doors, unusualEvents: unusualEvents,
-                           utcOffsetMinutes: utcOffsetMinutes)
+                           utcOffsetMinutes: utcOffsetMinutes, airRooms: airRooms)
         }
     }
 
