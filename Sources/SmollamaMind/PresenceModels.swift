@@ -164,7 +164,7 @@ struct LightModel: Sendable {
         let levels = starts.compactMap { means[$0] }
         guard !levels.isEmpty else { return [] }
         let level = Int((levels.reduce(0, +) / Double(levels.count)).rounded())
-        guard let usual = usual(window.lowerBound) else { return ["light \(level) lx (not dark: lamps not judged)"] }
+        guard let usual = usual(window.lowerBound) else { return ["light \(level) lx, not dark"] }
         return ["light \(level) lx, usual \(Int(usual.rounded())) lx after dark"]
     }
 }
