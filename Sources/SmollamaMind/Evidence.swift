@@ -214,6 +214,13 @@ public struct LocalClock: Sendable, Hashable {
     }
     public func isWeekend(_ time: Int64) -> Bool { weekday(time) >= 5 }
     public func dayIndex(_ time: Int64) -> Int64 { floorDiv(local(time), 86_400_000) }
+    /// The instant local day `day` (a `dayIndex`) starts: its midnight, or the first instant after
+    /// it where daylight saving skips midnight.
+    public func midnight(ofDay day: Int64) -> Int64 {
+        let guess = day * 86_400_000 - (local(day * 86_400_000) - day * 86_400_000)
+        let off = local(guess) - day * 86_400_000
+        return off == 0 ? guess : guess - off
+    }
 
     static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -363,7 +370,10 @@ public struct EvidenceBuilder: Sendable {
             let lastActive = before.last(where: { $0.onCount > 0 || $0.onDuration > 0 })
             let quiet = firstActive.bucketStart - (lastActive.map { $0.bucketStart + 300_000 } ?? (firstActive.bucketStart - 86_400_000))
             // Doors are quiet for hours by nature (everyone out); long quiet matters for presence.
-            if sensor.deviceClass != "door" && quiet >= settings.longQuiet && (probability ?? 0) <= 0.5 {
+            // A return after hours out is ordinary where people come and go (the simulated house
+            // occupies rooms in stretches since issue 15): notable only at an hour rarely active.
+            if sensor.deviceClass != "door" && quiet >= settings.longQuiet
+                && (probability ?? 0) <= settings.unusualProbability {
                 let hours = Self.round(Double(quiet) / 3_600_000, 1)
                 let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
                 var quietValues = [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),

@@ -39,6 +39,7 @@ public enum ConfigLoader {
             throw NodeError.invalidConfig(path: file, key: "(top level)", problem: "expected a mapping of sections")
         }
         root = try layer(environment: environment, overrides: overrides, over: root)
+        try rejectRemovedKeys(root, file: file)
 
         // The driver list is decoded per kind later; take it out before the strict decode.
         var drivers: [DriverEntry]?

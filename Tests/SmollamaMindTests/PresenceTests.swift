@@ -22,6 +22,17 @@ import Testing
         #expect(rooms[1].co2 == ["study.co2"] && rooms[1].light == ["desk.lux"])
     }
 
+    @Test func localMidnightFollowsDaylightSaving() throws {
+        let clock = LocalClock(timeZone: try #require(TimeZone(identifier: "Europe/Berlin")))
+        // 2026-03-29: clocks go forward at 02:00; midnight is 23:00 UTC the day before (winter time),
+        // the next midnight 22:00 UTC (summer time).
+        let noon: Int64 = 1_774_785_600_000  // 2026-03-29 12:00 UTC
+        let day = clock.dayIndex(noon)
+        #expect(clock.midnight(ofDay: day) == 1_774_738_800_000)  // 2026-03-28 23:00 UTC
+        #expect(clock.midnight(ofDay: day + 1) == 1_774_821_600_000)  // 2026-03-29 22:00 UTC
+        #expect(clock.hour(clock.midnight(ofDay: day)) == 0)
+    }
+
     @Test func windowsAlignLikeTheObservationLoop() {
         let windows = PresenceInference.windows(from: 1_000_000, to: 3_000_000, length: 900_000)
         #expect(windows == [900_000..<1_800_000, 1_800_000..<2_700_000, 2_700_000..<3_600_000])

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SmollamaCore
 
 /// A deterministic house: every value is a pure function of (seed, sensor, time), so the same
@@ -63,19 +63,21 @@ public struct SimulatedHouse: Sendable, Hashable {
     /// Rooms with only a CO₂ and a light sensor (no motion): where presence must be inferred from air and lamps.
     public var airRooms: [String]
     public var unusualEvents: [UnusualEvent]
-    /// Offset of the house's local time from UTC, in minutes (routines follow local time).
-    public var utcOffsetMinutes: Int
+    /// The house's time zone (the node's `node.timezone`): routines follow local time, daylight saving included.
+    public var timeZone: TimeZone
 
     public init(seed: UInt64 = 42, rooms: [String] = ["living_room", "hallway"], doors: [String] = ["hallway"],
                 unusualEvents: [UnusualEvent] = [UnusualEvent(sensor: "hallway.motion", at: "03:10", weekday: "tuesday")],
-                utcOffsetMinutes: Int = 0, airRooms: [String] = []) {
+                timeZone: TimeZone = SimulatedHouse.utc, airRooms: [String] = []) {
         self.seed = seed
         self.rooms = rooms
         self.doors = doors
         self.airRooms = airRooms
         self.unusualEvents = unusualEvents
-        self.utcOffsetMinutes = utcOffsetMinutes
+        self.timeZone = timeZone
     }
+
+    public static let utc = TimeZone(identifier: "UTC") ?? .current
 
     public func sensors(prefix: String?) -> [SensorDescriptor] {
         func id(_ room: String, _ what: String) -> SensorID {
@@ -111,7 +113,7 @@ public struct SimulatedHouse: Sendable, Hashable {
 
     /// The value of `room.what` at UTC millisecond `time`.
     public func value(room: String, what: String, at time: Int64) -> Double {
-        let local = LocalTime(utcMilliseconds: time, offsetMinutes: utcOffsetMinutes)
+        let local = LocalTime(utcMilliseconds: time, timeZone: timeZone)
         let roomIndex = Double(rooms.firstIndex(of: room) ?? 0)
         let key = "\(room).\(what)"
         switch what {
@@ -234,8 +236,9 @@ struct LocalTime {
     var isWeekend: Bool { weekdayIndex >= 5 }
     let dayOfYear: Double
 
-    init(utcMilliseconds: Int64, offsetMinutes: Int) {
-        let local = utcMilliseconds + Int64(offsetMinutes) * 60_000
+    init(utcMilliseconds: Int64, timeZone: TimeZone) {
+        let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(utcMilliseconds) / 1000))
+        let local = utcMilliseconds + Int64(offset) * 1000
         let day = Int64((Double(local) / 86_400_000).rounded(.down))
         let msOfDay = local - day * 86_400_000
         dayNumber = Int(day)

@@ -1,5 +1,5 @@
 import Foundation
-public import SmollamaCore
+import SmollamaCore
 
 /// Who is where in the simulated house: the ground truth presence is scored against. It is data
 /// for tests and benchmarks (`occupied(room:at:)`, `occupiedShare(room:from:to:)`), never a sensor
@@ -33,7 +33,7 @@ extension SimulatedHouse {
     }
 
     func occupied(room: String, minute: Int64) -> Bool {
-        let local = LocalTime(utcMilliseconds: minute * 60_000, offsetMinutes: utcOffsetMinutes)
+        let local = LocalTime(utcMilliseconds: minute * 60_000, timeZone: timeZone)
         if unusualActive(sensor: "\(room).motion", local: local) { return true }
         if doors.contains(room), door(room: room, local: local, time: minute * 60_000) { return true }
         return slotOccupied(room: room, slot: slot(room: room, minute: minute))
@@ -55,7 +55,7 @@ extension SimulatedHouse {
 
     func slotOccupied(room: String, slot: Int64) -> Bool {
         let start = slotStart(room: room, slot: slot)
-        let local = LocalTime(utcMilliseconds: start * 60_000, offsetMinutes: utcOffsetMinutes)
+        let local = LocalTime(utcMilliseconds: start * 60_000, timeZone: timeZone)
         let probability: Double
         if airRooms.contains(room) {
             probability = studyProbability(hour: local.hour, weekend: local.isWeekend)
@@ -82,7 +82,7 @@ extension SimulatedHouse {
     /// Motion: the occupied minutes on which the sensor sees someone move.
     func motionSeen(room: String, time: Int64) -> Bool {
         let minute = floorDivision(time, 60_000)
-        let local = LocalTime(utcMilliseconds: time, offsetMinutes: utcOffsetMinutes)
+        let local = LocalTime(utcMilliseconds: time, timeZone: timeZone)
         if unusualActive(sensor: "\(room).motion", local: local) { return true }
         return occupied(room: room, minute: minute) && unit("\(room).motion", minute) < Self.motionDetection
     }
