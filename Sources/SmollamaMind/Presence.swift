@@ -15,7 +15,7 @@ public struct PresenceWindow: Codable, Sendable, Hashable {
     public var state: PresenceState
     /// 0…1: how strongly the window's buckets agree with `state`.
     public var confidence: Double
-    /// Short phrases: "motion in 2 of 3 buckets", "CO₂ rising 41 ppm/5 min (room's threshold 17)".
+    /// Short phrases: "motion in 2 of 3 buckets", "rise +41 ppm/5m, split 17" (CO₂ beyond its decay).
     public var facts: [String]
 
     public init(room: String, start: UTCMillis, end: UTCMillis, state: PresenceState, confidence: Double, facts: [String]) {

@@ -111,7 +111,8 @@ struct CO2Model: Sendable {
         var facts = ["CO₂ \(Int(level.rounded())) ppm (floor \(Int(floor.rounded())))"]
         if !adds.isEmpty {
             let add = adds.reduce(0, +) / Double(adds.count)
-            facts.append("CO₂ \(add >= 0 ? "+" : "")\(Int(add.rounded()))/5 min beyond decay (split \(Int(groups.split.rounded())))")
+            // What people added per 5 minutes beyond the room's own decay, and the room's split.
+            facts.append("rise \(add >= 0 ? "+" : "")\(Int(add.rounded())) ppm/5m, split \(Int(groups.split.rounded()))")
         }
         return facts
     }
@@ -165,6 +166,6 @@ struct LightModel: Sendable {
         guard !levels.isEmpty else { return [] }
         let level = Int((levels.reduce(0, +) / Double(levels.count)).rounded())
         guard let usual = usual(window.lowerBound) else { return ["light \(level) lx, not dark"] }
-        return ["light \(level) lx, usual \(Int(usual.rounded())) lx after dark"]
+        return ["light \(level) lx, usual \(Int(usual.rounded())) (dark)"]
     }
 }
