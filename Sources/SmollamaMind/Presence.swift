@@ -192,6 +192,7 @@ struct MotionEvidence {
     }
 
     func turnOns(_ window: Range<Int64>) -> Int64 {
-        stride(from: window.lowerBound, to: window.upperBound, by: Int(PresenceInference.bucket)).map { onCounts[$0] ?? 0 }.reduce(0, +)
+        stride(from: window.lowerBound, to: window.upperBound, by: Int(PresenceInference.bucket))
+            .map { onCounts[$0] ?? 0 }.reduce(0, +)
     }
 }

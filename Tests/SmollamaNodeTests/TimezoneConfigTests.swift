@@ -22,6 +22,12 @@ import Testing
             let text = try #require(message)
             #expect(text.contains("memory.utc_offset_minutes") && text.contains("node.timezone"), "\(text)")
         }
+        do {
+            _ = try ConfigLoader.parse("", file: "c.yaml", environment: ["SMOLLAMA_MEMORY_UTC_OFFSET_MINUTES": "60"])
+            Issue.record("the old variable was accepted")
+        } catch {
+            #expect("\(error)".contains("SMOLLAMA_MEMORY_UTC_OFFSET_MINUTES") && "\(error)".contains("node.timezone"), "\(error)")
+        }
         #expect(problem("node:\n  timezone: Europe/Berlin\n") == nil)
     }
 
