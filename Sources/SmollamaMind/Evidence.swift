@@ -214,6 +214,14 @@ public struct LocalClock: Sendable, Hashable {
     }
     public func isWeekend(_ time: UTCMillis) -> Bool { weekday(time) >= 5 }
     public func dayIndex(_ time: UTCMillis) -> Int64 { floorDiv(local(time), 86_400_000) }
+    /// The instant local day `day` (a `dayIndex`) starts: its midnight, or the first instant after
+    /// it where daylight saving skips midnight.
+    public func midnight(ofDay day: Int64) -> UTCMillis {
+        let start = day * 86_400_000
+        let guess = start - (local(UTCMillis(rawValue: start)) - start)
+        let off = local(UTCMillis(rawValue: guess)) - start
+        return UTCMillis(rawValue: off == 0 ? guess : guess - off)
+    }
 
     static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -364,7 +372,10 @@ public struct EvidenceBuilder: Sendable {
             let quiet = firstActive.bucketStart
                 - (lastActive.map { $0.bucketStart + .seconds(300) } ?? (firstActive.bucketStart - .seconds(86_400)))
             // Doors are quiet for hours by nature (everyone out); long quiet matters for presence.
-            if sensor.deviceClass != "door" && quiet >= settings.longQuiet && (probability ?? 0) <= 0.5 {
+            // A return after hours out is ordinary where people come and go (the simulated house
+            // occupies rooms in stretches since issue 15): notable only at an hour rarely active.
+            if sensor.deviceClass != "door" && quiet >= settings.longQuiet
+                && (probability ?? 0) <= settings.unusualProbability {
                 let hours = Self.round(quiet / .seconds(3600), 1)
                 let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
                 var quietValues = [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),

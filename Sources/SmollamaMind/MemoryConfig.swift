@@ -1,3 +1,4 @@
+public import Foundation
 public import SmollamaCore
 
 /// Config section `memory:` — reflection (routines → memories) and recall (embeddings, vector
@@ -13,8 +14,6 @@ public struct MemoryConfig: Codable, Sendable, Hashable, ConfigChecked {
     public var minDays = 4
     /// An hour is part of a routine when active on at least this share of days (0…1).
     public var activeShare = 0.6
-    /// Local time = UTC + this many minutes (for "weekdays 07:00–09:00").
-    public var utcOffsetMinutes = 0
     /// Let the chat model phrase new memories (numbers verified; template otherwise).
     public var phraseWithLLM = false
     /// Embed observations and memories for recall (off: words only).
@@ -32,7 +31,6 @@ public struct MemoryConfig: Codable, Sendable, Hashable, ConfigChecked {
         case reflectionWindow = "reflection_window"
         case minDays = "min_days"
         case activeShare = "active_share"
-        case utcOffsetMinutes = "utc_offset_minutes"
         case phraseWithLLM = "phrase_with_llm"
         case embeddings
         case embeddingInterval = "embedding_interval"
@@ -49,16 +47,15 @@ public struct MemoryConfig: Codable, Sendable, Hashable, ConfigChecked {
             "intervals must be positive")
         try ConfigProblem.require(minDays >= 1, "min_days", "must be at least 1")
         try ConfigProblem.require(activeShare > 0 && activeShare <= 1, "active_share", "must be in (0, 1]")
-        try ConfigProblem.require(abs(utcOffsetMinutes) <= 14 * 60, "utc_offset_minutes", "must be within ±840 minutes")
     }
 
-    /// The reflection settings these keys describe.
-    public var reflectionSettings: ReflectionSettings {
+    /// The reflection settings these keys describe, in the node's time zone (`node.timezone`).
+    public func reflectionSettings(timeZone: TimeZone) -> ReflectionSettings {
         var settings = ReflectionSettings()
+        settings.timeZone = timeZone
         settings.windowDays = Int(max(1, reflectionWindow.milliseconds / 86_400_000))
         settings.minDays = minDays
         settings.activeShare = activeShare
-        settings.utcOffsetMinutes = utcOffsetMinutes
         settings.phraseWithModel = phraseWithLLM
         return settings
     }

@@ -1,7 +1,7 @@
 // Over 400 lines: routine detection over hourly rollups and the memory versions it writes
 // (new, unchanged, superseded) read as one piece.
 import AsyncAlgorithms
-import Foundation
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 public import SmollamaCore
@@ -18,8 +18,9 @@ public struct ReflectionSettings: Sendable, Hashable {
     public var activeShare = 0.6
     /// …and the routine's hours must be this much more active than the rest of the day.
     public var minEffect = 0.3
-    /// Local time = UTC + this (the node has no time zone database to trust).
-    public var utcOffsetMinutes = 0
+    /// The node's time zone (`node.timezone`): days and hours of routines are local, daylight
+    /// saving included.
+    public var timeZone = LocalClock.utc
     /// Let the model phrase the memory (verified; the template is used when it fails).
     public var phraseWithModel = false
     /// An hour is active on a day when on for at least this share of the busiest hour's mean.
@@ -331,23 +332,22 @@ public struct Reflection: Sendable {
 
     /// Patterns, and the hourly activity shares of every (sensor, day group) with enough data.
     func scan(now: Int64) async throws -> (patterns: [RoutinePattern], shares: [String: [Double]]) {
-        let offset = Int64(settings.utcOffsetMinutes) * 60_000
+        let clock = LocalClock(timeZone: settings.timeZone)
         let day: Int64 = 86_400_000
         // Whole local days only: from local midnight `windowDays` ago to today's local midnight.
-        let todayStart = Self.floorDiv(now + offset, day) * day - offset
-        let windowStart = todayStart - Int64(settings.windowDays) * day
+        let todayStart = clock.midnight(ofDay: clock.dayIndex(UTCMillis(rawValue: now)))
+        let windowStart = todayStart - .seconds(Int64(settings.windowDays) * 86_400)
         var patterns: [RoutinePattern] = []
         var shares: [String: [Double]] = [:]
         for sensor in try await database.readings.registeredSensors() where sensor.descriptor.kind == .binary {
             let rollups = try await database.readings.rollups(
-                sensor: sensor.descriptor.id, resolution: .hour, from: UTCMillis(rawValue: windowStart), to: UTCMillis(rawValue: todayStart))
+                sensor: sensor.descriptor.id, resolution: .hour, from: windowStart, to: todayStart)
             guard !rollups.isEmpty else { continue }
             // Milliseconds on per (local day, hour); an activation too short to register counts a minute.
             var onTime: [Int64: [Int: Int64]] = [:]
             for rollup in rollups {
-                let local = rollup.bucketStart.rawValue + offset
-                let dayIndex = Self.floorDiv(local, day)
-                let hour = Int((local - dayIndex * day) / 3_600_000)
+                let dayIndex = clock.dayIndex(rollup.bucketStart)
+                let hour = clock.hour(rollup.bucketStart)
                 let on = rollup.onDuration > 0 ? rollup.onDuration : (rollup.onCount > 0 ? 60_000 : 0)
                 onTime[dayIndex, default: [:]][hour, default: 0] += on
             }
@@ -361,7 +361,7 @@ public struct Reflection: Sendable {
                 }
                 let floor = max(1, (means.max() ?? 0) * settings.peakFraction)
                 let dayHours = days.map { index in
-                    (start: index * day - offset,
+                    (start: clock.midnight(ofDay: index).rawValue,
                      hours: Set((0..<24).filter { Double(onTime[index]?[$0] ?? 0) >= floor }))
                 }
                 shares["\(sensor.descriptor.id.rawValue)|\(group.rawValue)"] = Self.shares(dayHours)

@@ -39,6 +39,7 @@ public enum ConfigLoader {
             throw NodeError.invalidConfig(path: file, key: "(top level)", problem: "expected a mapping of sections")
         }
         root = try layer(environment: environment, overrides: overrides, over: root)
+        try rejectRemovedKeys(root, file: file)
 
         // The driver list is decoded per kind later; take it out before the strict decode.
         var drivers: [DriverEntry]?
@@ -144,6 +145,10 @@ public enum ConfigLoader {
         /// config section but no setting is an error listing that section's variables.
         func checkVariable(_ variable: String) throws {
             guard variable.hasPrefix("SMOLLAMA_"), setting(for: variable) == nil else { return }
+            let removed = ConfigLoader.removedKeys.first { Self.variable(for: $0.path.joined(separator: ".")) == variable }
+            if let removed {
+                throw NodeError.invalidEnvironment(variable: variable, problem: removed.problem)
+            }
             let name = variable.dropFirst("SMOLLAMA_".count).lowercased()
             let sections = Set(NodeConfig.CodingKeys.allCases.map(\.stringValue))
             guard let section = name.split(separator: "_").first.map(String.init), sections.contains(section) else {

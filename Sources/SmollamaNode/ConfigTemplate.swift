@@ -61,7 +61,6 @@ public enum ConfigTemplate {
               seed: 42
               rooms: [living_room, hallway]
               doors: [hallway]
-              utc_offset_minutes: 0
               unusual_events:        # planted oddities the node should notice
                 - sensor: hallway.motion
                   at: "03:10"
@@ -169,7 +168,6 @@ public enum ConfigTemplate {
           reflection_window: 14d   # days of rollups one pass looks at
           min_days: 4              # fewest days per day group (weekdays, weekends) for a routine
           active_share: 0.6        # an hour is routine when active on this share of days
-          utc_offset_minutes: 0    # local time = UTC + this (for the hours in memories)
           phrase_with_llm: false   # let the chat model phrase memories (numbers verified)
           embeddings: true         # embed observations and memories (false: words only)
           embedding_interval: 30s

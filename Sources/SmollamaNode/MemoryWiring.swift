@@ -56,7 +56,7 @@ public enum MemoryWiring {
     public static func reflection(runtime: NodeRuntime, clock: NodeClock, logger: Logger) -> Reflection {
         Reflection(
             database: runtime.database, node: runtime.identity.nodeID,
-            settings: runtime.config.memory.reflectionSettings,
+            settings: runtime.config.memory.reflectionSettings(timeZone: runtime.config.node.timeZone),
             phraser: runtime.config.memory.phraseWithLLM ? runtime.config.llm.makeChatModel(logger: logger) : nil,
             logger: logger, stamp: { await clock.eventStamp() })
     }

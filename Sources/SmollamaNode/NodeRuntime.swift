@@ -44,7 +44,8 @@ public struct NodeRuntime: Sendable {
                       dataDirectory: paths.dataDirectory, logger: logger,
                       // Commands other than `run` build drivers without connecting; the daemon
                       // puts its real MQTT client here.
-                      topics: config.mqtt.resolvedBroker == .off ? nil : UnconnectedTopics())
+                      topics: config.mqtt.resolvedBroker == .off ? nil : UnconnectedTopics(),
+                      timeZone: config.node.timeZone)
     }
 
     /// Builds every enabled driver from the config.

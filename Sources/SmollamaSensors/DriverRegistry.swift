@@ -1,3 +1,4 @@
+public import Foundation
 public import Logging
 import SmollamaCore
 
@@ -14,9 +15,12 @@ public struct DriverContext: Sendable {
     /// The node's message bus (its MQTT connection), when `mqtt.broker` is set; drivers that
     /// ingest pushed messages (`mqtt`) subscribe here.
     public var topics: (any TopicSubscriber)?
+    /// The node's time zone (`node.timezone`), for drivers that keep local time (the simulated house).
+    public var timeZone: TimeZone
 
     public init(systemRoot: String = "/", deviceRoot: String = "/", dataDirectory: String, logger: Logger,
-                topics: (any TopicSubscriber)? = nil) {
+                topics: (any TopicSubscriber)? = nil, timeZone: TimeZone = TimeZone(identifier: "UTC") ?? .current) {
+        self.timeZone = timeZone
         self.systemRoot = systemRoot
         self.deviceRoot = deviceRoot
         self.dataDirectory = dataDirectory

@@ -78,6 +78,7 @@ import Testing
         try checker.check("cli-history-binary", try await hub(["history", "hallway.motion", "--from", "6h", "--json"]))
         try checker.check("cli-history-numeric", try await hub(["history", "living_room.temperature", "--from", "6h", "--json"]))
         try checker.check("cli-state", try await hub(["state", "--json"]))
+        try checker.check("cli-presence", try await hub(["presence", "--from", "6h", "--json"]))
         try checker.check("cli-ask", try await hub(["ask", "Where is the hallway motion sensor?", "--json"]))
         try checker.check("cli-dashboard", try await hub(["dashboard", "--json"]))
         let logs = try await hub(["logs", "--tail", "200", "--json"])

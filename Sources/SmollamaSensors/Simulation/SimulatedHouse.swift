@@ -1,10 +1,11 @@
-import Foundation
+public import Foundation
 public import SmollamaCore
 
 /// A deterministic house: every value is a pure function of (seed, sensor, time), so the same
 /// seed gives the same readings whether sampled live, backfilled for 90 days, or replayed in a
 /// test. Temperature and humidity follow day/night and seasonal curves with smooth noise; light
-/// follows daylight plus evening lamps; motion comes in bursts at the household's usual hours;
+/// follows daylight plus evening lamps; people occupy rooms at the household's usual hours
+/// (`SimulatedOccupancy.swift`, the ground truth) and motion and CO₂ follow them;
 /// the door opens when people leave and come home; planted unusual events (motion at 03:10 on a
 /// Tuesday) happen exactly where configured.
 public struct SimulatedHouse: Sendable, Hashable {
@@ -59,26 +60,39 @@ public struct SimulatedHouse: Sendable, Hashable {
     public var seed: UInt64
     public var rooms: [String]
     public var doors: [String]
+    /// Rooms with only a CO₂ and a light sensor (no motion): where presence must be inferred from air and lamps.
+    public var airRooms: [String]
     public var unusualEvents: [UnusualEvent]
-    /// Offset of the house's local time from UTC, in minutes (routines follow local time).
-    public var utcOffsetMinutes: Int
+    /// The house's time zone (the node's `node.timezone`): routines follow local time, daylight saving included.
+    public var timeZone: TimeZone
 
     public init(seed: UInt64 = 42, rooms: [String] = ["living_room", "hallway"], doors: [String] = ["hallway"],
                 unusualEvents: [UnusualEvent] = [UnusualEvent(sensor: "hallway.motion", at: "03:10", weekday: "tuesday")],
-                utcOffsetMinutes: Int = 0) {
+                timeZone: TimeZone = SimulatedHouse.utc, airRooms: [String] = []) {
         self.seed = seed
         self.rooms = rooms
         self.doors = doors
+        self.airRooms = airRooms
         self.unusualEvents = unusualEvents
-        self.utcOffsetMinutes = utcOffsetMinutes
+        self.timeZone = timeZone
     }
+
+    public static let utc = TimeZone(identifier: "UTC") ?? .current
 
     public func sensors(prefix: String?) -> [SensorDescriptor] {
         func id(_ room: String, _ what: String) -> SensorID {
             SensorID([prefix, room, what].compactMap { $0 }.joined(separator: "."))
         }
         func title(_ room: String) -> String { room.replacingOccurrences(of: "_", with: " ").capitalized }
-        return rooms.flatMap { room in
+        let air = airRooms.flatMap { room in
+            [
+                SensorDescriptor(id: id(room, "co2"), name: "\(title(room)) CO₂", unit: "ppm",
+                                 deviceClass: "carbon_dioxide", range: 0...10_000),
+                SensorDescriptor(id: id(room, "light"), name: "\(title(room)) light", unit: "lx",
+                                 deviceClass: "illuminance", range: 0...100_000),
+            ]
+        }
+        return air + rooms.flatMap { room in
             var list = [
                 SensorDescriptor(id: id(room, "temperature"), name: "\(title(room)) temperature", unit: "°C",
                                  deviceClass: "temperature", range: -40...85),
@@ -99,7 +113,7 @@ public struct SimulatedHouse: Sendable, Hashable {
 
     /// The value of `room.what` at UTC millisecond `time`.
     public func value(room: String, what: String, at time: Int64) -> Double {
-        let local = LocalTime(utcMilliseconds: time, offsetMinutes: utcOffsetMinutes)
+        let local = LocalTime(utcMilliseconds: time, timeZone: timeZone)
         let roomIndex = Double(rooms.firstIndex(of: room) ?? 0)
         let key = "\(room).\(what)"
         switch what {
@@ -110,10 +124,14 @@ public struct SimulatedHouse: Sendable, Hashable {
         case "humidity":
             let daily = -6 * sin(2 * .pi * (local.hourOfDay - 9) / 24)
             return rounded(min(95, max(20, 52 - roomIndex * 3 + daily + 3 * smoothNoise(key, time))), 1)
+        case "light" where airRooms.contains(room):
+            return rounded(airRoomLight(room: room, local: local, time: time), 0)
         case "light":
             return rounded(light(room: room, local: local, time: time), 0)
+        case "co2":
+            return co2(room: room, time: time)
         case "motion":
-            return motion(room: room, local: local, time: time) ? 1 : 0
+            return motionSeen(room: room, time: time) ? 1 : 0
         case "door":
             return door(room: room, local: local, time: time) ? 1 : 0
         default:
@@ -138,15 +156,6 @@ public struct SimulatedHouse: Sendable, Hashable {
         }
     }
 
-    func motion(room: String, local: LocalTime, time: Int64) -> Bool {
-        if unusualActive(sensor: "\(room).motion", local: local) { return true }
-        let minute = time / 60_000
-        // People cluster: the living room is busier in the evening, the hallway in the morning.
-        let bias = room == rooms.first ? 1.0 : 0.8
-        let p = motionProbability(hour: local.hour, weekend: local.isWeekend) * bias
-        return unit("\(room).motion", minute) < p
-    }
-
     func door(room: String, local: LocalTime, time: Int64) -> Bool {
         if unusualActive(sensor: "\(room).door", local: local) { return true }
         // One leaving in the morning, one coming home in the evening, each a one-minute opening
@@ -157,7 +166,7 @@ public struct SimulatedHouse: Sendable, Hashable {
         return local.minuteOfDay == leave || local.minuteOfDay == arrive
     }
 
-    func light(room: String, local: LocalTime, time: Int64) -> Double {
+    func light(room: String, local: LocalTime, time: Int64, lamps: Bool = true) -> Double {
         let seasonShift = 1.5 * cos(2 * .pi * (local.dayOfYear - 172) / 365)  // longer days in June
         let sunrise = 6.5 - seasonShift
         let sunset = 19.5 + seasonShift
@@ -167,7 +176,7 @@ public struct SimulatedHouse: Sendable, Hashable {
             lux = 400 * sin(.pi * (local.hourOfDay - sunrise) / (sunset - sunrise)) * cloud
         }
         let evening = local.hour >= 18 && local.hour < 23
-        if evening, motionProbability(hour: local.hour, weekend: local.isWeekend) > 0.1 { lux += 150 }
+        if lamps, evening, motionProbability(hour: local.hour, weekend: local.isWeekend) > 0.1 { lux += 150 }
         return max(0, lux)
     }
 
@@ -227,8 +236,9 @@ struct LocalTime {
     var isWeekend: Bool { weekdayIndex >= 5 }
     let dayOfYear: Double
 
-    init(utcMilliseconds: Int64, offsetMinutes: Int) {
-        let local = utcMilliseconds + Int64(offsetMinutes) * 60_000
+    init(utcMilliseconds: Int64, timeZone: TimeZone) {
+        let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(utcMilliseconds) / 1000))
+        let local = utcMilliseconds + Int64(offset) * 1000
         let day = Int64((Double(local) / 86_400_000).rounded(.down))
         let msOfDay = local - day * 86_400_000
         dayNumber = Int(day)
