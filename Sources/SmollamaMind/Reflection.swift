@@ -333,7 +333,6 @@ public struct Reflection: Sendable {
     /// Patterns, and the hourly activity shares of every (sensor, day group) with enough data.
     func scan(now: Int64) async throws -> (patterns: [RoutinePattern], shares: [String: [Double]]) {
         let clock = LocalClock(timeZone: settings.timeZone)
-        let day: Int64 = 86_400_000
         // Whole local days only: from local midnight `windowDays` ago to today's local midnight.
         let todayStart = clock.midnight(ofDay: clock.dayIndex(UTCMillis(rawValue: now)))
         let windowStart = todayStart - .seconds(Int64(settings.windowDays) * 86_400)

@@ -8,7 +8,7 @@ extension KnowledgeStore {
     public func lastObservedEnd(origin: NodeID) async throws -> UTCMillis? {
         try await reader.read { db in
             try UTCMillis.fetchOne(
-                db, sql: "SELECT max(time_end) FROM observations WHERE origin = ?", arguments: [Data(origin.bytes)])
+                db, ObservationRow.filter(ObservationRow.Columns.origin == origin).select(max(ObservationRow.Columns.timeEnd)))
         }
     }
 }

@@ -35,16 +35,14 @@ extension KnowledgeStore {
 
     public func observation(id: String) async throws -> StoredObservation? {
         try await reader.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM observations WHERE id = ?", arguments: [id])
-                .map(Self.storedObservation(from:))
+            try ObservationRow.fetchOne(db, key: id)?.stored
         }
     }
 
     /// The newest observations by the end of their time span, newest first.
     public func recentObservations(limit: Int) async throws -> [StoredObservation] {
         try await reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM observations ORDER BY time_end DESC LIMIT ?", arguments: [limit])
-                .map(Self.storedObservation(from:))
+            try ObservationRow.order(ObservationRow.Columns.timeEnd.desc).limit(limit).fetchAll(db).map(\.stored)
         }
     }
 
@@ -107,18 +105,7 @@ extension KnowledgeStore {
         switch body {
         case .observation(let record):
             guard try isNewer(db, table: "observations", id: record.id, event: event) else { return }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO observations
-                        (id, origin, seq, hlc, kind, subjects, text, evidence, importance, generator, support,
-                         time_start, time_end)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.id, Data(event.origin.bytes), event.seq, event.stamp.hlc.rawValue, record.kind,
-                    try jsonText(record.subjects), record.text, try jsonText(record.evidenceIDs), record.importance,
-                    record.generator.rawValue, record.support, record.timeStart, record.timeEnd,
-                ])
+            try ObservationRow(record, of: event).insert(db, onConflict: .replace)
         case .memoryVersion(let record):
             try db.execute(
                 sql: """
@@ -169,17 +156,6 @@ extension KnowledgeStore {
 
     private static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    static func storedObservation(from row: Row) throws -> StoredObservation {
-        StoredObservation(
-            record: ObservationRecord(
-                id: row["id"], kind: row["kind"], subjects: try decodeJSON([String].self, row["subjects"]),
-                text: row["text"], evidenceIDs: try decodeJSON([String].self, row["evidence"]),
-                importance: row["importance"], generator: TextGenerator(rawValue: row["generator"]) ?? .rules,
-                support: row["support"], timeStart: row["time_start"], timeEnd: row["time_end"]),
-            origin: NodeID(bytes: [UInt8](row["origin"] as Data)),
-            hlc: HLCTimestamp(rawValue: row["hlc"]))
     }
 
     /// Memory rows joined with the winning version's full record.
