@@ -162,10 +162,13 @@ public struct Recall: Sendable {
         public var recencyHalfLife: Int64 = 14 * 86_400_000
         /// Candidates each signal contributes before ranking, per requested hit.
         public var candidatesPerHit = 8
-        /// Candidates passed to the exact rerank (per search, at least 4 per pooled hit).
+        /// sqlite-vec: KNN candidates passed to the exact rerank (at least 4 per pooled hit).
         public var quantizedOversample = 200
         /// Candidates the in-memory Hamming prefilter passes to the int8 re-score.
         public var bitCandidates = 2000
+        /// Of those, per pooled hit, how many the exact float rerank reads (int8 order is close
+        /// to exact, so a small margin suffices).
+        public var exactRerankPerHit = 2
         /// The word signal ranks (BM25) the newest this many items matching the words: ranking
         /// every match of a common word cost ~20 ms at 100 k items (BENCHMARKS.md, Recall).
         public var wordMatchesRanked = 1000
@@ -210,6 +213,9 @@ public struct Recall: Sendable {
                 vectorPath: .none, vectorProblem: nil)
         }
 
+        // Words and vectors are searched at the same time (separate read connections).
+        async let wordHits = database.recall.textSearch(
+            Self.words(text), filter: filter, limit: pool, newestMatches: ranking.wordMatchesRanked)
         var vectorScores: [Int64: Double] = [:]
         var path = RecallResult.VectorPath.none
         var problem: String?
@@ -232,9 +238,7 @@ public struct Recall: Sendable {
         }
 
         var textScores: [Int64: Double] = [:]
-        for hit in try await database.recall.textSearch(
-            Self.words(text), filter: filter, limit: pool, newestMatches: ranking.wordMatchesRanked)
-        {
+        for hit in try await wordHits {
             textScores[hit.item] = hit.score
         }
 
@@ -278,7 +282,8 @@ public struct Recall: Sendable {
         let rerank = max(ranking.quantizedOversample, limit * 4)
         if vectorSearch == .automatic {
             let hits = try await database.recall.memoryVectorSearch(
-                vector, model: model, filter: filter, limit: limit, prefilter: ranking.bitCandidates, rerank: rerank)
+                vector, model: model, filter: filter, limit: limit, prefilter: ranking.bitCandidates,
+                rerank: limit * ranking.exactRerankPerHit)
             return (hits, .inMemory)
         }
         if vectorSearch == .sqliteVec,

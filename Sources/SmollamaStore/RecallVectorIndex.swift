@@ -133,11 +133,10 @@ actor RecallVectorIndex {
         var distances = [UInt16](repeating: 0, count: total)
         snapshot.bits.withUnsafeBufferPointer { bits in
             queryBits.withUnsafeBufferPointer { q in
-                for index in 0..<total {
-                    let base = (positions?[index] ?? index) * words
-                    var distance = 0
-                    for word in 0..<words { distance &+= (bits[base + word] ^ q[word]).nonzeroBitCount }
-                    distances[index] = UInt16(distance)
+                if let positions {
+                    for index in 0..<total { distances[index] = Self.hamming(bits, positions[index] * words, q) }
+                } else {
+                    for index in 0..<total { distances[index] = Self.hamming(bits, index * words, q) }
                 }
             }
         }
@@ -181,6 +180,30 @@ actor RecallVectorIndex {
             $0.score > $1.score || ($0.score == $1.score && snapshot.items[$0.position] < snapshot.items[$1.position])
         }
         return scored.prefix(limit).map { snapshot.items[$0.position] }
+    }
+
+    /// Bits that differ between the vector at `base` and the query. Per-byte counts are summed
+    /// before one multiply folds them (16 words at most per fold, so no byte overflows): cheaper
+    /// than a full popcount per word where the CPU baseline has no POPCNT (x86-64 v1).
+    @inline(__always)
+    static func hamming(_ bits: UnsafeBufferPointer<UInt64>, _ base: Int, _ query: UnsafeBufferPointer<UInt64>)
+        -> UInt16
+    {
+        var total: UInt64 = 0
+        var word = 0
+        while word < query.count {
+            let end = min(word + 16, query.count)
+            var bytes: UInt64 = 0
+            while word < end {
+                var x = bits[base + word] ^ query[word]
+                x = x &- ((x >> 1) & 0x5555_5555_5555_5555)
+                x = (x & 0x3333_3333_3333_3333) &+ ((x >> 2) & 0x3333_3333_3333_3333)
+                bytes &+= (x &+ (x >> 4)) & 0x0F0F_0F0F_0F0F_0F0F
+                word += 1
+            }
+            total &+= (bytes &* 0x0101_0101_0101_0101) >> 56
+        }
+        return UInt16(truncatingIfNeeded: total)
     }
 
     private func upsert(_ item: Int64, _ vector: UnsafeBufferPointer<Float>, into snapshot: inout Snapshot) {

@@ -89,9 +89,10 @@ struct RecallBench: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        print("memories  path                          p50 ms   p99 ms  top-1=exact  recall@10")
+        print("memories  path                           p50 ms   p99 ms  top-1=exact  recall@10")
         for row in rows {
-            print(String(format: "%8d  %-28@ %7.2f  %7.2f  %10.1f%%  %9.3f", row.memories, row.path as NSString,
+            let name = row.path.padding(toLength: 30, withPad: " ", startingAt: 0)
+            print(String(format: "%8d  ", row.memories) + name + String(format: "%7.2f  %7.2f  %10.1f%%  %9.3f",
                          row.p50Ms, row.p99Ms, row.top1AgreementWithExact * 100, row.recallAt10))
         }
     }
