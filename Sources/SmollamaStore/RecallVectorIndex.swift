@@ -130,15 +130,17 @@ actor RecallVectorIndex {
 
         // 1. Hamming distance of every vector (or every allowed one), then the `prefilter`
         //    smallest by a counting pass over the distances (0…dimension).
-        var distances = [UInt16](repeating: 0, count: total)
-        snapshot.bits.withUnsafeBufferPointer { bits in
-            queryBits.withUnsafeBufferPointer { q in
-                if let positions {
-                    for index in 0..<total { distances[index] = Self.hamming(bits, positions[index] * words, q) }
-                } else {
-                    for index in 0..<total { distances[index] = Self.hamming(bits, index * words, q) }
+        let distances = [UInt16](unsafeUninitializedCapacity: total) { out, initialized in
+            snapshot.bits.withUnsafeBufferPointer { bits in
+                queryBits.withUnsafeBufferPointer { q in
+                    if let positions {
+                        for index in 0..<total { out[index] = Self.hamming(bits, positions[index] * words, q) }
+                    } else {
+                        for index in 0..<total { out[index] = Self.hamming(bits, index * words, q) }
+                    }
                 }
             }
+            initialized = total
         }
         var histogram = [Int](repeating: 0, count: words * 64 + 1)
         for distance in distances { histogram[Int(distance)] += 1 }
