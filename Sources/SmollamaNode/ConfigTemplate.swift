@@ -162,7 +162,7 @@ public enum ConfigTemplate {
         # Memories and recall. Reflection turns routines in the hourly rollups into memories
         # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the
         # old memory and supersedes it. Recall ranks memories and observations by embeddings
-        # (an in-memory index: ~5 ms and 43 MB at 100 k), words (FTS5), recency and importance.
+        # (an in-memory index: ~12 ms and 46 MB at 100 k), words (FTS5), recency and importance.
         memory:
           reflection: true
           reflection_interval: 1d  # also once at start; `smollama reflect` runs it now
