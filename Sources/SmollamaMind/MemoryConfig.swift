@@ -20,7 +20,7 @@ public struct MemoryConfig: Codable, Sendable, Hashable, ConfigChecked {
     public var embeddings = true
     /// How often the daemon embeds what is new or was embedded with another model.
     public var embeddingInterval = ConfigDuration.seconds(30)
-    /// automatic (sqlite-vec when it loads, else exact scan), sqlite-vec, exact, off.
+    /// automatic (the in-memory index), sqlite-vec, exact, off.
     public var vectorSearch = Recall.VectorSearch.automatic
     /// sqlite-vec's vec0.so; "" = SMOLLAMA_VEC0 or the venv scripts/setup-llm.sh fills.
     public var vec0Path = ""

@@ -119,6 +119,8 @@ public struct RecallHit: Sendable, Hashable {
 /// A search's hits and how they were found.
 public struct RecallResult: Sendable, Hashable {
     public enum VectorPath: String, Codable, Sendable, Hashable {
+        /// The in-memory index: sign-bit Hamming prefilter, int8 re-score, exact cosine rerank.
+        case inMemory = "in-memory"
         /// sqlite-vec: bit-quantized KNN prefilter, exact cosine rerank.
         case sqliteVec = "sqlite-vec"
         /// Every stored vector compared in Swift.
@@ -133,14 +135,16 @@ public struct RecallResult: Sendable, Hashable {
     public var vectorProblem: String?
 }
 
-/// Hybrid recall over the store's observations and memories: embeddings (sqlite-vec or an exact
-/// scan) + FTS5 words, one ranking of relevance, recency and importance. The hub's mem0
+/// Hybrid recall over the store's observations and memories: embeddings (the in-memory index,
+/// sqlite-vec or an exact scan) + FTS5 words, one ranking of relevance, recency and importance. The hub's mem0
 /// `/search` and cross-node recall use this same engine over the merged store.
 public struct Recall: Sendable {
     /// How vectors are searched.
     public enum VectorSearch: String, Codable, Sendable, Hashable, CaseIterable {
-        /// sqlite-vec when it is loaded on the store, the exact scan otherwise.
+        /// The in-memory index (the default; needs no extension).
         case automatic
+        /// sqlite-vec's bit-quantized KNN (the slower path before the in-memory index; kept to
+        /// compare against, and for stores that want no index in memory).
         case sqliteVec = "sqlite-vec"
         case exact
         /// Words only.
@@ -158,8 +162,16 @@ public struct Recall: Sendable {
         public var recencyHalfLife: Duration = .seconds(14 * 86_400)
         /// Candidates each signal contributes before ranking, per requested hit.
         public var candidatesPerHit = 8
-        /// Candidates the bit-quantized KNN passes to the exact rerank.
+        /// sqlite-vec: KNN candidates passed to the exact rerank (at least 4 per pooled hit).
         public var quantizedOversample = 200
+        /// Candidates the in-memory Hamming prefilter passes to the int8 re-score.
+        public var bitCandidates = 2000
+        /// Of those, per pooled hit, how many the exact float rerank reads (int8 order is close
+        /// to exact, so a small margin suffices).
+        public var exactRerankPerHit = 2
+        /// The word signal ranks (BM25) the newest this many items matching the words: ranking
+        /// every match of a common word cost ~20 ms at 100 k items (BENCHMARKS.md, Recall).
+        public var wordMatchesRanked = 1000
         public init() {}
     }
 
@@ -201,6 +213,9 @@ public struct Recall: Sendable {
                 vectorPath: .none, vectorProblem: nil)
         }
 
+        // Words and vectors are searched at the same time (separate read connections).
+        async let wordHits = database.recall.textSearch(
+            Self.words(text), filter: filter, limit: pool, newestMatches: ranking.wordMatchesRanked)
         var vectorScores: [Int64: Double] = [:]
         var path = RecallResult.VectorPath.none
         var problem: String?
@@ -223,7 +238,7 @@ public struct Recall: Sendable {
         }
 
         var textScores: [Int64: Double] = [:]
-        for hit in try await database.recall.textSearch(Self.words(text), filter: filter, limit: pool) {
+        for hit in try await wordHits {
             textScores[hit.item] = hit.score
         }
 
@@ -264,10 +279,17 @@ public struct Recall: Sendable {
         -> ([IndexHit], RecallResult.VectorPath)
     {
         guard !vector.isEmpty else { return ([], .none) }
-        if vectorSearch != .exact,
+        let rerank = max(ranking.quantizedOversample, limit * 4)
+        if vectorSearch == .automatic {
+            let hits = try await database.recall.memoryVectorSearch(
+                vector, model: model, filter: filter, limit: limit, prefilter: ranking.bitCandidates,
+                rerank: limit * ranking.exactRerankPerHit)
+            return (hits, .inMemory)
+        }
+        if vectorSearch == .sqliteVec,
             let hits = try await database.recall.quantizedVectorSearch(
                 vector, model: model, filter: filter, limit: limit,
-                oversample: max(ranking.quantizedOversample, limit * 4))
+                oversample: rerank)
         {
             return (hits, .sqliteVec)
         }

@@ -161,7 +161,7 @@ public enum ConfigTemplate {
         # Memories and recall. Reflection turns routines in the hourly rollups into memories
         # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the
         # old memory and supersedes it. Recall ranks memories and observations by embeddings
-        # (sqlite-vec when it loads, else an exact scan), words (FTS5), recency and importance.
+        # (an in-memory index: ~12 ms and 46 MB at 100 k), words (FTS5), recency and importance.
         memory:
           reflection: true
           reflection_interval: 1d  # also once at start; `smollama reflect` runs it now
@@ -171,8 +171,8 @@ public enum ConfigTemplate {
           phrase_with_llm: false   # let the chat model phrase memories (numbers verified)
           embeddings: true         # embed observations and memories (false: words only)
           embedding_interval: 30s
-          vector_search: automatic # automatic, sqlite-vec, exact or off
-          vec0_path: ""            # "" = $SMOLLAMA_VEC0 or the venv scripts/setup-llm.sh fills
+          vector_search: automatic # automatic (in-memory index), sqlite-vec, exact or off
+          vec0_path: ""            # for sqlite-vec: "" = $SMOLLAMA_VEC0 or the venv setup-llm.sh fills
 
         # The hub's mem0-compatible REST API at http://HOST:PORT/mem0 (role llama only; off while
         # api_key is empty). See README "Shared memory (mem0 API)".

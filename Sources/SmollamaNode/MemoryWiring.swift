@@ -8,11 +8,11 @@ public import SmollamaStore
 
 /// Builds the mind's memory parts (recall, tools, reflection) for the daemon and the CLI.
 public enum MemoryWiring {
-    /// sqlite-vec's library: `memory.vec0_path`, else `SMOLLAMA_VEC0`, else setup's venv; nil when
-    /// vector search is off or nothing is found (recall then scans exactly).
+    /// sqlite-vec's library when `vector_search: sqlite-vec` asks for it: `memory.vec0_path`, else
+    /// `SMOLLAMA_VEC0`, else setup's venv. The default path (the in-memory index) needs none.
     public static func vectorExtension(config: NodeConfig, environment: [String: String]) -> String? {
         let memory = config.memory
-        guard memory.embeddings, memory.vectorSearch != .off, memory.vectorSearch != .exact else { return nil }
+        guard memory.embeddings, memory.vectorSearch == .sqliteVec else { return nil }
         if !memory.vec0Path.isEmpty { return memory.vec0Path }
         return VectorExtensionFile.locate(environment: environment, cacheDirectory: config.llm.resolvedCacheDirectory)
     }

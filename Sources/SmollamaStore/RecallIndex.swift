@@ -228,9 +228,11 @@ extension RecallStore {
         }
     }
 
-    /// Stores embeddings (replacing older ones) and, when sqlite-vec is loaded, their quantized copies.
+    /// Stores embeddings (replacing older ones), keeps the in-memory index in step and, when
+    /// sqlite-vec is loaded, stores their bit-quantized copies in `recall_vec`.
     public func storeEmbeddings(_ vectors: [(item: Int64, text: String, vector: [Float])], model: String) async throws {
-        try await writer.write { db in
+        let (before, after) = try await writer.write { db in
+            let before = try RecallSchema.generation(db)
             let hasVec = Self.hasVectorExtension(db)
             for entry in vectors {
                 try db.execute(
@@ -241,7 +243,9 @@ extension RecallStore {
                     arguments: [entry.item, model, entry.vector.count, entry.text, Self.blob(entry.vector)])
             }
             if hasVec { try Self.syncVectorTable(db) }
+            return (before, try RecallSchema.generation(db))
         }
+        await database.vectorIndex.apply(vectors.map { ($0.item, $0.vector) }, model: model, from: before, to: after)
     }
 
     /// Brings `recall_vec` up to date with `recall_embeddings` (creating or re-creating it when
@@ -395,18 +399,33 @@ extension RecallStore {
         }
     }
 
-    /// Full-text search (BM25) over words; scores scaled so the best hit is 1.
-    public func textSearch(_ words: [String], filter: RecallFilter, limit: Int) async throws -> [IndexHit] {
+    /// Full-text search (BM25) over words; scores scaled so the best hit is 1. Only the newest
+    /// `newestMatches` items that match are ranked: BM25 costs per match, and a common word
+    /// matches a large share of the store (scores stay those of the whole index).
+    public func textSearch(_ words: [String], filter: RecallFilter, limit: Int, newestMatches: Int = .max)
+        async throws -> [IndexHit]
+    {
         guard !words.isEmpty else { return [] }
         let match = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }.joined(separator: " OR ")
         let (whereSQL, arguments) = filter.sql()
         return try await reader.read { db in
             // As for vectors: the plain match first (oversampled), filtered afterwards; the filter
             // goes inside the match only when too few survive.
+            // The oldest item still ranked (an FTS5 rowid range is a cheap walk of the doclist).
+            let oldest =
+                newestMatches == .max
+                ? 0
+                : try Int64.fetchOne(
+                    db,
+                    sql: "SELECT rowid FROM recall_fts WHERE recall_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                    arguments: [match, max(0, newestMatches - 1)]) ?? 0
             var rows = try Row.fetchAll(
                 db,
-                sql: "SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts WHERE recall_fts MATCH ? ORDER BY rank LIMIT ?",
-                arguments: [match, filter.isEmpty ? limit : limit * 4])
+                sql: """
+                    SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts WHERE recall_fts MATCH ? AND rowid >= ?
+                    ORDER BY rank LIMIT ?
+                    """,
+                arguments: [match, oldest, filter.isEmpty ? limit : limit * 4])
             if !filter.isEmpty, !rows.isEmpty {
                 let list = Self.jsonList(rows.map { $0["rowid"] as Int64 })
                 var kept: StatementArguments = [list, list]

@@ -23,6 +23,9 @@ enum Schema {
         migrator.registerMigration("v5-node-ids") { db in
             try v5NodeIDs(db)
         }
+        migrator.registerMigration("v6-recall-generation") { db in
+            try db.execute(sql: RecallSchema.v6)
+        }
         return migrator
     }
 

@@ -11,6 +11,8 @@ public import SmollamaCore
 public struct SmollamaDatabase: Sendable {
     let writer: any DatabaseWriter
     var reader: any DatabaseReader { writer }
+    /// Recall's in-memory vector index, shared by every copy of this value (loaded lazily).
+    let vectorIndex = RecallVectorIndex()
 
     /// How durable each commit is; the hub uses `.full` for sync commits it acknowledges.
     public enum Durability: String, Sendable, Codable {

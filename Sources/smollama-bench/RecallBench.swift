@@ -8,9 +8,10 @@ import SmollamaLLM
 import SmollamaMind
 import SmollamaStore
 
-/// Recall latency at 10 k and 100 k memories: sqlite-vec (bit-quantized KNN prefilter + exact
-/// rerank) vs the exact scan, both through `Recall.search` (FTS5 and ranking included), plus
-/// sqlite-vec's plain float KNN as a reference. Vectors are clustered 384-d unit vectors (like
+/// Recall latency at 10 k and 100 k memories, all through `Recall.search` (FTS5 and ranking
+/// included): the in-memory index (sign-bit prefilter, int8 re-score, exact rerank) against the
+/// exact scan, and in the same run the path before it (sqlite-vec's bit-quantized KNN, BM25
+/// over every word match), plus sqlite-vec's plain float KNN as a reference. Vectors are clustered 384-d unit vectors (like
 /// sentence embeddings: many near neighbours), generated from a fixed seed.
 struct RecallBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,9 +89,10 @@ struct RecallBench: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        print("memories  path                        p50 ms   p99 ms  top-1=exact  recall@10")
+        print("memories  path                           p50 ms   p99 ms  top-1=exact  recall@10")
         for row in rows {
-            print(String(format: "%8d  %-26@ %7.2f  %7.2f  %10.1f%%  %9.3f", row.memories, row.path as NSString,
+            let name = row.path.padding(toLength: 30, withPad: " ", startingAt: 0)
+            print(String(format: "%8d  ", row.memories) + name + String(format: "%7.2f  %7.2f  %10.1f%%  %9.3f",
                          row.p50Ms, row.p99Ms, row.top1AgreementWithExact * 100, row.recallAt10))
         }
     }
@@ -139,8 +141,13 @@ struct RecallBench: AsyncParsableCommand {
         let texts = (0..<queries).map { "q\($0) " + Self.words[$0 % Self.words.count] }
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 
-        func run(_ mode: Recall.VectorSearch) async throws -> (times: [Double], tops: [[String]]) {
-            let recall = Recall(database: database, embedder: embedder, vectorSearch: mode, logger: logger, now: { t0 })
+        func run(_ mode: Recall.VectorSearch, allWordMatches: Bool = false) async throws
+            -> (times: [Double], tops: [[String]])
+        {
+            var ranking = Recall.Ranking()
+            if allWordMatches { ranking.wordMatchesRanked = .max }
+            let recall = Recall(
+                database: database, embedder: embedder, vectorSearch: mode, ranking: ranking, logger: logger, now: { t0 })
             var times: [Double] = []
             var tops: [[String]] = []
             _ = try await recall.search(RecallQuery(text: texts[0], topK: 10))  // warm the page cache
@@ -154,36 +161,62 @@ struct RecallBench: AsyncParsableCommand {
             }
             return (times, tops)
         }
+        // Before (as shipped until issue 15): BM25 over every word match; sqlite-vec's KNN.
+        let exactAll = try await run(.exact, allWordMatches: true)
+        let vec = try await run(.sqliteVec, allWordMatches: true)
+        let wordsAll = try await run(.off, allWordMatches: true)
+        // Now: BM25 over the newest matches; the in-memory index (loaded by its first search).
+        let rssBefore = Self.residentBytes()
+        let footprint = try await database.recall.vectorIndexFootprint(model: embedder.model, dimension: dimension)
+        let rssAfter = Self.residentBytes()
         let exact = try await run(.exact)
-        let vec = try await run(.sqliteVec)
+        let memory = try await run(.automatic)
         let words = try await run(.off)
         let floatTimes = try floatKNN(path: path, vec0: vec0, queries: queryVectors)
+        FileHandle.standardError.write(Data(String(
+            format: "%d memories: in-memory index %d vectors, %.1f MB by count, RSS +%.1f MB on loading\n", size,
+            footprint.vectors, Double(footprint.bytes) / 1e6, Double(rssAfter - rssBefore) / 1e6).utf8))
 
         func percentile(_ values: [Double], _ p: Double) -> Double {
             let sorted = values.sorted()
             return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
         }
-        func agreement(_ tops: [[String]]) -> (Double, Double) {
+        func agreement(_ tops: [[String]], with reference: [[String]]) -> (Double, Double) {
             var top1 = 0.0
             var overlap = 0.0
-            for (a, b) in zip(tops, exact.tops) {
+            for (a, b) in zip(tops, reference) {
                 if a.first == b.first { top1 += 1 }
                 overlap += Double(Set(a).intersection(b).count) / Double(max(1, b.count))
             }
             return (top1 / Double(tops.count), overlap / Double(tops.count))
         }
-        let vecAgreement = agreement(vec.tops)
+        func row(_ name: String, _ run: (times: [Double], tops: [[String]]), _ reference: [[String]]) -> Row {
+            let (top1, at10) = agreement(run.tops, with: reference)
+            return Row(
+                memories: size, path: name, p50Ms: percentile(run.times, 0.5), p99Ms: percentile(run.times, 0.99),
+                top1AgreementWithExact: top1, recallAt10: at10)
+        }
         return [
-            Row(memories: size, path: "exact scan (Recall)", p50Ms: percentile(exact.times, 0.5),
-                p99Ms: percentile(exact.times, 0.99), top1AgreementWithExact: 1, recallAt10: 1),
-            Row(memories: size, path: "sqlite-vec bit+rerank (Recall)", p50Ms: percentile(vec.times, 0.5),
-                p99Ms: percentile(vec.times, 0.99), top1AgreementWithExact: vecAgreement.0, recallAt10: vecAgreement.1),
-            Row(memories: size, path: "words only (FTS5 + ranking)", p50Ms: percentile(words.times, 0.5),
-                p99Ms: percentile(words.times, 0.99), top1AgreementWithExact: agreement(words.tops).0,
-                recallAt10: agreement(words.tops).1),
+            row("before: exact, all words", exactAll, exactAll.tops),
+            row("before: sqlite-vec, all words", vec, exactAll.tops),
+            row("before: words only, all", wordsAll, exactAll.tops),
+            row("exact scan", exact, exact.tops),
+            row("in-memory bits+int8+rerank", memory, exact.tops),
+            row("words only", words, exact.tops),
+            row("exact scan vs before", exact, exactAll.tops),
             Row(memories: size, path: "sqlite-vec float KNN only", p50Ms: percentile(floatTimes, 0.5),
                 p99Ms: percentile(floatTimes, 0.99), top1AgreementWithExact: .nan, recallAt10: .nan),
+            Row(memories: size, path: "index MB (count) / RSS MB", p50Ms: Double(footprint.bytes) / 1e6,
+                p99Ms: Double(rssAfter - rssBefore) / 1e6, top1AgreementWithExact: .nan, recallAt10: .nan),
         ]
+    }
+
+    /// The process's resident set size (Linux `/proc/self/statm`), 0 elsewhere.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+            let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     /// Reference: sqlite-vec's float KNN (k=10) alone, no FTS, no ranking, no records loaded.

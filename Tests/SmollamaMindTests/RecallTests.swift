@@ -14,7 +14,7 @@ import Testing
                now: { RecallFixture.created + 86_400_000 })
     }
 
-    @Test func twentyFiveQuestionsGetTheRightMemoryFirstWithSqliteVecAndExactScan() async throws {
+    @Test func twentyFiveQuestionsGetTheRightMemoryFirstWithEveryVectorPath() async throws {
         let store = try await MindStore()
         try await RecallFixture.seed(store)
         let embedder = WordHashEmbedder()
@@ -26,9 +26,12 @@ import Testing
         for (question, expected) in RecallFixture.questions {
             let vec = try await recall(store, embedder, .sqliteVec).searchWithDetails(RecallQuery(text: question, topK: 3))
             let exact = try await recall(store, embedder, .exact).searchWithDetails(RecallQuery(text: question, topK: 3))
+            let memory = try await recall(store, embedder, .automatic).searchWithDetails(RecallQuery(text: question, topK: 3))
             #expect(vec.vectorPath == .sqliteVec)
             #expect(exact.vectorPath == .exact)
+            #expect(memory.vectorPath == .inMemory)
             #expect(vec.hits.first?.id == exact.hits.first?.id, "\(question)")
+            #expect(memory.hits.map(\.id) == exact.hits.map(\.id), "\(question)")
             if vec.hits.first?.id != expected { misses.append("\(question) → \(vec.hits.map(\.id))") }
             #expect(vec.hits.first?.signals.contains(.vector) == true)
         }

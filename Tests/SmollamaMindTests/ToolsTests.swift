@@ -93,7 +93,7 @@ struct ToolsFixture {
         #expect(!output.failed)
         let json = try object(output.content)
         #expect(Set(json.keys) == ["query", "hits", "vector_path"])
-        #expect(json["vector_path"] as? String == "sqlite-vec")
+        #expect(json["vector_path"] as? String == "in-memory")
         let hits = try #require(json["hits"] as? [[String: Any]])
         let first = try #require(hits.first)
         #expect(first["id"] as? String == "m25")
