@@ -9,7 +9,7 @@ import Testing
 /// exact scan, with filters, and kept in step with `recall_embeddings`.
 @Suite struct RecallVectorIndexTests {
     static let model = "test-model"
-    static let t0: Int64 = 1_795_000_000_000
+    static let t0: UTCMillis = 1_795_000_000_000
 
     /// SplitMix64 with Box–Muller normals: the same vectors on every run.
     struct Seeded: RandomNumberGenerator {
