@@ -48,21 +48,6 @@ struct RecallBench: AsyncParsableCommand {
         }
     }
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func gaussian() -> Float {
-            let u1 = max(Double.leastNonzeroMagnitude, Double.random(in: 0..<1, using: &self))
-            let u2 = Double.random(in: 0..<1, using: &self)
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
-        }
-    }
 
     static func normalized(_ v: [Float]) -> [Float] {
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -98,7 +83,7 @@ struct RecallBench: AsyncParsableCommand {
     }
 
     func measure(size: Int, vec0: String) async throws -> [Row] {
-        var random = Generator(state: 42)
+        var random = SplitMix64(state: 42)
         let clusters = max(10, size / 200)
         let centers = (0..<clusters).map { _ in Self.normalized((0..<dimension).map { _ in random.gaussian() }) }
         func near(_ center: [Float], spread: Float) -> [Float] {

@@ -11,31 +11,6 @@ import Testing
     static let model = "test-model"
     static let t0: UTCMillis = 1_795_000_000_000
 
-    /// SplitMix64 with Box–Muller normals: the same vectors on every run.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func gaussian() -> Float {
-            let u1 = max(Double.leastNonzeroMagnitude, Double.random(in: 0..<1, using: &self))
-            let u2 = Double.random(in: 0..<1, using: &self)
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
-        }
-        mutating func unit(_ dimension: Int) -> [Float] { normalized((0..<dimension).map { _ in gaussian() }) }
-        mutating func near(_ center: [Float], spread: Float) -> [Float] {
-            normalized(center.map { $0 + spread * gaussian() })
-        }
-        func normalized(_ v: [Float]) -> [Float] {
-            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return v.map { $0 / norm }
-        }
-    }
-
     /// `count` memories m0… (subject `s<index % 50>`), each with its vector stored; returns the
     /// vectors by item.
     @discardableResult
@@ -68,7 +43,7 @@ import Testing
 
     @Test func agreesWithTheExactScanOnTopOneForThreeThousandClusteredVectors() async throws {
         let store = try await TestStore()
-        var random = Seeded(state: 7)
+        var random = SplitMix64(state: 7)
         let centers = (0..<15).map { _ in random.unit(384) }
         // Like sentence embeddings: many near neighbours (clusters of 200 at noise 0.08).
         let vectors = (0..<3000).map { random.near(centers[$0 % centers.count], spread: 0.08) }
@@ -97,7 +72,7 @@ import Testing
 
     @Test func filtersApplyBeforeTopK() async throws {
         let store = try await TestStore()
-        var random = Seeded(state: 11)
+        var random = SplitMix64(state: 11)
         let center = random.unit(128)
         let vectors = (0..<1000).map { _ in random.near(center, spread: 0.05) }
         try await seed(store.database, node: store.node, vectors: vectors)
@@ -117,7 +92,7 @@ import Testing
 
     @Test func staysInStepWithWritesDeletesOtherConnectionsAndARestart() async throws {
         let store = try await TestStore()
-        var random = Seeded(state: 13)
+        var random = SplitMix64(state: 13)
         // 96 dimensions: not a multiple of 64, so the last bit word is padded.
         let vectors = (0..<300).map { _ in random.unit(96) }
         try await seed(store.database, node: store.node, vectors: vectors)
@@ -157,5 +132,22 @@ import Testing
         #expect(await reopened.vectorIndex.count == 299)
         let footprint = try await reopened.recall.vectorIndexFootprint(model: Self.model, dimension: 96)
         #expect(footprint.vectors == 299)
+    }
+}
+
+extension SplitMix64 {
+    /// A random unit vector.
+    fileprivate mutating func unit(_ dimension: Int) -> [Float] {
+        Self.normalized((0..<dimension).map { _ in gaussian() })
+    }
+
+    /// A unit vector near `center` (normal noise of `spread` per component).
+    fileprivate mutating func near(_ center: [Float], spread: Float) -> [Float] {
+        Self.normalized(center.map { $0 + spread * gaussian() })
+    }
+
+    fileprivate static func normalized(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / norm }
     }
 }
