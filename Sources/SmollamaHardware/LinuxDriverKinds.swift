@@ -87,7 +87,8 @@ extension SensorDriverKind {
             },
             SensorDriverKind(name: "iio", summary: "any kernel IIO device (bme280, dht11, mcp3008, srf04 …) via sysfs") {
                 decoder, context in
-                let options = try IIOOptions(from: decoder)
+                let options = try SysfsDeviceOptions(
+                    from: decoder, driver: "iio", device: "the IIO device's name (e.g. dht11) or iio:deviceN")
                 return try IIODriver(
                     name: try DriverNaming.validatedName(
                         options.name, default: DriverNaming.sanitized(options.device), driver: "iio"),
@@ -95,7 +96,8 @@ extension SensorDriverKind {
                     interval: try DriverNaming.interval(options.interval, default: .seconds(30), driver: "iio"))
             },
             SensorDriverKind(name: "hwmon", summary: "hwmon chip temperatures, fans, voltages via sysfs") { decoder, context in
-                let options = try HwmonOptions(from: decoder)
+                let options = try SysfsDeviceOptions(
+                    from: decoder, driver: "hwmon", device: "the chip's name (e.g. cpu_thermal) or hwmonN")
                 return try HwmonDriver(
                     name: try DriverNaming.validatedName(
                         options.name, default: DriverNaming.sanitized(options.device), driver: "hwmon"),

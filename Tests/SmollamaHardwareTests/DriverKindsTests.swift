@@ -108,7 +108,9 @@ import SmollamaSensors
         #expect(error(for: "  - {driver: bme280, interval: 10ms}").contains("key 'interval'"))
         #expect(error(for: "  - {driver: gpio, line: 5, debounce: 2s}").contains("key 'debounce'"))
         #expect(error(for: "  - {driver: gpio, line: 5, bias: up}").contains("bias 'up' is not one of: disabled, pull_up, pull_down, as_is"))
-        #expect(error(for: "  - {driver: iio}").contains("key 'device': required"))
+        #expect(error(for: "  - {driver: iio}").contains("key 'device': required: the IIO device's name"))
+        #expect(error(for: "  - {driver: hwmon}").contains("key 'device': required: the chip's name"))
+        #expect(error(for: "  - {driver: hwmon, device: hwmon0, chanels: [temp1]}").contains("unknown key"))
         #expect(error(for: "  - {driver: ds18b20, device: /sys/x}").contains("not a 1-Wire id"))
     }
 

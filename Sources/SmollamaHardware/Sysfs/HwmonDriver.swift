@@ -99,29 +99,3 @@ public struct HwmonDriver: SensorDriver {
         return samples
     }
 }
-
-/// `- driver: hwmon` entry keys.
-public struct HwmonOptions: Decodable, Sendable {
-    public var name: String?
-    /// The chip's `name` attribute (`cpu_thermal`, `pwmfan`) or its entry (`hwmon0`).
-    public var device: String
-    /// `temp1`, `fan1`, …; every `*_input` channel when omitted.
-    public var channels: [String]?
-    public var interval: ConfigDuration?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case driver, name, device, channels, interval
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        guard let device = try container.decodeIfPresent(String.self, forKey: .device) else {
-            throw HardwareConfigError(driver: "hwmon", key: "device", "required: the chip's name (e.g. cpu_thermal) or hwmonN")
-        }
-        self.device = device
-        channels = try container.decodeIfPresent([String].self, forKey: .channels)
-        interval = try container.decodeIfPresent(ConfigDuration.self, forKey: .interval)
-    }
-}

@@ -107,29 +107,3 @@ public struct IIODriver: SensorDriver {
         return nil
     }
 }
-
-/// `- driver: iio` entry keys.
-public struct IIOOptions: Decodable, Sendable {
-    public var name: String?
-    /// The device's `name` attribute (`bme280`, `dht11`, `srf04`) or its entry (`iio:device0`).
-    public var device: String
-    /// Channel ids (`temp`, `humidityrelative`, `voltage0`); all input channels when omitted.
-    public var channels: [String]?
-    public var interval: ConfigDuration?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case driver, name, device, channels, interval
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        guard let device = try container.decodeIfPresent(String.self, forKey: .device) else {
-            throw HardwareConfigError(driver: "iio", key: "device", "required: the IIO device's name (e.g. dht11) or iio:deviceN")
-        }
-        self.device = device
-        channels = try container.decodeIfPresent([String].self, forKey: .channels)
-        interval = try container.decodeIfPresent(ConfigDuration.self, forKey: .interval)
-    }
-}
