@@ -46,14 +46,16 @@ extension SensorDriverKind {
             },
             SensorDriverKind(name: "bme280", summary: "Bosch BME280/BMP280 on /dev/i2c-N (temperature, humidity, pressure)") {
                 decoder, context in
-                let options = try BME280Options(from: decoder)
+                // 0x76 with SDO to GND, 0x77 with SDO to 3.3 V.
+                let options = try I2CDeviceOptions(from: decoder, driver: "bme280", chip: "BME280", addresses: [0x76, 0x77])
                 return try BME280Driver(
                     name: try DriverNaming.validatedName(options.name, default: "bme280", driver: "bme280"),
                     bus: backends.i2cBus(context.devicePath("/dev/i2c-\(options.bus)")), address: UInt8(options.address.value),
                     interval: try DriverNaming.interval(options.interval, default: .seconds(30), driver: "bme280"))
             },
             SensorDriverKind(name: "bh1750", summary: "ROHM BH1750 ambient light on /dev/i2c-N (lux)") { decoder, context in
-                let options = try BH1750Options(from: decoder)
+                // 0x23 with ADDR to GND or open, 0x5C with ADDR to 3.3 V.
+                let options = try I2CDeviceOptions(from: decoder, driver: "bh1750", chip: "BH1750", addresses: [0x23, 0x5C])
                 return try BH1750Driver(
                     name: try DriverNaming.validatedName(options.name, default: "bh1750", driver: "bh1750"),
                     bus: backends.i2cBus(context.devicePath("/dev/i2c-\(options.bus)")), address: UInt8(options.address.value),

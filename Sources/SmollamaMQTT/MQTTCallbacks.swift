@@ -30,7 +30,7 @@ final class MQTTCallbackSink: Sendable {
         var acknowledged = 0
         var received = 0
         var connects = 0
-        var lastAcknowledgedAt: Int64?
+        var lastAcknowledgedAt: UTCMillis?
         var lastConnectCode: Int32?
         var lastDisconnectCode: Int32?
         /// Set when the client stopped handing out messages because the window was full:
@@ -82,7 +82,7 @@ final class MQTTCallbackSink: Sendable {
     }
 
     func didPublish() {
-        let now = UTCMillis.now().rawValue
+        let now = UTCMillis.now()
         let wake = state.withLock { state in
             state.inflight = max(0, state.inflight - 1)
             state.acknowledged += 1

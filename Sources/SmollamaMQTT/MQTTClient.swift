@@ -3,6 +3,7 @@ import CMosquitto
 import Foundation
 public import Logging
 public import ServiceLifecycle
+public import SmollamaCore
 public import SmollamaSensors
 
 /// One message to send.
@@ -40,7 +41,7 @@ public struct MQTTClientStatus: Codable, Sendable, Hashable {
     public var received: Int
     public var connects: Int
     /// Wall-clock UTC milliseconds of the last broker acknowledgement.
-    public var lastPublishTime: Int64?
+    public var lastPublishTime: UTCMillis?
     public var lastError: String?
 }
 

@@ -150,8 +150,8 @@ public struct RulesAnswerer: Sendable {
         let about = sensors.map(\.sensor).filter { rooms.contains(Self.room(of: $0)) }
         var query = RecallQuery(text: question, kinds: [.memory], sensors: about.isEmpty ? nil : about, topK: 3)
         var hits = try await tools.recall(query).hits
-        if hits.isEmpty, query.sensors != nil {  // a room without sensors here: its memories may still exist
-            query.sensors = nil
+        if hits.isEmpty, query.filter.sensors != nil {  // a room without sensors here: its memories may still exist
+            query.filter.sensors = nil
             hits = try await tools.recall(query).hits
         }
         let call = Self.call("recall", "{\"kind\":\"memory\",\"query\":\(Self.quoted(question))}")

@@ -4,25 +4,13 @@ public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaStore
 
-/// What to look for. Filters are applied in SQL before any top-k is taken.
-public struct RecallQuery: Sendable, Hashable, Codable {
+/// What to look for: words or a question, the restrictions applied in SQL before any top-k is
+/// taken (`RecallFilter`, the store's own type), and how many hits to keep.
+public struct RecallQuery: Sendable, Hashable {
     /// Words or a question. Empty text with filters lists the newest matching items.
     public var text: String
-    /// Memories, observations or both (nil).
-    public var kinds: Set<RecallItemKind>?
-    /// Record kinds such as `routine`, `fact`, `anomaly`.
-    public var recordKinds: [String]?
-    /// Sensor keys; an item matches when it is about any of them.
-    public var sensors: [String]?
-    /// The nodes that wrote the items (a hub holds every node's).
-    public var origins: [NodeID]?
-    /// Node-clock ms: items whose time span overlaps [from, to).
-    public var from: UTCMillis?
-    public var to: UTCMillis?
-    /// Only memories still valid and believed (default). Observations are always included.
-    public var validOnly: Bool
-    /// Memory metadata that must match exactly (mem0's user_id, agent_id, run_id, …).
-    public var metadata: [String: String]
+    /// Kinds, record kinds, sensors, origins, time span, validity and metadata.
+    public var filter: RecallFilter
     public var topK: Int
     /// Hits scoring below this are left out.
     public var threshold: Double?
@@ -33,22 +21,11 @@ public struct RecallQuery: Sendable, Hashable, Codable {
         metadata: [String: String] = [:], topK: Int = 5, threshold: Double? = nil
     ) {
         self.text = text
-        self.kinds = kinds
-        self.recordKinds = recordKinds
-        self.sensors = sensors
-        self.origins = origins
-        self.from = from
-        self.to = to
-        self.validOnly = validOnly
-        self.metadata = metadata
-        self.topK = topK
-        self.threshold = threshold
-    }
-
-    var filter: RecallFilter {
-        RecallFilter(
+        filter = RecallFilter(
             kinds: kinds, recordKinds: recordKinds, sensors: sensors, origins: origins, from: from, to: to,
             validOnly: validOnly, metadata: metadata)
+        self.topK = topK
+        self.threshold = threshold
     }
 }
 

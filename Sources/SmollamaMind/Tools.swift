@@ -339,10 +339,10 @@ public struct MindTools: Sendable {
                     throw MindToolError.badArguments(tool: "recall", reason: "'query' (a string) is required")
                 }
                 var query = RecallQuery(text: text, topK: 5)
-                if let kind = args["kind"]?.stringValue { query.kinds = RecallItemKind(rawValue: kind).map { [$0] } }
-                if let sensor = args["sensor"]?.stringValue, !sensor.isEmpty { query.sensors = [sensor] }
-                if let hours = args["since_hours"]?.doubleValue { query.from = now() - .milliseconds(Int64(hours * 3_600_000)) }
-                if case .bool(true)? = args["include_closed"] { query.validOnly = false }
+                if let kind = args["kind"]?.stringValue { query.filter.kinds = RecallItemKind(rawValue: kind).map { [$0] } }
+                if let sensor = args["sensor"]?.stringValue, !sensor.isEmpty { query.filter.sensors = [sensor] }
+                if let hours = args["since_hours"]?.doubleValue { query.filter.from = now() - .milliseconds(Int64(hours * 3_600_000)) }
+                if case .bool(true)? = args["include_closed"] { query.filter.validOnly = false }
                 let output = try await recall(query)
                 return ToolOutput(name: call.name, content: try Self.json(output), citations: output.hits.map(\.id), failed: false)
             case "remember":

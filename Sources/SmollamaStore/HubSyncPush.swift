@@ -7,7 +7,7 @@ extension HubSyncStore {
     /// Applies one contiguous range of a node's events (`from...to` of `stream`) in one
     /// transaction committed with `synchronous=FULL`, and returns the new durable mark.
     /// `beforeCommit` runs inside the transaction just before commit (tests: a full disk).
-    public func pushEvents(_ events: [Event], origin node: NodeID, stream: SyncStream, from: Int64, to: Int64, now: Int64,
+    public func pushEvents(_ events: [Event], origin node: NodeID, stream: SyncStream, from: Int64, to: Int64, now: UTCMillis,
                            beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
         let origin = node
         return try await durably(beforeCommit) { db in
@@ -38,7 +38,7 @@ extension HubSyncStore {
     /// Applies one contiguous range of a node's raw readings (`from...to` of the readings
     /// stream named `stream`) like `pushEvents`.
     public func pushReadings(_ batch: ReadingBatch, origin node: NodeID, stream: SyncStream, from: Int64, to: Int64,
-                             now: Int64, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
+                             now: UTCMillis, beforeCommit: @escaping @Sendable () throws -> Void = {}) async throws -> PushOutcome {
         let origin = node
         return try await durably(beforeCommit) { db in
             let mark = try Self.checkContinuity(db, origin: origin, stream: stream, from: from)
@@ -140,7 +140,7 @@ extension HubSyncStore {
     }
 
     /// A `store.compacted` marker: the range is a deliberate gap, and the mark may cross it.
-    static func recordCompaction(_ db: Database, origin: NodeID, marker: CompactedMarker, now: Int64) throws {
+    static func recordCompaction(_ db: Database, origin: NodeID, marker: CompactedMarker, now: UTCMillis) throws {
         guard marker.fromSeq >= 1, marker.toSeq >= marker.fromSeq else { return }
         try db.execute(
             sql: "INSERT OR IGNORE INTO sync_gaps (origin, stream, from_seq, to_seq, recorded_at) VALUES (?, ?, ?, ?, ?)",

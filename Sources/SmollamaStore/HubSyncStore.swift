@@ -45,7 +45,7 @@ public struct HubSyncStore: FeatureStore {
 
     // MARK: enrollment and authentication
 
-    public func createToken(hash: String, createdAt: Int64, expiresAt: Int64) async throws {
+    public func createToken(hash: String, createdAt: UTCMillis, expiresAt: UTCMillis) async throws {
         try await writer.write { db in
             try db.execute(sql: "INSERT INTO sync_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
                            arguments: [hash, createdAt, expiresAt])
@@ -53,7 +53,7 @@ public struct HubSyncStore: FeatureStore {
     }
 
     /// Uses the token (once) and enrolls the node, or re-enrolls it with a new key.
-    public func enroll(tokenHash: String, node: NodeID, name: String, publicKey: [UInt8], incarnation: Int, now: Int64)
+    public func enroll(tokenHash: String, node: NodeID, name: String, publicKey: [UInt8], incarnation: Int, now: UTCMillis)
         async throws
     {
         try await writer.write { db in
@@ -61,7 +61,7 @@ public struct HubSyncStore: FeatureStore {
                                              arguments: [tokenHash])
             else { throw Refusal.unknownToken }
             guard (row["used_at"] as Int64?) == nil else { throw Refusal.tokenUsed }
-            guard (row["expires_at"] as Int64) > now else { throw Refusal.tokenExpired }
+            guard (row["expires_at"] as UTCMillis) > now else { throw Refusal.tokenExpired }
             try db.execute(sql: "UPDATE sync_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?",
                            arguments: [now, node, tokenHash])
             try db.execute(
@@ -74,7 +74,7 @@ public struct HubSyncStore: FeatureStore {
     }
 
     /// Revokes a node by id or name; false when no such node is enrolled.
-    public func revoke(node: String, now: Int64) async throws -> Bool {
+    public func revoke(node: String, now: UTCMillis) async throws -> Bool {
         try await writer.write { db in
             try db.execute(sql: "UPDATE sync_nodes SET revoked_at = ? WHERE node = ? OR name = ?",
                            arguments: [now, NodeID(hex: node.lowercased()), node])
@@ -91,7 +91,7 @@ public struct HubSyncStore: FeatureStore {
 
     /// Records a signed request's nonce (forgetting those older than `forgetBefore`) and the
     /// node's last contact; throws `.replay` when the nonce was already seen.
-    public func admit(node: NodeID, nonce: String, now: Int64, forgetBefore: Int64) async throws {
+    public func admit(node: NodeID, nonce: String, now: UTCMillis, forgetBefore: UTCMillis) async throws {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM sync_nonces WHERE seen_at < ?", arguments: [forgetBefore])
             try db.execute(sql: "INSERT OR IGNORE INTO sync_nonces (node, nonce, seen_at) VALUES (?, ?, ?)",
@@ -119,17 +119,14 @@ public struct HubSyncStore: FeatureStore {
     /// store that is behind the hub (restored or cloned). Returns the marks of `streams`.
     /// `reported` is the node's local max per stream.
     public func handshake(node: NodeID, bootID: String, monotonicNanoseconds: UInt64, incarnation: Int,
-                          clockQuality: ClockQuality?, reported: [SyncStream: Int64], streams: [SyncStream], now: Int64)
+                          clockQuality: ClockQuality?, reported: [SyncStream: Int64], streams: [SyncStream], now: UTCMillis)
         async throws -> [StreamMark]
     {
         let origin = node
         return try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO clock_anchors (origin, boot_id, monotonic_ns, hub_time, recorded_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(origin, boot_id) DO UPDATE SET monotonic_ns = excluded.monotonic_ns,
-                        hub_time = excluded.hub_time, recorded_at = excluded.recorded_at
-                    """, arguments: [origin, bootID, Int64(bitPattern: monotonicNanoseconds), now, now])
+            try ClockAnchorRow(
+                origin: origin, bootID: bootID, monotonicNanoseconds: monotonicNanoseconds, hubTime: now, recordedAt: now
+            ).insert(db, onConflict: .replace)
             var marks: [StreamMark] = []
             var backlog: Int64 = 0
             for stream in streams {
@@ -188,7 +185,7 @@ public struct HubSyncStore: FeatureStore {
         try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
     }
 
-    static func setMark(_ db: Database, origin: NodeID, stream: SyncStream, mark: Int64, now: Int64) throws {
+    static func setMark(_ db: Database, origin: NodeID, stream: SyncStream, mark: Int64, now: UTCMillis) throws {
         try db.execute(
             sql: """
                 INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, ?, ?, ?)
@@ -196,7 +193,7 @@ public struct HubSyncStore: FeatureStore {
                 """, arguments: [origin, stream, mark, now])
     }
 
-    static func recordCollision(_ db: Database, origin: NodeID, stream: SyncStream, seq: Int64, detail: String, now: Int64) throws {
+    static func recordCollision(_ db: Database, origin: NodeID, stream: SyncStream, seq: Int64, detail: String, now: UTCMillis) throws {
         try db.execute(sql: "INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES (?, ?, ?, ?, ?)",
                        arguments: [origin, stream, seq, detail, now])
         try db.execute(sql: "UPDATE sync_nodes SET collisions = collisions + 1 WHERE node = ?", arguments: [origin])

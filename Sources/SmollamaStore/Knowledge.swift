@@ -49,37 +49,26 @@ extension KnowledgeStore {
     /// The winning version of a memory.
     public func memory(id: String) async throws -> StoredMemory? {
         try await reader.read { db in
-            try Row.fetchOne(db, sql: "\(Self.memorySelect) WHERE memories.id = ?", arguments: [id])
-                .map(Self.storedMemory(from:))
+            try MemoryRow.withVersion().filter(MemoryRow.Columns.id == id).fetchOne(db)?.stored
         }
     }
 
     /// Memories by creation time, newest first; `currentOnly` leaves out closed and expired ones.
     public func memories(currentOnly: Bool, limit: Int) async throws -> [StoredMemory] {
         try await reader.read { db in
-            let filter = currentOnly ? "WHERE memories.valid_to IS NULL AND memories.expired_at IS NULL" : ""
-            return try Row.fetchAll(
-                db, sql: "\(Self.memorySelect) \(filter) ORDER BY memories.created_at DESC LIMIT ?", arguments: [limit]
-            ).map(Self.storedMemory(from:))
+            var request = MemoryRow.withVersion()
+            if currentOnly { request = request.filter(MemoryRow.Columns.validTo == nil && MemoryRow.Columns.expiredAt == nil) }
+            return try request.order(MemoryRow.Columns.createdAt.desc).limit(limit).fetchAll(db).map(\.stored)
         }
     }
 
     /// Every version of a memory, oldest first (the memory's history, siblings included).
     public func memoryVersions(id: String) async throws -> [StoredMemory] {
         try await reader.read { db in
-            let first = try Data.fetchOne(
-                db, sql: "SELECT first_origin FROM memories WHERE id = ?", arguments: [id])
-            return try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM memory_versions WHERE memory_id = ? ORDER BY hlc, origin, seq",
-                arguments: [id]
-            ).map { row in
-                let record = try Self.decodeJSON(MemoryRecord.self, row["record"])
-                let origin = NodeID(bytes: [UInt8](row["origin"] as Data))
-                return StoredMemory(
-                    record: record, version: MemoryVersionRef(origin: origin, seq: row["seq"]),
-                    hlc: HLCTimestamp(rawValue: row["hlc"]),
-                    firstOrigin: first.map { NodeID(bytes: [UInt8]($0)) } ?? origin)
+            let first = try MemoryRow.fetchOne(db, key: id)?.firstOrigin
+            return try MemoryVersionRow.history(of: id).fetchAll(db).map { row in
+                StoredMemory(record: row.record, version: MemoryVersionRef(origin: row.origin, seq: row.seq),
+                             hlc: row.hlc, firstOrigin: first ?? row.origin)
             }
         }
     }
@@ -107,35 +96,10 @@ extension KnowledgeStore {
             guard try isNewer(db, table: "observations", id: record.id, event: event) else { return }
             try ObservationRow(record, of: event).insert(db, onConflict: .replace)
         case .memoryVersion(let record):
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO memory_versions
-                        (origin, seq, memory_id, hlc, parent_origin, parent_seq, record)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    Data(event.origin.bytes), event.seq, record.id, event.stamp.hlc.rawValue,
-                    record.parent.map { Data($0.origin.bytes) }, record.parent?.seq, try jsonText(record),
-                ])
+            try MemoryVersionRow(record, of: event).insert(db, onConflict: .ignore)
             guard try isNewer(db, table: "memories", id: record.id, event: event) else { return }
-            let firstOrigin =
-                try Data.fetchOne(
-                    db,
-                    sql: "SELECT origin FROM memory_versions WHERE memory_id = ? ORDER BY hlc, origin, seq LIMIT 1",
-                    arguments: [record.id]) ?? Data(event.origin.bytes)
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO memories
-                        (id, origin, seq, hlc, first_origin, kind, subjects, text, confidence, importance, support,
-                         valid_from, valid_to, created_at, expired_at, supersedes, source, metadata)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.id, Data(event.origin.bytes), event.seq, event.stamp.hlc.rawValue, firstOrigin,
-                    record.kind, try jsonText(record.subjects), record.text, record.confidence, record.importance,
-                    record.support, record.validFrom, record.validTo, record.createdAt, record.expiredAt,
-                    record.supersedes, record.source.rawValue, try jsonText(record.metadata),
-                ])
+            let firstOrigin = try MemoryVersionRow.history(of: record.id).fetchOne(db)?.origin ?? event.origin
+            try MemoryRow(record, of: event, firstOrigin: firstOrigin).insert(db, onConflict: .replace)
         case .sensorFault, .sensorRecovered, .binaryChanged, .clockQuality, .compacted, .unknown:
             return
         }
@@ -148,28 +112,5 @@ extension KnowledgeStore {
         else { return true }
         let current = (row["hlc"] as Int64, NodeID(bytes: [UInt8](row["origin"] as Data)).hex, row["seq"] as Int64)
         return (event.stamp.hlc.rawValue, event.origin.hex, event.seq) > current
-    }
-
-    private static func jsonText(_ value: some Encodable) throws -> String {
-        String(decoding: try EventPayload.encode(value), as: UTF8.self)
-    }
-
-    private static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    /// Memory rows joined with the winning version's full record.
-    static let memorySelect = """
-        SELECT memories.*, memory_versions.record AS record FROM memories
-        JOIN memory_versions ON memory_versions.origin = memories.origin AND memory_versions.seq = memories.seq
-        """
-
-    /// Reads a row of `memorySelect`.
-    static func storedMemory(from row: Row) throws -> StoredMemory {
-        let origin = NodeID(bytes: [UInt8](row["origin"] as Data))
-        return StoredMemory(
-            record: try decodeJSON(MemoryRecord.self, row["record"]),
-            version: MemoryVersionRef(origin: origin, seq: row["seq"]),
-            hlc: HLCTimestamp(rawValue: row["hlc"]), firstOrigin: NodeID(bytes: [UInt8](row["first_origin"] as Data)))
     }
 }

@@ -66,3 +66,142 @@ struct ObservationRow: Codable, FetchableRecord, PersistableRecord {
         return encoder
     }
 }
+
+/// A row of `memory_versions`: every version of a memory ever seen, keyed by the event that
+/// carried it. `record` is the whole version, as JSON text written as the event payload is.
+struct MemoryVersionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "memory_versions"
+
+    enum CodingKeys: String, CodingKey {
+        case origin, seq, hlc, record
+        case memoryID = "memory_id"
+        case parentOrigin = "parent_origin"
+        case parentSeq = "parent_seq"
+    }
+
+    enum Columns {
+        static let origin = Column(CodingKeys.origin)
+        static let seq = Column(CodingKeys.seq)
+        static let hlc = Column(CodingKeys.hlc)
+        static let memoryID = Column(CodingKeys.memoryID)
+    }
+
+    var origin: NodeID
+    var seq: Int64
+    var memoryID: String
+    var hlc: HLCTimestamp
+    var parentOrigin: NodeID?
+    var parentSeq: Int64?
+    var record: MemoryRecord
+
+    init(_ record: MemoryRecord, of event: Event) {
+        origin = event.origin
+        seq = event.seq
+        memoryID = record.id
+        hlc = event.stamp.hlc
+        parentOrigin = record.parent?.origin
+        parentSeq = record.parent?.seq
+        self.record = record
+    }
+
+    /// Versions of one memory, oldest first (ties broken as the projection breaks them).
+    static func history(of id: String) -> QueryInterfaceRequest<MemoryVersionRow> {
+        filter(Columns.memoryID == id).order(Columns.hlc, Columns.origin, Columns.seq)
+    }
+
+    static func databaseJSONEncoder(for column: String) -> JSONEncoder { ObservationRow.databaseJSONEncoder(for: column) }
+}
+
+/// A row of `memories`: the winning version of each memory id, with the fields recall and the
+/// dashboard filter on; the full record is the winning `MemoryVersionRow`'s.
+struct MemoryRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "memories"
+    /// The winning version: the `memory_versions` row of the same (origin, seq).
+    static let version = belongsTo(
+        MemoryVersionRow.self, key: "version", using: ForeignKey(["origin", "seq"], to: ["origin", "seq"]))
+
+    enum CodingKeys: String, CodingKey {
+        case id, origin, seq, hlc, kind, subjects, text, confidence, importance, support, supersedes, source, metadata
+        case firstOrigin = "first_origin"
+        case validFrom = "valid_from"
+        case validTo = "valid_to"
+        case createdAt = "created_at"
+        case expiredAt = "expired_at"
+    }
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let createdAt = Column(CodingKeys.createdAt)
+        static let validTo = Column(CodingKeys.validTo)
+        static let expiredAt = Column(CodingKeys.expiredAt)
+    }
+
+    var id: String
+    var origin: NodeID
+    var seq: Int64
+    var hlc: HLCTimestamp
+    var firstOrigin: NodeID
+    var kind: String
+    /// Stored as JSON text.
+    var subjects: [String]
+    var text: String
+    var confidence: Double
+    var importance: Double
+    var support: Int
+    var validFrom: UTCMillis
+    var validTo: UTCMillis?
+    var createdAt: UTCMillis
+    var expiredAt: UTCMillis?
+    var supersedes: String?
+    var source: MemorySource
+    /// Stored as JSON text.
+    var metadata: [String: String]
+
+    init(_ record: MemoryRecord, of event: Event, firstOrigin: NodeID) {
+        id = record.id
+        origin = event.origin
+        seq = event.seq
+        hlc = event.stamp.hlc
+        self.firstOrigin = firstOrigin
+        kind = record.kind
+        subjects = record.subjects
+        text = record.text
+        confidence = record.confidence
+        importance = record.importance
+        support = record.support
+        validFrom = record.validFrom
+        validTo = record.validTo
+        createdAt = record.createdAt
+        expiredAt = record.expiredAt
+        supersedes = record.supersedes
+        source = record.source
+        metadata = record.metadata
+    }
+
+    /// Memories joined with their winning version, as reads want them.
+    static func withVersion() -> QueryInterfaceRequest<MemoryWithVersion> {
+        including(required: version).asRequest(of: MemoryWithVersion.self)
+    }
+
+    static func databaseJSONEncoder(for column: String) -> JSONEncoder { ObservationRow.databaseJSONEncoder(for: column) }
+}
+
+/// A memory row with its winning version: what a read returns.
+struct MemoryWithVersion: Decodable, FetchableRecord {
+    var memory: MemoryRow
+    var version: MemoryVersionRow
+
+    enum CodingKeys: String, CodingKey {
+        case version
+    }
+
+    init(from decoder: any Decoder) throws {
+        memory = try MemoryRow(from: decoder)
+        version = try decoder.container(keyedBy: CodingKeys.self).decode(MemoryVersionRow.self, forKey: .version)
+    }
+
+    var stored: StoredMemory {
+        StoredMemory(record: version.record, version: MemoryVersionRef(origin: memory.origin, seq: memory.seq),
+                     hlc: memory.hlc, firstOrigin: memory.firstOrigin)
+    }
+}

@@ -8,9 +8,9 @@ public struct SyncStreamStatus: Codable, Sendable, Hashable {
     public var localMax: Int64
     public var hubMark: Int64
     public var backlog: Int64
-    public var lastSuccess: Int64?
+    public var lastSuccess: UTCMillis?
     public var lastError: String?
-    public var lastErrorAt: Int64?
+    public var lastErrorAt: UTCMillis?
 }
 
 /// Raw readings in the order of their ids, with the sensors and clock epochs they refer to by
@@ -164,54 +164,42 @@ public struct NodeSyncStore: FeatureStore {
 
     /// Sets what the hub durably holds, exactly: it may go down when the hub was restored from an
     /// older backup, and retention must then keep what the hub lost.
-    public func setHubAcknowledgement(stream: SyncStream, seq: Int64, now: Int64) async throws {
+    public func setHubAcknowledgement(stream: SyncStream, seq: Int64, now: UTCMillis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO peer_checkpoints (peer, stream, acked_seq, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(peer, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at
-                    """, arguments: [Self.hubPeer, stream, seq, now])
+            try PeerCheckpointRow(peer: Self.hubPeer, stream: stream, ackedSeq: seq, updatedAt: now).insert(db, onConflict: .replace)
         }
     }
 
     public func hubAcknowledgement(stream: SyncStream) async throws -> Int64 {
-        try await writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
-                               arguments: [Self.hubPeer, stream]) ?? 0
-        }
+        try await writer.read { db in try PeerCheckpointRow.acknowledged(db, peer: Self.hubPeer, stream: stream) }
     }
 
-    public func recordAnchor(origin: NodeID, bootID: String, monotonicNanoseconds: UInt64, hubTime: Int64, now: Int64)
+    public func recordAnchor(origin: NodeID, bootID: String, monotonicNanoseconds: UInt64, hubTime: UTCMillis, now: UTCMillis)
         async throws
     {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO clock_anchors (origin, boot_id, monotonic_ns, hub_time, recorded_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(origin, boot_id) DO UPDATE SET monotonic_ns = excluded.monotonic_ns,
-                        hub_time = excluded.hub_time, recorded_at = excluded.recorded_at
-                    """, arguments: [origin, bootID, Int64(bitPattern: monotonicNanoseconds), hubTime, now])
+            try ClockAnchorRow(
+                origin: origin, bootID: bootID, monotonicNanoseconds: monotonicNanoseconds, hubTime: hubTime, recordedAt: now
+            ).insert(db, onConflict: .replace)
         }
     }
 
-    public func recordSyncSuccess(stream: SyncStream, hubMark: Int64, localMax: Int64, now: Int64) async throws {
+    public func recordSyncSuccess(stream: SyncStream, hubMark: Int64, localMax: Int64, now: UTCMillis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sync_status (stream, hub_mark, local_max, last_success) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(stream) DO UPDATE SET hub_mark = excluded.hub_mark, local_max = excluded.local_max,
-                        last_success = excluded.last_success
-                    """, arguments: [stream, hubMark, localMax, now])
+            var row = try SyncStatusRow.of(stream, db)
+            row.hubMark = hubMark
+            row.localMax = localMax
+            row.lastSuccess = now
+            try row.save(db)
         }
     }
 
-    public func recordSyncError(stream: SyncStream, error: String, now: Int64) async throws {
+    public func recordSyncError(stream: SyncStream, error: String, now: UTCMillis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sync_status (stream, last_error, last_error_at) VALUES (?, ?, ?)
-                    ON CONFLICT(stream) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at
-                    """, arguments: [stream, error, now])
+            var row = try SyncStatusRow.of(stream, db)
+            row.lastError = error
+            row.lastErrorAt = now
+            try row.save(db)
         }
     }
 
@@ -219,12 +207,11 @@ public struct NodeSyncStore: FeatureStore {
     public func status(origin: NodeID, streams: [SyncStream]) async throws -> [SyncStreamStatus] {
         try await writer.read { db in
             try streams.map { stream in
-                let row = try Row.fetchOne(db, sql: "SELECT * FROM sync_status WHERE stream = ?", arguments: [stream])
+                let row = try SyncStatusRow.of(stream, db)
                 let local = try Self.localMax(db, origin: origin, stream: stream)
-                let mark: Int64 = row?["hub_mark"] ?? 0
-                return SyncStreamStatus(stream: stream, localMax: local, hubMark: mark, backlog: max(0, local - mark),
-                                        lastSuccess: row?["last_success"], lastError: row?["last_error"],
-                                        lastErrorAt: row?["last_error_at"])
+                return SyncStreamStatus(stream: stream, localMax: local, hubMark: row.hubMark,
+                                        backlog: max(0, local - row.hubMark), lastSuccess: row.lastSuccess,
+                                        lastError: row.lastError, lastErrorAt: row.lastErrorAt)
             }
         }
     }

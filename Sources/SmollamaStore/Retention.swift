@@ -15,10 +15,7 @@ extension SmollamaDatabase {
         let limit: Int64 = try await reader.read { db in
             var limit = try ReadingStore.rollupCursor(db)
             if let peer {
-                let acked = try Int64.fetchOne(
-                    db, sql: "SELECT acked_seq FROM peer_checkpoints WHERE peer = ? AND stream = ?",
-                    arguments: [peer, SyncStream.readings]) ?? 0
-                limit = min(limit, acked)
+                limit = min(limit, try PeerCheckpointRow.acknowledged(db, peer: peer, stream: .readings))
             }
             return min(limit, try Self.lastReadingBefore(db, cutoff: cutoff.rawValue, upTo: limit))
         }
@@ -52,12 +49,9 @@ extension SmollamaDatabase {
     /// Records that `peer` durably holds everything of `stream` up to `seq`.
     public func recordAcknowledgement(peer: String, stream: SyncStream, seq: Int64, now: UTCMillis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO peer_checkpoints (peer, stream, acked_seq, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(peer, stream) DO UPDATE SET acked_seq = max(acked_seq, excluded.acked_seq),
-                        updated_at = excluded.updated_at
-                    """, arguments: [peer, stream, seq, now])
+            // Never lowers an acknowledgement (setHubAcknowledgement does, for a restored hub).
+            let acked = try PeerCheckpointRow.acknowledged(db, peer: peer, stream: stream)
+            try PeerCheckpointRow(peer: peer, stream: stream, ackedSeq: max(acked, seq), updatedAt: now).insert(db, onConflict: .replace)
         }
     }
 }

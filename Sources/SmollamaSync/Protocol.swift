@@ -13,7 +13,7 @@ public enum SyncProtocol {
     /// Largest body after inflating.
     public static let maxInflatedBytes = 64 << 20
     /// A signed request's timestamp must be this close to the hub's clock.
-    public static let timestampWindow: Int64 = 5 * 60_000
+    public static let timestampWindow: Duration = .seconds(5 * 60)
     /// Streams a node may pull from the hub (other nodes' events).
     public static let pullableStreams: [EventStream] = [.memories, .observations]
 
@@ -44,7 +44,7 @@ public enum SyncProtocol {
 public struct TimeResponse: Codable, Sendable, Hashable {
     public var version: Int
     public var hubNode: NodeID
-    public var hubTime: Int64
+    public var hubTime: UTCMillis
     /// Ed25519 signature (hex) over `SyncSigning.timeMessage`.
     public var signature: String
 }
@@ -113,7 +113,7 @@ public struct HandshakeResponse: Codable, Sendable, Hashable {
     public var hubNode: NodeID
     /// Changes when the hub's store is re-created; nodes then trust only the marks returned.
     public var hubIncarnation: String
-    public var hubTime: Int64
+    public var hubTime: UTCMillis
     public var marks: [StreamMark]
 }
 

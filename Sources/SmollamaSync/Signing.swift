@@ -41,13 +41,13 @@ public struct SyncKey: Sendable {
 
 public enum SyncSigning {
     /// What a node signs: everything that gives a request its meaning, and the body's digest.
-    public static func requestMessage(path: String, node: String, time: Int64, nonce: String, encoding: String,
+    public static func requestMessage(path: String, node: String, time: UTCMillis, nonce: String, encoding: String,
                                       rawLength: String, body: [UInt8]) -> [UInt8] {
         let digest = [UInt8](SHA256.hash(data: body)).hexString
         return Array("smollama-sync-v\(SyncProtocol.version)\n\(path)\n\(node)\n\(time)\n\(nonce)\n\(encoding)\n\(rawLength)\n\(digest)".utf8)
     }
 
-    public static func timeMessage(hubNode: NodeID, hubTime: Int64) -> [UInt8] {
+    public static func timeMessage(hubNode: NodeID, hubTime: UTCMillis) -> [UInt8] {
         Array("smollama-hub-time\n\(hubNode.hex)\n\(hubTime)".utf8)
     }
 
@@ -62,7 +62,7 @@ public enum SyncSigning {
     }
 
     /// Builds a signed request: body deflated when that helps, headers naming node, time, nonce.
-    public static func request(path: String, body plain: [UInt8], node: NodeID, key: SyncKey, time: Int64,
+    public static func request(path: String, body plain: [UInt8], node: NodeID, key: SyncKey, time: UTCMillis,
                                nonce: String = randomNonce(), compress: Bool = true) throws -> SyncHTTPRequest {
         var body = plain
         var encoding = "identity"
@@ -76,7 +76,7 @@ public enum SyncSigning {
         let headers = [
             SyncProtocol.Header.version: String(SyncProtocol.version),
             SyncProtocol.Header.node: node.hex,
-            SyncProtocol.Header.time: String(time),
+            SyncProtocol.Header.time: String(time.rawValue),
             SyncProtocol.Header.nonce: nonce,
             SyncProtocol.Header.encoding: encoding,
             SyncProtocol.Header.rawLength: rawLength,

@@ -113,7 +113,7 @@ public actor SyncClient {
     let logger: Logger
     let faults: SyncFaults
     /// (hub time, our monotonic ns) from the last signed time: requests are stamped in hub time.
-    private var timeAnchor: (hubTime: Int64, monotonic: UInt64)?
+    private var timeAnchor: (hubTime: UTCMillis, monotonic: UInt64)?
     private var quality: @Sendable () async -> ClockQuality?
     /// Stamps for events the client itself writes (compaction markers): the node's clock.
     private var stampProvider: (@Sendable () async -> ClockStamp)?
@@ -140,7 +140,7 @@ public actor SyncClient {
     /// A stamp from the node's clock when the daemon gave one, else hub time (synced).
     func markerStamp() async -> ClockStamp {
         if let stampProvider { return await stampProvider() }
-        return ClockStamp(hlc: HLCTimestamp(milliseconds: max(0, min(hubNow, HLCTimestamp.maxMilliseconds)), counter: 0),
+        return ClockStamp(hlc: HLCTimestamp(milliseconds: max(0, min(hubNow.rawValue, HLCTimestamp.maxMilliseconds)), counter: 0),
                           bootID: clockSource.bootID, monotonicNanoseconds: clockSource.monotonicNanoseconds(),
                           quality: .synced)
     }
@@ -162,14 +162,14 @@ public actor SyncClient {
         return range
     }
 
-    var hubNow: Int64 {
-        guard let anchor = timeAnchor else { return clockSource.wallMilliseconds() }
-        let elapsed = Int64((clockSource.monotonicNanoseconds() &- anchor.monotonic) / 1_000_000)
+    var hubNow: UTCMillis {
+        guard let anchor = timeAnchor else { return UTCMillis(rawValue: clockSource.wallMilliseconds()) }
+        let elapsed = Duration.milliseconds(Int64((clockSource.monotonicNanoseconds() &- anchor.monotonic) / 1_000_000))
         return anchor.hubTime + elapsed
     }
 
     /// Local bookkeeping time: the hub's clock as we estimate it (the node's wall clock may be 1970).
-    var bookkeepingNow: Int64 { hubNow }
+    var bookkeepingNow: UTCMillis { hubNow }
 
     // MARK: requests
 

@@ -15,13 +15,13 @@ public struct SyncHub: Sendable {
     public let hubNode: NodeID
     public let hubName: String
     let key: SyncKey
-    let now: @Sendable () -> Int64
+    let now: @Sendable () -> UTCMillis
     let logger: Logger
     /// Test hook: runs inside the push transaction just before commit (a full or busy disk).
     let beforeCommit: @Sendable () throws -> Void
 
     public init(database: SmollamaDatabase, hubNode: NodeID, hubName: String, key: SyncKey, logger: Logger,
-                now: @escaping @Sendable () -> Int64 = { UTCMillis.now().rawValue },
+                now: @escaping @Sendable () -> UTCMillis = { UTCMillis.now() },
                 beforeCommit: @escaping @Sendable () throws -> Void = {}) {
         self.database = database
         self.hubNode = hubNode
@@ -85,7 +85,7 @@ public struct SyncHub: Sendable {
     }
 
     /// Creates a one-time enrollment token (only its hash is stored).
-    public func createToken(lifetime: Int64 = 3_600_000) async throws -> String {
+    public func createToken(lifetime: Duration = .seconds(3600)) async throws -> String {
         var generator = SystemRandomNumberGenerator()
         let token = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
         let created = now()
@@ -142,7 +142,7 @@ public struct SyncHub: Sendable {
         guard let nodeText = headers[SyncProtocol.Header.node], let node = NodeID(hex: nodeText) else {
             throw SyncRefusal.unauthorized("unknown_node", "missing or malformed \(SyncProtocol.Header.node) header (32 hex digits)")
         }
-        guard let timeText = headers[SyncProtocol.Header.time], let time = Int64(timeText),
+        guard let timeText = headers[SyncProtocol.Header.time], let time = Int64(timeText).map(UTCMillis.init(rawValue:)),
               let nonce = headers[SyncProtocol.Header.nonce], (16...64).contains(nonce.count),
               let signatureText = headers[SyncProtocol.Header.signature], let signature = [UInt8](hexString: signatureText)
         else {
@@ -162,12 +162,13 @@ public struct SyncHub: Sendable {
         guard SyncSigning.verify(publicKey: enrollment.publicKey, signature: signature, message: message) else {
             throw SyncRefusal.unauthorized("bad_signature", "the signature does not match node \(node)'s enrolled key (or the request was altered); re-enroll the node if its key changed")
         }
-        guard abs(time - hubTime) <= SyncProtocol.timestampWindow else {
-            throw SyncRefusal.unauthorized("stale_request", "the request's time is \((time - hubTime) / 1000) s from the hub's clock; read the hub time again and resend")
+        let offset = time - hubTime
+        guard offset <= SyncProtocol.timestampWindow, .zero - offset <= SyncProtocol.timestampWindow else {
+            throw SyncRefusal.unauthorized("stale_request", "the request's time is \((time.rawValue - hubTime.rawValue) / 1000) s from the hub's clock; read the hub time again and resend")
         }
         do {
             try await database.hubSync.admit(node: node, nonce: nonce, now: hubTime,
-                                             forgetBefore: hubTime - 2 * SyncProtocol.timestampWindow)
+                                             forgetBefore: hubTime - SyncProtocol.timestampWindow * 2)
         } catch HubSyncStore.Refusal.replay {
             throw SyncRefusal.unauthorized("replay", "this signed request was already received (replayed nonce); each request needs a fresh nonce")
         }

@@ -90,7 +90,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let streams = try await runtime.database.syncStatus(origin: runtime.identity.nodeID)
         let backlog = streams.map(\.backlog).reduce(0, +)
-        let last = streams.compactMap(\.lastSuccess).max().map { "last success \(Terminal.timestamp(UTCMillis(rawValue: $0)))" } ?? "never synced"
+        let last = streams.compactMap(\.lastSuccess).max().map { "last success \(Terminal.timestamp($0))" } ?? "never synced"
         let error = streams.filter { ($0.lastErrorAt ?? 0) > ($0.lastSuccess ?? 0) }.compactMap(\.lastError).first
         return "backlog \(backlog), \(last)" + (error.map { "; last error: \($0)" } ?? "") + " (smollama sync --status)"
     }
@@ -100,7 +100,7 @@ struct StatusCommand: AsyncParsableCommand {
         guard let state = report.mqtt, report.daemonPID != nil else { return "\(report.mqttBroker), daemon not running" }
         let client = state.client
         let stale = now - state.updatedAt > .seconds(30) ? " (state \((now - state.updatedAt).components.seconds) s old)" : ""
-        let last = client.lastPublishTime.map { "last publish \(Terminal.timestamp(UTCMillis(rawValue: $0)))" } ?? "nothing published yet"
+        let last = client.lastPublishTime.map { "last publish \(Terminal.timestamp($0))" } ?? "nothing published yet"
         let malformed = state.ingest.values.map(\.malformed).reduce(0, +)
         return "\(client.broker) \(client.connected ? "connected" : "DISCONNECTED")\(stale), queue \(client.queued)"
             + " (+\(client.inflight) in flight, \(client.dropped) dropped), \(last)"

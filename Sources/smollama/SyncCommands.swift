@@ -39,7 +39,7 @@ struct SyncCommand: AsyncParsableCommand {
                     ["STREAM", "LOCAL", "HUB", "BACKLOG", "LAST SUCCESS", "LAST ERROR"],
                     body.streams.map { stream in
                         [stream.stream.rawValue, "\(stream.localMax)", "\(stream.hubMark)", "\(stream.backlog)",
-                         stream.lastSuccess.map { Terminal.timestamp(UTCMillis(rawValue: $0)) } ?? "never",
+                         stream.lastSuccess.map { Terminal.timestamp($0) } ?? "never",
                          stream.lastError.map { String($0.prefix(60)) } ?? ""]
                     }))
                 return
@@ -112,7 +112,7 @@ struct HubTokenCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
-            let token = try await HubCommand.hub(runtime).createToken(lifetime: Int64(valid) * 60_000)
+            let token = try await HubCommand.hub(runtime).createToken(lifetime: .seconds(Int64(valid) * 60))
             print(token)
             FileHandle.standardError.write(Data(
                 "On the node: smollama enroll --hub http://THIS-HUB:\(runtime.config.http.port) --token \(token)\n".utf8))

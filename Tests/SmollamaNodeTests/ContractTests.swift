@@ -1,6 +1,7 @@
 import Foundation
 import SmollamaCore
 import SmollamaMem0
+import SmollamaStore
 import SmollamaSync
 import SmollamaTesting
 import Testing
@@ -168,7 +169,7 @@ import Testing
         let request = try SyncSigning.request(
             path: SyncProtocol.Path.handshake, body: Array(handshake.utf8), node: nodeIdentity.nodeID,
             key: try SyncKey(file: nodeHome.path + "/data/node.key"),
-            time: Int64(Date().timeIntervalSince1970 * 1000), compress: false)
+            time: .now(), compress: false)
         let answer = try await HTTPSyncTransport(baseURL: base).send(request)
         #expect(answer.status == 200, "\(String(decoding: answer.body, as: UTF8.self))")
         try checker.check("sync-handshake", json: String(decoding: answer.body, as: UTF8.self))

@@ -49,7 +49,7 @@ import Testing
         #expect(try await database.hubSync.enrollment(of: Self.garage)?.revoked == false)
         let marks = try await database.hubSync.handshake(
             node: Self.garage, bootID: "boot-2", monotonicNanoseconds: 0, incarnation: 1, clockQuality: .synced,
-            reported: [.readings: 50], streams: [.readings], now: Self.hubTime)
+            reported: [.readings: 50], streams: [.readings], now: UTCMillis(rawValue: Self.hubTime))
         #expect(marks == [.init(stream: .readings, mark: 42, gaps: [3...9])])
 
         try await database.reader.read { db in

@@ -79,7 +79,7 @@ struct LoopbackNode {
                    transport: transport ?? HTTPSyncTransport(baseURL: url), logger: .quiet)
     }
 
-    func signed(_ path: String, _ body: [UInt8], time: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws -> SyncHTTPRequest {
+    func signed(_ path: String, _ body: [UInt8], time: UTCMillis = .now()) throws -> SyncHTTPRequest {
         try SyncSigning.request(path: path, body: body, node: store.node, key: key, time: time)
     }
 }
@@ -213,7 +213,7 @@ func code(_ response: SyncHTTPResponse) -> String {
             #expect(replay.status == 401 && code(replay) == "replay", "\(message(replay))")
             // A request stamped an hour ago.
             let stale = try await transport.send(try alice.signed(SyncProtocol.Path.push, try SyncJSON.encode(push),
-                                                                  time: Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000))
+                                                                  time: .now() - .seconds(3600)))
             #expect(stale.status == 401 && code(stale) == "stale_request")
 
             // Revoked: refused, and the node's data stays queued.

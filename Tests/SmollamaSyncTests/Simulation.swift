@@ -101,7 +101,7 @@ final class FaultyTransport: SyncTransport {
            let length = Int(request.headers[SyncProtocol.Header.rawLength] ?? "") {
             plain = try Deflate.decompress(request.body, length: length)
         }
-        let time = Int64((now ?? request).headers[SyncProtocol.Header.time] ?? "") ?? 0
+        let time = UTCMillis(rawValue: Int64((now ?? request).headers[SyncProtocol.Header.time] ?? "") ?? 0)
         return try SyncSigning.request(path: request.path, body: plain, node: node, key: key, time: time)
     }
 
@@ -181,7 +181,7 @@ actor SimHub {
         let database = try SmollamaDatabase.open(path: path)
         try await database.meta.claim(for: node, incarnation: 1)
         return SyncHub(database: database, hubNode: node, hubName: "hub", key: key, logger: .quiet,
-                       now: { world.wallMilliseconds() },
+                       now: { UTCMillis(rawValue: world.wallMilliseconds()) },
                        beforeCommit: { if diskFull.isOn { throw DiskFull() } })
     }
 

@@ -62,29 +62,3 @@ public struct BH1750Driver: SensorDriver {
         return Self.lux(high: bytes[0], low: bytes[1])
     }
 }
-
-/// `- driver: bh1750` entry keys.
-public struct BH1750Options: Decodable, Sendable {
-    public var name: String?
-    public var bus: Int
-    /// 0x23 (ADDR to GND or open) or 0x5C (ADDR to 3.3 V).
-    public var address: ConfigInteger
-    public var interval: ConfigDuration?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case driver, name, bus, address, interval
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        bus = try container.decodeIfPresent(Int.self, forKey: .bus) ?? 1
-        address = try container.decodeIfPresent(ConfigInteger.self, forKey: .address) ?? ConfigInteger(0x23)
-        interval = try container.decodeIfPresent(ConfigDuration.self, forKey: .interval)
-        guard [0x23, 0x5C].contains(address.value) else {
-            throw HardwareConfigError(driver: "bh1750", key: "address", "\(address.hex) is not a BH1750 address; use 0x23 or 0x5c")
-        }
-        guard bus >= 0 else { throw HardwareConfigError(driver: "bh1750", key: "bus", "bus must be 0 or more (the N of /dev/i2c-N)") }
-    }
-}

@@ -92,30 +92,3 @@ public struct BME280Driver: SensorDriver {
         return BME280Measurement(calibration: calibration, adcT: adcT, adcP: adcP, adcH: adcH)
     }
 }
-
-/// `- driver: bme280` entry keys.
-public struct BME280Options: Decodable, Sendable {
-    public var name: String?
-    /// The N of `/dev/i2c-N`; 1 on the Pi's header pins 3/5.
-    public var bus: Int
-    /// 0x76 (SDO to GND) or 0x77 (SDO to 3.3 V).
-    public var address: ConfigInteger
-    public var interval: ConfigDuration?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case driver, name, bus, address, interval
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        bus = try container.decodeIfPresent(Int.self, forKey: .bus) ?? 1
-        address = try container.decodeIfPresent(ConfigInteger.self, forKey: .address) ?? ConfigInteger(0x76)
-        interval = try container.decodeIfPresent(ConfigDuration.self, forKey: .interval)
-        guard [0x76, 0x77].contains(address.value) else {
-            throw HardwareConfigError(driver: "bme280", key: "address", "\(address.hex) is not a BME280 address; use 0x76 or 0x77")
-        }
-        guard bus >= 0 else { throw HardwareConfigError(driver: "bme280", key: "bus", "bus must be 0 or more (the N of /dev/i2c-N)") }
-    }
-}
