@@ -34,27 +34,27 @@ extension HubSyncStore {
     /// shows the readings mark instead.
     public func hubNodes(countReadings: Bool = true) async throws -> [HubNodeSummary] {
         try await reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sync_nodes ORDER BY name, node").map { row in
-                let node: NodeID = row["node"]
+            try SyncNodeRow.order(SyncNodeRow.Columns.name, SyncNodeRow.Columns.node).fetchAll(db).map { row in
+                let node = row.node
                 var marks: [String: Int64] = [:]
-                for mark in try Row.fetchAll(db, sql: "SELECT stream, mark FROM sync_marks WHERE origin = ?", arguments: [node]) {
-                    marks[mark["stream"]] = mark["mark"]
+                for mark in try SyncMarkRow.filter(SyncMarkRow.Columns.origin == node).fetchAll(db) {
+                    marks[mark.stream] = mark.mark
                 }
                 let readings = countReadings ? try Int64.fetchOne(
                     db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
                     arguments: [node]) ?? 0 : nil
                 return HubNodeSummary(
-                    node: node.hex, name: row["name"], enrolledAt: row["enrolled_at"], revokedAt: row["revoked_at"],
-                    lastSeen: row["last_seen"], incarnation: row["incarnation"], clockQuality: row["clock_quality"],
-                    backlog: row["backlog"], collisions: row["collisions"], marks: marks, foreignReadings: readings)
+                    node: node.hex, name: row.name, enrolledAt: row.enrolledAt, revokedAt: row.revokedAt,
+                    lastSeen: row.lastSeen, incarnation: row.incarnation, clockQuality: row.clockQuality,
+                    backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings)
             }
         }
     }
 
     public func hubCollisions(limit: Int = 100) async throws -> [HubCollision] {
         try await reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sync_collisions ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-                HubCollision(node: ($0["origin"] as NodeID).hex, stream: $0["stream"], seq: $0["seq"], detail: $0["detail"], seenAt: $0["seen_at"])
+            try SyncCollisionRow.order(SyncCollisionRow.Columns.id.desc).limit(limit).fetchAll(db).map {
+                HubCollision(node: $0.origin.hex, stream: $0.stream, seq: $0.seq, detail: $0.detail, seenAt: $0.seenAt)
             }
         }
     }
@@ -62,7 +62,8 @@ extension HubSyncStore {
     /// The hub's durable mark for (origin, stream).
     public func hubMark(origin: String, stream: SyncStream) async throws -> Int64 {
         try await reader.read { db in
-            try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [NodeID(hex: origin), stream]) ?? 0
+            guard let node = NodeID(hex: origin) else { return 0 }
+            return try Self.mark(db, origin: node, stream: stream)
         }
     }
 }

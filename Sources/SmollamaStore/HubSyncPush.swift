@@ -128,23 +128,24 @@ extension HubSyncStore {
     /// Whether `from` may follow `mark`: directly, or across a range the node declared compacted.
     static func mayContinue(_ db: Database, origin: NodeID, stream: SyncStream, mark: Int64, from: Int64) throws -> Bool {
         if from <= mark + 1 { return true }
-        return try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM sync_gaps WHERE origin = ? AND stream = ? AND from_seq <= ? AND to_seq >= ?",
-            arguments: [origin, stream, mark + 1, from - 1]) ?? false
+        return try SyncGapRow.of(origin, stream)
+            .filter(SyncGapRow.Columns.fromSeq <= mark + 1 && SyncGapRow.Columns.toSeq >= from - 1).isEmpty(db) == false
     }
 
     /// The backlog reported at handshake, less what arrived since.
     static func reduceBacklog(_ db: Database, origin: NodeID, by count: Int) throws {
         guard count > 0 else { return }
-        try db.execute(sql: "UPDATE sync_nodes SET backlog = max(0, backlog - ?) WHERE node = ?", arguments: [count, origin])
+        if var enrolled = try SyncNodeRow.fetchOne(db, key: origin) {
+            enrolled.backlog = max(0, enrolled.backlog - Int64(count))
+            try enrolled.update(db)
+        }
     }
 
     /// A `store.compacted` marker: the range is a deliberate gap, and the mark may cross it.
     static func recordCompaction(_ db: Database, origin: NodeID, marker: CompactedMarker, now: UTCMillis) throws {
         guard marker.fromSeq >= 1, marker.toSeq >= marker.fromSeq else { return }
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO sync_gaps (origin, stream, from_seq, to_seq, recorded_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [origin, marker.stream, marker.fromSeq, marker.toSeq, now])
+        try SyncGapRow(origin: origin, stream: marker.stream.rawValue, fromSeq: marker.fromSeq, toSeq: marker.toSeq, recordedAt: now)
+            .insert(db, onConflict: .ignore)
         let current = try mark(db, origin: origin, stream: marker.stream)
         if current + 1 >= marker.fromSeq {
             try setMark(db, origin: origin, stream: marker.stream, mark: max(current, marker.toSeq), now: now)

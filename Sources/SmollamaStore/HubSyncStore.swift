@@ -47,8 +47,7 @@ public struct HubSyncStore: FeatureStore {
 
     public func createToken(hash: String, createdAt: UTCMillis, expiresAt: UTCMillis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "INSERT INTO sync_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
-                           arguments: [hash, createdAt, expiresAt])
+            try SyncTokenRow(tokenHash: hash, createdAt: createdAt, expiresAt: expiresAt).insert(db)
         }
     }
 
@@ -57,35 +56,37 @@ public struct HubSyncStore: FeatureStore {
         async throws
     {
         try await writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT expires_at, used_at FROM sync_tokens WHERE token_hash = ?",
-                                             arguments: [tokenHash])
-            else { throw Refusal.unknownToken }
-            guard (row["used_at"] as Int64?) == nil else { throw Refusal.tokenUsed }
-            guard (row["expires_at"] as UTCMillis) > now else { throw Refusal.tokenExpired }
-            try db.execute(sql: "UPDATE sync_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?",
-                           arguments: [now, node, tokenHash])
-            try db.execute(
-                sql: """
-                    INSERT INTO sync_nodes (node, name, public_key, incarnation, enrolled_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(node) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
-                        incarnation = excluded.incarnation, enrolled_at = excluded.enrolled_at, revoked_at = NULL
-                    """, arguments: [node, name, Data(publicKey), incarnation, now])
+            guard var token = try SyncTokenRow.fetchOne(db, key: tokenHash) else { throw Refusal.unknownToken }
+            guard token.usedAt == nil else { throw Refusal.tokenUsed }
+            guard token.expiresAt > now else { throw Refusal.tokenExpired }
+            token.usedAt = now
+            token.usedBy = node
+            try token.update(db)
+            // Re-enrolling keeps what the hub learned of the node (last contact, backlog,
+            // collisions) and lifts a revocation.
+            var enrolled = try SyncNodeRow.fetchOne(db, key: node)
+                ?? SyncNodeRow(node: node, name: name, publicKey: publicKey, incarnation: incarnation, enrolledAt: now)
+            enrolled.name = name
+            enrolled.publicKey = Data(publicKey)
+            enrolled.incarnation = incarnation
+            enrolled.enrolledAt = now
+            enrolled.revokedAt = nil
+            try enrolled.save(db)
         }
     }
 
     /// Revokes a node by id or name; false when no such node is enrolled.
     public func revoke(node: String, now: UTCMillis) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE sync_nodes SET revoked_at = ? WHERE node = ? OR name = ?",
-                           arguments: [now, NodeID(hex: node.lowercased()), node])
-            return db.changesCount > 0
+            let matching = SyncNodeRow.filter(
+                SyncNodeRow.Columns.node == NodeID(hex: node.lowercased()) || SyncNodeRow.Columns.name == node)
+            return try matching.updateAll(db, SyncNodeRow.Columns.revokedAt.set(to: now)) > 0
         }
     }
 
     public func enrollment(of node: NodeID) async throws -> Enrollment? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT public_key, revoked_at FROM sync_nodes WHERE node = ?", arguments: [node])
-                .map { Enrollment(publicKey: [UInt8]($0["public_key"] as Data), revoked: ($0["revoked_at"] as Int64?) != nil) }
+            try SyncNodeRow.fetchOne(db, key: node).map { Enrollment(publicKey: [UInt8]($0.publicKey), revoked: $0.revokedAt != nil) }
         }
     }
 
@@ -93,11 +94,10 @@ public struct HubSyncStore: FeatureStore {
     /// node's last contact; throws `.replay` when the nonce was already seen.
     public func admit(node: NodeID, nonce: String, now: UTCMillis, forgetBefore: UTCMillis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM sync_nonces WHERE seen_at < ?", arguments: [forgetBefore])
-            try db.execute(sql: "INSERT OR IGNORE INTO sync_nonces (node, nonce, seen_at) VALUES (?, ?, ?)",
-                           arguments: [node, nonce, now])
+            try SyncNonceRow.filter(SyncNonceRow.Columns.seenAt < forgetBefore).deleteAll(db)
+            try SyncNonceRow(node: node, nonce: nonce, seenAt: now).insert(db, onConflict: .ignore)
             guard db.changesCount == 1 else { throw Refusal.replay }
-            try db.execute(sql: "UPDATE sync_nodes SET last_seen = ? WHERE node = ?", arguments: [now, node])
+            try SyncNodeRow.filter(key: node).updateAll(db, SyncNodeRow.Columns.lastSeen.set(to: now))
         }
     }
 
@@ -131,23 +131,25 @@ public struct HubSyncStore: FeatureStore {
             var backlog: Int64 = 0
             for stream in streams {
                 let mark = try Self.mark(db, origin: origin, stream: stream)
-                let gaps = try Row.fetchAll(
-                    db, sql: "SELECT from_seq, to_seq FROM sync_gaps WHERE origin = ? AND stream = ? ORDER BY from_seq",
-                    arguments: [origin, stream]).map { ($0["from_seq"] as Int64)...($0["to_seq"] as Int64) }
+                let gaps = try SyncGapRow.of(origin, stream).fetchAll(db).map { $0.fromSeq...$0.toSeq }
                 marks.append(StreamMark(stream: stream, mark: mark, gaps: gaps))
                 guard let localMax = reported[stream] else { continue }
                 backlog += max(0, localMax - mark)
                 if localMax < mark {
                     let detail = "node store is behind the hub: it holds \(stream) up to \(localMax) but the hub already has up to \(mark) (restored from an older backup, or cloned)"
-                    let known = try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM sync_collisions WHERE origin = ? AND stream = ? AND seq = ? AND detail = ?",
-                        arguments: [origin, stream, localMax, detail]) ?? false
+                    let known = try SyncCollisionRow.filter(
+                        SyncCollisionRow.Columns.origin == origin && SyncCollisionRow.Columns.stream == stream.rawValue
+                            && SyncCollisionRow.Columns.seq == localMax && SyncCollisionRow.Columns.detail == detail
+                    ).isEmpty(db) == false
                     if !known { try Self.recordCollision(db, origin: origin, stream: stream, seq: localMax, detail: detail, now: now) }
                 }
             }
-            try db.execute(
-                sql: "UPDATE sync_nodes SET incarnation = ?, clock_quality = ?, backlog = ? WHERE node = ?",
-                arguments: [incarnation, clockQuality?.rawValue, backlog, origin])
+            if var enrolled = try SyncNodeRow.fetchOne(db, key: origin) {
+                enrolled.incarnation = incarnation
+                enrolled.clockQuality = clockQuality?.rawValue
+                enrolled.backlog = backlog
+                try enrolled.update(db)
+            }
             return marks
         }
     }
@@ -182,21 +184,20 @@ public struct HubSyncStore: FeatureStore {
     // MARK: shared by push and handshake
 
     static func mark(_ db: Database, origin: NodeID, stream: SyncStream) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT mark FROM sync_marks WHERE origin = ? AND stream = ?", arguments: [origin, stream]) ?? 0
+        try SyncMarkRow.fetchOne(db, key: ["origin": origin, "stream": stream.rawValue])?.mark ?? 0
     }
 
     static func setMark(_ db: Database, origin: NodeID, stream: SyncStream, mark: Int64, now: UTCMillis) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(origin, stream) DO UPDATE SET mark = max(mark, excluded.mark), updated_at = excluded.updated_at
-                """, arguments: [origin, stream, mark, now])
+        // A mark never goes down.
+        let current = try Self.mark(db, origin: origin, stream: stream)
+        try SyncMarkRow(origin: origin, stream: stream.rawValue, mark: max(current, mark), updatedAt: now)
+            .insert(db, onConflict: .replace)
     }
 
     static func recordCollision(_ db: Database, origin: NodeID, stream: SyncStream, seq: Int64, detail: String, now: UTCMillis) throws {
-        try db.execute(sql: "INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [origin, stream, seq, detail, now])
-        try db.execute(sql: "UPDATE sync_nodes SET collisions = collisions + 1 WHERE node = ?", arguments: [origin])
+        var collision = SyncCollisionRow(origin: origin, stream: stream.rawValue, seq: seq, detail: detail, seenAt: now)
+        try collision.insert(db)
+        try SyncNodeRow.filter(key: origin).updateAll(db, SyncNodeRow.Columns.collisions += 1)
     }
 }
 
