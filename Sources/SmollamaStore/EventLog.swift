@@ -21,9 +21,7 @@ extension EventStore {
 
     @discardableResult
     static func appendEvent(_ db: Database, _ body: EventBody, origin: NodeID, stamp: ClockStamp) throws -> Event {
-        let last = try Int64.fetchOne(
-            db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = ?",
-            arguments: [Data(origin.bytes), body.stream.rawValue]) ?? 0
+        let last = try EventRow.lastSeq(db, origin, body.stream)
         let event = try Event(origin: origin, seq: last + 1, stamp: stamp, body: body)
         try insert(db, event)
         try MetaStore.raiseClock(db, to: stamp.hlc)
@@ -42,74 +40,41 @@ extension EventStore {
     /// `apply` inside a caller's transaction (sync applies a whole batch in one). The hash must
     /// have been checked by the caller. Every foreign event enters the store through here.
     static func apply(_ db: Database, _ event: Event) throws -> EventApplyOutcome {
-        let existing = try Data.fetchOne(
-            db, sql: "SELECT hash FROM events WHERE origin = ? AND stream = ? AND seq = ?",
-            arguments: [Data(event.origin.bytes), event.stream.rawValue, event.seq])
-        if let existing { return existing == event.hash ? .duplicate : .collision }
+        let key: [String: (any DatabaseValueConvertible)?] = [
+            "origin": event.origin, "stream": event.stream.rawValue, "seq": event.seq,
+        ]
+        if let existing = try EventRow.fetchOne(db, key: key) {
+            return existing.hash == event.hash ? .duplicate : .collision
+        }
         try insert(db, event)
         return .inserted
     }
 
     private static func insert(_ db: Database, _ event: Event) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO events (origin, stream, seq, hlc, boot_id, monotonic_ns, quality, type, payload, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                Data(event.origin.bytes), event.stream.rawValue, event.seq, event.stamp.hlc.rawValue,
-                event.stamp.bootID, Int64(bitPattern: event.stamp.monotonicNanoseconds),
-                event.stamp.quality.rawValue, event.type, event.payload, event.hash,
-            ])
+        try EventRow(event).insert(db)
         try KnowledgeStore.project(db, event)
     }
 
     /// The newest `limit` events of the given streams, newest first.
     public func recentEvents(streams: [EventStream], limit: Int) async throws -> [Event] {
         try await reader.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
-                    + "ORDER BY hlc DESC LIMIT ?",
-                arguments: StatementArguments(streams.map(\.rawValue)) + [limit]
-            ).map(Self.event(from:))
+            try EventRow.of(streams).order(EventRow.Columns.hlc.desc).limit(limit).fetchAll(db).map { try $0.event() }
         }
     }
 
     /// Events of the given streams stamped after `hlc`, oldest first (for following a log).
     public func fetch(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) async throws -> [Event] {
         try await reader.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
-                    + "AND hlc > ? ORDER BY hlc LIMIT ?",
-                arguments: StatementArguments(streams.map(\.rawValue)) + [hlc.rawValue, limit]
-            ).map(Self.event(from:))
+            try EventRow.of(streams).filter(EventRow.Columns.hlc > hlc).order(EventRow.Columns.hlc).limit(limit)
+                .fetchAll(db).map { try $0.event() }
         }
     }
 
     public func fetch(origin: NodeID, stream: EventStream, afterSeq: Int64 = 0, limit: Int = 1000) async throws -> [Event] {
         try await reader.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM events WHERE origin = ? AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
-                arguments: [Data(origin.bytes), stream.rawValue, afterSeq, limit]
-            ).map(Self.event(from:))
+            try EventRow.of(origin, stream).filter(EventRow.Columns.seq > afterSeq).order(EventRow.Columns.seq).limit(limit)
+                .fetchAll(db).map { try $0.event() }
         }
-    }
-
-    static func event(from row: Row) throws -> Event {
-        let originBytes: Data = row["origin"]
-        let streamName: String = row["stream"]
-        let qualityName: String = row["quality"]
-        guard let stream = EventStream(rawValue: streamName), let quality = ClockQuality(rawValue: qualityName) else {
-            throw DatabaseError(message: "event row has unknown stream '\(streamName)' or quality '\(qualityName)'")
-        }
-        return Event(
-            stored: NodeID(bytes: [UInt8](originBytes)), stream: stream, seq: row["seq"],
-            stamp: ClockStamp(
-                hlc: HLCTimestamp(rawValue: row["hlc"]), bootID: row["boot_id"],
-                monotonicNanoseconds: UInt64(bitPattern: row["monotonic_ns"]), quality: quality),
-            type: row["type"], payload: row["payload"], hash: row["hash"])
     }
 }
 

@@ -164,16 +164,14 @@ public struct HubSyncStore: FeatureStore {
         try await writer.read { db in
             var events: [Event] = []
             for stream in streams {
-                let origins = try Data.fetchAll(db, sql: "SELECT DISTINCT origin FROM events WHERE stream = ? ORDER BY origin",
-                                                arguments: [stream.rawValue])
-                for originBytes in origins where originBytes != Data(node.bytes) {
-                    let after = have[NodeID(bytes: [UInt8](originBytes))]?[stream] ?? 0
-                    let rows = try Row.fetchAll(
-                        db, sql: "SELECT * FROM events WHERE origin = ? AND stream = ? AND seq > ? ORDER BY seq LIMIT ?",
-                        arguments: [originBytes, stream.rawValue, after, limit + 1 - events.count])
+                let origins = try EventRow.origins(of: stream).fetchAll(db)
+                for origin in origins where origin != node {
+                    let after = have[origin]?[stream] ?? 0
+                    let rows = try EventRow.of(origin, stream).filter(EventRow.Columns.seq > after)
+                        .order(EventRow.Columns.seq).limit(limit + 1 - events.count).fetchAll(db)
                     for row in rows {
                         if events.count == limit { return (events, true) }
-                        events.append(try EventStore.event(from: row))
+                        events.append(try row.event())
                     }
                 }
             }

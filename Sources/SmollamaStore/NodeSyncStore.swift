@@ -85,8 +85,7 @@ public struct NodeSyncStore: FeatureStore {
             let max = try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings") ?? 0
             return Swift.max(sequence, max)
         }
-        return try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events WHERE origin = ? AND stream = ?",
-                                  arguments: [Data(origin.bytes), stream.rawValue]) ?? 0
+        return try EventRow.lastSeq(db, origin, stream)
     }
 
     /// The oldest reading id still stored (nil when none).

@@ -45,9 +45,7 @@ extension EventStore {
     /// The nodes that have events in `stream`, in a stable order.
     public func eventOrigins(stream: EventStream) async throws -> [NodeID] {
         try await reader.read { db in
-            try Data.fetchAll(
-                db, sql: "SELECT DISTINCT origin FROM events WHERE stream = ? ORDER BY origin", arguments: [stream.rawValue]
-            ).map { NodeID(bytes: [UInt8]($0)) }
+            try EventRow.origins(of: stream).fetchAll(db)
         }
     }
 }
