@@ -129,8 +129,8 @@ public struct HistoryImport: Sendable {
         summary.absorb(pass)
         try await database.imports.recordImportedFile(ImportLedgerEntry(
             digest: digest, path: options.path, format: format.rawValue, importedAt: options.now,
-            rows: summary.lines, added: summary.added, firstTime: summary.firstTime.map(UTCMillis.init(rawValue:)),
-            lastTime: summary.lastTime.map(UTCMillis.init(rawValue:))))
+            rows: summary.lines, added: summary.added, firstTime: summary.firstTime,
+            lastTime: summary.lastTime))
         summary.seconds = Self.seconds(ContinuousClock.now - started)
         return summary
     }
@@ -174,7 +174,7 @@ struct ImportPass {
     /// Descriptors decided so far (from the store, or from the first value of a new sensor).
     var descriptors: [SensorID: SensorDescriptor] = [:]
     var targets: [SensorID: ImportTarget] = [:]
-    var lastTime: [SensorID: Int64] = [:]
+    var lastTime: [SensorID: UTCMillis] = [:]
     var batch: [ImportedReading] = []
     var epoch: Int64?
     var sinceRollup = 0
@@ -223,7 +223,7 @@ struct ImportPass {
     /// Checks every value of a line before any is taken, so a bad line adds nothing.
     private mutating func check(_ parsed: [ParsedValue]) throws(ImportLineError) -> [(ParsedValue, Double)] {
         try parsed.map { value throws(ImportLineError) in
-            guard value.time <= options.now.rawValue + 300_000 else {
+            guard value.time <= options.now + .seconds(300) else {
                 throw ImportLineError("\(value.source): time \(Self.iso(value.time)) is in the future")
             }
             let descriptor = descriptors[value.sensor] ?? Self.descriptor(for: value)
@@ -247,13 +247,13 @@ struct ImportPass {
                                              unit: descriptors[value.sensor]?.unit ?? "",
                                              existing: known[value.sensor] != nil)].add(time: value.time, value: number)
         if let previous = lastTime[value.sensor], value.time < previous { outOfOrder += 1 }
-        lastTime[value.sensor] = max(lastTime[value.sensor] ?? .min, value.time)
-        if let since = liveSince[value.sensor], value.time >= since.rawValue {
+        lastTime[value.sensor] = max(lastTime[value.sensor] ?? .distantPast, value.time)
+        if let since = liveSince[value.sensor], value.time >= since {
             recordedLive += 1
             return
         }
         let target = try await target(for: value.sensor)
-        batch.append(ImportedReading(sensorRowID: target?.rowID ?? 0, time: UTCMillis(rawValue: value.time), value: number))
+        batch.append(ImportedReading(sensorRowID: target?.rowID ?? 0, time: value.time, value: number))
         if batch.count >= options.batchSize { try await flush() }
     }
 
@@ -312,7 +312,7 @@ struct ImportPass {
         return words.prefix(1).uppercased() + words.dropFirst()
     }
 
-    static func iso(_ time: Int64) -> String {
-        Date(timeIntervalSince1970: Double(time) / 1000).formatted(.iso8601)
+    static func iso(_ time: UTCMillis) -> String {
+        time.date.formatted(.iso8601)
     }
 }

@@ -55,7 +55,7 @@ public struct ParsedValue: Sendable, Hashable {
     public var source: String
     public var sensor: SensorID
     public var unit: String?
-    public var time: Int64
+    public var time: UTCMillis
     public var value: ImportValue
 }
 
@@ -98,11 +98,11 @@ public struct ImportTimeParser: Sendable {
 
     public init(timezone: TimeZone?) { self.timezone = timezone }
 
-    public func parse(_ text: String) throws(ImportLineError) -> Int64 {
+    public func parse(_ text: String) throws(ImportLineError) -> UTCMillis {
         let text = text.trimmingCharacters(in: .whitespaces)
         if let epoch = Double(text), epoch.isFinite, !text.contains("-") {
             // Seconds until year 5138; a 13-digit number is milliseconds.
-            return epoch >= 1e11 ? Int64(epoch) : Int64((epoch * 1000).rounded())
+            return UTCMillis(rawValue: epoch >= 1e11 ? Int64(epoch) : Int64((epoch * 1000).rounded()))
         }
         let bytes = Array(text.utf8)
         var index = 0
@@ -146,9 +146,9 @@ public struct ImportTimeParser: Sendable {
             guard let timezone else {
                 throw ImportLineError("'\(text)' has no zone offset; pass --timezone (an IANA name such as Europe/Berlin)")
             }
-            return Int64(local) - Int64(Self.offset(of: timezone, atLocal: local)) * 1000
+            return UTCMillis(rawValue: Int64(local)) - .seconds(Self.offset(of: timezone, atLocal: local))
         }
-        if expect("Zz"), index == bytes.count { return Int64(local) }
+        if expect("Zz"), index == bytes.count { return UTCMillis(rawValue: Int64(local)) }
         guard index < bytes.count, bytes[index] == 43 || bytes[index] == 45 else { throw bad }
         let sign = bytes[index] == 45 ? -1 : 1
         index += 1
@@ -156,7 +156,7 @@ public struct ImportTimeParser: Sendable {
         _ = expect(":")
         let offsetMinutes = number(2) ?? 0
         guard index == bytes.count else { throw bad }
-        return Int64(local - sign * (offsetHours * 3600 + offsetMinutes * 60) * 1000)
+        return UTCMillis(rawValue: Int64(local)) - .seconds(sign * (offsetHours * 3600 + offsetMinutes * 60))
     }
 
     /// The zone's offset in seconds for a wall-clock time: in a daylight-saving gap the earlier
@@ -331,7 +331,7 @@ struct ImportLineParser: Sendable {
         } catch {
             throw ImportLineError("not a JSON object with time, sensor and value")
         }
-        let time: Int64
+        let time: UTCMillis
         switch decoded.time {
         case .text(let text): time = try times.parse(text)
         case .number(let number): time = try times.parse(String(format: "%.3f", number))

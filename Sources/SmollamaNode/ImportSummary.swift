@@ -17,12 +17,12 @@ public struct ImportSummary: Sendable, Codable, Hashable {
         /// The sensor was in the store before this import.
         public var existing: Bool
         public var values = 0
-        public var firstTime: Int64 = .max
+        public var firstTime: UTCMillis = .distantFuture
         public var firstValue = 0.0
-        public var lastTime: Int64 = .min
+        public var lastTime: UTCMillis = .distantPast
         public var lastValue = 0.0
 
-        mutating func add(time: Int64, value: Double) {
+        mutating func add(time: UTCMillis, value: Double) {
             values += 1
             if time < firstTime { (firstTime, firstValue) = (time, value) }
             if time >= lastTime { (lastTime, lastValue) = (time, value) }
@@ -61,8 +61,8 @@ public struct ImportSummary: Sendable, Codable, Hashable {
     public var sensors: [SensorReport] = []
     public var seconds = 0.0
 
-    public var firstTime: Int64? { sensors.map(\.firstTime).min() }
-    public var lastTime: Int64? { sensors.map(\.lastTime).max() }
+    public var firstTime: UTCMillis? { sensors.map(\.firstTime).min() }
+    public var lastTime: UTCMillis? { sensors.map(\.lastTime).max() }
 
     init(file: String, format: ImportFormat, digest: String, dryRun: Bool, strict: Bool, ignoredColumns: [String]) {
         self.file = file

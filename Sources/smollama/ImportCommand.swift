@@ -107,9 +107,8 @@ enum ImportReport {
     }
 
     /// "2026-11-02…11-08", the year written twice only when it changes.
-    static func days(_ first: Int64, _ last: Int64) -> String {
-        let (from, to) = (Terminal.timestamp(UTCMillis(rawValue: first)).prefix(10),
-                          Terminal.timestamp(UTCMillis(rawValue: last)).prefix(10))
+    static func days(_ first: UTCMillis, _ last: UTCMillis) -> String {
+        let (from, to) = (Terminal.timestamp(first).prefix(10), Terminal.timestamp(last).prefix(10))
         return from + "…" + (from.prefix(4) == to.prefix(4) ? to.dropFirst(5) : to)
     }
 }

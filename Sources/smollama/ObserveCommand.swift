@@ -24,7 +24,7 @@ struct ObserveCommand: AsyncParsableCommand {
     @Flag(help: "Write with rules only, without asking the model.") var rules = false
     @Flag(help: "Print the report as JSON.") var json = false
 
-    static func time(_ text: String, option: String) throws -> Int64 {
+    static func time(_ text: String, option: String) throws -> UTCMillis {
         let parser = ImportTimeParser(timezone: .current)
         let full = text.count == 10 ? text + "T00:00" : text
         do {
@@ -37,7 +37,7 @@ struct ObserveCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let start = try Self.time(from, option: "from")
-            let end = try to.map { try Self.time($0, option: "to") } ?? UTCMillis.now().rawValue
+            let end = try to.map { try Self.time($0, option: "to") } ?? UTCMillis.now()
             guard start < end else { throw ValidationError("--from must be before --to") }
             let runtime = try await global.openNode()
             let logger = quietLogger()
@@ -52,15 +52,14 @@ struct ObserveCommand: AsyncParsableCommand {
                 ? MemoryWiring.reflection(runtime: runtime, clock: clock, logger: logger) : nil
             let bar = Terminal.ProgressBar(label: "observing")
             let report = try await ObserveHistory.observe(
-                loop: loop, reflection: reflection, from: start, to: end, interval: observe.interval.milliseconds
+                loop: loop, reflection: reflection, from: start.rawValue, to: end.rawValue, interval: observe.interval.milliseconds
             ) { done, total in
                 if !json { bar.update(fraction: Double(done) / Double(max(1, total)), detail: "\(done)/\(total) windows") }
             }
             if !json { bar.finish() }
             if json { return try printJSON(report) }
             let stored = report.stored.sorted { $0.key < $1.key }.map { "\($0.value) by \($0.key)" }
-            print("Observed \(report.windows) windows from \(Terminal.timestamp(UTCMillis(rawValue: start))) to "
-                  + "\(Terminal.timestamp(UTCMillis(rawValue: end))).")
+            print("Observed \(report.windows) windows from \(Terminal.timestamp(start)) to \(Terminal.timestamp(end)).")
             print("Observations: \(stored.isEmpty ? "none new" : stored.joined(separator: ", ")), "
                   + "\(report.merged) merged into earlier ones.")
             if report.modelFallbacks > 0 {

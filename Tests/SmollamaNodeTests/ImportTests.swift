@@ -269,13 +269,13 @@ import Testing
 
     @Test func timesParse() throws {
         let utc = ImportTimeParser(timezone: nil)
-        #expect(try utc.parse("2026-03-02T00:00:00Z") == Self.start)
-        #expect(try utc.parse("2026-03-02T01:00:00.250+01:00") == Self.start + 250)
-        #expect(try utc.parse("1772409600") == Self.start)
-        #expect(try utc.parse("1772409600000") == Self.start)
-        #expect(throws: ImportLineError.self) { try utc.parse("2026-03-02 00:00:00") }
+        #expect(try utc.parse("2026-03-02T00:00:00Z").rawValue == Self.start)
+        #expect(try utc.parse("2026-03-02T01:00:00.250+01:00").rawValue == Self.start + 250)
+        #expect(try utc.parse("1772409600").rawValue == Self.start)
+        #expect(try utc.parse("1772409600000").rawValue == Self.start)
+        #expect(throws: ImportLineError.self) { try utc.parse("2026-03-02 00:00:00").rawValue }
         let berlin = ImportTimeParser(timezone: TimeZone(identifier: "Europe/Berlin"))
-        #expect(try berlin.parse("2026-03-02 01:00:00") == Self.start)
+        #expect(try berlin.parse("2026-03-02 01:00:00").rawValue == Self.start)
         // Summer time (UTC+2) from 2026-03-29.
         #expect(try berlin.parse("2026-07-01T12:00:00") == (try utc.parse("2026-07-01T10:00:00Z")))
     }
