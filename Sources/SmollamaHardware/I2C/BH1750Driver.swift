@@ -13,10 +13,7 @@ public struct BH1750Driver: SensorDriver {
     public let name: String
     public let sensors: [SensorDescriptor]
     public let interval: Duration
-    let bus: any I2CBus
-    let address: UInt8
-    let io: BlockingIO
-    let pause: @Sendable (_ microseconds: UInt32) -> Void
+    let chip: I2CChip
     private let configured = Locked(false)
 
     public init(
@@ -24,11 +21,8 @@ public struct BH1750Driver: SensorDriver {
         pause: @escaping @Sendable (UInt32) -> Void = DevicePause.real
     ) throws {
         self.name = "bh1750:" + name
-        self.bus = bus
-        self.address = address
         self.interval = interval
-        self.pause = pause
-        io = BlockingIO(label: "bh1750.\(name)")
+        chip = I2CChip(bus: bus, address: address, label: "bh1750.\(name)", pause: pause)
         sensors = [
             SensorDescriptor(
                 id: try DriverNaming.sensorID(name, "illuminance", driver: "bh1750"), name: "\(name) illuminance",
@@ -43,7 +37,7 @@ public struct BH1750Driver: SensorDriver {
 
     public func read(now: UTCMillis) async throws -> [SensorSample] {
         do {
-            let lux = try await io.run { [self] in try measure() }
+            let lux = try await chip.io.run { [self] in try measure() }
             return [SensorSample(sensor: sensors[0].id, value: lux)]
         } catch {
             configured.value = false
@@ -53,12 +47,12 @@ public struct BH1750Driver: SensorDriver {
 
     func measure() throws -> Double {
         if !configured.value {
-            try bus.writeCommand(address: address, Self.powerOn)
-            try bus.writeCommand(address: address, Self.continuousHighResolution)
-            pause(Self.firstMeasurementMicroseconds)
+            try chip.bus.writeCommand(address: chip.address, Self.powerOn)
+            try chip.bus.writeCommand(address: chip.address, Self.continuousHighResolution)
+            chip.pause(Self.firstMeasurementMicroseconds)
             configured.value = true
         }
-        let bytes = try bus.read(address: address, count: 2)
+        let bytes = try chip.bus.read(address: chip.address, count: 2)
         return Self.lux(high: bytes[0], low: bytes[1])
     }
 }

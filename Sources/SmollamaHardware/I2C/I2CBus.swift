@@ -57,3 +57,19 @@ public struct I2CError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(path) address 0x\(String(address, radix: 16)): \(message)" }
 }
+
+/// One chip on a bus, as a driver holds it: where it answers, the serial queue its blocking
+/// transfers run on, and how it waits between steps (tests pass a pause that returns at once).
+struct I2CChip: Sendable {
+    let bus: any I2CBus
+    let address: UInt8
+    let io: BlockingIO
+    let pause: @Sendable (_ microseconds: UInt32) -> Void
+
+    init(bus: any I2CBus, address: UInt8, label: String, pause: @escaping @Sendable (UInt32) -> Void) {
+        self.bus = bus
+        self.address = address
+        self.pause = pause
+        io = BlockingIO(label: label)
+    }
+}
