@@ -25,6 +25,10 @@ public struct ReflectionSettings: Sendable, Hashable {
     public var phraseWithModel = false
     /// An hour is active on a day when on for at least this share of the busiest hour's mean.
     public var peakFraction = 0.5
+    /// Presence schedules: the slot length (a divisor of an hour, a multiple of 5 minutes).
+    public var scheduleStep: Duration = .seconds(30 * 60)
+    /// …and a slot belongs to the schedule when the room was occupied in it on this share of days.
+    public var scheduleShare = 0.5
 
     public init() {}
 }
@@ -139,6 +143,8 @@ public struct RoutinePattern: Codable, Sendable, Hashable {
 /// What one reflection pass did.
 public struct ReflectionReport: Codable, Sendable, Hashable {
     public var patterns: [RoutinePattern] = []
+    /// Presence schedules found (not in `--json`, whose shape is a contract; their memories are).
+    public var schedules: [PresenceSchedule] = []
     /// Memories written for patterns seen for the first time.
     public var created: [String] = []
     /// Memories whose confidence or support was refreshed (a new version, same id).
@@ -149,6 +155,10 @@ public struct ReflectionReport: Codable, Sendable, Hashable {
     public var superseded: [String: String] = [:]
     /// Memories phrased by the model (verified) rather than the template.
     public var phrasedByModel = 0
+
+    enum CodingKeys: String, CodingKey {
+        case patterns, created, refreshed, closed, superseded, phrasedByModel
+    }
 }
 
 /// Turns stable patterns in the rollups into memories: the data decides what is true and how
@@ -173,89 +183,53 @@ public struct Reflection: Sendable {
         self.stamp = stamp
     }
 
-    /// Finds today's patterns over the window ending at `now` and brings memories in line.
+    /// Finds today's routines, presence schedules and typical ranges over the window ending at
+    /// `now` and brings the memories of each kind in line (`settle`).
     @discardableResult
-    public func reflect(now time: UTCMillis) async throws -> ReflectionReport {
-        let now = time.rawValue
+    public func reflect(now: UTCMillis) async throws -> ReflectionReport {
         var report = ReflectionReport()
-        let (patterns, shares) = try await scan(now: now)
+        let remembered = Dictionary(
+            grouping: try await database.knowledge.memories(currentOnly: true, limit: 100_000)
+                .filter { $0.record.source == .reflection && $0.record.metadata["pattern"] != nil },
+            by: \.record.kind)
+        let (patterns, shares) = try await scan(now: now.rawValue)
         report.patterns = patterns
-        let existing = try await database.knowledge.memories(currentOnly: true, limit: 100_000)
-            .filter { $0.record.source == .reflection && $0.record.metadata["pattern"] != nil }
-        var byKey: [String: StoredMemory] = [:]
-        for memory in existing {
-            if let key = memory.record.metadata["pattern"] { byKey[key] = memory }
+        try await settle(patterns.map(finding), remembered: remembered["routine"] ?? [], now: now, report: &report) { old in
+            routineGone(old, shares: shares)
         }
-        let seenKeys = Set(patterns.map(\.key))
-        for pattern in patterns {
-            if let old = byKey[pattern.key] {
-                let oldBlocks = RoutinePattern.parseBlocks(old.record.metadata["blocks"])
-                if Self.sameRoutine(oldBlocks, pattern.blocks) {
-                    if abs(old.record.confidence - pattern.confidence) >= 0.05 {
-                        var edit = old.record
-                        edit.confidence = pattern.confidence
-                        edit.support += 1
-                        edit.metadata["sample_days"] = String(pattern.sampleDays)
-                        edit.parent = old.version
-                        try await database.knowledge.record(edit, origin: node, stamp: await stamp())
-                        report.refreshed.append(old.record.id)
-                    }
-                    continue
-                }
-                let change = Self.changePoint(pattern, oldBlocks: oldBlocks, fallback: old.record.validFrom.rawValue)
-                try await close(old, at: change, now: now)
-                report.closed.append(old.record.id)
-                let id = try await write(pattern, validFrom: change, now: now, supersedes: old.record.id, report: &report)
-                report.superseded[id] = old.record.id
-            } else {
-                let validFrom = pattern.dayHours.first?.start ?? now
-                _ = try await write(pattern, validFrom: validFrom, now: now, supersedes: nil, report: &report)
-            }
-        }
-        // A routine that is clearly gone (its hours now active on under half the threshold's
-        // share of days): its memory is closed, kept, never deleted. No data, or a routine in
-        // transition, closes nothing.
-        for (key, old) in byKey where !seenKeys.contains(key) {
-            guard let share = shares[key] else { continue }
-            let hours = RoutinePattern.parseBlocks(old.record.metadata["blocks"]).flatMap { Array($0.start..<$0.end) }
-            guard !hours.isEmpty else { continue }
-            let oldShare = hours.map { share[$0 % 24] }.reduce(0, +) / Double(hours.count)
-            guard oldShare < settings.activeShare / 2 else { continue }
-            try await close(old, at: now, now: now)
-            report.closed.append(old.record.id)
+        let (schedules, occupied) = try await findSchedules(now: now)
+        report.schedules = schedules
+        let step = Int(settings.scheduleStep.wholeMilliseconds / 60_000)
+        try await settle(schedules.map(finding), remembered: remembered["schedule"] ?? [], now: now, report: &report) { old in
+            scheduleGone(old, shares: occupied, step: step)
         }
         return report
     }
 
-    private func close(_ old: StoredMemory, at time: Int64, now: Int64) async throws {
-        var closed = old.record
-        closed.validTo = max(closed.validFrom, UTCMillis(rawValue: time))
-        closed.expiredAt = UTCMillis(rawValue: now)
-        closed.parent = old.version
-        try await database.knowledge.record(closed, origin: node, stamp: await stamp())
+    func finding(_ pattern: RoutinePattern) -> ReflectionFinding {
+        ReflectionFinding(
+            key: pattern.key, kind: "routine", subjects: [pattern.sensor], text: pattern.templateText,
+            confidence: pattern.confidence,
+            metadata: [
+                "blocks": pattern.blocksMetadata, "sample_days": String(pattern.sampleDays),
+                "active_percent": String(pattern.percent),
+            ],
+            firstDay: UTCMillis(rawValue: pattern.dayHours.first?.start ?? 0),
+            matches: { old in Self.sameRoutine(RoutinePattern.parseBlocks(old.metadata["blocks"]), pattern.blocks) },
+            changePoint: { old in
+                UTCMillis(rawValue: Self.changePoint(
+                    pattern, oldBlocks: RoutinePattern.parseBlocks(old.metadata["blocks"]), fallback: old.validFrom.rawValue))
+            },
+            phrase: phraser.map { model in { await phrase(pattern, with: model) } })
     }
 
-    private func write(
-        _ pattern: RoutinePattern, validFrom: Int64, now: Int64, supersedes: String?, report: inout ReflectionReport
-    ) async throws -> String {
-        var text = pattern.templateText
-        var generator = TextGenerator.rules
-        if settings.phraseWithModel, let phraser, let phrased = await phrase(pattern, with: phraser) {
-            text = phrased
-            generator = .llm
-            report.phrasedByModel += 1
-        }
-        let record = MemoryRecord(
-            id: NodeID.randomRecordID(), kind: "routine", subjects: [pattern.sensor], text: text,
-            confidence: pattern.confidence, importance: 0.5, support: 1, validFrom: UTCMillis(rawValue: validFrom), createdAt: UTCMillis(rawValue: now),
-            supersedes: supersedes, source: .reflection,
-            metadata: [
-                "pattern": pattern.key, "blocks": pattern.blocksMetadata, "sample_days": String(pattern.sampleDays),
-                "active_percent": String(pattern.percent), "generator": generator.rawValue,
-            ])
-        try await database.knowledge.record(record, origin: node, stamp: await stamp())
-        if supersedes == nil { report.created.append(record.id) }
-        return record.id
+    /// A routine that is clearly gone (its hours now active on under half the threshold's share
+    /// of days). No data, or a routine in transition, closes nothing.
+    func routineGone(_ old: StoredMemory, shares: [String: [Double]]) -> Bool {
+        guard let key = old.record.metadata["pattern"], let share = shares[key] else { return false }
+        let hours = RoutinePattern.parseBlocks(old.record.metadata["blocks"]).flatMap { Array($0.start..<$0.end) }
+        guard !hours.isEmpty else { return false }
+        return hours.map { share[$0 % 24] }.reduce(0, +) / Double(hours.count) < settings.activeShare / 2
     }
 
     /// Asks the model for one sentence; accepted only when every number in it is one of the
