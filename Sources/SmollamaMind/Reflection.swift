@@ -29,6 +29,9 @@ public struct ReflectionSettings: Sendable, Hashable {
     public var scheduleStep: Duration = .seconds(30 * 60)
     /// …and a slot belongs to the schedule when the room was occupied in it on this share of days.
     public var scheduleShare = 0.5
+    /// Typical ranges: a bound moving by more than this share of the old range's width (and more
+    /// than the text shows) is a change that supersedes the memory.
+    public var rangeTolerance = 0.5
 
     public init() {}
 }
@@ -145,6 +148,8 @@ public struct ReflectionReport: Codable, Sendable, Hashable {
     public var patterns: [RoutinePattern] = []
     /// Presence schedules found (not in `--json`, whose shape is a contract; their memories are).
     public var schedules: [PresenceSchedule] = []
+    /// Typical ranges found (not in `--json` either).
+    public var ranges: [TypicalRange] = []
     /// Memories written for patterns seen for the first time.
     public var created: [String] = []
     /// Memories whose confidence or support was refreshed (a new version, same id).
@@ -203,6 +208,10 @@ public struct Reflection: Sendable {
         try await settle(schedules.map(finding), remembered: remembered["schedule"] ?? [], now: now, report: &report) { old in
             scheduleGone(old, shares: occupied, step: step)
         }
+        let ranges = try await findRanges(now: now)
+        report.ranges = ranges
+        // A range is never "gone": a sensor without data closes nothing, and one with data has a range.
+        try await settle(ranges.map(finding), remembered: remembered["range"] ?? [], now: now, report: &report) { _ in false }
         return report
     }
 
