@@ -143,6 +143,25 @@ import Testing
         #expect(chain.last == oldMemory.record.id)
     }
 
+    @Test func scheduleAndRangeSettingsAreCheckedAndReachReflection() throws {
+        var config = MemoryConfig()
+        config.scheduleResolution = .minutes(7)
+        #expect(throws: ConfigProblem.self) { try config.check() }
+        config.scheduleResolution = .minutes(45)
+        #expect(throws: ConfigProblem.self) { try config.check() }
+        config.scheduleResolution = .minutes(15)
+        config.scheduleShare = 0.7
+        config.rangeTolerance = 0.25
+        try config.check()
+        let settings = config.reflectionSettings(timeZone: LocalClock.utc)
+        #expect(settings.scheduleStep == .seconds(900) && settings.scheduleShare == 0.7 && settings.rangeTolerance == 0.25)
+        config.scheduleShare = 0
+        #expect(throws: ConfigProblem.self) { try config.check() }
+        config.scheduleShare = 0.5
+        config.rangeTolerance = -1
+        #expect(throws: ConfigProblem.self) { try config.check() }
+    }
+
     @Test func blocksBridgeOneSlotGapsAndDropSingleSlots() {
         // Two-hour slots: 00–02 alone is dropped; 06–10 holds; 14–20 holds across the dip at 16–18.
         let shares: [Double] = [0.9, 0, 0, 0.6, 0.6, 0, 0, 0.8, 0.3, 0.7, 0, 0]
