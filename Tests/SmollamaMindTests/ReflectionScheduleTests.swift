@@ -143,6 +143,27 @@ import Testing
         #expect(chain.last == oldMemory.record.id)
     }
 
+    /// Schedules are in the node's local time: office hours written at 12:30–16:00 UTC are
+    /// 08:30–12:00 in New York in August (UTC−4).
+    @Test func schedulesAreInLocalTime() async throws {
+        let store = try await TestStore()
+        let sensors = try await store.database.readings.registerSensors(
+            [SensorDescriptor(id: "office.motion", name: "Office motion", kind: .binary, deviceClass: "motion")],
+            driver: "test", now: 0)
+        let row = try #require(sensors.first?.rowID)
+        try await office(store, row: row, days: 0..<14) { Self.isWeekend($0) ? [] : [750..<960] }
+        var settings = ReflectionSettings()
+        settings.timeZone = try #require(TimeZone(identifier: "America/New_York"))
+        let counter = MemoryStampCounter(Self.dayStart(14))
+        let reflection = Reflection(database: store.database, node: store.node, settings: settings, logger: .quiet) {
+            counter.next()
+        }
+        let report = try await reflection.reflect(now: Self.dayStart(14) + .seconds(12 * 3600))
+        let schedule = try #require(report.schedules.first { $0.room == "office" && $0.days == .weekdays })
+        #expect(schedule.blocks == [DayTimeBlock(start: 510, end: 720)])
+        #expect(schedule.text.hasPrefix("The office is usually occupied on weekdays 08:30–12:00"))
+    }
+
     @Test func scheduleAndRangeSettingsAreCheckedAndReachReflection() throws {
         var config = MemoryConfig()
         config.scheduleResolution = .minutes(7)
