@@ -32,7 +32,7 @@ public struct RulesAnswerer: Sendable {
         }
         if has("where is the", "where are the") { return .other }  // about a thing, not what it measured
         if has("door") { return .door }
-        if has("usually", "typical", "normally", "routine", "habit", "often", "tend to", "schedule") { return .usual }
+        if has("usually", " usual ", "typical", "normally", "routine", "habit", "often", "tend to", "schedule") { return .usual }
         if has("motion", "movement", "move", "moving", "anyone", "anybody", "someone", "somebody", "occupied") {
             return .motion
         }
@@ -56,7 +56,7 @@ public struct RulesAnswerer: Sendable {
         case .door:
             (answer, citations, calls) = door(sensors: sensors, rooms: named)
         case .usual:
-            (answer, citations, calls) = try await usual(question, sensors: sensors, rooms: named)
+            (answer, citations, calls) = try await usual(question, text: text, sensors: sensors, rooms: named)
         case .motion:
             (answer, citations, calls) = try await motion(in: range(text, default: .lastDay), sensors: sensors, rooms: named)
         case .reading(let quantity):
@@ -146,18 +146,56 @@ public struct RulesAnswerer: Sendable {
         return (lines.joined(separator: " "), [], [call])
     }
 
-    func usual(_ question: String, sensors: [StateOutput.Sensor], rooms: Set<String>) async throws -> Composed {
+    /// From the memories: a typical range when the question names a quantity (and the part of
+    /// the day it names), a presence schedule or routine when it asks when a room is used,
+    /// otherwise any memory. Ranked by the question's words, else the filter alone decides.
+    func usual(_ question: String, text: String, sensors: [StateOutput.Sensor], rooms: Set<String>) async throws -> Composed {
         let about = sensors.map(\.sensor).filter { rooms.contains(Self.room(of: $0)) }
         var query = RecallQuery(text: question, kinds: [.memory], sensors: about.isEmpty ? nil : about, topK: 3)
-        var hits = try await tools.recall(query).hits
-        if hits.isEmpty, query.filter.sensors != nil {  // a room without sensors here: its memories may still exist
-            query.filter.sensors = nil
-            hits = try await tools.recall(query).hits
+        var arguments = "{\"kind\":\"memory\""
+        if let quantity = Self.rangeQuantity(in: text) {
+            query.filter.recordKinds = ["range"]
+            query.filter.metadata["quantity"] = quantity.rawValue
+            if let part = PartOfDay.allCases.first(where: { text.contains($0.rawValue) }) {
+                query.filter.metadata["part"] = part.rawValue
+            }
+            arguments += ",\"record_kind\":\"range\""
+        } else if Self.asksWhen(text) {
+            query.filter.recordKinds = ["schedule", "routine"]
+            arguments += ",\"record_kind\":\"schedule,routine\""
         }
-        let call = Self.call("recall", "{\"kind\":\"memory\",\"query\":\(Self.quoted(question))}")
+        let call = Self.call("recall", arguments + ",\"query\":\(Self.quoted(question))}")
+        // Looser and looser: the filter with the question's words; in a named room the filter
+        // alone; then any memory of the room; then any memory (a room without sensors here).
+        var attempts = [query]
+        if query.filter.recordKinds != nil {
+            if query.filter.sensors != nil {
+                var listing = query
+                listing.text = ""
+                attempts.append(listing)
+            }
+            attempts.append(RecallQuery(text: question, kinds: [.memory], sensors: query.filter.sensors, topK: 3))
+        }
+        if query.filter.sensors != nil { attempts.append(RecallQuery(text: question, kinds: [.memory], topK: 3)) }
+        var hits: [RecallHitView] = []
+        for attempt in attempts where hits.isEmpty { hits = try await tools.recall(attempt).hits }
         guard !hits.isEmpty else { return ("Nothing is remembered about that yet.", [], [call]) }
         let answer = "From what is remembered: " + hits.map { "\($0.text) [\($0.id)]" }.joined(separator: " ")
         return (answer, hits.map(\.id), [call])
+    }
+
+    /// The quantity a question about typical levels names.
+    static func rangeQuantity(in text: String) -> RangeQuantity? {
+        func has(_ words: String...) -> Bool { words.contains { text.contains($0) } }
+        if has("temperature", "warm", "cold", "hot", "degrees", "cool") { return .temperature }
+        if has("humid") { return .humidity }
+        if has("co2", "co₂", "carbon dioxide", "stuffy", "air quality", "ppm") { return .co2 }
+        return nil
+    }
+
+    /// Whether a question asks when a room is used (a schedule or routine answers it).
+    static func asksWhen(_ text: String) -> Bool {
+        [" when ", " used", " use ", "occupied", "busy", "schedule", "empty", "at home", "in use"].contains { text.contains($0) }
     }
 
     func motion(in span: (from: UTCMillis, to: UTCMillis, label: String), sensors: [StateOutput.Sensor],

@@ -1,5 +1,3 @@
-// Over 400 lines: routine detection over hourly rollups and the memory versions it writes
-// (new, unchanged, superseded) read as one piece.
 import AsyncAlgorithms
 public import Foundation
 public import Logging
@@ -25,6 +23,13 @@ public struct ReflectionSettings: Sendable, Hashable {
     public var phraseWithModel = false
     /// An hour is active on a day when on for at least this share of the busiest hour's mean.
     public var peakFraction = 0.5
+    /// Presence schedules: the slot length (a divisor of an hour, a multiple of 5 minutes).
+    public var scheduleStep: Duration = .seconds(30 * 60)
+    /// …and a slot belongs to the schedule when the room was occupied in it on this share of days.
+    public var scheduleShare = 0.5
+    /// Typical ranges: a bound moving by more than this share of the old range's width (and more
+    /// than the text shows) is a change that supersedes the memory.
+    public var rangeTolerance = 0.5
 
     public init() {}
 }
@@ -35,110 +40,13 @@ public enum DayGroup: String, Codable, Sendable, Hashable, CaseIterable {
     case weekends
 }
 
-/// A stretch of local hours [start, end).
-public struct HourBlock: Codable, Sendable, Hashable {
-    public var start: Int
-    public var end: Int
-
-    public init(start: Int, end: Int) {
-        self.start = start
-        self.end = end
-    }
-
-    public var label: String { String(format: "%02d:00–%02d:00", start, end) }
-    func contains(_ hour: Int) -> Bool { hour >= start && hour < end }
-}
-
-/// When a binary sensor is usually active on one kind of day, computed from hourly rollups.
-public struct RoutinePattern: Codable, Sendable, Hashable {
-    public var sensor: String
-    public var days: DayGroup
-    public var blocks: [HourBlock]
-    /// Days of data the pattern rests on.
-    public var sampleDays: Int
-    /// Share of days active, averaged over the routine's hours (0…1).
-    public var insideShare: Double
-    /// The same for the other hours.
-    public var outsideShare: Double
-    /// Local midnight (node-clock ms) of each day in the sample, oldest first, with its active hours.
-    var dayHours: [(start: Int64, hours: Set<Int>)]
-
-    public var key: String { "\(sensor)|\(days.rawValue)" }
-    public var effect: Double { insideShare - outsideShare }
-    /// From the data only: more days and a sharper contrast give more confidence.
-    public var confidence: Double {
-        let sample = Double(sampleDays) / Double(sampleDays + 3)
-        return (sample * max(0, min(1, effect)) * 100).rounded() / 100
-    }
-
-    public var percent: Int { Int((insideShare * 100).rounded()) }
-
-    /// The sentence written when the model does not phrase it.
-    public var templateText: String {
-        let hours = blocks.map(\.label).joined(separator: " and ")
-        return "\(sensor) on \(days.rawValue) is usually active \(hours) (active in those hours on \(percent)% of "
-            + "\(sampleDays) days)."
-    }
-
-    /// Every number a phrasing may contain.
-    public var allowedNumbers: Set<Double> {
-        var numbers: Set<Double> = [Double(percent), Double(sampleDays)]
-        for block in blocks {
-            numbers.insert(Double(block.start))
-            numbers.insert(Double(block.end))
-            numbers.insert(0)
-        }
-        return numbers
-    }
-
-    var blocksMetadata: String { blocks.map { "\($0.start)-\($0.end)" }.joined(separator: ",") }
-
-    static func parseBlocks(_ text: String?) -> [HourBlock] {
-        (text ?? "").split(separator: ",").compactMap { piece in
-            let parts = piece.split(separator: "-").compactMap { Int($0) }
-            return parts.count == 2 ? HourBlock(start: parts[0], end: parts[1]) : nil
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case sensor, days, blocks, sampleDays, insideShare, outsideShare
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        sensor = try c.decode(String.self, forKey: .sensor)
-        days = try c.decode(DayGroup.self, forKey: .days)
-        blocks = try c.decode([HourBlock].self, forKey: .blocks)
-        sampleDays = try c.decode(Int.self, forKey: .sampleDays)
-        insideShare = try c.decode(Double.self, forKey: .insideShare)
-        outsideShare = try c.decode(Double.self, forKey: .outsideShare)
-        dayHours = []
-    }
-
-    init(sensor: String, days: DayGroup, blocks: [HourBlock], sampleDays: Int, insideShare: Double,
-         outsideShare: Double, dayHours: [(start: Int64, hours: Set<Int>)]) {
-        self.sensor = sensor
-        self.days = days
-        self.blocks = blocks
-        self.sampleDays = sampleDays
-        self.insideShare = insideShare
-        self.outsideShare = outsideShare
-        self.dayHours = dayHours
-    }
-
-    public static func == (lhs: RoutinePattern, rhs: RoutinePattern) -> Bool {
-        lhs.sensor == rhs.sensor && lhs.days == rhs.days && lhs.blocks == rhs.blocks && lhs.sampleDays == rhs.sampleDays
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(key)
-        hasher.combine(blocks)
-    }
-}
-
 /// What one reflection pass did.
 public struct ReflectionReport: Codable, Sendable, Hashable {
     public var patterns: [RoutinePattern] = []
+    /// Presence schedules found (not in `--json`, whose shape is a contract; their memories are).
+    public var schedules: [PresenceSchedule] = []
+    /// Typical ranges found (not in `--json` either).
+    public var ranges: [TypicalRange] = []
     /// Memories written for patterns seen for the first time.
     public var created: [String] = []
     /// Memories whose confidence or support was refreshed (a new version, same id).
@@ -149,6 +57,10 @@ public struct ReflectionReport: Codable, Sendable, Hashable {
     public var superseded: [String: String] = [:]
     /// Memories phrased by the model (verified) rather than the template.
     public var phrasedByModel = 0
+
+    enum CodingKeys: String, CodingKey {
+        case patterns, created, refreshed, closed, superseded, phrasedByModel
+    }
 }
 
 /// Turns stable patterns in the rollups into memories: the data decides what is true and how
@@ -173,89 +85,31 @@ public struct Reflection: Sendable {
         self.stamp = stamp
     }
 
-    /// Finds today's patterns over the window ending at `now` and brings memories in line.
+    /// Finds today's routines, presence schedules and typical ranges over the window ending at
+    /// `now` and brings the memories of each kind in line (`settle`).
     @discardableResult
-    public func reflect(now time: UTCMillis) async throws -> ReflectionReport {
-        let now = time.rawValue
+    public func reflect(now: UTCMillis) async throws -> ReflectionReport {
         var report = ReflectionReport()
+        let remembered = Dictionary(
+            grouping: try await database.knowledge.memories(currentOnly: true, limit: 100_000)
+                .filter { $0.record.source == .reflection && $0.record.metadata["pattern"] != nil },
+            by: \.record.kind)
         let (patterns, shares) = try await scan(now: now)
         report.patterns = patterns
-        let existing = try await database.knowledge.memories(currentOnly: true, limit: 100_000)
-            .filter { $0.record.source == .reflection && $0.record.metadata["pattern"] != nil }
-        var byKey: [String: StoredMemory] = [:]
-        for memory in existing {
-            if let key = memory.record.metadata["pattern"] { byKey[key] = memory }
+        try await settle(patterns.map(finding), remembered: remembered["routine"] ?? [], now: now, report: &report) { old in
+            routineGone(old, shares: shares)
         }
-        let seenKeys = Set(patterns.map(\.key))
-        for pattern in patterns {
-            if let old = byKey[pattern.key] {
-                let oldBlocks = RoutinePattern.parseBlocks(old.record.metadata["blocks"])
-                if Self.sameRoutine(oldBlocks, pattern.blocks) {
-                    if abs(old.record.confidence - pattern.confidence) >= 0.05 {
-                        var edit = old.record
-                        edit.confidence = pattern.confidence
-                        edit.support += 1
-                        edit.metadata["sample_days"] = String(pattern.sampleDays)
-                        edit.parent = old.version
-                        try await database.knowledge.record(edit, origin: node, stamp: await stamp())
-                        report.refreshed.append(old.record.id)
-                    }
-                    continue
-                }
-                let change = Self.changePoint(pattern, oldBlocks: oldBlocks, fallback: old.record.validFrom.rawValue)
-                try await close(old, at: change, now: now)
-                report.closed.append(old.record.id)
-                let id = try await write(pattern, validFrom: change, now: now, supersedes: old.record.id, report: &report)
-                report.superseded[id] = old.record.id
-            } else {
-                let validFrom = pattern.dayHours.first?.start ?? now
-                _ = try await write(pattern, validFrom: validFrom, now: now, supersedes: nil, report: &report)
-            }
+        let (schedules, occupied) = try await findSchedules(now: now)
+        report.schedules = schedules
+        let step = Int(settings.scheduleStep.wholeMilliseconds / 60_000)
+        try await settle(schedules.map(finding), remembered: remembered["schedule"] ?? [], now: now, report: &report) { old in
+            scheduleGone(old, shares: occupied, step: step)
         }
-        // A routine that is clearly gone (its hours now active on under half the threshold's
-        // share of days): its memory is closed, kept, never deleted. No data, or a routine in
-        // transition, closes nothing.
-        for (key, old) in byKey where !seenKeys.contains(key) {
-            guard let share = shares[key] else { continue }
-            let hours = RoutinePattern.parseBlocks(old.record.metadata["blocks"]).flatMap { Array($0.start..<$0.end) }
-            guard !hours.isEmpty else { continue }
-            let oldShare = hours.map { share[$0 % 24] }.reduce(0, +) / Double(hours.count)
-            guard oldShare < settings.activeShare / 2 else { continue }
-            try await close(old, at: now, now: now)
-            report.closed.append(old.record.id)
-        }
+        let ranges = try await findRanges(now: now)
+        report.ranges = ranges
+        // A range is never "gone": a sensor without data closes nothing, and one with data has a range.
+        try await settle(ranges.map(finding), remembered: remembered["range"] ?? [], now: now, report: &report) { _ in false }
         return report
-    }
-
-    private func close(_ old: StoredMemory, at time: Int64, now: Int64) async throws {
-        var closed = old.record
-        closed.validTo = max(closed.validFrom, UTCMillis(rawValue: time))
-        closed.expiredAt = UTCMillis(rawValue: now)
-        closed.parent = old.version
-        try await database.knowledge.record(closed, origin: node, stamp: await stamp())
-    }
-
-    private func write(
-        _ pattern: RoutinePattern, validFrom: Int64, now: Int64, supersedes: String?, report: inout ReflectionReport
-    ) async throws -> String {
-        var text = pattern.templateText
-        var generator = TextGenerator.rules
-        if settings.phraseWithModel, let phraser, let phrased = await phrase(pattern, with: phraser) {
-            text = phrased
-            generator = .llm
-            report.phrasedByModel += 1
-        }
-        let record = MemoryRecord(
-            id: NodeID.randomRecordID(), kind: "routine", subjects: [pattern.sensor], text: text,
-            confidence: pattern.confidence, importance: 0.5, support: 1, validFrom: UTCMillis(rawValue: validFrom), createdAt: UTCMillis(rawValue: now),
-            supersedes: supersedes, source: .reflection,
-            metadata: [
-                "pattern": pattern.key, "blocks": pattern.blocksMetadata, "sample_days": String(pattern.sampleDays),
-                "active_percent": String(pattern.percent), "generator": generator.rawValue,
-            ])
-        try await database.knowledge.record(record, origin: node, stamp: await stamp())
-        if supersedes == nil { report.created.append(record.id) }
-        return record.id
     }
 
     /// Asks the model for one sentence; accepted only when every number in it is one of the
@@ -305,109 +159,6 @@ public struct Reflection: Sendable {
             }
         }
         return result
-    }
-
-    static func sameRoutine(_ lhs: [HourBlock], _ rhs: [HourBlock]) -> Bool {
-        lhs.count == rhs.count
-            && zip(lhs, rhs).allSatisfy { abs($0.start - $1.start) <= 1 && abs($0.end - $1.end) <= 1 }
-    }
-
-    /// The local midnight after the last day that still followed the old routine and not the new one.
-    static func changePoint(_ pattern: RoutinePattern, oldBlocks: [HourBlock], fallback: Int64) -> Int64 {
-        var change = pattern.dayHours.first?.start ?? fallback
-        for day in pattern.dayHours {
-            let old = day.hours.contains { hour in oldBlocks.contains { $0.contains(hour) } }
-            let new = day.hours.contains { hour in pattern.blocks.contains { $0.contains(hour) } }
-            if old && !new { change = day.start + 86_400_000 }
-        }
-        return max(change, fallback)
-    }
-
-    // MARK: - Patterns
-
-    /// Routines of every binary sensor over the window ending at `now`.
-    public func findPatterns(now: UTCMillis) async throws -> [RoutinePattern] {
-        try await scan(now: now.rawValue).patterns
-    }
-
-    /// Patterns, and the hourly activity shares of every (sensor, day group) with enough data.
-    func scan(now: Int64) async throws -> (patterns: [RoutinePattern], shares: [String: [Double]]) {
-        let clock = LocalClock(timeZone: settings.timeZone)
-        // Whole local days only: from local midnight `windowDays` ago to today's local midnight.
-        let todayStart = clock.midnight(ofDay: clock.dayIndex(UTCMillis(rawValue: now)))
-        let windowStart = todayStart - .seconds(Int64(settings.windowDays) * 86_400)
-        var patterns: [RoutinePattern] = []
-        var shares: [String: [Double]] = [:]
-        for sensor in try await database.readings.registeredSensors() where sensor.descriptor.kind == .binary {
-            let rollups = try await database.readings.rollups(
-                sensor: sensor.descriptor.id, resolution: .hour, from: windowStart, to: todayStart)
-            guard !rollups.isEmpty else { continue }
-            // Milliseconds on per (local day, hour); an activation too short to register counts a minute.
-            var onTime: [Int64: [Int: Int64]] = [:]
-            for rollup in rollups {
-                let dayIndex = clock.dayIndex(rollup.bucketStart)
-                let hour = clock.hour(rollup.bucketStart)
-                let on = rollup.onDuration > 0 ? rollup.onDuration : (rollup.onCount > 0 ? 60_000 : 0)
-                onTime[dayIndex, default: [:]][hour, default: 0] += on
-            }
-            for group in DayGroup.allCases {
-                let days = onTime.keys.sorted().filter { Self.group(ofDay: $0) == group }
-                guard days.count >= settings.minDays else { continue }
-                // An hour counts as active on a day when it was on for at least half as long as the
-                // busiest hour is on average: background blips do not make a routine.
-                let means = (0..<24).map { hour in
-                    Double(days.map { onTime[$0]?[hour] ?? 0 }.reduce(0, +)) / Double(days.count)
-                }
-                let floor = max(1, (means.max() ?? 0) * settings.peakFraction)
-                let dayHours = days.map { index in
-                    (start: clock.midnight(ofDay: index).rawValue,
-                     hours: Set((0..<24).filter { Double(onTime[index]?[$0] ?? 0) >= floor }))
-                }
-                shares["\(sensor.descriptor.id.rawValue)|\(group.rawValue)"] = Self.shares(dayHours)
-                if let pattern = routine(sensor: sensor.descriptor.id.rawValue, group: group, dayHours: dayHours) {
-                    patterns.append(pattern)
-                }
-            }
-        }
-        return (patterns, shares)
-    }
-
-    static func shares(_ dayHours: [(start: Int64, hours: Set<Int>)]) -> [Double] {
-        let n = Double(max(1, dayHours.count))
-        return (0..<24).map { hour in Double(dayHours.filter { $0.hours.contains(hour) }.count) / n }
-    }
-
-    func routine(sensor: String, group: DayGroup, dayHours: [(start: Int64, hours: Set<Int>)]) -> RoutinePattern? {
-        let share = Self.shares(dayHours)
-        var blocks: [HourBlock] = []
-        var start: Int?
-        for hour in 0...24 {
-            let active = hour < 24 && share[hour] >= settings.activeShare
-            if active, start == nil { start = hour }
-            if !active, let begin = start {
-                blocks.append(HourBlock(start: begin, end: hour))
-                start = nil
-            }
-        }
-        guard !blocks.isEmpty, blocks.count <= 3 else { return nil }
-        let inside = (0..<24).filter { hour in blocks.contains { $0.contains(hour) } }
-        let outside = (0..<24).filter { !inside.contains($0) }
-        let insideShare = inside.map { share[$0] }.reduce(0, +) / Double(inside.count)
-        let outsideShare = outside.isEmpty ? 0 : outside.map { share[$0] }.reduce(0, +) / Double(outside.count)
-        guard insideShare - outsideShare >= settings.minEffect else { return nil }
-        return RoutinePattern(
-            sensor: sensor, days: group, blocks: blocks, sampleDays: dayHours.count, insideShare: insideShare,
-            outsideShare: outsideShare, dayHours: dayHours)
-    }
-
-    /// Day index 0 (1970-01-01) was a Thursday.
-    static func group(ofDay index: Int64) -> DayGroup {
-        let weekday = ((index + 4) % 7 + 7) % 7  // 0 = Sunday
-        return weekday == 0 || weekday == 6 ? .weekends : .weekdays
-    }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
     }
 }
 

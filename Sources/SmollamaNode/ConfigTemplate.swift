@@ -158,9 +158,9 @@ public enum ConfigTemplate {
           min_model_score: 0.8     # share of `smollama models check` tasks the model must pass to write (else rules)
           calibrate: true          # check a new or changed chat model in the background
 
-        # Memories and recall. Reflection turns routines in the hourly rollups into memories
-        # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the
-        # old memory and supersedes it. Recall ranks memories and observations by embeddings
+        # Memories and recall. Reflection turns routines, presence schedules and typical ranges in
+        # the rollups into memories ("The living room is usually 17–19 °C in the evening"); a
+        # changed one closes the old memory and supersedes it. Recall ranks memories and observations by embeddings
         # (an in-memory index: ~12 ms and 46 MB at 100 k), words (FTS5), recency and importance.
         memory:
           reflection: true
@@ -168,6 +168,9 @@ public enum ConfigTemplate {
           reflection_window: 14d   # days of rollups one pass looks at
           min_days: 4              # fewest days per day group (weekdays, weekends) for a routine
           active_share: 0.6        # an hour is routine when active on this share of days
+          schedule_resolution: 30m # presence schedules: slot length (5m–60m, dividing an hour)
+          schedule_share: 0.5      # a slot is in a room's schedule when occupied on this share of days
+          range_tolerance: 0.5     # a typical range moving by more than this × its width supersedes it
           phrase_with_llm: false   # let the chat model phrase memories (numbers verified)
           embeddings: true         # embed observations and memories (false: words only)
           embedding_interval: 30s

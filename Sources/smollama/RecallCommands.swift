@@ -191,7 +191,8 @@ struct StateCommand: AsyncParsableCommand {
 
 struct ReflectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reflect", abstract: "Turn routines in the rollups into memories now (the daemon does it daily).")
+        commandName: "reflect",
+        abstract: "Turn routines, presence schedules and typical ranges in the rollups into memories now (the daemon does it daily).")
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print the report as JSON.") var json = false
@@ -205,7 +206,10 @@ struct ReflectCommand: AsyncParsableCommand {
             let report = try await reflection.reflect(now: await clock.now())
             if json { return print(try MindTools.json(report)) }
             for pattern in report.patterns { print(pattern.templateText) }
-            print("\(report.patterns.count) routines; \(report.created.count) new memories, \(report.refreshed.count) refreshed, "
+            for schedule in report.schedules { print(schedule.text) }
+            for range in report.ranges { print(range.text) }
+            print("\(report.patterns.count) routines, \(report.schedules.count) schedules, \(report.ranges.count) typical ranges; "
+                  + "\(report.created.count) new memories, \(report.refreshed.count) refreshed, "
                   + "\(report.closed.count) closed, \(report.superseded.count) superseded.")
         }
     }

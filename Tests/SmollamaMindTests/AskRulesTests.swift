@@ -164,6 +164,62 @@ import Testing
         #expect(correct.count == 15)
     }
 
+    /// Questions about what is usual, over five simulated weekdays after reflection: schedules
+    /// and typical ranges answer them, cited; the range's numbers are the percentiles of the
+    /// store's hourly means.
+    @Test func usualQuestionsAnswerFromSchedulesAndRanges() async throws {
+        let store = try await TestStore()
+        var options = SimulatedHouseDriver.Options()
+        options.airRooms = ["study"]
+        let monday = T.tuesday - T.day
+        let end = monday + 5 * T.day
+        try await seedSimulatedHouse(store, from: monday, to: end, house: options)
+        let now = end + T.hour
+        let counter = MemoryStampCounter(now)
+        let reflection = Reflection(database: store.database, node: store.node, logger: .quiet) { counter.next() }
+        let report = try await reflection.reflect(now: now)
+        let memories = try await store.database.knowledge.memories(currentOnly: true, limit: 1000)
+        func memory(_ key: String) throws -> StoredMemory {
+            try #require(memories.first { $0.record.metadata["pattern"] == key }, "no memory \(key)")
+        }
+        let tools = MindTools(
+            database: store.database,
+            recall: Recall(database: store.database, embedder: nil, vectorSearch: .off, logger: .quiet, now: { now }),
+            node: store.node, indexer: nil, logger: .quiet, now: { now }, stamp: { counter.next() })
+        let asker = Asker(model: ScriptedChatModel(capabilities: [.completion], replies: []), tools: tools,
+                          strategy: .rules, logger: .quiet)
+
+        let study = try memory("schedule|study|weekdays")
+        let schedule = try #require(report.schedules.first { $0.room == "study" && $0.days == .weekdays })
+        for question in ["When is the study usually used?", "Is the study normally occupied?"] {
+            let answer = try await asker.ask(question)
+            #expect(answer.mode == .rules)
+            #expect(answer.citations.first == study.record.id, "\(question): \(answer.answer)")
+            #expect(answer.answer.contains(schedule.blocks[0].label), "\(question): \(answer.answer)")
+        }
+
+        // The evening range of the living room, against the store's hourly means (UTC hours 18–24).
+        let means = try await store.database.readings.rollups(
+            sensor: "living_room.temperature", resolution: .hour, from: monday, to: end)
+            .filter { $0.count > 0 && ($0.bucketStart.rawValue % T.day) / T.hour >= 18 }.map(\.mean).sorted()
+        let low = means[Int((Double(means.count - 1) * 0.1).rounded())]
+        let high = means[Int((Double(means.count - 1) * 0.9).rounded())]
+        let evening = try memory("range|living_room.temperature|evening")
+        let range = try #require(report.ranges.first { $0.key == "range|living_room.temperature|evening" })
+        #expect(range.low == low && range.high == high)
+        for question in ["How warm is the living room usually in the evening?",
+                         "What temperature is typical for the living room in the evening?"] {
+            let answer = try await asker.ask(question)
+            #expect(answer.citations.first == evening.record.id, "\(question): \(answer.answer)")
+            #expect(answer.answer.contains("The living room is usually \(range.formatted(low))–\(range.formatted(high)) °C in the evening"),
+                    "\(question): \(answer.answer)")
+        }
+        let co2 = try memory("range|study.co2|afternoon")
+        let answer = try await asker.ask("How much CO2 is usual in the study in the afternoon?")
+        #expect(answer.citations.first == co2.record.id, "\(answer.answer)")
+        #expect(answer.answer.contains("CO₂ in the study is usually"))
+    }
+
     /// The rules strategy never calls the model; an unknown question shows what recall found.
     @Test func rulesStrategyNeedsNoModel() async throws {
         let fixture = try await ToolsFixture()
@@ -182,6 +238,10 @@ import Testing
         #expect(RulesAnswerer.intent(of: "was somebody in the kitchen") == .motion)
         #expect(RulesAnswerer.intent(of: "how bright is the office") == .reading(quantity: "light"))
         #expect(RulesAnswerer.intent(of: "tell me a joke") == .other)
+        #expect(RulesAnswerer.intent(of: " is anything unusual today ") == .happened)
+        #expect(RulesAnswerer.intent(of: " what co2 is usual in the study ") == .usual)
+        #expect(RulesAnswerer.rangeQuantity(in: " how warm is the hall usually ") == .temperature)
+        #expect(RulesAnswerer.asksWhen(" when is the study usually used ") && !RulesAnswerer.asksWhen(" how humid is it usually "))
         #expect(RulesAnswerer.intent(of: "where is the hallway motion sensor") == .other)
     }
 }
