@@ -124,7 +124,7 @@ public struct Reflection: Sendable {
             let reply = try await model.generate(
                 Reply.self, schema: schema, name: "memory",
                 messages: [
-                    .system("Rewrite the fact as one short sentence. Keep the sensor name and every number exactly."),
+                    .system("Rewrite the fact as one short sentence. Keep the sensor's name and every number exactly."),
                     .user(pattern.templateText),
                 ], options: .deterministic(maxTokens: 80))
             let text = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -139,9 +139,12 @@ public struct Reflection: Sendable {
         }
     }
 
-    /// A phrasing passes when it names the sensor and holds no number the pattern does not.
+    /// A phrasing passes when it names the sensor in words (never its id) and holds no number the
+    /// pattern does not.
     public static func verify(_ text: String, pattern: RoutinePattern) -> Bool {
-        guard text.count >= 10, text.contains(pattern.sensor) else { return false }
+        guard text.count >= 10, !text.contains(pattern.sensor),
+              text.lowercased().contains(pattern.sensorName.replacingOccurrences(of: "the ", with: ""))
+        else { return false }
         let allowed = pattern.allowedNumbers
         return numbers(in: text).allSatisfy { allowed.contains($0) }
     }

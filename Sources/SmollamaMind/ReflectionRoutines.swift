@@ -43,11 +43,14 @@ public struct RoutinePattern: Codable, Sendable, Hashable {
 
     public var percent: Int { Int((insideShare * 100).rounded()) }
 
+    /// The sensor in words ("the hallway motion sensor"): sentences never show its id.
+    public var sensorName: String { DisplayNames().device(SensorID(sensor), nil) }
+
     /// The sentence written when the model does not phrase it.
     public var templateText: String {
         let hours = blocks.map(\.label).joined(separator: " and ")
-        return "\(sensor) on \(days.rawValue) is usually active \(hours) (active in those hours on \(percent)% of "
-            + "\(sampleDays) days)."
+        return RulesNarrator.capitalised(sensorName) + " is usually active on \(days.rawValue) \(hours) "
+            + "(active in those hours on \(percent)% of \(sampleDays) days)."
     }
 
     /// Every number a phrasing may contain.

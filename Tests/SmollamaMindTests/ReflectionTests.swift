@@ -56,7 +56,7 @@ import Testing
         #expect(weekday.confidence > 0.6 && weekday.confidence < 1)
         let memories = try await store.database.knowledge.memories(currentOnly: true, limit: 10)
         let old = try #require(memories.first { $0.record.metadata["pattern"] == "hallway.motion|weekdays" })
-        #expect(old.record.text == "hallway.motion on weekdays is usually active 07:00–09:00 (active in those hours on 100% of 10 days).")
+        #expect(old.record.text == "The hallway motion sensor is usually active on weekdays 07:00–09:00 (active in those hours on 100% of 10 days).")
         #expect(old.record.validFrom.rawValue == Self.dayStart(0))
         #expect(old.record.source == .reflection)
 
@@ -128,8 +128,10 @@ import Testing
         let pattern = RoutinePattern(
             sensor: "hallway.motion", days: .weekdays, blocks: [HourBlock(start: 7, end: 9)], sampleDays: 10,
             insideShare: 0.9, outsideShare: 0.05, dayHours: [])
-        #expect(Reflection.verify("On weekdays hallway.motion is active from 07:00 to 09:00 on 90% of 10 days.", pattern: pattern))
-        #expect(!Reflection.verify("On weekdays hallway.motion is active from 06:00 to 09:00.", pattern: pattern))
+        #expect(Reflection.verify("On weekdays the hallway motion sensor is active from 07:00 to 09:00 on 90% of 10 days.", pattern: pattern))
+        #expect(!Reflection.verify("On weekdays the hallway motion sensor is active from 06:00 to 09:00.", pattern: pattern))
+        // The id itself is never accepted in a sentence.
+        #expect(!Reflection.verify("On weekdays hallway.motion is active from 07:00 to 09:00 on 90% of 10 days.", pattern: pattern))
         #expect(!Reflection.verify("The hallway is busy in the morning.", pattern: pattern))
         #expect(Reflection.numbers(in: "at 07:30, 21.5 °C.") == [7, 30, 21.5])
     }
@@ -140,12 +142,12 @@ import Testing
             sensor: "hallway.motion", days: .weekdays, blocks: [HourBlock(start: 7, end: 9)], sampleDays: 10,
             insideShare: 0.9, outsideShare: 0.05, dayHours: [])
         let model = ScriptedChatModel(capabilities: [.completion], replies: [
-            ScriptedChatModel.text(#"{"text":"Weekday mornings: hallway.motion is busy from 07:00 to 09:00 on 90% of 10 days."}"#),
-            ScriptedChatModel.text(#"{"text":"hallway.motion fires 25 times every weekday morning."}"#),
+            ScriptedChatModel.text(#"{"text":"Weekday mornings: the hallway motion sensor is busy from 07:00 to 09:00 on 90% of 10 days."}"#),
+            ScriptedChatModel.text(#"{"text":"The hallway motion sensor fires 25 times every weekday morning."}"#),
             ScriptedChatModel.text("not json"),
         ])
         let accepted = await reflection.phrase(pattern, with: model)
-        #expect(accepted == "Weekday mornings: hallway.motion is busy from 07:00 to 09:00 on 90% of 10 days.")
+        #expect(accepted == "Weekday mornings: the hallway motion sensor is busy from 07:00 to 09:00 on 90% of 10 days.")
         #expect(await reflection.phrase(pattern, with: model) == nil)  // 25 is not in the data
         #expect(await reflection.phrase(pattern, with: model) == nil)  // schema violation
         let requests = model.requests.withLock { $0 }
