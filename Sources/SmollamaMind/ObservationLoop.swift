@@ -360,7 +360,8 @@ public actor ObservationLoop {
             id: NodeID.randomRecordID(), kind: draft.kind, subjects: subjects,
             text: draft.text.trimmingCharacters(in: .whitespacesAndNewlines),
             evidenceIDs: cited.map(\.key), importance: importance, generator: generator, support: 1,
-            timeStart: packet.windowStart, timeEnd: packet.windowEnd)
+            timeStart: packet.windowStart, timeEnd: packet.windowEnd,
+            confidence: ObservationConfidence(settings: builder.settings).of(cited))
         var merged = false
         if let existing = await duplicate(of: record, among: recent) {
             var update = existing
@@ -368,6 +369,7 @@ public actor ObservationLoop {
             update.timeStart = min(existing.timeStart, record.timeStart)
             update.timeEnd = max(existing.timeEnd, record.timeEnd)
             update.importance = max(existing.importance, record.importance)
+            update.confidence = max(existing.confidence ?? 0, record.confidence ?? 0)
             update.evidenceIDs = Array((existing.evidenceIDs + record.evidenceIDs).suffix(12))
             record = update
             merged = true
