@@ -86,6 +86,8 @@ public struct ObservationOutcome: Sendable, Hashable {
     public var stored: [ObservationRecord] = []
     /// How many of them raised the support of an earlier observation instead of adding a row.
     public var merged = 0
+    /// The day's digest, when this window ended a local day and its digest was not written yet.
+    public var digest: ObservationRecord?
     public var seconds: Double = 0
 }
 
@@ -123,6 +125,7 @@ public actor ObservationLoop {
     let narrator: (any ObservationNarrator)?
     let embedder: (any Embedder)?
     let memories: any MemoryContextProvider
+    let digest: DailyDigest?
     let settings: ObservationLoopSettings
     let stamp: @Sendable () async -> ClockStamp
     let thoughts: @Sendable (ThoughtEvent) async -> Void
@@ -143,7 +146,7 @@ public actor ObservationLoop {
     public init(
         database: SmollamaDatabase, origin: NodeID, builder: EvidenceBuilder, narrator: (any ObservationNarrator)?,
         embedder: (any Embedder)? = nil, memories: any MemoryContextProvider = NoMemories(),
-        settings: ObservationLoopSettings = .init(), stamp: @escaping @Sendable () async -> ClockStamp,
+        digest: DailyDigest? = nil, settings: ObservationLoopSettings = .init(), stamp: @escaping @Sendable () async -> ClockStamp,
         thoughts: @escaping @Sendable (ThoughtEvent) async -> Void = { _ in },
         published: @escaping @Sendable (ObservationRecord) async -> Void = { _ in }, logger: Logger,
         clock: some Clock<Duration> = ContinuousClock()
@@ -155,6 +158,7 @@ public actor ObservationLoop {
         self.narrator = narrator
         self.embedder = embedder
         self.memories = memories
+        self.digest = digest
         self.settings = settings
         self.stamp = stamp
         self.thoughts = thoughts
@@ -260,6 +264,13 @@ public actor ObservationLoop {
             let (record, merged) = try await store(draft, generator: outcome.generator, packet: packet, recent: recent)
             outcome.stored.append(record)
             if merged { outcome.merged += 1 }
+            await published(record)
+        }
+        // The window that ends a local day: that day's digest, once (its id is the day's).
+        if let digest, let day = digest.completedDay(windowStart: windowStart, windowEnd: windowEnd),
+           let record = try await digest.write(day: day, stamp: await stamp())
+        {
+            outcome.digest = record
             await published(record)
         }
         outcome.seconds = Self.seconds(ContinuousClock.now - started)

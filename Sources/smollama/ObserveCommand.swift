@@ -63,6 +63,7 @@ struct ObserveCommand: AsyncParsableCommand {
                   + "\(Terminal.timestamp(UTCMillis(rawValue: end))).")
             print("Observations: \(stored.isEmpty ? "none new" : stored.joined(separator: ", ")), "
                   + "\(report.merged) merged into earlier ones.")
+            if report.digests > 0 { print("Daily digests: \(report.digests) new.") }
             if report.modelFallbacks > 0 {
                 print("The model failed or was too slow on \(report.modelFallbacks) windows: rules wrote them.")
             }
