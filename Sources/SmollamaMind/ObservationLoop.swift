@@ -222,7 +222,9 @@ public actor ObservationLoop {
         let packet: EvidencePacket
         if let given { packet = given } else { packet = try await builder.build(windowStart: windowStart, windowEnd: windowEnd) }
         let recent = try await database.knowledge.recentObservations(limit: 50).filter { $0.origin == origin }
-        let recentLines = recent.prefix(settings.recentObservations).map(\.record.text)
+        // A digest is a day's summary, not a window's neighbour: it stays out of the prompt.
+        let recentLines = recent.filter { $0.record.kind != DailyDigest.kind }.prefix(settings.recentObservations)
+            .map(\.record.text)
         let memoryLines = await memories.memories(for: packet, limit: 3)
         let prompt = ObservationPrompt.build(packet: packet, recent: Array(recentLines), memories: memoryLines,
                                              maxTokens: settings.maxPromptTokens)
