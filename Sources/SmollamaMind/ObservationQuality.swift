@@ -22,6 +22,8 @@ public struct ObservationQuality: Sendable, Codable, Hashable {
     public struct Generator: Sendable, Codable, Hashable {
         public var stored = 0
         public var verified = 0
+
+        public init() {}
     }
 
     public var days: [Day] = []
