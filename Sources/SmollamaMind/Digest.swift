@@ -132,7 +132,9 @@ public struct DailyDigest: Sendable {
         }
 
         // Comfort: temperature and humidity ranges.
-        for descriptor in registered.sorted(by: { $0.id < $1.id }) where Self.isComfort(descriptor) {
+        // Rooms only: a sensor without one (`cpu_temp`) says nothing about comfort.
+        for descriptor in registered.sorted(by: { $0.id < $1.id })
+        where Self.isComfort(descriptor) && names.room(descriptor.id) != nil {
             let hours = try await database.readings.rollups(sensor: descriptor.id, resolution: .hour, from: start, to: end)
                 .filter { $0.count > 0 }
             guard let low = hours.map(\.min).min(), let high = hours.map(\.max).max() else { continue }
@@ -158,11 +160,14 @@ public struct DailyDigest: Sendable {
                              decimals: 2)
     }
 
+    /// A temperature (°C/°F) or relative humidity (%) sensor: by device class, or for a sensor
+    /// without one (an imported column), by its unit and the id's last part.
     static func isComfort(_ descriptor: SensorDescriptor) -> Bool {
         guard descriptor.kind == .numeric else { return false }
-        switch descriptor.deviceClass {
-        case "temperature": return descriptor.unit == "°C" || descriptor.unit == "°F"
-        case "humidity": return descriptor.unit == "%"
+        let quantity = descriptor.deviceClass ?? String(descriptor.id.rawValue.split(separator: ".").last ?? "")
+        switch descriptor.unit {
+        case "°C", "°F": return descriptor.deviceClass == nil || quantity == "temperature"
+        case "%": return quantity == "humidity"
         default: return false
         }
     }
