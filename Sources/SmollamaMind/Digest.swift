@@ -99,10 +99,12 @@ public struct DailyDigest: Sendable {
             .map(\.record).filter { $0.kind == "anomaly" || $0.kind == "fault" }
         if !observations.isEmpty {
             let subjects = Array(Set(observations.flatMap(\.subjects))).sorted()
+            let unusual = Self.unusual(observations, names: names, sensors: sensors, clock: clock)
             facts.append(EvidenceFact(
                 id: nextID(), key: "digest/unusual@\(start)", kind: .notable, sensor: subjects.first.map { SensorID($0) },
-                values: [EvidenceValue(name: "unusual", value: Double(observations.count), unit: "times", decimals: 0)],
-                level: .unusual, note: Self.unusualNote(observations, names: names, sensors: sensors, clock: clock)))
+                values: [EvidenceValue(name: "unusual", value: Double(observations.count), unit: "times", decimals: 0)]
+                    + unusual.values,
+                level: .unusual, note: unusual.note))
         }
 
         // Presence per room.
@@ -172,12 +174,12 @@ public struct DailyDigest: Sendable {
         }
     }
 
-    /// "motion in the hallway at night; the living room temperature in the afternoon" (no numbers:
-    /// the note is words only, so the digest's text needs no values beyond the count).
-    static func unusualNote(_ records: [ObservationRecord], names: DisplayNames, sensors: [SensorID: SensorDescriptor],
-                            clock: LocalClock) -> String {
-        var items: [String] = []
-        var more = false
+    /// "motion in the hallway at night (3 times); the living room temperature in the afternoon":
+    /// at most four subjects and parts of the day, each with how often it came up (a count above
+    /// two is a value of the fact, so the verifier sees it).
+    static func unusual(_ records: [ObservationRecord], names: DisplayNames, sensors: [SensorID: SensorDescriptor],
+                        clock: LocalClock) -> (note: String, values: [EvidenceValue]) {
+        var items: [(text: String, count: Int)] = []
         for record in records {
             guard let subject = record.subjects.first.map({ SensorID($0) }) else { continue }
             let what = record.kind == "fault"
@@ -185,14 +187,25 @@ public struct DailyDigest: Sendable {
             let hour = clock.hour(record.timeStart)
             let when = hour < 6 ? "at night" : hour < 12 ? "in the morning" : hour < 18 ? "in the afternoon" : "in the evening"
             let item = "\(what) \(when)"
-            if items.contains(item) { continue }
-            if items.count == 4 {
-                more = true
-                break
+            if let index = items.firstIndex(where: { $0.text == item }) {
+                items[index].count += 1
+            } else {
+                items.append((item, 1))
             }
-            items.append(item)
         }
-        return items.joined(separator: "; ") + (more ? "; and others" : "")
+        var values: [EvidenceValue] = []
+        var parts: [String] = []
+        for (index, item) in items.prefix(4).enumerated() {
+            switch item.count {
+            case 1: parts.append(item.text)
+            case 2: parts.append("\(item.text) (twice)")
+            default:
+                parts.append("\(item.text) (\(item.count) times)")
+                values.append(EvidenceValue(name: "repeats \(index + 1)", value: Double(item.count), unit: "times",
+                                            decimals: 0))
+            }
+        }
+        return (parts.joined(separator: "; ") + (items.count > 4 ? "; and others" : ""), values)
     }
 }
 
