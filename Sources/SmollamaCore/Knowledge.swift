@@ -23,10 +23,14 @@ public struct ObservationRecord: Codable, Sendable, Hashable {
     /// Node-clock milliseconds covered by the observation.
     public var timeStart: UTCMillis
     public var timeEnd: UTCMillis
+    /// 0…1, computed from the evidence the sentence cites (`ObservationConfidence`), never the
+    /// model's self-report. Nil in observations written before it existed: their payloads (and
+    /// hashes) stay as they were, because an absent optional is not encoded.
+    public var confidence: Double?
 
     public init(
         id: String, kind: String, subjects: [String], text: String, evidenceIDs: [String], importance: Double,
-        generator: TextGenerator, support: Int = 1, timeStart: UTCMillis, timeEnd: UTCMillis
+        generator: TextGenerator, support: Int = 1, timeStart: UTCMillis, timeEnd: UTCMillis, confidence: Double? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -38,6 +42,7 @@ public struct ObservationRecord: Codable, Sendable, Hashable {
         self.support = support
         self.timeStart = timeStart
         self.timeEnd = timeEnd
+        self.confidence = confidence
     }
 }
 

@@ -71,6 +71,9 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
     public var level: Level
     /// A few words for notable facts ("first activity after a long quiet"); nil otherwise.
     public var note: String?
+    /// Earlier days the fact's baseline rests on (not shown in the prompt): what
+    /// `ObservationConfidence` weighs. Nil for facts without a baseline.
+    public var baselineDays: Int?
 
     public init(id: String, key: String, kind: Kind, sensor: SensorID?, values: [EvidenceValue], level: Level,
                 note: String? = nil) {
@@ -337,8 +340,10 @@ public struct EvidenceBuilder: Sendable {
                 level = .unusual
             }
         }
-        return EvidenceFact(id: id, key: "\(sensor.id)/stats@\(start)", kind: .numeric, sensor: sensor.id,
-                            values: values, level: level)
+        var fact = EvidenceFact(id: id, key: "\(sensor.id)/stats@\(start)", kind: .numeric, sensor: sensor.id,
+                                values: values, level: level)
+        fact.baselineDays = means.count >= settings.minimumBaselineDays ? means.count : nil
+        return fact
     }
 
     func binaryFacts(_ sensor: SensorDescriptor, window: [Rollup], sameHour: [Rollup], history: [Rollup], start: UTCMillis,
@@ -398,8 +403,12 @@ public struct EvidenceBuilder: Sendable {
                     level: .strong, note: "door opened at night"))
             }
         }
-        let fact = EvidenceFact(id: nextID(), key: "\(sensor.id)/activity@\(start)", kind: .binary, sensor: sensor.id,
+        var fact = EvidenceFact(id: nextID(), key: "\(sensor.id)/activity@\(start)", kind: .binary, sensor: sensor.id,
                                 values: values, level: level)
+        fact.baselineDays = probability == nil ? nil : days.count
+        for index in notable.indices where notable[index].note != "door opened at night" {
+            notable[index].baselineDays = fact.baselineDays
+        }
         return (fact, notable)
     }
 

@@ -86,6 +86,8 @@ public struct ObservationOutcome: Sendable, Hashable {
     public var stored: [ObservationRecord] = []
     /// How many of them raised the support of an earlier observation instead of adding a row.
     public var merged = 0
+    /// The day's digest, when this window ended a local day and its digest was not written yet.
+    public var digest: ObservationRecord?
     public var seconds: Double = 0
 }
 
@@ -123,6 +125,7 @@ public actor ObservationLoop {
     let narrator: (any ObservationNarrator)?
     let embedder: (any Embedder)?
     let memories: any MemoryContextProvider
+    let digest: DailyDigest?
     let settings: ObservationLoopSettings
     let stamp: @Sendable () async -> ClockStamp
     let thoughts: @Sendable (ThoughtEvent) async -> Void
@@ -143,7 +146,7 @@ public actor ObservationLoop {
     public init(
         database: SmollamaDatabase, origin: NodeID, builder: EvidenceBuilder, narrator: (any ObservationNarrator)?,
         embedder: (any Embedder)? = nil, memories: any MemoryContextProvider = NoMemories(),
-        settings: ObservationLoopSettings = .init(), stamp: @escaping @Sendable () async -> ClockStamp,
+        digest: DailyDigest? = nil, settings: ObservationLoopSettings = .init(), stamp: @escaping @Sendable () async -> ClockStamp,
         thoughts: @escaping @Sendable (ThoughtEvent) async -> Void = { _ in },
         published: @escaping @Sendable (ObservationRecord) async -> Void = { _ in }, logger: Logger,
         clock: some Clock<Duration> = ContinuousClock()
@@ -155,6 +158,7 @@ public actor ObservationLoop {
         self.narrator = narrator
         self.embedder = embedder
         self.memories = memories
+        self.digest = digest
         self.settings = settings
         self.stamp = stamp
         self.thoughts = thoughts
@@ -218,7 +222,9 @@ public actor ObservationLoop {
         let packet: EvidencePacket
         if let given { packet = given } else { packet = try await builder.build(windowStart: windowStart, windowEnd: windowEnd) }
         let recent = try await database.knowledge.recentObservations(limit: 50).filter { $0.origin == origin }
-        let recentLines = recent.prefix(settings.recentObservations).map(\.record.text)
+        // A digest is a day's summary, not a window's neighbour: it stays out of the prompt.
+        let recentLines = recent.filter { $0.record.kind != DailyDigest.kind }.prefix(settings.recentObservations)
+            .map(\.record.text)
         let memoryLines = await memories.memories(for: packet, limit: 3)
         let prompt = ObservationPrompt.build(packet: packet, recent: Array(recentLines), memories: memoryLines,
                                              maxTokens: settings.maxPromptTokens)
@@ -260,6 +266,13 @@ public actor ObservationLoop {
             let (record, merged) = try await store(draft, generator: outcome.generator, packet: packet, recent: recent)
             outcome.stored.append(record)
             if merged { outcome.merged += 1 }
+            await published(record)
+        }
+        // The window that ends a local day: that day's digest, once (its id is the day's).
+        if let digest, let day = digest.completedDay(windowStart: windowStart, windowEnd: windowEnd),
+           let record = try await digest.write(day: day, stamp: await stamp())
+        {
+            outcome.digest = record
             await published(record)
         }
         outcome.seconds = Self.seconds(ContinuousClock.now - started)
@@ -360,7 +373,8 @@ public actor ObservationLoop {
             id: NodeID.randomRecordID(), kind: draft.kind, subjects: subjects,
             text: draft.text.trimmingCharacters(in: .whitespacesAndNewlines),
             evidenceIDs: cited.map(\.key), importance: importance, generator: generator, support: 1,
-            timeStart: packet.windowStart, timeEnd: packet.windowEnd)
+            timeStart: packet.windowStart, timeEnd: packet.windowEnd,
+            confidence: ObservationConfidence(settings: builder.settings).of(cited))
         var merged = false
         if let existing = await duplicate(of: record, among: recent) {
             var update = existing
@@ -368,6 +382,7 @@ public actor ObservationLoop {
             update.timeStart = min(existing.timeStart, record.timeStart)
             update.timeEnd = max(existing.timeEnd, record.timeEnd)
             update.importance = max(existing.importance, record.importance)
+            update.confidence = max(existing.confidence ?? 0, record.confidence ?? 0)
             update.evidenceIDs = Array((existing.evidenceIDs + record.evidenceIDs).suffix(12))
             record = update
             merged = true

@@ -35,6 +35,7 @@ enum ObservationWiring {
             narrator: gate,
             embedder: config.llm.makeEmbedder(logger: logger),
             memories: RecalledMemories(recall: MemoryWiring.recall(runtime: runtime, logger: logger), logger: logger),
+            digest: ObserveHistory.digest(runtime: runtime),
             settings: ObservationLoopSettings(config: config.observe),
             stamp: { await clock.eventStamp() },
             thoughts: { event in

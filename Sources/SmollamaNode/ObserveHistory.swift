@@ -18,6 +18,8 @@ public enum ObserveHistory {
         /// Observations written as new rows / merged into an earlier one, per generator.
         public var stored: [String: Int] = [:]
         public var merged = 0
+        /// Daily digests written (one per local day whose last window was observed here).
+        public var digests = 0
         /// Windows where the model was asked and failed or was too slow (rules wrote them).
         public var modelFallbacks = 0
         public var memoriesCreated = 0
@@ -31,8 +33,16 @@ public enum ObserveHistory {
                             logger: Logger) -> ObservationLoop {
         ObservationLoop(
             database: runtime.database, origin: runtime.identity.nodeID, builder: evidenceBuilder(runtime: runtime),
-            narrator: narrator, embedder: nil, settings: ObservationLoopSettings(config: runtime.config.observe),
+            narrator: narrator, embedder: nil, digest: digest(runtime: runtime),
+            settings: ObservationLoopSettings(config: runtime.config.observe),
             stamp: { await clock.eventStamp() }, logger: logger)
+    }
+
+    /// The daily digest writer of the live loop and of past windows alike.
+    static func digest(runtime: NodeRuntime) -> DailyDigest {
+        DailyDigest(database: runtime.database, origin: runtime.identity.nodeID,
+                    settings: evidenceBuilder(runtime: runtime).settings,
+                    windowLength: runtime.config.observe.interval.milliseconds)
     }
 
     /// The evidence builder of live and past windows alike (one place decides baselines and local time).
@@ -70,6 +80,7 @@ public enum ObserveHistory {
                 windowStart: UTCMillis(rawValue: window.lowerBound), windowEnd: UTCMillis(rawValue: window.upperBound))
             report.windows += 1
             report.merged += outcome.merged
+            if outcome.digest != nil { report.digests += 1 }
             report.stored[outcome.generator.rawValue, default: 0] += outcome.stored.count - outcome.merged
             if !outcome.attempts.isEmpty, outcome.generator == .rules { report.modelFallbacks += 1 }
             progress(index + 1, windows.count)

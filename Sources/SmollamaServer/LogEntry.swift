@@ -24,6 +24,46 @@ public struct LogEntry: Codable, Sendable, Hashable {
         if case .observation(let record) = body { observation = record }
     }
 
+    enum CodingKeys: String, CodingKey {
+        case time, hlc, stream, type, subject, message, clockQuality, observation
+    }
+
+    /// The observation as the HTTP and `--json` contracts pin it (Tests/Contracts): the record's
+    /// fields without `confidence`, which lives in the event and the `observations` table.
+    struct ContractObservation: Encodable {
+        var record: ObservationRecord
+
+        enum CodingKeys: String, CodingKey {
+            case id, kind, subjects, text, evidenceIDs, importance, generator, support, timeStart, timeEnd
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(record.id, forKey: .id)
+            try container.encode(record.kind, forKey: .kind)
+            try container.encode(record.subjects, forKey: .subjects)
+            try container.encode(record.text, forKey: .text)
+            try container.encode(record.evidenceIDs, forKey: .evidenceIDs)
+            try container.encode(record.importance, forKey: .importance)
+            try container.encode(record.generator, forKey: .generator)
+            try container.encode(record.support, forKey: .support)
+            try container.encode(record.timeStart, forKey: .timeStart)
+            try container.encode(record.timeEnd, forKey: .timeEnd)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(time, forKey: .time)
+        try container.encode(hlc, forKey: .hlc)
+        try container.encode(stream, forKey: .stream)
+        try container.encode(type, forKey: .type)
+        try container.encode(subject, forKey: .subject)
+        try container.encode(message, forKey: .message)
+        try container.encode(clockQuality, forKey: .clockQuality)
+        try container.encodeIfPresent(observation.map(ContractObservation.init(record:)), forKey: .observation)
+    }
+
     /// Subject and message; an event this build cannot read (unknown type, payload that does not
     /// decode) shows its type and the start of its payload.
     static func describe(_ event: Event, _ body: EventBody?) -> (String, String) {

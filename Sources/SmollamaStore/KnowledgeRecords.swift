@@ -8,7 +8,7 @@ struct ObservationRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "observations"
 
     enum CodingKeys: String, CodingKey {
-        case id, origin, seq, hlc, kind, subjects, text, evidence, importance, generator, support
+        case id, origin, seq, hlc, kind, subjects, text, evidence, importance, generator, support, confidence
         case timeStart = "time_start"
         case timeEnd = "time_end"
     }
@@ -16,6 +16,7 @@ struct ObservationRow: Codable, FetchableRecord, PersistableRecord {
     enum Columns {
         static let id = Column(CodingKeys.id)
         static let origin = Column(CodingKeys.origin)
+        static let timeStart = Column(CodingKeys.timeStart)
         static let timeEnd = Column(CodingKeys.timeEnd)
     }
 
@@ -34,6 +35,8 @@ struct ObservationRow: Codable, FetchableRecord, PersistableRecord {
     var support: Int
     var timeStart: UTCMillis
     var timeEnd: UTCMillis
+    /// Added by migration `v7-digest-confidence`; NULL for observations written before it.
+    var confidence: Double?
 
     init(_ record: ObservationRecord, of event: Event) {
         id = record.id
@@ -49,13 +52,15 @@ struct ObservationRow: Codable, FetchableRecord, PersistableRecord {
         support = record.support
         timeStart = record.timeStart
         timeEnd = record.timeEnd
+        confidence = record.confidence
     }
 
     var stored: StoredObservation {
         StoredObservation(
             record: ObservationRecord(
                 id: id, kind: kind, subjects: subjects, text: text, evidenceIDs: evidence, importance: importance,
-                generator: generator, support: support, timeStart: timeStart, timeEnd: timeEnd),
+                generator: generator, support: support, timeStart: timeStart, timeEnd: timeEnd,
+                confidence: confidence),
             origin: origin, hlc: hlc)
     }
 

@@ -26,6 +26,9 @@ enum Schema {
         migrator.registerMigration("v6-recall-generation") { db in
             try db.execute(sql: RecallSchema.v6)
         }
+        migrator.registerMigration("v7-digest-confidence") { db in
+            try db.execute(sql: DigestSchema.v7)
+        }
         return migrator
     }
 

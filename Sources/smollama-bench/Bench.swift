@@ -12,7 +12,8 @@ import SmollamaStore
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smollama-bench", abstract: "Measure Smollama against baselines, in one run.",
-        subcommands: [IngestBench.self, DashboardBench.self, MQTTBench.self, SyncBench.self, RecallBench.self],
+        subcommands: [IngestBench.self, DashboardBench.self, MQTTBench.self, SyncBench.self, RecallBench.self,
+                      WeekReportBench.self],
         defaultSubcommand: IngestBench.self)
 }
 

@@ -62,6 +62,7 @@ struct ObserveCommand: AsyncParsableCommand {
             print("Observed \(report.windows) windows from \(Terminal.timestamp(start)) to \(Terminal.timestamp(end)).")
             print("Observations: \(stored.isEmpty ? "none new" : stored.joined(separator: ", ")), "
                   + "\(report.merged) merged into earlier ones.")
+            if report.digests > 0 { print("Daily digests: \(report.digests) new.") }
             if report.modelFallbacks > 0 {
                 print("The model failed or was too slow on \(report.modelFallbacks) windows: rules wrote them.")
             }

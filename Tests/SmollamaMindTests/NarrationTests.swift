@@ -10,53 +10,50 @@ import Testing
 @Suite struct NarrationTests {
     typealias T = HouseTime
 
+    /// The "over a simulated week", CI-sized (2 days; the week is `smollama-bench
+    /// week-report`): every stored observation re-verifies against its window's evidence rebuilt
+    /// from the store, no text names a sensor id, each situation uses its phrasings, one digest a day.
     @Test func twoSimulatedDaysOfRulesObservationsReadWellAndReverify() async throws {
         let store = try await TestStore()
         let start = T.tuesday - T.day
         let end = T.tuesday + T.day
         try await seedSimulatedHouse(store, from: start - 7 * T.day, to: end)
-        let loop = observationLoop(store, narrator: nil)
+        let stamps = StampCounter(start: (T.wednesday + 7 * T.day).rawValue)
         let builder = EvidenceBuilder(database: store.database)
-        let narrator = RulesNarrator()
-        let verifier = ObservationVerifier()
-        let sensors = try await store.database.readings.registeredSensors().map(\.descriptor.id.rawValue)
-        var used: [NarrationSituation: Set<Int>] = [:]
-        var seen: [NarrationSituation: Int] = [:]
-        var window = start
-        while window < end {
-            let outcome = try await loop.observe(windowStart: window, windowEnd: window + 15 * T.minute)
-            #expect(!outcome.stored.isEmpty, "window at \(window) wrote nothing")
-            let packet = try await builder.build(windowStart: window, windowEnd: window + 15 * T.minute)
-            for (_, situation, variant) in narrator.narrated(packet) {
-                used[situation, default: []].insert(variant)
-                seen[situation, default: 0] += 1
-            }
-            // Every stored observation re-verifies against the window's evidence: its text, kind
-            // and the facts of this window it cites.
-            for record in outcome.stored {
-                let ids = packet.facts.filter { record.evidenceIDs.contains($0.key) }.map(\.id)
-                let draft = ObservationDraft(kind: record.kind, subjects: record.subjects, text: record.text,
-                                             evidenceIDs: ids, importance: record.importance)
-                #expect(verifier.verify(draft, against: packet) == nil, "\(record.text)")
-            }
-            window += 15 * T.minute
-        }
+        let digest = DailyDigest(database: store.database, origin: store.node)
+        let loop = ObservationLoop(database: store.database, origin: store.node, builder: builder, narrator: nil,
+                                   digest: digest, stamp: { stamps.stamp() }, logger: .quiet)
+        let report = try await ObservationQuality.run(
+            loop: loop, builder: builder, digest: digest, database: store.database, origin: store.node, from: start,
+            to: end, interval: .seconds(900), dedupWindow: ObserveConfig().dedupWindow.duration)
+        #expect(report.days.map(\.windows) == [96, 96])
+        #expect(report.days.allSatisfy { ($0.stored["rules"] ?? 0) > 0 })
+        // Every stored observation re-verifies; every digest too.
+        #expect(report.failures.isEmpty, "\(report.failures)")
+        #expect(report.generators["rules"].map { $0.stored > 0 && $0.verified == $0.stored } == true)
+        #expect(report.generators["llm"] == nil)
+        // One digest per day, the day's own.
+        #expect(report.days.map(\.digests) == [1, 1])
+        #expect(report.digestsVerified == 2)
         let stored = try await store.database.knowledge.recentObservations(limit: 1000).map(\.record)
+        #expect(stored.filter { $0.kind == DailyDigest.kind }.map(\.timeStart).sorted() == [start, T.tuesday])
         #expect(stored.allSatisfy { $0.generator == .rules })
-        for record in stored {
-            for sensor in sensors { #expect(!record.text.contains(sensor), "\(record.text)") }
-            #expect(!record.text.contains("_"), "\(record.text)")
-        }
+        // No sensor id in any text.
+        #expect(report.sensorIDTexts.isEmpty, "\(report.sensorIDTexts)")
+        for record in stored { #expect(!record.text.contains("_"), "\(record.text)") }
+        #expect(report.duplicates == 0)
         // The planted night motion reads as people would say it.
         #expect(stored.contains { $0.kind == "anomaly" && $0.text.lowercased().contains("motion in the hallway at 03:10") })
         // Each situation that came up often enough used every one of its phrasings.
-        #expect((seen[.activity] ?? 0) >= 10)
+        #expect((report.situations["activity"] ?? 0) >= 10)
         let counts: [NarrationSituation: Int] = [.activity: 3, .unusualHour: 2, .unusualLevel: 3, .nightDoor: 2, .fault: 2]
-        for (situation, count) in counts where (seen[situation] ?? 0) >= 4 * count {
-            #expect(used[situation] == Set(0..<count), "\(situation): \(used[situation] ?? [])")
+        for (situation, count) in counts where (report.situations[situation.rawValue] ?? 0) >= 4 * count {
+            #expect(report.variants[situation.rawValue] == Array(0..<count), "\(situation): \(report.variants)")
         }
         // Quiet phrasings follow the part of the day: two days have all four.
-        #expect(used[.quiet] == Set(0..<4))
+        #expect(report.variants["quiet"] == [0, 1, 2, 3])
+        for record in stored where record.kind == DailyDigest.kind { print("digest:", record.text) }
+        print("situations:", report.situations, "variants:", report.variants, "repeated texts:", report.repeatedTexts)
     }
 
     @Test func namesAreRoomsAndQuantitiesNeverIDs() {

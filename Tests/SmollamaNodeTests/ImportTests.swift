@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaCore
+import SmollamaMind
 @testable import SmollamaNode
 import SmollamaStore
 import SmollamaTesting
@@ -320,5 +321,33 @@ import Testing
         #expect(try await service(horizon: 86_400_000).backfill() == 11)
         #expect(try await runtime.database.knowledge.lastObservedEnd(origin: runtime.identity.nodeID)?.rawValue == stoppedAt + 11 * 900_000)
         #expect(try await service(horizon: 86_400_000).missedWindows(now: UTCMillis(rawValue: restart)).isEmpty)
+    }
+
+    /// `observe --from --to` over past days writes each day's digest once its last window is
+    /// observed; a second run over the same range writes none.
+    @Test func observingPastDaysWritesOneDigestPerDay() async throws {
+        let file = try wideCSV()
+        _ = try await run(file.path) {
+            $0.mappings = [try ImportMapping(parsing: "Temp=living_room.temperature:°C"),
+                           try ImportMapping(parsing: "Motion=hallway.motion")]
+        }
+        let clock = try await MemoryWiring.commandClock(runtime: runtime)
+        let local = LocalClock(timeZone: runtime.config.node.timeZone)
+        let day = local.dayIndex(UTCMillis(rawValue: Self.start + 86_400_000)) - 1
+        let midnight = local.midnight(ofDay: day + 1).rawValue
+        func observe() async throws -> ObserveHistory.Report {
+            let loop = ObserveHistory.loop(runtime: runtime, clock: clock, narrator: nil, logger: .quiet)
+            return try await ObserveHistory.observe(loop: loop, reflection: nil, from: midnight - 3_600_000, to: midnight,
+                                                    interval: 900_000)
+        }
+        #expect(try await observe().digests == 1)
+        #expect(try await observe().digests == 0, "a re-run writes no second digest")
+        let digests = try await runtime.database.knowledge.recentObservations(limit: 1000).map(\.record)
+            .filter { $0.kind == DailyDigest.kind }
+        #expect(digests.count == 1 && digests.first?.timeEnd.rawValue == midnight)
+        let record = try #require(digests.first)
+        let packet = try await ObserveHistory.digest(runtime: runtime).packet(day: day)
+        #expect(DailyDigest.verify(record, against: packet) == nil, "\(record.text)")
+        #expect(record.text.contains("°C") && !record.text.contains("living_room"), "\(record.text)")
     }
 }
