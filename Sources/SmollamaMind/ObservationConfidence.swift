@@ -1,5 +1,5 @@
 import Foundation
-public import SmollamaCore
+import SmollamaCore
 
 /// An observation's confidence (0…1) from the facts it cites, never from the model and never a
 /// constant per level: how clearly each fact shows what it says (its effect), how much history
