@@ -274,3 +274,16 @@ public struct RuntimeHealth: Sendable, Hashable {
         self.detail = detail
     }
 }
+
+/// A reply message as both wire formats send it (Ollama's `message`, OpenAI's `message` and
+/// stream `delta`): decoding is lenient, with optional fields checked where required. Only the
+/// tool-call shape differs.
+struct WireMessage<ToolCall: Decodable>: Decodable {
+    var role: String?
+    var content: String?
+    var toolCalls: [ToolCall]?
+    enum CodingKeys: String, CodingKey {
+        case role, content
+        case toolCalls = "tool_calls"
+    }
+}

@@ -332,15 +332,7 @@ func makeEmbeddingResult(model: String, vectors: [[Double]], count: Int, url: St
 
 /// Ollama wire types (decoding is lenient: optional fields, checked where required).
 enum OllamaWire {
-    struct Message: Decodable {
-        var role: String?
-        var content: String?
-        var toolCalls: [WireToolCall]?
-        enum CodingKeys: String, CodingKey {
-            case role, content
-            case toolCalls = "tool_calls"
-        }
-    }
+    typealias Message = WireMessage<WireToolCall>
 
     struct WireToolCall: Decodable {
         struct Function: Decodable {

@@ -246,15 +246,7 @@ enum OpenAIWire {
         var function: FunctionCall?
     }
 
-    struct Message: Decodable {
-        var role: String?
-        var content: String?
-        var toolCalls: [WireToolCall]?
-        enum CodingKeys: String, CodingKey {
-            case role, content
-            case toolCalls = "tool_calls"
-        }
-    }
+    typealias Message = WireMessage<WireToolCall>
 
     struct Choice: Decodable {
         var message: Message?
