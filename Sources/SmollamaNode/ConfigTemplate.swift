@@ -158,6 +158,12 @@ public enum ConfigTemplate {
           min_model_score: 0.8     # share of `smollama models check` tasks the model must pass to write (else rules)
           calibrate: true          # check a new or changed chat model in the background
 
+        # Rooms named by hand: an area and the sensor ids in it. A sensor not listed is in its id's
+        # first part (hallway.motion → hallway). Presence, evidence and sentences all use it; an id
+        # that is not a sensor of this node is refused at start, naming the key.
+        # areas:
+        #   study: [office.co2, office.light]
+
         # Memories and recall. Reflection turns routines in the hourly rollups into memories
         # ("hallway.motion on weekdays is usually active 07:00–09:00"); a changed routine closes the
         # old memory and supersedes it. Recall ranks memories and observations by embeddings

@@ -197,3 +197,32 @@ func seed(_ store: TestStore, _ sensors: [SensorDescriptor], from start: UTCMill
 }
 
 private typealias T = HouseTime
+
+/// `areas:` moves sensors into a named room for presence, evidence and sentences alike.
+@Suite struct AreaEvidenceTests {
+    @Test func anAreaIsTheRoomEverywhere() async throws {
+        let store = try await TestStore()
+        let day = HouseTime.wednesday
+        try await seedSimulatedHouse(store, from: day - 3 * HouseTime.day, to: day + HouseTime.day,
+                                     house: RoomEvidenceTests.ordinaryHouse())
+        let areas: [SensorID: String] = ["study.co2": "office", "study.light": "office"]
+        let rooms = try await PresenceReader(database: store.database, timeZone: LocalClock.utc, areas: areas).rooms()
+        #expect(rooms.map(\.room) == ["hallway", "living_room", "office"])
+        let builder = EvidenceBuilder(database: store.database, settings: EvidenceSettings(areas: areas))
+        var told: [String] = []
+        for index in 28..<96 {
+            let start = day + .milliseconds(Int64(index) * 15 * HouseTime.minute)
+            let packet = try await builder.build(windowStart: start, windowEnd: start + .milliseconds(15 * HouseTime.minute))
+            #expect(packet.presence.map(\.room) == ["hallway", "living_room", "office"])
+            #expect(!packet.facts.contains { $0.room == "study" })
+            for (draft, situation, _) in RulesNarrator(limit: 10).narrated(packet)
+            where situation == .arrival || situation == .departure {
+                guard draft.subjects.contains("study.co2") else { continue }
+                #expect(draft.text.contains("office") && !draft.text.contains("study"), "\(draft.text)")
+                #expect(ObservationVerifier().verify(draft, against: packet) == nil, "\(draft.text)")
+                told.append(draft.text)
+            }
+        }
+        #expect(!told.isEmpty, "the office's comings and goings are told")
+    }
+}
