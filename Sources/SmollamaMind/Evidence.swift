@@ -226,6 +226,8 @@ public struct EvidenceSettings: Sendable, Hashable {
 public struct EvidenceBuilder: Sendable {
     public let database: SmollamaDatabase
     public let settings: EvidenceSettings
+    /// Rollups read ahead by `preloaded(from:to:)`; nil: each read goes to the store.
+    var cache: RollupCache?
 
     public init(database: SmollamaDatabase, settings: EvidenceSettings = .init()) {
         self.database = database
@@ -257,10 +259,10 @@ public struct EvidenceBuilder: Sendable {
         let faulty = Dictionary(summaries.map { ($0.sensor.id, $0) }, uniquingKeysWith: { first, _ in first })
         var numeric: [NumericSeries] = []
         for sensor in registered.map(\.descriptor).sorted(by: { $0.id < $1.id }) {
-            let window = try await database.readings.rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
-            let previous = try await database.readings.rollups(
+            let window = try await rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
+            let previous = try await rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: start - length, to: start)
-            let history = try await database.readings.rollups(
+            let history = try await rollups(
                 sensor: sensor.id, resolution: .hour, from: start - .seconds(Int64(settings.baselineDays) * 86_400),
                 to: Rollup.Resolution.hour.bucketStart(start))
             let sameHour = history.filter {
@@ -364,7 +366,7 @@ public struct EvidenceBuilder: Sendable {
         var notable: [EvidenceFact] = []
         if activations > 0, let firstActive = window.first(where: { $0.onCount > 0 }) {
             // The last active 5-minute bucket before this window (within a day).
-            let before = try await database.readings.rollups(
+            let before = try await rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: firstActive.bucketStart - .seconds(86_400),
                 to: firstActive.bucketStart)
             let lastActive = before.last(where: { $0.onCount > 0 || $0.onDuration > 0 })

@@ -84,8 +84,8 @@ extension EvidenceBuilder {
                      id: () -> String) async throws -> EvidenceFact? {
         let sensor = humidity.descriptor.id
         let lookBack = start - .seconds(12 * 3600)
-        let humid = try await database.readings.rollups(sensor: sensor, resolution: .fiveMinutes, from: lookBack, to: end)
-        let warm = try await database.readings.rollups(sensor: temperature.descriptor.id, resolution: .fiveMinutes,
+        let humid = try await rollups(sensor: sensor, resolution: .fiveMinutes, from: lookBack, to: end)
+        let warm = try await rollups(sensor: temperature.descriptor.id, resolution: .fiveMinutes,
                                                        from: lookBack, to: end)
         if let stretch = Self.humidStretch(humid, start: start, end: end) {
             let inside = humid.filter { $0.bucketStart >= stretch.from && $0.bucketStart < stretch.to }
@@ -178,7 +178,7 @@ extension EvidenceBuilder {
     func airFact(room: String, co2 sensor: SensorDescriptor, start: UTCMillis, end: UTCMillis, id: () -> String)
         async throws -> EvidenceFact?
     {
-        let rollups = try await database.readings.rollups(sensor: sensor.id, resolution: .fiveMinutes,
+        let rollups = try await rollups(sensor: sensor.id, resolution: .fiveMinutes,
                                                           from: start - .seconds(3600), to: end)
             .filter { $0.count > 0 }
         return Self.airFact(room: room, sensor: sensor.id, rollups: rollups, start: start,

@@ -16,20 +16,20 @@ extension EvidenceBuilder {
         var facts: [EvidenceFact] = []
         var presence: [PresenceWindow] = []
         for room in PresenceRoom.rooms(descriptors, areas: settings.areas) {
-            var rollups: [SensorID: [Rollup]] = [:]
+            var series: [SensorID: [Rollup]] = [:]
             for sensor in room.sensors {
                 // The history, the window and one bucket after it (the last bucket's CO₂ slope).
-                rollups[sensor] = try await database.readings.rollups(
+                series[sensor] = try await rollups(
                     sensor: sensor, resolution: .fiveMinutes, from: historyStart,
                     to: end + .milliseconds(PresenceInference.bucket))
             }
-            if let (fact, window) = Self.presenceFact(room: room, rollups: rollups, start: start, end: end, clock: clock,
+            if let (fact, window) = Self.presenceFact(room: room, rollups: series, start: start, end: end, clock: clock,
                                                       id: nextID) {
                 facts.append(fact)
                 presence.append(window)
             }
             for sensor in room.light {
-                if let fact = lightFact(room: room.room, sensor: sensor, rollups: rollups[sensor] ?? [], start: start,
+                if let fact = lightFact(room: room.room, sensor: sensor, rollups: series[sensor] ?? [], start: start,
                                         end: end, clock: clock, id: nextID) {
                     facts.append(fact)
                 }
