@@ -72,7 +72,7 @@ extension RulesNarrator {
         case .presence:
             guard let at else { return nil }
             if fact.note?.hasPrefix("became occupied") == true {
-                return pick(.arrival, "activity", ["The \(room) became occupied at \(at).", "Someone is in the \(room) since \(at)."])
+                return pick(.arrival, "activity", ["The \(room) became occupied at \(at).", "Someone has been in the \(room) since \(at)."])
             }
             return pick(.departure, "activity", ["The \(room) has been empty since \(at).", "The \(room) emptied at \(at)."])
         case .window, .numeric, .binary, .notable:
