@@ -7,8 +7,9 @@ import SmollamaStore
 /// 5-minute buckets larger than the room's own split between small and large steps (Otsu's
 /// threshold over its history, used only when the two groups stand apart) is a lamp switched;
 /// up from the room's dark level (a tenth of its brightest hour's median) it is "lamps on after
-/// dark", down to it "lamps off". Lamps on at an hour of day the room is lit on at most
-/// `unusualProbability` of days (03:00) are unusual.
+/// dark", down to it "lamps off". Lamps on at night — an hour of day the room is lit on at most
+/// `unusualProbability` of days, and so are the hours either side (03:00, not the edge of the
+/// evening's habit or of daylight) — are unusual.
 struct LampModel: Sendable {
     let means: [Int64: Double]
     let clock: LocalClock
@@ -74,10 +75,15 @@ extension EvidenceBuilder {
             ]
             var factLevel = EvidenceFact.Level.activity
             var note = direction > 0 ? "lamps on after dark" : "lamps off"
-            if direction > 0, let share = model.litShare(hour: clock.hour(time), minimumDays: settings.minimumBaselineDays) {
+            let hour = clock.hour(time)
+            if direction > 0, let share = model.litShare(hour: hour, minimumDays: settings.minimumBaselineDays) {
                 values.append(EvidenceValue(name: "share of days lit at this hour", value: (share * 100).rounded(),
                                             unit: "%", decimals: 0))
-                if share <= settings.unusualProbability {
+                // At night: the hours either side rarely lit too (not the edge of a habit or of daylight).
+                let around = [(hour + 23) % 24, (hour + 1) % 24].compactMap {
+                    model.litShare(hour: $0, minimumDays: settings.minimumBaselineDays)
+                }
+                if share <= settings.unusualProbability, around.allSatisfy({ $0 <= settings.unusualProbability }) {
                     factLevel = .unusual
                     note = "lamps on at an unusual hour"
                 }

@@ -55,7 +55,8 @@ import Testing
         }
         let report = flagged.sorted { $0.key < $1.key }.map { "day \($0.key): \($0.value.count)" }
         print("anomaly rate over \(days) ordinary days: \(flagged.count) days with unusual facts (\(report)); "
-              + "room kinds: \(roomFlagged.count) days, \(roomFacts) room facts above ordinary")
+              + "room kinds: \(roomFlagged.count) days, \(roomFacts) room facts above ordinary",
+              roomFlagged.sorted { $0.key < $1.key }.map { "day \($0.key): \($0.value)" })
         #expect(roomFlagged.count <= max(1, days / 14), "\(roomFlagged)")
         #expect(roomFacts > 0, "the room kinds said something over \(days) days")
     }
