@@ -48,6 +48,15 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
         /// Something worth telling on its own: first activity after a long quiet, a door open at
         /// night, a sensor fault.
         case notable
+        /// A room's temperature and humidity together: a humid stretch, dew point, the usual range
+        /// (`EvidenceComfort.swift`).
+        case comfort
+        /// A room's CO₂ crossing the ventilation limit (`EvidenceComfort.swift`).
+        case air
+        /// A room's lamps against its own dark hours (`EvidenceLight.swift`).
+        case light
+        /// A room's presence in the window, from `PresenceInference` (`EvidencePresence.swift`).
+        case presence
     }
 
     /// How far the fact is from the usual.
@@ -74,9 +83,11 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
     /// Earlier days the fact's baseline rests on (not shown in the prompt): what
     /// `ObservationConfidence` weighs. Nil for facts without a baseline.
     public var baselineDays: Int?
+    /// The room key (`living_room`, or an area from `areas:`) of a room fact; nil otherwise.
+    public var room: String?
 
     public init(id: String, key: String, kind: Kind, sensor: SensorID?, values: [EvidenceValue], level: Level,
-                note: String? = nil) {
+                note: String? = nil, room: String? = nil) {
         self.id = id
         self.key = key
         self.kind = kind
@@ -84,6 +95,7 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
         self.values = values
         self.level = level
         self.note = note
+        self.room = room
     }
 
     public func value(_ name: String) -> EvidenceValue? { values.first { $0.name == name } }
@@ -109,8 +121,12 @@ public struct EvidenceFact: Sendable, Hashable, Codable {
         }
     }
 
-    /// The line's head after the id: `hallway.motion first activity after a long quiet`, `window Sunday`.
-    var lineHead: String { [sensor?.rawValue ?? "window", note].compactMap { $0 }.joined(separator: " ") }
+    /// The line's head after the id: `hallway.motion first activity after a long quiet`, `window
+    /// Sunday`, `study presence occupied (motion in 3 of 3 buckets)`.
+    var lineHead: String {
+        let head = room.map { "\($0) \(kind.rawValue)" } ?? sensor?.rawValue ?? "window"
+        return [head, note].compactMap { $0 }.joined(separator: " ")
+    }
 
     /// One compact prompt line: `f3 hallway.motion: activations 1 times, on 2 min; usual activity
     /// at this hour 20 % of days [UNUSUAL]`.
@@ -133,12 +149,18 @@ public struct EvidencePacket: Sendable, Hashable, Codable {
     public var facts: [EvidenceFact]
     /// Every sensor the node knows (for verification: unknown sensors are rejected).
     public var sensors: [SensorID: SensorDescriptor]
+    /// Sensors placed in a named area by `areas:` (the rest are in their id's first part).
+    public var areas: [SensorID: String]
+    /// Each room's presence in the window: state, confidence and the facts it rests on.
+    public var presence: [PresenceWindow] = []
 
-    public init(windowStart: UTCMillis, windowEnd: UTCMillis, facts: [EvidenceFact], sensors: [SensorID: SensorDescriptor]) {
+    public init(windowStart: UTCMillis, windowEnd: UTCMillis, facts: [EvidenceFact], sensors: [SensorID: SensorDescriptor],
+                areas: [SensorID: String] = [:]) {
         self.windowStart = windowStart
         self.windowEnd = windowEnd
         self.facts = facts
         self.sensors = sensors
+        self.areas = areas
     }
 
     public func fact(id: String) -> EvidenceFact? { facts.first { $0.id == id } }
@@ -179,10 +201,17 @@ public struct EvidenceSettings: Sendable, Hashable {
     public var nightHours: Range<Int>
     /// Baselines need at least this many earlier days to say anything.
     public var minimumBaselineDays: Int
+    /// Sensors placed in a named area (`areas:` in config.yaml); the rest are in their id's first part.
+    public var areas: [SensorID: String]
+    /// Days of 5-minute rollups presence and lamps learn a room's thresholds from.
+    public var presenceDays: Int
 
     public init(baselineDays: Int = 28, timeZone: TimeZone = LocalClock.utc, unusualProbability: Double = 0.25,
                 longQuiet: Duration = .seconds(3 * 3600), unusualDeviation: Double = 3, strongDeviation: Double = 5,
-                nightHours: Range<Int> = 0..<5, minimumBaselineDays: Int = 5) {
+                nightHours: Range<Int> = 0..<5, minimumBaselineDays: Int = 5, areas: [SensorID: String] = [:],
+                presenceDays: Int = 14) {
+        self.areas = areas
+        self.presenceDays = presenceDays
         self.baselineDays = baselineDays
         self.timeZone = timeZone
         self.unusualProbability = unusualProbability
@@ -194,49 +223,14 @@ public struct EvidenceSettings: Sendable, Hashable {
     }
 }
 
-/// Local calendar fields of a node-clock instant in a time zone, daylight saving included (the
-/// zone's offset at that instant; no Calendar: fast and deterministic).
-public struct LocalClock: Sendable, Hashable {
-    public static let utc = TimeZone(secondsFromGMT: 0) ?? .current
-
-    public let timeZone: TimeZone
-
-    public init(timeZone: TimeZone) { self.timeZone = timeZone }
-
-    /// Milliseconds of local wall time since 1970-01-01 00:00 local.
-    public func local(_ time: UTCMillis) -> Int64 {
-        time.rawValue + Int64(timeZone.secondsFromGMT(for: time.date)) * 1000
-    }
-    /// 0…23.
-    public func hour(_ time: UTCMillis) -> Int { Int(((local(time) % 86_400_000) + 86_400_000) % 86_400_000 / 3_600_000) }
-    public func minute(_ time: UTCMillis) -> Int { Int(((local(time) % 3_600_000) + 3_600_000) % 3_600_000 / 60_000) }
-    /// 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
-    public func weekday(_ time: UTCMillis) -> Int {
-        let day = Int(floorDiv(local(time), 86_400_000))
-        return ((day + 3) % 7 + 7) % 7
-    }
-    public func isWeekend(_ time: UTCMillis) -> Bool { weekday(time) >= 5 }
-    public func dayIndex(_ time: UTCMillis) -> Int64 { floorDiv(local(time), 86_400_000) }
-    /// The instant local day `day` (a `dayIndex`) starts: its midnight, or the first instant after
-    /// it where daylight saving skips midnight.
-    public func midnight(ofDay day: Int64) -> UTCMillis {
-        let start = day * 86_400_000
-        let guess = start - (local(UTCMillis(rawValue: start)) - start)
-        let off = local(UTCMillis(rawValue: guess)) - start
-        return UTCMillis(rawValue: off == 0 ? guess : guess - off)
-    }
-
-    static let weekdayNames = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-    private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
-}
-
 /// Computes a window's evidence from rollups (5-minute buckets for the window, hourly buckets for
 /// the baselines): deterministic, no model involved. Baselines compare the window's hour of day
 /// with the same hour on the same kind of day (weekday or weekend) over the last `baselineDays`.
 public struct EvidenceBuilder: Sendable {
     public let database: SmollamaDatabase
     public let settings: EvidenceSettings
+    /// Rollups read ahead by `preloaded(from:to:)`; nil: each read goes to the store.
+    var cache: RollupCache?
 
     public init(database: SmollamaDatabase, settings: EvidenceSettings = .init()) {
         self.database = database
@@ -266,11 +260,12 @@ public struct EvidenceBuilder: Sendable {
 
         let summaries = try await database.sensorSummaries(now: end)
         let faulty = Dictionary(summaries.map { ($0.sensor.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var numeric: [NumericSeries] = []
         for sensor in registered.map(\.descriptor).sorted(by: { $0.id < $1.id }) {
-            let window = try await database.readings.rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
-            let previous = try await database.readings.rollups(
+            let window = try await rollups(sensor: sensor.id, resolution: .fiveMinutes, from: start, to: end)
+            let previous = try await rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: start - length, to: start)
-            let history = try await database.readings.rollups(
+            let history = try await rollups(
                 sensor: sensor.id, resolution: .hour, from: start - .seconds(Int64(settings.baselineDays) * 86_400),
                 to: Rollup.Resolution.hour.bucketStart(start))
             let sameHour = history.filter {
@@ -278,6 +273,7 @@ public struct EvidenceBuilder: Sendable {
             }
             switch sensor.kind {
             case .numeric:
+                numeric.append(NumericSeries(descriptor: sensor, window: window, previous: previous, sameHour: sameHour))
                 if let fact = numericFact(sensor, window: window, previous: previous, sameHour: sameHour, start: start,
                                           id: nextID()) {
                     facts.append(fact)
@@ -299,9 +295,14 @@ public struct EvidenceBuilder: Sendable {
                     level: .strong, note: EvidenceFact.faultNote))
             }
         }
-        return EvidencePacket(
-            windowStart: start, windowEnd: end, facts: facts,
-            sensors: Dictionary(registered.map { ($0.descriptor.id, $0.descriptor) }, uniquingKeysWith: { a, _ in a }))
+        let rooms = try await roomFacts(numeric: numeric, descriptors: registered.map(\.descriptor), start: start,
+                                        end: end, nextID: nextID)
+        var packet = EvidencePacket(
+            windowStart: start, windowEnd: end, facts: facts + rooms.facts,
+            sensors: Dictionary(registered.map { ($0.descriptor.id, $0.descriptor) }, uniquingKeysWith: { a, _ in a }),
+            areas: settings.areas)
+        packet.presence = rooms.presence
+        return packet
     }
 
     func numericFact(_ sensor: SensorDescriptor, window: [Rollup], previous: [Rollup], sameHour: [Rollup],
@@ -370,7 +371,7 @@ public struct EvidenceBuilder: Sendable {
         var notable: [EvidenceFact] = []
         if activations > 0, let firstActive = window.first(where: { $0.onCount > 0 }) {
             // The last active 5-minute bucket before this window (within a day).
-            let before = try await database.readings.rollups(
+            let before = try await rollups(
                 sensor: sensor.id, resolution: .fiveMinutes, from: firstActive.bucketStart - .seconds(86_400),
                 to: firstActive.bucketStart)
             let lastActive = before.last(where: { $0.onCount > 0 || $0.onDuration > 0 })

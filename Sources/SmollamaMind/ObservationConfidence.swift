@@ -16,7 +16,9 @@ import SmollamaCore
 /// activity 1 − ½^activations (one trigger alone is weak); a quiet sensor 0.5 (silence alone
 /// could be a dead sensor: several quiet sensors together make it likely); a long quiet ended
 /// min(1, quiet / (2 × long quiet)); a door at night 0.95; a fault 1 − ½^(failed reads / 3);
-/// a level without a baseline 0.5.
+/// a level without a baseline 0.5; a humid stretch or CO₂ above its limit 1 − ½^(minutes / 15);
+/// a reading outside the room's usual range 0.75 × history; a lamp 0.8 (at an unusual hour, as a
+/// binary sensor's unusual hour); a room's presence, the inference's own confidence.
 public struct ObservationConfidence: Sendable, Hashable {
     public var settings: EvidenceSettings
 
@@ -62,6 +64,21 @@ public struct ObservationConfidence: Sendable, Hashable {
                 return min(1, quiet.value / max(0.1, 2 * long)) * history
             }
             return 0.95
+        case .comfort, .air:
+            // Measured against a fixed limit: the longer above it, the surer (15 min → 0.5).
+            if let above = fact.value("time above limit") { return 1 - pow(0.5, above.value / 15) }
+            // Outside the room's own range at this hour: as sure as the range's history.
+            return 0.75 * history
+        case .light:
+            if fact.level >= .unusual, let share = fact.value("share of days lit at this hour") {
+                let p = share.value / 100
+                return (1 - 0.5 * min(1, p / max(0.01, settings.unusualProbability))) * history
+            }
+            // A step larger than the room's own split between small and large steps.
+            return 0.8
+        case .presence:
+            // The presence inference's own confidence (agreeing signals, from the room's history).
+            return fact.value("confidence")?.value ?? 0.5
         }
     }
 

@@ -9,12 +9,7 @@ public struct DisplayNames: Sendable, Hashable {
     public init(areas: [SensorID: String] = [:]) { self.areas = areas }
 
     /// The room or area, in words; nil for an id without a room part (`cpu_temp`).
-    public func room(_ sensor: SensorID) -> String? {
-        if let area = areas[sensor] { return area }
-        let parts = sensor.rawValue.split(separator: ".")
-        guard parts.count >= 2 else { return nil }
-        return parts[0].replacingOccurrences(of: "_", with: " ")
-    }
+    public func room(_ sensor: SensorID) -> String? { PresenceRoom.key(of: sensor, areas: areas).map(Self.words) }
 
     /// The sensor as the subject of a sentence, lower case: "motion in the hallway", "the hallway
     /// door", "the living room temperature".
@@ -46,6 +41,9 @@ public struct DisplayNames: Sendable, Hashable {
 /// The situations the rules narrator writes about, each with a few phrasings.
 public enum NarrationSituation: String, Sendable, Hashable, CaseIterable, Codable {
     case quiet, activity, unusualHour, quietEnded, nightDoor, fault, unusualLevel
+    /// Rooms (`ObservationRulesRooms.swift`): a humid stretch, comfort outside the usual range,
+    /// CO₂ over the ventilation limit, lamps on / off / at an unusual hour, arrivals, departures.
+    case humid, comfortRange, ventilate, lampsOn, lampsOff, lampsUnusual, arrival, departure
 }
 
 /// Sentences from the evidence when no model has passed calibration, the model is down, or its
@@ -68,13 +66,34 @@ public struct RulesNarrator: Sendable {
 
     /// The drafts with the situation and phrasing each one used (for tests and reports).
     public func narrated(_ packet: EvidencePacket) -> [(draft: ObservationDraft, situation: NarrationSituation, variant: Int)] {
+        // Areas the evidence was built with name rooms too.
+        let narrator = RulesNarrator(limit: limit, names: DisplayNames(areas: packet.areas.merging(names.areas) { $1 }))
+        return narrator.narratedWithNames(packet)
+    }
+
+    private func narratedWithNames(_ packet: EvidencePacket)
+        -> [(draft: ObservationDraft, situation: NarrationSituation, variant: Int)]
+    {
         let highlights = packet.highlights
         if highlights.isEmpty { return quiet(packet).map { [$0] } ?? [] }
         var drafts: [(ObservationDraft, NarrationSituation, Int)] = []
         var covered: Set<SensorID> = []
+        // A room fact speaks for the sensor it is about (a humid stretch says more than the
+        // humidity's level), and an arrival or departure for the lamps switched with it.
+        let spokenFor = Set(highlights.filter { $0.kind == .comfort }.compactMap(\.sensor))
+        let changedRooms = Set(highlights.filter { $0.kind == .presence }.compactMap(\.room))
         var plain: [EvidenceFact] = []
         for fact in highlights {
-            guard drafts.count < limit, let sensor = fact.sensor else { continue }
+            guard drafts.count < limit else { continue }
+            if let room = fact.room {
+                if let sensor = fact.sensor, covered.contains(sensor) { continue }
+                if fact.kind == .light, fact.level < .unusual, changedRooms.contains(room) { continue }
+                guard let sentence = roomSentence(fact, room: room, packet: packet) else { continue }
+                covered.formUnion(sentence.0.subjects.map { SensorID($0) })
+                drafts.append(sentence)
+                continue
+            }
+            guard let sensor = fact.sensor, !(fact.kind == .numeric && spokenFor.contains(sensor)) else { continue }
             // A notable fact speaks for its sensor; the sensor's plain activity line adds nothing.
             if fact.kind == .binary && covered.contains(sensor) { continue }
             if fact.kind == .binary && fact.level == .activity {
@@ -165,7 +184,7 @@ public struct RulesNarrator: Sendable {
             return (draft, situation, variant)
         }
         switch fact.kind {
-        case .window:
+        case .window, .comfort, .air, .light, .presence:
             return nil
         case .notable:
             if fact.note == EvidenceFact.faultNote, let reads = fact.value("failed reads") {

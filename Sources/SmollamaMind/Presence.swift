@@ -45,9 +45,8 @@ public struct PresenceRoom: Sendable, Hashable {
     public static func rooms(_ descriptors: [SensorDescriptor], areas: [SensorID: String] = [:]) -> [PresenceRoom] {
         var byRoom: [String: PresenceRoom] = [:]
         for descriptor in descriptors {
-            let parts = descriptor.id.rawValue.split(separator: ".")
-            guard let room = areas[descriptor.id] ?? (parts.count >= 2 ? String(parts[0]) : nil) else { continue }
-            let quantity = descriptor.deviceClass ?? String(parts.last ?? "")
+            guard let room = key(of: descriptor.id, areas: areas) else { continue }
+            let quantity = Self.quantity(descriptor)
             var entry = byRoom[room] ?? PresenceRoom(room: room)
             let binary = descriptor.kind == .binary
             switch (quantity, binary) {
@@ -60,6 +59,19 @@ public struct PresenceRoom: Sendable, Hashable {
             byRoom[room] = entry
         }
         return byRoom.values.sorted { $0.room < $1.room }
+    }
+
+    /// The room a sensor is in: the area `areas` names for it, else its id's first part
+    /// (`hallway.motion` → `hallway`); nil for an id without a room part (`cpu_temp`).
+    public static func key(of sensor: SensorID, areas: [SensorID: String]) -> String? {
+        if let area = areas[sensor] { return area }
+        let parts = sensor.rawValue.split(separator: ".")
+        return parts.count >= 2 ? String(parts[0]) : nil
+    }
+
+    /// What a sensor measures: its device class, else its id's last part (`study.co2` → `co2`).
+    public static func quantity(_ descriptor: SensorDescriptor) -> String {
+        descriptor.deviceClass ?? String(descriptor.id.rawValue.split(separator: ".").last ?? "")
     }
 }
 

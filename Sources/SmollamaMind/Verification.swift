@@ -191,7 +191,11 @@ public struct ObservationVerifier: Sendable {
                 vocabulary.formUnion(Units.words(deviceClass: descriptor.deviceClass))
             }
         }
-        if sensors.isEmpty { vocabulary = ["quiet", "window", "no", "nothing", "usual"] }
+        // Rooms by name: a room fact's room, and the areas `areas:` puts the sensors in.
+        for room in cited.compactMap(\.room) + sensors.compactMap({ packet.areas[$0] }) {
+            for part in room.lowercased().split(whereSeparator: { $0 == "_" || $0 == " " }) { vocabulary.insert(String(part)) }
+        }
+        if sensors.isEmpty && vocabulary.isEmpty { vocabulary = ["quiet", "window", "no", "nothing", "usual"] }
         vocabulary.subtract(["house", "sensor", "sensors"])
         guard vocabulary.contains(where: { $0.count >= 3 && lower.contains($0) }) else { return .genericText(text) }
         return nil
@@ -239,7 +243,8 @@ enum Units {
         case "door": ["door", "opened", "open"]
         case "temperature": ["temperature", "warm", "cool", "cold", "degrees", "°c"]
         case "humidity": ["humidity", "humid", "damp", "dry"]
-        case "illuminance": ["light", "lux", "bright", "dark"]
+        case "illuminance": ["light", "lux", "bright", "dark", "lamps"]
+        case "carbon_dioxide", "co2": ["co₂", "co2", "air", "ventilate"]
         default: []
         }
     }

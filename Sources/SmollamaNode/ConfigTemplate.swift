@@ -158,6 +158,12 @@ public enum ConfigTemplate {
           min_model_score: 0.8     # share of `smollama models check` tasks the model must pass to write (else rules)
           calibrate: true          # check a new or changed chat model in the background
 
+        # Rooms named by hand: an area and the sensor ids in it. A sensor not listed is in its id's
+        # first part (hallway.motion → hallway). Presence, evidence and sentences all use it; an id
+        # that is not a sensor of this node is refused at start, naming the key.
+        # areas:
+        #   study: [office.co2, office.light]
+
         # Memories and recall. Reflection turns routines, presence schedules and typical ranges in
         # the rollups into memories ("The living room is usually 17–19 °C in the evening"); a
         # changed one closes the old memory and supersedes it. Recall ranks memories and observations by embeddings

@@ -29,6 +29,7 @@ public enum Daemon {
         var context = runtime.driverContext(environment: environment, logger: logger)
         context.topics = mqtt.client
         let drivers = try runtime.makeDrivers(context: context, registry: registry)
+        _ = try await runtime.areas(extra: drivers.flatMap(\.driver.sensors).map(\.id))
         let clock = NodeClock(source: clockSource, persisted: try await database.meta.maxIssuedTimestamp(),
                               policy: config.clock.policy)
         let writer = ReadingWriter(

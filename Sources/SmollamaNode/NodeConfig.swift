@@ -187,9 +187,13 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var memory = MemoryConfig()
     /// The hub's mem0-compatible API and the bridge to an external mem0 server (see `Mem0Config`).
     public var mem0 = Mem0Config()
+    /// Rooms named by hand: area → the sensor ids in it (`study: [office.co2, office.light]`).
+    /// A sensor not listed is in its id's first part (`hallway.motion` → hallway). Presence,
+    /// evidence and observation sentences all use it (see `AreasConfig.swift`).
+    public var areas: [String: [String]] = [:]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe, memory, mem0
+        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe, memory, mem0, areas
     }
 
     public init() {}
@@ -212,5 +216,6 @@ public struct NodeConfig: ConfigSection, Hashable {
         try observe.check(under: "observe")
         try memory.check(under: "memory")
         try mem0.check(under: "mem0")
+        try checkAreas()
     }
 }

@@ -48,7 +48,7 @@ public enum ObserveHistory {
     /// The evidence builder of live and past windows alike (one place decides baselines and local time).
     static func evidenceBuilder(runtime: NodeRuntime) -> EvidenceBuilder {
         let settings = EvidenceSettings(baselineDays: runtime.config.observe.baselineDays,
-                                        timeZone: runtime.config.node.timeZone)
+                                        timeZone: runtime.config.node.timeZone, areas: runtime.config.sensorAreas)
         return EvidenceBuilder(database: runtime.database, settings: settings)
     }
 

@@ -40,6 +40,7 @@ struct ObserveCommand: AsyncParsableCommand {
             let end = try to.map { try Self.time($0, option: "to") } ?? UTCMillis.now()
             guard start < end else { throw ValidationError("--from must be before --to") }
             let runtime = try await global.openNode()
+            _ = try await runtime.areas()  // an unknown sensor in `areas:` is an error before any window
             let logger = quietLogger()
             let clock = try await MemoryWiring.commandClock(runtime: runtime)
             try await runtime.database.readings.rollUpAll()

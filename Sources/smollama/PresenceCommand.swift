@@ -15,7 +15,7 @@ struct PresenceCommand: AsyncParsableCommand {
             (0–1). Motion decides where a room has it; otherwise CO₂ rising beyond the room's own \
             decay and lamps after dark (against the room's own daily light profile), each judged \
             against the room's last 14 days. A room is a sensor id's first part (hallway.motion → \
-            hallway). Times are in node.timezone.
+            hallway) unless `areas:` in config.yaml names one. Times are in node.timezone.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -50,7 +50,7 @@ struct PresenceCommand: AsyncParsableCommand {
             let end = try to.map { try TimeArgument.parse($0, now: now, option: "--to") } ?? now
             guard start < end else { throw ValidationError("--from must be before --to") }
             let zone = runtime.config.node.timeZone
-            let reader = PresenceReader(database: runtime.database, timeZone: zone)
+            let reader = PresenceReader(database: runtime.database, timeZone: zone, areas: try await runtime.areas())
             if let room {
                 let rooms = try await reader.rooms().map(\.room)
                 guard rooms.contains(room) else {

@@ -1,0 +1,63 @@
+import Foundation
+import SmollamaCore
+import SmollamaMind
+import SmollamaSensors
+import SmollamaStore
+import SmollamaTesting
+import Testing
+
+/// Issue 15's check — facts at the unusual or strong level (what becomes an `anomaly`
+/// observation) on at most one of 14 ordinary days of the simulated house (no planted events) —
+/// run by the evidence builder itself over every 15-minute window, with its rollups read once
+/// (`preloaded`). CI runs 2 weekdays after 2 weeks of history (~40 s in debug); the 14-day figure
+/// is a benchmark: `SMOLLAMA_ANOMALY_DAYS=14 swift test --filter AnomalyRateTests` (3 weeks of
+/// history, ~3 min). The house is sampled every 2 minutes to keep seeding cheap.
+///
+/// What it asserts: the kinds per room (comfort, air, lamps, presence) flag at most one day.
+/// What it measures and prints: every level-producing fact. Measured 2026-12-06 over 14 days:
+/// every day has unusual facts from the older detectors (a numeric mean 3σ from its same-hour
+/// baseline as the season cools; motion at an hour active on ≤ 25 % of days), none from the
+/// room kinds — the issue's check is not met yet by those detectors.
+@Suite struct AnomalyRateTests {
+    typealias T = HouseTime
+
+    @Test func ordinaryDaysFlagNoRoomAnomalies() async throws {
+        let days = Int(ProcessInfo.processInfo.environment["SMOLLAMA_ANOMALY_DAYS"] ?? "") ?? 2
+        let historyDays: Int64 = days > 2 ? 21 : 14
+        let store = try await TestStore()
+        var house = SimulatedHouseDriver.Options()
+        house.airRooms = ["study"]
+        house.unusualEvents = []
+        let first = T.wednesday
+        let end = first + Int64(days) * T.day
+        try await seedSimulatedHouse(store, from: first - historyDays * T.day, to: end, step: 2 * T.minute, house: house)
+        let plain = EvidenceBuilder(database: store.database)
+        let builder = try await plain.preloaded(from: first, to: end)
+        // The cache reads what the store reads.
+        for start in [first + 3 * T.hour, first + 19 * T.hour] {
+            let stored = try await plain.build(windowStart: start, windowEnd: start + 15 * T.minute)
+            #expect(try await builder.build(windowStart: start, windowEnd: start + 15 * T.minute) == stored)
+        }
+        var flagged: [Int: [String]] = [:]
+        var roomFlagged: [Int: [String]] = [:]
+        var roomFacts = 0
+        for day in 0..<days {
+            for index in 0..<96 {
+                let start = first + Int64(day) * T.day + Int64(index) * 15 * T.minute
+                let packet = try await builder.build(windowStart: start, windowEnd: start + 15 * T.minute)
+                roomFacts += packet.facts.filter { $0.room != nil && $0.level > .ordinary }.count
+                for fact in packet.facts where fact.level >= .unusual {
+                    let line = String(format: "%02d:%02d ", index / 4, index % 4 * 15) + fact.line
+                    flagged[day, default: []].append(line)
+                    if fact.room != nil { roomFlagged[day, default: []].append(line) }
+                }
+            }
+        }
+        let report = flagged.sorted { $0.key < $1.key }.map { "day \($0.key): \($0.value.count)" }
+        print("anomaly rate over \(days) ordinary days: \(flagged.count) days with unusual facts (\(report)); "
+              + "room kinds: \(roomFlagged.count) days, \(roomFacts) room facts above ordinary",
+              roomFlagged.sorted { $0.key < $1.key }.map { "day \($0.key): \($0.value)" })
+        #expect(roomFlagged.count <= max(1, days / 14), "\(roomFlagged)")
+        #expect(roomFacts > 0, "the room kinds said something over \(days) days")
+    }
+}
