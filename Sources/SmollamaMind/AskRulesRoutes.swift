@@ -24,7 +24,7 @@ extension RulesAnswerer {
             let history = try await tools.history(sensor: door, from: span.from, to: span.to)
             calls.append(Self.call("history", "{\"from\":\(span.from),\"sensor\":\"\(door)\",\"to\":\(span.to)}"))
             let count = history.onCount ?? 0
-            let opened = count == 0 ? "was not opened" : "was opened \(count) time\(count == 1 ? "" : "s")"
+            let opened = count == 0 ? "was not opened" : count == 1 ? "was opened once" : "was opened \(count) times"
             let last = history.points.last { ($0.onCount ?? 0) > 0 }.map { ", last at \(time($0.start)) or just after" } ?? ""
             lines.append("The \(Self.roomName(Self.room(of: door))) door \(opened) \(span.label)\(last).")
         }
@@ -84,7 +84,7 @@ extension RulesAnswerer {
             let occupied = windows.filter { $0.state == .occupied }.count
             let unknown = windows.filter { $0.state == .unknown }.count
             let minutes = Int64(occupied) * Self.presenceWindow / 60_000
-            let length = minutes >= 60 ? "\(minutes / 60) h \(minutes % 60) min" : "\(minutes) min"
+            let length = minutes < 60 ? "\(minutes) min" : "\(minutes / 60) h" + (minutes % 60 == 0 ? "" : " \(minutes % 60) min")
             return "The \(Self.roomName(room)) was occupied for about \(length) \(span.label) "
                 + "(\(occupied) of \(windows.count) windows of 15 min" + (unknown > 0 ? ", \(unknown) unknown)." : ").")
         }

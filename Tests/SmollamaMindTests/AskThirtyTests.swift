@@ -169,6 +169,7 @@ import Testing
         var score = (canonical: 0, paraphrase: 0)
         for question in Self.questions {
             let answer = try await house.asker.ask(question.text)
+            print("  \(question.text) → \(answer.answer.prefix(160).replacingOccurrences(of: "\n", with: " | "))")
             if Self.correct(answer, question.topic, house.truth) {
                 if question.paraphrase { score.paraphrase += 1 } else { score.canonical += 1 }
             } else {
@@ -179,6 +180,28 @@ import Testing
         print("ask thirty: \(total)/30 correct (canonical \(score.canonical)/15, paraphrases \(score.paraphrase)/15)")
         for line in wrong { print("  wrong: \(line)") }
         #expect(total >= 27, "\(total)/30 correct; wrong:\n\(wrong.joined(separator: "\n"))")
+    }
+
+    /// The new routes, by words alone (none of these is one of the thirty).
+    @Test func newRoutesByTheirWords() {
+        func intent(_ question: String) -> RulesAnswerer.Intent { RulesAnswerer.intent(of: RulesAnswerer.Vocabulary.normalized(question)) }
+        #expect(intent("How many times did the garage door open?") == .doorCount)
+        #expect(intent("Is the back door open?") == .door)
+        #expect(intent("Does the bedroom need fresh air?") == .ventilate)
+        #expect(intent("Is anybody in the kitchen right now?") == .presenceNow)
+        #expect(intent("Was anybody in the kitchen this morning?") == .motion)
+        #expect(intent("How much time did someone spend in the office today?") == .occupiedFor)
+        #expect(intent("What did you notice in the bedroom lately?") == .observed)
+        #expect(intent("kitchen temp?") == .reading(quantity: "temperature"))
+        #expect(intent("Which room has the lowest temperature?") == .extreme(warmest: false))
+        #expect(intent("Is it muggy in the bedroom?") == .reading(quantity: "humidity"))
+        #expect(RulesAnswerer.Vocabulary.clockTime(in: " at 7 pm ")! == (19, 0))
+        #expect(RulesAnswerer.Vocabulary.clockTime(in: " around 03:30 ")! == (3, 30))
+        #expect(RulesAnswerer.Vocabulary.clockTime(in: " at 3 sensors ") == nil)
+        let rooms: Set = ["hallway", "living_room", "office"]
+        #expect(RulesAnswerer.Vocabulary.rooms(in: " is the lounge warm ", among: rooms) == ["living_room"])
+        #expect(RulesAnswerer.Vocabulary.rooms(in: " motion in the hall ", among: rooms) == ["hallway"])
+        #expect(RulesAnswerer.Vocabulary.rooms(in: " how warm is the house ", among: rooms).isEmpty)
     }
 
     /// The truths are not degenerate: the table can tell a right answer from a wrong one.
