@@ -62,6 +62,26 @@ import Testing
 
     static let questions = canonical + paraphrases
 
+    /// Written after the router was finished and never used to change it: how the rules fare on
+    /// wording they were not shown.
+    static let heldOut: [Question] = ([
+        ("Were there any movements in the house during the night?", .nightMotion),
+        ("Did the hallway sensor pick up anything at 3:00?", .roomMotionAtTime),
+        ("Which is the warmest room in the house?", .warmest),
+        ("What's the coldest room?", .coldest),
+        ("How hot is the office right now?", .officeTemperature),
+        ("Number of door openings today?", .doorOpenings),
+        ("What hours is the office normally in use?", .officeSchedule),
+        ("What's the usual evening temperature in the living room?", .eveningRange),
+        ("What's the humidity like in the living room?", .humidity),
+        ("CO2 in the study?", .co2),
+        ("Does the study need airing?", .ventilate),
+        ("What have you seen in the hallway lately?", .recentInRoom),
+        ("Tell me about last night.", .nightHappened),
+        ("Anybody in the living room currently?", .presenceNow),
+        ("How much time was spent in the study yesterday?", .occupiedYesterday),
+    ] as [(String, Topic)]).map { Question(text: $0.0, topic: $0.1, paraphrase: true) }
+
     // MARK: - Reading facts out of an answer
 
     static func name(_ room: String) -> String { room.replacingOccurrences(of: "_", with: " ") }
@@ -180,6 +200,21 @@ import Testing
         print("ask thirty: \(total)/30 correct (canonical \(score.canonical)/15, paraphrases \(score.paraphrase)/15)")
         for line in wrong { print("  wrong: \(line)") }
         #expect(total >= 27, "\(total)/30 correct; wrong:\n\(wrong.joined(separator: "\n"))")
+    }
+
+    @Test func heldOutParaphrases() async throws {
+        let house = try await House.shared.value
+        var right = 0
+        for question in Self.heldOut {
+            let answer = try await house.asker.ask(question.text)
+            let correct = Self.correct(answer, question.topic, house.truth)
+            if correct { right += 1 }
+            print("  held out \(correct ? "right" : "WRONG"): \(question.text) → \(answer.answer.prefix(140).replacingOccurrences(of: "\n", with: " | "))")
+        }
+        print("ask held out: \(right)/15 correct")
+        // Measured once (11/15: "pick up anything", "need airing", "tell me about last night",
+        // "time was spent" are not understood); a floor against regressions, not a target to tune to.
+        #expect(right >= 11)
     }
 
     /// The new routes, by words alone (none of these is one of the thirty).
