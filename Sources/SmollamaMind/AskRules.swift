@@ -22,32 +22,44 @@ public struct RulesAnswerer: Sendable {
         case motion
         case reading(quantity: String)
         case happened
+        case doorCount
+        case ventilate
+        case presenceNow
+        case occupiedFor
+        case observed
         case other
     }
 
+    /// Checked in order: the more specific kinds of question first (a count of door openings
+    /// before the door's state, a duration of presence before motion). Word lists are in
+    /// `AskRulesVocabulary.swift`.
     static func intent(of text: String) -> Intent {
-        func has(_ words: String...) -> Bool { words.contains { text.contains($0) } }
-        if has("warmest", "hottest", "coldest", "coolest", "chilliest") {
-            return .extreme(warmest: has("warmest", "hottest"))
+        func has(_ words: [String]) -> Bool { words.contains { text.contains($0) } }
+        let temperature = has(Vocabulary.temperature)
+        if has(Vocabulary.warmest) || (temperature && has(Vocabulary.highest)) { return .extreme(warmest: true) }
+        if has(Vocabulary.coldest) || (temperature && has(Vocabulary.lowest)) { return .extreme(warmest: false) }
+        if has(["where is the", "where are the"]) { return .other }  // about a thing, not what it measured
+        if has(Vocabulary.ventilate) { return .ventilate }
+        if has(["door"]) { return has(Vocabulary.count) ? .doorCount : .door }
+        if has(Vocabulary.duration) && (has(Vocabulary.person) || has(Vocabulary.occupied)) { return .occupiedFor }
+        if has(Vocabulary.usual) { return .usual }
+        if has(Vocabulary.person) && !has(Vocabulary.past) && (has(Vocabulary.now) || text.hasPrefix(" is ") || text.hasPrefix(" are ")) {
+            return .presenceNow
         }
-        if has("where is the", "where are the") { return .other }  // about a thing, not what it measured
-        if has("door") { return .door }
-        if has("usually", " usual ", "typical", "normally", "routine", "habit", "often", "tend to", "schedule") { return .usual }
-        if has("motion", "movement", "move", "moving", "anyone", "anybody", "someone", "somebody", "occupied") {
-            return .motion
-        }
-        if has("temperature", "warm", "cold", "hot", "degrees") { return .reading(quantity: "temperature") }
-        if has("humid") { return .reading(quantity: "humidity") }
-        if has("light", "bright", "dark", "lux") { return .reading(quantity: "light") }
-        if has("happen", "going on", "summary", "news", "today", "unusual") { return .happened }
+        if has(Vocabulary.observed) { return .observed }
+        if has(Vocabulary.motion) || has(Vocabulary.person) || has(Vocabulary.occupied) { return .motion }
+        if temperature { return .reading(quantity: "temperature") }
+        if has(Vocabulary.humidity) { return .reading(quantity: "humidity") }
+        if has(Vocabulary.co2) { return .reading(quantity: "co2") }
+        if has(["light", "bright", "dark", "lux"]) { return .reading(quantity: "light") }
+        if has(["happen", "going on", "summary", "news", "today", "unusual"]) { return .happened }
         return .other
     }
 
     public func answer(_ question: String) async throws -> AskAnswer {
-        let text = " " + question.lowercased().replacingOccurrences(of: "?", with: " ") + " "
+        let text = Vocabulary.normalized(question)
         let sensors = try await tools.currentState().sensors
-        let rooms = Set(sensors.map { Self.room(of: $0.sensor) })
-        let named = rooms.filter { text.contains(" " + Self.roomName($0)) || text.contains($0) }
+        let named = Vocabulary.rooms(in: text, among: Set(sensors.map { Self.room(of: $0.sensor) }))
         let intent = Self.intent(of: text)
         let (answer, citations, calls): (String, [String], [AskAnswer.Call])
         switch intent {
@@ -63,6 +75,16 @@ public struct RulesAnswerer: Sendable {
             (answer, citations, calls) = reading(quantity, sensors: sensors, rooms: named)
         case .happened:
             (answer, citations, calls) = try await happened(in: range(text, default: .today))
+        case .doorCount:
+            (answer, citations, calls) = try await doorCount(in: range(text, default: .today), sensors: sensors, rooms: named)
+        case .ventilate:
+            (answer, citations, calls) = ventilate(sensors: sensors, rooms: named)
+        case .presenceNow:
+            (answer, citations, calls) = try await presenceNow(rooms: named)
+        case .occupiedFor:
+            (answer, citations, calls) = try await occupiedFor(in: range(text, default: .today), rooms: named)
+        case .observed:
+            (answer, citations, calls) = try await observed(sensors: sensors, rooms: named)
         case .other:
             (answer, citations, calls) = try await retrieved(question)
         }
@@ -103,6 +125,12 @@ public struct RulesAnswerer: Sendable {
         let now = tools.now()
         let midnight = UTCMillis(rawValue: clock.dayIndex(now) * 86_400_000 - (clock.local(now) - now.rawValue))
         let hour = Duration.seconds(3600)
+        if let clock = Vocabulary.clockTime(in: text) {
+            var start = midnight + Duration.seconds(clock.hour * 3600 + clock.minute * 60)
+            if start > now { start = start - hour * 24 }
+            let end = min(now, start + hour)
+            return (start, end, "between \(time(start)) and \(time(end))")
+        }
         if text.contains("night") {
             let end = now >= midnight + hour * 6 ? midnight + hour * 6 : now
             return (midnight - hour * 2, end, "between \(time(midnight - hour * 2)) and \(time(end))")
@@ -186,10 +214,10 @@ public struct RulesAnswerer: Sendable {
 
     /// The quantity a question about typical levels names.
     static func rangeQuantity(in text: String) -> RangeQuantity? {
-        func has(_ words: String...) -> Bool { words.contains { text.contains($0) } }
-        if has("temperature", "warm", "cold", "hot", "degrees", "cool") { return .temperature }
-        if has("humid") { return .humidity }
-        if has("co2", "co₂", "carbon dioxide", "stuffy", "air quality", "ppm") { return .co2 }
+        func has(_ words: [String]) -> Bool { words.contains { text.contains($0) } }
+        if has(Vocabulary.temperature) { return .temperature }
+        if has(Vocabulary.humidity) { return .humidity }
+        if has(Vocabulary.co2) { return .co2 }
         return nil
     }
 
@@ -242,7 +270,7 @@ public struct RulesAnswerer: Sendable {
         let call = Self.call("current_state", "{\"sensors\":[" + matching.map { "\"\($0.sensor)\"" }.joined(separator: ",") + "]}")
         guard !matching.isEmpty else { return ("No \(quantity) sensor is known for that room.", [], [call]) }
         let parts = matching.map { entry in
-            "the \(Self.roomName(Self.room(of: entry.sensor))) \(quantity) is \(Self.value(entry))"
+            "the \(Self.roomName(Self.room(of: entry.sensor))) \(quantity == "co2" ? "CO₂" : quantity) is \(Self.value(entry))"
                 + (entry.time.map { " (at \(time($0)))" } ?? "")
         }
         let sentence = Self.list(parts) + "."
