@@ -268,8 +268,11 @@ public struct EvidenceBuilder: Sendable {
             let history = try await rollups(
                 sensor: sensor.id, resolution: .hour, from: start - .seconds(Int64(settings.baselineDays) * 86_400),
                 to: Rollup.Resolution.hour.bucketStart(start))
+            // Habits jitter: what is usual at 08:15 is what earlier days of the same kind did
+            // between 07:00 and 10:00, not only in the 08:00 hour.
             let sameHour = history.filter {
-                clock.hour($0.bucketStart) == clock.hour(start) && clock.isWeekend($0.bucketStart) == clock.isWeekend(start)
+                Self.isNear(hour: clock.hour($0.bucketStart), clock.hour(start))
+                    && clock.isWeekend($0.bucketStart) == clock.isWeekend(start)
             }
             switch sensor.kind {
             case .numeric:
@@ -325,10 +328,14 @@ public struct EvidenceBuilder: Sendable {
                                         decimals: decimals))
         }
         var level = EvidenceFact.Level.ordinary
-        let means = sameHour.filter { $0.count > 0 }.map(\.mean)
-        if means.count >= settings.minimumBaselineDays {
-            let usual = means.reduce(0, +) / Double(means.count)
-            let spread = (means.reduce(0) { $0 + ($1 - usual) * ($1 - usual) } / Double(means.count)).squareRoot()
+        let baseline = sameHour.filter { $0.count > 0 }
+        let baselineDays = Set(baseline.map { $0.bucketStart.rawValue / 86_400_000 }).count
+        if baselineDays >= settings.minimumBaselineDays {
+            // The usual level follows the days' trend (a season cooling a room by 0.04 °C a day
+            // must not make every ordinary hour an anomaly): a least-squares line through the
+            // hours around this one on earlier days, read at this window; the spread is the
+            // line's residuals.
+            let (usual, spread) = Self.trend(baseline.map { (($0.bucketStart - start).wholeMilliseconds, $0.mean) })
             // A floor on the spread: a sensor that never moves must not call a rounding step an anomaly.
             let floor = max(Self.resolution(unit: sensor.unit), abs(usual) * 0.02)
             let deviation = (mean - usual) / max(spread, floor)
@@ -343,7 +350,7 @@ public struct EvidenceBuilder: Sendable {
         }
         var fact = EvidenceFact(id: id, key: "\(sensor.id)/stats@\(start)", kind: .numeric, sensor: sensor.id,
                                 values: values, level: level)
-        fact.baselineDays = means.count >= settings.minimumBaselineDays ? means.count : nil
+        fact.baselineDays = baselineDays >= settings.minimumBaselineDays ? baselineDays : nil
         return fact
     }
 
@@ -427,6 +434,34 @@ public struct EvidenceBuilder: Sendable {
     }
 
     /// Decimals a unit is shown with: people read temperatures to a tenth, percentages and lux whole.
+    /// Whether `hour` is `reference` or an hour either side of it (across midnight too).
+    static func isNear(hour: Int, _ reference: Int) -> Bool {
+        let distance = abs(hour - reference)
+        return min(distance, 24 - distance) <= 1
+    }
+
+    /// The level a line through `points` (time offset in ms from the window, value) reads at
+    /// offset 0, and the spread of the points around it. Fewer than three points, or all at one
+    /// time: their mean and spread.
+    static func trend(_ points: [(Int64, Double)]) -> (level: Double, spread: Double) {
+        let n = Double(points.count)
+        let meanValue = points.reduce(0) { $0 + $1.1 } / n
+        let meanTime = points.reduce(0) { $0 + Double($1.0) } / n
+        let covariance = points.reduce(0) { $0 + (Double($1.0) - meanTime) * ($1.1 - meanValue) }
+        let variance = points.reduce(0) { $0 + (Double($1.0) - meanTime) * (Double($1.0) - meanTime) }
+        guard points.count > 2, variance > 0 else {
+            let spread = (points.reduce(0) { $0 + ($1.1 - meanValue) * ($1.1 - meanValue) } / n).squareRoot()
+            return (meanValue, spread)
+        }
+        let slope = covariance / variance
+        let level = meanValue - slope * meanTime
+        let residuals = points.reduce(0) { total, point in
+            let fitted = level + slope * Double(point.0)
+            return total + (point.1 - fitted) * (point.1 - fitted)
+        }
+        return (level, (residuals / n).squareRoot())
+    }
+
     static func decimals(unit: String) -> Int {
         switch unit {
         case "°C", "°F", "V", "A", "hPa": 1
