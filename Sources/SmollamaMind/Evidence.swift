@@ -441,7 +441,7 @@ public struct EvidenceBuilder: Sendable {
     }
 
     /// The level a line through `points` (time offset in ms from the window, value) reads at
-    /// offset 0, and the spread of the points around it. Fewer than three points, or all at one
+    /// offset 0, kept within the values seen, and the spread of the points around the line. Fewer than three points, or all at one
     /// time: their mean and spread.
     static func trend(_ points: [(Int64, Double)]) -> (level: Double, spread: Double) {
         let n = Double(points.count)
@@ -454,7 +454,10 @@ public struct EvidenceBuilder: Sendable {
             return (meanValue, spread)
         }
         let slope = covariance / variance
-        let level = meanValue - slope * meanTime
+        // A trend reads inside what was seen: a light level used on some evenings must not be
+        // extrapolated below zero.
+        let values = points.map(\.1)
+        let level = min(values.max() ?? meanValue, max(values.min() ?? meanValue, meanValue - slope * meanTime))
         let residuals = points.reduce(0) { total, point in
             let fitted = level + slope * Double(point.0)
             return total + (point.1 - fitted) * (point.1 - fitted)
