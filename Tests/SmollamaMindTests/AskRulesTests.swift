@@ -169,11 +169,7 @@ import Testing
     /// store's hourly means.
     @Test func usualQuestionsAnswerFromSchedulesAndRanges() async throws {
         let store = try await TestStore()
-        var options = SimulatedHouseDriver.Options()
-        options.airRooms = ["study"]
-        let monday = T.tuesday - T.day
-        let end = monday + 5 * T.day
-        try await seedSimulatedHouse(store, from: monday, to: end, house: options)
+        let (_, monday, end) = try await seedFiveWeekdays(store)
         let now = end + T.hour
         let counter = MemoryStampCounter(now)
         let reflection = Reflection(database: store.database, node: store.node, logger: .quiet) { counter.next() }

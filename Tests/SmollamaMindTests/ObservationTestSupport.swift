@@ -19,6 +19,20 @@ enum HouseTime {
     static let wednesday: UTCMillis = tuesday + day
 }
 
+/// Five simulated weekdays, Monday to Friday of the planted Tuesday's week, of the house with the
+/// study measured by CO₂ and light only: what the schedule, range and usual-question tests learn
+/// from. Returns the house's options (its ground truth), its Monday and the end of the Friday.
+func seedFiveWeekdays(_ store: TestStore) async throws
+    -> (house: SimulatedHouseDriver.Options, monday: UTCMillis, end: UTCMillis)
+{
+    var house = SimulatedHouseDriver.Options()
+    house.airRooms = ["study"]
+    let monday = HouseTime.tuesday - HouseTime.day
+    let end = monday + 5 * HouseTime.day
+    try await seedSimulatedHouse(store, from: monday, to: end, house: house)
+    return (house, monday, end)
+}
+
 /// Writes the simulated house's readings for `[start, end)` at `step`, as backfill does (binary
 /// sensors only on change or every 5 minutes), then rolls everything up.
 func seedSimulatedHouse(_ store: TestStore, from start: UTCMillis, to end: UTCMillis, step: Int64 = 60_000,

@@ -22,11 +22,7 @@ import Testing
     /// in for at least half of it), within one slot at each edge.
     @Test func theScheduleMatchesTheSimulatedHousesOccupancy() async throws {
         let store = try await TestStore()
-        var options = SimulatedHouseDriver.Options()
-        options.airRooms = ["study"]
-        let monday = T.tuesday - T.day
-        let end = monday + 5 * T.day
-        try await seedSimulatedHouse(store, from: monday, to: end, house: options)
+        let (options, monday, end) = try await seedFiveWeekdays(store)
         let house = options.house
         var settings = ReflectionSettings()
         settings.windowDays = 7
