@@ -12,8 +12,8 @@ public import SmollamaStore
 public enum ObserveHistory {
     /// What a run over past windows stored.
     public struct Report: Sendable, Codable, Hashable {
-        public var from: Int64
-        public var to: Int64
+        public var from: UTCMillis
+        public var to: UTCMillis
         public var windows = 0
         /// Observations written as new rows / merged into an earlier one, per generator.
         public var stored: [String: Int] = [:]
@@ -53,31 +53,33 @@ public enum ObserveHistory {
     }
 
     /// The whole windows of `interval` inside [from, to) (aligned as the live loop aligns them).
-    public static func windows(from: Int64, to: Int64, interval: Int64) -> [Range<Int64>] {
-        var start = from - ((from % interval) + interval) % interval
-        if start < from { start += interval }
-        var windows: [Range<Int64>] = []
-        while start + interval <= to {
-            windows.append(start..<start + interval)
-            start += interval
+    public static func windows(from: UTCMillis, to: UTCMillis, interval: Duration) -> [Range<UTCMillis>] {
+        let length = interval.wholeMilliseconds
+        guard length > 0 else { return [] }
+        var start = from.rawValue - ((from.rawValue % length) + length) % length
+        if start < from.rawValue { start += length }
+        var windows: [Range<UTCMillis>] = []
+        while start <= to.rawValue - length {
+            windows.append(UTCMillis(rawValue: start)..<UTCMillis(rawValue: start + length))
+            start += length
         }
         return windows
     }
 
     /// Observes each window of [from, to), then reflects at the end of each day and at `to`.
     public static func observe(
-        loop: ObservationLoop, reflection: Reflection?, from: Int64, to: Int64, interval: Int64,
+        loop: ObservationLoop, reflection: Reflection?, from: UTCMillis, to: UTCMillis, interval: Duration,
         progress: (Int, Int) -> Void = { _, _ in }
     ) async throws -> Report {
         let started = ContinuousClock.now
         var report = Report(from: from, to: to)
         let windows = windows(from: from, to: to, interval: interval)
-        var reflectAt = Set(windows.map { $0.upperBound - ($0.upperBound % 86_400_000) }.filter { $0 > from })
+        var reflectAt = Set(windows.map { UTCMillis(rawValue: $0.upperBound.rawValue - $0.upperBound.rawValue % 86_400_000) }
+            .filter { $0 > from })
         reflectAt.insert(to)
         for (index, window) in windows.enumerated() {
             try Task.checkCancellation()
-            let outcome = try await loop.observe(
-                windowStart: UTCMillis(rawValue: window.lowerBound), windowEnd: UTCMillis(rawValue: window.upperBound))
+            let outcome = try await loop.observe(windowStart: window.lowerBound, windowEnd: window.upperBound)
             report.windows += 1
             report.merged += outcome.merged
             if outcome.digest != nil { report.digests += 1 }
@@ -87,7 +89,7 @@ public enum ObserveHistory {
         }
         if let reflection {
             for time in reflectAt.sorted() {
-                let reflected = try await reflection.reflect(now: UTCMillis(rawValue: time))
+                let reflected = try await reflection.reflect(now: time)
                 report.memoriesCreated += reflected.created.count
                 report.memoriesRefreshed += reflected.refreshed.count
                 report.memoriesClosed += reflected.closed.count
@@ -149,14 +151,14 @@ public struct ObservationBackfillService: Service {
     let loop: ObservationLoop
     let database: SmollamaDatabase
     let origin: NodeID
-    let interval: Int64
-    let horizon: Int64
-    let settle: Int64
+    let interval: Duration
+    let horizon: Duration
+    let settle: Duration
     let now: @Sendable () async -> UTCMillis
     let logger: Logger
 
-    public init(loop: ObservationLoop, database: SmollamaDatabase, origin: NodeID, interval: Int64, horizon: Int64,
-                settle: Int64 = 30_000, logger: Logger, now: @escaping @Sendable () async -> UTCMillis) {
+    public init(loop: ObservationLoop, database: SmollamaDatabase, origin: NodeID, interval: Duration, horizon: Duration,
+                settle: Duration = .seconds(30), logger: Logger, now: @escaping @Sendable () async -> UTCMillis) {
         self.loop = loop
         self.database = database
         self.origin = origin
@@ -169,13 +171,13 @@ public struct ObservationBackfillService: Service {
 
     /// The missed windows at node time `now`: after the last observed window end (never before
     /// `now - horizon`), up to the window before the one the live loop observes first.
-    public func missedWindows(now time: UTCMillis) async throws -> [Range<Int64>] {
-        guard horizon > 0, let last = try await database.knowledge.lastObservedEnd(origin: origin)?.rawValue else {
+    public func missedWindows(now: UTCMillis) async throws -> [Range<UTCMillis>] {
+        let length = interval.wholeMilliseconds
+        guard horizon > .zero, length > 0, let last = try await database.knowledge.lastObservedEnd(origin: origin) else {
             return []
         }
-        let now = time.rawValue
-        let settled = now - settle
-        let liveFirstStart = settled - ((settled % interval) + interval) % interval - interval
+        let settled = (now - settle).rawValue
+        let liveFirstStart = UTCMillis(rawValue: settled - ((settled % length) + length) % length) - interval
         return ObserveHistory.windows(from: max(last, now - horizon), to: liveFirstStart, interval: interval)
     }
 
@@ -220,8 +222,8 @@ extension ObservationBackfillService {
                                       budget: observe.backfillModelBudget.duration)
         let service = ObservationBackfillService(
             loop: ObserveHistory.loop(runtime: runtime, clock: clock, narrator: narrator, logger: logger),
-            database: runtime.database, origin: runtime.identity.nodeID, interval: observe.interval.milliseconds,
-            horizon: observe.backfill.milliseconds, logger: logger
+            database: runtime.database, origin: runtime.identity.nodeID, interval: observe.interval.duration,
+            horizon: observe.backfill.duration, logger: logger
         ) { await clock.now() }
         return [.init(service: service, successTerminationBehavior: .ignore,
                       serviceName: "observation-backfill")]

@@ -53,7 +53,7 @@ struct ObserveCommand: AsyncParsableCommand {
                 ? MemoryWiring.reflection(runtime: runtime, clock: clock, logger: logger) : nil
             let bar = Terminal.ProgressBar(label: "observing")
             let report = try await ObserveHistory.observe(
-                loop: loop, reflection: reflection, from: start.rawValue, to: end.rawValue, interval: observe.interval.milliseconds
+                loop: loop, reflection: reflection, from: start, to: end, interval: observe.interval.duration
             ) { done, total in
                 if !json { bar.update(fraction: Double(done) / Double(max(1, total)), detail: "\(done)/\(total) windows") }
             }

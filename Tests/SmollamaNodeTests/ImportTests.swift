@@ -291,7 +291,8 @@ import Testing
         let loop = ObserveHistory.loop(runtime: runtime, clock: clock, narrator: nil, logger: .quiet)
         let report = try await ObserveHistory.observe(
             loop: loop, reflection: MemoryWiring.reflection(runtime: runtime, clock: clock, logger: .quiet),
-            from: Self.start + 86_400_000, to: Self.start + 86_400_000 + 6 * 3_600_000, interval: 900_000)
+            from: UTCMillis(rawValue: Self.start) + .seconds(86_400),
+            to: UTCMillis(rawValue: Self.start) + .seconds(86_400 + 6 * 3_600), interval: .seconds(900))
         #expect(report.windows == 24)
         let stored = try await runtime.database.knowledge.recentObservations(limit: 1000)
         #expect(!stored.isEmpty && report.stored["rules", default: 0] == stored.count)
@@ -304,23 +305,23 @@ import Testing
         _ = try await run(file.path) { $0.mappings = [try ImportMapping(parsing: "Motion=hallway.motion")] }
         let clock = try await MemoryWiring.commandClock(runtime: runtime)
         let loop = ObserveHistory.loop(runtime: runtime, clock: clock, narrator: nil, logger: .quiet)
-        let stoppedAt = Self.start + 86_400_000
-        _ = try await ObserveHistory.observe(loop: loop, reflection: nil, from: stoppedAt - 900_000, to: stoppedAt,
-                                             interval: 900_000)
-        let restart = stoppedAt + 3 * 3_600_000 + 45_000
-        func service(horizon: Int64) -> ObservationBackfillService {
+        let stoppedAt = UTCMillis(rawValue: Self.start) + .seconds(86_400)
+        _ = try await ObserveHistory.observe(loop: loop, reflection: nil, from: stoppedAt - .seconds(900), to: stoppedAt,
+                                             interval: .seconds(900))
+        let restart = stoppedAt + .seconds(3 * 3_600 + 45)
+        func service(horizon: Duration) -> ObservationBackfillService {
             ObservationBackfillService(loop: loop, database: runtime.database, origin: runtime.identity.nodeID,
-                                       interval: 900_000, horizon: horizon, logger: .quiet) { UTCMillis(rawValue: restart) }
+                                       interval: .seconds(900), horizon: horizon, logger: .quiet) { restart }
         }
         // Three hours stopped: 12 windows, less the one the live loop observes first.
-        let missed = try await service(horizon: 86_400_000).missedWindows(now: UTCMillis(rawValue: restart))
+        let missed = try await service(horizon: .seconds(86_400)).missedWindows(now: restart)
         #expect(missed.count == 11 && missed.first?.lowerBound == stoppedAt)
-        #expect(missed.last?.upperBound == stoppedAt + 11 * 900_000)
-        #expect(try await service(horizon: 3_600_000).missedWindows(now: UTCMillis(rawValue: restart)).count == 2)
-        #expect(try await service(horizon: 0).missedWindows(now: UTCMillis(rawValue: restart)).isEmpty)
-        #expect(try await service(horizon: 86_400_000).backfill() == 11)
-        #expect(try await runtime.database.knowledge.lastObservedEnd(origin: runtime.identity.nodeID)?.rawValue == stoppedAt + 11 * 900_000)
-        #expect(try await service(horizon: 86_400_000).missedWindows(now: UTCMillis(rawValue: restart)).isEmpty)
+        #expect(missed.last?.upperBound == stoppedAt + .seconds(11 * 900))
+        #expect(try await service(horizon: .seconds(3_600)).missedWindows(now: restart).count == 2)
+        #expect(try await service(horizon: .zero).missedWindows(now: restart).isEmpty)
+        #expect(try await service(horizon: .seconds(86_400)).backfill() == 11)
+        #expect(try await runtime.database.knowledge.lastObservedEnd(origin: runtime.identity.nodeID) == stoppedAt + .seconds(11 * 900))
+        #expect(try await service(horizon: .seconds(86_400)).missedWindows(now: restart).isEmpty)
     }
 
     /// `observe --from --to` over past days writes each day's digest once its last window is
@@ -334,17 +335,17 @@ import Testing
         let clock = try await MemoryWiring.commandClock(runtime: runtime)
         let local = LocalClock(timeZone: runtime.config.node.timeZone)
         let day = local.dayIndex(UTCMillis(rawValue: Self.start + 86_400_000)) - 1
-        let midnight = local.midnight(ofDay: day + 1).rawValue
+        let midnight = local.midnight(ofDay: day + 1)
         func observe() async throws -> ObserveHistory.Report {
             let loop = ObserveHistory.loop(runtime: runtime, clock: clock, narrator: nil, logger: .quiet)
-            return try await ObserveHistory.observe(loop: loop, reflection: nil, from: midnight - 3_600_000, to: midnight,
-                                                    interval: 900_000)
+            return try await ObserveHistory.observe(loop: loop, reflection: nil, from: midnight - .seconds(3_600), to: midnight,
+                                                    interval: .seconds(900))
         }
         #expect(try await observe().digests == 1)
         #expect(try await observe().digests == 0, "a re-run writes no second digest")
         let digests = try await runtime.database.knowledge.recentObservations(limit: 1000).map(\.record)
             .filter { $0.kind == DailyDigest.kind }
-        #expect(digests.count == 1 && digests.first?.timeEnd.rawValue == midnight)
+        #expect(digests.count == 1 && digests.first?.timeEnd == midnight)
         let record = try #require(digests.first)
         let packet = try await ObserveHistory.digest(runtime: runtime).packet(day: day)
         #expect(DailyDigest.verify(record, against: packet) == nil, "\(record.text)")
