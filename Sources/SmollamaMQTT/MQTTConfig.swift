@@ -80,6 +80,16 @@ public struct MQTTConfig: Codable, Sendable, Hashable, ConfigChecked {
             throw invalid(.clientIDPrefix, "must be 1 to 40 characters")
         }
         if !password.isEmpty, username.isEmpty { throw invalid(.username, "a password is set but no username") }
+        if username.contains(where: { $0 == ":" || $0.isNewline }) || password.contains(where: \.isNewline) {
+            throw invalid(username.contains(where: { $0 == ":" || $0.isNewline }) ? .username : .password,
+                          "must not contain ':' (username) or a line break")
+        }
+        if broker == "managed", let (host, _) = try? Self.endpoint(managedListen, key: "managed_listen"),
+           !Self.isLoopback(host), username.isEmpty || password.isEmpty {
+            throw invalid(.managedListen, "'\(managedListen)' lets anyone on the network publish and read without a "
+                          + "password; set mqtt.username and mqtt.password (SMOLLAMA_MQTT_PASSWORD), or listen on "
+                          + "127.0.0.1:1883")
+        }
         if !tls, !(tlsCAFile + tlsCertFile + tlsKeyFile).isEmpty {
             throw invalid(.tls, "TLS files are set but tls is false; set tls: true")
         }
@@ -108,6 +118,11 @@ public struct MQTTConfig: Codable, Sendable, Hashable, ConfigChecked {
             let (host, port) = try endpoint(text, key: "broker")
             return .external(host: host, port: port)
         }
+    }
+
+    /// A host only this machine reaches (a managed broker there may stay anonymous).
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     static func endpoint(_ text: String, key: String) throws(BrokerProblem) -> (String, Int32) {

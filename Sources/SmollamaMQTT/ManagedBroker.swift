@@ -78,11 +78,17 @@ public struct ManagedBroker: Service {
             throw MQTTError.setup("cannot write \(configFile); check the data directory is writable")
         }
         if let username = configuration.username {
+            // The password never goes on a command line (any local user could read it in `ps`): a
+            // plain-text file only we can read, hashed in place by `mosquitto_passwd -U`.
             try? FileManager.default.removeItem(atPath: passwordFile)
+            let plain = Data("\(username):\(configuration.password ?? "")\n".utf8)
+            guard FileManager.default.createFile(atPath: passwordFile, contents: plain,
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                throw MQTTError.setup("cannot write \(passwordFile); check the data directory is writable")
+            }
             let tool: ChildProcess
             do {
-                tool = try ChildProcess(configuration.passwordTool,
-                                        ["-c", "-b", passwordFile, username, configuration.password ?? ""])
+                tool = try ChildProcess(configuration.passwordTool, ["-U", passwordFile])
             } catch {
                 throw MQTTError.setup("\(error); install Debian's mosquitto package")
             }

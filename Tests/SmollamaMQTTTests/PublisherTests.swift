@@ -205,6 +205,12 @@ import Testing
             logger: .quiet, clock: clock)
         #expect(broker.renderConfig().contains("listener \(port) 127.0.0.1"))
         #expect(broker.renderConfig().contains("allow_anonymous false"))
+        // The password is hashed in a file only we read, never passed on a command line.
+        try broker.prepare()
+        let passwords = try String(contentsOfFile: directory.path + "/mosquitto/passwords", encoding: .utf8)
+        #expect(passwords.hasPrefix("node:$") && !passwords.contains("s3cret"), "\(passwords)")
+        let mode = try FileManager.default.attributesOfItem(atPath: directory.path + "/mosquitto/passwords")[.posixPermissions]
+        #expect((mode as? NSNumber)?.intValue == 0o600)
         func client(_ id: String, password: String?) throws -> MQTTClient {
             var options = MQTTClient.Options(host: "127.0.0.1", port: port, clientID: id)
             options.username = "node"

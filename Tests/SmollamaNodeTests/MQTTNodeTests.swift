@@ -25,7 +25,8 @@ import Testing
         #expect(config.mqtt.resolvedBroker == .external(host: "hub.local", port: 1884))
         #expect(config.mqtt.password == "pw")
         #expect(try ConfigLoader.parse("mqtt: {broker: hub}").mqtt.resolvedBroker == .external(host: "hub", port: 1883))
-        let managed = try ConfigLoader.parse("mqtt: {broker: managed, managed_listen: '0.0.0.0:1999'}").mqtt
+        let managed = try ConfigLoader.parse(
+            "mqtt: {broker: managed, managed_listen: '0.0.0.0:1999', username: hub, password: pw}").mqtt
         #expect(managed.resolvedBroker == .managed(host: "127.0.0.1", port: 1999), "the node connects over loopback")
     }
 
@@ -39,6 +40,24 @@ import Testing
         #expect(problem("mqtt: {topic_prefix: 'a/#'}").contains("mqtt.topic_prefix"))
         #expect(problem("mqtt: {password: x}").contains("no username"))
         #expect(problem("mqtt: {tls_ca_file: /ca.pem}").contains("set tls: true"))
+        #expect(problem("mqtt: {username: 'a:b', password: x}").contains("mqtt.username"))
+    }
+
+    /// Issue 18, finding 8: a managed broker listening beyond loopback without credentials let
+    /// anyone on the LAN publish readings and read every topic (`allow_anonymous true`).
+    @Test func anonymousManagedBrokerOnTheLANIsRefused() throws {
+        for listen in ["0.0.0.0:1883", "192.168.1.5:1883", "hub.local"] {
+            let text = problem("mqtt: {broker: managed, managed_listen: '\(listen)'}")
+            #expect(text.contains("mqtt.managed_listen") && text.contains("mqtt.password"), "\(text)")
+            #expect(problem("mqtt: {broker: managed, managed_listen: '\(listen)', username: hub}")
+                .contains("mqtt.managed_listen"), "a username without a password is no credential")
+        }
+        for listen in ["127.0.0.1:1883", "localhost:1884"] {
+            #expect(throws: Never.self) { try ConfigLoader.parse("mqtt: {broker: managed, managed_listen: '\(listen)'}") }
+        }
+        #expect(throws: Never.self) {
+            try ConfigLoader.parse("mqtt: {broker: managed, managed_listen: '0.0.0.0:1883', username: hub, password: pw}")
+        }
         #expect(problem("", environment: ["SMOLLAMA_MQTT_BROKR": "x"]).contains("SMOLLAMA_MQTT_BROKER"))
     }
 
