@@ -132,9 +132,21 @@ public struct MemoryRecord: Codable, Sendable, Hashable {
 }
 
 extension NodeID {
-    /// A new random id for an observation or memory: unique without coordination, 32 hex chars.
-    public static func randomRecordID() -> String {
+    /// A new id for an observation or memory this node creates: its own id followed by 8 random
+    /// bytes, 48 hex digits. Unique without coordination, and it names its creator, so every
+    /// store can tell who may write versions of it (`creator(ofRecord:)`).
+    public func newRecordID() -> String { hex + Self.randomHex(bytes: 8) }
+
+    /// The node that created a record, when its id names it (ids made by `newRecordID`); nil for
+    /// the 32-digit random ids of earlier versions.
+    public static func creator(ofRecord id: String) -> NodeID? {
+        guard id.utf8.count == 48 else { return nil }
+        return NodeID(hex: String(id.prefix(32)))
+    }
+
+    /// `bytes` random bytes as lowercase hex (secrets and keys).
+    public static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+        return (0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
     }
 }

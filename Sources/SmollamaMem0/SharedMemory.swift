@@ -106,7 +106,7 @@ public struct SharedMemory: Sendable {
             }
             for fact in facts {
                 var record = template
-                record.id = NodeID.randomRecordID()
+                record.id = node.newRecordID()
                 record.text = fact.text
                 if record.subjects.isEmpty { record.subjects = fact.subjects }
                 record.source = .inferred
@@ -117,7 +117,7 @@ public struct SharedMemory: Sendable {
         } else {
             for message in messages where message.role != "system" {
                 var record = template
-                record.id = NodeID.randomRecordID()
+                record.id = node.newRecordID()
                 record.text = message.content
                 record.metadata["role"] = message.role
                 if let name = message.name { record.metadata["actor_id"] = name }
@@ -169,9 +169,7 @@ public struct SharedMemory: Sendable {
         if let changes = request.metadata { try Self.apply(changes, to: &record, allowScope: false) }
         record.parent = stored.version
         record.metadata["mem0.confidence_given"] = nil
-        await clock.observe(stored.hlc)  // the edit orders after the version it edits, whoever wrote that
-        let stamp = await clock.eventStamp()
-        try await database.knowledge.record(record, origin: node, stamp: stamp)
+        try await write(record, editing: stored)
         return Mem0MessageReply(message: "Memory updated successfully!")
     }
 
@@ -274,9 +272,22 @@ public struct SharedMemory: Sendable {
         record.validTo = min(record.validTo ?? now, now)
         record.expiredAt = now
         record.parent = stored.version
+        try await write(record, editing: stored)
+    }
+
+    /// Writes a new version of `stored`, ordered after it whoever wrote that, and checks that it
+    /// is now the memory's version: an edit that cannot take effect (the store refused it, or
+    /// a version stamped later won) is an error, never a "success".
+    private func write(_ record: MemoryRecord, editing stored: StoredMemory) async throws {
         await clock.observe(stored.hlc)
         let stamp = await clock.eventStamp()
-        try await database.knowledge.record(record, origin: node, stamp: stamp)
+        let event = try await database.knowledge.record(record, origin: node, stamp: stamp)
+        guard try await database.knowledge.memory(id: record.id)?.version == MemoryVersionRef(origin: node, seq: event.seq)
+        else {
+            throw Mem0Error(.conflict, "Memory with id \(record.id) was not changed: a later version of it (from "
+                            + "\(await directory.name(of: stored.version.origin))) stays current; read it again and "
+                            + "retry, or check the hub's clock with `smollama status`")
+        }
     }
 
     /// A mem0 memory item: the promoted scope keys, and in `metadata` the client's keys plus the

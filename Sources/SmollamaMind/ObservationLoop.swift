@@ -370,7 +370,7 @@ public actor ObservationLoop {
         let subjects = Array(Set(draft.subjects + cited.compactMap(\.sensor?.rawValue))).sorted()
         let importance = cited.filter { $0.kind != .window }.map(\.importance).max() ?? 0.1
         var record = ObservationRecord(
-            id: NodeID.randomRecordID(), kind: draft.kind, subjects: subjects,
+            id: origin.newRecordID(), kind: draft.kind, subjects: subjects,
             text: draft.text.trimmingCharacters(in: .whitespacesAndNewlines),
             evidenceIDs: cited.map(\.key), importance: importance, generator: generator, support: 1,
             timeStart: packet.windowStart, timeEnd: packet.windowEnd,

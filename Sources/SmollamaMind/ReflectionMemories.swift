@@ -98,7 +98,7 @@ extension Reflection {
         metadata["pattern"] = finding.key
         metadata["generator"] = generator.rawValue
         let record = MemoryRecord(
-            id: NodeID.randomRecordID(), kind: finding.kind, subjects: finding.subjects, text: text,
+            id: node.newRecordID(), kind: finding.kind, subjects: finding.subjects, text: text,
             confidence: finding.confidence, importance: 0.5, support: 1, validFrom: validFrom, createdAt: now,
             supersedes: supersedes, source: .reflection, metadata: metadata)
         try await database.knowledge.record(record, origin: node, stamp: await stamp())

@@ -215,7 +215,7 @@ public struct MindTools: Sendable {
         let about = subjects ?? known.filter { trimmed.contains($0) }
         let time = now()
         let record = MemoryRecord(
-            id: NodeID.randomRecordID(), kind: kind, subjects: about, text: trimmed, confidence: 1, importance: 0.7,
+            id: node.newRecordID(), kind: kind, subjects: about, text: trimmed, confidence: 1, importance: 0.7,
             validFrom: time, createdAt: time, source: source, metadata: metadata)
         try await database.knowledge.record(record, origin: node, stamp: await stamp())
         var embedded = false

@@ -5,6 +5,7 @@ import SmollamaHardware
 public import SmollamaSensors
 public import SmollamaStore
 import SmollamaMQTT
+import SmollamaSync
 
 /// A loaded node: its config, paths, identity and open store. Every command starts here.
 public struct NodeRuntime: Sendable {
@@ -30,6 +31,9 @@ public struct NodeRuntime: Sendable {
             try identity.save(paths: paths)
         }
         try await database.meta.claim(for: identity.nodeID, incarnation: identity.incarnation)
+        // Besides a memory's creator, only the hub's versions of it count (mem0 edits).
+        try await database.meta.setHub(config.node.role == .llama ? identity.nodeID
+                                       : (try? HubInfo.load(path: paths.hubFile))??.hubNode)
         return NodeRuntime(config: config, paths: paths, identity: identity, database: database)
     }
 

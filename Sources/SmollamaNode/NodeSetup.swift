@@ -33,8 +33,8 @@ public enum NodeSetup {
             throw NodeError.dataDirectoryNotWritable(path: paths.dataDirectory, reason: "not writable by this user")
         }
         // The hub serves the mem0 API: it gets its keys now, so it is usable (and guarded) from the start.
-        let mem0Keys = role == .llama ? (api: NodeID.randomRecordID() + NodeID.randomRecordID(),
-                                         admin: NodeID.randomRecordID() + NodeID.randomRecordID()) : nil
+        let mem0Keys = role == .llama ? (api: NodeID.randomHex(bytes: 32),
+                                         admin: NodeID.randomHex(bytes: 32)) : nil
         let config = ConfigTemplate.render(name: name, role: role, mem0Keys: mem0Keys)
         // The hub's config holds its mem0 keys: readable by its owner only.
         try writeAtomically(Data(config.utf8), to: paths.configFile, permissions: role == .llama ? 0o600 : 0o644)

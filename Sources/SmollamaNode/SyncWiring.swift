@@ -100,6 +100,7 @@ public struct SyncWiring: Sendable {
         while url.hasSuffix("/") { url.removeLast() }
         let info = HubInfo(url: url, hubNode: answer.hubNode, hubName: answer.hubName, hubPublicKey: answer.hubPublicKey)
         try info.save(path: runtime.paths.hubFile)
+        try await runtime.database.meta.setHub(info.hubNode)
         try turnSyncOn(configFile: runtime.paths.configFile, url: url)
         return info
     }

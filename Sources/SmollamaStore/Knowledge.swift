@@ -93,9 +93,11 @@ extension KnowledgeStore {
         }
         switch body {
         case .observation(let record):
-            guard try isNewer(db, table: "observations", id: record.id, event: event) else { return }
+            guard try mayWrite(db, id: record.id, memory: false, event: event),
+                  try isNewer(db, table: "observations", id: record.id, event: event) else { return }
             try ObservationRow(record, of: event).insert(db, onConflict: .replace)
         case .memoryVersion(let record):
+            guard try mayWrite(db, id: record.id, memory: true, event: event) else { return }
             try MemoryVersionRow(record, of: event).insert(db, onConflict: .ignore)
             guard try isNewer(db, table: "memories", id: record.id, event: event) else { return }
             let firstOrigin = try MemoryVersionRow.history(of: record.id).fetchOne(db)?.origin ?? event.origin
@@ -103,6 +105,20 @@ extension KnowledgeStore {
         case .sensorFault, .sensorRecovered, .binaryChanged, .clockQuality, .compacted, .unknown:
             return
         }
+    }
+
+    /// Whether `event`'s origin may write a version of record `id`: the node that created it
+    /// (named by the id for ids from `NodeID.newRecordID`; for older ids, the origin this store
+    /// already holds for it) and, for memories, the hub (edits through its mem0 API). A version
+    /// from any other node stays in the log as it came (append-only, relayed like any event) but
+    /// changes no row and no history, here or on any node, so one enrolled node cannot rewrite
+    /// another's memories or observations.
+    static func mayWrite(_ db: Database, id: String, memory: Bool, event: Event) throws -> Bool {
+        if memory, let hub = try MetaStore.hubNode(db), event.origin == hub { return true }
+        if let creator = NodeID.creator(ofRecord: id) { return creator == event.origin }
+        let holder = memory ? try MemoryRow.fetchOne(db, key: id)?.firstOrigin
+            : try ObservationRow.fetchOne(db, key: id)?.origin
+        return holder.map { $0 == event.origin } ?? true
     }
 
     /// Whether `event` beats the version currently in `table` for `id`.

@@ -16,6 +16,22 @@ extension MetaStore {
         }
     }
 
+    /// Records which node is the hub (this node, on the hub): the one node besides a memory's
+    /// creator whose versions of it count (mem0 edits). Nil forgets it (a node not enrolled).
+    public func setHub(_ hub: NodeID?) async throws {
+        try await writer.write { db in
+            if let hub {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('hub_node', ?)", arguments: [hub.hex])
+            } else {
+                try db.execute(sql: "DELETE FROM meta WHERE key = 'hub_node'")
+            }
+        }
+    }
+
+    static func hubNode(_ db: Database) throws -> NodeID? {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hub_node'").flatMap(NodeID.init(hex:))
+    }
+
     public func incarnation() async throws -> Int? {
         try await reader.read { db in
             try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'").flatMap { Int($0) }

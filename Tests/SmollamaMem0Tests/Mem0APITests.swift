@@ -243,6 +243,20 @@ import Testing
         }
     }
 
+    /// Issue 18, finding 3: an edit the store does not take (here: a hub whose store does not
+    /// know it is the hub, so its versions of a node's memory do not count) answered "success".
+    @Test func anEditThatCannotTakeEffectIsAConflictNotASuccess() async throws {
+        let fixture = try await Mem0Fixture()
+        let garage = try await fixture.garageMemory("The garage is cold at night", seq: 1)
+        try await fixture.database.meta.setHub(nil)
+        try await fixture.api().test(.router) { client in
+            let put = try await client.mem0(.put, "/memories/\(garage.id)", ["text": "Rewritten"], status: .conflict)
+            #expect(put["detail"]?.stringValue?.contains("was not changed") == true, "\(put)")
+            try await client.mem0(.delete, "/memories/\(garage.id)", status: .conflict)
+            #expect(try await client.mem0(.get, "/memories/\(garage.id)")["memory"] == "The garage is cold at night")
+        }
+    }
+
     @Test func updateAndDeleteAreNewVersionsAndHistoryReadsTheChain() async throws {
         let fixture = try await Mem0Fixture()
         let garage = try await fixture.garageMemory("The garage is cold at night", seq: 1)

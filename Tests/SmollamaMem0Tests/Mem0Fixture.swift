@@ -32,6 +32,7 @@ struct Mem0Fixture {
 
     init(extractor: (any FactExtracting)? = nil, withSearch: Bool = true) async throws {
         store = try await TestStore()
+        try await store.database.meta.setHub(store.node)  // as `NodeRuntime.open` does on the hub
         clockSource = TestClockSource(wall: Self.start.rawValue)
         clock = NodeClock(source: clockSource, persisted: nil)
         searcher = WordSearcher(database: store.database)
@@ -58,7 +59,7 @@ struct Mem0Fixture {
         async throws -> MemoryRecord
     {
         let record = MemoryRecord(
-            id: NodeID.randomRecordID(), kind: kind, subjects: subjects, text: text, confidence: 0.8, importance: 0.6,
+            id: garage.newRecordID(), kind: kind, subjects: subjects, text: text, confidence: 0.8, importance: 0.6,
             validFrom: Self.start - 86_400_000, createdAt: Self.start - 3_600_000, source: .reflection)
         let event = try Event(
             origin: garage, seq: seq, stamp: .test(Self.start - 3_600_000 + seq, bootID: "garage-boot"),

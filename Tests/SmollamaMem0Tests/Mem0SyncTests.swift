@@ -19,6 +19,7 @@ import Testing
 @Suite struct Mem0SyncTests {
     @Test func anEditOnTheHubReachesTheNodeBySyncPull() async throws {
         let hubStore = try await TestStore()
+        try await hubStore.database.meta.setHub(hubStore.node)
         let hubKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let hub = SyncHub(database: hubStore.database, hubNode: hubStore.node, hubName: "hub", key: hubKey, logger: .quiet)
         // The hub's wall clock is behind the garage's: its edit must still order after the garage's version.
@@ -28,6 +29,7 @@ import Testing
             directory: DatabaseNodeDirectory(database: hubStore.database, node: hubStore.node, nodeName: "hub"))
 
         let garage = try await TestStore()
+        try await garage.database.meta.setHub(hubStore.node)  // as enrolling does
         let garageKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let token = try await hub.createToken()
         let enrolment = try JSONEncoder().encode(EnrollRequest(token: token, node: garage.node, name: "garage",
@@ -37,7 +39,7 @@ import Testing
         let garageClockSource = TestClockSource(wall: 1_796_000_000_000)
         let garageClock = NodeClock(source: garageClockSource, persisted: nil)
         let learned = MemoryRecord(
-            id: NodeID.randomRecordID(), kind: "routine", subjects: ["garage.motion"],
+            id: garage.node.newRecordID(), kind: "routine", subjects: ["garage.motion"],
             text: "Motion in the garage is usual 07:00-09:00", confidence: 0.8, importance: 0.6,
             validFrom: 1_795_000_000_000, createdAt: 1_796_000_000_000, source: .reflection)
         try await garage.database.knowledge.record(learned, origin: garage.node, stamp: await garageClock.stamp().stamp)

@@ -34,15 +34,17 @@ import Testing
         #expect(events.count == 2)
     }
 
-    /// Two nodes edit the same memory concurrently; whichever order the versions arrive in, both
-    /// stores show the same winner and keep both versions in the history.
+    /// The memory's creator and the hub (through mem0) edit it concurrently; whichever order the
+    /// versions arrive in, both stores show the same winner and keep both versions in the history.
     @Test func concurrentEditsConvergeWhateverTheArrivalOrder() async throws {
         let source = try await TestStore()
+        try await source.database.meta.setHub(nodeB)
         let first = try await source.database.knowledge.record(memory("Motion 07:00-09:00."), origin: nodeA, stamp: stamp(1))
         let parent = MemoryVersionRef(origin: nodeA, seq: first.seq)
         let editA = try await source.database.knowledge.record(
             memory("Motion 07:00-09:30.", parent: parent), origin: nodeA, stamp: stamp(5))
         let otherStore = try await TestStore()
+        try await otherStore.database.meta.setHub(nodeB)
         #expect(try await otherStore.database.events.apply(first) == .inserted)
         let editB = try await otherStore.database.knowledge.record(
             memory("Motion 06:30-09:00.", parent: parent), origin: nodeB, stamp: stamp(5))
@@ -59,6 +61,66 @@ import Testing
         let history = try await source.database.knowledge.memoryVersions(id: "m1")
         #expect(history.map(\.record.text) == ["Motion 07:00-09:00.", "Motion 07:00-09:30.", "Motion 06:30-09:00."])
         #expect(history.filter { $0.record.parent == parent }.count == 2)
+    }
+
+    /// Issue 18, finding 3: the winning version of a record was the highest (hlc, origin, seq)
+    /// whoever sent it, so any enrolled node could rewrite another's memories and observations on
+    /// every node. Now only the record's creator (and the hub, for memories) writes versions of it.
+    @Test func anotherNodeCannotOverwriteAMemoryOrObservation() async throws {
+        let hub = NodeID(hex: "000000000000000000000000000000ff")!
+        func storeWithHub() async throws -> TestStore {
+            let store = try await TestStore()
+            try await store.database.meta.setHub(hub)
+            return store
+        }
+        func event(_ body: EventBody, from origin: NodeID, seq: Int64, at ms: Int64) throws -> Event {
+            try Event(origin: origin, seq: seq, stamp: stamp(ms), body: body)
+        }
+        // A memory with a new-style id (it names node A) and one with an older random id.
+        for id in [nodeA.newRecordID(), "0123456789abcdef0123456789abcdef"] {
+            let store = try await storeWithHub()
+            var original = memory("Motion 07:00-09:00.")
+            original.id = id
+            #expect(try await store.database.events.apply(event(.memoryVersion(original), from: nodeA, seq: 1, at: 1)) == .inserted)
+            var forged = original
+            forged.text = "Nobody is ever home."
+            forged.parent = MemoryVersionRef(origin: nodeA, seq: 1)
+            // Stamped later, so it would win on (hlc, origin, seq): kept in the log, changes nothing.
+            #expect(try await store.database.events.apply(event(.memoryVersion(forged), from: nodeB, seq: 1, at: 9)) == .inserted)
+            #expect(try await store.database.knowledge.memory(id: id)?.record.text == "Motion 07:00-09:00.")
+            #expect(try await store.database.knowledge.memoryVersions(id: id).count == 1, "no forged history entry")
+            // The hub's edit (mem0) counts.
+            var edited = original
+            edited.text = "Motion 07:00-09:30."
+            #expect(try await store.database.events.apply(event(.memoryVersion(edited), from: hub, seq: 1, at: 5)) == .inserted)
+            #expect(try await store.database.knowledge.memory(id: id)?.record.text == "Motion 07:00-09:30.")
+            // Node A's own later edit counts too.
+            edited.text = "Motion 06:45-09:30."
+            #expect(try await store.database.events.apply(event(.memoryVersion(edited), from: nodeA, seq: 2, at: 7)) == .inserted)
+            #expect(try await store.database.knowledge.memory(id: id)?.record.text == "Motion 06:45-09:30.")
+        }
+        let store = try await storeWithHub()
+        // Observations: only their creator, not even the hub.
+        let observation = ObservationRecord(
+            id: nodeA.newRecordID(), kind: "activity", subjects: ["hallway.motion"], text: "Motion 3 times.",
+            evidenceIDs: ["f1"], importance: 0.4, generator: .rules, timeStart: 1_795_000_000_000, timeEnd: 1_795_000_900_000)
+        _ = try await store.database.events.apply(event(.observation(observation), from: nodeA, seq: 1, at: 1))
+        var forged = observation
+        forged.text = "A fire in the hallway."
+        for (origin, at) in [(nodeB, Int64(9)), (hub, 10)] {
+            _ = try await store.database.events.apply(event(.observation(forged), from: origin, seq: 1, at: at))
+            #expect(try await store.database.knowledge.observation(id: observation.id)?.record.text == "Motion 3 times.")
+        }
+        // A forged version that arrives FIRST does not make the sender the creator of a new-style id.
+        let later = ObservationRecord(
+            id: nodeA.newRecordID(), kind: "activity", subjects: ["hallway.motion"], text: "Motion twice.",
+            evidenceIDs: ["f1"], importance: 0.4, generator: .rules, timeStart: 1_795_000_900_000, timeEnd: 1_795_001_800_000)
+        var early = later
+        early.text = "A fire in the hallway."
+        _ = try await store.database.events.apply(event(.observation(early), from: nodeB, seq: 2, at: 11))
+        #expect(try await store.database.knowledge.observation(id: later.id) == nil)
+        _ = try await store.database.events.apply(event(.observation(later), from: nodeA, seq: 2, at: 3))
+        #expect(try await store.database.knowledge.observation(id: later.id)?.record.text == "Motion twice.")
     }
 
     @Test func aClosedMemoryLeavesTheCurrentListButStaysReadable() async throws {
