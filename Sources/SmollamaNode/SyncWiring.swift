@@ -135,7 +135,10 @@ public struct SyncWiring: Sendable {
                 lines += ["sync:", "  enabled: true", "  hub: " + ConfigTemplate.quoted(url), ""]
             }
         }
-        try writeAtomically(Data(lines.joined(separator: "\n").utf8), to: configFile, permissions: 0o644)
+        // The file keeps its mode: a config holding secrets (mqtt.password, api keys) stays 0600.
+        let mode = (try? FileManager.default.attributesOfItem(atPath: configFile)[.posixPermissions] as? NSNumber)?
+            .intValue ?? 0o600
+        try writeAtomically(Data(lines.joined(separator: "\n").utf8), to: configFile, permissions: mode & 0o777)
     }
 }
 

@@ -106,15 +106,17 @@ struct LogsCommand: AsyncParsableCommand {
         }
         // "~" marks a time taken while the wall clock was not trusted.
         let mark = entry.clockQuality == .unsynced ? "~" : " "
+        // Other nodes' text reaches this terminal: nothing in it may act on the terminal.
+        let subjectText = Terminal.inert(entry.subject), messageText = Terminal.inert(entry.message)
         if entry.observation != nil {
             // An observation is read whole: its sentence wraps under itself instead of being cut.
-            let kind = entry.subject.padding(toLength: max(9, entry.subject.count), withPad: " ", startingAt: 0)
-            return Terminal.wrap(entry.message, head: Terminal.timestamp(entry.time, in: zone) + mark + " " + kind + " ")
+            let kind = subjectText.padding(toLength: max(9, subjectText.count), withPad: " ", startingAt: 0)
+            return Terminal.wrap(messageText, head: Terminal.timestamp(entry.time, in: zone) + mark + " " + kind + " ")
         }
-        let subject = entry.subject.padding(toLength: max(18, entry.subject.count), withPad: " ", startingAt: 0)
+        let subject = subjectText.padding(toLength: max(18, subjectText.count), withPad: " ", startingAt: 0)
         let head = Terminal.timestamp(entry.time, in: zone) + mark + " " + subject + "  "
         let room = max(10, Terminal.width - head.count)
-        let message = entry.message.count > room ? String(entry.message.prefix(room - 1)) + "…" : entry.message
+        let message = messageText.count > room ? String(messageText.prefix(room - 1)) + "…" : messageText
         return head + message
     }
 }

@@ -19,6 +19,21 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
+    /// Text from another node (or a sensor, or a model) made safe for a terminal: control
+    /// characters (escape sequences could move the cursor, retitle the window or hide lines) and
+    /// bidirectional overrides (which reorder what is shown) become "�"; tabs and line breaks
+    /// become spaces.
+    static func inert(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar -> Unicode.Scalar in
+            if scalar == "\t" || scalar == "\n" || scalar == "\r" { return " " }
+            if scalar.properties.generalCategory == .control
+                || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
+                return "\u{FFFD}"
+            }
+            return scalar
+        }))
+    }
+
     /// Lays out rows in columns; the last column takes what is left and is cut with "…".
     static func table(_ header: [String], _ rows: [[String]], width: Int = Terminal.width) -> String {
         let all = [header] + rows

@@ -40,6 +40,16 @@ import Testing
         #expect(observationAt < noticeAt)
         #expect(both.hasPrefix("Observations\n"))
         #expect(!(try await SmollamaBinary.run(["logs", "--tail", "--observations"], home: home.path).stdout.contains("hallway.door")))
+        // Issue 18: another node's text reached the terminal raw; escape sequences and bidi
+        // overrides are shown inert.
+        let hostile = ObservationRecord(
+            id: "obs2", kind: "activity", subjects: ["hallway.motion"],
+            text: "Calm.\u{1B}]2;owned\u{07}\u{1B}[2J Hidden \u{202E}txt.exe", evidenceIDs: ["hallway.motion/quiet-ended@1"],
+            importance: 0.5, generator: .rules, timeStart: base + 900_000, timeEnd: base + 1_800_000)
+        try await runtime.database.knowledge.record(hostile, origin: NodeID.random(), stamp: stamp(base + 3_000_000))
+        let shown = try await SmollamaBinary.run(["logs", "--tail", "--observations"], home: home.path).stdout
+        #expect(shown.contains("Calm.") && shown.contains("Hidden"), "\(shown)")
+        #expect(!shown.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" || $0 == "\u{202E}" })
         // A bad count is still refused by the parser.
         #expect(try await SmollamaBinary.run(["logs", "--tail", "many"], home: home.path).status != 0)
     }

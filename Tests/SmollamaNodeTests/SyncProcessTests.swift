@@ -56,11 +56,16 @@ import Testing
         defer { for node in nodes where node.process.isRunning { node.signal(SIGKILL) } }
         for index in 0..<3 {
             let home = try await makeHome(name: "node\(index)", role: "alpaca")
+            // Issue 18: a config made private (it holds a broker password) stayed 0644 after
+            // `enroll` rewrote it; it keeps its mode.
+            if index == 0 { chmod(home.path + "/config.yaml", 0o600) }
             let token = try await SmollamaBinary.run(["hub", "token"], home: hubHome.path)
             try #require(token.status == 0, "\(token.stderr)")
             let enrolled = try await SmollamaBinary.run(
                 ["enroll", "--hub", url, "--token", token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], home: home.path)
             try #require(enrolled.status == 0, "enroll: \(enrolled.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: home.path + "/config.yaml")[.posixPermissions]
+            #expect((mode as? NSNumber)?.intValue == (index == 0 ? 0o600 : 0o644), "config.yaml's mode after enroll")
             // The token was used: a second enrollment with it is refused with a sentence.
             let reused = try await SmollamaBinary.run(
                 ["enroll", "--hub", url, "--token", token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], home: home.path)
