@@ -94,16 +94,20 @@ struct DashboardRoutes: Sendable {
         !environment.http.token.isEmpty && request.cookies[TokenMiddleware<BasicRequestContext>.cookieName] != nil
     }
 
+    func guarded(_ refusal: TokenMiddleware<BasicRequestContext>.Refusal) -> TokenMiddleware<BasicRequestContext> {
+        TokenMiddleware(token: environment.http.token, sessions: environment.sessions, now: environment.now,
+                        refusal: refusal)
+    }
+
     func register(on router: Router<BasicRequestContext>) {
-        let token = environment.http.token
         let failures = DashboardError.failures
         registerPublic(on: router.group().add(middleware: failures))
         // Pages (and `/healthz`, `/logout`): a GET without the token goes to the login form.
         registerPages(on: router.group().add(middleware: failures)
-            .add(middleware: TokenMiddleware(token: token, refusal: .loginPage)))
+            .add(middleware: guarded(.loginPage)))
         // The JSON API and `/metrics`: a 401 without the token.
         let machines = router.group().add(middleware: failures)
-            .add(middleware: TokenMiddleware(token: token, refusal: .unauthorized))
+            .add(middleware: guarded(.unauthorized))
         let metrics = ServerMetrics(environment: environment)
         machines.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -151,7 +155,10 @@ struct DashboardRoutes: Sendable {
             filter.stream = .observations
             return try await logPage(request, filter: filter)
         }
-        router.post("/logout") { _, _ in
+        router.post("/logout") { request, _ in
+            if let session = request.cookies[TokenMiddleware<BasicRequestContext>.cookieName]?.value {
+                await environment.sessions.revoke(session)
+            }
             var response = Response(status: .seeOther, headers: [.location: "/login"])
             response.setCookie(Cookie(name: TokenMiddleware<BasicRequestContext>.cookieName, value: "", maxAge: 0,
                                       path: "/", httpOnly: true, sameSite: .strict))
@@ -217,26 +224,34 @@ struct DashboardRoutes: Sendable {
             return MemoriesBody(memories: try await queries.log(filter: filter))
         }
         api.get("/live/log") { request, _ in try await LiveEvents.log(request: request, environment: environment) }
-        api.get("/live/thoughts") { _, _ in await LiveEvents.thoughts(environment: environment) }
+        api.get("/live/thoughts") { _, _ in try await LiveEvents.thoughts(environment: environment) }
     }
 
     func registerLogin(on router: RouterGroup<BasicRequestContext>) {
         router.get("/login") { _, _ in HTMLResponse(html: Pages.login(node: node, failed: false)) }
         router.post("/login") { request, _ in
             var request = request
+            let sessions = environment.sessions
+            if let wait = await sessions.wait(now: environment.now()) {
+                let seconds = max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0))
+                var response = HTMLResponse(html: Pages.login(node: node, failed: true), status: .tooManyRequests).response
+                response.headers[.retryAfter] = "\(seconds)"
+                return response
+            }
             let body = try await request.collectBody(upTo: 4096)
             struct Form: Decodable { var token: String }
             let form = try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body))
             guard let form, !environment.http.token.isEmpty,
                   constantTimeEqual(form.token, environment.http.token)
             else {
+                await sessions.failed(now: environment.now())
                 return HTMLResponse(html: Pages.login(node: node, failed: true), status: .unauthorized).response
             }
             var response = Response(status: .seeOther, headers: [.location: "/"])
             response.setCookie(Cookie(
                 name: TokenMiddleware<BasicRequestContext>.cookieName,
-                value: TokenMiddleware<BasicRequestContext>.sessionValue(token: environment.http.token),
-                maxAge: 30 * 86_400, path: "/", httpOnly: true, sameSite: .strict))
+                value: await sessions.create(now: environment.now()),
+                maxAge: Int(DashboardSessions.lifetime.components.seconds), path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
     }

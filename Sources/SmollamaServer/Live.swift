@@ -22,10 +22,15 @@ public actor LivePublisher {
     }
 
     private var subscribers: [UUID: AsyncStream<Message>.Continuation] = [:]
+    /// Open live pages at most; one more is refused (503) rather than let a client that opens
+    /// connections in a loop hold memory and a buffer each.
+    public let limit: Int
 
-    public init() {}
+    public init(limit: Int = 32) { self.limit = limit }
 
-    public func subscribe() -> (id: UUID, stream: AsyncStream<Message>) {
+    /// A new subscriber's stream, or nil when `limit` are open.
+    public func subscribe() -> (id: UUID, stream: AsyncStream<Message>)? {
+        guard subscribers.count < limit else { return nil }
         let id = UUID()
         let (stream, continuation) = AsyncStream<Message>.makeStream(bufferingPolicy: .bufferingNewest(500))
         subscribers[id] = continuation
@@ -116,10 +121,17 @@ enum LiveEvents {
         // written between rendering and connecting is missed.
         let lastID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
             ?? request.uri.queryParameters.get("after").flatMap { Int64($0) }
-        let (id, stream) = await publisher.subscribe()
+        // Subscribed before the replay query, so nothing written in between is lost; a failed
+        // query gives the subscription back.
+        guard let (id, stream) = await publisher.subscribe() else { throw busy }
         var missed: [LogEntry] = []
         if let lastID {
-            missed = try await LogEntry.after(HLCTimestamp(rawValue: lastID), in: environment.database, limit: 500)
+            do {
+                missed = try await LogEntry.after(HLCTimestamp(rawValue: lastID), in: environment.database, limit: 500)
+            } catch {
+                await publisher.unsubscribe(id)
+                throw error
+            }
         }
         let backlog = missed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -151,9 +163,9 @@ enum LiveEvents {
     }
 
     /// `event: token` and `event: reset` messages for the thought stream.
-    static func thoughts(environment: DashboardEnvironment) async -> Response {
+    static func thoughts(environment: DashboardEnvironment) async throws -> Response {
         let publisher = environment.publisher
-        let (id, stream) = await publisher.subscribe()
+        guard let (id, stream) = await publisher.subscribe() else { throw busy }
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             do {
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
@@ -183,8 +195,16 @@ enum LiveEvents {
         return "id: \(entry.hlc.rawValue)\nevent: log\n" + data(json) + "\n"
     }
 
-    /// Every line of `text` as a `data:` line (SSE joins them with newlines again).
+    /// Every line of `text` as a `data:` line (SSE joins them with newlines again). SSE ends a
+    /// line at CR, LF or CRLF alike, so all three split here: a model's or node's text cannot
+    /// start a field of its own (`event:`, `id:`).
     static func data(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)\n" }.joined()
+        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)\n" }.joined()
+    }
+
+    static var busy: DashboardError {
+        DashboardError(status: .serviceUnavailable,
+                       message: "too many live pages are open on this node; close some and reload")
     }
 }

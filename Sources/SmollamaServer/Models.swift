@@ -31,6 +31,8 @@ public struct DashboardEnvironment: Sendable {
     /// Who writes observations and why ("smollm2-135m: 0/23 narration tasks verified —
     /// observations written by rules; …"), shown above the log; nil shows nothing.
     public var writer: @Sendable () async -> String? = { nil }
+    /// Signed-in browsers (random session ids) and the login throttle.
+    public var sessions = DashboardSessions()
 
     public init(node: NodeInfo, database: SmollamaDatabase, databasePath: String?, http: HTTPConfig,
                 publisher: LivePublisher = LivePublisher(),

@@ -11,8 +11,8 @@ import Hummingbird
 @Suite struct LiveTests {
     @Test func publisherFansOutToEverySubscriber() async throws {
         let publisher = LivePublisher()
-        let (firstID, first) = await publisher.subscribe()
-        let (_, second) = await publisher.subscribe()
+        let (firstID, first) = try #require(await publisher.subscribe())
+        let (_, second) = try #require(await publisher.subscribe())
         #expect(await publisher.subscriberCount == 2)
         await publisher.publish(.thought("hel"))
         await publisher.publish(.thought("lo"))
@@ -32,7 +32,7 @@ import Hummingbird
         let publisher = LivePublisher()
         let tail = LogTailService(database: fixture.store.database, publisher: publisher, logger: .quiet)
         let start = try await tail.startCursor()
-        let (_, stream) = await publisher.subscribe()
+        let (_, stream) = try #require(await publisher.subscribe())
         #expect(await tail.tick(after: start) == start)  // nothing new yet
         let event = try await ServerFixture.appendNotice(
             fixture.store.database, origin: fixture.store.node, sensor: "shed.motion", reason: "new one",
@@ -54,6 +54,29 @@ import Hummingbird
         #expect(frame.hasPrefix("id: \(entry.hlc.rawValue)\nevent: log\ndata: {"))
         #expect(frame.hasSuffix("}\n\n"))
         #expect(LiveEvents.data("a\nb") == "data: a\ndata: b\n")
+        // Issue 18: a CR ends an SSE line too; it must not start a field of its own.
+        #expect(LiveEvents.data("a\revent: x\r\nb") == "data: a\ndata: event: x\ndata: b\n")
+    }
+
+    /// Issue 18: every live page held a subscription and a 500-message buffer, without bound.
+    @Test func liveSubscribersAreCapped() async throws {
+        let publisher = LivePublisher(limit: 2)
+        let first = try #require(await publisher.subscribe())
+        #expect(await publisher.subscribe() != nil)
+        #expect(await publisher.subscribe() == nil, "the third is refused")
+        await publisher.unsubscribe(first.id)
+        #expect(await publisher.subscribe() != nil, "a closed page frees its place")
+        let fixture = try await ServerFixture()
+        var environment = fixture.environment
+        environment.publisher = LivePublisher(limit: 0)
+        try await buildApplication(environment: environment, logger: .quiet).test(.router) { client in
+            for path in ["/api/v1/live/log", "/api/v1/live/thoughts"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .serviceUnavailable, "\(path)")
+                    #expect(response.text.contains("too many live pages"))
+                }
+            }
+        }
     }
 }
 

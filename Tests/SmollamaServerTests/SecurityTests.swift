@@ -5,6 +5,7 @@ import SmollamaCore
 @testable import SmollamaServer
 import SmollamaStore
 import SmollamaTesting
+import Synchronization
 import Testing
 
 @Suite struct SecurityTests {
@@ -142,6 +143,77 @@ import Testing
             }
             try await client.execute(uri: "/api/v1/status", method: .get, headers: [.cookie: cookie]) { response in
                 #expect(response.status == .ok)
+            }
+        }
+    }
+
+    /// Issue 18: the session cookie was a fixed hash of the token (never expiring, not revocable,
+    /// the same for every browser). Now each login gets a random session that sign-out revokes and
+    /// that expires; the token itself still works as a bearer.
+    @Test func sessionsAreRandomRevocableAndExpire() async throws {
+        var fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
+        let now = Mutex(ServerFixture.now)
+        fixture.environment.now = { now.withLock { $0 } }
+        try await fixture.test { client in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            func login() async throws -> String {
+                try await client.execute(uri: "/login", method: .post, headers: form,
+                                         body: ByteBuffer(string: "token=\(Self.token)")) { response in
+                    #expect(response.status == .seeOther)
+                    return String(try #require(response.headers[.setCookie]).split(separator: ";")[0])
+                }
+            }
+            func status(_ cookie: String) async throws -> HTTPResponse.Status {
+                try await client.execute(uri: "/api/v1/status", method: .get, headers: [.cookie: cookie]) { $0.status }
+            }
+            let first = try await login(), second = try await login()
+            #expect(first != second, "a session per login")
+            #expect(try await status(first) == .ok)
+            #expect(try await status(second) == .ok)
+            try await client.execute(uri: "/logout", method: .post, headers: [.cookie: first]) { response in
+                #expect(response.status == .seeOther)
+            }
+            #expect(try await status(first) == .unauthorized, "signed out: revoked")
+            #expect(try await status(second) == .ok, "the other browser stays signed in")
+            now.withLock { $0 += DashboardSessions.lifetime + .seconds(1) }
+            #expect(try await status(second) == .unauthorized, "expired")
+            #expect(try await status("smollama_session=guess") == .unauthorized)
+        }
+    }
+
+    /// Issue 18: the login form could be tried at network speed.
+    @Test func failedLoginsAreThrottled() async throws {
+        var fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
+        let now = Mutex(ServerFixture.now)
+        fixture.environment.now = { now.withLock { $0 } }
+        try await fixture.test { client in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            func login(_ token: String) async throws -> (HTTPResponse.Status, String?) {
+                try await client.execute(uri: "/login", method: .post, headers: form,
+                                         body: ByteBuffer(string: "token=\(token)")) { ($0.status, $0.headers[.retryAfter]) }
+            }
+            for _ in 0..<5 { #expect(try await login("wrong").0 == .unauthorized) }
+            let refused = try await login(Self.token)
+            #expect(refused.0 == .tooManyRequests && refused.1 == "60", "even the right token waits: \(refused)")
+            now.withLock { $0 += .seconds(61) }
+            #expect(try await login(Self.token).0 == .seeOther)
+        }
+    }
+
+    /// Issue 18: with no token (loopback only), a page elsewhere could still read the dashboard
+    /// through a DNS name it points at 127.0.0.1 (DNS rebinding): only loopback Host names pass.
+    @Test func withoutATokenOnlyLoopbackHostNamesAreAnswered() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.app().test(.live) { client in
+            let port = try #require(client.port)
+            for host in ["127.0.0.1:\(port)", "localhost:\(port)", "[::1]:\(port)", "localhost"] {
+                let reply = try rawHTTP(port: port, "GET /api/v1/status HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+                #expect(reply.hasPrefix("HTTP/1.1 200"), "\(host): \(reply.prefix(80))")
+            }
+            for host in ["attacker.example", "attacker.example:\(port)", "127.0.0.1.attacker.example", "192.168.1.9"] {
+                let reply = try rawHTTP(port: port, "GET /api/v1/status HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+                #expect(reply.hasPrefix("HTTP/1.1 421"), "\(host): \(reply.prefix(80))")
+                #expect(reply.contains("http.token"))
             }
         }
     }
