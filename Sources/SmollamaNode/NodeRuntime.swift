@@ -23,9 +23,21 @@ public struct NodeRuntime: Sendable {
         let config = try ConfigLoader.load(file: file, environment: environment, overrides: overrides)
         let paths = NodeSetup.paths(home: home, configFile: file, config: config)
         var identity = try NodeIdentity.load(paths: paths)
-        let storeExisted = FileManager.default.fileExists(atPath: paths.databaseFile)
-        let database = try SmollamaDatabase.open(
-            path: paths.databaseFile, vectorExtension: MemoryWiring.vectorExtension(config: config, environment: environment))
+        var storeExisted = FileManager.default.fileExists(atPath: paths.databaseFile)
+        let vectorExtension = MemoryWiring.vectorExtension(config: config, environment: environment)
+        let database: SmollamaDatabase
+        do {
+            database = try SmollamaDatabase.open(path: paths.databaseFile, vectorExtension: vectorExtension)
+        } catch StoreError.corrupt(_, let reason) {
+            // A damaged store must not crash-loop an unattended node: it is kept aside (for
+            // recovery by hand), `status` reports it, and the node starts on a fresh store, as after
+            // a lost file (new incarnation; synced history comes back from the hub).
+            let kept = try quarantine(paths: paths)
+            FileHandle.standardError.write(Data(
+                "smollama: the database was damaged (\(reason)); moved to \(kept), starting a fresh one\n".utf8))
+            storeExisted = false
+            database = try SmollamaDatabase.open(path: paths.databaseFile, vectorExtension: vectorExtension)
+        }
         if !storeExisted {
             identity.incarnation += 1
             try identity.save(paths: paths)
@@ -35,6 +47,25 @@ public struct NodeRuntime: Sendable {
         try await database.meta.setHub(config.node.role == .llama ? identity.nodeID
                                        : (try? HubInfo.load(path: paths.hubFile))??.hubNode)
         return NodeRuntime(config: config, paths: paths, identity: identity, database: database)
+    }
+
+    /// Moves the store file (with its WAL and shared memory) into `data/quarantine/`, named by
+    /// the time; returns the new path of the database file.
+    static func quarantine(paths: SmollamaPaths) throws -> String {
+        let directory = paths.quarantineDirectory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let target = "\(directory)/smollama-\(stamp).sqlite"
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: paths.databaseFile + suffix) {
+            try FileManager.default.moveItem(atPath: paths.databaseFile + suffix, toPath: target + suffix)
+        }
+        return target
+    }
+
+    /// The damaged stores kept aside, oldest first.
+    public static func quarantined(paths: SmollamaPaths) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: paths.quarantineDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".sqlite") }.sorted().map { paths.quarantineDirectory + "/" + $0 }
     }
 
     /// The driver kinds this build knows.

@@ -21,6 +21,8 @@ public struct SmollamaPaths: Sendable, Hashable {
     }
 
     public var databaseFile: String { dataDirectory + "/smollama.sqlite" }
+    /// Damaged stores moved aside at start (`NodeRuntime.open`).
+    public var quarantineDirectory: String { dataDirectory + "/quarantine" }
     public var identityFile: String { dataDirectory + "/identity.json" }
     public var keyFile: String { dataDirectory + "/node.key" }
     public var pidFile: String { dataDirectory + "/smollama.pid" }

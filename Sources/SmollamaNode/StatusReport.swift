@@ -25,6 +25,8 @@ public struct StatusReport: Codable, Sendable {
     public var dataDirectory: String
     public var databaseFile: String
     public var databaseBytes: Int64
+    /// Damaged stores moved aside at start (nil: none).
+    public var quarantined: [String]?
     public var daemonPID: Int32?
     /// Where the dashboard is served (by a running daemon) per the config.
     public var dashboardURL: String
@@ -63,6 +65,7 @@ public struct StatusReport: Codable, Sendable {
             home: runtime.paths.home, dataDirectory: runtime.paths.dataDirectory,
             databaseFile: runtime.paths.databaseFile,
             databaseBytes: SmollamaDatabase.fileSize(path: runtime.paths.databaseFile),
+            quarantined: NodeRuntime.quarantined(paths: runtime.paths).nilIfEmpty,
             daemonPID: Daemon.runningPID(paths: runtime.paths), dashboardURL: runtime.config.http.url(),
             clockQuality: store.clockQuality,
             readingCount: store.readingCount, oldestReadingTime: store.oldestReadingTime,
@@ -77,3 +80,7 @@ public struct StatusReport: Codable, Sendable {
     }
 }
 
+
+extension Array {
+    var nilIfEmpty: Self? { isEmpty ? nil : self }
+}

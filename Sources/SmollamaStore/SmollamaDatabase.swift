@@ -41,6 +41,9 @@ public struct SmollamaDatabase: Sendable {
         do {
             return try SmollamaDatabase(DatabasePool(path: path, configuration: configuration))
         } catch let error as DatabaseError {
+            if [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+                throw StoreError.corrupt(path: path, reason: error.message ?? "\(error.resultCode)")
+            }
             throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
         }
     }
@@ -65,6 +68,8 @@ public struct SmollamaDatabase: Sendable {
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(path: String, reason: String)
+    /// The file is not a readable SQLite database (damaged by a power cut or a failing card).
+    case corrupt(path: String, reason: String)
     case unknownSensor(SensorID)
     case identityMismatch(store: String, identity: String)
     case invalidEventHash(origin: String, stream: String, seq: Int64)
@@ -78,6 +83,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .cannotOpen(let path, let reason):
             "cannot open the database at \(path): \(reason). Check that the data directory exists and is writable."
+        case .corrupt(let path, let reason):
+            "the database at \(path) is damaged (\(reason)). Move it away (or restore a backup) to start afresh."
         case .unknownSensor(let id):
             "sensor '\(id)' is not registered in the store; it must be declared by a configured driver"
         case .invalidEventHash(let origin, let stream, let seq):

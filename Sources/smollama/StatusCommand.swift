@@ -27,6 +27,9 @@ struct StatusCommand: AsyncParsableCommand {
             print("dashboard \(report.dashboardURL)" + (report.daemonPID == nil ? " (when the daemon runs)" : ""))
             print("data      \(report.dataDirectory)")
             print("database  \(bytes), \(report.readingCount) readings, \(report.eventCount) events")
+            for file in report.quarantined ?? [] {
+                print(fit("DAMAGED   a damaged store was moved aside and a fresh one started: \(file)"))
+            }
             if let oldest = report.oldestReadingTime, let newest = report.newestReadingTime {
                 print("readings  \(Terminal.timestamp(oldest)) … \(Terminal.timestamp(newest))")
             }
