@@ -8,17 +8,21 @@ public import SmollamaCore
 /// which happens every `flushInterval` or as soon as `maxBatch` readings wait.
 ///
 /// A failed commit (disk full, database busy) keeps the batch and retries on the next tick;
-/// only past `maxBuffered` waiting readings are the oldest dropped, counted and logged.
+/// only past `maxBuffered` waiting readings (or `maxBufferedNotices` notices: a sensor failing
+/// every second during a full disk adds one each time) are the oldest dropped, counted and logged.
 public actor ReadingWriter {
     public struct Configuration: Sendable, Hashable {
         public var flushInterval: Duration
         public var maxBatch: Int
         public var maxBuffered: Int
+        public var maxBufferedNotices: Int
 
-        public init(flushInterval: Duration = .seconds(1), maxBatch: Int = 1000, maxBuffered: Int = 200_000) {
+        public init(flushInterval: Duration = .seconds(1), maxBatch: Int = 1000, maxBuffered: Int = 200_000,
+                    maxBufferedNotices: Int = 10_000) {
             self.flushInterval = flushInterval
             self.maxBatch = maxBatch
             self.maxBuffered = maxBuffered
+            self.maxBufferedNotices = maxBufferedNotices
         }
     }
 
@@ -26,6 +30,7 @@ public actor ReadingWriter {
         public var accepted = 0
         public var committed = 0
         public var dropped = 0
+        public var droppedNotices = 0
         public var failedCommits = 0
         public var lastError: String?
     }
@@ -62,6 +67,15 @@ public actor ReadingWriter {
 
     public func submit(notice: PendingNotice) {
         notices.append(notice)
+        if notices.count > configuration.maxBufferedNotices {
+            let excess = notices.count - configuration.maxBufferedNotices
+            notices.removeFirst(excess)
+            if statistics.droppedNotices == 0 {
+                logger.critical("notice queue full while commits fail: dropping the oldest notices",
+                                metadata: ["smollama.writer.queued_notices": "\(notices.count)"])
+            }
+            statistics.droppedNotices += excess
+        }
     }
 
     public var pendingCount: Int { readings.count + notices.count + inFlight }

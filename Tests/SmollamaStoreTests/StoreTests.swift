@@ -88,6 +88,24 @@ struct HouseStore {
         #expect(try await house.database.readings.readingCount() == 0)
     }
 
+    /// Issue 18: while commits failed (a full disk), notices queued without bound.
+    @Test func noticesQueuedWhileCommitsFailAreBounded() async throws {
+        let house = try await HouseStore()
+        let writer = ReadingWriter(database: house.database, origin: house.store.node,
+                                   configuration: .init(maxBatch: 10_000, maxBufferedNotices: 3), logger: Logger.quiet)
+        var bad = house.pending(simulatedReadings(from: house.start, count: 1))[0]
+        bad.sensorRowID = 9999  // every commit fails, as on a full disk
+        await writer.submit(bad)
+        for index in 0..<5 {
+            let change = Notice.BinaryChanged(sensor: "hallway.door", value: Double(index % 2), time: house.start)
+            await writer.submit(notice: try PendingNotice(.binaryChanged(change),
+                                                          stamp: .test(1_795_000_000_000 + Int64(index), bootID: "b")))
+            await writer.flush()
+        }
+        #expect(await writer.pendingCount == 1 + 3, "the reading and the 3 newest notices")
+        #expect(await writer.statistics.droppedNotices == 2)
+    }
+
     @Test func eventSequencesAreContiguousAndApplyIsIdempotent() async throws {
         let store = try await TestStore()
         let stamp = ClockStamp.test(1_795_000_000_000, bootID: "b", monotonicNanoseconds: 1)
