@@ -39,6 +39,8 @@ import Testing
             #expect(try await builder.build(windowStart: start, windowEnd: start + 15 * T.minute) == stored)
         }
         var flagged: [Int: [String]] = [:]
+        // Per detector (kind, sensor or room, note): facts and the days they fell on.
+        var detectors: [String: (facts: Int, days: Set<Int>)] = [:]
         var roomFlagged: [Int: [String]] = [:]
         var roomFacts = 0
         for day in 0..<days {
@@ -49,6 +51,10 @@ import Testing
                 for fact in packet.facts where fact.level >= .unusual {
                     let line = String(format: "%02d:%02d ", index / 4, index % 4 * 15) + fact.line
                     flagged[day, default: []].append(line)
+                    let detector = [fact.kind.rawValue, fact.sensor?.rawValue ?? fact.room ?? "", fact.note ?? ""]
+                        .filter { !$0.isEmpty }.joined(separator: " ")
+                    detectors[detector, default: (0, [])].facts += 1
+                    detectors[detector, default: (0, [])].days.insert(day)
                     if fact.room != nil { roomFlagged[day, default: []].append(line) }
                 }
             }
@@ -57,6 +63,11 @@ import Testing
         print("anomaly rate over \(days) ordinary days: \(flagged.count) days with unusual facts (\(report)); "
               + "room kinds: \(roomFlagged.count) days, \(roomFacts) room facts above ordinary",
               roomFlagged.sorted { $0.key < $1.key }.map { "day \($0.key): \($0.value)" })
+        for (name, entry) in detectors.sorted(by: { $0.key < $1.key }) {
+            print("detector \(name): \(entry.facts) facts on \(entry.days.count) days")
+        }
+        for (day, lines) in flagged.sorted(by: { $0.key < $1.key }) { print("day \(day):", lines) }
+        #expect(flagged.count <= max(1, days / 14), "\(flagged)")
         #expect(roomFlagged.count <= max(1, days / 14), "\(roomFlagged)")
         #expect(roomFacts > 0, "the room kinds said something over \(days) days")
     }
