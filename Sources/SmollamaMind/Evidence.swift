@@ -190,7 +190,11 @@ public struct EvidenceSettings: Sendable, Hashable {
     /// The node's time zone (`node.timezone`): hours of day, "at night" and the days baselines
     /// compare follow local time, daylight saving included.
     public var timeZone: TimeZone
-    /// A binary sensor active in an hour when it is active on at most this share of days is unusual.
+    /// A binary sensor active in an hour is unusual when it was active in that hour or an hour
+    /// either side on at most this share of earlier days of the same kind and of all earlier
+    /// days, and each hour either side was active on at most this share of all earlier days
+    /// (03:10, not the edge of a habit: someone up at 06:15 on a Saturday when weekdays start at
+    /// 07:00). Also the bar for a long quiet ending and for lamps at night.
     public var unusualProbability: Double
     /// First activity after at least this much quiet is notable.
     public var longQuiet: Duration
@@ -335,16 +339,29 @@ public struct EvidenceBuilder: Sendable {
             // must not make every ordinary hour an anomaly): a least-squares line through the
             // hours around this one on earlier days, read at this window; the spread is the
             // line's residuals.
-            let (usual, spread) = Self.trend(baseline.map { (($0.bucketStart - start).wholeMilliseconds, $0.mean) })
+            let line = Self.trend(baseline.map { (($0.bucketStart - start).wholeMilliseconds, $0.mean) })
+            let usual = line.level
             // A floor on the spread: a sensor that never moves must not call a rounding step an anomaly.
             let floor = max(Self.resolution(unit: sensor.unit), abs(usual) * 0.02)
-            let deviation = (mean - usual) / max(spread, floor)
+            let deviation = (mean - usual) / max(line.spread, floor)
             values.append(EvidenceValue(name: "usual", value: Self.round(usual, decimals), unit: sensor.unit,
                                         decimals: decimals))
             values.append(EvidenceValue(name: "deviation", value: Self.round(deviation, 1), unit: "", decimals: 1))
-            if abs(deviation) >= settings.strongDeviation {
+            // Far from the usual is not enough: the level must also lie outside what those hours
+            // showed — each hour's lowest and highest reading, around the line and as they were —
+            // by more than the spread. A room used at varying hours has two usual levels (occupied,
+            // empty) and a mean between them: an occupied hour is far from that mean, yet a level
+            // the room shows whenever it is used. Raw extremes, not hourly means, because a
+            // 15-minute window can sit at a level an hour's mean smooths away; the margin, so a
+            // lamp's 181 lx is not news where 180 lx was seen.
+            let seen = Self.seenRange(baseline, line: line, start: start)
+            let low = min(usual + seen.lowerBound, baseline.map(\.min).min() ?? usual)
+            let high = max(usual + seen.upperBound, baseline.map(\.max).max() ?? usual)
+            let margin = max(line.spread, floor)
+            let outside = mean < low - margin || mean > high + margin
+            if outside && abs(deviation) >= settings.strongDeviation {
                 level = .strong
-            } else if abs(deviation) >= settings.unusualDeviation {
+            } else if outside && abs(deviation) >= settings.unusualDeviation {
                 level = .unusual
             }
         }
@@ -367,13 +384,23 @@ public struct EvidenceBuilder: Sendable {
         let days = Set(history.filter { clock.isWeekend($0.bucketStart) == clock.isWeekend(start) }
             .map { clock.dayIndex($0.bucketStart) })
         var probability: Double?
+        var rareHour = false
         if days.count >= settings.minimumBaselineDays {
             let active = Set(sameHour.filter { $0.onCount > 0 }.map { clock.dayIndex($0.bucketStart) })
             let share = Double(active.count) / Double(days.count)
             probability = share
             values.append(EvidenceValue(name: "share of days active at this hour", value: (share * 100).rounded(),
                                         unit: "%", decimals: 0))
-            if activations > 0 && share <= settings.unusualProbability { level = .unusual }
+            // Rare on any kind of day too: a weekend has few days in the baseline (1 of 7 is 14 %),
+            // and the door that opens at 17:30 every weekday is not news on a Saturday.
+            let anyDay = Set(history.filter { Self.isNear(hour: clock.hour($0.bucketStart), clock.hour(start)) && $0.onCount > 0 }
+                .map { clock.dayIndex($0.bucketStart) })
+            let allDays = Set(history.map { clock.dayIndex($0.bucketStart) })
+            rareHour = share <= settings.unusualProbability
+                && Double(anyDay.count) / Double(max(1, allDays.count)) <= settings.unusualProbability
+                && Self.quietAround(hour: clock.hour(start), history: history, clock: clock,
+                                    limit: settings.unusualProbability)
+            if activations > 0 && rareHour { level = .unusual }
         }
         var notable: [EvidenceFact] = []
         if activations > 0, let firstActive = window.first(where: { $0.onCount > 0 }) {
@@ -387,8 +414,7 @@ public struct EvidenceBuilder: Sendable {
             // Doors are quiet for hours by nature (everyone out); long quiet matters for presence.
             // A return after hours out is ordinary where people come and go (the simulated house
             // occupies rooms in stretches since issue 15): notable only at an hour rarely active.
-            if sensor.deviceClass != "door" && quiet >= settings.longQuiet
-                && (probability ?? 0) <= settings.unusualProbability {
+            if sensor.deviceClass != "door" && quiet >= settings.longQuiet && (probability == nil || rareHour) {
                 let hours = Self.round(quiet / .seconds(3600), 1)
                 let at = Double(clock.hour(firstActive.bucketStart)) + Double(clock.minute(firstActive.bucketStart)) / 100
                 var quietValues = [EvidenceValue(name: "quiet before", value: hours, unit: "h", decimals: 1),
@@ -418,72 +444,5 @@ public struct EvidenceBuilder: Sendable {
             notable[index].baselineDays = fact.baselineDays
         }
         return (fact, notable)
-    }
-
-    /// Days since the sensor was last active in this local hour of day (any kind of day), or the
-    /// days of history when it never was; nil with too little history or when it was active yesterday.
-    func daysSinceActive(atHourOf time: UTCMillis, history: [Rollup], clock: LocalClock) -> Int64? {
-        let days = Set(history.map { clock.dayIndex($0.bucketStart) })
-        guard days.count >= settings.minimumBaselineDays else { return nil }
-        let hour = clock.hour(time)
-        let today = clock.dayIndex(time)
-        let last = history.filter { $0.onCount > 0 && clock.hour($0.bucketStart) == hour }
-            .map { clock.dayIndex($0.bucketStart) }.filter { $0 < today }.max()
-        let since = last.map { today - $0 } ?? Int64(days.count)
-        return since >= 2 ? since : nil
-    }
-
-    /// Decimals a unit is shown with: people read temperatures to a tenth, percentages and lux whole.
-    /// Whether `hour` is `reference` or an hour either side of it (across midnight too).
-    static func isNear(hour: Int, _ reference: Int) -> Bool {
-        let distance = abs(hour - reference)
-        return min(distance, 24 - distance) <= 1
-    }
-
-    /// The level a line through `points` (time offset in ms from the window, value) reads at
-    /// offset 0, kept within the values seen, and the spread of the points around the line. Fewer than three points, or all at one
-    /// time: their mean and spread.
-    static func trend(_ points: [(Int64, Double)]) -> (level: Double, spread: Double) {
-        let n = Double(points.count)
-        let meanValue = points.reduce(0) { $0 + $1.1 } / n
-        let meanTime = points.reduce(0) { $0 + Double($1.0) } / n
-        let covariance = points.reduce(0) { $0 + (Double($1.0) - meanTime) * ($1.1 - meanValue) }
-        let variance = points.reduce(0) { $0 + (Double($1.0) - meanTime) * (Double($1.0) - meanTime) }
-        guard points.count > 2, variance > 0 else {
-            let spread = (points.reduce(0) { $0 + ($1.1 - meanValue) * ($1.1 - meanValue) } / n).squareRoot()
-            return (meanValue, spread)
-        }
-        let slope = covariance / variance
-        // A trend reads inside what was seen: a light level used on some evenings must not be
-        // extrapolated below zero.
-        let values = points.map(\.1)
-        let level = min(values.max() ?? meanValue, max(values.min() ?? meanValue, meanValue - slope * meanTime))
-        let residuals = points.reduce(0) { total, point in
-            let fitted = level + slope * Double(point.0)
-            return total + (point.1 - fitted) * (point.1 - fitted)
-        }
-        return (level, (residuals / n).squareRoot())
-    }
-
-    static func decimals(unit: String) -> Int {
-        switch unit {
-        case "°C", "°F", "V", "A", "hPa": 1
-        default: 0
-        }
-    }
-
-    /// The smallest step worth calling a change.
-    static func resolution(unit: String) -> Double {
-        switch unit {
-        case "°C", "°F": 0.3
-        case "%": 2
-        case "lx": 20
-        default: 1
-        }
-    }
-
-    static func round(_ value: Double, _ decimals: Int) -> Double {
-        let scale = pow(10, Double(decimals))
-        return (value * scale).rounded() / scale
     }
 }

@@ -95,8 +95,9 @@ struct WeekReportBench: AsyncParsableCommand {
 
     /// The simulated house's readings as the scheduler stores them (binary sensors on change or
     /// every 5 minutes), one a minute, then rolled up.
-    static func seed(_ database: SmollamaDatabase, node: NodeID, from start: UTCMillis, to end: UTCMillis) async throws {
-        let house = SimulatedHouseDriver(options: .init())
+    static func seed(_ database: SmollamaDatabase, node: NodeID, from start: UTCMillis, to end: UTCMillis,
+                     options: SimulatedHouseDriver.Options = .init()) async throws {
+        let house = SimulatedHouseDriver(options: options)
         let registered = try await database.readings.registerSensors(house.sensors, driver: house.name, now: start)
         let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
         var last: [SensorID: (value: Double, time: UTCMillis)] = [:]

@@ -87,9 +87,11 @@ import Testing
         print("presence accuracy over 2 simulated days:", accuracy.sorted { $0.key < $1.key }
             .map { "\($0.key) \(String(format: "%.1f", $0.value * 100)) %" }.joined(separator: ", "))
         // Targets (issue 15): 95 % with motion, 85 % with CO₂ and light only. Measured here:
-        // living room 97.4 %, hallway 94.3 % (its misses are windows occupied for 40–60 % of
-        // their length, where a 5-minute bucket is too coarse), study 100 %. The floors below
-        // are those figures rounded down, so a regression fails; the hallway's is under target.
+        // living room 97.4 %, hallway 94.3 %, study 100 %; over 4 weeks (`smollama-bench
+        // presence`, BENCHMARKS.md) 97.8 %, 95.2 %, 100 %. Here one window is 0.5 %, and the
+        // hallway's 11 misses are windows occupied for 7 or 8 of 15 minutes or visits where the
+        // sensor reported far fewer or more minutes than its usual ~60 %. The floors below are
+        // this run's figures rounded down, so a regression fails.
         #expect(accuracy["living_room"]! >= 0.95)
         #expect(accuracy["hallway"]! >= 0.94)
         #expect(accuracy["study"]! >= 0.85, "CO₂ and light only")
