@@ -8,7 +8,7 @@ extension RulesAnswerer {
     /// CO₂ above this (ppm) means the room wants fresh air.
     static let ventilateAbove = 1000.0
     /// The presence window the rules read (the observation loop's length).
-    static let presenceWindow: Int64 = 15 * 60_000
+    static let presenceWindow: Duration = .seconds(15 * 60)
 
     func doorCount(in span: (from: UTCMillis, to: UTCMillis, label: String), sensors: [StateOutput.Sensor],
                    rooms: Set<String>) async throws -> Composed {
@@ -59,9 +59,9 @@ extension RulesAnswerer {
     /// Each room's state in the last whole presence window (the one that just ended).
     func presenceNow(rooms: Set<String>) async throws -> Composed {
         let now = tools.now()
-        let end = now.rawValue - ((now.rawValue % Self.presenceWindow) + Self.presenceWindow) % Self.presenceWindow
-        let (rows, call) = try await presence(
-            rooms: rooms, from: UTCMillis(rawValue: end - Self.presenceWindow), to: UTCMillis(rawValue: end))
+        let step = Self.presenceWindow.wholeMilliseconds
+        let end = UTCMillis(rawValue: now.rawValue - ((now.rawValue % step) + step) % step)
+        let (rows, call) = try await presence(rooms: rooms, from: end - Self.presenceWindow, to: end)
         guard !rows.isEmpty else { return ("No room with motion, door, CO₂ or light sensors is known for that.", [], [call]) }
         let lines = rows.map { row -> String in
             let room = "the \(Self.roomName(row.room))"
@@ -83,7 +83,7 @@ extension RulesAnswerer {
         let lines = Dictionary(grouping: rows, by: \.room).sorted { $0.key < $1.key }.map { room, windows -> String in
             let occupied = windows.filter { $0.state == .occupied }.count
             let unknown = windows.filter { $0.state == .unknown }.count
-            let minutes = Int64(occupied) * Self.presenceWindow / 60_000
+            let minutes = Int64(occupied) * Self.presenceWindow.wholeMilliseconds / 60_000
             let length = minutes < 60 ? "\(minutes) min" : "\(minutes / 60) h" + (minutes % 60 == 0 ? "" : " \(minutes % 60) min")
             return "The \(Self.roomName(room)) was occupied for about \(length) \(span.label) "
                 + "(\(occupied) of \(windows.count) windows of 15 min" + (unknown > 0 ? ", \(unknown) unknown)." : ").")

@@ -15,11 +15,11 @@ public struct DailyDigest: Sendable {
     public let origin: NodeID
     public let settings: EvidenceSettings
     /// The presence windows' length (`observe.interval`).
-    public let windowLength: Int64
+    public let windowLength: Duration
     public let names: DisplayNames
 
     public init(database: SmollamaDatabase, origin: NodeID, settings: EvidenceSettings = .init(),
-                windowLength: Int64 = 15 * 60_000, names: DisplayNames = .init()) {
+                windowLength: Duration = .seconds(15 * 60), names: DisplayNames = .init()) {
         self.database = database
         self.origin = origin
         self.settings = settings

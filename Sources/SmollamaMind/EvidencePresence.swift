@@ -46,7 +46,8 @@ extension EvidenceBuilder {
         let (from, to) = (start.rawValue, end.rawValue)
         let bucket = PresenceInference.bucket
         let buckets = stride(from: from - length, to: to, by: Int(bucket)).map { $0..<min(to, $0 + bucket) }
-        let windows = [(from - 2 * length)..<(from - length), (from - length)..<from, from..<to] + buckets
+        let windows = ([(from - 2 * length)..<(from - length), (from - length)..<from, from..<to] + buckets)
+            .map { UTCMillis(rawValue: $0.lowerBound)..<UTCMillis(rawValue: $0.upperBound) }
         let rows = PresenceInference(timeZone: clock.timeZone).infer(room: room, rollups: rollups, windows: windows)
         guard rows.count == windows.count else { return nil }
         let (before, previous, now) = (rows[0], rows[1], rows[2])

@@ -95,12 +95,13 @@ public struct PresenceInference: Sendable {
 
     /// One row per window for `room`; `rollups` holds the 5-minute rollups of its sensors over
     /// the history and the windows.
-    public func infer(room: PresenceRoom, rollups: [SensorID: [Rollup]], windows: [Range<Int64>]) -> [PresenceWindow] {
+    public func infer(room: PresenceRoom, rollups: [SensorID: [Rollup]], windows: [Range<UTCMillis>]) -> [PresenceWindow] {
         let motion = MotionEvidence(room.motion.map { rollups[$0] ?? [] })
         let doors = MotionEvidence(room.doors.map { rollups[$0] ?? [] })
         let co2 = room.co2.first.flatMap { CO2Model(rollups[$0] ?? []) }
         let light = room.light.first.flatMap { LightModel(rollups[$0] ?? [], clock: clock) }
-        return windows.map { window in
+        return windows.map { span in
+            let window = span.lowerBound.rawValue..<span.upperBound.rawValue
             let starts = Array(stride(from: window.lowerBound, to: window.upperBound, by: Int(Self.bucket)))
             // Motion, where the room has it, decides: the estimated share of each bucket someone
             // was there. CO₂ and lamps (and doors, in a room with nothing else) vote per bucket.
@@ -154,10 +155,13 @@ public struct PresenceInference: Sendable {
 
     /// Windows of `length` aligned like the observation loop's (multiples of the length since the
     /// epoch) that cover `[from, to)`.
-    public static func windows(from: Int64, to: Int64, length: Int64) -> [Range<Int64>] {
-        guard length > 0, to > from else { return [] }
-        let first = from - ((from % length) + length) % length
-        return stride(from: first, to: to, by: Int(length)).map { $0..<($0 + length) }
+    public static func windows(from: UTCMillis, to: UTCMillis, length: Duration) -> [Range<UTCMillis>] {
+        let step = length.wholeMilliseconds
+        guard step > 0, to > from else { return [] }
+        let first = from.rawValue - ((from.rawValue % step) + step) % step
+        return stride(from: first, to: to.rawValue, by: Int(step)).map {
+            UTCMillis(rawValue: $0)..<UTCMillis(rawValue: $0 + step)
+        }
     }
 }
 

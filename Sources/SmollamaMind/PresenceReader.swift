@@ -24,18 +24,18 @@ public struct PresenceReader: Sendable {
     }
 
     /// One row per room (or only `room`) and window of `length` in `[from, to)`, rooms first.
-    public func windows(room: String? = nil, from: UTCMillis, to: UTCMillis, length: Int64) async throws -> [PresenceWindow] {
-        let windows = PresenceInference.windows(from: from.rawValue, to: to.rawValue, length: length)
+    public func windows(room: String? = nil, from: UTCMillis, to: UTCMillis, length: Duration) async throws -> [PresenceWindow] {
+        let windows = PresenceInference.windows(from: from, to: to, length: length)
         guard let first = windows.first?.lowerBound, let last = windows.last?.upperBound else { return [] }
-        let historyStart = first - Int64(historyDays) * 86_400_000
+        let historyStart = first - .seconds(Int64(historyDays) * 86_400)
         var rows: [PresenceWindow] = []
         for candidate in try await rooms() where room == nil || candidate.room == room {
             var rollups: [SensorID: [Rollup]] = [:]
             for sensor in candidate.sensors {
                 // The history, the windows and one bucket after them (the last bucket's slope).
                 rollups[sensor] = try await database.readings.rollups(
-                    sensor: sensor, resolution: .fiveMinutes, from: UTCMillis(rawValue: historyStart),
-                    to: UTCMillis(rawValue: last + PresenceInference.bucket))
+                    sensor: sensor, resolution: .fiveMinutes, from: historyStart,
+                    to: last + .milliseconds(PresenceInference.bucket))
             }
             rows += inference.infer(room: candidate, rollups: rollups, windows: windows)
         }

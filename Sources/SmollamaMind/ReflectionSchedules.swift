@@ -116,7 +116,7 @@ extension Reflection {
         // The window is its own history: each room's thresholds are learned from these days.
         let reader = PresenceReader(database: database, timeZone: settings.timeZone, historyDays: 0)
         let rooms = try await reader.rooms()
-        let rows = try await reader.windows(from: window.start, to: window.end, length: settings.scheduleStep.wholeMilliseconds)
+        let rows = try await reader.windows(from: window.start, to: window.end, length: settings.scheduleStep)
         var schedules: [PresenceSchedule] = []
         var shares: [String: [Double]] = [:]
         for room in rooms {

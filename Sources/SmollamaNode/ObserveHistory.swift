@@ -42,7 +42,7 @@ public enum ObserveHistory {
     static func digest(runtime: NodeRuntime) -> DailyDigest {
         DailyDigest(database: runtime.database, origin: runtime.identity.nodeID,
                     settings: evidenceBuilder(runtime: runtime).settings,
-                    windowLength: runtime.config.observe.interval.milliseconds)
+                    windowLength: runtime.config.observe.interval.duration)
     }
 
     /// The evidence builder of live and past windows alike (one place decides baselines and local time).

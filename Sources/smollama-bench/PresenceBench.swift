@@ -69,7 +69,7 @@ struct PresenceBench: AsyncParsableCommand {
         let house = options.house
         var rooms: [Room] = []
         for room in try await reader.rooms() {
-            let rows = try await reader.windows(room: room.room, from: start, to: end, length: Int64(windowMinutes) * 60_000)
+            let rows = try await reader.windows(room: room.room, from: start, to: end, length: .seconds(Int64(windowMinutes) * 60))
             var (right, unknown, mixed, mixedRight) = (0, 0, 0, 0)
             for row in rows {
                 let share = house.occupiedShare(room: room.room, from: row.start.rawValue, to: row.end.rawValue)

@@ -38,7 +38,7 @@ struct WeekReportBench: AsyncParsableCommand {
 
         let counter = Counter(start: end.rawValue + 86_400_000)
         let builder = EvidenceBuilder(database: database)
-        let digest = DailyDigest(database: database, origin: node, windowLength: Int64(windowMinutes) * 60_000)
+        let digest = DailyDigest(database: database, origin: node, windowLength: .seconds(Int64(windowMinutes) * 60))
         let settings = ObservationLoopSettings()
         let loop = ObservationLoop(database: database, origin: node, builder: builder, narrator: nil, digest: digest,
                                    settings: settings, stamp: { counter.stamp() },

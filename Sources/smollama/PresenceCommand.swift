@@ -61,7 +61,7 @@ struct PresenceCommand: AsyncParsableCommand {
             try await runtime.database.readings.rollUpAll()
             let length = runtime.config.observe.interval.milliseconds
             let windows = try await reader.windows(
-                room: room, from: start, to: end, length: length)
+                room: room, from: start, to: end, length: runtime.config.observe.interval.duration)
             if json {
                 return print(try MindTools.json(Output(
                     timezone: zone.identifier, windowMinutes: length / 60_000,

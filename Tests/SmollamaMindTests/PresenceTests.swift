@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func windowsAlignLikeTheObservationLoop() {
-        let windows = PresenceInference.windows(from: 1_000_000, to: 3_000_000, length: 900_000)
+        let windows = PresenceInference.windows(from: 1_000_000, to: 3_000_000, length: .seconds(900))
         #expect(windows == [900_000..<1_800_000, 1_800_000..<2_700_000, 2_700_000..<3_600_000])
     }
 
@@ -42,7 +42,7 @@ import Testing
         var room = PresenceRoom(room: "hallway")
         room.motion = ["hallway.motion"]
         let inference = PresenceInference(timeZone: LocalClock.utc)
-        let window = 0..<Int64(900_000)
+        let window: Range<UTCMillis> = 0..<900_000
         let none = inference.infer(room: room, rollups: [:], windows: [window])
         #expect(none.map(\.state) == [.unknown])
         let quiet = (0..<3).map { Rollup(sensor: "hallway.motion", resolution: .fiveMinutes, bucketStart: UTCMillis(rawValue: Int64($0) * 300_000),
@@ -73,7 +73,7 @@ import Testing
         let house = options.house
         let reader = PresenceReader(database: store.database, timeZone: LocalClock.utc)
         let rows = try await reader.windows(
-            from: start, to: end, length: 15 * HouseTime.minute)
+            from: start, to: end, length: .seconds(15 * 60))
         var accuracy: [String: Double] = [:]
         for room in ["living_room", "hallway", "study"] {
             let mine = rows.filter { $0.room == room }
