@@ -57,20 +57,27 @@ public struct HubReadingStore: FeatureStore {
     static func fold(_ db: Database, originRef: Int64, limit: Int = foldBatch) throws -> Int {
         let cursor = try Int64.fetchOne(
             db, sql: "SELECT rolled_up FROM foreign_rollup_cursors WHERE origin_ref = ?", arguments: [originRef]) ?? 0
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT r.id, r.sensor, s.key, r.time, r.value FROM foreign_readings r JOIN foreign_sensors s ON s.id = r.sensor
-                WHERE r.origin_ref = ? AND r.id > ? ORDER BY r.id LIMIT ?
-                """, arguments: [originRef, cursor, limit])
-        guard let last = rows.last?["id"] as Int64? else { return 0 }
+        var keys: [Int64: SensorID] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, key FROM foreign_sensors WHERE origin_ref = ?", arguments: [originRef]) {
+            keys[row[0]] = SensorID(row[1] as String)
+        }
+        // Positional columns and one pass over a cursor: this runs inside every push transaction.
         var sensorRows: [SensorID: Int64] = [:]
         var builder = RollupBuilder()
-        for row in rows {
-            let sensor = SensorID(row["key"] as String)
-            sensorRows[sensor] = row["sensor"]
-            builder.add(Reading(sensor: sensor, time: row["time"], value: row["value"]), kind: .numeric)
+        var count = 0
+        var last: Int64 = cursor
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, sensor, time, value FROM foreign_readings WHERE origin_ref = ? AND id > ? ORDER BY id LIMIT ?",
+            arguments: [originRef, cursor, limit])
+        while let row = try rows.next() {
+            let sensorRow: Int64 = row[1]
+            guard let sensor = keys[sensorRow] else { throw StoreError.unknownSensor(SensorID("foreign-sensor-\(sensorRow)")) }
+            sensorRows[sensor] = sensorRow
+            builder.add(Reading(sensor: sensor, time: UTCMillis(rawValue: row[2]), value: row[3]), kind: .numeric)
+            last = row[0]
+            count += 1
         }
+        guard count > 0 else { return 0 }
         let upsert = try db.cachedStatement(sql: ReadingStore.upsertSQL(table: "foreign_rollups", key: ["origin_ref", "sensor"]))
         for (key, rollup) in builder.rollups {
             let hasValues = rollup.count > 0
@@ -85,7 +92,7 @@ public struct HubReadingStore: FeatureStore {
                 INSERT INTO foreign_rollup_cursors (origin_ref, rolled_up) VALUES (?, ?)
                 ON CONFLICT(origin_ref) DO UPDATE SET rolled_up = excluded.rolled_up
                 """, arguments: [originRef, last])
-        return rows.count
+        return count
     }
 
     /// Folds every node's readings that are not rolled up yet. Returns how many were folded.
