@@ -81,8 +81,8 @@ import Testing
         #expect(try await hub.database.hubReadings.sensorSummaries(node: hub.node, now: Self.start).isEmpty)
     }
 
-    /// A hub that held readings before migration v8 (no rollups, no cursor) catches up in order,
-    /// and retention deletes nothing that is not rolled up yet.
+    /// A hub that held readings before migration v8 (no rollups, no cursor) catches up in id order,
+    /// and retention deletes only what is rolled up so far.
     @Test func readingsFromBeforeTheRollupTableAreCaughtUpAndKeptUntilThen() async throws {
         let hub = try await TestStore()
         let node = try await TestStore()
@@ -93,11 +93,21 @@ import Testing
             try db.execute(sql: "DELETE FROM foreign_rollups; DELETE FROM foreign_rollup_cursors")
         }
         #expect(try await Self.hubRollups(hub.database, of: node, .hour).isEmpty)
-
         let nothing = try await hub.database.hubReadings.deleteExpired(
             rawOlderThan: Self.start + Self.day * 30, fiveMinuteRollupsOlderThan: Self.start)
         #expect(nothing.readings == 0, "no reading is rolled up, so none may go")
-        #expect(try await hub.database.hubReadings.rollUpAll() == count)
+
+        // Catch up the first twelve hours only (a partition that splits no bucket), then retention.
+        let (ref, morning) = try await hub.database.reader.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT ref FROM sync_origins") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM foreign_readings WHERE time < ?",
+                              arguments: [Self.start + Self.day / 2]) ?? 0)
+        }
+        #expect(try await hub.database.writer.write { db in try HubReadingStore.fold(db, originRef: ref, limit: morning) } == morning)
+        let deleted = try await hub.database.hubReadings.deleteExpired(
+            rawOlderThan: Self.start + Self.day * 30, fiveMinuteRollupsOlderThan: Self.start)
+        #expect(deleted.readings == morning, "exactly the rolled-up readings go, though all are past the limit")
+        #expect(try await hub.database.hubReadings.rollUpAll() == count - morning)
         #expect(try await Self.hubRollups(hub.database, of: node, .hour) == folded)
     }
 
