@@ -74,11 +74,15 @@ public enum ConfigTemplate {
         sync:                      # `smollama enroll --hub URL --token T` sets enabled and hub
           enabled: false           # when true, raw readings are kept until the hub acknowledged them
           hub: ""                  # the hub's URL, e.g. http://hub.local:8080
-          raw_readings: true       # send raw readings too (last, oldest first); false: events and rollups only
+          raw_readings: true       # send raw readings too (last, oldest first); false: events only (no charts on the hub)
           interval: 60s            # time between sync rounds while the hub is reachable
           max_backoff: 30s         # longest wait between retries while the hub is unreachable
           min_free_mb: 256         # below this free disk, unsynced raw readings are compacted to rollups (0: never)
           pull_observations: false # also pull other nodes' observations (memories are always pulled)
+
+        hub:                       # a hub (role llama) only: what it keeps of other nodes' readings
+          raw_retention: 30d       # their raw readings older than this are deleted once rolled up
+          rollup_retention: 90d    # their 5-minute rollups (24 h charts); hourly ones are kept forever
 
         log:
           level: info              # trace, debug, info, notice, warning, error, critical

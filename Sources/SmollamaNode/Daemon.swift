@@ -47,7 +47,10 @@ public enum Daemon {
             configuration: .init(rollupInterval: config.store.rollupInterval.duration,
                                  retentionInterval: config.store.retentionInterval.duration,
                                  rawRetention: config.store.rawRetention.duration,
-                                 acknowledgingPeer: config.sync.enabled && config.sync.rawReadings ? "hub" : nil),
+                                 acknowledgingPeer: config.sync.enabled && config.sync.rawReadings ? "hub" : nil,
+                                 hub: config.node.role == .llama
+                                    ? .init(rawRetention: config.hub.rawRetention.duration,
+                                            rollupRetention: config.hub.rollupRetention.duration) : nil),
             logger: logger)
 
         let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)

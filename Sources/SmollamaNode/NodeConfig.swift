@@ -158,6 +158,31 @@ public struct NodeConfig: ConfigSection, Hashable {
         }
     }
 
+    /// What a hub (`role: llama`) keeps of other nodes' data. Their raw readings are rolled up as
+    /// they arrive; rollups are what the hub's node pages chart.
+    public struct HubSection: Codable, Sendable, Hashable, ConfigChecked {
+        /// Other nodes' raw readings older than this are deleted once rolled up.
+        public var rawRetention = ConfigDuration.days(30)
+        /// Other nodes' 5-minute rollups (the 24 h charts) older than this are deleted; hourly
+        /// rollups (the 7 d and 30 d charts) are kept forever.
+        public var rollupRetention = ConfigDuration.days(90)
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case rawRetention = "raw_retention"
+            case rollupRetention = "rollup_retention"
+        }
+
+        public init() {}
+        public func check() throws(ConfigProblem) {
+            try ConfigProblem.require(
+                rawRetention.milliseconds >= 3_600_000, "raw_retention",
+                "must be at least 1h (raw readings are deleted only once rolled up); write e.g. 30d")
+            try ConfigProblem.require(
+                rollupRetention.milliseconds >= 86_400_000, "rollup_retention",
+                "must be at least 1d, or the 24 h charts (5-minute rollups) lose their start; write e.g. 90d")
+        }
+    }
+
     public struct LogSection: Codable, Sendable, Hashable {
         public enum Level: String, Codable, Sendable, CaseIterable {
             case trace, debug, info, notice, warning, error, critical
@@ -174,6 +199,8 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var clock = ClockSection()
     public var sensors = SensorsSection()
     public var sync = SyncSection()
+    /// A hub's retention of other nodes' readings (unused on an alpaca).
+    public var hub = HubSection()
     public var log = LogSection()
     /// The dashboard and JSON API (see `HTTPConfig`).
     public var http = HTTPConfig()
@@ -193,7 +220,7 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var areas: [String: [String]] = [:]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, log, http, llm, mqtt, observe, memory, mem0, areas
+        case node, store, clock, sensors, sync, hub, log, http, llm, mqtt, observe, memory, mem0, areas
     }
 
     public init() {}
@@ -210,6 +237,7 @@ public struct NodeConfig: ConfigSection, Hashable {
         try store.check(under: "store")
         try sensors.check(under: "sensors")
         try sync.check(under: "sync")
+        try hub.check(under: "hub")
         try http.check(under: "http")
         try llm.check(under: "llm")
         try mqtt.check(under: "mqtt")

@@ -62,6 +62,9 @@ struct SensorsBody: ResponseEncodable { var sensors: [SensorSummary] }
 struct LogBody: ResponseEncodable { var entries: [LogEntry] }
 struct ObservationsBody: ResponseEncodable { var observations: [LogEntry] }
 struct MemoriesBody: ResponseEncodable { var memories: [LogEntry] }
+/// `/api/v1/nodes/ID/sync`: what the hub knows of a synced node's sync (marks per stream, backlog,
+/// collisions, last seen).
+struct NodeSyncBody: ResponseEncodable { var sync: HubNodeSummary }
 extension NodeDetail: ResponseEncodable {}
 extension Series: ResponseEncodable {}
 
@@ -178,7 +181,7 @@ struct DashboardRoutes: Sendable {
                                     status: .notFound)
             }
             return HTMLResponse(html: Pages.nodeDetail(
-                node: node, summary: summary, sensors: try await queries.sensors(), now: environment.now(),
+                node: node, view: try await queries.nodeView(summary, range: try chartRange(request)), now: environment.now(),
                 signedIn: signedIn(request)))
         }
     }
@@ -200,8 +203,9 @@ struct DashboardRoutes: Sendable {
             guard let summary = try await queries.node(id: id) else {
                 throw DashboardError.notFound("no node with id '\(id)' is known here")
             }
-            return NodeDetail(node: summary, sensors: summary.isThisNode ? try await queries.sensors() : [])
+            return NodeDetail(node: summary, sensors: try await queries.sensors(of: summary))
         }
+        registerNodeAPI(on: api)
         api.get("/sensors") { _, _ in SensorsBody(sensors: try await queries.sensors()) }
         api.get("/series") { request, _ in
             guard let key = request.uri.queryParameters.get("sensor"), !key.isEmpty else {
@@ -225,6 +229,42 @@ struct DashboardRoutes: Sendable {
         }
         api.get("/live/log") { request, _ in try await LiveEvents.log(request: request, environment: environment) }
         api.get("/live/thoughts") { _, _ in try await LiveEvents.thoughts(environment: environment) }
+    }
+
+    /// One node's data (this node's or, on a hub, a synced node's): `/api/v1/nodes/ID/…`.
+    func registerNodeAPI(on api: RouterGroup<BasicRequestContext>) {
+        @Sendable func known(_ context: BasicRequestContext) async throws -> NodeSummary {
+            let id = context.parameters.get("id") ?? ""
+            guard let summary = try await queries.node(id: id) else {
+                throw DashboardError.notFound("no node with id '\(id)' is known here")
+            }
+            return summary
+        }
+        api.get("/nodes/:id/series") { request, context in
+            let summary = try await known(context)
+            guard let key = request.uri.queryParameters.get("sensor"), !key.isEmpty else {
+                throw DashboardError.badRequest("give the sensor: /api/v1/nodes/ID/series?sensor=ID&range=24h|7d|30d")
+            }
+            guard let sensor = try await queries.sensors(of: summary).first(where: { $0.sensor.id.rawValue == key }) else {
+                throw DashboardError.notFound("no sensor '\(key)' on node \(summary.id)")
+            }
+            return try await queries.series(sensor: sensor, range: try chartRange(request), node: summary)
+        }
+        api.get("/nodes/:id/observations") { request, context in
+            ObservationsBody(observations: try await queries.entries(
+                of: try await known(context), stream: .observations, limit: try logFilter(request).limit))
+        }
+        api.get("/nodes/:id/memories") { request, context in
+            MemoriesBody(memories: try await queries.entries(
+                of: try await known(context), stream: .memories, limit: try logFilter(request).limit))
+        }
+        api.get("/nodes/:id/sync") { _, context in
+            let summary = try await known(context)
+            guard let sync = try await queries.syncState(of: summary) else {
+                throw DashboardError.notFound("node \(summary.id) is this hub itself; it does not sync to itself")
+            }
+            return NodeSyncBody(sync: sync)
+        }
     }
 
     func registerLogin(on router: RouterGroup<BasicRequestContext>) {

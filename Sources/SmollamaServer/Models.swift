@@ -129,6 +129,7 @@ struct DashboardQueries: Sendable {
     func syncedNodes() async throws -> [NodeSummary] {
         let now = environment.now()
         var nodes: [NodeSummary] = []
+        let sensorCounts = try await environment.database.hubReadings.sensorCounts()
         for node in try await environment.database.hubSync.hubNodes(countReadings: false) {
             guard let id = NodeID(hex: node.node) else { continue }
             let counts = try await environment.database.events.eventCounts(origin: id)
@@ -137,7 +138,7 @@ struct DashboardQueries: Sendable {
             nodes.append(NodeSummary(
                 id: node.node, name: node.name, role: node.revokedAt == nil ? "alpaca" : "alpaca (revoked)",
                 state: state, lastSeen: node.lastSeen, clockQuality: node.clockQuality.flatMap(ClockQuality.init(rawValue:)),
-                sensorCount: 0, faultySensorCount: 0, databaseBytes: 0,
+                sensorCount: sensorCounts[id] ?? 0, faultySensorCount: 0, databaseBytes: 0,
                 readingCount: node.marks[SyncStream.readings.rawValue] ?? 0, eventCount: Int64(counts.values.reduce(0, +)),
                 rollupLag: 0, observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0,
                 isThisNode: false))
@@ -171,12 +172,21 @@ struct DashboardQueries: Sendable {
         try await environment.database.sensorSummaries(now: environment.now())
     }
 
-    func series(sensor: SensorSummary, range: ChartRange) async throws -> Series {
+    /// A sensor's chart from its rollups: this node's, or (`node` another one) what that node
+    /// synced to the hub.
+    func series(sensor: SensorSummary, range: ChartRange, node: NodeSummary? = nil) async throws -> Series {
         let to = environment.now()
         let resolution = range.resolution
         let from = resolution.bucketStart(to - range.duration) + resolution.duration
-        let rollups = try await environment.database.readings.rollups(
-            sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
+        let rollups: [Rollup]
+        if let node, !node.isThisNode {
+            guard let id = NodeID(hex: node.id) else { throw DashboardError.notFound("no node with id '\(node.id)' is known here") }
+            rollups = try await environment.database.hubReadings.rollups(
+                node: id, sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
+        } else {
+            rollups = try await environment.database.readings.rollups(
+                sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
+        }
         let points = rollups.map { rollup in
             let has = rollup.count > 0
             return Series.Point(

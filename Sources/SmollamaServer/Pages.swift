@@ -82,20 +82,23 @@ enum Pages {
                                body: body + "<p class=\"empty\">No sensors yet.</p>", signedIn: signedIn)
         }
         body += "<div class=\"grid\">"
-        for (sensor, series) in charts {
-            let stats: HTML = sensor.sensor.kind == .binary
-                ? "\(series.points.reduce(0) { $0 + $1.onCount }) times on in \(range.rawValue)"
-                : sensor.hourMin == nil ? "no rollups in the last hour"
-                : "last hour \(Format.value(sensor.hourMin, unit: sensor.sensor.unit)) … \(Format.value(sensor.hourMax, unit: sensor.sensor.unit))"
-            body += """
-                <section class="panel" id="s-\(sensor.sensor.id.rawValue)"><div class="sensor-head"><div><h2>\(sensor.sensor.name)</h2>
-                <div class="muted">\(sensor.sensor.id.rawValue) · <span class="\(sensor.status)">\(sensor.status)</span> · \(Format.age(sensor.lastTime, now: now))</div></div>
-                <div class="now">\(current(sensor))</div></div>
-                \(Chart.svg(series))<div class="muted">\(stats)</div></section>
-                """
-        }
+        for (sensor, series) in charts { body += chartPanel(sensor, series, range: range, now: now) }
         body += "</div>"
         return Layout.page(title: "Sensors", node: node, tab: .sensors, body: body, signedIn: signedIn)
+    }
+
+    /// One sensor's chart with its name, state and current value; `id="s-KEY"` is its anchor.
+    static func chartPanel(_ sensor: SensorSummary, _ series: Series, range: ChartRange, now: UTCMillis) -> HTML {
+        let stats: HTML = sensor.sensor.kind == .binary
+            ? "\(series.points.reduce(0) { $0 + $1.onCount }) times on in \(range.rawValue)"
+            : sensor.hourMin == nil ? "no rollups in the last hour"
+            : "last hour \(Format.value(sensor.hourMin, unit: sensor.sensor.unit)) … \(Format.value(sensor.hourMax, unit: sensor.sensor.unit))"
+        return """
+            <section class="panel" id="s-\(sensor.sensor.id.rawValue)"><div class="sensor-head"><div><h2>\(sensor.sensor.name)</h2>
+            <div class="muted">\(sensor.sensor.id.rawValue) · <span class="\(sensor.status)">\(sensor.status)</span> · \(Format.age(sensor.lastTime, now: now))</div></div>
+            <div class="now">\(current(sensor))</div></div>
+            \(Chart.svg(series))<div class="muted">\(stats)</div></section>
+            """
     }
 
     static func timeline(_ entries: [LogEntry], emptyText: String = "Nothing logged yet.", compact: Bool = false) -> HTML {
@@ -157,16 +160,6 @@ enum Pages {
             <h1>Memories</h1><p class="empty">\(count == 0 ? "No memories yet. Patterns the node learns over weeks (with validity, confidence and the observations behind them) will be listed and searchable here." : "\(count) memories stored.")</p>
             """
         return Layout.page(title: "Memories", node: node, tab: .memories, body: body, signedIn: signedIn)
-    }
-
-    static func nodeDetail(node: NodeInfo, summary: NodeSummary, sensors: [SensorSummary], now: UTCMillis, signedIn: Bool) -> HTML {
-        let body: HTML = """
-            <h1>\(summary.name) <span class="muted">\(summary.role)</span></h1>
-            <p class="muted">node id \(summary.id)</p>
-            \(nodeCards(summary, now: now))
-            <section class="panel"><h2>Sensors</h2>\(sensorTable(sensors, now: now))</section>
-            """
-        return Layout.page(title: summary.name, node: node, tab: nil, body: body, signedIn: signedIn)
     }
 
     static func login(node: NodeInfo, failed: Bool) -> HTML {

@@ -62,6 +62,13 @@ extension EventStore {
         }
     }
 
+    /// One origin's newest `limit` events of a stream, newest first (a node's page on the hub).
+    public func recentEvents(origin: NodeID, stream: EventStream, limit: Int) async throws -> [Event] {
+        try await reader.read { db in
+            try EventRow.of(origin, stream).order(EventRow.Columns.seq.desc).limit(limit).fetchAll(db).map { try $0.event() }
+        }
+    }
+
     /// Events of the given streams stamped after `hlc`, oldest first (for following a log).
     public func fetch(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) async throws -> [Event] {
         try await reader.read { db in

@@ -93,6 +93,8 @@ extension HubSyncStore {
                 }
                 if sqlite3_changes(db.sqliteConnection) > 0 { outcome.inserted += 1 } else { outcome.duplicates += 1 }
             }
+            // Roll the new readings up in the same transaction: what the hub acknowledges is charted.
+            try HubReadingStore.fold(db, originRef: ref)
             try Self.setMark(db, origin: origin, stream: stream, mark: max(mark, to), now: now)
             try Self.reduceBacklog(db, origin: origin, by: outcome.inserted)
             outcome.mark = try Self.mark(db, origin: origin, stream: stream)

@@ -32,23 +32,7 @@ extension ReadingStore {
                 builder.add(Reading(sensor: sensor, time: row["time"], value: row["value"]), kind: kind)
             }
 
-            let upsert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO rollups (sensor, resolution, bucket_start, count, min, max, sum, last, last_time,
-                                         on_count, on_duration)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(sensor, resolution, bucket_start) DO UPDATE SET
-                        count = count + excluded.count,
-                        min = CASE WHEN excluded.count = 0 THEN min ELSE min(coalesce(min, excluded.min), excluded.min) END,
-                        max = CASE WHEN excluded.count = 0 THEN max ELSE max(coalesce(max, excluded.max), excluded.max) END,
-                        sum = sum + excluded.sum,
-                        last = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
-                                    THEN excluded.last ELSE last END,
-                        last_time = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
-                                    THEN excluded.last_time ELSE last_time END,
-                        on_count = on_count + excluded.on_count,
-                        on_duration = on_duration + excluded.on_duration
-                    """)
+            let upsert = try db.cachedStatement(sql: Self.upsertSQL(table: "rollups", key: ["sensor"]))
             for (key, rollup) in builder.rollups {
                 let hasValues = rollup.count > 0
                 try upsert.execute(arguments: [
@@ -77,6 +61,40 @@ extension ReadingStore {
         while try await rollUp(batchSize: batchSize) > 0 {}
     }
 
+    /// Adds a partial rollup to the stored one of its bucket (`Rollup.merge` in SQL). The node's
+    /// own rollups and the hub's rollups of other nodes (`HubReadingStore`) fold the same way;
+    /// `key` names the columns before `resolution, bucket_start` in the table's primary key.
+    static func upsertSQL(table: String, key: [String]) -> String {
+        let columns = (key + ["resolution", "bucket_start", "count", "min", "max", "sum", "last", "last_time", "on_count",
+                              "on_duration"]).joined(separator: ", ")
+        let values = Array(repeating: "?", count: key.count + 10).joined(separator: ", ")
+        let conflict = (key + ["resolution", "bucket_start"]).joined(separator: ", ")
+        return """
+            INSERT INTO \(table) (\(columns))
+            VALUES (\(values))
+            ON CONFLICT(\(conflict)) DO UPDATE SET
+                count = count + excluded.count,
+                min = CASE WHEN excluded.count = 0 THEN min ELSE min(coalesce(min, excluded.min), excluded.min) END,
+                max = CASE WHEN excluded.count = 0 THEN max ELSE max(coalesce(max, excluded.max), excluded.max) END,
+                sum = sum + excluded.sum,
+                last = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
+                            THEN excluded.last ELSE last END,
+                last_time = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
+                            THEN excluded.last_time ELSE last_time END,
+                on_count = on_count + excluded.on_count,
+                on_duration = on_duration + excluded.on_duration
+            """
+    }
+
+    /// A stored rollup row (`rollups` or `foreign_rollups`) as a value.
+    static func rollup(_ row: Row, sensor: SensorID, resolution: Rollup.Resolution) -> Rollup {
+        Rollup(
+            sensor: sensor, resolution: resolution, bucketStart: row["bucket_start"], count: row["count"],
+            min: row["min"] ?? .infinity, max: row["max"] ?? -.infinity, sum: row["sum"],
+            last: row["last"] ?? .nan, lastTime: row["last_time"] ?? .distantPast, onCount: row["on_count"],
+            onDuration: row["on_duration"])
+    }
+
     static func rollupCursor(_ db: Database) throws -> Int64 {
         try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'rollup_cursor'").flatMap { Int64($0) } ?? 0
     }
@@ -93,13 +111,7 @@ extension ReadingStore {
                     WHERE s.key = ? AND r.resolution = ? AND r.bucket_start >= ? AND r.bucket_start < ?
                     ORDER BY r.bucket_start
                     """, arguments: [sensor.rawValue, resolution.rawValue, from, to]
-            ).map { row in
-                Rollup(
-                    sensor: sensor, resolution: resolution, bucketStart: row["bucket_start"], count: row["count"],
-                    min: row["min"] ?? .infinity, max: row["max"] ?? -.infinity, sum: row["sum"],
-                    last: row["last"] ?? .nan, lastTime: row["last_time"] ?? .distantPast, onCount: row["on_count"],
-                    onDuration: row["on_duration"])
-            }
+            ).map { Self.rollup($0, sensor: sensor, resolution: resolution) }
         }
     }
 }

@@ -45,6 +45,19 @@ import Testing
         #expect(problem("observe:\n  min_model_score: 0.5\n  calibrate: false\n") == nil)
     }
 
+    @Test func hubRetentionKeysAreChecked() throws {
+        let raw = problem("hub:\n  raw_retention: 10m\n")
+        #expect(key(of: raw) == "hub.raw_retention")
+        #expect("\(raw.map { "\($0)" } ?? "")".contains("at least 1h"))
+        let rollups = problem("hub:\n  rollup_retention: 12h\n")
+        #expect(key(of: rollups) == "hub.rollup_retention")
+        #expect("\(rollups.map { "\($0)" } ?? "")".contains("24 h charts"))
+        #expect(key(of: problem("hub:\n  raw_retension: 30d\n")) == "hub.raw_retension")
+        let config = try ConfigLoader.parse("hub:\n  raw_retention: 7d\n", environment: ["SMOLLAMA_HUB_ROLLUP_RETENTION": "400d"])
+        #expect(config.hub.rawRetention == .days(7) && config.hub.rollupRetention == .days(400))
+        #expect(NodeConfig().hub.rawRetention == .days(30) && NodeConfig().hub.rollupRetention == .days(90))
+    }
+
     @Test func anEmptyFileMeansAllDefaults() throws {
         #expect(try ConfigLoader.parse("") == NodeConfig())
         #expect(try ConfigLoader.parse("# only a comment\n") == NodeConfig())

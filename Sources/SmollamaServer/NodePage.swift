@@ -1,0 +1,100 @@
+import SmollamaCore
+import SmollamaStore
+
+/// One node as `/nodes/ID` shows it: the node's own sensors and their rollups (this node's, or
+/// what another node synced to the hub), its newest observations and memories, its sync state.
+struct NodeView: Sendable {
+    var summary: NodeSummary
+    var sensors: [SensorSummary]
+    var charts: [(SensorSummary, Series)]
+    var range: ChartRange
+    /// Nil for this node (it does not sync to itself).
+    var sync: HubNodeSummary?
+    var observations: [LogEntry]
+    var memories: [LogEntry]
+}
+
+extension DashboardQueries {
+    /// How many observations and memories a node page lists.
+    static let nodePageEntries = 20
+
+    /// A node's own sensors: this node's registry, or the keys another node synced with their
+    /// newest values from its rollups.
+    func sensors(of node: NodeSummary) async throws -> [SensorSummary] {
+        guard !node.isThisNode else { return try await sensors() }
+        guard let id = NodeID(hex: node.id) else { return [] }
+        return try await environment.database.hubReadings.sensorSummaries(node: id, now: environment.now())
+    }
+
+    /// A node's newest events of one stream (observations or memories), newest first.
+    func entries(of node: NodeSummary, stream: EventStream, limit: Int) async throws -> [LogEntry] {
+        guard let id = NodeID(hex: node.id) else { return [] }
+        return try await environment.database.events.recentEvents(origin: id, stream: stream, limit: limit)
+            .map(LogEntry.init(event:))
+    }
+
+    /// What the hub knows of a node's sync; nil for this node.
+    func syncState(of node: NodeSummary) async throws -> HubNodeSummary? {
+        guard !node.isThisNode else { return nil }
+        return try await environment.database.hubSync.hubNodes(countReadings: false).first { $0.node == node.id }
+    }
+
+    func nodeView(_ node: NodeSummary, range: ChartRange) async throws -> NodeView {
+        let sensors = try await sensors(of: node)
+        var charts: [(SensorSummary, Series)] = []
+        for sensor in sensors { charts.append((sensor, try await series(sensor: sensor, range: range, node: node))) }
+        return NodeView(
+            summary: node, sensors: sensors, charts: charts, range: range, sync: try await syncState(of: node),
+            observations: try await entries(of: node, stream: .observations, limit: Self.nodePageEntries),
+            memories: try await entries(of: node, stream: .memories, limit: Self.nodePageEntries))
+    }
+}
+
+extension Pages {
+    static func nodeDetail(node: NodeInfo, view: NodeView, now: UTCMillis, signedIn: Bool) -> HTML {
+        let summary = view.summary
+        var body: HTML = """
+            <h1>\(summary.name) <span class="muted">\(summary.role)</span></h1>
+            <p class="muted">node id \(summary.id)</p>
+            \(nodeCards(summary, now: now))
+            """
+        if let sync = view.sync { body += syncPanel(sync, now: now) }
+        body += "<h2>Sensors</h2><div class=\"ranges\">"
+        for option in ChartRange.allCases {
+            let current: HTML = option == view.range ? " aria-current=\"page\"" : .empty
+            body += "<a href=\"/nodes/\(summary.id)?range=\(option.rawValue)\"\(current)>\(option.rawValue)</a>"
+        }
+        body += "</div>"
+        if view.charts.isEmpty {
+            body += "<p class=\"empty\">\(summary.isThisNode ? "No sensors yet." : "No readings synced from this node yet.")</p>"
+        } else {
+            body += "<div class=\"grid\">"
+            for (sensor, series) in view.charts { body += chartPanel(sensor, series, range: view.range, now: now) }
+            body += "</div>"
+        }
+        body += """
+            <div class="grid split" style="margin-top:1rem"><section class="panel"><h2>Observations</h2>
+            \(timeline(view.observations, emptyText: "No observations from this node yet.", compact: true))</section>
+            <section class="panel"><h2>Memories</h2>
+            \(timeline(view.memories, emptyText: "No memories from this node yet.", compact: true))</section></div>
+            """
+        return Layout.page(title: summary.name, node: node, tab: nil, body: body, signedIn: signedIn)
+    }
+
+    /// The hub's view of a node's sync: when it last synced, what it still holds back, the
+    /// durable mark of every stream.
+    static func syncPanel(_ sync: HubNodeSummary, now: UTCMillis) -> HTML {
+        var marks = HTML.empty
+        for stream in SyncStream.allCases {
+            marks += "<tr><td>\(stream.rawValue)</td><td class=\"num\">\(Format.count(sync.marks[stream.rawValue] ?? 0))</td></tr>"
+        }
+        let revoked: HTML = sync.revokedAt == nil ? .empty : "<p class=\"bad\">Revoked: this node may no longer sync.</p>"
+        return """
+            <section class="panel" style="margin-bottom:1rem"><h2>Sync</h2>\(revoked)
+            <p>Last sync \(Format.age(sync.lastSeen, now: now)) · clock \(sync.clockQuality ?? "unknown") ·
+            backlog \(Format.count(sync.backlog)) · \(sync.collisions) \(sync.collisions == 1 ? "collision" : "collisions") ·
+            incarnation \(sync.incarnation)</p>
+            <div class="scroll"><table><thead><tr><th>Stream</th><th>Held up to</th></tr></thead><tbody>\(marks)</tbody></table></div></section>
+            """
+    }
+}

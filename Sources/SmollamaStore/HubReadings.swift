@@ -1,0 +1,246 @@
+import GRDB
+public import SmollamaCore
+
+/// Other nodes' readings on the hub: their rollups (the same 5-minute and hourly buckets as this
+/// node's own, keyed by node and sensor), the sensors they synced, and the retention of their raw
+/// readings. A pushed batch is folded in the push's own transaction (`HubSyncStore.pushReadings`),
+/// so whatever the hub acknowledged is rolled up; `rollUpAll` catches up what a hub held before
+/// migration v8, and anything a push left over (more than `foldBatch` behind).
+///
+/// The hub knows a foreign sensor by its key only (sync carries keys, not descriptors), so every
+/// foreign sensor is rolled up as numeric: a binary sensor's mean is the share of its samples that
+/// were on, and it gets no on-count or on-duration. Times are the node's stamps as stored (the
+/// node rolls up the same ones), not the repaired `foreign_readings_timed` times.
+public struct HubReadingStore: FeatureStore {
+    let database: SmollamaDatabase
+
+    /// At most this many readings are folded in one transaction.
+    public static let foldBatch = 50_000
+
+    /// What one retention pass deleted.
+    public struct RetentionOutcome: Hashable, Sendable {
+        public var readings = 0
+        public var fiveMinuteRollups = 0
+    }
+
+    static let v8 = """
+        -- Hub: other nodes' rollups, the same buckets as `rollups`, keyed by (node, sensor).
+        CREATE TABLE foreign_rollups (
+            origin_ref INTEGER NOT NULL REFERENCES sync_origins(ref),
+            sensor INTEGER NOT NULL REFERENCES foreign_sensors(id),
+            resolution INTEGER NOT NULL,
+            bucket_start INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            min REAL,
+            max REAL,
+            sum REAL NOT NULL,
+            last REAL,
+            last_time INTEGER,
+            on_count INTEGER NOT NULL DEFAULT 0,
+            on_duration INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (origin_ref, sensor, resolution, bucket_start)
+        ) WITHOUT ROWID;
+
+        -- Hub: per node, the largest reading id folded into foreign_rollups (every smaller one is
+        -- too). Hub retention deletes raw readings only at or below it.
+        CREATE TABLE foreign_rollup_cursors (
+            origin_ref INTEGER PRIMARY KEY NOT NULL REFERENCES sync_origins(ref),
+            rolled_up INTEGER NOT NULL
+        );
+        """
+
+    // MARK: folding
+
+    /// Folds one node's next readings (after its cursor, in id order) into its rollups and moves
+    /// the cursor, inside the caller's transaction. Returns how many readings were folded.
+    @discardableResult
+    static func fold(_ db: Database, originRef: Int64, limit: Int = foldBatch) throws -> Int {
+        let cursor = try Int64.fetchOne(
+            db, sql: "SELECT rolled_up FROM foreign_rollup_cursors WHERE origin_ref = ?", arguments: [originRef]) ?? 0
+        var keys: [Int64: SensorID] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, key FROM foreign_sensors WHERE origin_ref = ?", arguments: [originRef]) {
+            keys[row[0]] = SensorID(row[1] as String)
+        }
+        // Positional columns and one pass over a cursor: this runs inside every push transaction.
+        var sensorRows: [SensorID: Int64] = [:]
+        var builder = RollupBuilder()
+        var count = 0
+        var last: Int64 = cursor
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT id, sensor, time, value FROM foreign_readings WHERE origin_ref = ? AND id > ? ORDER BY id LIMIT ?",
+            arguments: [originRef, cursor, limit])
+        while let row = try rows.next() {
+            let sensorRow: Int64 = row[1]
+            guard let sensor = keys[sensorRow] else { throw StoreError.unknownSensor(SensorID("foreign-sensor-\(sensorRow)")) }
+            sensorRows[sensor] = sensorRow
+            builder.add(Reading(sensor: sensor, time: UTCMillis(rawValue: row[2]), value: row[3]), kind: .numeric)
+            last = row[0]
+            count += 1
+        }
+        guard count > 0 else { return 0 }
+        let upsert = try db.cachedStatement(sql: ReadingStore.upsertSQL(table: "foreign_rollups", key: ["origin_ref", "sensor"]))
+        for (key, rollup) in builder.rollups {
+            let hasValues = rollup.count > 0
+            try upsert.execute(arguments: [
+                originRef, sensorRows[key.sensor], key.resolution.rawValue, key.bucketStart, rollup.count,
+                hasValues ? rollup.min : nil, hasValues ? rollup.max : nil, rollup.sum,
+                hasValues ? rollup.last : nil, hasValues ? rollup.lastTime : nil, rollup.onCount, rollup.onDuration,
+            ])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO foreign_rollup_cursors (origin_ref, rolled_up) VALUES (?, ?)
+                ON CONFLICT(origin_ref) DO UPDATE SET rolled_up = excluded.rolled_up
+                """, arguments: [originRef, last])
+        return count
+    }
+
+    /// Folds every node's readings that are not rolled up yet. Returns how many were folded.
+    @discardableResult
+    public func rollUpAll() async throws -> Int {
+        let refs = try await reader.read { db in
+            try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT o.ref FROM sync_origins o LEFT JOIN foreign_rollup_cursors c ON c.origin_ref = o.ref
+                    WHERE EXISTS (SELECT 1 FROM foreign_readings r WHERE r.origin_ref = o.ref AND r.id > coalesce(c.rolled_up, 0))
+                    ORDER BY o.ref
+                    """)
+        }
+        var total = 0
+        for ref in refs {
+            while true {
+                let folded = try await writer.write { db in try Self.fold(db, originRef: ref) }
+                total += folded
+                if folded == 0 { break }
+            }
+        }
+        return total
+    }
+
+    // MARK: reading
+
+    static func originRef(_ db: Database, node: NodeID) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT ref FROM sync_origins WHERE origin = ?", arguments: [node])
+    }
+
+    /// A node's sensors as it synced them (by key), each with its newest value and its last hour
+    /// before `now`, from the node's 5-minute rollups. Empty for a node that sent no readings.
+    public func sensorSummaries(node: NodeID, now: UTCMillis) async throws -> [SensorSummary] {
+        try await reader.read { db in
+            guard let ref = try Self.originRef(db, node: node) else { return [] }
+            let fiveMinutes = Rollup.Resolution.fiveMinutes.rawValue
+            let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - .seconds(3600))
+            return try Row.fetchAll(db, sql: "SELECT id, key FROM foreign_sensors WHERE origin_ref = ? ORDER BY key",
+                                    arguments: [ref]).map { sensor in
+                let id: Int64 = sensor["id"]
+                let latest = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT last, last_time FROM foreign_rollups
+                        WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND count > 0 ORDER BY bucket_start DESC LIMIT 1
+                        """, arguments: [ref, id, fiveMinutes])
+                let hour = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT min(min) AS lo, sum(sum) / sum(count) AS mean, max(max) AS hi FROM foreign_rollups
+                        WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND bucket_start >= ? AND count > 0
+                        """, arguments: [ref, id, fiveMinutes, hourStart])
+                let key = SensorID(sensor["key"] as String)
+                return SensorSummary(
+                    sensor: SensorDescriptor(id: key, name: key.rawValue), driver: "sync", status: "ok",
+                    lastValue: latest?["last"], lastTime: latest?["last_time"], consecutiveFailures: 0, faultCount: 0,
+                    rejectedCount: 0, lastError: nil, lastErrorTime: nil, hourMin: hour?["lo"], hourMean: hour?["mean"],
+                    hourMax: hour?["hi"])
+            }
+        }
+    }
+
+    /// How many sensors each node synced readings of.
+    public func sensorCounts() async throws -> [NodeID: Int] {
+        try await reader.read { db in
+            var counts: [NodeID: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT o.origin, count(*) AS n FROM foreign_sensors s JOIN sync_origins o ON o.ref = s.origin_ref GROUP BY o.origin")
+            {
+                counts[row["origin"] as NodeID] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// Rollups of one sensor of another node, oldest first.
+    public func rollups(node: NodeID, sensor: SensorID, resolution: Rollup.Resolution, from: UTCMillis = .distantPast,
+                        to: UTCMillis = .distantFuture) async throws -> [Rollup] {
+        try await reader.read { db in
+            guard let ref = try Self.originRef(db, node: node),
+                  let id = try Int64.fetchOne(db, sql: "SELECT id FROM foreign_sensors WHERE origin_ref = ? AND key = ?",
+                                              arguments: [ref, sensor.rawValue])
+            else { return [] }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM foreign_rollups
+                    WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND bucket_start >= ? AND bucket_start < ?
+                    ORDER BY bucket_start
+                    """, arguments: [ref, id, resolution.rawValue, from, to]
+            ).map { ReadingStore.rollup($0, sensor: sensor, resolution: resolution) }
+        }
+    }
+
+    // MARK: retention
+
+    /// Deletes other nodes' raw readings older than `rawCutoff` that are rolled up (at or below
+    /// the node's cursor), and 5-minute rollups of buckets starting before `rollupCutoff`. Hourly
+    /// rollups are never deleted. Works through each node's ids in chunks, so the write lock is
+    /// never held long; times are not assumed to grow with ids (a node's imported history does
+    /// not), so every rolled-up id is looked at.
+    @discardableResult
+    public func deleteExpired(rawOlderThan rawCutoff: UTCMillis, fiveMinuteRollupsOlderThan rollupCutoff: UTCMillis,
+                              chunk: Int64 = 50_000) async throws -> RetentionOutcome {
+        let ranges = try await reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.origin_ref AS ref, c.rolled_up AS high,
+                        (SELECT min(id) FROM foreign_readings r WHERE r.origin_ref = c.origin_ref) AS low
+                    FROM foreign_rollup_cursors c ORDER BY c.origin_ref
+                    """
+            ).map { (ref: $0["ref"] as Int64, low: $0["low"] as Int64?, high: $0["high"] as Int64) }
+        }
+        var outcome = RetentionOutcome()
+        for range in ranges {
+            guard var start = range.low.map({ $0 - 1 }) else { continue }
+            while start < range.high {
+                let (from, end) = (start, min(start + chunk, range.high))
+                outcome.readings += try await writer.write { db in
+                    try db.execute(
+                        sql: "DELETE FROM foreign_readings WHERE origin_ref = ? AND id > ? AND id <= ? AND time < ?",
+                        arguments: [range.ref, from, end, rawCutoff])
+                    return db.changesCount
+                }
+                start = end
+            }
+        }
+        outcome.fiveMinuteRollups = try await writer.write { db in
+            var deleted = 0
+            for row in try Row.fetchAll(db, sql: "SELECT id, origin_ref FROM foreign_sensors") {
+                try db.execute(
+                    sql: """
+                        DELETE FROM foreign_rollups
+                        WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND bucket_start < ?
+                        """,
+                    arguments: [row["origin_ref"] as Int64, row["id"] as Int64, Rollup.Resolution.fiveMinutes.rawValue,
+                                rollupCutoff])
+                deleted += db.changesCount
+            }
+            return deleted
+        }
+        return outcome
+    }
+}
+
+extension SmollamaDatabase {
+    public var hubReadings: HubReadingStore { HubReadingStore(database: self) }
+}
