@@ -107,18 +107,16 @@ extension KnowledgeStore {
         }
     }
 
-    /// Whether `event`'s origin may write a version of record `id`: the node that created it
-    /// (named by the id for ids from `NodeID.newRecordID`; for older ids, the origin this store
-    /// already holds for it) and, for memories, the hub (edits through its mem0 API). A version
-    /// from any other node stays in the log as it came (append-only, relayed like any event) but
-    /// changes no row and no history, here or on any node, so one enrolled node cannot rewrite
-    /// another's memories or observations.
+    /// Whether `event`'s origin may write a version of record `id`: the node that created it,
+    /// named by the id (`NodeID.newRecordID`), and, for memories, the hub (edits through its mem0
+    /// API). A version from any other node stays in the log as it came (append-only, relayed like
+    /// any event) but changes no row and no history, here or on any node, so one enrolled node
+    /// cannot rewrite another's memories or observations. Ids from before (32 random digits) name
+    /// no creator, and no rule derived from arrival order would give every node the same answer
+    /// (pulls arrive by origin, not causally): they keep the earlier rule, any origin.
     static func mayWrite(_ db: Database, id: String, memory: Bool, event: Event) throws -> Bool {
         if memory, let hub = try MetaStore.hubNode(db), event.origin == hub { return true }
-        if let creator = NodeID.creator(ofRecord: id) { return creator == event.origin }
-        let holder = memory ? try MemoryRow.fetchOne(db, key: id)?.firstOrigin
-            : try ObservationRow.fetchOne(db, key: id)?.origin
-        return holder.map { $0 == event.origin } ?? true
+        return NodeID.creator(ofRecord: id).map { $0 == event.origin } ?? true
     }
 
     /// Whether `event` beats the version currently in `table` for `id`.
