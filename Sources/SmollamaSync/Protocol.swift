@@ -14,6 +14,9 @@ public enum SyncProtocol {
     public static let maxInflatedBytes = 64 << 20
     /// A signed request's timestamp must be this close to the hub's clock.
     public static let timestampWindow: Duration = .seconds(5 * 60)
+    /// Seqs and reading ids on the wire are 1…2^53 (0 for "nothing yet"): a node writing a
+    /// million items a second needs 285 years to get there, and sums of them cannot overflow.
+    public static let maxSeq: Int64 = 1 << 53
     /// Streams a node may pull from the hub (other nodes' events).
     public static let pullableStreams: [EventStream] = [.memories, .observations]
 

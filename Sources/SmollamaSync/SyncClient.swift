@@ -217,6 +217,9 @@ public actor SyncClient {
             throw SyncClientError.badResponse(path: SyncProtocol.Path.time, detail: SyncJSON.describe(error))
         }
         guard time.hubNode == hub.hubNode else { throw SyncClientError.hubIdentity(expected: hub.hubNode, got: time.hubNode) }
+        guard (0...HLCTimestamp.maxMilliseconds).contains(time.hubTime.rawValue) else {
+            throw SyncClientError.badResponse(path: SyncProtocol.Path.time, detail: "the hub's time \(time.hubTime) is out of range")
+        }
         guard let publicKey = [UInt8](hexString: hub.hubPublicKey), let signature = [UInt8](hexString: time.signature),
               SyncSigning.verify(publicKey: publicKey, signature: signature,
                                  message: SyncSigning.timeMessage(hubNode: time.hubNode, hubTime: time.hubTime))
@@ -249,6 +252,13 @@ public actor SyncClient {
                 as: HandshakeResponse.self, report: &report)
             guard handshake.hubNode == hub.hubNode else {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
+            }
+            // Integers from the wire are checked before any arithmetic on them.
+            guard (0...HLCTimestamp.maxMilliseconds).contains(handshake.hubTime.rawValue),
+                  handshake.marks.allSatisfy({ (0...SyncProtocol.maxSeq).contains($0.mark) })
+            else {
+                throw SyncClientError.badResponse(path: SyncProtocol.Path.handshake,
+                                                  detail: "a mark or the hub time is out of range (marks are 0…\(SyncProtocol.maxSeq))")
             }
             report.hubIncarnation = handshake.hubIncarnation
             try await database.nodeSync.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
@@ -349,7 +359,7 @@ public actor SyncClient {
             async let following = readBatch(stream: stream, after: batch.request.toSeq)
             let response = try await call(SyncProtocol.Path.push, batch.request, as: PushResponse.self, report: &report)
             try faults.check("after-ack:\(stream)")
-            guard response.mark >= batch.request.toSeq else {
+            guard response.mark >= batch.request.toSeq, response.mark <= SyncProtocol.maxSeq else {
                 throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
                                                   detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
             }

@@ -162,9 +162,11 @@ public struct SyncHub: Sendable {
         guard SyncSigning.verify(publicKey: enrollment.publicKey, signature: signature, message: message) else {
             throw SyncRefusal.unauthorized("bad_signature", "the signature does not match node \(node)'s enrolled key (or the request was altered); re-enroll the node if its key changed")
         }
-        let offset = time - hubTime
-        guard offset <= SyncProtocol.timestampWindow, .zero - offset <= SyncProtocol.timestampWindow else {
-            throw SyncRefusal.unauthorized("stale_request", "the request's time is \((time.rawValue - hubTime.rawValue) / 1000) s from the hub's clock; read the hub time again and resend")
+        // Compared without subtracting: the header may hold any Int64.
+        guard time >= hubTime - SyncProtocol.timestampWindow, time <= hubTime + SyncProtocol.timestampWindow else {
+            let (difference, overflow) = time.rawValue.subtractingReportingOverflow(hubTime.rawValue)
+            let distance = overflow ? "more than 292 million years" : "\(difference / 1000) s"
+            throw SyncRefusal.unauthorized("stale_request", "the request's time is \(distance) from the hub's clock; read the hub time again and resend")
         }
         do {
             try await database.hubSync.admit(node: node, nonce: nonce, now: hubTime,
@@ -203,6 +205,15 @@ public struct SyncHub: Sendable {
         }
         guard request.node == node else {
             throw SyncRefusal.forbidden("origin_mismatch", "the handshake names node \(request.node) but was signed by \(node)")
+        }
+        guard request.streams.count <= 4 * SyncStream.allCases.count else {
+            throw SyncRefusal.bad("the handshake lists \(request.streams.count) streams; there are \(SyncStream.allCases.count)")
+        }
+        for (index, state) in request.streams.enumerated() where !(0...SyncProtocol.maxSeq).contains(state.localMax) {
+            throw SyncRefusal.bad("'streams[\(index)].localMax' is \(state.localMax); it must be 0…\(SyncProtocol.maxSeq)")
+        }
+        guard (1...128).contains(request.bootID.utf8.count) else {
+            throw SyncRefusal.bad("'bootID' must be 1…128 bytes (the node's /proc/sys/kernel/random/boot_id)")
         }
         let hubTime = now()
         let incarnation = try await incarnation()

@@ -54,9 +54,11 @@ struct LoopbackHub {
 struct LoopbackNode {
     let store: TestStore
     let key: SyncKey
-    let clock = TestClockSource(wall: 1_796_000_000_000)
+    let clock: TestClockSource
 
-    init(hub: LoopbackHub, readings: Int) async throws {
+    /// `wall` is the node's wall clock (a node a year fast is given one a year ahead).
+    init(hub: LoopbackHub, readings: Int, wall: Int64 = 1_796_000_000_000) async throws {
+        clock = TestClockSource(wall: wall)
         store = try await TestStore()
         key = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let token = try await hub.hub.createToken()
