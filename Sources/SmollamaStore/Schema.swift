@@ -29,6 +29,9 @@ enum Schema {
         migrator.registerMigration("v7-digest-confidence") { db in
             try db.execute(sql: DigestSchema.v7)
         }
+        migrator.registerMigration("v8-future-stamps") { db in
+            try db.execute(sql: v8FutureStamps)
+        }
         return migrator
     }
 

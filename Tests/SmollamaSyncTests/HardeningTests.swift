@@ -35,8 +35,8 @@ import Testing
         let (events, readings) = try await queue.read { db in
             (try Int64.fetchAll(db, sql: "SELECT corrected_time FROM events_timed WHERE hex(origin) = ?",
                                 arguments: [fast.store.node.hex.uppercased()]),
-             try Int64.fetchAll(db, sql: "SELECT corrected_time FROM foreign_readings_timed WHERE origin = ?",
-                                arguments: [fast.store.node.bytesForTests]))
+             try Int64.fetchAll(db, sql: "SELECT corrected_time FROM foreign_readings_timed WHERE hex(origin) = ?",
+                                arguments: [fast.store.node.hex.uppercased()]))
         }
         #expect(!events.isEmpty && readings.count == 100)
         for time in events + readings {
@@ -179,9 +179,4 @@ import Testing
             #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .readings) == 10)
         }
     }
-}
-
-extension NodeID {
-    /// The 16 bytes as SQLite stores them.
-    var bytesForTests: Data { Data(bytes) }
 }
