@@ -59,12 +59,24 @@ public struct EnrollRequest: Codable, Sendable, Hashable {
     /// Ed25519 public key, hex.
     public var publicKey: String
     public var incarnation: Int
-    public init(token: String, node: NodeID, name: String, publicKey: String, incarnation: Int) {
+    /// Ed25519 signature (hex) by the node's key over `SyncSigning.enrollMessage`: proves the
+    /// request comes from the holder of `publicKey`, so a node may re-enroll its id with the key
+    /// the hub already holds. Other re-enrollments need a token minted for the id.
+    public var proof: String?
+    public init(token: String, node: NodeID, name: String, publicKey: String, incarnation: Int, proof: String? = nil) {
         self.token = token
         self.node = node
         self.name = name
         self.publicKey = publicKey
         self.incarnation = incarnation
+        self.proof = proof
+    }
+
+    /// The request signed by `key` (whose public half is `publicKey`).
+    public static func signed(token: String, node: NodeID, name: String, key: SyncKey, incarnation: Int) throws -> EnrollRequest {
+        let proof = try key.sign(SyncSigning.enrollMessage(token: token, node: node, publicKey: key.publicKeyHex))
+        return EnrollRequest(token: token, node: node, name: name, publicKey: key.publicKeyHex, incarnation: incarnation,
+                             proof: proof.hexString)
     }
 }
 

@@ -84,10 +84,13 @@ public struct SyncHub: Sendable {
         return TimeResponse(version: SyncProtocol.version, hubNode: hubNode, hubTime: time, signature: signature.hexString)
     }
 
-    /// Creates a one-time enrollment token (only its hash is stored).
-    public func createToken(lifetime: Duration = .seconds(3600)) async throws -> String {
+    /// Creates a one-time enrollment token (only its hash is stored). A token minted `for` a node
+    /// id starts with that id (`<id>-<random>`; the hash covers both): it enrolls only that id,
+    /// also when the id is enrolled already (a new key) or revoked.
+    public func createToken(lifetime: Duration = .seconds(3600), for node: NodeID? = nil) async throws -> String {
         var generator = SystemRandomNumberGenerator()
-        let token = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+        let random = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+        let token = node.map { "\($0.hex)-\(random)" } ?? random
         let created = now()
         try await database.hubSync.createToken(hash: Self.tokenHash(token), createdAt: created, expiresAt: created + lifetime)
         return token
@@ -99,12 +102,30 @@ public struct SyncHub: Sendable {
         guard let publicKey = [UInt8](hexString: request.publicKey), publicKey.count == 32,
               (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil
         else { throw SyncRefusal.bad("'publicKey' must be an Ed25519 public key: 64 hex digits") }
+        guard request.node != hubNode else {
+            throw SyncRefusal.forbidden("hub_node", "node \(request.node) is this hub's own id; a node cannot enroll with it (was the hub's data directory copied? give the node its own identity with `smollama init` in a fresh home)")
+        }
+        let mintedFor = request.token.split(separator: "-", maxSplits: 1).first.flatMap { $0.count == 32 ? NodeID(hex: String($0)) : nil }
+        if let mintedFor, mintedFor != request.node {
+            throw SyncRefusal.forbidden("token_for_other_node", "this token was created for node \(mintedFor), not \(request.node); create one for this node with `smollama hub token`")
+        }
+        // The holder of the key proves it over this token, so the proof cannot be reused.
+        let keyProven = request.proof.flatMap { [UInt8](hexString: $0) }.map {
+            SyncSigning.verify(publicKey: publicKey, signature: $0,
+                               message: SyncSigning.enrollMessage(token: request.token, node: request.node, publicKey: request.publicKey))
+        } ?? false
         let name = String(request.name.prefix(64))
         let time = now()
         let hash = Self.tokenHash(request.token)
         do {
             try await database.hubSync.enroll(tokenHash: hash, node: request.node, name: name, publicKey: publicKey,
-                                              incarnation: request.incarnation, now: time)
+                                              incarnation: request.incarnation, now: time,
+                                              mintedForNode: mintedFor == request.node, keyProven: keyProven)
+        } catch HubSyncStore.Refusal.nodeExists(let revoked) {
+            let why = revoked
+                ? "node \(request.node) was revoked on this hub; to enroll it again, create a token for it there"
+                : "node \(request.node) is already enrolled on this hub with another key; if this is that node with a new key, create a token for it there"
+            throw SyncRefusal.forbidden("node_exists", "\(why): `smollama hub token --node \(request.node)` (a copied node needs its own identity: `smollama init` in a fresh home)")
         } catch HubSyncStore.Refusal.unknownToken {
             throw SyncRefusal.forbidden("bad_token", "this enrollment token is unknown to the hub; create one there with `smollama hub token`")
         } catch HubSyncStore.Refusal.tokenUsed {

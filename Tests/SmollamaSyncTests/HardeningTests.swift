@@ -83,6 +83,47 @@ import Testing
         }
     }
 
+    /// Finding 2, the ways back in: a token minted for the id (a new key, or after revocation),
+    /// or a request signed by the key the hub already holds; a minted token enrolls no other id.
+    @Test func reenrollmentNeedsATokenForTheIDOrTheOldKey() async throws {
+        let hub = try await LoopbackHub()
+        let alice = try await LoopbackNode(hub: hub, readings: 10)
+        try await hub.serve { url in
+            let transport = HTTPSyncTransport(baseURL: url)
+            func enroll(_ token: String, _ node: NodeID, _ key: SyncKey, signed: Bool) async throws -> SyncHTTPResponse {
+                let request = signed
+                    ? try EnrollRequest.signed(token: token, node: node, name: "node", key: key, incarnation: 1)
+                    : EnrollRequest(token: token, node: node, name: "node", publicKey: key.publicKeyHex, incarnation: 1)
+                return try await transport.send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: try SyncJSON.encode(request)))
+            }
+            // The same key, proven: re-enrolled with an ordinary token.
+            let same = try await enroll(try await hub.hub.createToken(), alice.store.node, alice.key, signed: true)
+            #expect(same.status == 200, "\(message(same))")
+            // A proof made by another key for Alice's id does not count.
+            let other = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
+            let forged = try await enroll(try await hub.hub.createToken(), alice.store.node, other, signed: true)
+            #expect(forged.status == 403 && code(forged) == "node_exists")
+
+            // A token minted for Alice: only Alice's id, and it installs her new key.
+            let minted = try await hub.hub.createToken(for: alice.store.node)
+            let wrongNode = try await enroll(minted, NodeID.random(), other, signed: false)
+            #expect(wrongNode.status == 403 && code(wrongNode) == "token_for_other_node", "\(message(wrongNode))")
+            let newKey = try await enroll(minted, alice.store.node, other, signed: false)
+            #expect(newKey.status == 200, "\(message(newKey))")
+            #expect(try await hub.hub.database.hubSync.enrollment(of: alice.store.node)?.publicKey == other.publicKey)
+
+            // Revoked: a proof of the old key is not enough; a token minted for the id is.
+            #expect(try await hub.hub.revoke(node: alice.store.node.hex))
+            let proven = try await enroll(try await hub.hub.createToken(), alice.store.node, other, signed: true)
+            #expect(proven.status == 403 && message(proven).contains("revoked"), "\(message(proven))")
+            let back = try await enroll(try await hub.hub.createToken(for: alice.store.node), alice.store.node, alice.key, signed: false)
+            #expect(back.status == 200, "\(message(back))")
+            #expect(try await hub.hub.database.hubSync.enrollment(of: alice.store.node)?.revoked == false)
+            try await alice.client(hub: hub, url: url).syncOnce()
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: alice.store.node.hex, stream: .readings) == 10)
+        }
+    }
+
     /// Finding 4: integers from the wire at the ends of their range are refused with a 400-class
     /// answer naming them; the hub keeps serving.
     @Test func trappingArithmeticOnWireIntegers() async throws {
