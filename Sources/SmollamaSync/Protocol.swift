@@ -12,6 +12,13 @@ public enum SyncProtocol {
     public static let maxBodyBytes = 8 << 20
     /// Largest body after inflating.
     public static let maxInflatedBytes = 64 << 20
+    /// Largest body of the unauthenticated routes, `time` and `enroll`.
+    public static let maxPublicBodyBytes = 4 << 10
+    /// Sync requests the hub serves at once (`SyncRequestLimit`); more get 503 with Retry-After.
+    /// Each may hold a body of `maxBodyBytes` and its inflated `maxInflatedBytes`.
+    public static let maxConcurrentRequests = 4
+    /// Seconds a refused request is told to wait (`Retry-After`).
+    public static let retryAfterSeconds = 2
     /// A signed request's timestamp must be this close to the hub's clock.
     public static let timestampWindow: Duration = .seconds(5 * 60)
     /// Seqs and reading ids on the wire are 1…2^53 (0 for "nothing yet"): a node writing a

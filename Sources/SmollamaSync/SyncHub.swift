@@ -151,8 +151,9 @@ public struct SyncHub: Sendable {
         return VerifiedSyncRequest(node: node, body: body)
     }
 
-    func authenticate(_ request: SyncHTTPRequest) async throws -> (NodeID, [UInt8]) {
-        let headers = request.headers
+    /// What is checked before a signed request's body is read (a stranger's body is never
+    /// read): the protocol version and an enrolled, unrevoked node.
+    public func checkSender(headers: [String: String]) async throws -> (NodeID, HubSyncStore.Enrollment) {
         guard let version = headers[SyncProtocol.Header.version] else {
             throw SyncRefusal.bad("missing \(SyncProtocol.Header.version) header: sync requests are made by `smollama`")
         }
@@ -163,6 +164,18 @@ public struct SyncHub: Sendable {
         guard let nodeText = headers[SyncProtocol.Header.node], let node = NodeID(hex: nodeText) else {
             throw SyncRefusal.unauthorized("unknown_node", "missing or malformed \(SyncProtocol.Header.node) header (32 hex digits)")
         }
+        guard let enrollment = try await database.hubSync.enrollment(of: node) else {
+            throw SyncRefusal.unauthorized("unknown_node", "node \(node) is not enrolled on this hub: run `smollama enroll --hub URL --token T` on it (tokens come from `smollama hub token`)")
+        }
+        guard !enrollment.revoked else {
+            throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; enroll it again with a new token to sync")
+        }
+        return (node, enrollment)
+    }
+
+    func authenticate(_ request: SyncHTTPRequest) async throws -> (NodeID, [UInt8]) {
+        let headers = request.headers
+        let (node, enrollment) = try await checkSender(headers: headers)
         guard let timeText = headers[SyncProtocol.Header.time], let time = Int64(timeText).map(UTCMillis.init(rawValue:)),
               let nonce = headers[SyncProtocol.Header.nonce], (16...64).contains(nonce.count),
               let signatureText = headers[SyncProtocol.Header.signature], let signature = [UInt8](hexString: signatureText)
@@ -172,12 +185,6 @@ public struct SyncHub: Sendable {
         let encoding = headers[SyncProtocol.Header.encoding] ?? "identity"
         let rawLengthText = headers[SyncProtocol.Header.rawLength] ?? String(request.body.count)
         let hubTime = now()
-        guard let enrollment = try await database.hubSync.enrollment(of: node) else {
-            throw SyncRefusal.unauthorized("unknown_node", "node \(node) is not enrolled on this hub: run `smollama enroll --hub URL --token T` on it (tokens come from `smollama hub token`)")
-        }
-        guard !enrollment.revoked else {
-            throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; enroll it again with a new token to sync")
-        }
         let message = SyncSigning.requestMessage(path: request.path, node: node.hex, time: time, nonce: nonce,
                                                  encoding: encoding, rawLength: rawLengthText, body: request.body)
         guard SyncSigning.verify(publicKey: enrollment.publicKey, signature: signature, message: message) else {

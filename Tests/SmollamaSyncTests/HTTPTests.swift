@@ -134,7 +134,8 @@ func code(_ response: SyncHTTPResponse) -> String {
         try await hub.serve { url in
             let transport = HTTPSyncTransport(baseURL: url)
             let huge = [UInt8](repeating: 0x20, count: SyncProtocol.maxBodyBytes + 1024)
-            let oversize = try await transport.send(SyncHTTPRequest(path: SyncProtocol.Path.push, headers: [:], body: huge))
+            let oversize = try await transport.send(try SyncSigning.request(
+                path: SyncProtocol.Path.push, body: huge, node: node.store.node, key: node.key, time: .now(), compress: false))
             #expect(oversize.status == 413 && message(oversize).contains("smaller batches"), "\(message(oversize))")
 
             let invalid = try await transport.send(try node.signed(SyncProtocol.Path.push, Array("{not json".utf8)))
