@@ -174,6 +174,56 @@ import Testing
         }
     }
 
+    /// Finding 7: the node loses commits the hub already acknowledged (a power cut before the
+    /// WAL was synced; here an older copy of its store comes back). New readings and events must
+    /// not reuse the numbers the hub holds: once sync resumes, nothing written since is lost.
+    @Test func powerCutAfterPush() async throws {
+        let hub = try await LoopbackHub()
+        let node = try await LoopbackNode(hub: hub, readings: 10)
+        let copy = node.store.directory.path + "/as-on-disk.sqlite"
+        try await DatabaseQueue(path: node.store.path).writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM INTO ?", arguments: [copy])
+        }
+        try await Self.write(node.store.database, node: node.store.node, clock: node.clock, readings: 10, value: 50)
+        try await hub.serve { url in
+            try await node.client(hub: hub, url: url).syncOnce()
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .readings) == 20)
+            #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .notices) == 2)
+
+            // Power cut: the store comes back as the copy (10 readings, 1 notice) and keeps writing.
+            let restored = try SmollamaDatabase.open(path: copy)
+            node.clock.advance(milliseconds: 60_000)
+            let client = SyncClient(database: restored, node: node.store.node, incarnation: 1, key: node.key, hub: hub.info,
+                                    clockSource: node.clock, transport: HTTPSyncTransport(baseURL: url), logger: .quiet)
+            try await client.syncOnce()
+            try await Self.write(restored, node: node.store.node, clock: node.clock, readings: 5, value: 100)
+            try await client.syncOnce()
+        }
+        let queue = try DatabaseQueue(path: hub.directory.path + "/hub.sqlite")
+        let (all, new) = try await queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM foreign_readings") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM foreign_readings WHERE value >= 100") ?? 0)
+        }
+        #expect(all == 25 && new == 5, "the hub holds \(all) readings, \(new) of the 5 written after the power cut")
+        #expect(try await hub.hub.database.hubSync.hubMark(origin: node.store.node.hex, stream: .notices) == 3)
+        let notices = try await hub.hub.database.events.fetch(origin: node.store.node, stream: .notices)
+        #expect(notices.count == 3, "\(notices.count) notices on the hub")
+    }
+
+    /// Readings of `room.temp` and one notice, as the scheduler writes them.
+    static func write(_ database: SmollamaDatabase, node: NodeID, clock: TestClockSource, readings: Int, value: Double) async throws {
+        let sensors = try await database.readings.registerSensors(
+            [SensorDescriptor(id: "room.temp", name: "temp")], driver: "test", now: UTCMillis(rawValue: clock.wallMilliseconds()))
+        let nodeClock = NodeClock(source: clock, persisted: try await database.meta.maxIssuedTimestamp())
+        var pending: [PendingReading] = []
+        for index in 0..<readings {
+            pending.append(PendingReading(sensorRowID: sensors[0].rowID, value: value + Double(index), stamp: await nodeClock.stamp().stamp))
+        }
+        let notice = try PendingNotice(.sensorFault(Notice.SensorFault(sensor: "room.temp", reason: "\(value)", consecutiveFailures: 3)),
+                                       stamp: await nodeClock.stamp().stamp)
+        try await database.readings.commit(readings: pending, notices: [notice], origin: node)
+    }
+
     /// Finding 6: a stranger's request is refused from its headers, before its body is read; a
     /// body over the limit is refused from its Content-Length; `time` and `enroll` take 4 KB;
     /// and requests beyond the concurrency limit get 503 with Retry-After, not memory.
