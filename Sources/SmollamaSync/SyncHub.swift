@@ -168,7 +168,7 @@ public struct SyncHub: Sendable {
             throw SyncRefusal.unauthorized("unknown_node", "node \(node) is not enrolled on this hub: run `smollama enroll --hub URL --token T` on it (tokens come from `smollama hub token`)")
         }
         guard !enrollment.revoked else {
-            throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; enroll it again with a new token to sync")
+            throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; to sync again, enroll it with a token made for it: `smollama hub token --node \(node)` on the hub")
         }
         return (node, enrollment)
     }
