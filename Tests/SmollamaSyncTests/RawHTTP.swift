@@ -22,13 +22,11 @@ final class RawConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
-            close(fd)
-            throw Failed(description: "connect() to port \(port) failed")
-        }
+        // (No close here: a class whose init throws once `fd` is set still runs `deinit`.)
+        guard connected == 0 else { throw Failed(description: "connect() to port \(port) failed") }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Sends a POST head with these headers and `Content-Length: declared`, then `body`.
     func post(_ path: String, headers: [String: String] = [:], declared: Int, body: [UInt8] = []) {
