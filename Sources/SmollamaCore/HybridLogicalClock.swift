@@ -59,12 +59,21 @@ public struct HybridLogicalClock: Sendable {
         public var maxForwardJump: Int64
         /// Nothing before this can be a real time for this software (its build date).
         public var floor: Int64
+        /// A stamp from another node further ahead of this clock's estimate than this does not
+        /// move the clock (`observe`): a node whose clock runs fast must not drag others along.
+        public var remoteTolerance: Int64
 
-        public init(tolerance: Int64 = 2_000, maxForwardJump: Int64 = 2 * 366 * 86_400_000, floor: Int64 = Self.buildFloor) {
+        public init(tolerance: Int64 = 2_000, maxForwardJump: Int64 = 2 * 366 * 86_400_000, floor: Int64 = Self.buildFloor,
+                    remoteTolerance: Int64 = Self.remoteStampTolerance) {
             self.tolerance = tolerance
             self.maxForwardJump = maxForwardJump
             self.floor = floor
+            self.remoteTolerance = remoteTolerance
         }
+
+        /// 10 minutes: how far ahead of a receiver's trusted time another node's stamp may be
+        /// and still be believed (sync marks stamps beyond it untrusted).
+        public static let remoteStampTolerance: Int64 = 10 * 60_000
 
         /// 2026-11-01T00:00:00Z: older than any clock this build can run under.
         public static let buildFloor: Int64 = 1_793_491_200_000
@@ -91,7 +100,8 @@ public struct HybridLogicalClock: Sendable {
         let monotonic = Int64(monotonicNanoseconds / 1_000_000)
         let elapsed = max(0, monotonic - lastMonotonicMilliseconds)
         lastMonotonicMilliseconds = max(lastMonotonicMilliseconds, monotonic)
-        let estimate = last.milliseconds + elapsed
+        // Saturates at the end of the representable range rather than trapping there.
+        let estimate = min(last.milliseconds + elapsed, HLCTimestamp.maxMilliseconds)
 
         let behind = wall < last.milliseconds - policy.tolerance || wall < policy.floor
         let ahead = wall > estimate + policy.maxForwardJump || wall > HLCTimestamp.maxMilliseconds
@@ -108,17 +118,22 @@ public struct HybridLogicalClock: Sendable {
     }
 
     /// Takes in a timestamp seen from another node (sync), so that our next stamp orders after it.
-    /// Remote stamps absurdly far ahead of our estimate are ignored rather than dragging us along.
+    /// Remote stamps more than `policy.remoteTolerance` ahead of our estimate are ignored rather
+    /// than dragging us along (a node whose clock runs a year fast).
     public mutating func observe(_ remote: HLCTimestamp, monotonicNanoseconds: UInt64) {
         let monotonic = Int64(monotonicNanoseconds / 1_000_000)
         let estimate = last.milliseconds + max(0, monotonic - lastMonotonicMilliseconds)
-        guard remote > last, remote.milliseconds <= estimate + policy.maxForwardJump else { return }
+        guard remote > last, remote.milliseconds <= estimate + policy.remoteTolerance else { return }
         last = remote
     }
 
     private static func advance(_ last: HLCTimestamp, to physical: Int64) -> HLCTimestamp {
         if physical > last.milliseconds {
             return HLCTimestamp(milliseconds: physical, counter: 0)
+        }
+        if last.milliseconds >= HLCTimestamp.maxMilliseconds {
+            // The end of the range: stay there (stamps stop increasing) instead of trapping.
+            return last.counter == .max ? last : HLCTimestamp(rawValue: last.rawValue + 1)
         }
         if last.counter == .max {
             // Counter exhausted within one millisecond: borrow the next millisecond.

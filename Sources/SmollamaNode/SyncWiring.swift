@@ -75,8 +75,9 @@ public struct SyncWiring: Sendable {
             throw SyncCommandError.badURL(hubURL)
         }
         let key = try SyncKey(file: runtime.paths.keyFile)
-        let request = EnrollRequest(token: token, node: runtime.identity.nodeID, name: runtime.config.node.name,
-                                    publicKey: key.publicKeyHex, incarnation: runtime.identity.incarnation)
+        // Signed, so re-enrolling with the key the hub already holds needs no token minted for this id.
+        let request = try EnrollRequest.signed(token: token, node: runtime.identity.nodeID, name: runtime.config.node.name,
+                                               key: key, incarnation: runtime.identity.incarnation)
         let transport = HTTPSyncTransport(baseURL: hubURL, timeout: .seconds(20))
         let body = try JSONEncoder().encode(request)
         let response: SyncHTTPResponse

@@ -2,13 +2,17 @@ import GRDB
 public import SmollamaCore
 
 extension MetaStore {
-    /// The largest timestamp ever stored here: the clock restarts from it, so it never runs back.
+    /// The largest timestamp this node ever issued: the clock restarts from it, so it never runs
+    /// back. Other nodes' events (pushed to a hub, pulled by a node) do not count: a node whose
+    /// clock runs a year fast must not drag every store it reaches a year ahead (issue 18); an
+    /// edit of another node's version orders after it through `NodeClock.observe` instead.
     public func maxIssuedTimestamp() async throws -> HLCTimestamp? {
         try await reader.read { db in
             let stored = try Int64.fetchOne(db, sql: "SELECT max_hlc FROM clock_state WHERE id = 1")
-            let events = try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM events")
+            let node = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'").flatMap(NodeID.init(hex:))
+            let events = try node.flatMap { try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM events WHERE origin = ?", arguments: [$0]) }
             let readings = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
-                .map { HLCTimestamp(milliseconds: $0, counter: 0).rawValue }
+                .map { HLCTimestamp(milliseconds: min(max($0, 0), HLCTimestamp.maxMilliseconds), counter: 0).rawValue }
             return [stored, events, readings].compactMap { $0 }.max().map(HLCTimestamp.init(rawValue:))
         }
     }

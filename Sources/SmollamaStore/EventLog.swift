@@ -21,7 +21,8 @@ extension EventStore {
 
     @discardableResult
     static func appendEvent(_ db: Database, _ body: EventBody, origin: NodeID, stamp: ClockStamp) throws -> Event {
-        let last = try EventRow.lastSeq(db, origin, body.stream)
+        // Past the floor: after a power cut the hub may hold numbers this store lost.
+        let last = max(try EventRow.lastSeq(db, origin, body.stream), try seqFloor(db, body.stream))
         let event = try Event(origin: origin, seq: last + 1, stamp: stamp, body: body)
         try insert(db, event)
         try MetaStore.raiseClock(db, to: stamp.hlc)

@@ -20,6 +20,8 @@ public struct HubSyncStore: FeatureStore {
         case replay
         /// The batch does not continue the durable mark (nor crosses a declared gap).
         case gap(mark: Int64)
+        /// The id is enrolled (or revoked) and neither a token minted for it nor its key came along.
+        case nodeExists(revoked: Bool)
     }
 
     /// An enrolled node's key and whether it was revoked.
@@ -51,20 +53,28 @@ public struct HubSyncStore: FeatureStore {
         }
     }
 
-    /// Uses the token (once) and enrolls the node, or re-enrolls it with a new key.
-    public func enroll(tokenHash: String, node: NodeID, name: String, publicKey: [UInt8], incarnation: Int, now: UTCMillis)
-        async throws
+    /// Uses the token (once) and enrolls the node. An id already here is re-enrolled only with a
+    /// token minted for it (`mintedForNode`: a new key, or after revocation) or by the holder of
+    /// the key the hub already has (`keyProven`, not revoked); otherwise `.nodeExists`, and the
+    /// token stays unused.
+    public func enroll(tokenHash: String, node: NodeID, name: String, publicKey: [UInt8], incarnation: Int, now: UTCMillis,
+                       mintedForNode: Bool = false, keyProven: Bool = false) async throws
     {
         try await writer.write { db in
             guard var token = try SyncTokenRow.fetchOne(db, key: tokenHash) else { throw Refusal.unknownToken }
             guard token.usedAt == nil else { throw Refusal.tokenUsed }
             guard token.expiresAt > now else { throw Refusal.tokenExpired }
+            let existing = try SyncNodeRow.fetchOne(db, key: node)
+            if let existing, !mintedForNode,
+               !(keyProven && existing.revokedAt == nil && existing.publicKey == Data(publicKey)) {
+                throw Refusal.nodeExists(revoked: existing.revokedAt != nil)
+            }
             token.usedAt = now
             token.usedBy = node
             try token.update(db)
             // Re-enrolling keeps what the hub learned of the node (last contact, backlog,
             // collisions) and lifts a revocation.
-            var enrolled = try SyncNodeRow.fetchOne(db, key: node)
+            var enrolled = existing
                 ?? SyncNodeRow(node: node, name: name, publicKey: publicKey, incarnation: incarnation, enrolledAt: now)
             enrolled.name = name
             enrolled.publicKey = Data(publicKey)

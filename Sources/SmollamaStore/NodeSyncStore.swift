@@ -85,7 +85,7 @@ public struct NodeSyncStore: FeatureStore {
             let max = try Int64.fetchOne(db, sql: "SELECT max(id) FROM readings") ?? 0
             return Swift.max(sequence, max)
         }
-        return try EventRow.lastSeq(db, origin, stream)
+        return max(try EventRow.lastSeq(db, origin, stream), try EventStore.seqFloor(db, stream))
     }
 
     /// The oldest reading id still stored (nil when none).

@@ -32,6 +32,9 @@ enum Schema {
         migrator.registerMigration("v8-hub-rollups") { db in
             try db.execute(sql: HubReadingStore.v8)
         }
+        migrator.registerMigration("v9-future-stamps") { db in
+            try db.execute(sql: v9FutureStamps)
+        }
         return migrator
     }
 

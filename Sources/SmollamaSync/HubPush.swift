@@ -10,8 +10,8 @@ extension SyncHub {
         guard request.node == node else {
             throw SyncRefusal.forbidden("origin_mismatch", "the batch names node \(request.node) but was signed by \(node); a node may only send its own data")
         }
-        guard request.fromSeq >= 1, request.toSeq >= request.fromSeq else {
-            throw SyncRefusal.bad("'fromSeq' must be ≥ 1 and 'toSeq' ≥ 'fromSeq' (got \(request.fromSeq)…\(request.toSeq))")
+        guard request.fromSeq >= 1, request.toSeq >= request.fromSeq, request.toSeq <= SyncProtocol.maxSeq else {
+            throw SyncRefusal.bad("'fromSeq' must be ≥ 1 and 'toSeq' ≥ 'fromSeq' and ≤ \(SyncProtocol.maxSeq) (got \(request.fromSeq)…\(request.toSeq))")
         }
         let time = now()
         let incarnation = try await incarnation()
@@ -45,6 +45,13 @@ extension SyncHub {
             }
             guard event.payload.count <= 1 << 20 else {
                 throw SyncRefusal(413, "too_large", "event \(stream.rawValue)/\(event.seq) has a payload over 1 MiB")
+            }
+            guard event.stamp.hlc.rawValue >= 0 else {
+                throw SyncRefusal.bad("event \(stream.rawValue)/\(event.seq) has a negative 'stamp.hlc'; nothing was applied")
+            }
+            if case .compacted(let marker) = try? event.body,
+               !(1...SyncProtocol.maxSeq).contains(marker.fromSeq) || !(marker.fromSeq...SyncProtocol.maxSeq).contains(marker.toSeq) {
+                throw SyncRefusal.bad("event \(stream.rawValue)/\(event.seq) declares \(marker.fromSeq)…\(marker.toSeq) compacted; seqs are 1…\(SyncProtocol.maxSeq)")
             }
         }
         let outcome = try await Self.continuing(request.stream) {
@@ -84,10 +91,17 @@ extension SyncHub {
         var id = from - 1
         var time: Int64 = 0
         for index in 0..<count {
+            // `id` stays within from - 1…to, so `to - id` cannot overflow, whatever the delta.
             let delta = columns.id[index]
-            guard delta >= 1 else { throw SyncRefusal.bad("reading ids must increase (row \(index))") }
+            guard delta >= 1, delta <= to - id else {
+                throw SyncRefusal.bad("reading id delta \(delta) at row \(index) must be ≥ 1 and stay within \(from)…\(to)")
+            }
             id += delta
-            time = index == 0 ? columns.time[0] : time &+ columns.time[index]
+            let (next, overflow) = time.addingReportingOverflow(columns.time[index])
+            time = index == 0 ? columns.time[0] : next
+            guard index == 0 || !overflow, (0...HLCTimestamp.maxMilliseconds).contains(time) else {
+                throw SyncRefusal.bad("row \(index)'s time is outside 0…\(HLCTimestamp.maxMilliseconds) ms (check the 'time' deltas)")
+            }
             let sensor = columns.sensor[index], epoch = columns.epoch[index]
             guard columns.sensors.indices.contains(sensor), columns.epochs.indices.contains(epoch) else {
                 throw SyncRefusal.bad("row \(index) refers to sensor \(sensor) or epoch \(epoch), which the batch does not list")
@@ -95,7 +109,6 @@ extension SyncHub {
             guard columns.value[index].isFinite else { throw SyncRefusal.bad("row \(index) has a value that is not a finite number") }
             rows.append(ReadingBatch.Row(id: id, sensor: sensor, time: time, value: columns.value[index], epoch: epoch))
         }
-        guard id <= to else { throw SyncRefusal.bad("reading ids run past 'toSeq' (\(id) > \(to))") }
         return ReadingBatch(sensors: columns.sensors, epochs: columns.epochs, rows: rows)
     }
 
@@ -116,8 +129,12 @@ extension SyncHub {
             streams.append(stream)
         }
         guard (1...5000).contains(request.limit) else { throw SyncRefusal.bad("'limit' must be 1…5000") }
+        guard request.have.count <= 100_000 else { throw SyncRefusal.bad("'have' lists \(request.have.count) entries; at most 100000") }
         var have: [NodeID: [EventStream: Int64]] = [:]
-        for entry in request.have {
+        for (index, entry) in request.have.enumerated() {
+            guard (0...SyncProtocol.maxSeq).contains(entry.seq) else {
+                throw SyncRefusal.bad("'have[\(index)].seq' is \(entry.seq); it must be 0…\(SyncProtocol.maxSeq)")
+            }
             guard let stream = entry.stream.eventStream else { continue }
             have[entry.origin, default: [:]][stream] = entry.seq
         }

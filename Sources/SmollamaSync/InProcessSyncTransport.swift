@@ -16,6 +16,10 @@ public struct InProcessSyncTransport: SyncTransport {
                 throw SyncRefusal(413, "too_large",
                                   "the body is \(request.body.count) bytes; the hub accepts at most \(SyncProtocol.maxBodyBytes): send smaller batches")
             }
+            if [SyncProtocol.Path.time, SyncProtocol.Path.enroll].contains(request.path),
+               request.body.count > SyncProtocol.maxPublicBodyBytes {
+                throw SyncRefusal.publicTooLarge
+            }
             let body: [UInt8]
             switch request.path {
             case SyncProtocol.Path.time: body = try SyncJSON.encode(try hub.time())

@@ -12,8 +12,18 @@ public enum SyncProtocol {
     public static let maxBodyBytes = 8 << 20
     /// Largest body after inflating.
     public static let maxInflatedBytes = 64 << 20
+    /// Largest body of the unauthenticated routes, `time` and `enroll`.
+    public static let maxPublicBodyBytes = 4 << 10
+    /// Sync requests the hub serves at once (`SyncRequestLimit`); more get 503 with Retry-After.
+    /// Each may hold a body of `maxBodyBytes` and its inflated `maxInflatedBytes`.
+    public static let maxConcurrentRequests = 4
+    /// Seconds a refused request is told to wait (`Retry-After`).
+    public static let retryAfterSeconds = 2
     /// A signed request's timestamp must be this close to the hub's clock.
     public static let timestampWindow: Duration = .seconds(5 * 60)
+    /// Seqs and reading ids on the wire are 1…2^53 (0 for "nothing yet"): a node writing a
+    /// million items a second needs 285 years to get there, and sums of them cannot overflow.
+    public static let maxSeq: Int64 = 1 << 53
     /// Streams a node may pull from the hub (other nodes' events).
     public static let pullableStreams: [EventStream] = [.memories, .observations]
 
@@ -56,12 +66,24 @@ public struct EnrollRequest: Codable, Sendable, Hashable {
     /// Ed25519 public key, hex.
     public var publicKey: String
     public var incarnation: Int
-    public init(token: String, node: NodeID, name: String, publicKey: String, incarnation: Int) {
+    /// Ed25519 signature (hex) by the node's key over `SyncSigning.enrollMessage`: proves the
+    /// request comes from the holder of `publicKey`, so a node may re-enroll its id with the key
+    /// the hub already holds. Other re-enrollments need a token minted for the id.
+    public var proof: String?
+    public init(token: String, node: NodeID, name: String, publicKey: String, incarnation: Int, proof: String? = nil) {
         self.token = token
         self.node = node
         self.name = name
         self.publicKey = publicKey
         self.incarnation = incarnation
+        self.proof = proof
+    }
+
+    /// The request signed by `key` (whose public half is `publicKey`).
+    public static func signed(token: String, node: NodeID, name: String, key: SyncKey, incarnation: Int) throws -> EnrollRequest {
+        let proof = try key.sign(SyncSigning.enrollMessage(token: token, node: node, publicKey: key.publicKeyHex))
+        return EnrollRequest(token: token, node: node, name: name, publicKey: key.publicKeyHex, incarnation: incarnation,
+                             proof: proof.hexString)
     }
 }
 

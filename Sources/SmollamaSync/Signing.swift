@@ -47,6 +47,12 @@ public enum SyncSigning {
         return Array("smollama-sync-v\(SyncProtocol.version)\n\(path)\n\(node)\n\(time)\n\(nonce)\n\(encoding)\n\(rawLength)\n\(digest)".utf8)
     }
 
+    /// What a node signs when it enrolls: the one-time token (so the proof cannot be replayed
+    /// with another), its id and the key it registers.
+    public static func enrollMessage(token: String, node: NodeID, publicKey: String) -> [UInt8] {
+        Array("smollama-enroll-v\(SyncProtocol.version)\n\(token)\n\(node.hex)\n\(publicKey.lowercased())".utf8)
+    }
+
     public static func timeMessage(hubNode: NodeID, hubTime: UTCMillis) -> [UInt8] {
         Array("smollama-hub-time\n\(hubNode.hex)\n\(hubTime)".utf8)
     }

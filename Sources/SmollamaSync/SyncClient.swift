@@ -145,23 +145,6 @@ public actor SyncClient {
                           quality: .synced)
     }
 
-    /// Under disk pressure (less than `minFreeBytes` free), deletes the oldest rolled-up raw
-    /// readings — also ones the hub has not acknowledged — `chunk` at a time, with a
-    /// `store.compacted` marker in the same transaction, so the hub knows the gap is deliberate.
-    /// Rollups and events are never deleted here. Returns the range removed, if any.
-    @discardableResult
-    public func relieveDiskPressure(minFreeBytes: Int64, freeBytes: Int64?, chunk: Int64 = 100_000) async throws -> SeqRange? {
-        guard let freeBytes, freeBytes < minFreeBytes, let oldest = try await database.nodeSync.oldestReadingID() else { return nil }
-        let range = try await database.nodeSync.compactUnsyncedReadings(
-            upTo: oldest + chunk - 1, origin: node, stamp: await markerStamp(),
-            reason: "disk pressure: \(freeBytes) bytes free, below \(minFreeBytes)").map { SeqRange(from: $0.lowerBound, to: $0.upperBound) }
-        if let range {
-            logger.warning("disk pressure: raw readings compacted to rollups before the hub had them",
-                           metadata: ["smollama.sync.from": "\(range.from)", "smollama.sync.to": "\(range.to)"])
-        }
-        return range
-    }
-
     var hubNow: UTCMillis {
         guard let anchor = timeAnchor else { return UTCMillis(rawValue: clockSource.wallMilliseconds()) }
         let elapsed = Duration.milliseconds(Int64((clockSource.monotonicNanoseconds() &- anchor.monotonic) / 1_000_000))
@@ -217,6 +200,9 @@ public actor SyncClient {
             throw SyncClientError.badResponse(path: SyncProtocol.Path.time, detail: SyncJSON.describe(error))
         }
         guard time.hubNode == hub.hubNode else { throw SyncClientError.hubIdentity(expected: hub.hubNode, got: time.hubNode) }
+        guard (0...HLCTimestamp.maxMilliseconds).contains(time.hubTime.rawValue) else {
+            throw SyncClientError.badResponse(path: SyncProtocol.Path.time, detail: "the hub's time \(time.hubTime) is out of range")
+        }
         guard let publicKey = [UInt8](hexString: hub.hubPublicKey), let signature = [UInt8](hexString: time.signature),
               SyncSigning.verify(publicKey: publicKey, signature: signature,
                                  message: SyncSigning.timeMessage(hubNode: time.hubNode, hubTime: time.hubTime))
@@ -250,6 +236,13 @@ public actor SyncClient {
             guard handshake.hubNode == hub.hubNode else {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
             }
+            // Integers from the wire are checked before any arithmetic on them.
+            guard (0...HLCTimestamp.maxMilliseconds).contains(handshake.hubTime.rawValue),
+                  handshake.marks.allSatisfy({ (0...SyncProtocol.maxSeq).contains($0.mark) })
+            else {
+                throw SyncClientError.badResponse(path: SyncProtocol.Path.handshake,
+                                                  detail: "a mark or the hub time is out of range (marks are 0…\(SyncProtocol.maxSeq))")
+            }
             report.hubIncarnation = handshake.hubIncarnation
             try await database.nodeSync.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
                                             hubTime: handshake.hubTime, now: handshake.hubTime)
@@ -258,6 +251,12 @@ public actor SyncClient {
                 marks[mark.stream] = mark
                 // The hub's durable state is the truth, also when it went back (restored hub).
                 try await database.nodeSync.setHubAcknowledgement(stream: mark.stream, seq: mark.mark, now: bookkeepingNow)
+                // The hub holds more than this store (a power cut lost acknowledged commits, or an
+                // older copy was restored): new items must not reuse the numbers it holds.
+                if try await database.nodeSync.moveCounters(pastHubMark: mark.mark, origin: node, stream: mark.stream) {
+                    logger.warning("this store holds less than the hub; numbering continues past the hub's mark",
+                                   metadata: ["smollama.sync.stream": "\(mark.stream)", "smollama.sync.mark": "\(mark.mark)"])
+                }
             }
             try faults.check("after-handshake")
             if configuration.rawReadings {
@@ -281,32 +280,6 @@ public actor SyncClient {
             }
             throw error
         }
-    }
-
-    /// Readings deleted before the hub held them (a hub restored from an older backup after
-    /// retention ran): declared with a `store.compacted` marker, so the hub accepts the gap.
-    func declareLostReadings(mark: StreamMark?) async throws {
-        let hubMark = mark?.mark ?? 0
-        let local = try await database.nodeSync.localMax(origin: node, stream: .readings)
-        guard local > hubMark else { return }
-        let oldest = try await database.nodeSync.oldestReadingID() ?? (local + 1)
-        guard oldest > hubMark + 1 else { return }
-        if let gaps = mark?.gaps, gaps.contains(where: { $0.from <= hubMark + 1 && $0.to >= oldest - 1 }) { return }
-        // A marker written here (disk pressure) but not yet on the hub covers it too.
-        let declared = try await database.events.fetch(origin: node, stream: .control, limit: 100_000)
-            .compactMap { event -> CompactedMarker? in
-                guard case .compacted(let marker) = try? event.body else { return nil }
-                return marker
-            }
-        if declared.contains(where: { $0.stream == .readings && $0.fromSeq <= hubMark + 1 && $0.toSeq >= oldest - 1 }) {
-            return
-        }
-        let marker = CompactedMarker(stream: .readings, fromSeq: hubMark + 1, toSeq: oldest - 1,
-                                     reason: "deleted after an acknowledgement the hub no longer holds")
-        let stamp = await markerStamp()
-        logger.warning("declaring readings the hub lost as compacted",
-                       metadata: ["smollama.sync.from": "\(marker.fromSeq)", "smollama.sync.to": "\(marker.toSeq)"])
-        try await database.nodeSync.appendCompactionMarker(marker, origin: node, stamp: stamp)
     }
 
     struct Batch: Sendable {
@@ -342,14 +315,18 @@ public actor SyncClient {
         let localMax = try await database.nodeSync.localMax(origin: node, stream: stream)
         // The first batch re-sends the item at the hub's mark: the hub compares it, so a store
         // restored from an old backup (same ids, other content) is detected as a collision.
-        var next = mark < localMax ? try await readBatch(stream: stream, after: max(0, mark - 1)) : nil
+        // (Not when the counters were moved past the mark: the item at it may be missing here.)
+        let resendFrom = mark <= (try await database.nodeSync.seqFloor(stream)) ? mark : max(0, mark - 1)
+        var next = mark < localMax ? try await readBatch(stream: stream, after: resendFrom) : nil
         while let batch = next, !shouldStop() {
             try faults.check("before-send:\(stream)")
+            // What the hub acknowledges must survive a power cut here (WAL, synchronous=NORMAL).
+            try await database.nodeSync.makeDurable(now: bookkeepingNow)
             // Read the next batch while this one is on the wire (cancelled if the push fails).
             async let following = readBatch(stream: stream, after: batch.request.toSeq)
             let response = try await call(SyncProtocol.Path.push, batch.request, as: PushResponse.self, report: &report)
             try faults.check("after-ack:\(stream)")
-            guard response.mark >= batch.request.toSeq else {
+            guard response.mark >= batch.request.toSeq, response.mark <= SyncProtocol.maxSeq else {
                 throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
                                                   detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
             }

@@ -84,10 +84,13 @@ public struct SyncHub: Sendable {
         return TimeResponse(version: SyncProtocol.version, hubNode: hubNode, hubTime: time, signature: signature.hexString)
     }
 
-    /// Creates a one-time enrollment token (only its hash is stored).
-    public func createToken(lifetime: Duration = .seconds(3600)) async throws -> String {
+    /// Creates a one-time enrollment token (only its hash is stored). A token minted `for` a node
+    /// id starts with that id (`<id>-<random>`; the hash covers both): it enrolls only that id,
+    /// also when the id is enrolled already (a new key) or revoked.
+    public func createToken(lifetime: Duration = .seconds(3600), for node: NodeID? = nil) async throws -> String {
         var generator = SystemRandomNumberGenerator()
-        let token = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+        let random = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
+        let token = node.map { "\($0.hex)-\(random)" } ?? random
         let created = now()
         try await database.hubSync.createToken(hash: Self.tokenHash(token), createdAt: created, expiresAt: created + lifetime)
         return token
@@ -99,12 +102,30 @@ public struct SyncHub: Sendable {
         guard let publicKey = [UInt8](hexString: request.publicKey), publicKey.count == 32,
               (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil
         else { throw SyncRefusal.bad("'publicKey' must be an Ed25519 public key: 64 hex digits") }
+        guard request.node != hubNode else {
+            throw SyncRefusal.forbidden("hub_node", "node \(request.node) is this hub's own id; a node cannot enroll with it (was the hub's data directory copied? give the node its own identity with `smollama init` in a fresh home)")
+        }
+        let mintedFor = request.token.split(separator: "-", maxSplits: 1).first.flatMap { $0.count == 32 ? NodeID(hex: String($0)) : nil }
+        if let mintedFor, mintedFor != request.node {
+            throw SyncRefusal.forbidden("token_for_other_node", "this token was created for node \(mintedFor), not \(request.node); create one for this node with `smollama hub token`")
+        }
+        // The holder of the key proves it over this token, so the proof cannot be reused.
+        let keyProven = request.proof.flatMap { [UInt8](hexString: $0) }.map {
+            SyncSigning.verify(publicKey: publicKey, signature: $0,
+                               message: SyncSigning.enrollMessage(token: request.token, node: request.node, publicKey: request.publicKey))
+        } ?? false
         let name = String(request.name.prefix(64))
         let time = now()
         let hash = Self.tokenHash(request.token)
         do {
             try await database.hubSync.enroll(tokenHash: hash, node: request.node, name: name, publicKey: publicKey,
-                                              incarnation: request.incarnation, now: time)
+                                              incarnation: request.incarnation, now: time,
+                                              mintedForNode: mintedFor == request.node, keyProven: keyProven)
+        } catch HubSyncStore.Refusal.nodeExists(let revoked) {
+            let why = revoked
+                ? "node \(request.node) was revoked on this hub; to enroll it again, create a token for it there"
+                : "node \(request.node) is already enrolled on this hub with another key; if this is that node with a new key, create a token for it there"
+            throw SyncRefusal.forbidden("node_exists", "\(why): `smollama hub token --node \(request.node)` (a copied node needs its own identity: `smollama init` in a fresh home)")
         } catch HubSyncStore.Refusal.unknownToken {
             throw SyncRefusal.forbidden("bad_token", "this enrollment token is unknown to the hub; create one there with `smollama hub token`")
         } catch HubSyncStore.Refusal.tokenUsed {
@@ -130,8 +151,9 @@ public struct SyncHub: Sendable {
         return VerifiedSyncRequest(node: node, body: body)
     }
 
-    func authenticate(_ request: SyncHTTPRequest) async throws -> (NodeID, [UInt8]) {
-        let headers = request.headers
+    /// What is checked before a signed request's body is read (a stranger's body is never
+    /// read): the protocol version and an enrolled, unrevoked node.
+    public func checkSender(headers: [String: String]) async throws -> (NodeID, HubSyncStore.Enrollment) {
         guard let version = headers[SyncProtocol.Header.version] else {
             throw SyncRefusal.bad("missing \(SyncProtocol.Header.version) header: sync requests are made by `smollama`")
         }
@@ -142,6 +164,18 @@ public struct SyncHub: Sendable {
         guard let nodeText = headers[SyncProtocol.Header.node], let node = NodeID(hex: nodeText) else {
             throw SyncRefusal.unauthorized("unknown_node", "missing or malformed \(SyncProtocol.Header.node) header (32 hex digits)")
         }
+        guard let enrollment = try await database.hubSync.enrollment(of: node) else {
+            throw SyncRefusal.unauthorized("unknown_node", "node \(node) is not enrolled on this hub: run `smollama enroll --hub URL --token T` on it (tokens come from `smollama hub token`)")
+        }
+        guard !enrollment.revoked else {
+            throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; to sync again, enroll it with a token made for it: `smollama hub token --node \(node)` on the hub")
+        }
+        return (node, enrollment)
+    }
+
+    func authenticate(_ request: SyncHTTPRequest) async throws -> (NodeID, [UInt8]) {
+        let headers = request.headers
+        let (node, enrollment) = try await checkSender(headers: headers)
         guard let timeText = headers[SyncProtocol.Header.time], let time = Int64(timeText).map(UTCMillis.init(rawValue:)),
               let nonce = headers[SyncProtocol.Header.nonce], (16...64).contains(nonce.count),
               let signatureText = headers[SyncProtocol.Header.signature], let signature = [UInt8](hexString: signatureText)
@@ -151,20 +185,16 @@ public struct SyncHub: Sendable {
         let encoding = headers[SyncProtocol.Header.encoding] ?? "identity"
         let rawLengthText = headers[SyncProtocol.Header.rawLength] ?? String(request.body.count)
         let hubTime = now()
-        guard let enrollment = try await database.hubSync.enrollment(of: node) else {
-            throw SyncRefusal.unauthorized("unknown_node", "node \(node) is not enrolled on this hub: run `smollama enroll --hub URL --token T` on it (tokens come from `smollama hub token`)")
-        }
-        guard !enrollment.revoked else {
-            throw SyncRefusal.forbidden("revoked", "node \(node) was revoked on this hub; enroll it again with a new token to sync")
-        }
         let message = SyncSigning.requestMessage(path: request.path, node: node.hex, time: time, nonce: nonce,
                                                  encoding: encoding, rawLength: rawLengthText, body: request.body)
         guard SyncSigning.verify(publicKey: enrollment.publicKey, signature: signature, message: message) else {
             throw SyncRefusal.unauthorized("bad_signature", "the signature does not match node \(node)'s enrolled key (or the request was altered); re-enroll the node if its key changed")
         }
-        let offset = time - hubTime
-        guard offset <= SyncProtocol.timestampWindow, .zero - offset <= SyncProtocol.timestampWindow else {
-            throw SyncRefusal.unauthorized("stale_request", "the request's time is \((time.rawValue - hubTime.rawValue) / 1000) s from the hub's clock; read the hub time again and resend")
+        // Compared without subtracting: the header may hold any Int64.
+        guard time >= hubTime - SyncProtocol.timestampWindow, time <= hubTime + SyncProtocol.timestampWindow else {
+            let (difference, overflow) = time.rawValue.subtractingReportingOverflow(hubTime.rawValue)
+            let distance = overflow ? "more than 292 million years" : "\(difference / 1000) s"
+            throw SyncRefusal.unauthorized("stale_request", "the request's time is \(distance) from the hub's clock; read the hub time again and resend")
         }
         do {
             try await database.hubSync.admit(node: node, nonce: nonce, now: hubTime,
@@ -203,6 +233,15 @@ public struct SyncHub: Sendable {
         }
         guard request.node == node else {
             throw SyncRefusal.forbidden("origin_mismatch", "the handshake names node \(request.node) but was signed by \(node)")
+        }
+        guard request.streams.count <= 4 * SyncStream.allCases.count else {
+            throw SyncRefusal.bad("the handshake lists \(request.streams.count) streams; there are \(SyncStream.allCases.count)")
+        }
+        for (index, state) in request.streams.enumerated() where !(0...SyncProtocol.maxSeq).contains(state.localMax) {
+            throw SyncRefusal.bad("'streams[\(index)].localMax' is \(state.localMax); it must be 0…\(SyncProtocol.maxSeq)")
+        }
+        guard (1...128).contains(request.bootID.utf8.count) else {
+            throw SyncRefusal.bad("'bootID' must be 1…128 bytes (the node's /proc/sys/kernel/random/boot_id)")
         }
         let hubTime = now()
         let incarnation = try await incarnation()

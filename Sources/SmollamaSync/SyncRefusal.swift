@@ -19,11 +19,14 @@ public struct SyncRefusal: HTTPResponseError, Hashable, Sendable, CustomStringCo
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Seconds to wait before retrying, sent as `Retry-After` (the hub is busy).
+    public var retryAfter: Int?
 
-    public init(_ status: Int, _ code: String, _ message: String) {
+    public init(_ status: Int, _ code: String, _ message: String, retryAfter: Int? = nil) {
         self.status = HTTPResponse.Status(code: status)
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(message) (\(code), HTTP \(status.code))" }
@@ -33,6 +36,11 @@ public struct SyncRefusal: HTTPResponseError, Hashable, Sendable, CustomStringCo
     static func forbidden(_ code: String, _ message: String) -> SyncRefusal { .init(403, code, message) }
     static let tooLarge = SyncRefusal(
         413, "too_large", "the body is larger than \(SyncProtocol.maxBodyBytes) bytes; send smaller batches")
+    static let publicTooLarge = SyncRefusal(
+        413, "too_large", "time and enroll requests carry at most \(SyncProtocol.maxPublicBodyBytes) bytes")
+    static let busy = SyncRefusal(
+        503, "busy", "the hub is serving \(SyncProtocol.maxConcurrentRequests) sync requests already; retry in \(SyncProtocol.retryAfterSeconds) s",
+        retryAfter: SyncProtocol.retryAfterSeconds)
 
     /// The JSON body of this refusal.
     var body: [UInt8] {
@@ -41,7 +49,8 @@ public struct SyncRefusal: HTTPResponseError, Hashable, Sendable, CustomStringCo
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

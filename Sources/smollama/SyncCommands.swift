@@ -104,15 +104,25 @@ struct HubTokenCommand: AsyncParsableCommand {
         commandName: "token", abstract: "Print a one-time enrollment token (valid for --valid minutes).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Minutes the token stays valid.") var valid = 60
+    @Option(help: "A node id or enrolled name: the token re-enrolls only that node (a new key, or after `hub revoke`).")
+    var node: String?
 
     func validate() throws {
         guard (1...10_080).contains(valid) else { throw ValidationError("--valid must be 1…10080 minutes") }
+        if let node, node.isEmpty { throw ValidationError("--node needs a node id (32 hex digits) or an enrolled name") }
     }
 
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
-            let token = try await HubCommand.hub(runtime).createToken(lifetime: .seconds(Int64(valid) * 60))
+            var target: NodeID?
+            if let node {
+                let enrolled = try await runtime.database.hubSync.hubNodes(countReadings: false)
+                guard let id = NodeID(hex: node.lowercased()) ?? enrolled.first(where: { $0.name == node }).flatMap({ NodeID(hex: $0.node) })
+                else { throw ValidationError("no node '\(node)' is enrolled here (see `smollama hub nodes`); give its id (32 hex digits) or name") }
+                target = id
+            }
+            let token = try await HubCommand.hub(runtime).createToken(lifetime: .seconds(Int64(valid) * 60), for: target)
             print(token)
             FileHandle.standardError.write(Data(
                 "On the node: smollama enroll --hub http://THIS-HUB:\(runtime.config.http.port) --token \(token)\n".utf8))

@@ -99,6 +99,22 @@ import Testing
         #expect(clock.last.milliseconds < now + 1000)
     }
 
+    /// Issue 18, finding 1: a clock restarted from the last stamp of its range saturates there
+    /// instead of trapping, and a remote stamp more than 10 minutes ahead does not move it.
+    @Test func farFutureStampsSaturateAndDoNotMoveTheClock() {
+        var end = HybridLogicalClock(persisted: HLCTimestamp(rawValue: .max), monotonicNanoseconds: 0)
+        let first = end.tick(wallMilliseconds: now, monotonicNanoseconds: 5_000_000_000)
+        let second = end.tick(wallMilliseconds: now, monotonicNanoseconds: 10_000_000_000)
+        #expect(first.rawValue == .max && second.rawValue == .max)
+
+        var clock = HybridLogicalClock(persisted: nil, monotonicNanoseconds: 0)
+        _ = clock.tick(wallMilliseconds: now, monotonicNanoseconds: 0)
+        clock.observe(HLCTimestamp(milliseconds: now + 11 * 60_000, counter: 0), monotonicNanoseconds: 0)
+        #expect(clock.last.milliseconds == now, "a stamp 11 minutes ahead moved the clock")
+        clock.observe(HLCTimestamp(milliseconds: now + 9 * 60_000, counter: 0), monotonicNanoseconds: 0)
+        #expect(clock.last.milliseconds == now + 9 * 60_000)
+    }
+
     @Test func packingRoundTrips() {
         let stamp = HLCTimestamp(milliseconds: now, counter: 513)
         #expect(stamp.milliseconds == now && stamp.counter == 513)

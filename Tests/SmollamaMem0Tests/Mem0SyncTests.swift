@@ -22,8 +22,9 @@ import Testing
         try await hubStore.database.meta.setHub(hubStore.node)
         let hubKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let hub = SyncHub(database: hubStore.database, hubNode: hubStore.node, hubName: "hub", key: hubKey, logger: .quiet)
-        // The hub's wall clock is behind the garage's: its edit must still order after the garage's version.
-        let hubClock = NodeClock(source: TestClockSource(wall: 1_795_999_000_000), persisted: nil)
+        // The hub's wall clock is 5 minutes behind the garage's: its edit must still order after
+        // the garage's version (a stamp more than 10 minutes ahead would be untrusted: issue 18).
+        let hubClock = NodeClock(source: TestClockSource(wall: 1_795_999_700_000), persisted: nil)
         let memory = SharedMemory(
             database: hubStore.database, node: hubStore.node, clock: hubClock,
             directory: DatabaseNodeDirectory(database: hubStore.database, node: hubStore.node, nodeName: "hub"))

@@ -54,9 +54,11 @@ struct LoopbackHub {
 struct LoopbackNode {
     let store: TestStore
     let key: SyncKey
-    let clock = TestClockSource(wall: 1_796_000_000_000)
+    let clock: TestClockSource
 
-    init(hub: LoopbackHub, readings: Int) async throws {
+    /// `wall` is the node's wall clock (a node a year fast is given one a year ahead).
+    init(hub: LoopbackHub, readings: Int, wall: Int64 = 1_796_000_000_000) async throws {
+        clock = TestClockSource(wall: wall)
         store = try await TestStore()
         key = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let token = try await hub.hub.createToken()
@@ -132,7 +134,8 @@ func code(_ response: SyncHTTPResponse) -> String {
         try await hub.serve { url in
             let transport = HTTPSyncTransport(baseURL: url)
             let huge = [UInt8](repeating: 0x20, count: SyncProtocol.maxBodyBytes + 1024)
-            let oversize = try await transport.send(SyncHTTPRequest(path: SyncProtocol.Path.push, headers: [:], body: huge))
+            let oversize = try await transport.send(try SyncSigning.request(
+                path: SyncProtocol.Path.push, body: huge, node: node.store.node, key: node.key, time: .now(), compress: false))
             #expect(oversize.status == 413 && message(oversize).contains("smaller batches"), "\(message(oversize))")
 
             let invalid = try await transport.send(try node.signed(SyncProtocol.Path.push, Array("{not json".utf8)))
