@@ -23,26 +23,7 @@ public func freeLoopbackPort() -> Int {
 /// loopback `port` and returns what came back until the server closed or `timeout` passed.
 /// For what an HTTP client library will not send (a forged Host, a malformed line).
 public func rawHTTP(port: Int, _ request: String, timeout: Duration = .seconds(10)) throws -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED) }
-    var wait = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-    let bytes = Array(request.utf8)
-    guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = recv(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { break }
-        received += buffer[0..<count]
-    }
-    return String(decoding: received, as: UTF8.self)
+    let connection = try RawConnection(port: port)
+    connection.send(request)
+    return connection.readAll(timeout: timeout)
 }

@@ -101,15 +101,5 @@ public final class TestBroker: Sendable {
 
     public static func freePort() throws -> Int32 { Int32(freeLoopbackPort()) }
 
-    public static func canConnect(port: Int32) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    public static func canConnect(port: Int32) -> Bool { (try? RawConnection(port: Int(port))) != nil }
 }

@@ -5,7 +5,6 @@ import SmollamaCore
 @testable import SmollamaServer
 import SmollamaStore
 import SmollamaTesting
-import Synchronization
 import Testing
 
 @Suite struct SecurityTests {
@@ -147,13 +146,19 @@ import Testing
         }
     }
 
+    /// A node behind `token` whose clock the test moves.
+    static func tokenFixtureWithClock() async throws -> (ServerFixture, TestClockSource) {
+        var fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
+        let clock = TestClockSource(wall: ServerFixture.now.rawValue)
+        fixture.environment.now = { UTCMillis(rawValue: clock.wallMilliseconds()) }
+        return (fixture, clock)
+    }
+
     /// Issue 18: the session cookie was a fixed hash of the token (never expiring, not revocable,
     /// the same for every browser). Now each login gets a random session that sign-out revokes and
     /// that expires; the token itself still works as a bearer.
     @Test func sessionsAreRandomRevocableAndExpire() async throws {
-        var fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
-        let now = Mutex(ServerFixture.now)
-        fixture.environment.now = { now.withLock { $0 } }
+        let (fixture, now) = try await Self.tokenFixtureWithClock()
         try await fixture.test { client in
             let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             func login() async throws -> String {
@@ -175,7 +180,7 @@ import Testing
             }
             #expect(try await status(first) == .unauthorized, "signed out: revoked")
             #expect(try await status(second) == .ok, "the other browser stays signed in")
-            now.withLock { $0 += DashboardSessions.lifetime + .seconds(1) }
+            now.advance(milliseconds: (DashboardSessions.lifetime + .seconds(1)).wholeMilliseconds)
             #expect(try await status(second) == .unauthorized, "expired")
             #expect(try await status("smollama_session=guess") == .unauthorized)
         }
@@ -183,9 +188,7 @@ import Testing
 
     /// Issue 18: the login form could be tried at network speed.
     @Test func failedLoginsAreThrottled() async throws {
-        var fixture = try await ServerFixture(http: HTTPConfig(host: "0.0.0.0", port: 0, token: Self.token))
-        let now = Mutex(ServerFixture.now)
-        fixture.environment.now = { now.withLock { $0 } }
+        let (fixture, now) = try await Self.tokenFixtureWithClock()
         try await fixture.test { client in
             let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             func login(_ token: String) async throws -> (HTTPResponse.Status, String?) {
@@ -195,7 +198,7 @@ import Testing
             for _ in 0..<5 { #expect(try await login("wrong").0 == .unauthorized) }
             let refused = try await login(Self.token)
             #expect(refused.0 == .tooManyRequests && refused.1 == "60", "even the right token waits: \(refused)")
-            now.withLock { $0 += .seconds(61) }
+            now.advance(milliseconds: 61_000)
             #expect(try await login(Self.token).0 == .seeOther)
         }
     }
