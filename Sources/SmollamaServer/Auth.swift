@@ -87,8 +87,7 @@ public actor DashboardSessions {
         if expiry.count >= Self.limit, let oldest = expiry.min(by: { $0.value < $1.value })?.key {
             expiry[oldest] = nil
         }
-        var generator = SystemRandomNumberGenerator()
-        let id = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let id = NodeID.randomHex(bytes: 32)
         expiry[id] = now + Self.lifetime
         return id
     }

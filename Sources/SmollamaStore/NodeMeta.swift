@@ -19,6 +19,8 @@ extension MetaStore {
     /// Records which node is the hub (this node, on the hub): the one node besides a memory's
     /// creator whose versions of it count (mem0 edits). Nil forgets it (a node not enrolled).
     public func setHub(_ hub: NodeID?) async throws {
+        // Every command opens the store: write only when it changes (no write for a `status`).
+        guard try await reader.read({ db in try Self.hubNode(db) }) != hub else { return }
         try await writer.write { db in
             if let hub {
                 try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('hub_node', ?)", arguments: [hub.hex])
