@@ -243,9 +243,11 @@ public struct Recall: Sendable {
         }
         ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.row.item < $1.row.item) }
         if let threshold = query.threshold { ranked.removeAll { $0.score < threshold } }
+        let best = Array(ranked.prefix(query.topK))
+        let items = try await load(best.map(\.row))
         var hits: [RecallHit] = []
-        for entry in ranked.prefix(query.topK) {
-            guard let item = try await load(entry.row) else { continue }
+        for (entry, item) in zip(best, items) {
+            guard let item else { continue }
             hits.append(RecallHit(item: item, score: entry.score, signals: entry.signals, scores: entry.scores))
         }
         return RecallResult(hits: hits, vectorPath: path, vectorProblem: problem)
@@ -281,8 +283,8 @@ public struct Recall: Sendable {
         let rows = try await database.recall.newestRecallRows(filter: filter, limit: limit)
         let nowMs = now()
         var hits: [RecallHit] = []
-        for row in rows {
-            guard let item = try await load(row) else { continue }
+        for (row, item) in zip(rows, try await load(rows)) {
+            guard let item else { continue }
             let recency = Self.recency(age: nowMs - row.time, halfLife: ranking.recencyHalfLife)
             let score = ranking.recency * recency + ranking.importance * row.importance
             if let threshold, score < threshold { continue }
@@ -294,10 +296,16 @@ public struct Recall: Sendable {
         return hits
     }
 
-    func load(_ row: RecallRow) async throws -> RecallHit.Item? {
-        switch row.kind {
-        case .memory: try await database.knowledge.memory(id: row.ref).map { .memory($0) }
-        case .observation: try await database.knowledge.observation(id: row.ref).map { .observation($0) }
+    /// The records behind `rows`, in their order (nil for one deleted since), in one read.
+    func load(_ rows: [RecallRow]) async throws -> [RecallHit.Item?] {
+        let found = try await database.knowledge.records(
+            observations: rows.filter { $0.kind == .observation }.map(\.ref),
+            memories: rows.filter { $0.kind == .memory }.map(\.ref))
+        return rows.map { row in
+            switch row.kind {
+            case .memory: found.memories[row.ref].map { .memory($0) }
+            case .observation: found.observations[row.ref].map { .observation($0) }
+            }
         }
     }
 

@@ -53,6 +53,27 @@ extension KnowledgeStore {
         }
     }
 
+    /// Observations and winning memory versions by id, in one read (recall loads its hits this
+    /// way: one read instead of one per hit). Ids that do not exist are absent from the result.
+    public func records(observations: [String], memories: [String]) async throws
+        -> (observations: [String: StoredObservation], memories: [String: StoredMemory])
+    {
+        guard !observations.isEmpty || !memories.isEmpty else { return ([:], [:]) }
+        return try await reader.read { db in
+            var foundObservations: [String: StoredObservation] = [:]
+            if !observations.isEmpty {
+                for row in try ObservationRow.fetchAll(db, keys: observations) { foundObservations[row.id] = row.stored }
+            }
+            var foundMemories: [String: StoredMemory] = [:]
+            if !memories.isEmpty {
+                for row in try MemoryRow.withVersion().filter(memories.contains(MemoryRow.Columns.id)).fetchAll(db) {
+                    foundMemories[row.memory.id] = row.stored
+                }
+            }
+            return (foundObservations, foundMemories)
+        }
+    }
+
     /// Memories by creation time, newest first; `currentOnly` leaves out closed and expired ones.
     public func memories(currentOnly: Bool, limit: Int) async throws -> [StoredMemory] {
         try await reader.read { db in
