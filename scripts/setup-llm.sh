@@ -96,7 +96,8 @@ if command -v ollama >/dev/null 2>&1 && [ "${SMOLLAMA_SKIP_OLLAMA:-0}" != "1" ];
     done
     step "sqlite-vec (vector search)"
     install_vec0
-    step "done in $(( $(date +%s) - START ))s: set llm.backend: ollama (and llm.runtime: external if systemd runs ollama)"
+    step "done in $(( $(date +%s) - START ))s: scripts/setup writes llm.backend: ollama into a new node's config;"
+    info "for an existing node set backend: ollama and runtime: external under llm: (URL and models follow)"
     exit 0
 fi
 

@@ -19,7 +19,8 @@ public enum Backfill {
         public var description: String {
             switch self {
             case .noSimulatedHouse:
-                "the config has no enabled `simulated_house` driver to backfill from"
+                "the config has no enabled `simulated_house` driver to backfill from; "
+                    + "`smollama init --demo --force` writes one (the node's identity is kept)"
             case .storeHasNewerReadings(let start):
                 "the store already has readings after \(Date(timeIntervalSince1970: Double(start) / 1000)); "
                     + "backfill only fills history before any live readings (use a fresh SMOLLAMA_HOME)"

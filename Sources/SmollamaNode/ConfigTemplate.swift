@@ -1,3 +1,6 @@
+public import SmollamaHardware
+public import SmollamaLLM
+
 /// The commented config `smollama init` writes. Every key is shown with its default, so the
 /// file documents itself; a test checks that it decodes to exactly the defaults.
 public enum ConfigTemplate {
@@ -18,10 +21,20 @@ public enum ConfigTemplate {
         return out + "\""
     }
 
+    /// What the `sensors.drivers` list starts with.
+    public enum Sensors: Sendable, Hashable {
+        /// The simulated house (`init --demo`): a lively node on a machine with no sensors.
+        case demo
+        /// The devices `sensors detect` found (those it can configure; the rest as comments).
+        case detected([DetectedDevice])
+    }
+
     /// `mem0Keys`: the hub's generated mem0 API and admin keys (`init --role llama`).
-    public static func render(name: String, role: NodeConfig.Role, mem0Keys: (api: String, admin: String)? = nil)
-        -> String
-    {
+    /// `backend`: the LLM backend; its URL and model names stay unwritten, so they follow it.
+    public static func render(
+        name: String, role: NodeConfig.Role, sensors: Sensors, backend: LLMBackend = .openai,
+        mem0Keys: (api: String, admin: String)? = nil
+    ) -> String {
         """
         # Smollama node configuration.
         # Every key is optional: delete a line to use its default (shown here).
@@ -53,23 +66,7 @@ public enum ConfigTemplate {
           # Each driver: `driver: KIND` plus its own keys. Every entry may also set
           #   enabled: true, on_change: false (store numbers only when they change),
           #   heartbeat: 5m (store unchanged values this often), timeout: 30s (a slower read is a fault).
-          drivers:
-            # A simulated house, deterministic for its seed: replace it with real sensors.
-            - driver: simulated_house
-              name: house
-              interval: 10s
-              seed: 42
-              rooms: [living_room, hallway]
-              doors: [hallway]
-              unusual_events:        # planted oddities the node should notice
-                - sensor: hallway.motion
-                  at: "03:10"
-                  weekday: tuesday
-                  duration: 2m
-            # This machine: CPU temperature (where present), load, memory, disk free.
-            - driver: system
-              name: system
-              interval: 30s
+        \(drivers(sensors))
 
         sync:                      # `smollama enroll --hub URL --token T` sets enabled and hub
           enabled: false           # when true, raw readings are kept until the hub acknowledged them
@@ -97,12 +94,17 @@ public enum ConfigTemplate {
         # On a Pi with Ollama: backend: ollama, runtime: external (url and models then default to
         # http://127.0.0.1:11434, qwen2.5:0.5b and all-minilm).
         llm:
-          backend: openai          # openai (llama-server, LM Studio, vLLM) or ollama
-          runtime: managed         # managed (smollama runs it) or external (only health-checked)
-          url: http://127.0.0.1:8081
-          embedding_url: http://127.0.0.1:8082
-          chat_model: smollm2-135m-instruct
-          embedding_model: all-minilm-l6-v2
+          backend: \(backend.rawValue)          # openai (llama-server, LM Studio, vLLM) or ollama
+          runtime: \(backend == .ollama ? "external" : "managed")         # managed (smollama runs it) or external (only health-checked)
+          # The URLs and model names follow the backend unless set here (uncomment to change):
+          #   openai: url http://127.0.0.1:8081, embedding_url http://127.0.0.1:8082,
+          #           chat_model smollm2-135m-instruct, embedding_model all-minilm-l6-v2
+          #   ollama: url and embedding_url http://127.0.0.1:11434, chat_model qwen2.5:0.5b,
+          #           embedding_model all-minilm
+          # url: \(LLMConfig(backend: backend).url)
+          # embedding_url: \(LLMConfig(backend: backend).embeddingURL)
+          # chat_model: \(LLMConfig(backend: backend).chatModel)
+          # embedding_model: \(LLMConfig(backend: backend).embeddingModel)
           num_ctx: 2048            # context size each model is served with
           keep_alive: 30m          # Ollama: how long a model stays loaded
           cache_directory: ~/.cache/smollama   # where setup puts llama-server and the models
@@ -202,5 +204,56 @@ public enum ConfigTemplate {
             timeout: 30s
 
         """
+    }
+
+    /// The `drivers:` list (indented for the `sensors:` section), ending with this machine's own
+    /// sensors, which every node has.
+    static func drivers(_ sensors: Sensors) -> String {
+        var lines = ["  drivers:"]
+        switch sensors {
+        case .demo:
+            lines += [
+                "    # A simulated house (`init --demo`), deterministic for its seed: replace it with real",
+                "    # sensors (`smollama sensors detect` prints entries). Its readings are marked simulated.",
+                "    - driver: simulated_house",
+                "      name: house",
+                "      interval: 10s",
+                "      seed: 42",
+                "      rooms: [living_room, hallway]",
+                "      doors: [hallway]",
+                "      unusual_events:        # planted oddities the node should notice",
+                "        - sensor: hallway.motion",
+                "          at: \"03:10\"",
+                "          weekday: tuesday",
+                "          duration: 2m",
+            ]
+        case .detected(let devices):
+            let configured = devices.compactMap { device in device.entry.map { (device, $0) } }
+            if configured.isEmpty {
+                lines += [
+                    "    # No sensor hardware was found (`smollama sensors detect` says what it looks for).",
+                    "    # Add entries here, or `smollama init --demo --force` for a simulated house.",
+                ]
+            } else {
+                lines.append("    # Found by `smollama sensors detect` when this file was written.")
+            }
+            for (device, entry) in configured {
+                lines.append("    # \(device.summary) at \(device.location)")
+                for (index, pair) in entry.enumerated() {
+                    lines.append((index == 0 ? "    - " : "      ") + "\(pair.key): \(pair.value)")
+                }
+            }
+            for device in devices where device.entry == nil {
+                lines.append("    # found, not configured: \(device.location): \(device.summary)"
+                             + (device.note.map { " — \($0)" } ?? ""))
+            }
+        }
+        lines += [
+            "    # This machine: CPU temperature (where present), load, memory, disk free.",
+            "    - driver: system",
+            "      name: system",
+            "      interval: 30s",
+        ]
+        return lines.joined(separator: "\n")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import SmollamaCore
+public import SmollamaLLM
 import SmollamaStore
 
 /// `smollama init`: the config, the data directory, the node's identity and key.
@@ -14,7 +15,10 @@ public enum NodeSetup {
 
     /// Creates a node. An existing identity is never replaced (that would make a new node out
     /// of an old one and orphan its data on the hub); `force` rewrites only the config.
-    public static func initialise(paths: SmollamaPaths, name: String, role: NodeConfig.Role, force: Bool, now: Int64)
+    public static func initialise(
+        paths: SmollamaPaths, name: String, role: NodeConfig.Role, sensors: ConfigTemplate.Sensors,
+        backend: LLMBackend = .openai, force: Bool, now: Int64
+    )
         async throws -> Result
     {
         let fm = FileManager.default
@@ -35,7 +39,7 @@ public enum NodeSetup {
         // The hub serves the mem0 API: it gets its keys now, so it is usable (and guarded) from the start.
         let mem0Keys = role == .llama ? (api: NodeID.randomHex(bytes: 32),
                                          admin: NodeID.randomHex(bytes: 32)) : nil
-        let config = ConfigTemplate.render(name: name, role: role, mem0Keys: mem0Keys)
+        let config = ConfigTemplate.render(name: name, role: role, sensors: sensors, backend: backend, mem0Keys: mem0Keys)
         // The hub's config holds its mem0 keys: readable by its owner only.
         try writeAtomically(Data(config.utf8), to: paths.configFile, permissions: role == .llama ? 0o600 : 0o644)
 

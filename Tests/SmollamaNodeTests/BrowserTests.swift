@@ -36,7 +36,7 @@ import Testing
     func everyPageLoadsCleanlyAndTheLogIsLive() async throws {
         let chromium = try #require(Self.chromium, "install Debian's chromium (scripts/test does)")
         let home = try TemporaryDirectory("browser")
-        let initialised = try await SmollamaBinary.run(["init", "--name", "browser-node"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", "browser-node"], home: home.path)
         #expect(initialised.status == 0, "\(initialised.stderr)")
         let simulated = try await SmollamaBinary.run(["simulate", "--days", "7"], home: home.path)
         #expect(simulated.status == 0, "\(simulated.stderr)")
@@ -102,7 +102,7 @@ import Testing
 @Suite struct DashboardCommandTests {
     @Test func dashboardAndStatusPrintTheURL() async throws {
         let home = try TemporaryDirectory("dash")
-        #expect(try await SmollamaBinary.run(["init"], home: home.path).status == 0)
+        #expect(try await SmollamaBinary.run(["init", "--demo"], home: home.path).status == 0)
         let env = ["SMOLLAMA_HTTP_PORT": "8181"]
         let dashboard = try await SmollamaBinary.run(["dashboard"], home: home.path, environment: env)
         #expect(dashboard.status == 0)
@@ -116,7 +116,7 @@ import Testing
 
     @Test func publicBindWithoutTokenStopsTheDaemon() async throws {
         let home = try TemporaryDirectory("dash")
-        #expect(try await SmollamaBinary.run(["init"], home: home.path).status == 0)
+        #expect(try await SmollamaBinary.run(["init", "--demo"], home: home.path).status == 0)
         let run = try await SmollamaBinary.run(["run"], home: home.path, environment: ["SMOLLAMA_HTTP_HOST": "0.0.0.0"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("http.token is empty"), "\(run.stderr)")

@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func theInitTemplateDecodesToTheDefaults() throws {
-        let config = try ConfigLoader.parse(ConfigTemplate.render(name: "smollama", role: .alpaca))
+        let config = try ConfigLoader.parse(ConfigTemplate.render(name: "smollama", role: .alpaca, sensors: .demo))
         var expected = NodeConfig()
         expected.sensors.drivers = config.sensors.drivers  // options are kept as YAML text
         #expect(config == expected)
@@ -110,7 +110,7 @@ import Testing
     @Test func driversAreBuiltAndTheirKeysChecked() async throws {
         let home = try TemporaryDirectory("home")
         let paths = SmollamaPaths(home: home.path)
-        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
+        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, sensors: .demo, force: false, now: 0)
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
         let context = runtime.driverContext(environment: [:], logger: .quiet)
         let drivers = try runtime.makeDrivers(context: context)

@@ -68,7 +68,7 @@ import Testing
         }
 
         // The CLI's read commands over a simulated hub.
-        try checker.check("cli-init", try await hub(["init", "--role", "llama", "--name", "hub", "--json"]))
+        try checker.check("cli-init", try await hub(["init", "--demo", "--role", "llama", "--name", "hub", "--json"]))
         try checker.check("cli-simulate", try await hub(["simulate", "--days", "3", "--json"]))
         try checker.check("cli-status", try await hub(["status", "--json"]))
         try checker.check("cli-sensors", try await hub(["sensors", "--json"]))
@@ -151,7 +151,7 @@ import Testing
         func node(_ arguments: [String]) async throws -> SmollamaBinary.Output {
             try await SmollamaBinary.run(arguments + Self.offline, home: nodeHome.path)
         }
-        #expect(try await node(["init", "--role", "alpaca", "--name", "node"]).status == 0)
+        #expect(try await node(["init", "--demo", "--role", "alpaca", "--name", "node"]).status == 0)
         #expect(try await node(["simulate", "--days", "1"]).status == 0)
         let token = try await hub(["hub", "token"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let enrolled = try await node(["enroll", "--hub", base, "--token", token])

@@ -22,7 +22,7 @@ import Testing
     @Test func faultsAreCountedAndVisibleInStatus() async throws {
         let home = try TemporaryDirectory("daemon")
         let paths = SmollamaPaths(home: home.path)
-        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
+        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, sensors: .demo, force: false, now: 0)
         try """
             llm:
               runtime: external
@@ -66,7 +66,7 @@ import Testing
     @Test func aNodeBootedAt1970StampsUnsyncedButMonotonicTimes() async throws {
         let home = try TemporaryDirectory("daemon")
         let paths = SmollamaPaths(home: home.path)
-        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
+        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, sensors: .demo, force: false, now: 0)
         try "llm:\n  runtime: external\nstore:\n  flush_interval: 100ms\nsensors:\n  drivers:\n    - driver: simulated_house\n      interval: 20ms\n"
             .write(toFile: paths.configFile, atomically: true, encoding: .utf8)
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: ["http.port=0"])

@@ -10,7 +10,7 @@ import Testing
         func run(_ arguments: [String]) async throws -> SmollamaBinary.Output {
             try await SmollamaBinary.run(arguments + ["--set", "llm.url=http://127.0.0.1:9"], home: home.path)
         }
-        _ = try await run(["init", "--json"])
+        _ = try await run(["init", "--demo", "--json"])
         var lines = ["Time,Temp (C),Door"]
         for minute in stride(from: 0, to: 2 * 1440, by: 5) {
             let hour = minute / 60 % 24, day = 2 + minute / 1440

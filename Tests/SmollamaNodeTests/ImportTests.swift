@@ -17,7 +17,7 @@ import Testing
 
     init() async throws {
         home = try TemporaryDirectory("import")
-        _ = try await NodeSetup.initialise(paths: SmollamaPaths(home: home.path), name: "t", role: .alpaca,
+        _ = try await NodeSetup.initialise(paths: SmollamaPaths(home: home.path), name: "t", role: .alpaca, sensors: .demo,
                                            force: false, now: 0)
         runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
     }

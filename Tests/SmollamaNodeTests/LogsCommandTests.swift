@@ -10,7 +10,7 @@ import Testing
     @Test func tailWithoutANumberShowsObservationsFirst() async throws {
         try SmollamaBinary.checkBuilt()
         let home = try TemporaryDirectory("logs-cli")
-        #expect(try await SmollamaBinary.run(["init", "--name", "logsnode"], home: home.path).status == 0)
+        #expect(try await SmollamaBinary.run(["init", "--demo", "--name", "logsnode"], home: home.path).status == 0)
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
         let base: UTCMillis = 1_795_478_400_000
         func stamp(_ time: UTCMillis) -> ClockStamp {

@@ -64,7 +64,7 @@ import Testing
     @Test func mqttDriverWithoutBrokerIsAConfigError() async throws {
         let home = try TemporaryDirectory("node")
         let paths = SmollamaPaths(home: home.path)
-        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, force: false, now: 0)
+        _ = try await NodeSetup.initialise(paths: paths, name: "t", role: .alpaca, sensors: .demo, force: false, now: 0)
         try "sensors:\n  drivers:\n    - driver: mqtt\n      sensors: [{key: t, topic: a/b}]\n"
             .write(toFile: paths.configFile, atomically: true, encoding: .utf8)
         let runtime = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
@@ -100,7 +100,7 @@ final class Seen: Sendable {
 @Suite(.serialized) struct MQTTProcessTests {
     func makeNode(sensors: String = "") async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("node")
-        let initialised = try await SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             node:

@@ -9,7 +9,7 @@ import Testing
     @Test func initForTheHubGeneratesMem0KeysInAPrivateConfig() async throws {
         let home = try TemporaryDirectory("hub")
         let paths = SmollamaPaths(home: home.path)
-        _ = try await NodeSetup.initialise(paths: paths, name: "hub", role: .llama, force: false, now: 1)
+        _ = try await NodeSetup.initialise(paths: paths, name: "hub", role: .llama, sensors: .demo, force: false, now: 1)
         let config = try ConfigLoader.load(file: paths.configFile)
         #expect(config.mem0.apiKey.count == 64 && config.mem0.adminKey.count == 64)
         #expect(config.mem0.apiKey != config.mem0.adminKey)
@@ -19,13 +19,13 @@ import Testing
 
         let edge = try TemporaryDirectory("edge")
         let edgePaths = SmollamaPaths(home: edge.path)
-        _ = try await NodeSetup.initialise(paths: edgePaths, name: "garage", role: .alpaca, force: false, now: 1)
+        _ = try await NodeSetup.initialise(paths: edgePaths, name: "garage", role: .alpaca, sensors: .demo, force: false, now: 1)
         #expect(try ConfigLoader.load(file: edgePaths.configFile).mem0 == Mem0Config())
     }
 
     @Test func theHubTemplateDiffersFromTheDefaultsOnlyInItsKeys() throws {
         let keys = (api: String(repeating: "a", count: 32), admin: String(repeating: "b", count: 32))
-        var config = try ConfigLoader.parse(ConfigTemplate.render(name: "smollama", role: .llama, mem0Keys: keys))
+        var config = try ConfigLoader.parse(ConfigTemplate.render(name: "smollama", role: .llama, sensors: .demo, mem0Keys: keys))
         #expect(config.mem0.apiKey == keys.api && config.mem0.adminKey == keys.admin)
         config.mem0.apiKey = ""
         config.mem0.adminKey = ""

@@ -27,7 +27,7 @@ import Testing
     @Test func theHubServesMem0AndRecallFindsItByNode() async throws {
         try SmollamaBinary.checkBuilt()
         let home = try TemporaryDirectory("mem0-hub")
-        let initialised = try await SmollamaBinary.run(["init", "--role", "llama", "--name", "hub"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--demo", "--role", "llama", "--name", "hub"], home: home.path)
         #expect(initialised.status == 0, "\(initialised.stderr)")
         let config = try ConfigLoader.load(file: home.path + "/config.yaml")
         let key = "X-API-Key: \(config.mem0.apiKey)"

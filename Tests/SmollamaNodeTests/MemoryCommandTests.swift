@@ -20,7 +20,7 @@ import Testing
         func run(_ arguments: [String]) async throws -> SmollamaBinary.Output {
             try await SmollamaBinary.run(arguments + Self.offline, home: home.path)
         }
-        _ = try await run(["init", "--json"])
+        _ = try await run(["init", "--demo", "--json"])
         #expect(try await run(["simulate", "--days", "15", "--json"]).status == 0)
 
         let reflected = try json(try await run(["reflect", "--json"]))

@@ -11,7 +11,7 @@ import Testing
     /// A node that ingests fast: the simulated house every 50 ms.
     func makeNode(flushInterval: String) async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("node")
-        let initialised = try await SmollamaBinary.run(["init", "--name", "testnode"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", "testnode"], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             llm:
@@ -86,10 +86,10 @@ import Testing
 
     @Test func cliCommandsPrintWhatTheyClaim() async throws {
         let home = try TemporaryDirectory("cli")
-        let initialised = try await SmollamaBinary.run(["init", "--json"], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--demo", "--json"], home: home.path)
         let created = try JSONDecoder().decode(NodeSetup.Result.self, from: Data(initialised.stdout.utf8))
         #expect(created.createdIdentity)
-        #expect(try await SmollamaBinary.run(["init"], home: home.path).stderr.contains("already exists"))
+        #expect(try await SmollamaBinary.run(["init", "--demo"], home: home.path).stderr.contains("already exists"))
 
         let simulated = try await SmollamaBinary.run(["simulate", "--days", "1", "--json"], home: home.path)
         #expect(simulated.status == 0, "\(simulated.stderr)")

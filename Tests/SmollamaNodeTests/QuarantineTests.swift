@@ -10,7 +10,7 @@ import Testing
     @Test func aCorruptStoreIsMovedAsideAndTheNodeStartsAfresh() async throws {
         try SmollamaBinary.checkBuilt()
         let home = try TemporaryDirectory("quarantine")
-        #expect(try await SmollamaBinary.run(["init", "--name", "shed"], home: home.path).status == 0)
+        #expect(try await SmollamaBinary.run(["init", "--demo", "--name", "shed"], home: home.path).status == 0)
         let first = try await NodeRuntime.open(home: home.path, configFile: nil, environment: [:], overrides: [])
         let incarnation = first.identity.incarnation
         let file = first.paths.databaseFile

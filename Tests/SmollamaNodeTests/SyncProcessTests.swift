@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized) struct SyncProcessTests {
     func makeHome(name: String, role: String, extra: String = "") async throws -> TemporaryDirectory {
         let home = try TemporaryDirectory("sync-\(name)")
-        let initialised = try await SmollamaBinary.run(["init", "--name", name, "--role", role], home: home.path)
+        let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", name, "--role", role], home: home.path)
         #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
         let config = """
             node:
