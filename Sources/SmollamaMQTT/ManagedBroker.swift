@@ -100,8 +100,51 @@ public struct ManagedBroker: Service {
         }
     }
 
+    /// Where a broker already listening on our port answers: the bind address itself, or
+    /// loopback for a wildcard bind (Debian's `mosquitto` service listens on 127.0.0.1:1883).
+    var probeAddress: String {
+        ["0.0.0.0", "", "*", "::"].contains(configuration.bindAddress) ? "127.0.0.1" : configuration.bindAddress
+    }
+
+    /// Whether something accepts TCP connections at `host:port` (a local address: the answer is
+    /// immediate, accepted or refused).
+    static func somethingListens(host: String, port: Int32) -> Bool {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(truncatingIfNeeded: port)).bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return result == 0
+    }
+
     /// mosquitto's output (`log_dest stderr`) goes to smollama's stderr, as the daemon's own does.
+    /// A broker already listening on the port (Debian's `mosquitto` service starts one on 1883) is
+    /// used as it is, with a warning naming both ways to settle it; ours is not started.
     public func run() async throws {
+        let address = probeAddress
+        if Self.somethingListens(host: address, port: configuration.port) {
+            let at = "\(address):\(configuration.port)"
+            logger.warning(
+                """
+                mqtt.broker is managed, but a broker already listens on \(at) (Debian's mosquitto service?): \
+                using it. Either set mqtt.broker: \(at) to use it on purpose, or stop it \
+                (sudo systemctl disable --now mosquitto) so smollama runs its own
+                """,
+                metadata: ["smollama.mqtt.listen": "\(configuration.bindAddress):\(configuration.port)"])
+            try await gracefulShutdown()
+            return
+        }
         try prepare()
         let configuration = configuration, configFile = configFile, logger = logger
         try await cancelWhenGracefulShutdown {

@@ -247,6 +247,36 @@ import Testing
         #expect(!TestBroker.canConnect(port: port), "stopped on shutdown")
     }
 
+    /// Debian's `mosquitto` package starts its own broker on 1883: a managed broker finding its
+    /// port taken uses that broker, says so with both ways out, and starts no mosquitto of its own.
+    @Test func aBrokerAlreadyListeningIsUsedAndNamed() async throws {
+        let existing = try await TestBroker()
+        let directory = try TemporaryDirectory("managed")
+        let capture = LogCapture()
+        let broker = ManagedBroker(
+            configuration: .init(bindAddress: "0.0.0.0", port: existing.port, directory: directory.path + "/mosquitto"),
+            logger: capture.logger())
+        var options = MQTTClient.Options(host: "127.0.0.1", port: existing.port, clientID: "uses-existing")
+        options.reconnectMax = .seconds(1)
+        let client = try MQTTClient(options: options, logger: .quiet)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: broker)], logger: .quiet))
+        try await withThrowingTaskGroup { (tasks: inout ThrowingTaskGroup<Void, any Error>) async throws in
+            tasks.addTask { try await group.run() }
+            try await withServices([{ try await client.run() }]) { () async throws in
+                #expect(try await eventually { capture.all.contains { $0.level == .warning } })
+                let warning = try #require(capture.all.first { $0.level == .warning }?.message)
+                #expect(warning.contains("already listens on 127.0.0.1:\(existing.port)"), "\(warning)")
+                #expect(warning.contains("mqtt.broker: 127.0.0.1:\(existing.port)") && warning.contains("systemctl"))
+                #expect(try await eventually { await client.isConnected })
+                #expect(Self.brokerPID(directory.path) == nil, "no mosquitto of our own")
+                #expect(!FileManager.default.fileExists(atPath: directory.path + "/mosquitto/mosquitto.conf"))
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(TestBroker.canConnect(port: existing.port), "the existing broker is left alone")
+    }
+
     /// The pid of the mosquitto running with this directory's config.
     static func brokerPID(_ directory: String) -> Int32? {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
