@@ -32,7 +32,8 @@ struct SharedMemoryWiring {
                 extractor: ModelFactExtractor(model: config.llm.makeChatModel(logger: logger)),
                 searcher: RecallMemorySearcher(recall: MemoryWiring.recall(runtime: runtime, logger: logger)))
             mounts.append(Mem0API(memory: memory, config: config.mem0).mount)
-            logger.info("mem0: API served", metadata: ["smollama.url": "\(config.http.url())mem0"])
+            // The port is known only once the server listens (0 picks one): the path is logged here.
+            logger.info("mem0: API served under the dashboard's address", metadata: ["smollama.path": "/mem0"])
         }
         if config.mem0.bridge.isEnabled {
             let bridge = Mem0Bridge(database: database, config: config.mem0.bridge, directory: directory, logger: logger)

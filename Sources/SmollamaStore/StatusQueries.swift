@@ -97,3 +97,14 @@ extension SmollamaDatabase {
         }
     }
 }
+
+extension SmollamaDatabase {
+    /// `PRAGMA quick_check`: the problems SQLite finds in the store's structure (empty: none).
+    /// Reads every page once (~1 s per GB on an SD card).
+    public func quickCheck() async throws -> [String] {
+        try await reader.read { db in
+            let lines = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            return lines == ["ok"] ? [] : lines
+        }
+    }
+}

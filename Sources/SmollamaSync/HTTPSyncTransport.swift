@@ -9,6 +9,10 @@ public let syncHTTPClient: HTTPClient = {
     var configuration = HTTPClient.Configuration()
     configuration.timeout = .init(connect: .seconds(3), read: .seconds(60))
     configuration.connectionPool = .init(idleTimeout: .seconds(30))
+    // A refused connection fails the request at once (our own retry policy decides what next);
+    // the pool's default retries it with back-off until the request's deadline (~9 s per URL
+    // for `smollama status` with no runtime running, measured).
+    configuration.connectionPool.retryConnectionEstablishment = false
     configuration.decompression = .disabled
     return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
 }()

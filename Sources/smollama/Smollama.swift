@@ -15,7 +15,7 @@ struct Smollama: AsyncParsableCommand {
             InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
             SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, SyncCommand.self, EnrollCommand.self,
             HubCommand.self, RecallCommand.self, RememberCommand.self, HistoryCommand.self, StateCommand.self,
-            AskCommand.self, ReflectCommand.self, ImportCommand.self, ObserveCommand.self, PresenceCommand.self,
+            AskCommand.self, ReflectCommand.self, ImportCommand.self, ObserveCommand.self, PresenceCommand.self, DoctorCommand.self,
         ])
 
     static func main() async {
