@@ -138,7 +138,7 @@ struct DashboardQueries: Sendable {
             nodes.append(NodeSummary(
                 id: node.node, name: node.name, role: node.revokedAt == nil ? "alpaca" : "alpaca (revoked)",
                 state: state, lastSeen: node.lastSeen, clockQuality: node.clockQuality.flatMap(ClockQuality.init(rawValue:)),
-                sensorCount: sensorCounts[id] ?? 0, faultySensorCount: 0, databaseBytes: 0,
+                sensorCount: sensorCounts[id] ?? 0, faultySensorCount: 0, databaseBytes: node.diskUse.bytes,
                 readingCount: node.marks[SyncStream.readings.rawValue] ?? 0, eventCount: Int64(counts.values.reduce(0, +)),
                 rollupLag: 0, observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0,
                 isThisNode: false))
