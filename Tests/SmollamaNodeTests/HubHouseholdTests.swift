@@ -111,7 +111,14 @@ import Testing
             #expect(use.rollups > 0 && use.bytes > 0, "node\(index): \(use)")
             #expect((use.rawReadings == 0) == (index == 1), "node\(index): \(use)")
         }
+        // Each node measured its clock against the hub's at the handshake (`smollama sync` adopts
+        // nothing: its wall clock is trusted anyway).
+        struct Status: Decodable { var hubClock: HubClockReading? }
+        let status = try JSONDecoder().decode(Status.self, from: Data(try await run(["status", "--json"], homes[0]).utf8))
+        let measured = try #require(status.hubClock)
+        #expect(abs(measured.offsetMilliseconds) < 5_000 && !measured.followsHub, "\(measured)")
         // Other nodes' data from the hub's CLI.
+        _ = try await run(["logs", "--node", "node2", "--json"], hubHome)
         let sensors = try await run(["sensors", "show", "--node", "node1", "--json"], hubHome)
         let node1Sensors = try await stores[1].readings.registeredSensors().map(\.descriptor.id).sorted()
         #expect(try JSONDecoder().decode([SensorSummary].self, from: Data(sensors.utf8)).map(\.sensor.id) == node1Sensors)
