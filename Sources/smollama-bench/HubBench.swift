@@ -97,6 +97,7 @@ struct HubBench: AsyncParsableCommand {
         let paths = ["/api/v1/nodes"] + ["24h", "7d", "30d"].map {
             "/api/v1/nodes/\(node)/series?sensor=living_room.temperature&range=\($0)"
         }
+        @Sendable func shown(_ path: String) -> String { path.replacingOccurrences(of: node, with: "ID") }
         let requests = requests
         let timings = try await app.test(.router) { client in
             var timings: [Result.Timing] = []
@@ -110,7 +111,7 @@ struct HubBench: AsyncParsableCommand {
                     if index >= 5 { samples.append(elapsed.milliseconds) }
                 }
                 samples.sort()
-                timings.append(Result.Timing(path: path, p50Milliseconds: samples[samples.count / 2],
+                timings.append(Result.Timing(path: shown(path), p50Milliseconds: samples[samples.count / 2],
                                              p95Milliseconds: samples[min(samples.count - 1, samples.count * 95 / 100)]))
             }
             return timings
@@ -127,7 +128,7 @@ struct HubBench: AsyncParsableCommand {
         print(String(format: "catch-up     %7.1f s  (%.0f k readings/s)", result.catchUpSeconds,
                      Double(readings) / result.catchUpSeconds / 1000))
         for timing in timings {
-            print(timing.path.padding(toLength: 78, withPad: " ", startingAt: 0)
+            print(timing.path.padding(toLength: 72, withPad: " ", startingAt: 0)
                   + String(format: " p50 %7.2f ms  p95 %7.2f ms", timing.p50Milliseconds, timing.p95Milliseconds))
         }
     }
