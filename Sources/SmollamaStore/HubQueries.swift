@@ -11,6 +11,8 @@ public struct HubNodeSummary: Codable, Sendable, Hashable {
     public var lastSeen: UTCMillis?
     public var incarnation: Int
     public var clockQuality: String?
+    /// The node's wall clock minus the hub's at its last handshake (nil: the node did not say).
+    public var clockOffsetMilliseconds: Int64?
     /// Items the node reported it holds beyond the hub's marks at its last handshake.
     public var backlog: Int64
     public var collisions: Int
@@ -50,7 +52,7 @@ extension HubSyncStore {
                 return HubNodeSummary(
                     node: node.hex, name: row.name, enrolledAt: row.enrolledAt, revokedAt: row.revokedAt,
                     lastSeen: row.lastSeen, incarnation: row.incarnation, clockQuality: row.clockQuality,
-                    backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings,
+                    clockOffsetMilliseconds: row.clockOffset, backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings,
                     diskUse: try HubReadingStore.diskUse(db, originRef: ref))
             }
         }

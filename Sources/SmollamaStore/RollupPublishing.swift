@@ -26,6 +26,9 @@ extension ReadingStore {
             raw_readings INTEGER NOT NULL DEFAULT 0,
             rollups INTEGER NOT NULL DEFAULT 0
         );
+        -- Hub: each node's wall clock against the hub's at its last handshake (issue 16).
+        ALTER TABLE sync_nodes ADD COLUMN clock_offset_ms INTEGER;
+
         INSERT INTO foreign_usage (origin_ref, raw_readings, rollups)
             SELECT o.ref, (SELECT count(*) FROM foreign_readings r WHERE r.origin_ref = o.ref),
                 (SELECT count(*) FROM foreign_rollups f WHERE f.origin_ref = o.ref)

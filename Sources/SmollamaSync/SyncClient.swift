@@ -237,7 +237,8 @@ public actor SyncClient {
             let handshake = try await call(
                 SyncProtocol.Path.handshake,
                 HandshakeRequest(version: SyncProtocol.version, node: node, incarnation: incarnation, bootID: clockSource.bootID,
-                                 monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states),
+                                 monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states,
+                                 wallMilliseconds: clockSource.wallMilliseconds()),
                 as: HandshakeResponse.self, report: &report)
             guard handshake.hubNode == hub.hubNode else {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)

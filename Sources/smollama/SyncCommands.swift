@@ -147,7 +147,9 @@ struct HubNodesCommand: AsyncParsableCommand {
                 ["NODE", "NAME", "LAST SEEN", "BACKLOG", "CLOCK", "COLLISIONS", "READINGS", "ROLLUPS", "DISK", "STATE"],
                 nodes.map { node in
                     [String(node.node.prefix(8)), node.name, node.lastSeen.map(Terminal.timestamp) ?? "never",
-                     "\(node.backlog)", node.clockQuality ?? "?", "\(node.collisions)", "\(node.foreignReadings ?? 0)",
+                     "\(node.backlog)",
+                     (node.clockQuality ?? "?") + (node.clockOffsetMilliseconds.map { String(format: " %+.1f s", Double($0) / 1000) } ?? ""),
+                     "\(node.collisions)", "\(node.foreignReadings ?? 0)",
                      "\(node.diskUse.rollups)", Terminal.value(Double(node.diskUse.bytes), unit: "B"),
                      node.revokedAt == nil ? "enrolled" : "REVOKED"]
                 }))

@@ -110,6 +110,8 @@ import Testing
             let use = try #require(byID[id.hex]?.diskUse)
             #expect(use.rollups > 0 && use.bytes > 0, "node\(index): \(use)")
             #expect((use.rawReadings == 0) == (index == 1), "node\(index): \(use)")
+            let offset = try #require(byID[id.hex]?.clockOffsetMilliseconds, "node\(index) reported its wall clock")
+            #expect(abs(offset) < 5_000, "node\(index): \(offset) ms from the hub")
         }
         // Each node measured its clock against the hub's at the handshake (`smollama sync` adopts
         // nothing: its wall clock is trusted anyway).

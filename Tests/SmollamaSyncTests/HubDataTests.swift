@@ -108,6 +108,8 @@ import Testing
         #expect(held.last.map { $0.lastTime >= before - .seconds(60) && $0.lastTime <= after } == true)
 
         // The node took the hub's time: status shows the offset, and new stamps are trusted.
+        let seen = try #require(try await hub.hub.database.hubSync.hubNodes().first?.clockOffsetMilliseconds)
+        #expect(seen < -(before.rawValue - 60_000 * 61), "the hub sees the node's wall clock decades behind: \(seen)")
         let reading = try #require(try await store.database.nodeSync.hubClock())
         #expect(reading.followsHub)
         #expect(reading.offsetMilliseconds < -(before.rawValue - 60_000 * 61), "a 1970 wall clock is decades behind")
