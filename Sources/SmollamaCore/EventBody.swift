@@ -25,6 +25,9 @@ public enum EventBody: Hashable, Sendable {
     case memoryVersion(MemoryRecord)
     /// The node deleted a range of a stream before the hub had it (control).
     case compacted(CompactedMarker)
+    /// The current state of rollup buckets that changed (rollups): what a node with
+    /// `sync.raw_readings: false` sends instead of its raw readings.
+    case rollups(RollupSnapshot)
     /// A type this build does not know (written by a newer node), kept exactly as received so a
     /// hub still stores and forwards it. Never made for a known type.
     case unknown(stream: EventStream, type: String, payload: Data)
@@ -38,6 +41,7 @@ public enum EventBody: Hashable, Sendable {
         case observation = "observation.recorded"
         case memoryVersion = "memory.version"
         case compacted = "store.compacted"
+        case rollups = "rollup.snapshot"
 
         public var stream: EventStream {
             switch self {
@@ -45,6 +49,7 @@ public enum EventBody: Hashable, Sendable {
             case .clockQuality, .compacted: .control
             case .observation: .observations
             case .memoryVersion: .memories
+            case .rollups: .rollups
             }
         }
     }
@@ -59,6 +64,7 @@ public enum EventBody: Hashable, Sendable {
         case .observation: .observation
         case .memoryVersion: .memoryVersion
         case .compacted: .compacted
+        case .rollups: .rollups
         case .unknown: nil
         }
     }
@@ -88,6 +94,7 @@ public enum EventBody: Hashable, Sendable {
             case .observation(let record): try EventPayload.encode(record)
             case .memoryVersion(let record): try EventPayload.encode(record)
             case .compacted(let marker): try EventPayload.encode(marker)
+            case .rollups(let snapshot): try EventPayload.encode(snapshot)
             case .unknown(_, _, let payload): payload
             }
         } catch {
@@ -112,6 +119,7 @@ public enum EventBody: Hashable, Sendable {
             case .observation: self = .observation(try EventPayload.decode(ObservationRecord.self, from: payload))
             case .memoryVersion: self = .memoryVersion(try EventPayload.decode(MemoryRecord.self, from: payload))
             case .compacted: self = .compacted(try EventPayload.decode(CompactedMarker.self, from: payload))
+            case .rollups: self = .rollups(try EventPayload.decode(RollupSnapshot.self, from: payload))
             }
         } catch {
             throw .malformed(type: type, reason: "\(error)")

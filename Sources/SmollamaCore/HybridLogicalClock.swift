@@ -79,8 +79,18 @@ public struct HybridLogicalClock: Sendable {
         public static let buildFloor: Int64 = 1_793_491_200_000
     }
 
+    /// A trusted clock's time (the hub's, read at a sync handshake) and the monotonic time it was
+    /// read at: while the wall clock is untrusted, time follows it instead of being carried forward.
+    public struct Reference: Sendable, Hashable {
+        public var milliseconds: Int64
+        public var monotonicMilliseconds: Int64
+    }
+
     public private(set) var last: HLCTimestamp
     public private(set) var quality: ClockQuality
+    public private(set) var reference: Reference?
+    /// Whether the last stamp followed `reference` (the wall clock was untrusted).
+    public private(set) var followsReference = false
     private var lastMonotonicMilliseconds: Int64
     public let policy: Policy
 
@@ -106,15 +116,33 @@ public struct HybridLogicalClock: Sendable {
         let behind = wall < last.milliseconds - policy.tolerance || wall < policy.floor
         let ahead = wall > estimate + policy.maxForwardJump || wall > HLCTimestamp.maxMilliseconds
         let physical: Int64
-        if behind || ahead {
+        if behind || ahead, let reference {
+            // The hub's time carried by the monotonic clock: trusted, so stamps are `synced`.
+            quality = .synced
+            followsReference = true
+            physical = min(reference.milliseconds + max(0, monotonic - reference.monotonicMilliseconds),
+                           HLCTimestamp.maxMilliseconds)
+        } else if behind || ahead {
             quality = .unsynced
+            followsReference = false
             physical = estimate
         } else {
             quality = .synced
+            followsReference = false
             physical = wall
         }
         last = Self.advance(last, to: physical)
         return last
+    }
+
+    /// Adopts a trusted clock's time (the hub's at a sync handshake, "NTP on connect"): from now
+    /// on, whenever the wall clock is untrusted, stamps follow this time by the monotonic clock
+    /// and are `synced`. A trusted wall clock still wins. Times before `policy.floor` or beyond the
+    /// HLC's range are ignored. Stamps never go back: a reference behind the last stamp only
+    /// bumps counters until it catches up.
+    public mutating func adopt(referenceMilliseconds: Int64, monotonicNanoseconds: UInt64) {
+        guard referenceMilliseconds >= policy.floor, referenceMilliseconds <= HLCTimestamp.maxMilliseconds else { return }
+        reference = Reference(milliseconds: referenceMilliseconds, monotonicMilliseconds: Int64(monotonicNanoseconds / 1_000_000))
     }
 
     /// Takes in a timestamp seen from another node (sync), so that our next stamp orders after it.

@@ -102,10 +102,18 @@ public struct RollupBuilder: Sendable {
     }
 
     public mutating func add(_ reading: Reading, kind: SensorDescriptor.Kind) {
+        add(reading, kind: kind, stored: { _ in nil })
+    }
+
+    /// Adds one reading on top of what is stored: the first time a bucket is touched, `stored`
+    /// gives its stored rollup (nil: none), and the reading continues that rollup's running sums.
+    /// So a bucket's sum is the same left fold over its readings in id order however the readings
+    /// were split into batches, on the node and on the hub: their means agree to the bit.
+    public mutating func add(_ reading: Reading, kind: SensorDescriptor.Kind, stored: (Key) throws -> Rollup?) rethrows {
         for resolution in Rollup.Resolution.allCases {
             let key = Key(
                 sensor: reading.sensor, resolution: resolution, bucketStart: resolution.bucketStart(reading.time))
-            var rollup = rollups[key] ?? Rollup(sensor: key.sensor, resolution: resolution, bucketStart: key.bucketStart)
+            var rollup = try seeded(key, stored: stored)
             rollup.merge(
                 Rollup(
                     sensor: key.sensor, resolution: resolution, bucketStart: key.bucketStart, count: 1,
@@ -116,35 +124,44 @@ public struct RollupBuilder: Sendable {
         guard kind == .binary else { return }
         let previous = carry[reading.sensor]
         if reading.value == 1, previous?.value != 1 {
-            addOnCount(sensor: reading.sensor, at: reading.time)
+            try addOnCount(sensor: reading.sensor, at: reading.time, stored: stored)
         }
         if let previous, previous.value == 1, reading.time > previous.time,
             reading.time - previous.time <= Self.maxBinaryGap
         {
-            addOnDuration(sensor: reading.sensor, from: previous.time, to: reading.time)
+            try addOnDuration(sensor: reading.sensor, from: previous.time, to: reading.time, stored: stored)
         }
         if let previous, reading.time < previous.time { return }  // never let an old reading rewind state
         carry[reading.sensor] = BinaryCarry(value: reading.value, time: reading.time)
     }
 
-    private mutating func addOnCount(sensor: SensorID, at time: UTCMillis) {
+    /// The bucket's rollup so far: built here, else stored, else empty.
+    private mutating func seeded(_ key: Key, stored: (Key) throws -> Rollup?) rethrows -> Rollup {
+        if let rollup = rollups[key] { return rollup }
+        let rollup = try stored(key) ?? Rollup(sensor: key.sensor, resolution: key.resolution, bucketStart: key.bucketStart)
+        rollups[key] = rollup
+        return rollup
+    }
+
+    private mutating func addOnCount(sensor: SensorID, at time: UTCMillis, stored: (Key) throws -> Rollup?) rethrows {
         for resolution in Rollup.Resolution.allCases {
-            let start = resolution.bucketStart(time)
-            let key = Key(sensor: sensor, resolution: resolution, bucketStart: start)
-            rollups[key, default: Rollup(sensor: sensor, resolution: resolution, bucketStart: start)].onCount += 1
+            let key = Key(sensor: sensor, resolution: resolution, bucketStart: resolution.bucketStart(time))
+            _ = try seeded(key, stored: stored)
+            rollups[key]?.onCount += 1
         }
     }
 
     /// Splits [from, to) across the buckets it spans.
-    private mutating func addOnDuration(sensor: SensorID, from: UTCMillis, to: UTCMillis) {
+    private mutating func addOnDuration(sensor: SensorID, from: UTCMillis, to: UTCMillis,
+                                        stored: (Key) throws -> Rollup?) rethrows {
         for resolution in Rollup.Resolution.allCases {
             var start = from
             while start < to {
                 let bucket = resolution.bucketStart(start)
                 let end = Swift.min(to, bucket + resolution.duration)
                 let key = Key(sensor: sensor, resolution: resolution, bucketStart: bucket)
-                rollups[key, default: Rollup(sensor: sensor, resolution: resolution, bucketStart: bucket)]
-                    .onDuration += (end - start).wholeMilliseconds
+                _ = try seeded(key, stored: stored)
+                rollups[key]?.onDuration += (end - start).wholeMilliseconds
                 start = end
             }
         }

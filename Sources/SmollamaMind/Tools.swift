@@ -231,16 +231,25 @@ public struct MindTools: Sendable {
     }
 
     /// Rollups of one sensor: 5-minute buckets up to two days, hourly beyond.
-    public func history(sensor: String, from: UTCMillis, to: UTCMillis) async throws -> HistoryOutput {
+    /// `node` (on a hub): another node's sensor, from the rollups it synced.
+    public func history(sensor: String, from: UTCMillis, to: UTCMillis, node: NodeID? = nil) async throws -> HistoryOutput {
         guard from < to else { throw MindToolError.invalidRange(from: from, to: to) }
-        let sensors = try await database.readings.registeredSensors()
-        guard let registered = sensors.first(where: { $0.descriptor.id.rawValue == sensor }) else {
-            throw MindToolError.unknownSensor(sensor, known: sensors.map(\.descriptor.id.rawValue).sorted())
+        let sensors = if let node {
+            try await database.hubReadings.sensors(node: node)
+        } else {
+            try await database.readings.registeredSensors().map(\.descriptor)
+        }
+        guard let descriptor = sensors.first(where: { $0.id.rawValue == sensor }) else {
+            throw MindToolError.unknownSensor(sensor, known: sensors.map(\.id.rawValue).sorted())
         }
         let resolution: Rollup.Resolution = to - from <= .seconds(2 * 86_400) ? .fiveMinutes : .hour
-        let rollups = try await database.readings.rollups(
-            sensor: registered.descriptor.id, resolution: resolution, from: resolution.bucketStart(from), to: to)
-        let binary = registered.descriptor.kind == .binary
+        let rollups = if let node {
+            try await database.hubReadings.rollups(node: node, sensor: descriptor.id, resolution: resolution,
+                                                   from: resolution.bucketStart(from), to: to)
+        } else {
+            try await database.readings.rollups(sensor: descriptor.id, resolution: resolution, from: resolution.bucketStart(from), to: to)
+        }
+        let binary = descriptor.kind == .binary
         let points = rollups.map { rollup in
             HistoryOutput.Point(
                 start: rollup.bucketStart, count: rollup.count, min: rollup.count > 0 ? rollup.min : nil,
@@ -251,8 +260,8 @@ public struct MindTools: Sendable {
         let withValues = rollups.filter { $0.count > 0 }
         let count = withValues.map(\.count).reduce(0, +)
         return HistoryOutput(
-            sensor: sensor, name: registered.descriptor.name, kind: registered.descriptor.kind.rawValue,
-            unit: registered.descriptor.unit, from: from, to: to,
+            sensor: sensor, name: descriptor.name, kind: descriptor.kind.rawValue,
+            unit: descriptor.unit, from: from, to: to,
             resolution: resolution == .hour ? "1h" : "5m", points: points,
             min: withValues.map(\.min).min(),
             mean: count > 0 ? Self.round(withValues.map(\.sum).reduce(0, +) / Double(count)) : nil,

@@ -46,6 +46,8 @@ public struct NodeRuntime: Sendable {
         // Besides a memory's creator, only the hub's versions of it count (mem0 edits).
         try await database.meta.setHub(config.node.role == .llama ? identity.nodeID
                                        : (try? HubInfo.load(path: paths.hubFile))??.hubNode)
+        // A node that syncs without raw readings sends its rollups as events (noted from here on).
+        try await database.readings.setRollupPublishing(config.sync.enabled && !config.sync.rawReadings)
         return NodeRuntime(config: config, paths: paths, identity: identity, database: database)
     }
 

@@ -2,7 +2,7 @@ import Foundation
 public import Logging
 public import SmollamaLLM
 public import SmollamaCore
-import SmollamaStore
+public import SmollamaStore
 import SmollamaServer
 public import SmollamaMQTT
 public import SmollamaMind
@@ -31,6 +31,8 @@ public struct StatusReport: Codable, Sendable {
     /// Where the dashboard is served (by a running daemon) per the config.
     public var dashboardURL: String
     public var clockQuality: ClockQuality?
+    /// This node's clock against the hub's at the last sync handshake (nil: never synced).
+    public var hubClock: HubClockReading?
     public var readingCount: Int64
     public var oldestReadingTime: UTCMillis?
     public var newestReadingTime: UTCMillis?
@@ -67,7 +69,7 @@ public struct StatusReport: Codable, Sendable {
             databaseBytes: SmollamaDatabase.fileSize(path: runtime.paths.databaseFile),
             quarantined: NodeRuntime.quarantined(paths: runtime.paths).nilIfEmpty,
             daemonPID: Daemon.runningPID(paths: runtime.paths), dashboardURL: runtime.config.http.url(),
-            clockQuality: store.clockQuality,
+            clockQuality: store.clockQuality, hubClock: try await runtime.database.nodeSync.hubClock(),
             readingCount: store.readingCount, oldestReadingTime: store.oldestReadingTime,
             newestReadingTime: store.newestReadingTime, rollupLag: store.rollupLag, eventCount: store.eventCount,
             sensorCount: sensors.count, faultySensorCount: sensors.filter { $0.status != "ok" }.count,

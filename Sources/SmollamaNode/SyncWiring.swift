@@ -47,7 +47,8 @@ public struct SyncWiring: Sendable {
             database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
             key: key, hub: info, clockSource: clockSource, transport: HTTPSyncTransport(baseURL: url),
             configuration: .init(rawReadings: config.sync.rawReadings, pullStreams: config.sync.pullStreams), logger: logger,
-            quality: { await clock.quality }, stamp: { await clock.eventStamp() })
+            quality: { await clock.quality }, stamp: { await clock.eventStamp() },
+            adoptHubTime: { time, monotonic in await clock.adopt(hubTime: time, monotonicNanoseconds: monotonic) })
     }
 
     func service(logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration? {

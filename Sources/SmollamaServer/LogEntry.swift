@@ -81,7 +81,7 @@ public struct LogEntry: Codable, Sendable, Hashable {
         case .observation(let record):
             // Generator and support first: a narrow terminal cuts the end of the line, not them.
             return (record.kind, "[\(record.generator.rawValue), support \(record.support)] \(record.text)")
-        case .memoryVersion, .compacted, .unknown, nil:
+        case .memoryVersion, .compacted, .rollups, .unknown, nil:
             return (event.stream.rawValue, "\(event.type): \(String(decoding: event.payload.prefix(200), as: UTF8.self))")
         }
     }
@@ -90,10 +90,19 @@ public struct LogEntry: Codable, Sendable, Hashable {
     public static let streams: [EventStream] = [.control, .notices, .observations, .memories]
 
     /// The newest `limit` entries, oldest first.
-    public static func recent(_ database: SmollamaDatabase, limit: Int, streams: [EventStream] = streams) async throws
-        -> [LogEntry]
+    /// With `origin` (on a hub: another node's log), that node's entries at their repaired times
+    /// (`events_timed`: stamps taken under an untrusted clock re-timed from its clock anchors).
+    public static func recent(_ database: SmollamaDatabase, limit: Int, streams: [EventStream] = streams,
+                              origin: NodeID? = nil) async throws -> [LogEntry]
     {
-        try await database.events.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
+        guard let origin else {
+            return try await database.events.recentEvents(streams: streams, limit: limit).reversed().map(LogEntry.init(event:))
+        }
+        return try await database.events.recentTimedEvents(origin: origin, streams: streams, limit: limit).reversed().map {
+            var entry = LogEntry(event: $0.event)
+            entry.time = $0.time
+            return entry
+        }
     }
 
     /// Entries written after `hlc`, oldest first.

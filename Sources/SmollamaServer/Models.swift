@@ -55,6 +55,8 @@ public struct NodeSummary: Sendable, Codable, Hashable {
     public var state: State
     public var lastSeen: UTCMillis?
     public var clockQuality: ClockQuality?
+    /// A synced node's wall clock minus the hub's at its last handshake (nil: this node, or not reported).
+    public var clockOffsetMilliseconds: Int64?
     public var sensorCount: Int
     public var faultySensorCount: Int
     public var databaseBytes: Int64
@@ -138,7 +140,8 @@ struct DashboardQueries: Sendable {
             nodes.append(NodeSummary(
                 id: node.node, name: node.name, role: node.revokedAt == nil ? "alpaca" : "alpaca (revoked)",
                 state: state, lastSeen: node.lastSeen, clockQuality: node.clockQuality.flatMap(ClockQuality.init(rawValue:)),
-                sensorCount: sensorCounts[id] ?? 0, faultySensorCount: 0, databaseBytes: 0,
+                clockOffsetMilliseconds: node.clockOffsetMilliseconds,
+                sensorCount: sensorCounts[id] ?? 0, faultySensorCount: 0, databaseBytes: node.diskUse.bytes,
                 readingCount: node.marks[SyncStream.readings.rawValue] ?? 0, eventCount: Int64(counts.values.reduce(0, +)),
                 rollupLag: 0, observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0,
                 isThisNode: false))

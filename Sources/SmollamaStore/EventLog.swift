@@ -70,6 +70,24 @@ extension EventStore {
         }
     }
 
+    /// One origin's newest `limit` events of the given streams, newest first, each with its
+    /// repaired time (`events_timed.corrected_time`).
+    public func recentTimedEvents(origin: NodeID, streams: [EventStream], limit: Int) async throws
+        -> [(event: Event, time: UTCMillis)]
+    {
+        try await reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM events_timed WHERE origin = ? AND stream IN (\(databaseQuestionMarks(count: streams.count)))
+                    ORDER BY hlc DESC LIMIT ?
+                    """,
+                arguments: StatementArguments([origin as any DatabaseValueConvertible] + streams.map { $0.rawValue as any DatabaseValueConvertible }
+                                               + [limit as any DatabaseValueConvertible])
+            ).map { (try EventRow(row: $0).event(), UTCMillis(rawValue: $0["corrected_time"])) }
+        }
+    }
+
     /// Events of the given streams stamped after `hlc`, oldest first (for following a log).
     public func fetch(streams: [EventStream], after hlc: HLCTimestamp, limit: Int) async throws -> [Event] {
         try await reader.read { db in

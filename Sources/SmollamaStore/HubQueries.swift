@@ -11,6 +11,8 @@ public struct HubNodeSummary: Codable, Sendable, Hashable {
     public var lastSeen: UTCMillis?
     public var incarnation: Int
     public var clockQuality: String?
+    /// The node's wall clock minus the hub's at its last handshake (nil: the node did not say).
+    public var clockOffsetMilliseconds: Int64?
     /// Items the node reported it holds beyond the hub's marks at its last handshake.
     public var backlog: Int64
     public var collisions: Int
@@ -18,6 +20,9 @@ public struct HubNodeSummary: Codable, Sendable, Hashable {
     public var marks: [String: Int64]
     /// Raw readings held for the node; nil when not counted (counting scans them).
     public var foreignReadings: Int64?
+    /// What the hub holds of the node on disk (raw readings and rollups; kept as counts, so
+    /// reading it scans nothing).
+    public var diskUse: NodeDiskUse
 }
 
 public struct HubCollision: Codable, Sendable, Hashable {
@@ -43,10 +48,12 @@ extension HubSyncStore {
                 let readings = countReadings ? try Int64.fetchOne(
                     db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
                     arguments: [node]) ?? 0 : nil
+                let ref = try HubReadingStore.originRef(db, node: node)
                 return HubNodeSummary(
                     node: node.hex, name: row.name, enrolledAt: row.enrolledAt, revokedAt: row.revokedAt,
                     lastSeen: row.lastSeen, incarnation: row.incarnation, clockQuality: row.clockQuality,
-                    backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings)
+                    clockOffsetMilliseconds: row.clockOffset, backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings,
+                    diskUse: try HubReadingStore.diskUse(db, originRef: ref))
             }
         }
     }

@@ -9,8 +9,8 @@ public import SmollamaCore
 ///
 /// The hub knows a foreign sensor by its key only (sync carries keys, not descriptors), so every
 /// foreign sensor is rolled up as numeric: a binary sensor's mean is the share of its samples that
-/// were on, and it gets no on-count or on-duration. Times are the node's stamps as stored (the
-/// node rolls up the same ones), not the repaired `foreign_readings_timed` times.
+/// were on, and it gets no on-count or on-duration. Times are the repaired ones
+/// (`foreign_readings_timed`): the node's stamps, except those taken under an untrusted clock.
 public struct HubReadingStore: FeatureStore {
     let database: SmollamaDatabase
 
@@ -52,46 +52,57 @@ public struct HubReadingStore: FeatureStore {
     // MARK: folding
 
     /// Folds one node's next readings (after its cursor, in id order) into its rollups and moves
-    /// the cursor, inside the caller's transaction. Returns how many readings were folded.
+    /// the cursor, inside the caller's transaction. Readings are placed at their repaired times
+    /// (`foreign_readings_timed`: a stamp taken under an untrusted clock is re-timed from the
+    /// boot's clock anchor). Returns how many readings were folded.
     @discardableResult
     static func fold(_ db: Database, originRef: Int64, limit: Int = foldBatch) throws -> Int {
         let cursor = try Int64.fetchOne(
             db, sql: "SELECT rolled_up FROM foreign_rollup_cursors WHERE origin_ref = ?", arguments: [originRef]) ?? 0
-        var keys: [Int64: SensorID] = [:]
+        guard let origin = try NodeID.fetchOne(db, sql: "SELECT origin FROM sync_origins WHERE ref = ?", arguments: [originRef])
+        else { return 0 }
+        var sensorRows: [String: Int64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT id, key FROM foreign_sensors WHERE origin_ref = ?", arguments: [originRef]) {
-            keys[row[0]] = SensorID(row[1] as String)
+            sensorRows[row[1]] = row[0]
         }
         // Positional columns and one pass over a cursor: this runs inside every push transaction.
-        var sensorRows: [SensorID: Int64] = [:]
+        // Each bucket continues from its stored rollup, as the node's own fold does.
+        let stored = try db.cachedStatement(
+            sql: "SELECT * FROM foreign_rollups WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND bucket_start = ?")
         var builder = RollupBuilder()
         var count = 0
+        var created = 0
         var last: Int64 = cursor
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT id, sensor, time, value FROM foreign_readings WHERE origin_ref = ? AND id > ? ORDER BY id LIMIT ?",
-            arguments: [originRef, cursor, limit])
+            db, sql: "SELECT id, sensor, corrected_time, value FROM foreign_readings_timed WHERE origin = ? AND id > ? ORDER BY id LIMIT ?",
+            arguments: [origin, cursor, limit])
         while let row = try rows.next() {
-            let sensorRow: Int64 = row[1]
-            guard let sensor = keys[sensorRow] else { throw StoreError.unknownSensor(SensorID("foreign-sensor-\(sensorRow)")) }
-            sensorRows[sensor] = sensorRow
-            builder.add(Reading(sensor: sensor, time: UTCMillis(rawValue: row[2]), value: row[3]), kind: .numeric)
+            let key: String = row[1]
+            guard let sensorRow = sensorRows[key] else { throw StoreError.unknownSensor(SensorID(key)) }
+            let sensor = SensorID(key)
+            try builder.add(Reading(sensor: sensor, time: UTCMillis(rawValue: row[2]), value: row[3]), kind: .numeric) { bucket in
+                guard let existing = try Row.fetchOne(stored, arguments: [originRef, sensorRow, bucket.resolution.rawValue,
+                                                                          bucket.bucketStart])
+                else {
+                    created += 1
+                    return nil
+                }
+                return ReadingStore.rollup(existing, sensor: sensor, resolution: bucket.resolution)
+            }
             last = row[0]
             count += 1
         }
         guard count > 0 else { return 0 }
-        let upsert = try db.cachedStatement(sql: ReadingStore.upsertSQL(table: "foreign_rollups", key: ["origin_ref", "sensor"]))
+        let store = try db.cachedStatement(sql: ReadingStore.storeSQL(table: "foreign_rollups", key: ["origin_ref", "sensor"]))
         for (key, rollup) in builder.rollups {
-            let hasValues = rollup.count > 0
-            try upsert.execute(arguments: [
-                originRef, sensorRows[key.sensor], key.resolution.rawValue, key.bucketStart, rollup.count,
-                hasValues ? rollup.min : nil, hasValues ? rollup.max : nil, rollup.sum,
-                hasValues ? rollup.last : nil, hasValues ? rollup.lastTime : nil, rollup.onCount, rollup.onDuration,
-            ])
+            try store.execute(arguments: StatementArguments([originRef, sensorRows[key.sensor.rawValue]] + ReadingStore.values(key, rollup)))
         }
         try db.execute(
             sql: """
                 INSERT INTO foreign_rollup_cursors (origin_ref, rolled_up) VALUES (?, ?)
                 ON CONFLICT(origin_ref) DO UPDATE SET rolled_up = excluded.rolled_up
                 """, arguments: [originRef, last])
+        try addUsage(db, originRef: originRef, rollups: Int64(created))
         return count
     }
 
@@ -153,6 +164,15 @@ public struct HubReadingStore: FeatureStore {
                     rejectedCount: 0, lastError: nil, lastErrorTime: nil, hourMin: hour?["lo"], hourMean: hour?["mean"],
                     hourMax: hour?["hi"])
             }
+        }
+    }
+
+    /// A node's sensors as it synced them: by key (sync carries no descriptors), as numeric.
+    public func sensors(node: NodeID) async throws -> [SensorDescriptor] {
+        try await reader.read { db in
+            guard let ref = try Self.originRef(db, node: node) else { return [] }
+            return try String.fetchAll(db, sql: "SELECT key FROM foreign_sensors WHERE origin_ref = ? ORDER BY key", arguments: [ref])
+                .map { SensorDescriptor(id: SensorID($0), name: $0) }
         }
     }
 
@@ -218,7 +238,9 @@ public struct HubReadingStore: FeatureStore {
                     try db.execute(
                         sql: "DELETE FROM foreign_readings WHERE origin_ref = ? AND id > ? AND id <= ? AND time < ?",
                         arguments: [range.ref, from, end, rawCutoff])
-                    return db.changesCount
+                    let deleted = db.changesCount
+                    try Self.addUsage(db, originRef: range.ref, raw: -Int64(deleted))
+                    return deleted
                 }
                 start = end
             }
@@ -234,6 +256,7 @@ public struct HubReadingStore: FeatureStore {
                     arguments: [row["origin_ref"] as Int64, row["id"] as Int64, Rollup.Resolution.fiveMinutes.rawValue,
                                 rollupCutoff])
                 deleted += db.changesCount
+                try Self.addUsage(db, originRef: row["origin_ref"], rollups: -Int64(db.changesCount))
             }
             return deleted
         }

@@ -17,8 +17,14 @@ extension HubSyncStore {
                 switch try EventStore.apply(db, event) {
                 case .inserted:
                     outcome.inserted += 1
-                    if case .compacted(let marker) = try? event.body {
+                    switch try? event.body {
+                    case .compacted(let marker):
                         try Self.recordCompaction(db, origin: origin, marker: marker, now: now)
+                    case .rollups(let snapshot):
+                        // A node that sends rollups instead of raw readings: charted like any other.
+                        try HubReadingStore.apply(db, originRef: try Self.originRef(db, origin: origin), snapshot: snapshot)
+                    default:
+                        break
                     }
                 case .duplicate:
                     outcome.duplicates += 1
@@ -93,6 +99,7 @@ extension HubSyncStore {
                 }
                 if sqlite3_changes(db.sqliteConnection) > 0 { outcome.inserted += 1 } else { outcome.duplicates += 1 }
             }
+            try HubReadingStore.addUsage(db, originRef: ref, raw: Int64(outcome.inserted))
             // Roll the new readings up in the same transaction: what the hub acknowledges is charted.
             try HubReadingStore.fold(db, originRef: ref)
             try Self.setMark(db, origin: origin, stream: stream, mark: max(mark, to), now: now)

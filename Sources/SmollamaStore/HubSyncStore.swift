@@ -128,8 +128,10 @@ public struct HubSyncStore: FeatureStore {
     /// Records the node's clock anchor, incarnation, clock quality and backlog, and notes a node
     /// store that is behind the hub (restored or cloned). Returns the marks of `streams`.
     /// `reported` is the node's local max per stream.
+    /// `clockOffset`: the node's wall clock minus `now`, when it sent its wall clock.
     public func handshake(node: NodeID, bootID: String, monotonicNanoseconds: UInt64, incarnation: Int,
-                          clockQuality: ClockQuality?, reported: [SyncStream: Int64], streams: [SyncStream], now: UTCMillis)
+                          clockQuality: ClockQuality?, clockOffset: Duration? = nil, reported: [SyncStream: Int64],
+                          streams: [SyncStream], now: UTCMillis)
         async throws -> [StreamMark]
     {
         let origin = node
@@ -157,6 +159,7 @@ public struct HubSyncStore: FeatureStore {
             if var enrolled = try SyncNodeRow.fetchOne(db, key: origin) {
                 enrolled.incarnation = incarnation
                 enrolled.clockQuality = clockQuality?.rawValue
+                enrolled.clockOffset = clockOffset?.wholeMilliseconds
                 enrolled.backlog = backlog
                 try enrolled.update(db)
             }

@@ -123,7 +123,7 @@ extension KnowledgeStore {
             guard try isNewer(db, table: "memories", id: record.id, event: event) else { return }
             let firstOrigin = try MemoryVersionRow.history(of: record.id).fetchOne(db)?.origin ?? event.origin
             try MemoryRow(record, of: event, firstOrigin: firstOrigin).insert(db, onConflict: .replace)
-        case .sensorFault, .sensorRecovered, .binaryChanged, .clockQuality, .compacted, .unknown:
+        case .sensorFault, .sensorRecovered, .binaryChanged, .clockQuality, .compacted, .rollups, .unknown:
             return
         }
     }

@@ -87,6 +87,16 @@ public actor NodeClock {
 
     public var quality: ClockQuality? { lastQuality }
 
+    /// Adopts the hub's time read at `monotonicNanoseconds` (a sync handshake): while the wall
+    /// clock is untrusted, new stamps follow it and are trusted. Returns whether stamps follow
+    /// the hub's time now (false: the wall clock is trusted and wins).
+    @discardableResult
+    public func adopt(hubTime: UTCMillis, monotonicNanoseconds: UInt64) -> Bool {
+        clock.adopt(referenceMilliseconds: hubTime.rawValue, monotonicNanoseconds: monotonicNanoseconds)
+        _ = clock.tick(wallMilliseconds: source.wallMilliseconds(), monotonicNanoseconds: source.monotonicNanoseconds())
+        return clock.followsReference
+    }
+
     /// Takes in a timestamp seen from another node, so the next stamp orders after it (an edit
     /// made here of a version written elsewhere must win over that version).
     public func observe(_ remote: HLCTimestamp) {

@@ -25,22 +25,24 @@ extension ReadingStore {
                 carry[SensorID(row["key"] as String)] = .init(value: row["value"], time: row["time"])
             }
             var builder = RollupBuilder(carry: carry)
+            // Each bucket continues from its stored rollup (see `RollupBuilder.add(_:kind:stored:)`).
+            let stored = try db.cachedStatement(sql: "SELECT * FROM rollups WHERE sensor = ? AND resolution = ? AND bucket_start = ?")
             for row in rows {
                 let sensor = SensorID(row["key"] as String)
-                rowIDs[sensor] = row["sensor_row"]
+                let rowID: Int64 = row["sensor_row"]
+                rowIDs[sensor] = rowID
                 let kind = SensorDescriptor.Kind(rawValue: row["kind"]) ?? .numeric
-                builder.add(Reading(sensor: sensor, time: row["time"], value: row["value"]), kind: kind)
+                try builder.add(Reading(sensor: sensor, time: row["time"], value: row["value"]), kind: kind) { key in
+                    try Row.fetchOne(stored, arguments: [rowID, key.resolution.rawValue, key.bucketStart])
+                        .map { Self.rollup($0, sensor: key.sensor, resolution: key.resolution) }
+                }
             }
 
-            let upsert = try db.cachedStatement(sql: Self.upsertSQL(table: "rollups", key: ["sensor"]))
+            let store = try db.cachedStatement(sql: Self.storeSQL(table: "rollups", key: ["sensor"]))
             for (key, rollup) in builder.rollups {
-                let hasValues = rollup.count > 0
-                try upsert.execute(arguments: [
-                    rowIDs[key.sensor], key.resolution.rawValue, key.bucketStart, rollup.count,
-                    hasValues ? rollup.min : nil, hasValues ? rollup.max : nil, rollup.sum,
-                    hasValues ? rollup.last : nil, hasValues ? rollup.lastTime : nil, rollup.onCount, rollup.onDuration,
-                ])
+                try store.execute(arguments: StatementArguments([rowIDs[key.sensor]] + Self.values(key, rollup)))
             }
+            try Self.noteForPublishing(db, builder.rollups.keys.compactMap { key in rowIDs[key.sensor].map { ($0, key) } })
             for (sensor, state) in builder.carry {
                 guard let rowID = rowIDs[sensor] else { continue }
                 try db.execute(
@@ -61,10 +63,10 @@ extension ReadingStore {
         while try await rollUp(batchSize: batchSize) > 0 {}
     }
 
-    /// Adds a partial rollup to the stored one of its bucket (`Rollup.merge` in SQL). The node's
-    /// own rollups and the hub's rollups of other nodes (`HubReadingStore`) fold the same way;
-    /// `key` names the columns before `resolution, bucket_start` in the table's primary key.
-    static func upsertSQL(table: String, key: [String]) -> String {
+    /// Writes a bucket's whole rollup (built on top of the stored one, so it replaces it). The
+    /// node's own rollups and the hub's rollups of other nodes (`HubReadingStore`) are written the
+    /// same way; `key` names the columns before `resolution, bucket_start` in the primary key.
+    static func storeSQL(table: String, key: [String]) -> String {
         let columns = (key + ["resolution", "bucket_start", "count", "min", "max", "sum", "last", "last_time", "on_count",
                               "on_duration"]).joined(separator: ", ")
         let values = Array(repeating: "?", count: key.count + 10).joined(separator: ", ")
@@ -73,17 +75,19 @@ extension ReadingStore {
             INSERT INTO \(table) (\(columns))
             VALUES (\(values))
             ON CONFLICT(\(conflict)) DO UPDATE SET
-                count = count + excluded.count,
-                min = CASE WHEN excluded.count = 0 THEN min ELSE min(coalesce(min, excluded.min), excluded.min) END,
-                max = CASE WHEN excluded.count = 0 THEN max ELSE max(coalesce(max, excluded.max), excluded.max) END,
-                sum = sum + excluded.sum,
-                last = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
-                            THEN excluded.last ELSE last END,
-                last_time = CASE WHEN excluded.count > 0 AND excluded.last_time >= coalesce(last_time, excluded.last_time)
-                            THEN excluded.last_time ELSE last_time END,
-                on_count = on_count + excluded.on_count,
-                on_duration = on_duration + excluded.on_duration
+                count = excluded.count, min = excluded.min, max = excluded.max, sum = excluded.sum, last = excluded.last,
+                last_time = excluded.last_time, on_count = excluded.on_count, on_duration = excluded.on_duration
             """
+    }
+
+    /// The values of `storeSQL` after the key columns; a bucket without samples stores NULL
+    /// min, max, last and last time.
+    static func values(_ key: RollupBuilder.Key, _ rollup: Rollup) -> [(any DatabaseValueConvertible)?] {
+        let hasValues = rollup.count > 0
+        return [
+            key.resolution.rawValue, key.bucketStart, rollup.count, hasValues ? rollup.min : nil, hasValues ? rollup.max : nil,
+            rollup.sum, hasValues ? rollup.last : nil, hasValues ? rollup.lastTime : nil, rollup.onCount, rollup.onDuration,
+        ]
     }
 
     /// A stored rollup row (`rollups` or `foreign_rollups`) as a value.

@@ -35,6 +35,9 @@ enum Schema {
         migrator.registerMigration("v9-future-stamps") { db in
             try db.execute(sql: v9FutureStamps)
         }
+        migrator.registerMigration("v10-rollup-events") { db in
+            try db.execute(sql: ReadingStore.v10)
+        }
         return migrator
     }
 

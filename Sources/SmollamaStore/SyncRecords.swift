@@ -113,6 +113,7 @@ struct SyncNodeRow: Codable, FetchableRecord, PersistableRecord {
         case lastSeen = "last_seen"
         case clockQuality = "clock_quality"
         case lastError = "last_error"
+        case clockOffset = "clock_offset_ms"
     }
 
     enum Columns {
@@ -133,6 +134,8 @@ struct SyncNodeRow: Codable, FetchableRecord, PersistableRecord {
     var revokedAt: UTCMillis?
     var lastSeen: UTCMillis?
     var clockQuality: String?
+    /// The node's wall clock minus the hub's at its last handshake, in ms (nil: not reported).
+    var clockOffset: Int64?
     /// Items the node reported beyond the hub's marks at its last handshake, less what came since.
     var backlog: Int64 = 0
     var collisions: Int = 0

@@ -111,6 +111,9 @@ public struct HandshakeRequest: Codable, Sendable, Hashable {
     public var monotonicNanoseconds: UInt64
     public var clockQuality: ClockQuality?
     public var streams: [StreamState]
+    /// The node's wall clock when it sent the handshake (issue 16): the hub keeps the offset to
+    /// its own clock for its node list. Absent from older nodes.
+    public var wallMilliseconds: Int64? = nil
 }
 
 public struct SeqRange: Codable, Sendable, Hashable {

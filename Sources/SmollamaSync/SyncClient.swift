@@ -117,12 +117,16 @@ public actor SyncClient {
     private var quality: @Sendable () async -> ClockQuality?
     /// Stamps for events the client itself writes (compaction markers): the node's clock.
     private var stampProvider: (@Sendable () async -> ClockStamp)?
+    /// Hands the hub's time read at a handshake (and the monotonic time it was read at) to the
+    /// node's clock; answers whether the clock now follows it (`SyncClientClock.swift`).
+    let adoptHubTime: (@Sendable (UTCMillis, UInt64) async -> Bool)?
 
     public init(database: SmollamaDatabase, node: NodeID, incarnation: Int, key: SyncKey, hub: HubInfo,
                 clockSource: any ClockSource, transport: any SyncTransport,
                 configuration: SyncClientConfiguration = .init(), logger: Logger, faults: SyncFaults = .none,
                 quality: @escaping @Sendable () async -> ClockQuality? = { nil },
-                stamp: (@Sendable () async -> ClockStamp)? = nil) {
+                stamp: (@Sendable () async -> ClockStamp)? = nil,
+                adoptHubTime: (@Sendable (UTCMillis, UInt64) async -> Bool)? = nil) {
         self.database = database
         self.node = node
         self.incarnation = incarnation
@@ -135,6 +139,7 @@ public actor SyncClient {
         self.faults = faults
         self.quality = quality
         self.stampProvider = stamp
+        self.adoptHubTime = adoptHubTime
     }
 
     /// A stamp from the node's clock when the daemon gave one, else hub time (synced).
@@ -223,6 +228,7 @@ public actor SyncClient {
         var current: SyncStream?
         do {
             if timeAnchor == nil { try await refreshTime() }
+            if !configuration.rawReadings { try await publishRollups() }
             var states: [StreamState] = []
             for stream in SyncProtocol.pushOrder {
                 states.append(StreamState(stream: stream, localMax: try await database.nodeSync.localMax(origin: node, stream: stream)))
@@ -231,7 +237,8 @@ public actor SyncClient {
             let handshake = try await call(
                 SyncProtocol.Path.handshake,
                 HandshakeRequest(version: SyncProtocol.version, node: node, incarnation: incarnation, bootID: clockSource.bootID,
-                                 monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states),
+                                 monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states,
+                                 wallMilliseconds: clockSource.wallMilliseconds()),
                 as: HandshakeResponse.self, report: &report)
             guard handshake.hubNode == hub.hubNode else {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
@@ -244,6 +251,7 @@ public actor SyncClient {
                                                   detail: "a mark or the hub time is out of range (marks are 0…\(SyncProtocol.maxSeq))")
             }
             report.hubIncarnation = handshake.hubIncarnation
+            try await takeHubTime(handshake.hubTime, sent: monotonic, answered: clockSource.monotonicNanoseconds())
             try await database.nodeSync.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
                                             hubTime: handshake.hubTime, now: handshake.hubTime)
             var marks: [SyncStream: StreamMark] = [:]

@@ -249,7 +249,9 @@ public struct SyncHub: Sendable {
         for state in request.streams where reported[state.stream] == nil { reported[state.stream] = state.localMax }
         let marks = try await database.hubSync.handshake(
             node: node, bootID: request.bootID, monotonicNanoseconds: request.monotonicNanoseconds,
-            incarnation: request.incarnation, clockQuality: request.clockQuality, reported: reported,
+            incarnation: request.incarnation, clockQuality: request.clockQuality,
+            clockOffset: request.wallMilliseconds.flatMap { (0...HLCTimestamp.maxMilliseconds).contains($0) ? UTCMillis(rawValue: $0) - hubTime : nil },
+            reported: reported,
             streams: SyncProtocol.pushOrder, now: hubTime
         ).map { StreamMark(stream: $0.stream, mark: $0.mark, gaps: $0.gaps.map { SeqRange(from: $0.lowerBound, to: $0.upperBound) }) }
         return HandshakeResponse(version: SyncProtocol.version, hubNode: hubNode, hubIncarnation: incarnation,

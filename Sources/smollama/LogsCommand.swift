@@ -21,6 +21,7 @@ struct LogsCommand: AsyncParsableCommand {
     static let defaultTail = 20
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var remote: NodeOption
     @Option(help: "How many of the newest entries of each part to show (--tail alone: \(defaultTail)).")
     var tail = defaultTail
     @Flag(name: [.short, .long], help: "Keep printing new entries as they are written.") var follow = false
@@ -29,6 +30,9 @@ struct LogsCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard tail >= 0 else { throw ValidationError("--tail must be 0 or more") }
+        if follow && remote.node != nil {
+            throw ValidationError("--follow shows this node's log as it is written; with --node, leave --follow out")
+        }
     }
 
     /// `logs --tail` with no number (as the seed's docs write it): the parser needs a value, so
@@ -48,9 +52,10 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
+            let node = try await remote.resolve(runtime)
             let notices = LogEntry.streams.filter { $0 != .observations }
-            let written = try await LogEntry.recent(runtime.database, limit: tail, streams: [.observations])
-            let other = observations ? [] : try await LogEntry.recent(runtime.database, limit: tail, streams: notices)
+            let written = try await LogEntry.recent(runtime.database, limit: tail, streams: [.observations], origin: node)
+            let other = observations ? [] : try await LogEntry.recent(runtime.database, limit: tail, streams: notices, origin: node)
             if written.isEmpty && other.isEmpty && !follow && !json {
                 print(observations
                       ? "No observations yet: the daemon (`smollama run`) writes one per observe.interval (15m by default)."

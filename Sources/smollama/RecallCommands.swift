@@ -135,6 +135,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Sensor key, e.g. hallway.motion.") var sensor: String
+    @OptionGroup var other: NodeOption
     @Option(help: "Start: 24h (back from now), an ISO 8601 time, a date or Unix ms.") var from = "24h"
     @Option(help: "End (default: now).") var to: String?
     @Flag(help: "Print the history as JSON.") var json = false
@@ -147,7 +148,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let now = UTCMillis.now()
             let start = try TimeArgument.parse(from, now: now, option: "--from")
             let end = try to.map { try TimeArgument.parse($0, now: now, option: "--to") } ?? now
-            let output = try await tools.history(sensor: sensor, from: start, to: end)
+            let output = try await tools.history(sensor: sensor, from: start, to: end, node: try await other.resolve(runtime))
             if json { return print(try MindTools.json(output)) }
             let binary = output.kind == "binary"
             print("\(output.sensor) (\(output.name)) \(Terminal.timestamp(start)) … \(Terminal.timestamp(end)), \(output.resolution) buckets")

@@ -19,6 +19,7 @@ struct SensorsShowCommand: AsyncParsableCommand {
         abstract: "Show each sensor's latest value, its age and the last hour's min/mean/max.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var other: NodeOption
     @Flag(help: "Redraw every few seconds until Ctrl-C.") var watch = false
     @Flag(help: "Print as JSON.") var json = false
 
@@ -29,9 +30,14 @@ struct SensorsShowCommand: AsyncParsableCommand {
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
+            let node = try await other.resolve(runtime)
             repeat {
                 let now = UTCMillis.now()
-                let sensors = try await runtime.database.sensorSummaries(now: now)
+                let sensors = if let node {
+                    try await runtime.database.hubReadings.sensorSummaries(node: node, now: now)
+                } else {
+                    try await runtime.database.sensorSummaries(now: now)
+                }
                 if json { return try printJSON(sensors) }
                 if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
                 print(render(sensors, now: now))

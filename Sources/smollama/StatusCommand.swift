@@ -36,6 +36,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("rollups   " + (report.rollupLag == 0 ? "up to date" : "\(report.rollupLag) readings behind"))
             print("clock     " + (report.clockQuality.map { $0 == .synced ? "synced" : "UNSYNCED (wall clock not trusted)" }
                                   ?? "no readings yet"))
+            if let hub = report.hubClock { print(fit("          " + Self.hubClockLine(hub))) }
             if let llm = report.llm {
                 let version = llm.version.map { ", \($0)" } ?? ""
                 print(fit("llm       \(llm.backend) (\(llm.runtime)) \(llm.url): \(llm.health)\(version)"))
@@ -70,6 +71,16 @@ struct StatusCommand: AsyncParsableCommand {
                      "\(problem.rejectedCount)", problem.lastError ?? ""]
                 }))
         }
+    }
+
+    /// The wall clock's offset to the hub at the last handshake, its uncertainty, and whether
+    /// stamps follow the hub's time.
+    static func hubClockLine(_ hub: HubClockReading) -> String {
+        let offset = Double(hub.offsetMilliseconds) / 1000
+        let size = abs(offset) < 120 ? String(format: "%+.3f s", offset)
+            : abs(offset) < 172_800 ? String(format: "%+.1f h", offset / 3600) : String(format: "%+.1f days", offset / 86_400)
+        let follows = hub.followsHub ? "stamps follow the hub's time (wall clock not trusted)" : "wall clock in use"
+        return "hub offset \(size) ± \(hub.uncertaintyMilliseconds) ms at \(Terminal.timestamp(hub.measuredAt)); \(follows)"
     }
 
     /// The pinned runtime and the models' digests, as setup recorded them.

@@ -132,7 +132,7 @@ struct HubTokenCommand: AsyncParsableCommand {
 
 struct HubNodesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "nodes", abstract: "Enrolled nodes: last seen, backlog, clock quality, collisions, marks.")
+        commandName: "nodes", abstract: "Enrolled nodes: last seen, backlog, clock quality, collisions, marks, disk use.")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print as JSON.") var json = false
 
@@ -144,10 +144,13 @@ struct HubNodesCommand: AsyncParsableCommand {
             if json { return try printJSON(nodes) }
             guard !nodes.isEmpty else { return print("no nodes enrolled yet (smollama hub token, then smollama enroll on the node)") }
             print(Terminal.table(
-                ["NODE", "NAME", "LAST SEEN", "BACKLOG", "CLOCK", "COLLISIONS", "READINGS", "STATE"],
+                ["NODE", "NAME", "LAST SEEN", "BACKLOG", "CLOCK", "COLLISIONS", "READINGS", "ROLLUPS", "DISK", "STATE"],
                 nodes.map { node in
                     [String(node.node.prefix(8)), node.name, node.lastSeen.map(Terminal.timestamp) ?? "never",
-                     "\(node.backlog)", node.clockQuality ?? "?", "\(node.collisions)", "\(node.foreignReadings ?? 0)",
+                     "\(node.backlog)",
+                     (node.clockQuality ?? "?") + (node.clockOffsetMilliseconds.map { String(format: " %+.1f s", Double($0) / 1000) } ?? ""),
+                     "\(node.collisions)", "\(node.foreignReadings ?? 0)",
+                     "\(node.diskUse.rollups)", Terminal.value(Double(node.diskUse.bytes), unit: "B"),
                      node.revokedAt == nil ? "enrolled" : "REVOKED"]
                 }))
             let collisions = try await runtime.database.hubSync.hubCollisions(limit: 5)

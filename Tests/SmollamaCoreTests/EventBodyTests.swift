@@ -54,6 +54,12 @@ import Testing
             stream: .control, type: "store.compacted",
             payload: #"{"fromSeq":1,"reason":"disk full","stream":"readings","toSeq":5000}"#,
             hash: "6a1bde3d7c6781275f8ee6e932a37a7ad7f1e182249b808285f8006cf17715d1"),
+        Pin(body: .rollups(RollupSnapshot(buckets: [RollupSnapshot.Bucket(Rollup(
+                sensor: "hallway.temperature", resolution: .fiveMinutes, bucketStart: 1_795_000_200_000, count: 3, min: 20.5,
+                max: 21.25, sum: 62.25, last: 20.5, lastTime: 1_795_000_260_000))])),
+            stream: .rollups, type: "rollup.snapshot",
+            payload: #"{"buckets":[{"count":3,"last":20.5,"lastTime":1795000260000,"max":21.25,"min":20.5,"onCount":0,"onDuration":0,"resolution":300000,"sensor":"hallway.temperature","start":1795000200000,"sum":62.25}]}"#,
+            hash: "aa2938786bfaaa85236bea1f7ce1f16abb05a4b572f13b6c793b4c5859bb6c40"),
     ]
 
     @Test(arguments: pins) func eachBodyWritesTodaysBytesAndReadsBack(_ pin: Pin) throws {

@@ -121,3 +121,28 @@ import Testing
         #expect(HLCTimestamp(milliseconds: now, counter: 1) < HLCTimestamp(milliseconds: now + 1, counter: 0))
     }
 }
+
+/// "NTP on connect": an untrusted clock that adopted the hub's time stamps by it, trusted.
+@Suite struct AdoptedHubTimeTests {
+    let hub: Int64 = 1_796_000_000_000
+
+    @Test func anUntrustedClockFollowsTheHubsTimeAndATrustedWallClockWinsAgain() {
+        var clock = HybridLogicalClock(persisted: nil, monotonicNanoseconds: 1_000_000_000)
+        _ = clock.tick(wallMilliseconds: 0, monotonicNanoseconds: 2_000_000_000)
+        #expect(clock.quality == .unsynced)
+        clock.adopt(referenceMilliseconds: hub, monotonicNanoseconds: 3_000_000_000)
+        let stamp = clock.tick(wallMilliseconds: 0, monotonicNanoseconds: 4_000_000_000)
+        #expect(clock.quality == .synced && clock.followsReference)
+        #expect(stamp.milliseconds == hub + 1_000)
+        let wall = hub + 5_000
+        let next = clock.tick(wallMilliseconds: wall, monotonicNanoseconds: 5_000_000_000)
+        #expect(next.milliseconds == wall && clock.quality == .synced && !clock.followsReference)
+    }
+
+    @Test func aReferenceBeforeTheBuildIsIgnored() {
+        var clock = HybridLogicalClock(persisted: nil, monotonicNanoseconds: 1_000_000_000)
+        clock.adopt(referenceMilliseconds: 1_000, monotonicNanoseconds: 1_000_000_000)
+        _ = clock.tick(wallMilliseconds: 0, monotonicNanoseconds: 2_000_000_000)
+        #expect(clock.reference == nil && clock.quality == .unsynced)
+    }
+}
