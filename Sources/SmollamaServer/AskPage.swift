@@ -54,8 +54,9 @@ extension DashboardQueries {
                         model: answer.model)
     }
 
+    /// `text` as a query value: RFC 3986's unreserved characters kept, everything else encoded.
     static func queryValue(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "-._~").union(.alphanumerics)) ?? ""
     }
 }
 

@@ -53,7 +53,7 @@ extension Pages {
         var ranges = HTML.empty
         for option in ChartRange.allCases {
             let current: HTML = option == compare.range ? " aria-current=\"page\"" : .empty
-            let query = "quantity=\(compare.quantity.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            let query = "quantity=\(DashboardQueries.queryValue(compare.quantity))"
             ranges += "<a href=\"/compare?\(query)&amp;range=\(option.rawValue)\"\(current)>\(option.rawValue)</a>"
         }
         var legend = HTML.empty
