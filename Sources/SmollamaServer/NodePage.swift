@@ -81,9 +81,11 @@ extension Pages {
         }
         body += """
             <div class="grid split" style="margin-top:1rem"><section class="panel"><h2>Observations</h2>
-            \(timeline(view.observations, emptyText: "No observations from this node yet.", compact: true))</section>
+            \(timeline(view.observations, emptyText: "No observations from this node yet.", compact: true))
+            <p><a href="/thoughts?node=\(summary.id)">This node's observations as they arrive →</a></p></section>
             <section class="panel"><h2>Memories</h2>
-            \(timeline(view.memories, emptyText: "No memories from this node yet.", compact: true))</section></div>
+            \(timeline(view.memories, emptyText: "No memories from this node yet.", compact: true))
+            <p><a href="/memories?node=\(summary.id)">Explore this node's memories →</a></p></section></div>
             """
         return Layout.page(title: summary.name, node: node, tab: nil, body: body, signedIn: signedIn)
     }

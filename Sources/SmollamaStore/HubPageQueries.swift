@@ -22,7 +22,8 @@ public struct HubPageStore: FeatureStore {
             case any
             /// Valid now: world validity open and still believed.
             case now
-            /// Valid at this time: `validFrom <= t < validTo` and believed at it.
+            /// Valid at this time in the world (`validFrom <= t < validTo`), whenever it was learned,
+            /// and not given up (deleted) by then.
             case at(UTCMillis)
         }
 
@@ -127,7 +128,6 @@ public struct HubPageStore: FeatureStore {
             case .at(let time):
                 request = request.filter(Column("valid_from") <= time
                     && (MemoryRow.Columns.validTo == nil || MemoryRow.Columns.validTo > time)
-                    && Column("created_at") <= time
                     && (MemoryRow.Columns.expiredAt == nil || MemoryRow.Columns.expiredAt > time))
             }
             let replaced = "EXISTS (SELECT 1 FROM memories newer WHERE newer.supersedes = memories.id)"

@@ -148,6 +148,9 @@ import Testing
             #expect(try await explore("node=\(fixture.store.node.hex)").isEmpty, "the hub first wrote none")
             #expect(try await explore("node=\(node.hex)&q=garage").map(\.id) == ["m-2"])
             #expect(try await explore("valid=2020-01-01").isEmpty, "nothing was valid then")
+            // Midnight of the fixture's day (UTC here): m-1 held since the day before; m-2 only from now.
+            #expect(try await explore("valid=2027-01-15").map(\.id) == ["m-1"])
+            #expect(try await explore("valid=now").map(\.id) == ["m-2", "m-1"], "m-1 was replaced, its validity left open")
             #expect(try await explore("id=m-2").map(\.id) == ["m-2"])
             try await client.execute(uri: "/api/v1/memories/explore?valid=yesterday", method: .get) { response in
                 #expect(response.status == .badRequest && response.text.contains("valid must be"))
@@ -158,6 +161,33 @@ import Testing
                 #expect(page.contains("best match first"))
             }
         }
+    }
+
+    /// A 30-day hourly series (720 buckets) is merged to 360 two-hour ones: counts and sums kept,
+    /// means weighted by count, min of mins, max of maxes.
+    @Test func boundedSeriesMergesNeighbouringBuckets() {
+        let hour: Int64 = 3_600_000
+        var points: [Series.Point] = []
+        for index in 0..<720 {
+            let value = Double(index)
+            let count: Int64 = index % 2 == 0 ? 1 : 2
+            points.append(Series.Point(start: UTCMillis(rawValue: Int64(index) * hour), count: count, min: value,
+                                       max: value + 1, mean: value + 0.5, onDuration: 10, onCount: 1))
+        }
+        let series = Series(sensor: "x", name: "x", kind: .numeric, unit: "", range: .month, resolutionMilliseconds: hour,
+                            from: UTCMillis(rawValue: 0), to: UTCMillis(rawValue: 720 * hour), points: points)
+        let bounded = series.bounded(400)
+        #expect(bounded.points.count == 360)
+        #expect(bounded.resolutionMilliseconds == 2 * hour)
+        let before: Int64 = points.map(\.count).reduce(0, +)
+        let after: Int64 = bounded.points.map(\.count).reduce(0, +)
+        #expect(before == after)
+        let first = bounded.points[0]
+        #expect(first.count == 3 && first.onDuration == 20 && first.onCount == 2)
+        #expect(first.min == 0 && first.max == 2)
+        let weighted: Double = (0.5 * 1 + 1.5 * 2) / 3
+        #expect(first.mean == weighted)
+        #expect(series.bounded(720) == series, "a series within the bound is kept as it is")
     }
 
     @Test func thoughtsListFiltersAndStreamsArrivalsFromSyncedNodes() async throws {
