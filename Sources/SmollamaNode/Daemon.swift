@@ -59,6 +59,8 @@ public enum Daemon {
         var environment = DashboardEnvironment(
             node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
             database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live)
+        environment.timeZone = config.node.timeZone
+        if config.node.role == .llama { environment.mind = HubPageWiring.mind(runtime: runtime, clock: clock, logger: logger) }
         environment.writer = { [paths = runtime.paths] in
             await CalibrationWiring.writer(config: config, paths: paths, logger: logger)
         }

@@ -24,6 +24,7 @@ public func buildApplication(
         logger: logger)
     app.addServices(LogTailService(database: environment.database, publisher: environment.publisher,
                                    interval: tailInterval, logger: logger))
+    app.addServices(ObservationTailService(environment: environment, interval: tailInterval, logger: logger))
     return app
 }
 
@@ -135,6 +136,10 @@ struct DashboardRoutes: Sendable {
     func registerPages(on router: RouterGroup<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/") { request, _ in
+            if node.isHub {
+                return HTMLResponse(html: Pages.home(node: node, home: try await queries.home(), now: environment.now(),
+                                                     signedIn: signedIn(request)))
+            }
             let sensors = try await queries.sensors()
             return HTMLResponse(html: Pages.overview(
                 node: node, nodes: try await queries.nodes(), sensors: sensors,
@@ -167,13 +172,7 @@ struct DashboardRoutes: Sendable {
                                       path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
-        router.get("/thoughts") { request, _ in
-            HTMLResponse(html: Pages.thoughts(node: node, signedIn: signedIn(request)))
-        }
-        router.get("/memories") { request, _ in
-            let count = try await environment.database.events.eventCounts(streams: [.memories])[.memories] ?? 0
-            return HTMLResponse(html: Pages.memories(node: node, count: count, signedIn: signedIn(request)))
-        }
+        registerHubPages(on: router)
         router.get("/nodes/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             guard let summary = try await queries.node(id: id) else {
@@ -229,6 +228,7 @@ struct DashboardRoutes: Sendable {
         }
         api.get("/live/log") { request, _ in try await LiveEvents.log(request: request, environment: environment) }
         api.get("/live/thoughts") { _, _ in try await LiveEvents.thoughts(environment: environment) }
+        registerHubAPI(on: api)
     }
 
     /// One node's data (this node's or, on a hub, a synced node's): `/api/v1/nodes/ID/…`.

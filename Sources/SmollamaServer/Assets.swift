@@ -70,6 +70,19 @@ enum Assets {
     .live { font-size:.8rem; color:var(--muted); } .live.on::before { content:"● "; color:var(--accent); }
     .empty { color:var(--muted); padding:2rem 1rem; text-align:center; border:1px dashed var(--line); border-radius:.7rem; }
     pre.thoughts { white-space:pre-wrap; min-height:6rem; background:var(--panel); border:1px solid var(--line); border-radius:.7rem; padding:1rem; }
+    .nodecards { display:grid; grid-template-columns:repeat(auto-fill, minmax(280px, 1fr)); gap:.8rem; margin-bottom:1.2rem; }
+    .nodecard .sub { margin-top:.2rem; } .nodecard .latest { margin:.5rem 0 0; font-size:.9rem; overflow-wrap:anywhere; }
+    .spark { display:flex; align-items:center; justify-content:space-between; gap:.5rem; font-size:.8rem; margin-top:.3rem; }
+    .sparkline { width:120px; height:24px; flex:none; } .sparkline path { fill:none; stroke:var(--accent); stroke-width:1.4; vector-effect:non-scaling-stroke; }
+    .chart .line { fill:none; stroke-width:1.6; vector-effect:non-scaling-stroke; }
+    .c0 { stroke:#5cc8a8; background:#5cc8a8; } .c1 { stroke:#e0b050; background:#e0b050; } .c2 { stroke:#6ca0e0; background:#6ca0e0; }
+    .c3 { stroke:#e06c6c; background:#e06c6c; } .c4 { stroke:#b07ce0; background:#b07ce0; } .c5 { stroke:#8bc34a; background:#8bc34a; }
+    .c6 { stroke:#e08cc0; background:#e08cc0; } .c7 { stroke:#a0a8b0; background:#a0a8b0; }
+    .legend { list-style:none; padding:0; margin:.6rem 0 0; display:flex; flex-wrap:wrap; gap:.3rem 1.2rem; font-size:.85rem; }
+    .swatch { display:inline-block; width:.9rem; height:.25rem; border-radius:.2rem; margin-right:.4rem; vertical-align:middle; }
+    .observations li.unusual { border-left:3px solid var(--warn); padding-left:.5rem; }
+    .memory { margin-bottom:.8rem; } .memory .text { margin:.4rem 0; overflow-wrap:anywhere; } .memory summary { cursor:pointer; color:var(--muted); }
+    .answer .text { font-size:1.1rem; white-space:pre-wrap; } form.ask input[type=text] { min-width:min(36rem, 80vw); }
     .login { max-width:360px; margin:3rem auto; display:flex; flex-direction:column; gap:.7rem; }
     @media (max-width: 640px) {
       main { padding:.7rem; } .grid, .grid.split { grid-template-columns:minmax(0, 1fr); }
@@ -129,6 +142,46 @@ enum Assets {
           li.appendChild(meta); li.appendChild(text);
           list.insertBefore(li, list.firstChild);
           const empty = live.querySelector(".empty");
+          if (empty) empty.remove();
+        });
+      }
+      const arrivals = document.querySelector("[data-live-observations]");
+      if (arrivals && window.EventSource) {
+        const list = arrivals.querySelector("ol");
+        const status = document.querySelector(".live");
+        const node = arrivals.dataset.node || "";
+        const kind = arrivals.dataset.kind || "";
+        const after = (arrivals.dataset.after || "").replace(/[^0-9]/g, "");
+        const source = new EventSource("/api/v1/live/observations" + (after ? "?after=" + after : ""));
+        source.onopen = function () { if (status) { status.classList.add("on"); status.textContent = "live"; } };
+        source.onerror = function () { if (status) { status.classList.remove("on"); status.textContent = "reconnecting…"; } };
+        source.addEventListener("observation", function (message) {
+          let item;
+          try { item = JSON.parse(message.data); } catch (e) { return; }
+          if (node && item.node !== node) return;
+          if (kind && item.kind !== kind) return;
+          const li = document.createElement("li");
+          li.className = "new" + (item.unusual ? " unusual" : "");
+          li.dataset.node = String(item.node);
+          li.dataset.kind = String(item.kind);
+          const meta = document.createElement("div");
+          meta.className = "meta";
+          const time = document.createElement("time");
+          time.textContent = fmt(item.timeEnd);
+          const link = document.createElement("a");
+          link.href = "/nodes/" + encodeURIComponent(item.node);
+          link.textContent = item.nodeName;
+          const label = document.createElement("span");
+          label.className = "stream";
+          label.textContent = item.kind;
+          meta.appendChild(time); meta.appendChild(document.createTextNode(" ")); meta.appendChild(link);
+          meta.appendChild(document.createTextNode(" ")); meta.appendChild(label);
+          const text = document.createElement("div");
+          text.className = "text";
+          text.textContent = item.text;
+          li.appendChild(meta); li.appendChild(text);
+          list.insertBefore(li, list.firstChild);
+          const empty = arrivals.querySelector(".empty");
           if (empty) empty.remove();
         });
       }

@@ -82,6 +82,26 @@ enum Chart {
             + "<path class=\"mean\" d=\"M\(f(left)),\(f(top + stripHeight))H\(f(width))\" stroke-opacity=\"0.4\"/></svg>")
     }
 
+    /// A small line of values (one per bucket, nil for a gap), no axes: a node card's key sensor.
+    static func sparkline(_ values: [Double?]) -> HTML {
+        let known = values.compactMap { $0 }.filter(\.isFinite)
+        guard var low = known.min(), var high = known.max() else {
+            return HTML(trusted: "<svg class=\"sparkline\" viewBox=\"0 0 120 24\" role=\"img\" aria-label=\"no data\"></svg>")
+        }
+        if high - low < 1e-9 { low -= 1; high += 1 }
+        let step = 120.0 / Double(max(1, values.count - 1))
+        var path = ""
+        var pen = false
+        for (index, value) in values.enumerated() {
+            guard let value, value.isFinite else { pen = false; continue }
+            path += (pen ? "L" : "M") + "\(f(Double(index) * step)),\(f(2 + 20 * (1 - (value - low) / (high - low))))"
+            pen = true
+        }
+        let label = HTML.escape("\(Format.value(low, unit: "", compact: true)) … \(Format.value(high, unit: "", compact: true))")
+        return HTML(trusted: "<svg class=\"sparkline\" viewBox=\"0 0 120 24\" role=\"img\" aria-label=\"\(label)\">"
+            + "<path d=\"\(path)\"/></svg>")
+    }
+
     static func empty(_ series: Series) -> HTML {
         HTML(trusted: open(series) + timeAxis(series)
             + "<text x=\"\(f(width / 2))\" y=\"\(f(height / 2))\" text-anchor=\"middle\">no data in this range</text></svg>")
@@ -139,10 +159,12 @@ enum Format {
         return value >= 0.5 ? "on" : "off"
     }
 
-    static func tick(_ time: UTCMillis, range: ChartRange) -> String {
+    /// `timeZone` nil is UTC (the page's script shows list times locally; charts stay in UTC,
+    /// except compare, which draws in the household's zone).
+    static func tick(_ time: UTCMillis, range: ChartRange, timeZone: TimeZone? = nil) -> String {
         let date = time.date
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        calendar.timeZone = timeZone ?? TimeZone(identifier: "UTC") ?? calendar.timeZone
         let parts = calendar.dateComponents([.month, .day, .hour, .minute], from: date)
         let hour = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
         return range == .day ? hour : String(format: "%02d-%02d", parts.month ?? 0, parts.day ?? 0)

@@ -54,6 +54,7 @@ extension HTML: ExpressibleByStringInterpolation {
 enum Layout {
     enum Tab: String, CaseIterable {
         case overview = "Overview", sensors = "Sensors", log = "Log", thoughts = "Thoughts", memories = "Memories"
+        case compare = "Compare", ask = "Ask"
         var path: String {
             switch self {
             case .overview: "/"
@@ -61,14 +62,20 @@ enum Layout {
             case .log: "/log"
             case .thoughts: "/thoughts"
             case .memories: "/memories"
+            case .compare: "/compare"
+            case .ask: "/ask"
             }
         }
+
+        /// A hub's home is the household's; compare and ask are the hub's.
+        static func shown(hub: Bool) -> [Tab] { hub ? allCases : [.overview, .sensors, .log, .thoughts, .memories] }
+        func label(hub: Bool) -> String { hub && self == .overview ? "Home" : rawValue }
     }
 
     static func page(title: String, node: NodeInfo, tab: Tab?, body: HTML, signedIn: Bool = false) -> HTML {
-        let nav = HTML.join(Tab.allCases.map { item in
+        let nav = HTML.join(Tab.shown(hub: node.isHub).map { item in
             let current: HTML = item == tab ? " aria-current=\"page\"" : .empty
-            return "<a href=\"\(item.path)\"\(current)>\(item.rawValue)</a>"
+            return "<a href=\"\(item.path)\"\(current)>\(item.label(hub: node.isHub))</a>"
         })
         let logout: HTML = signedIn
             ? "<form method=\"post\" action=\"/logout\" class=\"logout\"><button>Sign out</button></form>" : .empty

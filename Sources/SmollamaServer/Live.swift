@@ -17,6 +17,8 @@ public actor LivePublisher {
         case thought(String)
         /// A new observation starts: clear the thought stream.
         case thoughtReset
+        /// An observation arrived in the store (written here or synced), at this arrival position.
+        case observation(arrival: Int64, ObservationItem)
         /// Sent every few seconds so dead connections are noticed and closed.
         case heartbeat
     }
@@ -177,7 +179,7 @@ enum LiveEvents {
                         try await writer.write(ByteBuffer(string: "event: reset\ndata: \n\n"))
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
-                    case .log:
+                    case .log, .observation:
                         continue
                     }
                 }

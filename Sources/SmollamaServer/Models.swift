@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SmollamaCore
 public import SmollamaStore
 
@@ -33,6 +33,11 @@ public struct DashboardEnvironment: Sendable {
     public var writer: @Sendable () async -> String? = { nil }
     /// Signed-in browsers (random session ids) and the login throttle.
     public var sessions = DashboardSessions()
+    /// The household's time zone (`node.timezone`): the compare chart's axis is drawn in it.
+    public var timeZone = TimeZone(identifier: "UTC") ?? .current
+    /// Recall and `ask` for the hub's memory explorer and ask page; nil where the mind is not
+    /// wired (the explorer then lists by filters only, and ask answers 503).
+    public var mind: HubMind?
 
     public init(node: NodeInfo, database: SmollamaDatabase, databasePath: String?, http: HTTPConfig,
                 publisher: LivePublisher = LivePublisher(),
@@ -177,9 +182,11 @@ struct DashboardQueries: Sendable {
 
     /// A sensor's chart from its rollups: this node's, or (`node` another one) what that node
     /// synced to the hub.
-    func series(sensor: SensorSummary, range: ChartRange, node: NodeSummary? = nil) async throws -> Series {
+    /// `resolution` overrides the range's own (the home page's sparklines are hourly over a day).
+    func series(sensor: SensorSummary, range: ChartRange, node: NodeSummary? = nil,
+                resolution: Rollup.Resolution? = nil) async throws -> Series {
         let to = environment.now()
-        let resolution = range.resolution
+        let resolution = resolution ?? range.resolution
         let from = resolution.bucketStart(to - range.duration) + resolution.duration
         let rollups: [Rollup]
         if let node, !node.isThisNode {

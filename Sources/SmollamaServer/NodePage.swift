@@ -10,6 +10,8 @@ struct NodeView: Sendable {
     var range: ChartRange
     /// Nil for this node (it does not sync to itself).
     var sync: HubNodeSummary?
+    /// How far the hub has rolled up the node's synced readings; nil for this node.
+    var rollup: HubPageStore.RollupProgress?
     var observations: [LogEntry]
     var memories: [LogEntry]
 }
@@ -42,9 +44,14 @@ extension DashboardQueries {
     func nodeView(_ node: NodeSummary, range: ChartRange) async throws -> NodeView {
         let sensors = try await sensors(of: node)
         var charts: [(SensorSummary, Series)] = []
-        for sensor in sensors { charts.append((sensor, try await series(sensor: sensor, range: range, node: node))) }
+        // Bounded: a 30-day chart draws two-hour buckets rather than 720 hours.
+        for sensor in sensors {
+            charts.append((sensor, try await series(sensor: sensor, range: range, node: node).bounded(Chart.maxPoints)))
+        }
+        var rollup: HubPageStore.RollupProgress?
+        if !node.isThisNode, let id = NodeID(hex: node.id) { rollup = try await environment.database.hubPages.rollupProgress(node: id) }
         return NodeView(
-            summary: node, sensors: sensors, charts: charts, range: range, sync: try await syncState(of: node),
+            summary: node, sensors: sensors, charts: charts, range: range, sync: try await syncState(of: node), rollup: rollup,
             observations: try await entries(of: node, stream: .observations, limit: Self.nodePageEntries),
             memories: try await entries(of: node, stream: .memories, limit: Self.nodePageEntries))
     }
@@ -58,7 +65,7 @@ extension Pages {
             <p class="muted">node id \(summary.id)</p>
             \(nodeCards(summary, now: now))
             """
-        if let sync = view.sync { body += syncPanel(sync, now: now) }
+        if let sync = view.sync { body += syncPanel(sync, rollup: view.rollup, now: now) }
         body += "<h2>Sensors</h2><div class=\"ranges\">"
         for option in ChartRange.allCases {
             let current: HTML = option == view.range ? " aria-current=\"page\"" : .empty
@@ -74,26 +81,31 @@ extension Pages {
         }
         body += """
             <div class="grid split" style="margin-top:1rem"><section class="panel"><h2>Observations</h2>
-            \(timeline(view.observations, emptyText: "No observations from this node yet.", compact: true))</section>
+            \(timeline(view.observations, emptyText: "No observations from this node yet.", compact: true))
+            <p><a href="/thoughts?node=\(summary.id)">This node's observations as they arrive →</a></p></section>
             <section class="panel"><h2>Memories</h2>
-            \(timeline(view.memories, emptyText: "No memories from this node yet.", compact: true))</section></div>
+            \(timeline(view.memories, emptyText: "No memories from this node yet.", compact: true))
+            <p><a href="/memories?node=\(summary.id)">Explore this node's memories →</a></p></section></div>
             """
         return Layout.page(title: summary.name, node: node, tab: nil, body: body, signedIn: signedIn)
     }
 
     /// The hub's view of a node's sync: when it last synced, what it still holds back, the
     /// durable mark of every stream.
-    static func syncPanel(_ sync: HubNodeSummary, now: UTCMillis) -> HTML {
+    static func syncPanel(_ sync: HubNodeSummary, rollup: HubPageStore.RollupProgress?, now: UTCMillis) -> HTML {
         var marks = HTML.empty
         for stream in SyncStream.allCases {
             marks += "<tr><td>\(stream.rawValue)</td><td class=\"num\">\(Format.count(sync.marks[stream.rawValue] ?? 0))</td></tr>"
         }
+        let rolled = rollup.map { "Rolled up to reading \(Format.count($0.rolledUpTo)), newest hour \(Format.age($0.newestHour, now: now))" }
+            ?? "No readings rolled up yet."
         let revoked: HTML = sync.revokedAt == nil ? .empty : "<p class=\"bad\">Revoked: this node may no longer sync.</p>"
         return """
             <section class="panel" style="margin-bottom:1rem"><h2>Sync</h2>\(revoked)
             <p>Last sync \(Format.age(sync.lastSeen, now: now)) · clock \(sync.clockQuality ?? "unknown") ·
             backlog \(Format.count(sync.backlog)) · \(sync.collisions) \(sync.collisions == 1 ? "collision" : "collisions") ·
             incarnation \(sync.incarnation)</p>
+            <p class="muted">\(rolled)</p>
             <div class="scroll"><table><thead><tr><th>Stream</th><th>Held up to</th></tr></thead><tbody>\(marks)</tbody></table></div></section>
             """
     }

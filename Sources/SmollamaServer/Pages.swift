@@ -146,22 +146,6 @@ enum Pages {
                            signedIn: signedIn)
     }
 
-    static func thoughts(node: NodeInfo, signedIn: Bool) -> HTML {
-        let body: HTML = """
-            <h1>Thought stream</h1><section class="panel" data-thoughts>
-            <p class="muted">When the node's language model writes an observation, its tokens appear here as they are generated.
-            No model is running on this node yet.</p><pre class="thoughts" aria-live="polite"></pre></section>
-            """
-        return Layout.page(title: "Thoughts", node: node, tab: .thoughts, body: body, signedIn: signedIn)
-    }
-
-    static func memories(node: NodeInfo, count: Int, signedIn: Bool) -> HTML {
-        let body: HTML = """
-            <h1>Memories</h1><p class="empty">\(count == 0 ? "No memories yet. Patterns the node learns over weeks (with validity, confidence and the observations behind them) will be listed and searchable here." : "\(count) memories stored.")</p>
-            """
-        return Layout.page(title: "Memories", node: node, tab: .memories, body: body, signedIn: signedIn)
-    }
-
     static func login(node: NodeInfo, failed: Bool) -> HTML {
         let message: HTML = failed ? "<p class=\"bad\">That token is not right.</p>" : .empty
         let body: HTML = """

@@ -68,7 +68,9 @@ import Testing
         let registered = Set(router.routes.map(\.description))
         // Every surface is there, and the public lists name real routes only.
         for route in ["GET /", "GET /api/v1/status", "GET /metrics", "POST /mem0/memories", "GET /mem0/v1/ping",
-                      "POST /sync/v1/push", "GET /healthz", "POST /logout"] {
+                      "POST /sync/v1/push", "GET /healthz", "POST /logout", "GET /compare", "GET /memories", "GET /thoughts",
+                      "GET /ask", "POST /ask", "GET /api/v1/home", "GET /api/v1/compare", "GET /api/v1/memories/explore",
+                      "GET /api/v1/thoughts", "GET /api/v1/live/observations", "POST /api/v1/ask"] {
             #expect(registered.contains(route), "\(route) is registered")
         }
         #expect(publicRoutes.subtracting(registered).isEmpty, "stale public routes: \(publicRoutes.subtracting(registered))")

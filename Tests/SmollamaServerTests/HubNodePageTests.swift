@@ -14,8 +14,8 @@ import Testing
 
     /// The server fixture as a hub, with one enrolled node whose name, sensor key, observation and
     /// memory are hostile; its readings (a day, one a minute) arrive through the hub's push path.
-    static func hub() async throws -> (fixture: ServerFixture, node: NodeID) {
-        let fixture = try await ServerFixture(nodeName: "hub", role: "llama")
+    static func hub(http: HTTPConfig = HTTPConfig()) async throws -> (fixture: ServerFixture, node: NodeID) {
+        let fixture = try await ServerFixture(http: http, nodeName: "hub", role: "llama")
         let hub = fixture.store.database
         let node = NodeID.random()
         let now = ServerFixture.now
