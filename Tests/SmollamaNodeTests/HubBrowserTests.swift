@@ -15,7 +15,8 @@ import Testing
 /// loopback port, as the daemon composes them) with a node that synced two days of a simulated
 /// house, its observations and memories; headless Chromium driven by
 /// `scripts/hub_browser_check.py` loads every hub page, searches the memories, asks, and watches
-/// Thoughts while the node syncs a new observation. Screenshots go to `docs/hub-*.png` (README).
+/// Thoughts while the node syncs a new observation. Screenshots go to `artifacts/hub/`, or with
+/// `SMOLLAMA_UPDATE_SCREENSHOTS=1` to `docs/hub-*.png` (README's).
 @Suite(.serialized) struct HubBrowserTests {
     static let hostileHub = #"hub <img src=x onerror="console.error('xss')"> '"#
     static let hostileNode = #"garage <img src=x onerror="console.error('xss')">"#
@@ -76,7 +77,9 @@ import Testing
                 clockSource: TestClockSource(wall: now.rawValue), transport: transport, logger: .quiet)
             _ = try await client.syncOnce()
 
-            let docs = BrowserTests.root.appendingPathComponent("docs").path
+            // README's screenshots are refreshed only on request; other runs leave the tree clean.
+            let docs = BrowserTests.root.appendingPathComponent(
+                ProcessInfo.processInfo.environment["SMOLLAMA_UPDATE_SCREENSHOTS"] == "1" ? "docs" : "artifacts/hub").path
             let helper = Process()
             helper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             helper.arguments = ["python3", BrowserTests.root.appendingPathComponent("scripts/hub_browser_check.py").path,
