@@ -5,6 +5,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import SmollamaCore
+import SmollamaLLM
+import SmollamaMind
 import SmollamaSensors
 import SmollamaServer
 import SmollamaStore
@@ -12,7 +14,9 @@ import SmollamaStore
 /// A hub holding `nodes` nodes × `days` of 1-minute readings of the simulated house's 13 sensors:
 /// the time to store and roll up their pushes (as sync does, 20 000 readings a transaction), the
 /// rollup catch-up of everything at once (a hub from before v8), and p50/p95 of the hub's API
-/// reads (`/api/v1/nodes`, `/api/v1/nodes/ID/series`).
+/// reads (`/api/v1/nodes`, `/api/v1/nodes/ID/series`) and pages (home, node detail, compare), and
+/// the memory explorer's search over `memories` memories (words + meaning: a hashed bag-of-words
+/// embedding stands in for the model, so the vector path runs as it does on a hub).
 struct HubBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub", abstract: "A hub with N nodes × D days of readings: push + fold time, rollup catch-up, API p50/p95.")
@@ -21,6 +25,7 @@ struct HubBench: AsyncParsableCommand {
     @Option(help: "Days of readings per node.") var days = 30
     @Option(help: "Seconds between readings of a sensor.") var step = 60
     @Option(help: "Requests per API path.") var requests = 100
+    @Option(help: "Memories across the nodes, for the explorer's search.") var memories = 10_000
     @Flag(help: "Print the result as JSON.") var json = false
 
     struct Result: Codable {
@@ -89,14 +94,30 @@ struct HubBench: AsyncParsableCommand {
         let catchUp = ContinuousClock.now - began
         guard folded == readings else { throw BenchError("the catch-up folded \(folded) of \(readings) readings") }
 
-        let environment = DashboardEnvironment(
+        try await seedMemories(database, nodes: ids, now: now)
+        let embedder = HashedEmbedder()
+        let recall = Recall(
+            database: database, embedder: embedder, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() },
+            now: { now })
+        var environment = DashboardEnvironment(
             node: NodeInfo(id: NodeID.random(), name: "hub", role: "llama"), database: database, databasePath: path,
             http: HTTPConfig(port: 0), now: { now })
+        environment.mind = HubMind(
+            search: { text, filter, topK in
+                var query = RecallQuery(text: text, topK: topK)
+                query.filter = filter
+                return try await recall.search(query).map { HubMind.Hit(id: $0.id, kind: $0.kind.rawValue, score: $0.score) }
+            },
+            ask: { _ in throw BenchError("ask is not benchmarked here") })
         let app = try buildApplication(environment: environment, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         let node = ids[ids.count / 2].hex
         let paths = ["/api/v1/nodes"] + ["24h", "7d", "30d"].map {
             "/api/v1/nodes/\(node)/series?sensor=living_room.temperature&range=\($0)"
-        }
+        } + [
+            "/", "/api/v1/home", "/nodes/\(node)", "/compare?quantity=temperature",
+            "/api/v1/compare?quantity=temperature", "/memories?q=kitchen+warm+evening",
+            "/api/v1/memories/explore?q=kitchen+warm+evening",
+        ]
         @Sendable func shown(_ path: String) -> String { path.replacingOccurrences(of: node, with: "ID") }
         let requests = requests
         let timings = try await app.test(.router) { client in
@@ -128,9 +149,60 @@ struct HubBench: AsyncParsableCommand {
         print(String(format: "catch-up     %7.1f s  (%.0f k readings/s)", result.catchUpSeconds,
                      Double(readings) / result.catchUpSeconds / 1000))
         for timing in timings {
-            print(timing.path.padding(toLength: 72, withPad: " ", startingAt: 0)
+            let path = timing.path.replacingOccurrences(of: "?sensor=living_room.temperature&range=", with: " ")
+            print(String(path.prefix(44)).padding(toLength: 44, withPad: " ", startingAt: 0)
                   + String(format: " p50 %7.2f ms  p95 %7.2f ms", timing.p50Milliseconds, timing.p95Milliseconds))
         }
+    }
+
+    static let vocabulary = [
+        "kitchen", "hallway", "study", "bedroom", "garden", "warm", "cold", "humid", "dry", "morning", "evening",
+        "night", "weekday", "weekend", "usually", "occupied", "empty", "door", "window", "light",
+    ]
+
+    /// `memories` memories, written by the nodes in turn, with their embeddings (as the embedding
+    /// service would store them).
+    func seedMemories(_ database: SmollamaDatabase, nodes: [NodeID], now: UTCMillis) async throws {
+        var random = SplitMix64(state: 7)
+        for index in 0..<memories {
+            let text = (0..<6).map { _ in Self.vocabulary[Int.random(in: 0..<Self.vocabulary.count, using: &random)] }
+                .joined(separator: " ")
+            let created = now - .seconds(Int64(memories - index) * 60)
+            let record = MemoryRecord(
+                id: "bench-memory-\(index)", kind: "routine", subjects: ["s\(index % 13)"], text: text, confidence: 0.8,
+                importance: Double(index % 10) / 10, validFrom: created, createdAt: created, source: .reflection)
+            try await database.knowledge.record(
+                record, origin: nodes[index % nodes.count],
+                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: created.rawValue, counter: 0), bootID: "bench",
+                                  monotonicNanoseconds: 0, quality: .synced))
+        }
+        let embedder = HashedEmbedder()
+        while true {
+            let pending = try await database.recall.pendingEmbeddings(model: embedder.model, limit: 2000)
+            guard !pending.isEmpty else { break }
+            let vectors = try await embedder.embed(pending.map(\.text)).vectors
+            try await database.recall.storeEmbeddings(
+                zip(pending, vectors).map { ($0.item, $0.text, $1) }, model: embedder.model)
+        }
+    }
+}
+
+/// A stand-in for the embedding model: each word a fixed pseudo-random direction, a text the
+/// normalised sum of its words' (texts sharing words are near, as with a real model).
+struct HashedEmbedder: Embedder {
+    let model = "bench-hashed-384"
+    func dimension() async throws -> Int { 384 }
+    func embed(_ texts: [String]) async throws -> EmbeddingResult {
+        let vectors = texts.map { text -> [Float] in
+            var sum = [Float](repeating: 0, count: 384)
+            for word in text.lowercased().split(whereSeparator: { !$0.isLetter }) {
+                var random = SplitMix64(state: word.utf8.reduce(1469598103934665603) { ($0 ^ UInt64($1)) &* 1099511628211 })
+                for index in 0..<384 { sum[index] += Float(random.gaussian()) }
+            }
+            let norm = max(1e-6, sum.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            return sum.map { $0 / norm }
+        }
+        return EmbeddingResult(model: model, vectors: vectors, dimension: 384)
     }
 }
 
