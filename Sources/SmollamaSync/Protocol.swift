@@ -246,9 +246,12 @@ public struct SyncHTTPRequest: Sendable, Hashable {
 public struct SyncHTTPResponse: Sendable, Hashable {
     public var status: Int
     public var body: [UInt8]
-    public init(status: Int, body: [UInt8]) {
+    /// Lower-cased names; the hub's reply signature travels here (`SyncProtocol.Header.replySignature`).
+    public var headers: [String: String]
+    public init(status: Int, body: [UInt8], headers: [String: String] = [:]) {
         self.status = status
         self.body = body
+        self.headers = headers
     }
 }
 

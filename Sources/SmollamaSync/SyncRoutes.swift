@@ -1,3 +1,4 @@
+import HTTPTypes
 public import Hummingbird
 import NIOCore
 import Synchronization
@@ -41,14 +42,15 @@ public struct SyncRoutes: Sendable {
                 SyncReply(value: try await hub.enroll(body: try await Self.read(request, upTo: SyncProtocol.maxPublicBodyBytes).body))
             }
         }
+        // Answers to signed requests are signed by the hub's key over the request's nonce.
         routes.post("handshake") { request, _ in
-            try await Self.signed(request, hub: hub, limit: limit) { SyncReply(value: try await hub.handshake($0)) }
+            try await Self.signed(request, hub: hub, limit: limit) { try hub.signedReply(try await hub.handshake($0), to: $0) }
         }
         routes.post("push") { request, _ in
-            try await Self.signed(request, hub: hub, limit: limit) { SyncReply(value: try await hub.push($0)) }
+            try await Self.signed(request, hub: hub, limit: limit) { try hub.signedReply(try await hub.push($0), to: $0) }
         }
         routes.post("pull") { request, _ in
-            try await Self.signed(request, hub: hub, limit: limit) { SyncReply(value: try await hub.pull($0)) }
+            try await Self.signed(request, hub: hub, limit: limit) { try hub.signedReply(try await hub.pull($0), to: $0) }
         }
         return routes
     }
@@ -59,9 +61,8 @@ public struct SyncRoutes: Sendable {
     }
 
     /// A signed route: headers checked, then a slot, then the body read and verified.
-    static func signed<Value: Encodable>(_ request: Request, hub: SyncHub, limit: SyncRequestLimit,
-                                         _ operation: (VerifiedSyncRequest) async throws -> SyncReply<Value>) async throws
-        -> SyncReply<Value>
+    static func signed(_ request: Request, hub: SyncHub, limit: SyncRequestLimit,
+                       _ operation: (VerifiedSyncRequest) async throws -> SyncHTTPResponse) async throws -> SyncHTTPResponse
     {
         _ = try await hub.checkSender(headers: headers(request))
         try checkLength(request, max: SyncProtocol.maxBodyBytes, required: true)
@@ -149,6 +150,17 @@ struct SyncReply<Value: Encodable>: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(bytes: try SyncJSON.encode(value))))
+    }
+}
+
+/// A signed answer (`SyncHub.signedReply`) as HTTP: its status, body and signature header.
+extension SyncHTTPResponse: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
