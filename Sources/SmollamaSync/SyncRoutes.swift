@@ -7,7 +7,8 @@ import Synchronization
 /// before the request's headers are checked: a signed route needs the protocol version, an
 /// enrolled and unrevoked node and a Content-Length of at most `SyncProtocol.maxBodyBytes`;
 /// `time` and `enroll` take at most `SyncProtocol.maxPublicBodyBytes`. Then the request takes one
-/// of `SyncRequestLimit`'s slots (or gets 503 + Retry-After) while its body is read and served.
+/// of `SyncRequestLimit`'s slots (or gets 503 + Retry-After) while its body is read (within
+/// `SyncProtocol.bodyDeadline`, else 408) and served.
 /// Signed routes reach their operation only through `SyncHub.verify`, whose
 /// `VerifiedSyncRequest` is what `handshake`, `push` and `pull` take, so a route cannot skip the
 /// signature check. `time` is public; `enroll` is authenticated by the one-time token in its body.
@@ -91,15 +92,33 @@ public struct SyncRoutes: Sendable {
         return headers
     }
 
-    /// The request as the hub checks it: path, lower-cased headers and at most `limit` bytes of body.
+    /// The request as the hub checks it: path, lower-cased headers and at most `limit` bytes of
+    /// body, which must arrive within `SyncProtocol.bodyDeadline` of its declared length (a slow
+    /// sender holds a slot only that long: 408, and the slot is free again).
     static func read(_ request: Request, upTo limit: Int) async throws -> SyncHTTPRequest {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch {
-            // The only way collecting fails short of a dropped connection: more than the limit.
-            throw limit == SyncProtocol.maxBodyBytes ? SyncRefusal.tooLarge : SyncRefusal.publicTooLarge
+        let declared = request.headers[.contentLength].flatMap { Int($0) } ?? limit
+        let deadline = SyncProtocol.bodyDeadline(bytes: min(declared, limit))
+        let buffer: ByteBuffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var request = request
+                do {
+                    return try await request.collectBody(upTo: limit)
+                } catch {
+                    // The only way collecting fails short of a dropped connection: more than the limit.
+                    throw limit == SyncProtocol.maxBodyBytes ? SyncRefusal.tooLarge : SyncRefusal.publicTooLarge
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            guard let first else {
+                throw SyncRefusal(408, "body_timeout",
+                                  "the body did not arrive within \(deadline) of its \(declared)-byte Content-Length; send it at once (or smaller batches on a slow link)")
+            }
+            return first
         }
         return SyncHTTPRequest(path: request.uri.path, headers: headers(request), body: Array(buffer: buffer))
     }
