@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Config layering (file → SMOLLAMA_* env → --set) in SmollamaNode; no optional traits.
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
+        // Property-based fuzzing of the wire and config decoders (SmollamaFuzzTests only).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -273,11 +275,13 @@ let package = Package(
                 "SmollamaSync",
                 "SmollamaProcess",
                 "CMosquitto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -389,6 +393,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Seeded property-based fuzzing of the sync push decoder, the MQTT payload parser, the mem0
+        // request decoder and the config loader (SMOLLAMA_FUZZ_SCALE multiplies the inputs).
+        .testTarget(
+            name: "SmollamaFuzzTests",
+            dependencies: [
+                "SmollamaSync", "SmollamaStore", "SmollamaCore", "SmollamaMQTT", "SmollamaMem0", "SmollamaLLM", "SmollamaNode",
+                "SmollamaTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

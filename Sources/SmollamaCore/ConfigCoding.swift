@@ -50,32 +50,48 @@ public struct ConfigDuration: Hashable, Sendable, Codable, CustomStringConvertib
     public var duration: Duration { .milliseconds(milliseconds) }
     public static func < (lhs: ConfigDuration, rhs: ConfigDuration) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
+    /// The longest duration a setting takes (about 1000 years): beyond it a number is refused
+    /// instead of trapping on its way to `Int64` (the config fuzzing found `interval: 1e19s`).
+    public static let maxMilliseconds: Int64 = 1000 * 366 * 86_400_000
+
+    /// `amount × scale` milliseconds when that is a duration a setting can take.
+    static func milliseconds(_ amount: Double, scale: Double) -> Int64? {
+        let value = (amount * scale).rounded()
+        guard amount >= 0, value.isFinite, value <= Double(maxMilliseconds) else { return nil }
+        return Int64(value)
+    }
+
     public init?(parsing text: String) {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         let trimmed = text.trimmingCharacters(in: " ")
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)
             // "5ms" also ends in "s": only accept when the rest is a number.
-            if let value = Double(number), value >= 0, value.isFinite {
-                self.milliseconds = Int64((value * Double(scale)).rounded())
+            if let value = Double(number) {
+                guard let milliseconds = Self.milliseconds(value, scale: scale) else { return nil }
+                self.milliseconds = milliseconds
                 return
             }
         }
-        guard let seconds = Double(trimmed), seconds >= 0, seconds.isFinite else { return nil }
-        self.milliseconds = Int64((seconds * 1000).rounded())
+        guard let seconds = Double(trimmed), let milliseconds = Self.milliseconds(seconds, scale: 1000) else { return nil }
+        self.milliseconds = milliseconds
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let seconds = try? container.decode(Double.self), seconds >= 0, seconds.isFinite {
-            milliseconds = Int64((seconds * 1000).rounded())
+        if let seconds = try? container.decode(Double.self) {
+            guard let milliseconds = Self.milliseconds(seconds, scale: 1000) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\(seconds) is not a duration from 0 to 1000 years; write e.g. 500ms, 10s, 5m, 1h or 7d")
+            }
+            self.milliseconds = milliseconds
             return
         }
         let text = try container.decode(String.self)
         guard let parsed = ConfigDuration(parsing: text) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
-                debugDescription: "'\(text)' is not a duration; write e.g. 500ms, 10s, 5m, 1h or 7d")
+                debugDescription: "'\(text)' is not a duration from 0 to 1000 years; write e.g. 500ms, 10s, 5m, 1h or 7d")
         }
         self = parsed
     }

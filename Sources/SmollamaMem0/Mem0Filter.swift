@@ -21,8 +21,35 @@ public indirect enum Mem0Filter: Sendable, Hashable {
 
     public static let matchAll = Mem0Filter.all([])
 
+    /// A filter is evaluated for every memory in scope, so its size is capped: at most this many
+    /// conditions, `AND`/`OR`/`NOT` nested at most `maxDepth` deep, `in`/`nin` lists of at most
+    /// `maxListValues`, and a query-string filter of at most `maxQueryBytes`.
+    public static let maxConditions = 64
+    public static let maxDepth = 8
+    public static let maxListValues = 256
+    public static let maxQueryBytes = 8 << 10
+
     /// Parses a filter object; throws `Mem0Error.badRequest` naming what is wrong.
     public static func parse(_ value: JSONValue, path: String = "filters") throws(Mem0Error) -> Mem0Filter {
+        let filter = try parse(value, path: path, depth: 0)
+        guard filter.conditionCount <= maxConditions else {
+            throw .badRequest("\(path) holds \(filter.conditionCount) conditions; at most \(maxConditions) are allowed")
+        }
+        return filter
+    }
+
+    /// Conditions in the whole tree.
+    var conditionCount: Int {
+        switch self {
+        case .all(let parts), .any(let parts), .none(let parts): parts.reduce(0) { $0 + $1.conditionCount }
+        case .condition: 1
+        }
+    }
+
+    private static func parse(_ value: JSONValue, path: String, depth: Int) throws(Mem0Error) -> Mem0Filter {
+        guard depth <= maxDepth else {
+            throw .badRequest("\(path) nests AND/OR/NOT more than \(maxDepth) deep")
+        }
         guard let object = value.objectValue else {
             throw .badRequest("\(path) must be an object such as {\"user_id\": \"alice\"}, not \(value.typeName)")
         }
@@ -36,7 +63,7 @@ public indirect enum Mem0Filter: Sendable, Hashable {
                 }
                 var children: [Mem0Filter] = []
                 for (index, child) in list.enumerated() {
-                    children.append(try parse(child, path: "\(path).\(key)[\(index)]"))
+                    children.append(try parse(child, path: "\(path).\(key)[\(index)]", depth: depth + 1))
                 }
                 parts.append(key == "AND" ? .all(children) : key == "OR" ? .any(children) : .none(children))
             default:
@@ -62,7 +89,10 @@ public indirect enum Mem0Filter: Sendable, Hashable {
                 }
                 switch op {
                 case .in, .nin:
-                    guard operand.arrayValue != nil else { throw .badRequest("\(path).\(name) must be an array") }
+                    guard let list = operand.arrayValue else { throw .badRequest("\(path).\(name) must be an array") }
+                    guard list.count <= maxListValues else {
+                        throw .badRequest("\(path).\(name) lists \(list.count) values; at most \(maxListValues) are allowed")
+                    }
                 case .gt, .gte, .lt, .lte:
                     guard operand.doubleValue != nil || operand.stringValue != nil else {
                         throw .badRequest("\(path).\(name) must be a number or a string, not \(operand.typeName)")

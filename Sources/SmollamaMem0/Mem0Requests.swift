@@ -119,11 +119,17 @@ public struct Mem0ListRequest: Decodable, Sendable, Hashable {
     public var scope: Mem0Scope
     public var filters: Mem0Filter
     public var limit: Int
+    /// From 1 (`page`, with `page_size` or `top_k` the page's size), as mem0's paginated `get_all`.
+    public var page: Int
     public var showExpired: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case filters, topK = "top_k", page, pageSize = "page_size", showExpired = "show_expired", fields, version
     }
+
+    /// Largest `page`: pages beyond the scan limit hold nothing anyway.
+    static let maxPage = 100_000
+    static let pageRule = "page must be a whole number from 1 to \(maxPage)"
 
     public init(from decoder: any Decoder) throws {
         let fields = try decoder.mem0Fields(CodingKeys.self)
@@ -133,6 +139,8 @@ public struct Mem0ListRequest: Decodable, Sendable, Hashable {
         let range = "top_k must be a whole number from 1 to 10000"
         limit = try fields.mem0(Int.self, .topK, else: range) ?? fields.mem0(Int.self, .pageSize, else: range) ?? 100
         guard (1...10_000).contains(limit) else { throw Mem0Error.badRequest(range) }
+        page = try fields.mem0(Int.self, .page, else: Self.pageRule) ?? 1
+        guard (1...Self.maxPage).contains(page) else { throw Mem0Error.badRequest(Self.pageRule) }
         showExpired = try fields.mem0(Bool.self, .showExpired, else: "show_expired must be true or false") ?? false
     }
 

@@ -39,6 +39,9 @@ public struct Mem0API: Sendable {
             let query = request.uri.queryParameters
             var filters = Mem0Filter.matchAll
             if let text = query.get("filters"), !text.isEmpty {
+                guard text.utf8.count <= Mem0Filter.maxQueryBytes else {
+                    throw Mem0Error.badRequest("filters is longer than \(Mem0Filter.maxQueryBytes) bytes; send it in the body of POST /v3/memories")
+                }
                 do {
                     filters = try JSONDecoder().decode(Mem0Filter.self, from: Data(text.utf8))
                 } catch let error as Mem0Error {
@@ -47,10 +50,12 @@ public struct Mem0API: Sendable {
                     throw Mem0Error.badRequest("filters must be URL-encoded JSON, e.g. filters=%7B%22kind%22%3A%22fact%22%7D")
                 }
             }
-            let topK = try Self.intParameter(query.get("top_k") ?? query.get("limit"), name: "top_k") ?? 100
+            let topK = try Self.intParameter(query.get("top_k") ?? query.get("limit") ?? query.get("page_size"), name: "top_k")
+                ?? 100
+            let page = try Self.page(query.get("page")) ?? 1
             let showExpired = query.get("show_expired").map { $0 == "true" || $0 == "1" } ?? false
             return Mem0Reply(try await memory.list(scope: try Mem0Scope.query { query.get($0) }, filters: filters,
-                                                   limit: topK, showExpired: showExpired))
+                                                   limit: topK, page: page, showExpired: showExpired))
         }
         api.delete("/memories") { request, _ in
             try Mem0KeyMiddleware.requireAdmin(request: request, adminKey: adminKey, call: "DELETE /memories")
@@ -71,9 +76,13 @@ public struct Mem0API: Sendable {
             Mem0Reply(try await memory.add(try await Self.decode(Mem0AddRequest.self, request, limit: limit)))
         }
         api.post("/v3/memories") { request, _ in
+            // mem0's client sends `page` and `page_size` in the query, the rest in the body.
+            let query = request.uri.queryParameters
             let list = try await Self.decode(Mem0ListRequest.self, request, limit: limit)
-            return Mem0Reply(try await memory.list(scope: list.scope, filters: list.filters, limit: list.limit,
-                                                   showExpired: list.showExpired))
+            return Mem0Reply(try await memory.list(
+                scope: list.scope, filters: list.filters,
+                limit: try Self.intParameter(query.get("page_size"), name: "page_size") ?? list.limit,
+                page: try Self.page(query.get("page")) ?? list.page, showExpired: list.showExpired))
         }
         api.post("/v3/memories/search") { request, _ in
             Mem0Reply(try await memory.search(try await Self.decode(Mem0SearchRequest.self, request, limit: limit)))
@@ -103,6 +112,14 @@ public struct Mem0API: Sendable {
         guard let text else { return nil }
         guard let value = Int(text), (1...10_000).contains(value) else {
             throw Mem0Error.badRequest("\(name) must be a whole number from 1 to 10000")
+        }
+        return value
+    }
+
+    static func page(_ text: String?) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), (1...Mem0ListRequest.maxPage).contains(value) else {
+            throw Mem0Error.badRequest(Mem0ListRequest.pageRule)
         }
         return value
     }

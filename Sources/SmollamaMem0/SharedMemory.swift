@@ -69,6 +69,8 @@ public struct SharedMemory: Sendable {
     static let jsonKeysKey = "mem0.json_keys"
     /// How many memories a listing or filter pass considers at most.
     static let scanLimit = 100_000
+    /// Memories read at a time while a listing's metadata filters run over its scope.
+    static let scanChunk = 500
 
     public init(database: SmollamaDatabase, node: NodeID, clock: NodeClock, directory: any NodeDirectory,
                 extractor: (any FactExtracting)? = nil, searcher: (any MemorySearching)? = nil) {
@@ -138,21 +140,54 @@ public struct SharedMemory: Sendable {
         return Mem0AddReply(results: results)
     }
 
-    /// `GET /memories`: the current memories in scope that pass the filters, newest first.
-    public func list(scope: Mem0Scope, filters: Mem0Filter, limit: Int, showExpired: Bool) async throws -> Mem0Items {
+    /// `GET /memories`: the current memories in scope that pass the filters, newest first, page
+    /// `page` (from 1) of `limit` each. The scope is selected in SQL; the metadata filters (capped
+    /// in size, `Mem0Filter.maxConditions`) run over the scoped memories only.
+    public func list(scope: Mem0Scope, filters: Mem0Filter, limit: Int, page: Int = 1, showExpired: Bool) async throws
+        -> Mem0Items
+    {
         guard !scope.isEmpty else {
             throw Mem0Error.badRequest(
                 "At least one identifier (user_id, agent_id, run_id) is required; use agent_id=* for every node")
         }
+        let selection = await storeScope(scope, visibleAt: showExpired ? nil : await clock.now())
+        let skip = (page - 1) * limit
+        if filters == .matchAll {
+            var results: [Mem0Item] = []
+            for stored in try await database.knowledge.memories(in: selection, offset: skip, limit: limit) {
+                results.append(await item(stored))
+            }
+            return Mem0Items(results: results)
+        }
         var results: [Mem0Item] = []
-        for stored in try await visibleMemories(includingExpired: showExpired) {
-            let item = await item(stored)
-            let document = item.document
-            guard scope.filter.matches(document), filters.matches(document) else { continue }
-            results.append(item)
-            if results.count >= limit { break }
+        var passed = 0
+        var offset = 0
+        while results.count < limit && offset < Self.scanLimit {
+            let chunk = try await database.knowledge.memories(in: selection, offset: offset, limit: Self.scanChunk)
+            for stored in chunk where results.count < limit {
+                let item = await item(stored)
+                guard filters.matches(item.document) else { continue }
+                passed += 1
+                if passed > skip { results.append(item) }
+            }
+            guard chunk.count == Self.scanChunk else { break }
+            offset += chunk.count
         }
         return Mem0Items(results: results)
+    }
+
+    /// The scope as the store selects it: `*` is "present", an agent name also matches the
+    /// memories without `agent_id` whose first origin has that name.
+    func storeScope(_ scope: Mem0Scope, visibleAt: UTCMillis?) async -> MemoryScope {
+        func match(_ value: String?) -> MemoryScope.Match { value.map { $0 == "*" ? .present : .equals($0) } ?? .any }
+        var origins: [NodeID] = []
+        if let agent = scope.agentID, agent != "*" {
+            for node in await directory.nodes(matching: agent) where await directory.name(of: node) == agent {
+                origins.append(node)
+            }
+        }
+        return MemoryScope(user: match(scope.userID), agent: match(scope.agentID), agentOrigins: origins,
+                           run: match(scope.runID), visibleAt: visibleAt)
     }
 
     /// `GET /memories/{id}`.
@@ -185,7 +220,8 @@ public struct SharedMemory: Sendable {
         guard !scope.isEmpty else {
             throw Mem0Error.badRequest("At least one identifier (user_id, agent_id, run_id) is required.")
         }
-        for stored in try await visibleMemories() where scope.filter.matches(await item(stored).document) {
+        let selection = await storeScope(scope, visibleAt: await clock.now())
+        for stored in try await database.knowledge.memories(in: selection, offset: 0, limit: Self.scanLimit) {
             try await close(stored)
         }
         return Mem0MessageReply(message: "Memories deleted successfully!")
@@ -193,7 +229,8 @@ public struct SharedMemory: Sendable {
 
     /// `POST /reset` (admin): tombstones every current memory. Nothing is erased: history stays.
     public func reset() async throws -> Mem0MessageReply {
-        for stored in try await visibleMemories() {
+        let everything = MemoryScope(visibleAt: await clock.now())
+        for stored in try await database.knowledge.memories(in: everything, offset: 0, limit: Self.scanLimit) {
             try await close(stored)
         }
         return Mem0MessageReply(message: "All memories reset")
@@ -257,13 +294,6 @@ public struct SharedMemory: Sendable {
     /// What mem0 shows: believed (not deleted) and still valid now (a `valid_to` ahead is fine).
     static func isVisible(_ record: MemoryRecord, now: UTCMillis) -> Bool {
         record.expiredAt == nil && (record.validTo.map { $0 > now } ?? true)
-    }
-
-    /// Every memory mem0 would show (or, with `expired`, every memory at all), newest first.
-    private func visibleMemories(includingExpired expired: Bool = false) async throws -> [StoredMemory] {
-        let now = await clock.now()
-        return try await database.knowledge.memories(currentOnly: false, limit: Self.scanLimit)
-            .filter { expired || Self.isVisible($0.record, now: now) }
     }
 
     private func close(_ stored: StoredMemory) async throws {

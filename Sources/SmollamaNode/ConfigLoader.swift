@@ -63,6 +63,8 @@ public enum ConfigLoader {
 
     /// Sets the file's tree's settings from `--set` flags, else `SMOLLAMA_*` variables.
     static func layer(environment: [String: String], overrides: [String], over file: Node) throws -> Node {
+        // Nothing to lay over the file (tests, tools): skip building a reader for every setting.
+        guard !environment.isEmpty || !overrides.isEmpty else { return file }
         let settings = try Settings.fromDefaults()
         // A provider only answers for the keys it is asked: refuse variables naming no setting here.
         for variable in environment.keys.sorted() { try settings.checkVariable(variable) }

@@ -75,9 +75,13 @@ public struct SyncWiring: Sendable {
         guard hubURL.hasPrefix("http://") || hubURL.hasPrefix("https://") else {
             throw SyncCommandError.badURL(hubURL)
         }
+        // The token names the hub's key (its fingerprint): refused before anything is sent when
+        // it names none, and checked against the key the hub answers with.
+        let printed = EnrollmentToken(token)
+        guard printed.hubFingerprint != nil else { throw SyncCommandError.token(.noFingerprint) }
         let key = try SyncKey(file: runtime.paths.keyFile)
         // Signed, so re-enrolling with the key the hub already holds needs no token minted for this id.
-        let request = try EnrollRequest.signed(token: token, node: runtime.identity.nodeID, name: runtime.config.node.name,
+        let request = try EnrollRequest.signed(token: printed.secret, node: runtime.identity.nodeID, name: runtime.config.node.name,
                                                key: key, incarnation: runtime.identity.incarnation)
         let transport = HTTPSyncTransport(baseURL: hubURL, timeout: .seconds(20))
         let body = try JSONEncoder().encode(request)
@@ -97,6 +101,11 @@ public struct SyncWiring: Sendable {
             answer = try JSONDecoder().decode(EnrollResponse.self, from: Data(response.body))
         } catch {
             throw SyncCommandError.refused("the answer is not a smollama hub's (\(error))")
+        }
+        do {
+            try printed.check(hubPublicKey: answer.hubPublicKey)
+        } catch {
+            throw SyncCommandError.token(error)
         }
         var url = hubURL
         while url.hasSuffix("/") { url.removeLast() }
@@ -149,6 +158,8 @@ public enum SyncCommandError: Error, CustomStringConvertible, Equatable {
     case badURL(String)
     case unreachable(String, String)
     case refused(String)
+    /// The token names no hub key, or the server's key is not the one it names.
+    case token(EnrollmentTokenError)
     case notAHub(role: String)
 
     public var description: String {
@@ -161,6 +172,8 @@ public enum SyncCommandError: Error, CustomStringConvertible, Equatable {
             "cannot reach the hub at \(url) (\(reason)); check that `smollama run` is running there and the URL and port are right"
         case .refused(let reason):
             "the hub refused: \(reason)"
+        case .token(let error):
+            "\(error)"
         case .notAHub(let role):
             "this node's role is \(role); hub commands run on the hub (node.role: llama)"
         }

@@ -40,6 +40,8 @@ public struct HTTPSyncTransport: SyncTransport {
         let seconds = timeout.components.seconds
         let response = try await client.execute(http, timeout: .seconds(seconds))
         let body = try await response.body.collect(upTo: 64 << 20)
-        return SyncHTTPResponse(status: Int(response.status.code), body: Array(buffer: body))
+        var headers: [String: String] = [:]
+        for header in response.headers { headers[header.name.lowercased()] = header.value }
+        return SyncHTTPResponse(status: Int(response.status.code), body: Array(buffer: body), headers: headers)
     }
 }

@@ -20,17 +20,21 @@ public struct InProcessSyncTransport: SyncTransport {
                request.body.count > SyncProtocol.maxPublicBodyBytes {
                 throw SyncRefusal.publicTooLarge
             }
-            let body: [UInt8]
             switch request.path {
-            case SyncProtocol.Path.time: body = try SyncJSON.encode(try hub.time())
-            case SyncProtocol.Path.enroll: body = try SyncJSON.encode(try await hub.enroll(body: request.body))
-            case SyncProtocol.Path.handshake: body = try SyncJSON.encode(try await hub.handshake(try await hub.verify(request)))
-            case SyncProtocol.Path.push: body = try SyncJSON.encode(try await hub.push(try await hub.verify(request)))
-            case SyncProtocol.Path.pull: body = try SyncJSON.encode(try await hub.pull(try await hub.verify(request)))
+            case SyncProtocol.Path.time: return SyncHTTPResponse(status: 200, body: try SyncJSON.encode(try hub.time()))
+            case SyncProtocol.Path.enroll: return SyncHTTPResponse(status: 200, body: try SyncJSON.encode(try await hub.enroll(body: request.body)))
+            case SyncProtocol.Path.handshake:
+                let verified = try await hub.verify(request)
+                return try hub.signedReply(try await hub.handshake(verified), to: verified)
+            case SyncProtocol.Path.push:
+                let verified = try await hub.verify(request)
+                return try hub.signedReply(try await hub.push(verified), to: verified)
+            case SyncProtocol.Path.pull:
+                let verified = try await hub.verify(request)
+                return try hub.signedReply(try await hub.pull(verified), to: verified)
             default:
                 throw SyncRefusal(404, "not_found", "no sync endpoint \(request.path); the hub serves \(SyncProtocol.Path.all.joined(separator: ", "))")
             }
-            return SyncHTTPResponse(status: 200, body: body)
         } catch {
             let refusal = hub.refusal(for: error, path: request.path)
             return SyncHTTPResponse(status: refusal.status.code, body: refusal.body)

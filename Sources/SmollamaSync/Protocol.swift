@@ -17,6 +17,10 @@ public enum SyncProtocol {
     /// Sync requests the hub serves at once (`SyncRequestLimit`); more get 503 with Retry-After.
     /// Each may hold a body of `maxBodyBytes` and its inflated `maxInflatedBytes`.
     public static let maxConcurrentRequests = 4
+    /// How long a request's body may take to arrive once it holds a slot: 10 s plus 1 s per
+    /// 128 KiB declared (a 1 Mbit/s floor; 8 MB: 74 s). A slower sender is answered 408 and its
+    /// slot freed, so senders that trickle cannot hold every slot for long (the load bench).
+    public static func bodyDeadline(bytes: Int) -> Duration { .seconds(10 + max(0, bytes) / (128 << 10)) }
     /// Seconds a refused request is told to wait (`Retry-After`).
     public static let retryAfterSeconds = 2
     /// A signed request's timestamp must be this close to the hub's clock.
@@ -249,9 +253,12 @@ public struct SyncHTTPRequest: Sendable, Hashable {
 public struct SyncHTTPResponse: Sendable, Hashable {
     public var status: Int
     public var body: [UInt8]
-    public init(status: Int, body: [UInt8]) {
+    /// Lower-cased names; the hub's reply signature travels here (`SyncProtocol.Header.replySignature`).
+    public var headers: [String: String]
+    public init(status: Int, body: [UInt8], headers: [String: String] = [:]) {
         self.status = status
         self.body = body
+        self.headers = headers
     }
 }
 

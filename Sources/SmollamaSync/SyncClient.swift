@@ -41,6 +41,10 @@ public enum SyncClientError: Error, CustomStringConvertible, Hashable {
     case badResponse(path: String, detail: String)
     case hubIdentity(expected: NodeID, got: NodeID)
     case badHubSignature
+    /// A 200 answer without the hub's reply signature (an older hub, or not the hub at all).
+    case unsignedReply(path: String)
+    /// A 200 answer whose signature is not the enrolled hub's over this request.
+    case badReplySignature(path: String)
     /// A fault injected by a test (crash points).
     case injected(String)
 
@@ -51,6 +55,10 @@ public enum SyncClientError: Error, CustomStringConvertible, Hashable {
         case .hubIdentity(let expected, let got):
             "the hub answered as node \(got), but this node enrolled with \(expected); check sync.hub or enroll again"
         case .badHubSignature: "the hub's time is not signed by the enrolled hub key; check sync.hub or enroll again"
+        case .unsignedReply(let path):
+            "the answer to \(path) is not signed; the server is an older hub (upgrade it) or not the enrolled hub (check sync.hub); nothing was applied"
+        case .badReplySignature(let path):
+            "the answer to \(path) is not signed by the enrolled hub's key; check sync.hub (another server may be answering for the hub) or enroll again; nothing was applied"
         case .injected(let point): "injected fault at \(point)"
         }
     }
@@ -172,6 +180,7 @@ public actor SyncClient {
             report.bytesSent += Int64(request.body.count)
             let response = try await transport.send(request)
             if response.status == 200 {
+                try Self.checkReply(response, to: request, hubPublicKey: hub.hubPublicKey)
                 do {
                     return try SyncJSON.decode(Response.self, response.body)
                 } catch {
@@ -255,10 +264,13 @@ public actor SyncClient {
             try await database.nodeSync.recordAnchor(origin: node, bootID: clockSource.bootID, monotonicNanoseconds: monotonic,
                                             hubTime: handshake.hubTime, now: handshake.hubTime)
             var marks: [SyncStream: StreamMark] = [:]
+            let held = Dictionary(states.map { ($0.stream, $0.localMax) }, uniquingKeysWith: max)
             for mark in handshake.marks {
                 marks[mark.stream] = mark
-                // The hub's durable state is the truth, also when it went back (restored hub).
-                try await database.nodeSync.setHubAcknowledgement(stream: mark.stream, seq: mark.mark, now: bookkeepingNow)
+                // The hub's durable state is the truth, also when it went back (restored hub); it
+                // acknowledges no more than this node holds (retention trusts the acknowledgement).
+                try await database.nodeSync.setHubAcknowledgement(stream: mark.stream, seq: min(mark.mark, held[mark.stream] ?? 0),
+                                                                  now: bookkeepingNow)
                 // The hub holds more than this store (a power cut lost acknowledged commits, or an
                 // older copy was restored): new items must not reuse the numbers it holds.
                 if try await database.nodeSync.moveCounters(pastHubMark: mark.mark, origin: node, stream: mark.stream) {
@@ -338,7 +350,9 @@ public actor SyncClient {
                 throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
                                                   detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
             }
-            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: response.mark, now: bookkeepingNow)
+            // Acknowledged: no more than this batch reached (the hub may hold more from before).
+            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: min(response.mark, batch.request.toSeq),
+                                                              now: bookkeepingNow)
             sent += Int64(batch.request.toSeq - max(batch.request.fromSeq - 1, mark))
             mark = response.mark
             progress?(SyncProgress(stream: stream, sent: sent, remaining: max(0, localMax - mark), bytes: report.bytesSent))
@@ -367,6 +381,7 @@ public actor SyncClient {
                             limit: configuration.pullPageSize),
                 as: PullResponse.self, report: &report)
             try faults.check("after-pull")
+            try Self.checkPulled(page.events, node: node, asked: configuration.pullStreams)
             let applied = try await database.nodeSync.applyPulled(page.events)
             pulled += applied.inserted
             if applied.collisions > 0 {

@@ -84,16 +84,17 @@ public struct SyncHub: Sendable {
         return TimeResponse(version: SyncProtocol.version, hubNode: hubNode, hubTime: time, signature: signature.hexString)
     }
 
-    /// Creates a one-time enrollment token (only its hash is stored). A token minted `for` a node
-    /// id starts with that id (`<id>-<random>`; the hash covers both): it enrolls only that id,
-    /// also when the id is enrolled already (a new key) or revoked.
+    /// Creates a one-time enrollment token (only its secret's hash is stored), printed as
+    /// `<secret>@<fingerprint of this hub's key>` (`EnrollmentToken`). A token minted `for` a node
+    /// id has the secret `<id>-<random>` (the hash covers both): it enrolls only that id, also
+    /// when the id is enrolled already (a new key) or revoked.
     public func createToken(lifetime: Duration = .seconds(3600), for node: NodeID? = nil) async throws -> String {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<20).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
-        let token = node.map { "\($0.hex)-\(random)" } ?? random
+        let secret = node.map { "\($0.hex)-\(random)" } ?? random
         let created = now()
-        try await database.hubSync.createToken(hash: Self.tokenHash(token), createdAt: created, expiresAt: created + lifetime)
-        return token
+        try await database.hubSync.createToken(hash: Self.tokenHash(secret), createdAt: created, expiresAt: created + lifetime)
+        return EnrollmentToken(secret: secret, hubFingerprint: keyFingerprint).description
     }
 
     static func tokenHash(_ token: String) -> String { [UInt8](SHA256.hash(data: Array(token.utf8))).hexString }
@@ -105,7 +106,12 @@ public struct SyncHub: Sendable {
         guard request.node != hubNode else {
             throw SyncRefusal.forbidden("hub_node", "node \(request.node) is this hub's own id; a node cannot enroll with it (was the hub's data directory copied? give the node its own identity with `smollama init` in a fresh home)")
         }
-        let mintedFor = request.token.split(separator: "-", maxSplits: 1).first.flatMap { $0.count == 32 ? NodeID(hex: String($0)) : nil }
+        // Nodes send the secret alone; a whole printed token is taken too, if it names this hub.
+        let token = EnrollmentToken(request.token)
+        if let fingerprint = token.hubFingerprint, fingerprint != keyFingerprint {
+            throw SyncRefusal.forbidden("token_other_hub", "this token was made by another hub (key fingerprint \(fingerprint), this hub's is \(keyFingerprint)); enroll with the hub that printed it, or create one here with `smollama hub token`")
+        }
+        let mintedFor = token.secret.split(separator: "-", maxSplits: 1).first.flatMap { $0.count == 32 ? NodeID(hex: String($0)) : nil }
         if let mintedFor, mintedFor != request.node {
             throw SyncRefusal.forbidden("token_for_other_node", "this token was created for node \(mintedFor), not \(request.node); create one for this node with `smollama hub token`")
         }
@@ -116,7 +122,7 @@ public struct SyncHub: Sendable {
         } ?? false
         let name = String(request.name.prefix(64))
         let time = now()
-        let hash = Self.tokenHash(request.token)
+        let hash = Self.tokenHash(token.secret)
         do {
             try await database.hubSync.enroll(tokenHash: hash, node: request.node, name: name, publicKey: publicKey,
                                               incarnation: request.incarnation, now: time,
@@ -148,7 +154,8 @@ public struct SyncHub: Sendable {
     /// inflated body.
     public func verify(_ request: SyncHTTPRequest) async throws -> VerifiedSyncRequest {
         let (node, body) = try await authenticate(request)
-        return VerifiedSyncRequest(node: node, body: body)
+        return VerifiedSyncRequest(node: node, body: body, path: request.path,
+                                   nonce: request.headers[SyncProtocol.Header.nonce] ?? "")
     }
 
     /// What is checked before a signed request's body is read (a stranger's body is never
@@ -263,6 +270,9 @@ public struct SyncHub: Sendable {
 public struct VerifiedSyncRequest: Sendable {
     public let node: NodeID
     let body: [UInt8]
+    /// What the hub's signed reply covers (`SyncHub.signedReply`).
+    let path: String
+    let nonce: String
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try SyncJSON.decodeChecked(type, body) }
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 public import Hummingbird
 import NIOCore
 import Synchronization
@@ -6,7 +7,8 @@ import Synchronization
 /// before the request's headers are checked: a signed route needs the protocol version, an
 /// enrolled and unrevoked node and a Content-Length of at most `SyncProtocol.maxBodyBytes`;
 /// `time` and `enroll` take at most `SyncProtocol.maxPublicBodyBytes`. Then the request takes one
-/// of `SyncRequestLimit`'s slots (or gets 503 + Retry-After) while its body is read and served.
+/// of `SyncRequestLimit`'s slots (or gets 503 + Retry-After) while its body is read (within
+/// `SyncProtocol.bodyDeadline`, else 408) and served.
 /// Signed routes reach their operation only through `SyncHub.verify`, whose
 /// `VerifiedSyncRequest` is what `handshake`, `push` and `pull` take, so a route cannot skip the
 /// signature check. `time` is public; `enroll` is authenticated by the one-time token in its body.
@@ -41,14 +43,15 @@ public struct SyncRoutes: Sendable {
                 SyncReply(value: try await hub.enroll(body: try await Self.read(request, upTo: SyncProtocol.maxPublicBodyBytes).body))
             }
         }
+        // Answers to signed requests are signed by the hub's key over the request's nonce.
         routes.post("handshake") { request, _ in
-            try await Self.signed(request, hub: hub, limit: limit) { SyncReply(value: try await hub.handshake($0)) }
+            try await Self.signed(request, hub: hub, limit: limit) { try hub.signedReply(try await hub.handshake($0), to: $0) }
         }
         routes.post("push") { request, _ in
-            try await Self.signed(request, hub: hub, limit: limit) { SyncReply(value: try await hub.push($0)) }
+            try await Self.signed(request, hub: hub, limit: limit) { try hub.signedReply(try await hub.push($0), to: $0) }
         }
         routes.post("pull") { request, _ in
-            try await Self.signed(request, hub: hub, limit: limit) { SyncReply(value: try await hub.pull($0)) }
+            try await Self.signed(request, hub: hub, limit: limit) { try hub.signedReply(try await hub.pull($0), to: $0) }
         }
         return routes
     }
@@ -59,9 +62,8 @@ public struct SyncRoutes: Sendable {
     }
 
     /// A signed route: headers checked, then a slot, then the body read and verified.
-    static func signed<Value: Encodable>(_ request: Request, hub: SyncHub, limit: SyncRequestLimit,
-                                         _ operation: (VerifiedSyncRequest) async throws -> SyncReply<Value>) async throws
-        -> SyncReply<Value>
+    static func signed(_ request: Request, hub: SyncHub, limit: SyncRequestLimit,
+                       _ operation: (VerifiedSyncRequest) async throws -> SyncHTTPResponse) async throws -> SyncHTTPResponse
     {
         _ = try await hub.checkSender(headers: headers(request))
         try checkLength(request, max: SyncProtocol.maxBodyBytes, required: true)
@@ -90,15 +92,33 @@ public struct SyncRoutes: Sendable {
         return headers
     }
 
-    /// The request as the hub checks it: path, lower-cased headers and at most `limit` bytes of body.
+    /// The request as the hub checks it: path, lower-cased headers and at most `limit` bytes of
+    /// body, which must arrive within `SyncProtocol.bodyDeadline` of its declared length (a slow
+    /// sender holds a slot only that long: 408, and the slot is free again).
     static func read(_ request: Request, upTo limit: Int) async throws -> SyncHTTPRequest {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch {
-            // The only way collecting fails short of a dropped connection: more than the limit.
-            throw limit == SyncProtocol.maxBodyBytes ? SyncRefusal.tooLarge : SyncRefusal.publicTooLarge
+        let declared = request.headers[.contentLength].flatMap { Int($0) } ?? limit
+        let deadline = SyncProtocol.bodyDeadline(bytes: min(declared, limit))
+        let buffer: ByteBuffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var request = request
+                do {
+                    return try await request.collectBody(upTo: limit)
+                } catch {
+                    // The only way collecting fails short of a dropped connection: more than the limit.
+                    throw limit == SyncProtocol.maxBodyBytes ? SyncRefusal.tooLarge : SyncRefusal.publicTooLarge
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            guard let first else {
+                throw SyncRefusal(408, "body_timeout",
+                                  "the body did not arrive within \(deadline) of its \(declared)-byte Content-Length; send it at once (or smaller batches on a slow link)")
+            }
+            return first
         }
         return SyncHTTPRequest(path: request.uri.path, headers: headers(request), body: Array(buffer: buffer))
     }
@@ -149,6 +169,17 @@ struct SyncReply<Value: Encodable>: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(bytes: try SyncJSON.encode(value))))
+    }
+}
+
+/// A signed answer (`SyncHub.signedReply`) as HTTP: its status, body and signature header.
+extension SyncHTTPResponse: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

@@ -93,7 +93,7 @@ struct RecallCommand: AsyncParsableCommand {
             if json { return print(try MindTools.json(output)) }
             if output.hits.isEmpty { print("Nothing found.") }
             for hit in output.hits {
-                var line = String(format: "%.3f  ", hit.score) + "\(hit.type.prefix(3)) \(hit.id.prefix(8))  \(hit.text)"
+                var line = String(format: "%.3f  ", hit.score) + "\(hit.type.prefix(3)) \(hit.id.prefix(8))  \(Terminal.inert(hit.text))"
                 if hit.validTo != nil || hit.expiredAt != nil { line += "  [no longer holds]" }
                 print(line)
             }
@@ -247,7 +247,9 @@ struct AskCommand: AsyncParsableCommand {
                 timeZone: runtime.config.node.timeZone, logger: logger)
             let answer = try await asker.ask(question)
             if json { return print(try MindTools.json(answer)) }
-            print(answer.answer)
+            // The answer may quote other nodes' memories: shown inert like every such text.
+            print(answer.answer.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { Terminal.inert(String($0)) }.joined(separator: "\n"))
             if !answer.citations.isEmpty {
                 print("\nsources: " + answer.citations.map { String($0.prefix(8)) }.joined(separator: ", "))
             }

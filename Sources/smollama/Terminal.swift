@@ -34,9 +34,10 @@ enum Terminal {
         }))
     }
 
-    /// Lays out rows in columns; the last column takes what is left and is cut with "…".
+    /// Lays out rows in columns; the last column takes what is left and is cut with "…". Cells
+    /// are made inert: they often hold other nodes' text (names, memories).
     static func table(_ header: [String], _ rows: [[String]], width: Int = Terminal.width) -> String {
-        let all = [header] + rows
+        let all = [header] + rows.map { $0.map(inert) }
         var widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         let fixed = widths.dropLast().reduce(0, +) + 2 * (widths.count - 1)
         widths[widths.count - 1] = max(8, min(widths[widths.count - 1], width - fixed))
@@ -88,7 +89,7 @@ enum Terminal {
     static func wrap(_ text: String, head: String) -> String {
         var lines: [String] = []
         var line = head
-        for word in text.split(separator: " ") {
+        for word in inert(text).split(separator: " ") {
             if line.count + word.count + 1 > width, line.count > head.count {
                 lines.append(line)
                 line = String(repeating: " ", count: head.count)

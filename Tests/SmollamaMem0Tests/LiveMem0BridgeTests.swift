@@ -224,6 +224,12 @@ struct LiveMem0BridgeTests {
             #expect(result["get"]?["user_id"] == "alice")
             #expect(result["get"]?["metadata"]?["category"] == "things")
             #expect(result["all"]?["results"]?.arrayValue?.count == 1)
+            // Pages of one that never overlap (the clock stands still here: ties go by id); past
+            // the end, nothing; another user's scope is empty.
+            let pages = ["page1", "page2", "page3"].map { result[$0]?["results"]?.arrayValue?.compactMap { $0["memory"]?.stringValue } ?? ["?"] }
+            #expect(pages.map(\.count) == [1, 1, 0], "\(pages)")
+            #expect(Set(pages.joined()) == ["Alice waters the plants on Sunday", "Alice keeps the bike in the garage"], "\(pages)")
+            #expect(result["other_user"]?["results"]?.arrayValue?.isEmpty == true)
             #expect(result["search"]?["results"]?.arrayValue?.first?["memory"] == "Alice keeps the bike in the garage")
             #expect(result["update"]?["message"] == "Memory updated successfully!")
             #expect(result["history"]?.arrayValue?.map { $0["event"] } == ["ADD", "UPDATE"])

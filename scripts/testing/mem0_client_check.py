@@ -15,6 +15,13 @@ out["add"] = client.add([{"role": "user", "content": "Alice keeps the bike in th
 memory_id = out["add"]["results"][0]["id"]
 out["get"] = client.get(memory_id)
 out["all"] = client.get_all(filters={"user_id": "alice"})
+# A second memory, then mem0's pagination (page and page_size travel in the query string).
+second = client.add([{"role": "user", "content": "Alice waters the plants on Sunday"}], user_id="alice", infer=False)
+out["page1"] = client.get_all(filters={"user_id": "alice"}, page=1, page_size=1)
+out["page2"] = client.get_all(filters={"user_id": "alice"}, page=2, page_size=1)
+out["page3"] = client.get_all(filters={"user_id": "alice"}, page=3, page_size=1)
+out["other_user"] = client.get_all(filters={"user_id": "bob"})
+client.delete(second["results"][0]["id"])
 out["search"] = client.search("bike garage", filters={"user_id": "alice"})
 out["update"] = client.update(memory_id, text="Alice keeps the bike in the shed")
 out["history"] = client.history(memory_id)
