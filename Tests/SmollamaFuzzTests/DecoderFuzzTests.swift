@@ -146,8 +146,8 @@ import Testing
     /// error naming the key.
     @Test func configLoader() async throws {
         let corpus: [[UInt8]] = [
-            ConfigTemplate.render(name: "kitchen", role: .alpaca),
-            ConfigTemplate.render(name: "hub", role: .llama, mem0Keys: (api: "k-0123456789abcdef", admin: "a-0123456789abcdef")),
+            ConfigTemplate.render(name: "kitchen", role: .alpaca, sensors: .demo),
+            ConfigTemplate.render(name: "hub", role: .llama, sensors: .detected([]), mem0Keys: (api: "k-0123456789abcdef", admin: "a-0123456789abcdef")),
             "sensors:\n  drivers:\n    - driver: simulated_house\n      rooms: [kitchen, hall]\n    - driver: system\n      timeout: 5s\nstore:\n  batch_size: 10\n",
             "mqtt:\n  enabled: true\n  host: broker.local\n  sensors:\n    - topic: zigbee2mqtt/kitchen\n      path: temperature\n      id: kitchen.temp\n",
             "sync:\n  enabled: true\n  hub: \"http://hub.local:8080\"\n  interval: 30s\nlog:\n  level: debug\n",
