@@ -179,8 +179,8 @@ public struct DoctorReport: Codable, Sendable {
         let url = runtime.config.sync.hub.isEmpty ? info.url : runtime.config.sync.hub
         let hubTime: UTCMillis
         do {
-            hubTime = try await HubTimeProbe.hubTime(transport: HTTPSyncTransport(baseURL: url, timeout: timeout), hub: info)
-        } catch HubTimeProbe.Failure.notTheEnrolledHub {
+            hubTime = try await SyncClient.signedHubTime(transport: HTTPSyncTransport(baseURL: url, timeout: timeout), hub: info)
+        } catch SyncClientError.hubIdentity, SyncClientError.badHubSignature {
             return check(
                 "hub", .fail, "\(url) is not the hub this node enrolled with (\(info.hubName), \(info.hubNode))",
                 fix: "set sync.hub to that hub's URL, or enroll again with a token from the new hub")

@@ -35,13 +35,8 @@ enum Chart {
 
     static func band(_ series: Series) -> HTML {
         let values = series.points.flatMap { [$0.min, $0.max].compactMap { $0 } }
-        guard var low = values.min(), var high = values.max() else { return empty(series) }
-        if high - low < 1e-9 { low -= 1; high += 1 }
-        let pad = (high - low) * 0.08
-        low -= pad
-        high += pad
-        let plot = height - bottom
-        func y(_ value: Double) -> Double { 4 + (plot - 8) * (1 - (value - low) / (high - low)) }
+        guard let scale = ValueAxis(values) else { return empty(series) }
+        let y = scale.y
         let half = Double(series.resolutionMilliseconds) / 2
         func cx(_ point: Series.Point) -> Double { x(point.start + .milliseconds(Int64(half)), series) }
 
@@ -52,14 +47,7 @@ enum Chart {
             bandPath += "L" + run.reversed().map { "\(f(cx($0))),\(f(y($0.min ?? 0)))" }.joined(separator: "L") + "Z"
             meanPath += "M" + run.map { "\(f(cx($0))),\(f(y($0.mean ?? 0)))" }.joined(separator: "L")
         }
-        var grid = ""
-        for step in 0...2 {
-            let value = low + pad + (high - low - 2 * pad) * Double(step) / 2
-            let gy = f(y(value))
-            grid += "<line x1=\"\(f(left))\" x2=\"\(f(width))\" y1=\"\(gy)\" y2=\"\(gy)\"/>"
-            grid += "<text x=\"\(f(left - 4))\" y=\"\(gy)\" text-anchor=\"end\" dominant-baseline=\"middle\">"
-                + HTML.escape(Format.value(value, unit: series.unit, compact: true)) + "</text>"
-        }
+        let grid = scale.grid(unit: series.unit)
         return HTML(trusted: open(series) + "<g class=\"grid\">\(grid)</g>" + timeAxis(series)
             + "<path class=\"band\" d=\"\(bandPath)\"/><path class=\"mean\" d=\"\(meanPath)\"/></svg>")
     }
@@ -190,5 +178,39 @@ enum Format {
             out.append(digit)
         }
         return (value < 0 ? "-" : "") + out
+    }
+}
+
+/// A chart's value axis over `values`: 8 % padding each side, a flat series widened to ±1; three
+/// labelled grid lines over the values' own range.
+struct ValueAxis {
+    let low: Double
+    let high: Double
+    let pad: Double
+
+    init?(_ values: [Double]) {
+        guard var low = values.min(), var high = values.max() else { return nil }
+        if high - low < 1e-9 { low -= 1; high += 1 }
+        pad = (high - low) * 0.08
+        self.low = low - pad
+        self.high = high + pad
+    }
+
+    /// The SVG y of `value` in the plot area (above the time axis).
+    func y(_ value: Double) -> Double {
+        4 + (Chart.height - Chart.bottom - 8) * (1 - (value - low) / (high - low))
+    }
+
+    /// Grid lines and their labels at the lowest, middle and highest value.
+    func grid(unit: String) -> String {
+        var grid = ""
+        for step in 0...2 {
+            let value = low + pad + (high - low - 2 * pad) * Double(step) / 2
+            let gy = Chart.f(y(value))
+            grid += "<line x1=\"\(Chart.f(Chart.left))\" x2=\"\(Chart.f(Chart.width))\" y1=\"\(gy)\" y2=\"\(gy)\"/>"
+            grid += "<text x=\"\(Chart.f(Chart.left - 4))\" y=\"\(gy)\" text-anchor=\"end\" dominant-baseline=\"middle\">"
+                + HTML.escape(Format.value(value, unit: unit, compact: true)) + "</text>"
+        }
+        return grid
     }
 }

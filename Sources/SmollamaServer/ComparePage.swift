@@ -109,13 +109,8 @@ extension Chart {
     static func lines(_ all: [Series], timeZone: TimeZone) -> HTML {
         guard let first = all.first else { return .empty }
         let values = all.flatMap { $0.points.compactMap(\.mean) }.filter(\.isFinite)
-        guard var low = values.min(), var high = values.max() else { return empty(first) }
-        if high - low < 1e-9 { low -= 1; high += 1 }
-        let pad = (high - low) * 0.08
-        low -= pad
-        high += pad
-        let plot = height - bottom
-        func y(_ value: Double) -> Double { 4 + (plot - 8) * (1 - (value - low) / (high - low)) }
+        guard let scale = ValueAxis(values) else { return empty(first) }
+        let y = scale.y
         var paths = ""
         for (index, series) in all.enumerated() {
             let half = Double(series.resolutionMilliseconds) / 2
@@ -126,14 +121,7 @@ extension Chart {
             }
             paths += "<path class=\"line c\(index % palette)\" d=\"\(d)\"/>"
         }
-        var grid = ""
-        for step in 0...2 {
-            let value = low + pad + (high - low - 2 * pad) * Double(step) / 2
-            let gy = f(y(value))
-            grid += "<line x1=\"\(f(left))\" x2=\"\(f(width))\" y1=\"\(gy)\" y2=\"\(gy)\"/>"
-            grid += "<text x=\"\(f(left - 4))\" y=\"\(gy)\" text-anchor=\"end\" dominant-baseline=\"middle\">"
-                + HTML.escape(Format.value(value, unit: first.unit, compact: true)) + "</text>"
-        }
+        let grid = scale.grid(unit: first.unit)
         var axis = ""
         for step in 0...3 {
             let time = first.from + (first.to - first.from) * step / 3

@@ -205,6 +205,15 @@ public actor SyncClient {
 
     func refreshTime() async throws {
         let monotonicBefore = clockSource.monotonicNanoseconds()
+        let hubTime = try await Self.signedHubTime(transport: transport, hub: hub)
+        // The answer was made somewhere between sending and receiving: take the midpoint.
+        let monotonicAfter = clockSource.monotonicNanoseconds()
+        timeAnchor = (hubTime, monotonicBefore / 2 + monotonicAfter / 2)
+    }
+
+    /// `POST /sync/v1/time`: the hub's time, believed only when the enrolled hub signed it (the
+    /// clock anchor of every round, and `smollama doctor`'s hub check).
+    public static func signedHubTime(transport: some SyncTransport, hub: HubInfo) async throws -> UTCMillis {
         let response = try await transport.send(SyncHTTPRequest(path: SyncProtocol.Path.time, headers: [:], body: []))
         guard response.status == 200 else { throw SyncClientError.refused(Self.refusal(response, path: SyncProtocol.Path.time)) }
         let time: TimeResponse
@@ -221,9 +230,7 @@ public actor SyncClient {
               SyncSigning.verify(publicKey: publicKey, signature: signature,
                                  message: SyncSigning.timeMessage(hubNode: time.hubNode, hubTime: time.hubTime))
         else { throw SyncClientError.badHubSignature }
-        // The answer was made somewhere between sending and receiving: take the midpoint.
-        let monotonicAfter = clockSource.monotonicNanoseconds()
-        timeAnchor = (time.hubTime, monotonicBefore / 2 + monotonicAfter / 2)
+        return time.hubTime
     }
 
     // MARK: the round
