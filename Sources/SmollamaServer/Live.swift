@@ -118,18 +118,39 @@ enum LiveEvents {
     /// `event: log` messages. A reconnecting EventSource sends `Last-Event-ID` (an HLC): the
     /// entries it missed are replayed from the store first.
     static func log(request: Request, environment: DashboardEnvironment) async throws -> Response {
+        try await replayingStream(
+            request: request, environment: environment,
+            replay: { after in
+                try await LogEntry.after(HLCTimestamp(rawValue: after), in: environment.database, limit: 500)
+                    .map { ($0.hlc.rawValue, $0) }
+            },
+            live: { message in
+                guard case .log(let entry) = message else { return nil }
+                return (entry.hlc.rawValue, entry)
+            },
+            frame: { entry, _ in try frame(entry) })
+    }
+
+    /// A stream of one kind of message, each with an increasing position (`id:`). On first
+    /// connect the page passes `after` (the newest item it rendered), a reconnecting
+    /// EventSource `Last-Event-ID`: what the store holds after it is replayed first. It
+    /// subscribes before the replay query, so nothing written in between is lost (a failed query
+    /// gives the subscription back), and sends a live item only when it is newer than the last
+    /// one sent.
+    static func replayingStream<Item: Sendable>(
+        request: Request, environment: DashboardEnvironment,
+        replay: (_ after: Int64) async throws -> [(position: Int64, item: Item)],
+        live: @escaping @Sendable (LivePublisher.Message) -> (position: Int64, item: Item)?,
+        frame: @escaping @Sendable (Item, Int64) throws -> String
+    ) async throws -> Response {
         let publisher = environment.publisher
-        // On first connect the page passes `after` (the newest entry it rendered), so nothing
-        // written between rendering and connecting is missed.
         let lastID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
             ?? request.uri.queryParameters.get("after").flatMap { Int64($0) }
-        // Subscribed before the replay query, so nothing written in between is lost; a failed
-        // query gives the subscription back.
         guard let (id, stream) = await publisher.subscribe() else { throw busy }
-        var missed: [LogEntry] = []
+        var missed: [(position: Int64, item: Item)] = []
         if let lastID {
             do {
-                missed = try await LogEntry.after(HLCTimestamp(rawValue: lastID), in: environment.database, limit: 500)
+                missed = try await replay(lastID)
             } catch {
                 await publisher.unsubscribe(id)
                 throw error
@@ -140,19 +161,16 @@ enum LiveEvents {
             do {
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
                 var sent = lastID ?? 0
-                for entry in backlog {
-                    try await writer.write(ByteBuffer(string: try frame(entry)))
-                    sent = entry.hlc.rawValue
+                for (position, item) in backlog {
+                    try await writer.write(ByteBuffer(string: try frame(item, position)))
+                    sent = position
                 }
                 for await message in stream.cancelOnGracefulShutdown() {
-                    switch message {
-                    case .log(let entry) where entry.hlc.rawValue > sent:
-                        try await writer.write(ByteBuffer(string: try frame(entry)))
-                        sent = entry.hlc.rawValue
-                    case .heartbeat:
+                    if case .heartbeat = message {
                         try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
-                    default:
-                        continue
+                    } else if let (position, item) = live(message), position > sent {
+                        try await writer.write(ByteBuffer(string: try frame(item, position)))
+                        sent = position
                     }
                 }
             } catch {

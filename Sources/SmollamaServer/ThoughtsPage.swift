@@ -80,49 +80,19 @@ extension LiveEvents {
     /// `event: observation` messages, `id:` the arrival position; a reconnect (`Last-Event-ID`)
     /// or the page's `after` replays what arrived since from the store first.
     static func observations(request: Request, environment: DashboardEnvironment) async throws -> Response {
-        let publisher = environment.publisher
-        let lastID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
-            ?? request.uri.queryParameters.get("after").flatMap { Int64($0) }
-        guard let (id, stream) = await publisher.subscribe() else { throw busy }
-        var missed: [(Int64, ObservationItem)] = []
-        if let lastID {
-            do {
+        try await LiveEvents.replayingStream(
+            request: request, environment: environment,
+            replay: { after in
                 let names = try await DashboardQueries(environment: environment).nodeNames()
-                missed = try await environment.database.hubPages.arrivals(after: lastID, limit: 500).map {
+                return try await environment.database.hubPages.arrivals(after: after, limit: 500).map {
                     ($0.arrival, ObservationItem($0.observation, names: names))
                 }
-            } catch {
-                await publisher.unsubscribe(id)
-                throw error
-            }
-        }
-        let backlog = missed
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            do {
-                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
-                var sent = lastID ?? 0
-                for (arrival, item) in backlog {
-                    try await writer.write(ByteBuffer(string: try frame(item, arrival: arrival)))
-                    sent = arrival
-                }
-                for await message in stream.cancelOnGracefulShutdown() {
-                    switch message {
-                    case .observation(let arrival, let item) where arrival > sent:
-                        try await writer.write(ByteBuffer(string: try frame(item, arrival: arrival)))
-                        sent = arrival
-                    case .heartbeat:
-                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
-                    default:
-                        continue
-                    }
-                }
-            } catch {
-                await publisher.unsubscribe(id)
-                throw error
-            }
-            await publisher.unsubscribe(id)
-            try await writer.finish(nil)
-        })
+            },
+            live: { message in
+                guard case .observation(let arrival, let item) = message else { return nil }
+                return (arrival, item)
+            },
+            frame: { item, arrival in try frame(item, arrival: arrival) })
     }
 
     static func frame(_ item: ObservationItem, arrival: Int64) throws -> String {
