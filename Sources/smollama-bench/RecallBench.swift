@@ -21,6 +21,10 @@ struct RecallBench: AsyncParsableCommand {
     @Option(help: "Queries per configuration.") var queries = 200
     @Option(help: "Vector dimension.") var dimension = 384
     @Option(help: "sqlite-vec's vec0.so (default: $SMOLLAMA_VEC0 or setup's venv).") var vec0: String?
+    @Option(help: "Keep each seeded store in this folder and reuse it on the next run (seeding 100 k takes minutes).")
+    var keep: String?
+    @Flag(help: "Only the current paths (exact scan, in-memory, words), not the paths before issue 15.")
+    var quick = false
     @Flag(help: "Print the result as JSON.") var json = false
 
     struct Row: Codable {
@@ -89,37 +93,53 @@ struct RecallBench: AsyncParsableCommand {
         func near(_ center: [Float], spread: Float) -> [Float] {
             Self.normalized(center.map { $0 + spread * random.gaussian() })
         }
-        let path = FileManager.default.temporaryDirectory.path + "/smollama-recall-bench-\(UUID().uuidString).sqlite"
+        let path =
+            keep.map { "\($0)/recall-\(size)x\(dimension).sqlite" }
+            ?? FileManager.default.temporaryDirectory.path + "/smollama-recall-bench-\(UUID().uuidString).sqlite"
+        let reuse = keep != nil && FileManager.default.fileExists(atPath: path)
         defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            if keep == nil {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
         }
         let database = try SmollamaDatabase.open(path: path, vectorExtension: vec0)
-        let node = NodeID.random()
-        try await database.meta.claim(for: node, incarnation: 1)
         let start = Date()
         let t0: UTCMillis = 1_795_000_000_000
-        var vectors: [(item: Int64, text: String, vector: [Float])] = []
-        for index in 0..<size {
-            let text = (0..<6).map { _ in Self.words[Int.random(in: 0..<Self.words.count, using: &random)] }
-                .joined(separator: " ")
-            let record = MemoryRecord(
-                id: "m\(index)", kind: "routine", subjects: ["s\(index % 50)"], text: text,
-                confidence: 0.8, importance: Double(index % 10) / 10, validFrom: t0, createdAt: t0 + .milliseconds(index),
-                source: .reflection)
-            try await database.knowledge.record(
-                record, origin: node,
-                stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: t0.rawValue + Int64(index), counter: 0), bootID: "bench",
-                                  monotonicNanoseconds: 0, quality: .synced))
-            vectors.append((Int64(index + 1), text, near(centers[index % clusters], spread: 0.08)))
+        if !reuse {
+            let node = NodeID.random()
+            try await database.meta.claim(for: node, incarnation: 1)
+            var vectors: [(item: Int64, text: String, vector: [Float])] = []
+            for index in 0..<size {
+                let text = (0..<6).map { _ in Self.words[Int.random(in: 0..<Self.words.count, using: &random)] }
+                    .joined(separator: " ")
+                let record = MemoryRecord(
+                    id: "m\(index)", kind: "routine", subjects: ["s\(index % 50)"], text: text,
+                    confidence: 0.8, importance: Double(index % 10) / 10, validFrom: t0, createdAt: t0 + .milliseconds(index),
+                    source: .reflection)
+                try await database.knowledge.record(
+                    record, origin: node,
+                    stamp: ClockStamp(hlc: HLCTimestamp(milliseconds: t0.rawValue + Int64(index), counter: 0), bootID: "bench",
+                                      monotonicNanoseconds: 0, quality: .synced))
+                vectors.append((Int64(index + 1), text, near(centers[index % clusters], spread: 0.08)))
+            }
+            let pending = try await database.recall.pendingEmbeddings(model: "bench-384", limit: size)
+            var byItem: [Int64: [Float]] = [:]
+            for (offset, entry) in pending.enumerated() { byItem[entry.item] = vectors[offset].vector }
+            for chunk in stride(from: 0, to: pending.count, by: 2000) {
+                let slice = pending[chunk..<min(chunk + 2000, pending.count)]
+                try await database.recall.storeEmbeddings(slice.map { ($0.item, $0.text, byItem[$0.item] ?? []) }, model: "bench-384")
+            }
+        } else {
+            // A reused store was seeded from the same seed: draw the seeding's numbers again
+            // (without writing) so the queries below are the same as on the seeding run.
+            for index in 0..<size {
+                for _ in 0..<6 { _ = Int.random(in: 0..<Self.words.count, using: &random) }
+                _ = near(centers[index % clusters], spread: 0.08)
+            }
         }
-        let pending = try await database.recall.pendingEmbeddings(model: "bench-384", limit: size)
-        var byItem: [Int64: [Float]] = [:]
-        for (offset, entry) in pending.enumerated() { byItem[entry.item] = vectors[offset].vector }
-        for chunk in stride(from: 0, to: pending.count, by: 2000) {
-            let slice = pending[chunk..<min(chunk + 2000, pending.count)]
-            try await database.recall.storeEmbeddings(slice.map { ($0.item, $0.text, byItem[$0.item] ?? []) }, model: "bench-384")
-        }
-        FileHandle.standardError.write(Data(String(format: "seeded %d memories in %.0f s\n", size, Date().timeIntervalSince(start)).utf8))
+        FileHandle.standardError.write(Data(String(
+            format: "\(reuse ? "reused" : "seeded") %d memories in %.0f s\n", size,
+            Date().timeIntervalSince(start)).utf8))
 
         let queryVectors = (0..<queries).map { _ in near(centers[Int.random(in: 0..<clusters, using: &random)], spread: 0.1) }
         let embedder = TableEmbedder(vectors: queryVectors)
@@ -147,9 +167,10 @@ struct RecallBench: AsyncParsableCommand {
             return (times, tops)
         }
         // Before (as shipped until issue 15): BM25 over every word match; sqlite-vec's KNN.
-        let exactAll = try await run(.exact, allWordMatches: true)
-        let vec = try await run(.sqliteVec, allWordMatches: true)
-        let wordsAll = try await run(.off, allWordMatches: true)
+        let none: (times: [Double], tops: [[String]]) = ([], [])
+        let exactAll = quick ? none : try await run(.exact, allWordMatches: true)
+        let vec = quick ? none : try await run(.sqliteVec, allWordMatches: true)
+        let wordsAll = quick ? none : try await run(.off, allWordMatches: true)
         // Now: BM25 over the newest matches; the in-memory index (loaded by its first search).
         let rssBefore = Self.residentBytes()
         let footprint = try await database.recall.vectorIndexFootprint(model: embedder.model, dimension: dimension)
@@ -157,7 +178,7 @@ struct RecallBench: AsyncParsableCommand {
         let exact = try await run(.exact)
         let memory = try await run(.automatic)
         let words = try await run(.off)
-        let floatTimes = try floatKNN(path: path, vec0: vec0, queries: queryVectors)
+        let floatTimes = quick ? [] : try floatKNN(path: path, vec0: vec0, queries: queryVectors)
         FileHandle.standardError.write(Data(String(
             format: "%d memories: in-memory index %d vectors, %.1f MB by count, RSS +%.1f MB on loading\n", size,
             footprint.vectors, Double(footprint.bytes) / 1e6, Double(rssAfter - rssBefore) / 1e6).utf8))
@@ -181,16 +202,23 @@ struct RecallBench: AsyncParsableCommand {
                 memories: size, path: name, p50Ms: percentile(run.times, 0.5), p99Ms: percentile(run.times, 0.99),
                 top1AgreementWithExact: top1, recallAt10: at10)
         }
-        return [
-            row("before: exact, all words", exactAll, exactAll.tops),
-            row("before: sqlite-vec, all words", vec, exactAll.tops),
-            row("before: words only, all", wordsAll, exactAll.tops),
+        let current = [
             row("exact scan", exact, exact.tops),
             row("in-memory bits+int8+rerank", memory, exact.tops),
             row("words only", words, exact.tops),
-            row("exact scan vs before", exact, exactAll.tops),
-            Row(memories: size, path: "sqlite-vec float KNN only", p50Ms: percentile(floatTimes, 0.5),
-                p99Ms: percentile(floatTimes, 0.99), top1AgreementWithExact: .nan, recallAt10: .nan),
+        ]
+        let before =
+            quick
+            ? []
+            : [
+                row("before: exact, all words", exactAll, exactAll.tops),
+                row("before: sqlite-vec, all words", vec, exactAll.tops),
+                row("before: words only, all", wordsAll, exactAll.tops),
+                row("exact scan vs before", exact, exactAll.tops),
+                Row(memories: size, path: "sqlite-vec float KNN only", p50Ms: percentile(floatTimes, 0.5),
+                    p99Ms: percentile(floatTimes, 0.99), top1AgreementWithExact: .nan, recallAt10: .nan),
+            ]
+        return before + current + [
             Row(memories: size, path: "index MB (count) / RSS MB", p50Ms: Double(footprint.bytes) / 1e6,
                 p99Ms: Double(rssAfter - rssBefore) / 1e6, top1AgreementWithExact: .nan, recallAt10: .nan),
         ]
