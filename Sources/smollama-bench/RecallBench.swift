@@ -178,6 +178,7 @@ struct RecallBench: AsyncParsableCommand {
         let exact = try await run(.exact)
         let memory = try await run(.automatic)
         let words = try await run(.off)
+        let stages = try await stageTimes(database: database, texts: texts, vectors: queryVectors, model: embedder.model)
         let floatTimes = quick ? [] : try floatKNN(path: path, vec0: vec0, queries: queryVectors)
         FileHandle.standardError.write(Data(String(
             format: "%d memories: in-memory index %d vectors, %.1f MB by count, RSS +%.1f MB on loading\n", size,
@@ -218,10 +219,53 @@ struct RecallBench: AsyncParsableCommand {
                 Row(memories: size, path: "sqlite-vec float KNN only", p50Ms: percentile(floatTimes, 0.5),
                     p99Ms: percentile(floatTimes, 0.99), top1AgreementWithExact: .nan, recallAt10: .nan),
             ]
-        return before + current + [
+        let stageRows = stages.map { name, times in
+            Row(memories: size, path: "stage: " + name, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99),
+                top1AgreementWithExact: .nan, recallAt10: .nan)
+        }
+        return before + current + stageRows + [
             Row(memories: size, path: "index MB (count) / RSS MB", p50Ms: Double(footprint.bytes) / 1e6,
                 p99Ms: Double(rssAfter - rssBefore) / 1e6, top1AgreementWithExact: .nan, recallAt10: .nan),
         ]
+    }
+
+    /// Each store call of the in-memory path alone, as `Recall.search` makes them for a top 10
+    /// (a pool of 80 per signal, valid items only): where a query's time goes.
+    func stageTimes(database: SmollamaDatabase, texts: [String], vectors: [[Float]], model: String) async throws
+        -> [(String, [Double])]
+    {
+        let ranking = Recall.Ranking()
+        let filter = RecallFilter()
+        let pool = 80
+        var words: [Double] = []
+        var nearest: [Double] = []
+        var rows: [Double] = []
+        var records: [Double] = []
+        func timed<T>(_ into: inout [Double], _ body: () async throws -> T) async rethrows -> T {
+            let began = ContinuousClock.now
+            let result = try await body()
+            let elapsed = ContinuousClock.now - began
+            into.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            return result
+        }
+        for (text, vector) in zip(texts, vectors) {
+            let terms = text.split(separator: " ").map(String.init)
+            let wordHits = try await timed(&words) {
+                try await database.recall.textSearch(
+                    terms, filter: filter, limit: pool, newestMatches: ranking.wordMatchesRanked)
+            }
+            let vectorHits = try await timed(&nearest) {
+                try await database.recall.memoryVectorSearch(
+                    vector, model: model, filter: filter, limit: pool, prefilter: ranking.bitCandidates,
+                    rerank: pool * ranking.exactRerankPerHit)
+            }
+            let found = try await timed(&rows) {
+                try await database.recall.recallRows(Array(Set(wordHits.map(\.item) + vectorHits.map(\.item))))
+            }
+            let refs = found.values.sorted { $0.item < $1.item }.prefix(10).map(\.ref)
+            _ = try await timed(&records) { try await database.knowledge.records(observations: [], memories: refs) }
+        }
+        return [("words", words), ("vectors", nearest), ("rows", rows), ("records", records)]
     }
 
     /// The process's resident set size (Linux `/proc/self/statm`), 0 elsewhere.
