@@ -194,6 +194,7 @@ public struct Recall: Sendable {
         async let wordHits = database.recall.textSearch(
             Self.words(text), filter: filter, limit: pool, newestMatches: ranking.wordMatchesRanked)
         var vectorScores: [Int64: Double] = [:]
+        var rows: [Int64: RecallRow] = [:]
         var path = RecallResult.VectorPath.none
         var problem: String?
         if vectorSearch != .off, let embedder {
@@ -201,7 +202,10 @@ public struct Recall: Sendable {
                 let vector = try await embedder.embed([text]).vectors.first ?? []
                 let (hits, used) = try await vectorHits(vector, model: embedder.model, filter: filter, limit: pool)
                 path = used
-                for hit in hits { vectorScores[hit.item] = hit.score }
+                for hit in hits {
+                    vectorScores[hit.item] = hit.score
+                    rows[hit.item] = hit.row
+                }
                 if hits.isEmpty { problem = "nothing is embedded with \(embedder.model) yet" }
             } catch let error as CancellationError {
                 throw error
@@ -217,15 +221,13 @@ public struct Recall: Sendable {
         var textScores: [Int64: Double] = [:]
         for hit in try await wordHits {
             textScores[hit.item] = hit.score
+            rows[hit.item] = hit.row
         }
 
-        let candidates = Set(vectorScores.keys).union(textScores.keys)
-        let rows = try await database.recall.recallRows(Array(candidates))
         let nowMs = now()
         let hasVector = !vectorScores.isEmpty
         var ranked: [(row: RecallRow, score: Double, scores: RecallScores, signals: [RecallSignal])] = []
-        for item in candidates {
-            guard let row = rows[item] else { continue }
+        for (item, row) in rows {
             let vector = vectorScores[item]
             let words = textScores[item]
             let relevance =

@@ -171,10 +171,18 @@ public struct EmbeddingStatus: Sendable, Hashable, Codable {
     public var vectorExtension: String?
 }
 
-/// One scored candidate from an index.
+/// One scored candidate from an index, with the row ranking needs (read in the same
+/// transaction as the score, so recall makes no separate read for it).
 public struct IndexHit: Sendable, Hashable {
     public var item: Int64
     public var score: Double
+    public var row: RecallRow
+}
+
+/// An item and its score, before its row is read.
+struct ScoredItem: Sendable, Hashable {
+    var item: Int64
+    var score: Double
 }
 
 /// Loads sqlite-vec into connections (where its file is: `VectorExtensionFile` in SmollamaLLM).
@@ -338,9 +346,10 @@ extension RecallStore {
             while let row = try cursor.next() {
                 let item: Int64 = row[0]
                 let score = try row.withUnsafeData(atIndex: 1) { data in Self.dot(query, data) }
-                top.add(IndexHit(item: item, score: score))
+                top.add(ScoredItem(item: item, score: score))
             }
-            return top.sorted
+            let best = top.sorted
+            return Self.hits(best, rows: try Self.rows(db, best.map(\.item), filter: nil))
         }
     }
 
@@ -393,9 +402,10 @@ extension RecallStore {
                 arguments: [model, query.count, Self.jsonList(candidates)])
             while let row = try rows.next() {
                 let item: Int64 = row[0]
-                top.add(IndexHit(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
+                top.add(ScoredItem(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
             }
-            return top.sorted
+            let best = top.sorted
+            return Self.hits(best, rows: try Self.rows(db, best.map(\.item), filter: nil))
         }
     }
 
@@ -419,62 +429,59 @@ extension RecallStore {
                     db,
                     sql: "SELECT rowid FROM recall_fts WHERE recall_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
                     arguments: [match, max(0, newestMatches - 1)]) ?? 0
-            var rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts WHERE recall_fts MATCH ? AND rowid >= ?
+            func ranked(_ sql: String, _ arguments: StatementArguments) throws -> [ScoredItem] {
+                try Row.fetchAll(db, sql: sql, arguments: arguments).map { ScoredItem(item: $0["rowid"], score: $0["rank"]) }
+            }
+            var matches = try ranked(
+                """
+                SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts WHERE recall_fts MATCH ? AND rowid >= ?
+                ORDER BY rank LIMIT ?
+                """, [match, oldest, filter.isEmpty ? limit : limit * 4])
+            var rows = try Self.rows(db, matches.map(\.item), filter: filter)
+            if !filter.isEmpty, rows.count < limit, matches.count >= limit * 4 {
+                var all: StatementArguments = [match]
+                _ = all.append(contentsOf: arguments)
+                _ = all.append(contentsOf: [limit])
+                // `+rowid`: without the plus, SQLite drives the query from the filter's rows and
+                // runs the full-text match once per row (1.2 s per query at 10 k items, measured).
+                matches = try ranked(
+                    """
+                    SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts
+                    WHERE recall_fts MATCH ? AND +rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))
                     ORDER BY rank LIMIT ?
-                    """,
-                arguments: [match, oldest, filter.isEmpty ? limit : limit * 4])
-            if !filter.isEmpty, !rows.isEmpty {
-                let list = Self.jsonList(rows.map { $0["rowid"] as Int64 })
-                var kept: StatementArguments = [list, list]
-                _ = kept.append(contentsOf: arguments)
-                let survivors = Set(try Int64.fetchAll(
-                    db, sql: "SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL)",
-                    arguments: kept))
-                if survivors.count >= limit || rows.count < limit * 4 {
-                    rows = Array(rows.filter { survivors.contains($0["rowid"]) }.prefix(limit))
-                } else {
-                    var all: StatementArguments = [match]
-                    _ = all.append(contentsOf: arguments)
-                    _ = all.append(contentsOf: [limit])
-                    // `+rowid`: without the plus, SQLite drives the query from the filter's rows and
-                    // runs the full-text match once per row (1.2 s per query at 10 k items, measured).
-                    rows = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT rowid, bm25(recall_fts) AS rank FROM recall_fts
-                            WHERE recall_fts MATCH ? AND +rowid IN (SELECT item FROM recall_view WHERE \(whereSQL))
-                            ORDER BY rank LIMIT ?
-                            """, arguments: all)
-                }
+                    """, all)
+                rows = try Self.rows(db, matches.map(\.item), filter: nil)
             }
-            let best = rows.map { $0["rank"] as Double }.min() ?? -1
-            return rows.map { row in
-                let rank: Double = row["rank"]
-                return IndexHit(item: row["rowid"], score: best < 0 ? rank / best : 1)
-            }
+            let kept = Array(matches.filter { rows[$0.item] != nil }.prefix(limit))
+            // BM25 ranks are negative, best lowest: scaled so the best hit is 1.
+            let best = kept.map(\.score).min() ?? -1
+            return Self.hits(kept.map { ScoredItem(item: $0.item, score: best < 0 ? $0.score / best : 1) }, rows: rows)
         }
     }
 
-    /// What ranking needs of items: the view's row, by item.
-    public func recallRows(_ items: [Int64]) async throws -> [Int64: RecallRow] {
+    /// `recall_view`'s rows for `items` that pass `filter` (all of them when nil), by item.
+    static func rows(_ db: Database, _ items: [Int64], filter: RecallFilter?) throws -> [Int64: RecallRow] {
         guard !items.isEmpty else { return [:] }
-        return try await reader.read { db in
-            var result: [Int64: RecallRow] = [:]
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT item, kind, ref, importance, confidence, time FROM (\(Self.restrictedView))",
-                arguments: [Self.jsonList(items), Self.jsonList(items)])
-            for row in rows {
-                let item: Int64 = row["item"]
-                result[item] = RecallRow(
-                    item: item, kind: RecallItemKind(rawValue: row["kind"]) ?? .memory, ref: row["ref"],
-                    importance: row["importance"], confidence: row["confidence"], time: row["time"])
-            }
-            return result
+        let list = jsonList(items)
+        var arguments: StatementArguments = [list, list]
+        var sql = "SELECT item, kind, ref, importance, confidence, time FROM (\(restrictedView)) AS recall_view"
+        if let filter, !filter.isEmpty {
+            let (whereSQL, filterArguments) = filter.sql()
+            sql += " WHERE \(whereSQL)"
+            _ = arguments.append(contentsOf: filterArguments)
         }
+        var result: [Int64: RecallRow] = [:]
+        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+            let found = RecallRow(row)
+            result[found.item] = found
+        }
+        return result
+    }
+
+    /// `scored` in its order, with their rows; items without a row (filtered out, or deleted
+    /// since they were scored) are left out.
+    static func hits(_ scored: [ScoredItem], rows: [Int64: RecallRow]) -> [IndexHit] {
+        scored.compactMap { entry in rows[entry.item].map { IndexHit(item: entry.item, score: entry.score, row: $0) } }
     }
 
     /// The newest items passing `filter` (recall with no words).
@@ -490,11 +497,7 @@ extension RecallStore {
                     SELECT item, kind, ref, importance, confidence, time FROM recall_view WHERE \(whereSQL)
                     ORDER BY time DESC, item DESC LIMIT ?
                     """, arguments: all
-            ).map { row in
-                RecallRow(
-                    item: row["item"], kind: RecallItemKind(rawValue: row["kind"]) ?? .memory, ref: row["ref"],
-                    importance: row["importance"], confidence: row["confidence"], time: row["time"])
-            }
+            ).map(RecallRow.init)
         }
     }
 
@@ -548,17 +551,27 @@ public struct RecallRow: Sendable, Hashable {
     public var confidence: Double
     /// Creation (memories) or end of span (observations), node-clock time.
     public var time: UTCMillis
+
+    /// From a `recall_view` row selecting `item, kind, ref, importance, confidence, time`.
+    init(_ row: Row) {
+        item = row["item"]
+        kind = RecallItemKind(rawValue: row["kind"]) ?? .memory
+        ref = row["ref"]
+        importance = row["importance"]
+        confidence = row["confidence"]
+        time = row["time"]
+    }
 }
 
 /// Keeps the best `limit` hits seen.
 struct TopK {
     let limit: Int
-    private(set) var hits: [IndexHit] = []
+    private(set) var hits: [ScoredItem] = []
     private var worst = -Double.infinity
 
     init(_ limit: Int) { self.limit = max(1, limit) }
 
-    mutating func add(_ hit: IndexHit) {
+    mutating func add(_ hit: ScoredItem) {
         if hits.count < limit {
             hits.append(hit)
             if hits.count == limit { worst = hits.map(\.score).min() ?? -.infinity }
@@ -568,5 +581,5 @@ struct TopK {
         }
     }
 
-    var sorted: [IndexHit] { hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.item < $1.item) } }
+    var sorted: [ScoredItem] { hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.item < $1.item) } }
 }

@@ -68,8 +68,14 @@ actor RecallVectorIndex {
 
     /// True when the index holds `model` at `dimension` as of `generation`.
     func isCurrent(model: String, dimension: Int, generation: Int64) -> Bool {
-        guard let snapshot else { return false }
-        return snapshot.model == model && snapshot.dimension == dimension && snapshot.generation == generation
+        self.generation(model: model, dimension: dimension) == generation
+    }
+
+    /// The table generation the index holds `model` at `dimension` as of; nil when it holds
+    /// nothing or another model.
+    func generation(model: String, dimension: Int) -> Int64? {
+        guard let snapshot, snapshot.model == model, snapshot.dimension == dimension else { return nil }
+        return snapshot.generation
     }
 
     func replace(with loaded: Snapshot) {
@@ -114,9 +120,13 @@ actor RecallVectorIndex {
 
     /// The items nearest to `query`: the `prefilter` best by Hamming distance of the sign bits,
     /// re-scored with int8 dot products, the best `limit` of those. `among` restricts the search
-    /// to those items (a selective filter). Ties go to the lower item.
-    func nearest(_ query: [Float], prefilter: Int, limit: Int, among: Set<Int64>?) -> [Int64] {
-        guard let snapshot, query.count == snapshot.dimension, limit > 0 else { return [] }
+    /// to those items (a selective filter). Ties go to the lower item. Nil when the index does
+    /// not hold `model` at the query's dimension; otherwise with the generation it searched.
+    func nearest(_ query: [Float], model: String, prefilter: Int, limit: Int, among: Set<Int64>?)
+        -> (items: [Int64], generation: Int64)?
+    {
+        guard let snapshot, snapshot.model == model, query.count == snapshot.dimension else { return nil }
+        guard limit > 0 else { return ([], snapshot.generation) }
         let words = snapshot.wordsPerVector
         var queryBits: [UInt64] = []
         var queryCodes: [Int8] = []
@@ -126,7 +136,7 @@ actor RecallVectorIndex {
         }
         let positions: [Int]? = among.map { items in items.compactMap { slots[$0] }.sorted() }
         let total = positions?.count ?? snapshot.items.count
-        guard total > 0 else { return [] }
+        guard total > 0 else { return ([], snapshot.generation) }
 
         // 1. Hamming distance of every vector (or every allowed one), then the `prefilter`
         //    smallest by a counting pass over the distances (0…dimension).
@@ -181,7 +191,7 @@ actor RecallVectorIndex {
         scored.sort {
             $0.score > $1.score || ($0.score == $1.score && snapshot.items[$0.position] < snapshot.items[$1.position])
         }
-        return scored.prefix(limit).map { snapshot.items[$0.position] }
+        return (scored.prefix(limit).map { snapshot.items[$0.position] }, snapshot.generation)
     }
 
     /// Bits that differ between the vector at `base` and the query. Per-byte counts are summed
@@ -276,22 +286,43 @@ public struct VectorIndexFootprint: Sendable, Hashable {
 extension RecallStore {
     /// In-memory search (`RecallVectorIndex`): Hamming prefilter over sign bits (`prefilter`
     /// candidates), int8 re-score (best `rerank`), then the exact cosine of those from their
-    /// stored floats, filtered in the same query. When the filter leaves fewer than `limit`, the
+    /// stored floats, filtered in the same read. When the filter leaves fewer than `limit`, the
     /// search runs again over the filter's items only, so filters still apply before top-k.
+    ///
+    /// The index is trusted optimistically: the read that scores the candidates also checks the
+    /// table's generation, and only when it moved does the index reload and the search repeat.
     public func memoryVectorSearch(
         _ query: [Float], model: String, filter: RecallFilter, limit: Int, prefilter: Int, rerank: Int
     ) async throws -> [IndexHit] {
         guard !query.isEmpty else { return [] }
         let index = database.vectorIndex
-        try await refreshVectorIndex(model: model, dimension: query.count)
         let width = max(rerank, limit)
-        let candidates = await index.nearest(query, prefilter: prefilter, limit: width, among: nil)
-        let hits = try await exactScores(query, candidates, model: model, filter: filter, limit: limit)
-        guard !filter.isEmpty, hits.count < limit, candidates.count >= width,
-            let allowed = try await filteredItems(filter)
-        else { return hits }
-        let narrowed = await index.nearest(query, prefilter: prefilter, limit: width, among: allowed)
-        return try await exactScores(query, narrowed, model: model, filter: RecallFilter(validOnly: false), limit: limit)
+        for attempt in 0..<3 {
+            let held = await index.generation(model: model, dimension: query.count)
+            if attempt > 0 || held == nil {
+                try await refreshVectorIndex(model: model, dimension: query.count)
+            }
+            guard let found = await index.nearest(query, model: model, prefilter: prefilter, limit: width, among: nil),
+                let hits = try await exactScores(
+                    query, found.items, model: model, filter: filter, limit: limit, generation: found.generation)
+            else { continue }
+            guard !filter.isEmpty, hits.count < limit, found.items.count >= width,
+                let allowed = try await filteredItems(filter)
+            else { return hits }
+            guard
+                let narrowed = await index.nearest(
+                    query, model: model, prefilter: prefilter, limit: width, among: allowed),
+                let hits = try await exactScores(
+                    query, narrowed.items, model: model, filter: RecallFilter(validOnly: false), limit: limit,
+                    generation: narrowed.generation)
+            else { continue }
+            return hits
+        }
+        // The table kept changing under three searches in a row (a bulk embedding run): score
+        // whatever the index holds now without the generation check.
+        let found = await index.nearest(query, model: model, prefilter: prefilter, limit: width, among: nil)
+        return try await exactScores(
+            query, found?.items ?? [], model: model, filter: filter, limit: limit, generation: nil) ?? []
     }
 
     /// The in-memory index's size (loading it first when it is not current).
@@ -323,33 +354,29 @@ extension RecallStore {
         await index.replace(with: loaded)
     }
 
-    /// Exact cosine of `candidates` that pass `filter`, best `limit` first.
-    func exactScores(_ query: [Float], _ candidates: [Int64], model: String, filter: RecallFilter, limit: Int)
-        async throws -> [IndexHit]
-    {
-        guard !candidates.isEmpty else { return [] }
-        let list = Self.jsonList(candidates)
-        var sql = """
-            SELECT item, vector FROM recall_embeddings
-            WHERE model = ? AND dimension = ? AND item IN (SELECT value FROM json_each(?))
-            """
-        var arguments: StatementArguments = [model, query.count, list]
-        if !filter.isEmpty {
-            let (whereSQL, filterArguments) = filter.sql()
-            sql += " AND item IN (SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL))"
-            _ = arguments.append(contentsOf: [list, list])
-            _ = arguments.append(contentsOf: filterArguments)
-        }
-        let all = arguments
-        let statement = sql
-        return try await reader.read { db in
+    /// Exact cosine of `candidates` that pass `filter`, best `limit` first, with their rows.
+    /// Nil when the embeddings table is no longer at `generation` (the candidates came from a
+    /// stale index).
+    func exactScores(
+        _ query: [Float], _ candidates: [Int64], model: String, filter: RecallFilter, limit: Int, generation: Int64?
+    ) async throws -> [IndexHit]? {
+        try await reader.read { db in
+            if let generation, try RecallSchema.generation(db) != generation { return nil }
+            let rows = try Self.rows(db, candidates, filter: filter)
+            guard !rows.isEmpty else { return [] }
             var top = TopK(limit)
-            let rows = try Row.fetchCursor(db, sql: statement, arguments: all)
-            while let row = try rows.next() {
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT item, vector FROM recall_embeddings
+                    WHERE model = ? AND dimension = ? AND item IN (SELECT value FROM json_each(?))
+                    """,
+                arguments: [model, query.count, Self.jsonList(Array(rows.keys))])
+            while let row = try cursor.next() {
                 let item: Int64 = row[0]
-                top.add(IndexHit(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
+                top.add(ScoredItem(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
             }
-            return top.sorted
+            return Self.hits(top.sorted, rows: rows)
         }
     }
 }

@@ -230,7 +230,8 @@ struct RecallBench: AsyncParsableCommand {
     }
 
     /// Each store call of the in-memory path alone, as `Recall.search` makes them for a top 10
-    /// (a pool of 80 per signal, valid items only): where a query's time goes.
+    /// (a pool of 80 per signal, valid items only; each hit comes with its row): where a
+    /// query's time goes.
     func stageTimes(database: SmollamaDatabase, texts: [String], vectors: [[Float]], model: String) async throws
         -> [(String, [Double])]
     {
@@ -239,7 +240,6 @@ struct RecallBench: AsyncParsableCommand {
         let pool = 80
         var words: [Double] = []
         var nearest: [Double] = []
-        var rows: [Double] = []
         var records: [Double] = []
         func timed<T>(_ into: inout [Double], _ body: () async throws -> T) async rethrows -> T {
             let began = ContinuousClock.now
@@ -259,13 +259,11 @@ struct RecallBench: AsyncParsableCommand {
                     vector, model: model, filter: filter, limit: pool, prefilter: ranking.bitCandidates,
                     rerank: pool * ranking.exactRerankPerHit)
             }
-            let found = try await timed(&rows) {
-                try await database.recall.recallRows(Array(Set(wordHits.map(\.item) + vectorHits.map(\.item))))
-            }
-            let refs = found.values.sorted { $0.item < $1.item }.prefix(10).map(\.ref)
+            let refs = Dictionary((wordHits + vectorHits).map { ($0.item, $0.row) }, uniquingKeysWith: { a, _ in a })
+                .values.sorted { $0.item < $1.item }.prefix(10).map(\.ref)
             _ = try await timed(&records) { try await database.knowledge.records(observations: [], memories: refs) }
         }
-        return [("words", words), ("vectors", nearest), ("rows", rows), ("records", records)]
+        return [("words", words), ("vectors", nearest), ("records", records)]
     }
 
     /// The process's resident set size (Linux `/proc/self/statm`), 0 elsewhere.
