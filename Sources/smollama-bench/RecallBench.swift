@@ -32,6 +32,9 @@ struct RecallBench: AsyncParsableCommand {
         var path: String
         var p50Ms: Double
         var p99Ms: Double
+        /// Mean CPU time of the whole process per query (every thread): unlike wall time, it
+        /// does not grow when other work shares the cores. NaN where not measured.
+        var cpuMs: Double = .nan
         /// Share of queries whose top-1 equals the exact scan's.
         var top1AgreementWithExact: Double
         /// Mean overlap of the top 10 with the exact scan's top 10.
@@ -78,11 +81,11 @@ struct RecallBench: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        print("memories  path                           p50 ms   p99 ms  top-1=exact  recall@10")
+        print("memories  path                           p50 ms   p99 ms cpu ms   top-1 rec@10")
         for row in rows {
             let name = row.path.padding(toLength: 30, withPad: " ", startingAt: 0)
-            print(String(format: "%8d  ", row.memories) + name + String(format: "%7.2f  %7.2f  %10.1f%%  %9.3f",
-                         row.p50Ms, row.p99Ms, row.top1AgreementWithExact * 100, row.recallAt10))
+            print(String(format: "%8d  ", row.memories) + name + String(format: "%7.2f  %7.2f %6.2f  %5.1f%% %6.3f",
+                         row.p50Ms, row.p99Ms, row.cpuMs, row.top1AgreementWithExact * 100, row.recallAt10))
         }
     }
 
@@ -147,7 +150,7 @@ struct RecallBench: AsyncParsableCommand {
         let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 
         func run(_ mode: Recall.VectorSearch, allWordMatches: Bool = false) async throws
-            -> (times: [Double], tops: [[String]])
+            -> (times: [Double], tops: [[String]], cpu: Double)
         {
             var ranking = Recall.Ranking()
             if allWordMatches { ranking.wordMatchesRanked = .max }
@@ -156,6 +159,7 @@ struct RecallBench: AsyncParsableCommand {
             var times: [Double] = []
             var tops: [[String]] = []
             _ = try await recall.search(RecallQuery(text: texts[0], topK: 10))  // warm the page cache
+            let cpuBefore = Self.processCPUMilliseconds()
             for text in texts {
                 let clock = ContinuousClock()
                 let began = clock.now
@@ -164,10 +168,10 @@ struct RecallBench: AsyncParsableCommand {
                              + Double((clock.now - began).components.seconds) * 1000)
                 tops.append(hits.map(\.id))
             }
-            return (times, tops)
+            return (times, tops, (Self.processCPUMilliseconds() - cpuBefore) / Double(max(1, texts.count)))
         }
         // Before (as shipped until issue 15): BM25 over every word match; sqlite-vec's KNN.
-        let none: (times: [Double], tops: [[String]]) = ([], [])
+        let none: (times: [Double], tops: [[String]], cpu: Double) = ([], [], .nan)
         let exactAll = quick ? none : try await run(.exact, allWordMatches: true)
         let vec = quick ? none : try await run(.sqliteVec, allWordMatches: true)
         let wordsAll = quick ? none : try await run(.off, allWordMatches: true)
@@ -197,11 +201,13 @@ struct RecallBench: AsyncParsableCommand {
             }
             return (top1 / Double(tops.count), overlap / Double(tops.count))
         }
-        func row(_ name: String, _ run: (times: [Double], tops: [[String]]), _ reference: [[String]]) -> Row {
+        func row(_ name: String, _ run: (times: [Double], tops: [[String]], cpu: Double), _ reference: [[String]])
+            -> Row
+        {
             let (top1, at10) = agreement(run.tops, with: reference)
             return Row(
                 memories: size, path: name, p50Ms: percentile(run.times, 0.5), p99Ms: percentile(run.times, 0.99),
-                top1AgreementWithExact: top1, recallAt10: at10)
+                cpuMs: run.cpu, top1AgreementWithExact: top1, recallAt10: at10)
         }
         let current = [
             row("exact scan", exact, exact.tops),
@@ -264,6 +270,13 @@ struct RecallBench: AsyncParsableCommand {
             _ = try await timed(&records) { try await database.knowledge.records(observations: [], memories: refs) }
         }
         return [("words", words), ("vectors", nearest), ("records", records)]
+    }
+
+    /// CPU time of every thread of this process so far, in milliseconds.
+    static func processCPUMilliseconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+        return Double(now.tv_sec) * 1000 + Double(now.tv_nsec) / 1e6
     }
 
     /// The process's resident set size (Linux `/proc/self/statm`), 0 elsewhere.
