@@ -339,23 +339,31 @@ extension RecallStore {
     func exactScores(
         _ query: [Float], _ candidates: [Int64], model: String, filter: RecallFilter, limit: Int, generation: Int64?
     ) async throws -> [IndexHit]? {
-        try await reader.read { db in
+        let list = Self.jsonList(candidates)
+        var sql = """
+            SELECT item, vector FROM recall_embeddings
+            WHERE model = ? AND dimension = ? AND item IN (SELECT value FROM json_each(?))
+            """
+        var arguments: StatementArguments = [model, query.count, list]
+        if !filter.isEmpty {
+            let (whereSQL, filterArguments) = filter.sql()
+            sql += " AND item IN (SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL))"
+            _ = arguments.append(contentsOf: [list, list])
+            _ = arguments.append(contentsOf: filterArguments)
+        }
+        let all = arguments
+        let statement = sql
+        return try await reader.read { db in
             if let generation, try RecallSchema.generation(db) != generation { return nil }
-            let rows = try Self.rows(db, candidates, filter: filter)
-            guard !rows.isEmpty else { return [] }
+            guard !candidates.isEmpty else { return [] }
             var top = TopK(limit)
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT item, vector FROM recall_embeddings
-                    WHERE model = ? AND dimension = ? AND item IN (SELECT value FROM json_each(?))
-                    """,
-                arguments: [model, query.count, Self.jsonList(Array(rows.keys))])
-            while let row = try cursor.next() {
+            let rows = try Row.fetchCursor(db, sql: statement, arguments: all)
+            while let row = try rows.next() {
                 let item: Int64 = row[0]
                 top.add(ScoredItem(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
             }
-            return Self.hits(top.sorted, rows: rows)
+            let best = top.sorted
+            return Self.hits(best, rows: try Self.rows(db, best.map(\.item)))
         }
     }
 }
