@@ -105,31 +105,29 @@ extension EventStore {
 }
 
 extension EventStore {
-    /// How many events of one origin each stream holds (the hub's per-node counts).
+    /// How many events of one origin each stream holds (the hub's per-node counts), from
+    /// `event_counts` (kept by triggers on `events`, migration v11): nothing is counted here.
     public func eventCounts(origin: NodeID) async throws -> [EventStream: Int] {
-        try await reader.read { db in
-            var counts: [EventStream: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT stream, count(*) AS n FROM events WHERE origin = ? GROUP BY stream",
-                arguments: [Data(origin.bytes)])
-            {
-                if let stream = EventStream(rawValue: row["stream"]) { counts[stream] = row["n"] }
-            }
-            return counts
-        }
+        try await reader.read { db in try Self.eventCounts(db)[origin] ?? [:] }
     }
 
-    /// How many events each of the given streams holds (the dashboard's counts).
+    /// Events held per origin and stream (`event_counts`).
+    static func eventCounts(_ db: Database) throws -> [NodeID: [EventStream: Int]] {
+        var counts: [NodeID: [EventStream: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, stream, count FROM event_counts WHERE count > 0") {
+            guard let stream = EventStream(rawValue: row[1]) else { continue }
+            counts[row[0] as NodeID, default: [:]][stream] = row[2]
+        }
+        return counts
+    }
+
+    /// How many events each of the given streams holds, every origin together (the dashboard's
+    /// counts), from `event_counts`.
     public func eventCounts(streams: [EventStream]) async throws -> [EventStream: Int] {
         try await reader.read { db in
             var counts: [EventStream: Int] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT stream, count(*) AS n FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
-                    + "GROUP BY stream",
-                arguments: StatementArguments(streams.map(\.rawValue)))
-            {
-                if let stream = EventStream(rawValue: row["stream"]) { counts[stream] = row["n"] }
+            for perStream in try Self.eventCounts(db).values {
+                for (stream, count) in perStream where streams.contains(stream) { counts[stream, default: 0] += count }
             }
             return counts
         }

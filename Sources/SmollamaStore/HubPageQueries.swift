@@ -90,26 +90,24 @@ public struct HubPageStore: FeatureStore {
 
     /// Up to `limit` observations of `origin` about any of `subjects` whose span overlaps
     /// [from, to), newest first: what a memory about those sensors was learned from.
-    public func observations(origin: NodeID, subjects: [String], from: UTCMillis, to: UTCMillis, limit: Int)
-        async throws -> [StoredObservation]
+    static func observations(_ db: Database, origin: NodeID, subjects: [String], from: UTCMillis, to: UTCMillis, limit: Int)
+        throws -> [StoredObservation]
     {
         guard !subjects.isEmpty else { return [] }
         var arguments: StatementArguments = [origin, from, to]
         arguments += StatementArguments(subjects)
         arguments += [limit]
-        return try await reader.read { [arguments] db in
-            try ObservationRow.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM observations
-                    WHERE origin = ? AND time_end >= ? AND time_start < ?
-                      AND EXISTS (SELECT 1 FROM json_each(observations.subjects) s
-                                  WHERE s.value IN (\(databaseQuestionMarks(count: subjects.count))))
-                    ORDER BY time_end DESC LIMIT ?
-                    """,
-                arguments: arguments
-            ).map(\.stored)
-        }
+        return try ObservationRow.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM observations
+                WHERE origin = ? AND time_end >= ? AND time_start < ?
+                  AND EXISTS (SELECT 1 FROM json_each(observations.subjects) s
+                              WHERE s.value IN (\(databaseQuestionMarks(count: subjects.count))))
+                ORDER BY time_end DESC LIMIT ?
+                """,
+            arguments: arguments
+        ).map(\.stored)
     }
 
     // MARK: memories
