@@ -225,10 +225,16 @@ extension Pages {
             "<p class=\"latest\"><span class=\"stream\">\($0.kind)</span> \($0.text)</p>"
         } ?? "<p class=\"latest muted\">No observations yet.</p>"
         let this: HTML = node.isThisNode ? " <span class=\"muted\">(this hub)</span>" : .empty
+        // This node answers the page; its readings are what "last reading" dates. Another node
+        // was last seen at its last sync.
+        let seen: HTML = node.isThisNode
+            ? "answering now · \(node.sensorCount == 0 ? "no sensors of its own" : "last reading \(Format.age(node.lastSeen, now: now))")"
+            : "last seen \(Format.age(node.lastSeen, now: now))"
+        let offset: HTML = node.clockOffsetMilliseconds.map { " <span class=\"offset\">\(Format.clockOffset($0))</span>" } ?? .empty
         return """
             <section class="card nodecard" data-node="\(node.id)"><div class="value name"><a href="/nodes/\(node.id)">\(node.name)</a>\(this)</div>
-            <div class="sub">\(node.role) · <span class="badge \(node.state.rawValue)">\(node.state.rawValue)</span> last seen \(Format.age(node.lastSeen, now: now))</div>
-            <div class="sub">clock <span class="\(clock)">\(clock)</span> · backlog \(card.backlog.map(Format.count) ?? "–") · \(faults)</div>
+            <div class="sub">\(node.role) · <span class="badge \(node.state.rawValue)">\(node.state.rawValue)</span> \(seen)</div>
+            <div class="sub">clock <span class="\(clock)">\(clock)</span>\(offset) · backlog \(card.backlog.map(Format.count) ?? "–") · \(faults)</div>
             \(lines)\(latest)</section>
             """
     }

@@ -100,7 +100,7 @@ extension Pages {
         let revoked: HTML = sync.revokedAt == nil ? .empty : "<p class=\"bad\">Revoked: this node may no longer sync.</p>"
         return """
             <section class="panel" style="margin-bottom:1rem"><h2>Sync</h2>\(revoked)
-            <p>Last sync \(Format.age(sync.lastSeen, now: now)) · clock \(sync.clockQuality ?? "unknown") ·
+            <p>Last sync \(Format.age(sync.lastSeen, now: now)) · clock \(sync.clockQuality ?? "unknown")\(sync.clockOffsetMilliseconds.map { " \(Format.clockOffset($0))" } ?? "") ·
             backlog \(Format.count(sync.backlog)) · \(sync.collisions) \(sync.collisions == 1 ? "collision" : "collisions") ·
             incarnation \(sync.incarnation)</p>
             <p class="muted">\(rolled)</p>

@@ -30,6 +30,9 @@ extension HubPageStore {
         CREATE INDEX memories_by_supersedes ON memories(supersedes) WHERE supersedes IS NOT NULL;
         -- A node's newest observations (home cards, a memory's sources).
         CREATE INDEX observations_by_origin_time ON observations(origin, time_end);
+        -- The explorer's and thoughts' kind filters list the kinds held (DISTINCT kind).
+        CREATE INDEX memories_by_kind ON memories(kind);
+        CREATE INDEX observations_by_kind ON observations(kind);
         """
 
     /// An enrolled node as the hub's pages list it: what sync knows of it, how many sensors it
