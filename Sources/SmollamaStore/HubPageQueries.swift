@@ -184,9 +184,16 @@ public struct HubPageStore: FeatureStore {
                   let cursor = try Int64.fetchOne(
                       db, sql: "SELECT rolled_up FROM foreign_rollup_cursors WHERE origin_ref = ?", arguments: [ref])
             else { return nil }
+            // Per sensor, so each max is the end of one primary-key range (a max over the node's
+            // whole range with the sensor free scans every rollup of the node).
             let newest = try Int64.fetchOne(
-                db, sql: "SELECT max(bucket_start) FROM foreign_rollups WHERE origin_ref = ? AND resolution = ?",
-                arguments: [ref, Rollup.Resolution.hour.rawValue])
+                db,
+                sql: """
+                    SELECT max((SELECT max(r.bucket_start) FROM foreign_rollups r
+                                WHERE r.origin_ref = s.origin_ref AND r.sensor = s.id AND r.resolution = ?))
+                    FROM foreign_sensors s WHERE s.origin_ref = ?
+                    """,
+                arguments: [Rollup.Resolution.hour.rawValue, ref])
             return RollupProgress(rolledUpTo: cursor, newestHour: newest.map(UTCMillis.init(rawValue:)))
         }
     }

@@ -67,7 +67,7 @@ extension KnowledgeStore {
             var foundMemories: [String: StoredMemory] = [:]
             if !memories.isEmpty {
                 for row in try MemoryRow.withVersion().filter(memories.contains(MemoryRow.Columns.id)).fetchAll(db) {
-                    foundMemories[row.memory.id] = row.stored
+                    foundMemories[row.id] = row.stored
                 }
             }
             return (foundObservations, foundMemories)
