@@ -167,7 +167,8 @@ struct DashboardQueries: Sendable {
 
     /// This node. Its `state` and `lastSeen` follow its newest reading, as every node's sensors
     /// do; a node with no sensors of its own has nothing to go quiet, and it is answering this
-    /// request, so it is online (with no reading, `lastSeen` stays nil).
+    /// request, so it is online (with no reading, `lastSeen` stays nil). Its clock quality is its
+    /// newest clock epoch's (readings), else that of the newest stamp on an event it wrote.
     func thisNode() async throws -> NodeSummary {
         let database = environment.database
         let now = environment.now()
@@ -180,11 +181,16 @@ struct DashboardQueries: Sendable {
         let counts = try await database.events.eventCounts(streams: [.observations, .memories])
         return NodeSummary(
             id: environment.node.id.hex, name: environment.node.name, role: environment.node.role, state: state,
-            lastSeen: lastSeen, clockQuality: store.clockQuality, sensorCount: sensors.count,
+            lastSeen: lastSeen, clockQuality: try await clockQuality(store), sensorCount: sensors.count,
             faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             databaseBytes: environment.databasePath.map(SmollamaDatabase.fileSize(path:)) ?? 0,
             readingCount: store.readingCount, eventCount: store.eventCount, rollupLag: store.rollupLag,
             observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0, isThisNode: true)
+    }
+
+    func clockQuality(_ store: StoreStatus) async throws -> ClockQuality? {
+        if let quality = store.clockQuality { return quality }
+        return try await environment.database.events.newestStampQuality(origin: environment.node.id)
     }
 
     func sensors() async throws -> [SensorSummary] {

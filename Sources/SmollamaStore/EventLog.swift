@@ -111,6 +111,24 @@ extension EventStore {
         try await reader.read { db in try Self.eventCounts(db)[origin] ?? [:] }
     }
 
+    /// The clock quality of the newest stamp `origin` put on an event (each stream's last event,
+    /// the newest by HLC; a primary-key lookup per stream); nil when it wrote none. A node with no
+    /// readings has no clock epoch, and this is its clock as its own log last saw it.
+    public func newestStampQuality(origin: NodeID) async throws -> ClockQuality? {
+        try await reader.read { db in
+            var newest: (hlc: Int64, quality: String)?
+            for stream in EventStream.allCases {
+                guard let row = try Row.fetchOne(
+                    db, sql: "SELECT hlc, quality FROM events WHERE origin = ? AND stream = ? ORDER BY seq DESC LIMIT 1",
+                    arguments: [origin, stream.rawValue])
+                else { continue }
+                let hlc: Int64 = row[0]
+                if hlc > newest?.hlc ?? .min { newest = (hlc, row[1]) }
+            }
+            return newest.flatMap { ClockQuality(rawValue: $0.quality) }
+        }
+    }
+
     /// Events held per origin and stream (`event_counts`).
     static func eventCounts(_ db: Database) throws -> [NodeID: [EventStream: Int]] {
         var counts: [NodeID: [EventStream: Int]] = [:]
