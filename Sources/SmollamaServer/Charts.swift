@@ -169,6 +169,12 @@ enum Format {
 
     static func bytes(_ value: Int64) -> String { Format.value(Double(value), unit: "B") }
 
+    /// A node's wall clock against the hub's at its last handshake: "+1.2 s from the hub"
+    /// (ahead), "-0.4 s" (behind), as `hub nodes` prints it.
+    static func clockOffset(_ milliseconds: Int64) -> String {
+        String(format: "%+.1f s from the hub", Double(milliseconds) / 1000)
+    }
+
     /// 371220 → "371,220".
     static func count(_ value: Int64) -> String {
         let digits = String(value.magnitude)

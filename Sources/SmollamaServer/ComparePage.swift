@@ -26,17 +26,29 @@ extension DashboardQueries {
         String(sensor.rawValue.split(separator: ".").last ?? Substring(sensor.rawValue))
     }
 
+    /// Every node's sensors measuring `quantity`, each a line; the sensors come from this node's
+    /// registry and the keys the others synced, and every synced line's rollups from one read.
     func compare(quantity: String, range: ChartRange) async throws -> CompareBody {
         var quantities = Set<String>()
-        var lines: [CompareBody.Line] = []
+        var charts: [(node: NodeSummary?, sensor: SensorDescriptor)] = []
+        let keys = try await environment.database.hubPages.foreignSensorKeys()
         for node in try await nodes() {
-            for sensor in try await sensors(of: node) {
-                let measured = Self.quantity(of: sensor.sensor.id)
+            let sensors: [SensorDescriptor]
+            if node.isThisNode {
+                sensors = try await self.sensors().map(\.sensor)
+            } else {
+                sensors = NodeID(hex: node.id).flatMap { keys[$0] }?.map { SensorDescriptor(id: $0, name: $0.rawValue) } ?? []
+            }
+            for sensor in sensors {
+                let measured = Self.quantity(of: sensor.id)
                 quantities.insert(measured)
                 guard measured == quantity else { continue }
-                let series = try await series(sensor: sensor, range: range, node: node)
-                lines.append(.init(node: node.id, nodeName: node.name, series: series.bounded(Chart.maxPoints)))
+                charts.append((node, sensor))
             }
+        }
+        let series = try await series(of: charts, range: range)
+        let lines = zip(charts, series).compactMap { chart, series in
+            chart.node.map { CompareBody.Line(node: $0.id, nodeName: $0.name, series: series.bounded(Chart.maxPoints)) }
         }
         return CompareBody(quantity: quantity, quantities: quantities.sorted(), range: range,
                            timeZone: environment.timeZone.identifier, lines: lines)

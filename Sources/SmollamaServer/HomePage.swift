@@ -37,7 +37,14 @@ public struct ObservationItem: Codable, Sendable, Hashable {
 
 /// Node ids to display names: this node's own and every enrolled node's.
 struct NodeNames: Sendable {
+    /// This node first, then the enrolled nodes by name: the order of the pages' node filters.
+    var ordered: [(id: String, name: String)]
     var names: [String: String]
+
+    init(ordered: [(id: String, name: String)]) {
+        self.ordered = ordered
+        names = Dictionary(ordered.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
 
     subscript(_ node: NodeID) -> String { names[node.hex] ?? String(node.hex.prefix(8)) }
     subscript(hex hex: String) -> String { names[hex] ?? String(hex.prefix(8)) }
@@ -81,38 +88,47 @@ struct HomeBody: Codable, Sendable, Hashable {
 extension DashboardQueries {
     static let homeObservations = 20
     static let sparklineSensors = 2
+    /// How many of a node's newest notices its card reads for its sensors' fault state.
+    static let cardNotices = 500
 
     func nodeNames() async throws -> NodeNames {
-        var names = [environment.node.id.hex: environment.node.name]
-        for node in try await environment.database.hubSync.hubNodes(countReadings: false) { names[node.node] = node.name }
-        return NodeNames(names: names)
+        let enrolled = try await environment.database.hubPages.nodeNames()
+        return NodeNames(ordered: [(environment.node.id.hex, environment.node.name)] + enrolled.map { ($0.id.hex, $0.name) })
     }
 
+    /// Every node's card, each part read for all nodes at once: the node list with its counts,
+    /// newest observations, sensor notices and sparkline rollups are one read each.
     func home() async throws -> HomeBody {
-        let names = try await nodeNames()
-        let syncs = try await environment.database.hubSync.hubNodes(countReadings: false)
+        let this = try await thisNode()
+        let listings = try await listings()
+        let names = NodeNames(ordered: [(this.id, this.name)] + listings.map { ($0.summary.id, $0.summary.name) })
+        let ids = listings.compactMap { NodeID(hex: $0.summary.id) }
+        let pages = environment.database.hubPages
+        let newest = try await pages.newestObservations(origins: [environment.node.id] + ids)
+        let notices = try await pages.recentNotices(origins: ids, limit: Self.cardNotices)
+        let sparklines = try await sparklines(ids: ids)
+        let own = try await sensors()
         var cards: [NodeCard] = []
-        for summary in try await nodes() {
+        cards.append(NodeCard(
+            node: this, backlog: nil, faultySensors: own.filter { $0.status != "ok" }.map(\.sensor.id),
+            latestObservation: newest[environment.node.id].map { ObservationItem($0, names: names) },
+            sparklines: try await ownSparklines(own.map(\.sensor))))
+        for (summary, sync) in listings {
             guard let id = NodeID(hex: summary.id) else { continue }
-            let latest = try await environment.database.hubPages.observations(origins: [id], limit: 1).first
             cards.append(NodeCard(
-                node: summary, backlog: syncs.first { $0.node == summary.id }?.backlog,
-                faultySensors: try await faultySensors(of: summary), latestObservation: latest.map { ObservationItem($0, names: names) },
-                sparklines: try await sparklines(of: summary)))
+                node: summary, backlog: sync.backlog, faultySensors: Self.faultySensors(notices[id] ?? []),
+                latestObservation: newest[id].map { ObservationItem($0, names: names) }, sparklines: sparklines[id] ?? []))
         }
-        let recent = try await environment.database.hubPages.observations(limit: Self.homeObservations * 2)
-            .map { ObservationItem($0, names: names) }
+        let recent = try await pages.observations(limit: Self.homeObservations * 2).map { ObservationItem($0, names: names) }
         // Unusual first, each part newest first; a stable order keeps the times in sequence.
         let ordered = recent.filter(\.unusual) + recent.filter { !$0.unusual }
         return HomeBody(nodes: cards, observations: Array(ordered.prefix(Self.homeObservations)))
     }
 
-    /// This node's sensors that are not ok; another node's sensors whose newest notice is a fault.
-    func faultySensors(of node: NodeSummary) async throws -> [SensorID] {
-        if node.isThisNode { return try await sensors().filter { $0.status != "ok" }.map(\.sensor.id) }
-        guard let id = NodeID(hex: node.id) else { return [] }
+    /// Sensors whose newest notice (of `notices`, newest first) is a fault.
+    static func faultySensors(_ notices: [Event]) -> [SensorID] {
         var newest: [SensorID: Bool] = [:]
-        for event in try await environment.database.events.recentEvents(origin: id, stream: .notices, limit: 500) {
+        for event in notices {
             switch try? event.body {
             case .sensorFault(let fault) where newest[fault.sensor] == nil: newest[fault.sensor] = true
             case .sensorRecovered(let fault) where newest[fault.sensor] == nil: newest[fault.sensor] = false
@@ -122,23 +138,60 @@ extension DashboardQueries {
         return newest.filter(\.value).keys.sorted { $0.rawValue < $1.rawValue }
     }
 
-    /// The node's key sensors (temperatures first, then humidity, then the rest by key), hourly
-    /// means of the last 24 hours from rollups.
-    func sparklines(of node: NodeSummary) async throws -> [Sparkline] {
+    /// A node's key sensors: numeric ones, temperatures first, then humidity, then the rest by key.
+    static func keySensors(_ sensors: [SensorDescriptor]) -> [SensorDescriptor] {
         func rank(_ key: SensorID) -> Int {
             key.rawValue.hasSuffix("temperature") ? 0 : key.rawValue.hasSuffix("humidity") ? 1 : 2
         }
-        let sensors = try await sensors(of: node).filter { $0.sensor.kind == .numeric }
-            .sorted { (rank($0.sensor.id), $0.sensor.id.rawValue) < (rank($1.sensor.id), $1.sensor.id.rawValue) }
-        var lines: [Sparkline] = []
-        for sensor in sensors.prefix(Self.sparklineSensors) {
-            let series = try await series(sensor: sensor, range: .day, node: node, resolution: .hour)
-            var means = [Double?](repeating: nil, count: 24)
-            for point in series.points {
-                let index = Int((point.start - series.from).wholeMilliseconds / Rollup.Resolution.hour.milliseconds)
-                if means.indices.contains(index) { means[index] = point.mean }
+        return Array(sensors.filter { $0.kind == .numeric }
+            .sorted { (rank($0.id), $0.id.rawValue) < (rank($1.id), $1.id.rawValue) }.prefix(sparklineSensors))
+    }
+
+    /// The hours a sparkline covers: the last 24 whole hours up to now's.
+    var sparklineHours: (from: UTCMillis, to: UTCMillis) {
+        let now = environment.now()
+        let hour = Rollup.Resolution.hour
+        return (hour.bucketStart(now - ChartRange.day.duration) + hour.duration, now + .milliseconds(1))
+    }
+
+    /// Hourly means of the last 24 hours from rollups, one slot per hour (nil: no readings).
+    func sparkline(_ sensor: SensorID, _ rollups: [Rollup]) -> Sparkline {
+        let from = sparklineHours.from
+        var means = [Double?](repeating: nil, count: 24)
+        for rollup in rollups where rollup.count > 0 {
+            let index = Int((rollup.bucketStart - from).wholeMilliseconds / Rollup.Resolution.hour.milliseconds)
+            if means.indices.contains(index) { means[index] = rollup.mean }
+        }
+        return Sparkline(sensor: sensor, from: from, means: means)
+    }
+
+    /// Enrolled nodes' sparklines: their synced sensor keys and those sensors' hourly rollups,
+    /// two reads for every node.
+    func sparklines(ids: [NodeID]) async throws -> [NodeID: [Sparkline]] {
+        let keys = try await environment.database.hubPages.foreignSensorKeys()
+        var pairs: [(node: NodeID, sensor: SensorID)] = []
+        for id in ids {
+            for sensor in Self.keySensors((keys[id] ?? []).map { SensorDescriptor(id: $0, name: $0.rawValue) }) {
+                pairs.append((id, sensor.id))
             }
-            lines.append(Sparkline(sensor: sensor.sensor.id, from: series.from, means: means))
+        }
+        let hours = sparklineHours
+        let rollups = try await environment.database.hubPages.rollups(pairs, resolution: .hour, from: hours.from, to: hours.to)
+        var lines: [NodeID: [Sparkline]] = [:]
+        for (node, sensor) in pairs {
+            lines[node, default: []].append(sparkline(sensor, rollups[node]?[sensor] ?? []))
+        }
+        return lines
+    }
+
+    /// This node's sparklines, from its own registry and rollups.
+    func ownSparklines(_ sensors: [SensorDescriptor]) async throws -> [Sparkline] {
+        let hours = sparklineHours
+        var lines: [Sparkline] = []
+        for sensor in Self.keySensors(sensors) {
+            let rollups = try await environment.database.readings.rollups(
+                sensor: sensor.id, resolution: .hour, from: hours.from, to: hours.to)
+            lines.append(sparkline(sensor.id, rollups))
         }
         return lines
     }
@@ -172,10 +225,16 @@ extension Pages {
             "<p class=\"latest\"><span class=\"stream\">\($0.kind)</span> \($0.text)</p>"
         } ?? "<p class=\"latest muted\">No observations yet.</p>"
         let this: HTML = node.isThisNode ? " <span class=\"muted\">(this hub)</span>" : .empty
+        // This node answers the page; its readings are what "last reading" dates. Another node
+        // was last seen at its last sync.
+        let seen: HTML = node.isThisNode
+            ? "answering now · \(node.sensorCount == 0 ? "no sensors of its own" : "last reading \(Format.age(node.lastSeen, now: now))")"
+            : "last seen \(Format.age(node.lastSeen, now: now))"
+        let offset: HTML = node.clockOffsetMilliseconds.map { " <span class=\"offset\">\(Format.clockOffset($0))</span>" } ?? .empty
         return """
             <section class="card nodecard" data-node="\(node.id)"><div class="value name"><a href="/nodes/\(node.id)">\(node.name)</a>\(this)</div>
-            <div class="sub">\(node.role) · <span class="badge \(node.state.rawValue)">\(node.state.rawValue)</span> last seen \(Format.age(node.lastSeen, now: now))</div>
-            <div class="sub">clock <span class="\(clock)">\(clock)</span> · backlog \(card.backlog.map(Format.count) ?? "–") · \(faults)</div>
+            <div class="sub">\(node.role) · <span class="badge \(node.state.rawValue)">\(node.state.rawValue)</span> \(seen)</div>
+            <div class="sub">clock <span class="\(clock)">\(clock)</span>\(offset) · backlog \(card.backlog.map(Format.count) ?? "–") · \(faults)</div>
             \(lines)\(latest)</section>
             """
     }

@@ -15,14 +15,14 @@ extension DashboardRoutes {
         router.get("/memories") { request, _ in
             let query = try memoryQuery(request)
             return HTMLResponse(html: Pages.memoryExplorer(
-                node: node, query: query, body: try await queries.exploreMemories(query), nodes: try await queries.nodes(),
+                node: node, query: query, body: try await queries.exploreMemories(query), nodes: try await queries.nodeNames().ordered,
                 kinds: try await environment.database.hubPages.kinds().memories, canSearch: environment.mind != nil,
                 now: environment.now(), signedIn: signedIn(request)))
         }
         router.get("/thoughts") { request, _ in
             let query = thoughtsQuery(request)
             return HTMLResponse(html: Pages.hubThoughts(
-                node: node, query: query, body: try await queries.thoughts(query), nodes: try await queries.nodes(),
+                node: node, query: query, body: try await queries.thoughts(query), nodes: try await queries.nodeNames().ordered,
                 kinds: try await environment.database.hubPages.kinds().observations, signedIn: signedIn(request)))
         }
         router.get("/ask") { request, _ in

@@ -84,12 +84,20 @@ extension DashboardQueries {
         }
         var memories = try await pages.memories(filter, limit: MemoryQuery.limit)
         if searched { memories.sort { (scores[$0.record.id] ?? 0) > (scores[$1.record.id] ?? 0) } }
-        let newer = try await pages.supersededBy(memories.map(\.record.id))
+        let ids = memories.map(\.record.id)
+        let newer = try await pages.supersededBy(ids)
+        let history = try await environment.database.knowledge.memoryVersions(ids: ids)
+        let sources = try await pages.sources(
+            of: memories.map { memory in
+                let record = memory.record
+                return (record.id, memory.firstOrigin, record.subjects, min(record.validFrom, record.createdAt) - Self.learnedFrom,
+                        record.createdAt + .milliseconds(1))
+            }, limit: Self.memoryObservations)
         var items: [MemoryItem] = []
         for memory in memories {
             let record = memory.record
             var versions: [MemoryItem.Version] = []
-            for version in try await environment.database.knowledge.memoryVersions(id: record.id) {
+            for version in history[record.id] ?? [] {
                 let origin = version.version.origin
                 let changedBy = version.record.source == .api ? "mem0 API" : origin == environment.node.id ? "hub" : "node"
                 versions.append(.init(
@@ -97,15 +105,12 @@ extension DashboardQueries {
                     time: version.hlc.time, text: version.record.text, source: version.record.source,
                     validTo: version.record.validTo, expiredAt: version.record.expiredAt))
             }
-            let observations = try await pages.observations(
-                origin: memory.firstOrigin, subjects: record.subjects, from: min(record.validFrom, record.createdAt) - Self.learnedFrom,
-                to: record.createdAt + .milliseconds(1), limit: Self.memoryObservations)
             items.append(MemoryItem(
                 id: record.id, kind: record.kind, text: record.text, subjects: record.subjects, node: memory.firstOrigin.hex,
                 nodeName: names[memory.firstOrigin], confidence: record.confidence, validFrom: record.validFrom,
                 validTo: record.validTo, createdAt: record.createdAt, expiredAt: record.expiredAt, current: record.isCurrent,
                 supersedes: record.supersedes, supersededBy: newer[record.id], score: scores[record.id], versions: versions,
-                observations: observations.map { ObservationItem($0, names: names) }))
+                observations: (sources[record.id] ?? []).map { ObservationItem($0, names: names) }))
         }
         return MemoryExplorerBody(memories: items, searched: searched)
     }
@@ -127,7 +132,7 @@ extension DashboardQueries {
 }
 
 extension Pages {
-    static func memoryExplorer(node: NodeInfo, query: MemoryQuery, body explorer: MemoryExplorerBody, nodes: [NodeSummary],
+    static func memoryExplorer(node: NodeInfo, query: MemoryQuery, body explorer: MemoryExplorerBody, nodes: [(id: String, name: String)],
                                kinds: [String], canSearch: Bool, now: UTCMillis, signedIn: Bool) -> HTML {
         func options(_ values: [(String, String)], selected: String) -> HTML {
             HTML.join(values.map { value, label in

@@ -134,30 +134,41 @@ struct DashboardQueries: Sendable {
     /// Nodes enrolled with this hub, from what they synced. Their state follows their last sync;
     /// the readings count is the hub's durable mark (counting would scan every raw reading).
     func syncedNodes() async throws -> [NodeSummary] {
+        try await listings().map(\.summary)
+    }
+
+    /// Enrolled nodes (or only `node`) with what sync knows of them, in one read.
+    func listings(only node: NodeID? = nil) async throws -> [(summary: NodeSummary, sync: HubNodeSummary)] {
         let now = environment.now()
-        var nodes: [NodeSummary] = []
-        let sensorCounts = try await environment.database.hubReadings.sensorCounts()
-        for node in try await environment.database.hubSync.hubNodes(countReadings: false) {
-            guard let id = NodeID(hex: node.node) else { continue }
-            let counts = try await environment.database.events.eventCounts(origin: id)
+        return try await environment.database.hubPages.nodeListings(only: node).compactMap { listing in
+            let node = listing.sync
+            guard NodeID(hex: node.node) != nil else { return nil }
+            let counts = listing.eventCounts
             let age = node.lastSeen.map { now - $0 } ?? .seconds(Int64.max)
             let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
-            nodes.append(NodeSummary(
+            return (NodeSummary(
                 id: node.node, name: node.name, role: node.revokedAt == nil ? "alpaca" : "alpaca (revoked)",
                 state: state, lastSeen: node.lastSeen, clockQuality: node.clockQuality.flatMap(ClockQuality.init(rawValue:)),
                 clockOffsetMilliseconds: node.clockOffsetMilliseconds,
-                sensorCount: sensorCounts[id] ?? 0, faultySensorCount: 0, databaseBytes: node.diskUse.bytes,
+                sensorCount: listing.sensorCount, faultySensorCount: 0, databaseBytes: node.diskUse.bytes,
                 readingCount: node.marks[SyncStream.readings.rawValue] ?? 0, eventCount: Int64(counts.values.reduce(0, +)),
                 rollupLag: 0, observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0,
-                isThisNode: false))
+                isThisNode: false), node)
         }
-        return nodes
     }
 
+    /// One node by id (hex): this node, or one enrolled here; nil for an unknown id.
     func node(id: String) async throws -> NodeSummary? {
-        try await nodes().first { $0.id == id.lowercased() }
+        let id = id.lowercased()
+        if id == environment.node.id.hex { return try await thisNode() }
+        guard let node = NodeID(hex: id) else { return nil }
+        return try await listings(only: node).first?.summary
     }
 
+    /// This node. Its `state` and `lastSeen` follow its newest reading, as every node's sensors
+    /// do; a node with no sensors of its own has nothing to go quiet, and it is answering this
+    /// request, so it is online (with no reading, `lastSeen` stays nil). Its clock quality is its
+    /// newest clock epoch's (readings), else that of the newest stamp on an event it wrote.
     func thisNode() async throws -> NodeSummary {
         let database = environment.database
         let now = environment.now()
@@ -165,15 +176,21 @@ struct DashboardQueries: Sendable {
         let sensors = try await database.sensorSummaries(now: now)
         let lastSeen = store.newestReadingTime
         let age = lastSeen.map { now - $0 } ?? .seconds(Int64.max)
-        let state: NodeSummary.State = age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
+        let state: NodeSummary.State = sensors.isEmpty ? .online
+            : age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
         let counts = try await database.events.eventCounts(streams: [.observations, .memories])
         return NodeSummary(
             id: environment.node.id.hex, name: environment.node.name, role: environment.node.role, state: state,
-            lastSeen: lastSeen, clockQuality: store.clockQuality, sensorCount: sensors.count,
+            lastSeen: lastSeen, clockQuality: try await clockQuality(store), sensorCount: sensors.count,
             faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             databaseBytes: environment.databasePath.map(SmollamaDatabase.fileSize(path:)) ?? 0,
             readingCount: store.readingCount, eventCount: store.eventCount, rollupLag: store.rollupLag,
             observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0, isThisNode: true)
+    }
+
+    func clockQuality(_ store: StoreStatus) async throws -> ClockQuality? {
+        if let quality = store.clockQuality { return quality }
+        return try await environment.database.events.newestStampQuality(origin: environment.node.id)
     }
 
     func sensors() async throws -> [SensorSummary] {
@@ -182,30 +199,47 @@ struct DashboardQueries: Sendable {
 
     /// A sensor's chart from its rollups: this node's, or (`node` another one) what that node
     /// synced to the hub.
-    /// `resolution` overrides the range's own (the home page's sparklines are hourly over a day).
+    /// `resolution` overrides the range's own.
     func series(sensor: SensorSummary, range: ChartRange, node: NodeSummary? = nil,
                 resolution: Rollup.Resolution? = nil) async throws -> Series {
+        try await series(of: [(node, sensor.sensor)], range: range, resolution: resolution)[0]
+    }
+
+    /// Charts of several sensors (each of this node when its node is nil or this node, else of
+    /// that synced node), in the order given: every synced node's rollups in one read.
+    func series(of charts: [(node: NodeSummary?, sensor: SensorDescriptor)], range: ChartRange,
+                resolution: Rollup.Resolution? = nil) async throws -> [Series] {
         let to = environment.now()
         let resolution = resolution ?? range.resolution
         let from = resolution.bucketStart(to - range.duration) + resolution.duration
-        let rollups: [Rollup]
-        if let node, !node.isThisNode {
+        var foreign: [(node: NodeID, sensor: SensorID)] = []
+        for (node, sensor) in charts {
+            guard let node, !node.isThisNode else { continue }
             guard let id = NodeID(hex: node.id) else { throw DashboardError.notFound("no node with id '\(node.id)' is known here") }
-            rollups = try await environment.database.hubReadings.rollups(
-                node: id, sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
-        } else {
-            rollups = try await environment.database.readings.rollups(
-                sensor: sensor.sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
+            foreign.append((id, sensor.id))
         }
-        let points = rollups.map { rollup in
-            let has = rollup.count > 0
-            return Series.Point(
-                start: rollup.bucketStart, count: rollup.count, min: has ? rollup.min : nil, max: has ? rollup.max : nil,
-                mean: has ? rollup.mean : nil, onDuration: rollup.onDuration, onCount: rollup.onCount)
+        let synced = foreign.isEmpty ? [:] : try await environment.database.hubPages.rollups(
+            foreign, resolution: resolution, from: from, to: to + .milliseconds(1))
+        var all: [Series] = []
+        for (node, sensor) in charts {
+            let rollups: [Rollup]
+            if let node, !node.isThisNode, let id = NodeID(hex: node.id) {
+                rollups = synced[id]?[sensor.id] ?? []
+            } else {
+                rollups = try await environment.database.readings.rollups(
+                    sensor: sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
+            }
+            let points = rollups.map { rollup in
+                let has = rollup.count > 0
+                return Series.Point(
+                    start: rollup.bucketStart, count: rollup.count, min: has ? rollup.min : nil, max: has ? rollup.max : nil,
+                    mean: has ? rollup.mean : nil, onDuration: rollup.onDuration, onCount: rollup.onCount)
+            }
+            all.append(Series(
+                sensor: sensor.id, name: sensor.name, kind: sensor.kind, unit: sensor.unit,
+                range: range, resolutionMilliseconds: resolution.milliseconds, from: from, to: to, points: points))
         }
-        return Series(
-            sensor: sensor.sensor.id, name: sensor.sensor.name, kind: sensor.sensor.kind, unit: sensor.sensor.unit,
-            range: range, resolutionMilliseconds: resolution.milliseconds, from: from, to: to, points: points)
+        return all
     }
 
     /// Log entries, newest first, filtered.

@@ -37,21 +37,19 @@ extension DashboardQueries {
 
     /// What the hub knows of a node's sync; nil for this node.
     func syncState(of node: NodeSummary) async throws -> HubNodeSummary? {
-        guard !node.isThisNode else { return nil }
-        return try await environment.database.hubSync.hubNodes(countReadings: false).first { $0.node == node.id }
+        guard !node.isThisNode, let id = NodeID(hex: node.id) else { return nil }
+        return try await environment.database.hubPages.nodeListings(only: id).first?.sync
     }
 
     func nodeView(_ node: NodeSummary, range: ChartRange) async throws -> NodeView {
         let sensors = try await sensors(of: node)
-        var charts: [(SensorSummary, Series)] = []
         // Bounded: a 30-day chart draws two-hour buckets rather than 720 hours.
-        for sensor in sensors {
-            charts.append((sensor, try await series(sensor: sensor, range: range, node: node).bounded(Chart.maxPoints)))
-        }
+        let series = try await series(of: sensors.map { (node, $0.sensor) }, range: range).map { $0.bounded(Chart.maxPoints) }
         var rollup: HubPageStore.RollupProgress?
         if !node.isThisNode, let id = NodeID(hex: node.id) { rollup = try await environment.database.hubPages.rollupProgress(node: id) }
         return NodeView(
-            summary: node, sensors: sensors, charts: charts, range: range, sync: try await syncState(of: node), rollup: rollup,
+            summary: node, sensors: sensors, charts: Array(zip(sensors, series)), range: range, sync: try await syncState(of: node),
+            rollup: rollup,
             observations: try await entries(of: node, stream: .observations, limit: Self.nodePageEntries),
             memories: try await entries(of: node, stream: .memories, limit: Self.nodePageEntries))
     }
@@ -102,7 +100,7 @@ extension Pages {
         let revoked: HTML = sync.revokedAt == nil ? .empty : "<p class=\"bad\">Revoked: this node may no longer sync.</p>"
         return """
             <section class="panel" style="margin-bottom:1rem"><h2>Sync</h2>\(revoked)
-            <p>Last sync \(Format.age(sync.lastSeen, now: now)) · clock \(sync.clockQuality ?? "unknown") ·
+            <p>Last sync \(Format.age(sync.lastSeen, now: now)) · clock \(sync.clockQuality ?? "unknown")\(sync.clockOffsetMilliseconds.map { " \(Format.clockOffset($0))" } ?? "") ·
             backlog \(Format.count(sync.backlog)) · \(sync.collisions) \(sync.collisions == 1 ? "collision" : "collisions") ·
             incarnation \(sync.incarnation)</p>
             <p class="muted">\(rolled)</p>

@@ -102,7 +102,7 @@ extension LiveEvents {
 }
 
 extension Pages {
-    static func hubThoughts(node: NodeInfo, query: ThoughtsQuery, body thoughts: ThoughtsBody, nodes: [NodeSummary],
+    static func hubThoughts(node: NodeInfo, query: ThoughtsQuery, body thoughts: ThoughtsBody, nodes: [(id: String, name: String)],
                             kinds: [String], signedIn: Bool) -> HTML {
         func options(_ values: [(String, String)], selected: String) -> HTML {
             HTML.join(values.map { value, label in

@@ -105,31 +105,47 @@ extension EventStore {
 }
 
 extension EventStore {
-    /// How many events of one origin each stream holds (the hub's per-node counts).
+    /// How many events of one origin each stream holds (the hub's per-node counts), from
+    /// `event_counts` (kept by triggers on `events`, migration v11): nothing is counted here.
     public func eventCounts(origin: NodeID) async throws -> [EventStream: Int] {
+        try await reader.read { db in try Self.eventCounts(db)[origin] ?? [:] }
+    }
+
+    /// The clock quality of the newest stamp `origin` put on an event (each stream's last event,
+    /// the newest by HLC; a primary-key lookup per stream); nil when it wrote none. A node with no
+    /// readings has no clock epoch, and this is its clock as its own log last saw it.
+    public func newestStampQuality(origin: NodeID) async throws -> ClockQuality? {
         try await reader.read { db in
-            var counts: [EventStream: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT stream, count(*) AS n FROM events WHERE origin = ? GROUP BY stream",
-                arguments: [Data(origin.bytes)])
-            {
-                if let stream = EventStream(rawValue: row["stream"]) { counts[stream] = row["n"] }
+            var newest: (hlc: Int64, quality: String)?
+            for stream in EventStream.allCases {
+                guard let row = try Row.fetchOne(
+                    db, sql: "SELECT hlc, quality FROM events WHERE origin = ? AND stream = ? ORDER BY seq DESC LIMIT 1",
+                    arguments: [origin, stream.rawValue])
+                else { continue }
+                let hlc: Int64 = row[0]
+                if hlc > newest?.hlc ?? .min { newest = (hlc, row[1]) }
             }
-            return counts
+            return newest.flatMap { ClockQuality(rawValue: $0.quality) }
         }
     }
 
-    /// How many events each of the given streams holds (the dashboard's counts).
+    /// Events held per origin and stream (`event_counts`).
+    static func eventCounts(_ db: Database) throws -> [NodeID: [EventStream: Int]] {
+        var counts: [NodeID: [EventStream: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, stream, count FROM event_counts WHERE count > 0") {
+            guard let stream = EventStream(rawValue: row[1]) else { continue }
+            counts[row[0] as NodeID, default: [:]][stream] = row[2]
+        }
+        return counts
+    }
+
+    /// How many events each of the given streams holds, every origin together (the dashboard's
+    /// counts), from `event_counts`.
     public func eventCounts(streams: [EventStream]) async throws -> [EventStream: Int] {
         try await reader.read { db in
             var counts: [EventStream: Int] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT stream, count(*) AS n FROM events WHERE stream IN (\(databaseQuestionMarks(count: streams.count))) "
-                    + "GROUP BY stream",
-                arguments: StatementArguments(streams.map(\.rawValue)))
-            {
-                if let stream = EventStream(rawValue: row["stream"]) { counts[stream] = row["n"] }
+            for perStream in try Self.eventCounts(db).values {
+                for (stream, count) in perStream where streams.contains(stream) { counts[stream, default: 0] += count }
             }
             return counts
         }

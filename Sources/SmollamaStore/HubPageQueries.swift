@@ -90,26 +90,24 @@ public struct HubPageStore: FeatureStore {
 
     /// Up to `limit` observations of `origin` about any of `subjects` whose span overlaps
     /// [from, to), newest first: what a memory about those sensors was learned from.
-    public func observations(origin: NodeID, subjects: [String], from: UTCMillis, to: UTCMillis, limit: Int)
-        async throws -> [StoredObservation]
+    static func observations(_ db: Database, origin: NodeID, subjects: [String], from: UTCMillis, to: UTCMillis, limit: Int)
+        throws -> [StoredObservation]
     {
         guard !subjects.isEmpty else { return [] }
         var arguments: StatementArguments = [origin, from, to]
         arguments += StatementArguments(subjects)
         arguments += [limit]
-        return try await reader.read { [arguments] db in
-            try ObservationRow.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM observations
-                    WHERE origin = ? AND time_end >= ? AND time_start < ?
-                      AND EXISTS (SELECT 1 FROM json_each(observations.subjects) s
-                                  WHERE s.value IN (\(databaseQuestionMarks(count: subjects.count))))
-                    ORDER BY time_end DESC LIMIT ?
-                    """,
-                arguments: arguments
-            ).map(\.stored)
-        }
+        return try ObservationRow.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM observations
+                WHERE origin = ? AND time_end >= ? AND time_start < ?
+                  AND EXISTS (SELECT 1 FROM json_each(observations.subjects) s
+                              WHERE s.value IN (\(databaseQuestionMarks(count: subjects.count))))
+                ORDER BY time_end DESC LIMIT ?
+                """,
+            arguments: arguments
+        ).map(\.stored)
     }
 
     // MARK: memories
@@ -186,9 +184,16 @@ public struct HubPageStore: FeatureStore {
                   let cursor = try Int64.fetchOne(
                       db, sql: "SELECT rolled_up FROM foreign_rollup_cursors WHERE origin_ref = ?", arguments: [ref])
             else { return nil }
+            // Per sensor, so each max is the end of one primary-key range (a max over the node's
+            // whole range with the sensor free scans every rollup of the node).
             let newest = try Int64.fetchOne(
-                db, sql: "SELECT max(bucket_start) FROM foreign_rollups WHERE origin_ref = ? AND resolution = ?",
-                arguments: [ref, Rollup.Resolution.hour.rawValue])
+                db,
+                sql: """
+                    SELECT max((SELECT max(r.bucket_start) FROM foreign_rollups r
+                                WHERE r.origin_ref = s.origin_ref AND r.sensor = s.id AND r.resolution = ?))
+                    FROM foreign_sensors s WHERE s.origin_ref = ?
+                    """,
+                arguments: [Rollup.Resolution.hour.rawValue, ref])
             return RollupProgress(rolledUpTo: cursor, newestHour: newest.map(UTCMillis.init(rawValue:)))
         }
     }

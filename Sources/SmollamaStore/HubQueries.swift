@@ -38,23 +38,28 @@ extension HubSyncStore {
     /// counts the raw readings held per node, which scans them: the CLI does, the dashboard
     /// shows the readings mark instead.
     public func hubNodes(countReadings: Bool = true) async throws -> [HubNodeSummary] {
-        try await reader.read { db in
-            try SyncNodeRow.order(SyncNodeRow.Columns.name, SyncNodeRow.Columns.node).fetchAll(db).map { row in
-                let node = row.node
-                var marks: [String: Int64] = [:]
-                for mark in try SyncMarkRow.filter(SyncMarkRow.Columns.origin == node).fetchAll(db) {
-                    marks[mark.stream] = mark.mark
-                }
-                let readings = countReadings ? try Int64.fetchOne(
-                    db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
-                    arguments: [node]) ?? 0 : nil
-                let ref = try HubReadingStore.originRef(db, node: node)
-                return HubNodeSummary(
-                    node: node.hex, name: row.name, enrolledAt: row.enrolledAt, revokedAt: row.revokedAt,
-                    lastSeen: row.lastSeen, incarnation: row.incarnation, clockQuality: row.clockQuality,
-                    clockOffsetMilliseconds: row.clockOffset, backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings,
-                    diskUse: try HubReadingStore.diskUse(db, originRef: ref))
+        try await reader.read { db in try Self.hubNodeSummaries(db, countReadings: countReadings) }
+    }
+
+    /// `hubNodes` inside a read: every enrolled node, or only `node`, by name.
+    static func hubNodeSummaries(_ db: Database, only node: NodeID? = nil, countReadings: Bool) throws -> [HubNodeSummary] {
+        var request = SyncNodeRow.order(SyncNodeRow.Columns.name, SyncNodeRow.Columns.node)
+        if let node { request = request.filter(SyncNodeRow.Columns.node == node) }
+        return try request.fetchAll(db).map { row in
+            let node = row.node
+            var marks: [String: Int64] = [:]
+            for mark in try SyncMarkRow.filter(SyncMarkRow.Columns.origin == node).fetchAll(db) {
+                marks[mark.stream] = mark.mark
             }
+            let readings = countReadings ? try Int64.fetchOne(
+                db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
+                arguments: [node]) ?? 0 : nil
+            let ref = try HubReadingStore.originRef(db, node: node)
+            return HubNodeSummary(
+                node: node.hex, name: row.name, enrolledAt: row.enrolledAt, revokedAt: row.revokedAt,
+                lastSeen: row.lastSeen, incarnation: row.incarnation, clockQuality: row.clockQuality,
+                clockOffsetMilliseconds: row.clockOffset, backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings,
+                diskUse: try HubReadingStore.diskUse(db, originRef: ref))
         }
     }
 

@@ -67,7 +67,7 @@ extension KnowledgeStore {
             var foundMemories: [String: StoredMemory] = [:]
             if !memories.isEmpty {
                 for row in try MemoryRow.withVersion().filter(memories.contains(MemoryRow.Columns.id)).fetchAll(db) {
-                    foundMemories[row.memory.id] = row.stored
+                    foundMemories[row.id] = row.stored
                 }
             }
             return (foundObservations, foundMemories)
@@ -85,12 +85,29 @@ extension KnowledgeStore {
 
     /// Every version of a memory, oldest first (the memory's history, siblings included).
     public func memoryVersions(id: String) async throws -> [StoredMemory] {
-        try await reader.read { db in
-            let first = try MemoryRow.fetchOne(db, key: id)?.firstOrigin
-            return try MemoryVersionRow.history(of: id).fetchAll(db).map { row in
-                StoredMemory(record: row.record, version: MemoryVersionRef(origin: row.origin, seq: row.seq),
-                             hlc: row.hlc, firstOrigin: first ?? row.origin)
+        try await memoryVersions(ids: [id])[id] ?? []
+    }
+
+    /// Every version of each of `ids`, oldest first, in one read (the memory explorer's list).
+    public func memoryVersions(ids: [String]) async throws -> [String: [StoredMemory]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await reader.read { db in
+            var first: [String: NodeID] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT id, first_origin FROM memories WHERE id IN (\(databaseQuestionMarks(count: ids.count)))",
+                arguments: StatementArguments(ids))
+            {
+                first[row[0]] = row[1]
             }
+            var versions: [String: [StoredMemory]] = [:]
+            for row in try MemoryVersionRow.filter(ids.contains(MemoryVersionRow.Columns.memoryID))
+                .order(MemoryVersionRow.Columns.hlc, MemoryVersionRow.Columns.origin, MemoryVersionRow.Columns.seq).fetchAll(db)
+            {
+                versions[row.memoryID, default: []].append(StoredMemory(
+                    record: row.record, version: MemoryVersionRef(origin: row.origin, seq: row.seq), hlc: row.hlc,
+                    firstOrigin: first[row.memoryID] ?? row.origin))
+            }
+            return versions
         }
     }
 

@@ -191,22 +191,31 @@ struct MemoryRow: Codable, FetchableRecord, PersistableRecord {
     static func databaseJSONEncoder(for column: String) -> JSONEncoder { ObservationRow.databaseJSONEncoder(for: column) }
 }
 
-/// A memory row with its winning version: what a read returns.
-struct MemoryWithVersion: Decodable, FetchableRecord {
-    var memory: MemoryRow
+/// A memory row with its winning version: what a read returns. Only the row's id and version
+/// columns are read: its JSON columns (subjects, metadata) repeat what the version's record holds,
+/// and decoding them again made a recall or an explorer page decode every hit three times.
+struct MemoryWithVersion: FetchableRecord {
+    var id: String
+    var origin: NodeID
+    var seq: Int64
+    var hlc: HLCTimestamp
+    var firstOrigin: NodeID
     var version: MemoryVersionRow
 
-    enum CodingKeys: String, CodingKey {
-        case version
-    }
-
-    init(from decoder: any Decoder) throws {
-        memory = try MemoryRow(from: decoder)
-        version = try decoder.container(keyedBy: CodingKeys.self).decode(MemoryVersionRow.self, forKey: .version)
+    init(row: Row) throws {
+        id = row["id"]
+        origin = row["origin"]
+        seq = row["seq"]
+        hlc = row["hlc"]
+        firstOrigin = row["first_origin"]
+        guard let version = row.scopes["version"] else {
+            throw StoreError.cannotRegister("the winning version of memory \(id)")
+        }
+        self.version = try MemoryVersionRow(row: version)
     }
 
     var stored: StoredMemory {
-        StoredMemory(record: version.record, version: MemoryVersionRef(origin: memory.origin, seq: memory.seq),
-                     hlc: memory.hlc, firstOrigin: memory.firstOrigin)
+        StoredMemory(record: version.record, version: MemoryVersionRef(origin: origin, seq: seq), hlc: hlc,
+                     firstOrigin: firstOrigin)
     }
 }

@@ -92,7 +92,7 @@ extension SmollamaDatabase {
             return StoreStatus(
                 readingCount: count, oldestReadingTime: oldest, newestReadingTime: newest,
                 rollupLag: max(0, (high ?? 0) - max(cursor, (low ?? 1) - 1)),
-                eventCount: try Int64.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
+                eventCount: try Int64.fetchOne(db, sql: "SELECT coalesce(sum(count), 0) FROM event_counts") ?? 0,
                 clockQuality: quality.flatMap(ClockQuality.init(rawValue:)), maxIssuedTimestamp: maxIssued)
         }
     }
