@@ -55,8 +55,9 @@ if [ -f "$home/data/identity.json" ]; then
         restart=true
     fi
     install -d -m 0700 /var/backups/smollama
-    backup="/var/backups/smollama/$(basename "$home")-$(date -u +%Y%m%dT%H%M%SZ)"
-    if [ -x "$binary" ] && "$binary" backup --help >/dev/null 2>&1; then
+    backup="/var/backups/smollama/$user-$(date -u +%Y%m%dT%H%M%SZ)"
+    # `smollama backup FILE` where the installed binary has it (its help lists the subcommand).
+    if [ -x "$binary" ] && "$binary" --help 2>/dev/null | grep -qE '^ +backup( |$)'; then
         say "backing up the node with smollama backup: $backup.backup"
         as_user "$binary" backup "/tmp/smollama-install.backup" && mv "/tmp/smollama-install.backup" "$backup.backup" \
             || die "smollama backup failed; nothing was changed"
