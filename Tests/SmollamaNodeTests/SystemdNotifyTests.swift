@@ -77,6 +77,21 @@ final class FakeNotifySocket: Sendable {
         #expect(!SystemdNotifier(socketPath: directory.path + "/nobody.sock").send(["READY=1"]))
     }
 
+    @Test func journalLinesCarryPrioritiesAndNoTimestamp() {
+        let written = Mutex<[String]>([])
+        var logger = Logger(label: "smollama") { JournalLogHandler(label: $0) { line in written.withLock { $0.append(line) } } }
+        logger.logLevel = .debug
+        logger.error("two\nlines", metadata: ["smollama.b": "2", "smollama.a": "1"])
+        logger.debug("quiet")
+        #expect(written.withLock { $0 } == [
+            "<3>smollama : smollama.a=1 smollama.b=2 [SmollamaNodeTests] two\n<3>lines\n", "<7>smollama : [SmollamaNodeTests] quiet\n",
+        ])
+        #expect(JournalLogHandler.isUnderSystemd(environment: ["INVOCATION_ID": "abc"]))
+        #expect(JournalLogHandler.isUnderSystemd(environment: ["JOURNAL_STREAM": "8:1234"]))
+        #expect(!JournalLogHandler.isUnderSystemd(environment: ["JOURNAL_STREAM": ""]))
+        #expect(JournalLogHandler.priority(.warning) == 4 && JournalLogHandler.priority(.notice) == 5)
+    }
+
     /// Pings come every interval of the (manual) clock while healthy, stop while not, and
     /// shutdown says STOPPING=1.
     @Test func watchdogPingsOnlyWhileHealthy() async throws {

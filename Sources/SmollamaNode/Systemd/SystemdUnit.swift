@@ -36,7 +36,6 @@ public struct SystemdUnit: Sendable, Hashable {
         # Written by `smollama service install`; `smollama service uninstall` removes it.
         [Unit]
         Description=Smollama sensor node
-        Documentation=man:systemd.service(5)
         Wants=network-online.target
         After=network-online.target time-sync.target
 
