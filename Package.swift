@@ -414,8 +414,10 @@ let package = Package(
             name: "SmollamaNodeTests",
             dependencies: [
                 "SmollamaNode", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaSync", "SmollamaTesting",
-                "SmollamaMind", "SmollamaLLM", "SmollamaServer", "SmollamaMem0",
+                "SmollamaMind", "SmollamaLLM", "SmollamaServer", "SmollamaMem0", "SmollamaCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings

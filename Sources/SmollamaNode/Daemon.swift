@@ -56,6 +56,11 @@ public enum Daemon {
         let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)
         let sync = try SyncWiring(runtime: runtime, clock: clock, clockSource: clockSource, logger: logger)
         let live = LivePublisher()
+        let notifier = SystemdNotifier(environment: environment)
+        let notifyService = notifier.map {
+            systemdService($0, environment: environment, writer: writer, database: database, logger: logger)
+        }
+        let sensorCount = drivers.flatMap(\.driver.sensors).count
         var environment = DashboardEnvironment(
             node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
             database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live)
@@ -69,6 +74,7 @@ public enum Daemon {
             logger: logger, mounts: shared.mounts + sync.mounts,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
+                notifier?.send(["READY=1", "STATUS=serving \(sensorCount) sensors at \(url)"])
             })
 
         let lock = try DaemonLock(paths: runtime.paths)
@@ -102,6 +108,7 @@ public enum Daemon {
             + MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
             + shared.services
             + [.init(service: dashboard, serviceName: "http")]
+        if let notifyService { services.append(notifyService) }
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.
         do {
@@ -124,6 +131,24 @@ public enum Daemon {
                 "smollama.writer.accepted": "\(statistics.accepted)", "smollama.writer.committed": "\(statistics.committed)",
                 "smollama.writer.pending": "\(pending)",
             ])
+    }
+
+    /// The notify service, last so it hears of shutdown first and says STOPPING=1 at once. The
+    /// watchdog's health: the writer actor and the store both answer.
+    static func systemdService(_ notifier: SystemdNotifier, environment: [String: String], writer: ReadingWriter,
+                               database: SmollamaDatabase, logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration {
+        let service = SystemdNotifyService(
+            notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment), logger: logger
+        ) {
+            _ = await writer.pendingCount
+            do {
+                _ = try await database.meta.maxIssuedTimestamp()
+                return true
+            } catch {
+                return false
+            }
+        }
+        return .init(service: service, serviceName: "systemd-notify")
     }
 
     /// The pid of a running daemon for this node, if any.

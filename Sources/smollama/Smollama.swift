@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SmollamaCore
+import SmollamaNode
 
 @main
 struct Smollama: AsyncParsableCommand {
@@ -11,15 +13,20 @@ struct Smollama: AsyncParsableCommand {
             Start with `smollama init`, then `smollama run`. Other commands read the same store \
             while the daemon runs. SMOLLAMA_HOME (default ~/.smollama) holds the config and data.
             """,
+        version: SmollamaVersion.current,
         subcommands: [
             InitCommand.self, RunCommand.self, StatusCommand.self, SensorsCommand.self, LogsCommand.self,
             SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, SyncCommand.self, EnrollCommand.self,
             HubCommand.self, RecallCommand.self, RememberCommand.self, HistoryCommand.self, StateCommand.self,
             AskCommand.self, ReflectCommand.self, ImportCommand.self, ObserveCommand.self, PresenceCommand.self, DoctorCommand.self,
+            ServiceCommand.self,
         ])
 
     static func main() async {
+        // Under systemd the journal stamps each line and reads its priority from a `<N>` prefix.
+        let journal = JournalLogHandler.isUnderSystemd(environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
+            if journal { return JournalLogHandler(label: label) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
             return handler
