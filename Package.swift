@@ -234,6 +234,7 @@ let package = Package(
                 "SmollamaServer",
                 "SmollamaMem0",
                 "SmollamaSync",
+                "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),

@@ -192,6 +192,25 @@ public struct HubSyncStore: FeatureStore {
         }
     }
 
+    /// A node's own events of `streams` after `have` (stream → seq), for a node that lost them
+    /// (restored from an older backup, or a power cut): ordered by (stream, seq), at most `limit`.
+    public func ownEvents(of node: NodeID, after have: [EventStream: Int64], streams: [EventStream], limit: Int)
+        async throws -> (events: [Event], more: Bool)
+    {
+        try await writer.read { db in
+            var events: [Event] = []
+            for stream in streams {
+                let rows = try EventRow.of(node, stream).filter(EventRow.Columns.seq > (have[stream] ?? 0))
+                    .order(EventRow.Columns.seq).limit(limit + 1 - events.count).fetchAll(db)
+                for row in rows {
+                    if events.count == limit { return (events, true) }
+                    events.append(try row.event())
+                }
+            }
+            return (events, false)
+        }
+    }
+
     // MARK: shared by push and handshake
 
     static func mark(_ db: Database, origin: NodeID, stream: SyncStream) throws -> Int64 {

@@ -231,6 +231,18 @@ public struct PullRequest: Codable, Sendable, Hashable {
     public var streams: [SyncStream]
     public var have: [VersionEntry]
     public var limit: Int
+    /// Set by a node recovering its own events (restored from a backup, or after a power cut):
+    /// the page then holds only the requester's own events of `streams` after its `have`
+    /// entries for itself. Absent (older nodes) means other nodes' events, as always.
+    public var own: Bool?
+
+    public init(node: NodeID, streams: [SyncStream], have: [VersionEntry], limit: Int, own: Bool? = nil) {
+        self.node = node
+        self.streams = streams
+        self.have = have
+        self.limit = limit
+        self.own = own
+    }
 }
 
 public struct PullResponse: Codable, Sendable, Hashable {
