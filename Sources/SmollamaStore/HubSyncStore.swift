@@ -131,11 +131,12 @@ public struct HubSyncStore: FeatureStore {
     /// `clockOffset`: the node's wall clock minus `now`, when it sent its wall clock.
     public func handshake(node: NodeID, bootID: String, monotonicNanoseconds: UInt64, incarnation: Int,
                           clockQuality: ClockQuality?, clockOffset: Duration? = nil, reported: [SyncStream: Int64],
-                          streams: [SyncStream], now: UTCMillis)
+                          simulatedSensors: [String]? = nil, streams: [SyncStream], now: UTCMillis)
         async throws -> [StreamMark]
     {
         let origin = node
         return try await writer.write { db in
+            if let simulatedSensors { try Self.recordSimulated(db, node: origin, sensors: simulatedSensors) }
             try ClockAnchorRow(
                 origin: origin, bootID: bootID, monotonicNanoseconds: monotonicNanoseconds, hubTime: now, recordedAt: now
             ).insert(db, onConflict: .replace)

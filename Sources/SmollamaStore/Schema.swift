@@ -38,6 +38,9 @@ enum Schema {
         migrator.registerMigration("v10-rollup-events") { db in
             try db.execute(sql: ReadingStore.v10)
         }
+        migrator.registerMigration("v11-backup-simulated-sensors") { db in
+            try db.execute(sql: HubSyncStore.v11SimulatedSensors)
+        }
         return migrator
     }
 

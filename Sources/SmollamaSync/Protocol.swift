@@ -118,6 +118,9 @@ public struct HandshakeRequest: Codable, Sendable, Hashable {
     /// The node's wall clock when it sent the handshake (issue 16): the hub keeps the offset to
     /// its own clock for its node list. Absent from older nodes.
     public var wallMilliseconds: Int64? = nil
+    /// The keys of the node's simulated sensors (issue 17): the hub marks nodes that send
+    /// made-up data. Absent from older nodes; empty when none is simulated.
+    public var simulatedSensors: [String]? = nil
 }
 
 public struct SeqRange: Codable, Sendable, Hashable {

@@ -254,7 +254,8 @@ public actor SyncClient {
                 SyncProtocol.Path.handshake,
                 HandshakeRequest(version: SyncProtocol.version, node: node, incarnation: incarnation, bootID: clockSource.bootID,
                                  monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states,
-                                 wallMilliseconds: clockSource.wallMilliseconds()),
+                                 wallMilliseconds: clockSource.wallMilliseconds(),
+                                 simulatedSensors: try await database.simulatedSensorKeys()),
                 as: HandshakeResponse.self, report: &report)
             guard handshake.hubNode == hub.hubNode else {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
