@@ -70,7 +70,6 @@ struct SensorsShowCommand: AsyncParsableCommand {
         }
         let table = Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX"], rows)
         guard !simulated.isEmpty else { return table }
-        return table + "\n(sim): simulated by the demo house (driver simulated_house), not measured; "
-            + "`smollama sensors detect` finds real ones"
+        return table + "\n(sim): made up by the simulated house, not measured"
     }
 }

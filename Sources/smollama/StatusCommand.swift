@@ -63,7 +63,7 @@ struct StatusCommand: AsyncParsableCommand {
             // snapshots pin it); scripts read `driver` in `smollama sensors --json`.
             let simulated = try await runtime.database.simulatedSensorKeys().count
             print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty"
-                  + (simulated > 0 ? ", \(simulated) SIMULATED by the demo house: not measured)" : ")"))
+                  + (simulated > 0 ? "; \(simulated) SIMULATED, not measured)" : ")"))
             print("mqtt      " + Self.mqttLine(report, now: now))
             print("sync      " + (try await Self.syncLine(runtime)))
             guard !report.problems.isEmpty else { return }

@@ -156,7 +156,7 @@ struct HubNodesCommand: AsyncParsableCommand {
                      node.revokedAt == nil ? "enrolled" : "REVOKED"]
                 }))
             if !simulated.isEmpty {
-                print("(sim): the node sends readings of the simulated demo house (driver simulated_house), not measurements")
+                print("(sim): the node sends readings of a simulated house, not measurements")
             }
             let collisions = try await runtime.database.hubSync.hubCollisions(limit: 5)
             for collision in collisions {
