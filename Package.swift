@@ -294,6 +294,9 @@ let package = Package(
             name: "SmollamaTesting",
             dependencies: [
                 "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaProcess", "SmollamaLLM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
