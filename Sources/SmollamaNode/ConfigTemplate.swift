@@ -84,6 +84,11 @@ public enum ConfigTemplate {
         log:
           level: info              # trace, debug, info, notice, warning, error, critical
 
+        backup:                    # scheduled backups (`smollama backup FILE` by hand); off by default:
+          interval: 0s             # e.g. 1d; a backup on the store's own SD card saves neither card nor Pi
+          keep: 7                  # this node's newest backups kept in dir
+          dir: backups             # put it on another device, e.g. /mnt/usb/smollama (relative: under the home)
+
         http:                      # the dashboard and JSON API
           host: 127.0.0.1          # loopback only; any other address requires a token
           port: 8080               # 0 picks a free port (the URL served is logged)

@@ -101,7 +101,7 @@ public enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
-        ] + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(publisher: publisher) + [
+        ] + (config.backup.enabled ? [.init(service: BackupService(runtime: runtime, logger: logger), serviceName: "backup")] : []) + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(publisher: publisher) + [
             .init(service: scheduler, serviceName: "sensors"),
         ] + (observations.map { [$0] } ?? [])
             + ObservationBackfillService.services(runtime: runtime, clock: clock, logger: logger)

@@ -24,10 +24,11 @@ public struct DriverEntry: Sendable, Hashable {
         self.options = options
     }
 
-    /// A fresh node simulates a house and watches itself, so it shows something real at once.
+    /// A config with no `drivers:` key watches this machine only: made-up readings come only
+    /// from a simulated house someone asked for (`init --demo` writes it), never by default.
+    /// (`init` writes what `sensors detect` finds; detection is not repeated at every start.)
     public static let defaults = [
-        DriverEntry(kind: "simulated_house", position: 0),
-        DriverEntry(kind: "system", position: 1),
+        DriverEntry(kind: "system", position: 0),
     ]
 
     var keyPath: String { "sensors.drivers[\(position)]" }

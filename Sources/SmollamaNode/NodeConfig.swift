@@ -183,6 +183,31 @@ public struct NodeConfig: ConfigSection, Hashable {
         }
     }
 
+    /// Scheduled, rotated backups (`BackupService`), the same archive as `smollama backup`.
+    /// Off by default: a backup on the SD card that holds the store survives neither the card
+    /// nor the Pi, doubles the store's disk use and writes the whole store each time (card
+    /// wear). Turn it on with `dir` on another device (a USB stick, a NAS mount).
+    public struct BackupSection: Codable, Sendable, Hashable, ConfigChecked {
+        /// Time between backups; 0s (the default) turns them off. E.g. 1d.
+        public var interval = ConfigDuration.seconds(0)
+        /// How many of this node's backups are kept in `dir`; older ones are deleted.
+        public var keep = 7
+        /// Where backups go; relative paths are under SMOLLAMA_HOME.
+        public var dir = "backups"
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case interval, keep, dir }
+
+        public init() {}
+        public var enabled: Bool { interval.milliseconds > 0 }
+        public func check() throws(ConfigProblem) {
+            try ConfigProblem.require(keep >= 1, "keep", "must be at least 1 (the newest backup)")
+            try ConfigProblem.require(
+                interval.milliseconds == 0 || interval.milliseconds >= 60_000, "interval",
+                "must be 0s (off) or at least 1m; write e.g. 1d")
+            try ConfigProblem.require(!dir.isEmpty, "dir", "must name a directory, e.g. /mnt/usb/smollama-backups")
+        }
+    }
+
     public struct LogSection: Codable, Sendable, Hashable {
         public enum Level: String, Codable, Sendable, CaseIterable {
             case trace, debug, info, notice, warning, error, critical
@@ -202,6 +227,8 @@ public struct NodeConfig: ConfigSection, Hashable {
     /// A hub's retention of other nodes' readings (unused on an alpaca).
     public var hub = HubSection()
     public var log = LogSection()
+    /// Scheduled backups (off by default; see `BackupSection`).
+    public var backup = BackupSection()
     /// The dashboard and JSON API (see `HTTPConfig`).
     public var http = HTTPConfig()
     /// The local LLM runtime (see SmollamaLLM.LLMConfig for every key).
@@ -220,7 +247,7 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var areas: [String: [String]] = [:]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, hub, log, http, llm, mqtt, observe, memory, mem0, areas
+        case node, store, clock, sensors, sync, hub, log, backup, http, llm, mqtt, observe, memory, mem0, areas
     }
 
     public init() {}
@@ -238,6 +265,7 @@ public struct NodeConfig: ConfigSection, Hashable {
         try sensors.check(under: "sensors")
         try sync.check(under: "sync")
         try hub.check(under: "hub")
+        try backup.check(under: "backup")
         try http.check(under: "http")
         try llm.check(under: "llm")
         try mqtt.check(under: "mqtt")

@@ -16,6 +16,13 @@ public protocol SensorDriver: Sendable {
     /// Reads every sensor once. `now` is the node clock's UTC milliseconds, for drivers whose
     /// values depend on the time of day (the simulated house).
     func read(now: UTCMillis) async throws -> [SensorSample]
+    /// Whether the values are made up (the demo house) rather than measured: the store keeps it
+    /// with each sensor, and the CLI and the hub mark such sensors and nodes.
+    var isSimulated: Bool { get }
+}
+
+extension SensorDriver {
+    public var isSimulated: Bool { false }
 }
 
 /// A driver that also pushes values the moment they happen (GPIO edges, MQTT messages)

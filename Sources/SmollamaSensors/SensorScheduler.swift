@@ -68,7 +68,8 @@ public struct SensorScheduler: Service {
         let lastStored = try await database.lastStoredValues()
         for scheduled in drivers {
             let registered = try await database.readings.registerSensors(
-                scheduled.driver.sensors, driver: scheduled.driver.name, now: await clock.now())
+                scheduled.driver.sensors, driver: scheduled.driver.name, simulated: scheduled.driver.isSimulated,
+                now: await clock.now())
             lanes.append(DriverLane(scheduled: scheduled, registered: registered, lastStored: lastStored,
                                     scheduler: self))
         }

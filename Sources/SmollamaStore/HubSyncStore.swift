@@ -131,11 +131,12 @@ public struct HubSyncStore: FeatureStore {
     /// `clockOffset`: the node's wall clock minus `now`, when it sent its wall clock.
     public func handshake(node: NodeID, bootID: String, monotonicNanoseconds: UInt64, incarnation: Int,
                           clockQuality: ClockQuality?, clockOffset: Duration? = nil, reported: [SyncStream: Int64],
-                          streams: [SyncStream], now: UTCMillis)
+                          simulatedSensors: [String]? = nil, streams: [SyncStream], now: UTCMillis)
         async throws -> [StreamMark]
     {
         let origin = node
         return try await writer.write { db in
+            if let simulatedSensors { try Self.recordSimulated(db, node: origin, sensors: simulatedSensors) }
             try ClockAnchorRow(
                 origin: origin, bootID: bootID, monotonicNanoseconds: monotonicNanoseconds, hubTime: now, recordedAt: now
             ).insert(db, onConflict: .replace)
@@ -186,6 +187,25 @@ public struct HubSyncStore: FeatureStore {
                         if events.count == limit { return (events, true) }
                         events.append(try row.event())
                     }
+                }
+            }
+            return (events, false)
+        }
+    }
+
+    /// A node's own events of `streams` after `have` (stream → seq), for a node that lost them
+    /// (restored from an older backup, or a power cut): ordered by (stream, seq), at most `limit`.
+    public func ownEvents(of node: NodeID, after have: [EventStream: Int64], streams: [EventStream], limit: Int)
+        async throws -> (events: [Event], more: Bool)
+    {
+        try await writer.read { db in
+            var events: [Event] = []
+            for stream in streams {
+                let rows = try EventRow.of(node, stream).filter(EventRow.Columns.seq > (have[stream] ?? 0))
+                    .order(EventRow.Columns.seq).limit(limit + 1 - events.count).fetchAll(db)
+                for row in rows {
+                    if events.count == limit { return (events, true) }
+                    events.append(try row.event())
                 }
             }
             return (events, false)

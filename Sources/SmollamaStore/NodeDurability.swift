@@ -42,6 +42,25 @@ extension NodeSyncStore {
         }
     }
 
+    /// Where this node's own events of `stream` first go missing below `mark` (what the hub holds
+    /// of them): the seq after which to pull them back from the hub, or nil when every one of
+    /// 1…mark is here. Missing ones are the numbers `moveCounters` skipped (a restored backup or
+    /// a power cut): the hub holds them, and the node pulls them back (`SyncClient.recoverOwn`).
+    public func ownRecoveryStart(origin: NodeID, stream: EventStream, mark: Int64) async throws -> Int64? {
+        try await writer.read { db in
+            let held = try EventRow.of(origin, stream).filter(EventRow.Columns.seq <= mark).fetchCount(db)
+            guard held < mark else { return nil }
+            // The end of the contiguous prefix 1…n held here.
+            let end = try Int64.fetchOne(
+                db, sql: """
+                    SELECT min(e.seq) FROM events e WHERE e.origin = ? AND e.stream = ? AND e.seq < ?
+                    AND NOT EXISTS (SELECT 1 FROM events n WHERE n.origin = e.origin AND n.stream = e.stream AND n.seq = e.seq + 1)
+                    """, arguments: [origin, stream.rawValue, mark])
+            let hasFirst = try EventRow.of(origin, stream).filter(EventRow.Columns.seq == 1).fetchCount(db) > 0
+            return hasFirst ? (end ?? 0) : 0
+        }
+    }
+
     /// The seq below which this node's events of `stream` may be missing by design (see
     /// `moveCounters`); 0 when the counters were never moved.
     public func seqFloor(_ stream: SyncStream) async throws -> Int64 {

@@ -41,6 +41,9 @@ enum Schema {
         migrator.registerMigration("v11-hub-page-counts") { db in
             try db.execute(sql: HubPageStore.v11)
         }
+        migrator.registerMigration("v12-simulated-sensors") { db in
+            try db.execute(sql: HubSyncStore.v12SimulatedSensors)
+        }
         return migrator
     }
 

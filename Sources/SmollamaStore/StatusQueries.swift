@@ -17,6 +17,14 @@ public struct SensorSummary: Hashable, Sendable, Codable {
     public var hourMin: Double?
     public var hourMean: Double?
     public var hourMax: Double?
+    /// Registered by a simulated driver (issue 17). Not in the JSON (the contract snapshots pin
+    /// its shape); `driver` names the driver there.
+    public var simulated = false
+
+    enum CodingKeys: String, CodingKey {
+        case sensor, driver, status, lastValue, lastTime, consecutiveFailures, faultCount, rejectedCount, lastError,
+             lastErrorTime, hourMin, hourMean, hourMax
+    }
 }
 
 /// Facts about the store for `smollama status`.
@@ -51,7 +59,7 @@ extension SmollamaDatabase {
                     consecutiveFailures: state?["consecutive_failures"] ?? 0, faultCount: state?["fault_count"] ?? 0,
                     rejectedCount: state?["rejected_count"] ?? 0, lastError: state?["last_error"],
                     lastErrorTime: state?["last_error_at"], hourMin: hour?["lo"], hourMean: hour?["mean"],
-                    hourMax: hour?["hi"])
+                    hourMax: hour?["hi"], simulated: registered.simulated)
             }
         }
     }

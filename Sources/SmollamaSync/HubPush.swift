@@ -138,7 +138,9 @@ extension SyncHub {
             guard let stream = entry.stream.eventStream else { continue }
             have[entry.origin, default: [:]][stream] = entry.seq
         }
-        let page = try await database.hubSync.events(after: have, streams: streams, excluding: node, limit: request.limit)
+        let page = request.own == true
+            ? try await database.hubSync.ownEvents(of: node, after: have[node] ?? [:], streams: streams, limit: request.limit)
+            : try await database.hubSync.events(after: have, streams: streams, excluding: node, limit: request.limit)
         return PullResponse(events: page.events, more: page.more)
     }
 }

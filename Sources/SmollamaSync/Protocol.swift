@@ -118,6 +118,9 @@ public struct HandshakeRequest: Codable, Sendable, Hashable {
     /// The node's wall clock when it sent the handshake (issue 16): the hub keeps the offset to
     /// its own clock for its node list. Absent from older nodes.
     public var wallMilliseconds: Int64? = nil
+    /// The keys of the node's simulated sensors (issue 17): the hub marks nodes that send
+    /// made-up data. Absent from older nodes; empty when none is simulated.
+    public var simulatedSensors: [String]? = nil
 }
 
 public struct SeqRange: Codable, Sendable, Hashable {
@@ -231,6 +234,18 @@ public struct PullRequest: Codable, Sendable, Hashable {
     public var streams: [SyncStream]
     public var have: [VersionEntry]
     public var limit: Int
+    /// Set by a node recovering its own events (restored from a backup, or after a power cut):
+    /// the page then holds only the requester's own events of `streams` after its `have`
+    /// entries for itself. Absent (older nodes) means other nodes' events, as always.
+    public var own: Bool?
+
+    public init(node: NodeID, streams: [SyncStream], have: [VersionEntry], limit: Int, own: Bool? = nil) {
+        self.node = node
+        self.streams = streams
+        self.have = have
+        self.limit = limit
+        self.own = own
+    }
 }
 
 public struct PullResponse: Codable, Sendable, Hashable {

@@ -254,7 +254,8 @@ public actor SyncClient {
                 SyncProtocol.Path.handshake,
                 HandshakeRequest(version: SyncProtocol.version, node: node, incarnation: incarnation, bootID: clockSource.bootID,
                                  monotonicNanoseconds: monotonic, clockQuality: await quality(), streams: states,
-                                 wallMilliseconds: clockSource.wallMilliseconds()),
+                                 wallMilliseconds: clockSource.wallMilliseconds(),
+                                 simulatedSensors: try await database.simulatedSensorKeys()),
                 as: HandshakeResponse.self, report: &report)
             guard handshake.hubNode == hub.hubNode else {
                 throw SyncClientError.hubIdentity(expected: hub.hubNode, got: handshake.hubNode)
@@ -298,7 +299,8 @@ public actor SyncClient {
                 if shouldStop() { return report }
             }
             current = nil
-            report.pulled = try await pull(report: &report, shouldStop: shouldStop)
+            report.pulled = try await recoverOwn(marks: marks, report: &report, shouldStop: shouldStop)
+            report.pulled += try await pull(report: &report, shouldStop: shouldStop)
             return report
         } catch {
             // A failed handshake or pull holds every stream back; a failed push only its own.

@@ -250,6 +250,13 @@ public struct SyncHub: Sendable {
         guard (1...128).contains(request.bootID.utf8.count) else {
             throw SyncRefusal.bad("'bootID' must be 1…128 bytes (the node's /proc/sys/kernel/random/boot_id)")
         }
+        if let simulated = request.simulatedSensors {
+            guard simulated.count <= SimulatedSensors.maxReported,
+                  simulated.allSatisfy({ !$0.isEmpty && $0.utf8.count <= SimulatedSensors.maxKeyBytes })
+            else {
+                throw SyncRefusal.bad("'simulatedSensors' must list at most \(SimulatedSensors.maxReported) sensor keys of 1…\(SimulatedSensors.maxKeyBytes) bytes")
+            }
+        }
         let hubTime = now()
         let incarnation = try await incarnation()
         var reported: [SyncStream: Int64] = [:]
@@ -258,7 +265,7 @@ public struct SyncHub: Sendable {
             node: node, bootID: request.bootID, monotonicNanoseconds: request.monotonicNanoseconds,
             incarnation: request.incarnation, clockQuality: request.clockQuality,
             clockOffset: request.wallMilliseconds.flatMap { (0...HLCTimestamp.maxMilliseconds).contains($0) ? UTCMillis(rawValue: $0) - hubTime : nil },
-            reported: reported,
+            reported: reported, simulatedSensors: request.simulatedSensors,
             streams: SyncProtocol.pushOrder, now: hubTime
         ).map { StreamMark(stream: $0.stream, mark: $0.mark, gaps: $0.gaps.map { SeqRange(from: $0.lowerBound, to: $0.upperBound) }) }
         return HandshakeResponse(version: SyncProtocol.version, hubNode: hubNode, hubIncarnation: incarnation,

@@ -75,6 +75,14 @@ struct ModelsCommand: AsyncParsableCommand {
         return ExitCode.failure
     }
 
+    /// One compact JSON object on one line (a stream of them is JSON lines).
+    static func printJSONLine(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+    }
+
     static func printJSON<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -110,7 +118,9 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 
     struct Pull: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Download a model (Ollama), with a progress bar.")
+        static let configuration = CommandConfiguration(
+            abstract: "Download a model (Ollama), with a progress bar.",
+            discussion: "--json prints Ollama's progress as JSON lines: {\"status\", \"digest\", \"total\", \"completed\"}, the last one {\"status\":\"success\"}.")
         @OptionGroup var options: RuntimeOptions
         @Argument(help: "Model name, e.g. qwen2.5:0.5b or all-minilm.") var name: String
 
@@ -122,7 +132,7 @@ struct ModelsCommand: AsyncParsableCommand {
             do {
                 try await ModelManager(config: options.config(), logger: ModelsCommand.logger()).pull(name) { progress in
                     if json {
-                        try? ModelsCommand.printJSON(progress)
+                        ModelsCommand.printJSONLine(progress)
                     } else {
                         ModelsCommand.drawProgress(progress, interactive: interactive)
                     }
@@ -262,16 +272,24 @@ struct ModelsCommand: AsyncParsableCommand {
         }.joined(separator: "\n")
     }
 
-    /// `downloading sha256:ab12…  [#########-----------]  45%  964.2 MB / 2.1 GB`
-    static func drawProgress(_ progress: PullProgress, interactive: Bool) {
+    /// `pulling c5396e06af29 [###############-----]  75% 298.4 MB / 397.8 MB`
+    /// One line of at most 80 columns: the status (cut to 20, which holds "pulling <12 hex>"),
+    /// then, for a layer with byte counts, a 20-wide bar, the percentage and the bytes.
+    static func progressLine(_ progress: PullProgress) -> String {
         var line = progress.status
-        if line.count > 32 { line = String(line.prefix(31)) + "…" }
+        if line.count > 20 { line = String(line.prefix(19)) + "…" }
         if let fraction = progress.fraction, let completed = progress.completed, let total = progress.total {
-            let width = 24
+            let width = 20
             let filled = Int((fraction * Double(width)).rounded(.down))
-            line += "  [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
-            line += String(format: " %3d%%  ", Int(fraction * 100)) + bytes(completed) + " / " + bytes(total)
+            line = line.padding(toLength: 20, withPad: " ", startingAt: 0)
+            line += " [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+            line += String(format: " %3d%% ", Int(fraction * 100)) + bytes(completed) + " / " + bytes(total)
         }
+        return line
+    }
+
+    static func drawProgress(_ progress: PullProgress, interactive: Bool) {
+        let line = progressLine(progress)
         let text = interactive ? "\r\u{1B}[2K" + line : line + "\n"
         FileHandle.standardError.write(Data(text.utf8))
     }

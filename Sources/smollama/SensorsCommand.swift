@@ -39,14 +39,20 @@ struct SensorsShowCommand: AsyncParsableCommand {
                     try await runtime.database.sensorSummaries(now: now)
                 }
                 if json { return try printJSON(sensors) }
+                // Another node's sensors: simulated as that node reported at its handshake.
+                let simulated = if let node {
+                    Set(try await runtime.database.hubSync.simulatedSensors()[node] ?? [])
+                } else {
+                    Set(sensors.filter(\.simulated).map(\.sensor.id.rawValue))
+                }
                 if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
-                print(render(sensors, now: now))
+                print(render(sensors, simulated: simulated, now: now))
                 if watch { try await Task.sleep(for: .seconds(2)) }
             } while watch
         }
     }
 
-    func render(_ sensors: [SensorSummary], now: UTCMillis) -> String {
+    func render(_ sensors: [SensorSummary], simulated: Set<String>, now: UTCMillis) -> String {
         guard !sensors.isEmpty else { return "No sensors yet: start the daemon with `smollama run`." }
         let rows = sensors.map { summary -> [String] in
             let unit = summary.sensor.unit
@@ -59,9 +65,11 @@ struct SensorsShowCommand: AsyncParsableCommand {
             } else if let low = summary.hourMin, let mean = summary.hourMean, let high = summary.hourMax {
                 hour = [low, mean, high].map { Terminal.value($0, unit: unit == "B" ? unit : "") }.joined(separator: "/")
             }
-            let status = summary.status == "ok" ? "" : " FAULTY"
+            let status = (summary.status == "ok" ? "" : " FAULTY") + (simulated.contains(summary.sensor.id.rawValue) ? " (sim)" : "")
             return [summary.sensor.id.rawValue + status, value, age, hour]
         }
-        return Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX"], rows)
+        let table = Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX"], rows)
+        guard !simulated.isEmpty else { return table }
+        return table + "\n(sim): made up by the simulated house, not measured"
     }
 }

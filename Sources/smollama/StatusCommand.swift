@@ -59,7 +59,11 @@ struct StatusCommand: AsyncParsableCommand {
                 print(Terminal.wrap(writer.reason, head: index == 0 ? "writes    " : "          "))
             }
             let healthy = report.sensorCount - report.faultySensorCount
-            print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty)")
+            // Simulated sensors are marked here in text only: `--json` keeps its shape (the contract
+            // snapshots pin it); scripts read `driver` in `smollama sensors --json`.
+            let simulated = try await runtime.database.simulatedSensorKeys().count
+            print("sensors   \(report.sensorCount) (\(healthy) healthy, \(report.faultySensorCount) faulty"
+                  + (simulated > 0 ? "; \(simulated) SIMULATED, not measured)" : ")"))
             print("mqtt      " + Self.mqttLine(report, now: now))
             print("sync      " + (try await Self.syncLine(runtime)))
             guard !report.problems.isEmpty else { return }

@@ -143,16 +143,21 @@ struct HubNodesCommand: AsyncParsableCommand {
             let nodes = try await runtime.database.hubSync.hubNodes()
             if json { return try printJSON(nodes) }
             guard !nodes.isEmpty else { return print("no nodes enrolled yet (smollama hub token, then smollama enroll on the node)") }
+            let simulated = try await runtime.database.hubSync.simulatedSensors()
             print(Terminal.table(
                 ["NODE", "NAME", "LAST SEEN", "BACKLOG", "CLOCK", "COLLISIONS", "READINGS", "ROLLUPS", "DISK", "STATE"],
-                nodes.map { node in
-                    [String(node.node.prefix(8)), node.name, node.lastSeen.map(Terminal.timestamp) ?? "never",
+                nodes.map { node -> [String] in
+                    let sends = NodeID(hex: node.node).flatMap { simulated[$0] } == nil ? "" : " (sim)"
+                    return [String(node.node.prefix(8)), node.name + sends, node.lastSeen.map(Terminal.timestamp) ?? "never",
                      "\(node.backlog)",
                      (node.clockQuality ?? "?") + (node.clockOffsetMilliseconds.map { String(format: " %+.1f s", Double($0) / 1000) } ?? ""),
                      "\(node.collisions)", "\(node.foreignReadings ?? 0)",
                      "\(node.diskUse.rollups)", Terminal.value(Double(node.diskUse.bytes), unit: "B"),
                      node.revokedAt == nil ? "enrolled" : "REVOKED"]
                 }))
+            if !simulated.isEmpty {
+                print("(sim): the node sends readings of a simulated house, not measurements")
+            }
             let collisions = try await runtime.database.hubSync.hubCollisions(limit: 5)
             for collision in collisions {
                 print("collision: \(collision.node.prefix(8)) \(collision.stream)/\(collision.seq): \(collision.detail)")

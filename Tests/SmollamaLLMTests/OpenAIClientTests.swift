@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaLLM
+import SmollamaTesting
 import Testing
 
 /// OpenAI-style bodies (llama-server's shapes: `timings` in ms, SSE, fragmented tool arguments).

@@ -28,10 +28,11 @@ import Testing
         var expected = NodeConfig()
         expected.sensors.drivers = config.sensors.drivers  // options are kept as YAML text
         #expect(config == expected)
-        #expect(config.sensors.drivers.map(\.kind) == DriverEntry.defaults.map(\.kind))
-        // …and the drivers it lists build exactly the default drivers.
+        #expect(config.sensors.drivers.map(\.kind) == ["simulated_house", "system"])
+        // A config with no `drivers:` key watches this machine only: no simulated house unless asked for.
         let defaults = try ConfigLoader.parse("")
-        #expect(defaults.sensors.drivers.map(\.kind) == ["simulated_house", "system"])
+        #expect(defaults.sensors.drivers.map(\.kind) == ["system"])
+        #expect(DriverEntry.defaults.map(\.kind) == ["system"])
     }
 
     @Test func timeZoneAndModelScoreAreChecked() throws {

@@ -73,6 +73,7 @@ public struct SimulatedHouseDriver: SensorDriver {
 
     public let name: String
     public let interval: Duration
+    public var isSimulated: Bool { true }
     public let house: SimulatedHouse
     public let sensors: [SensorDescriptor]
 

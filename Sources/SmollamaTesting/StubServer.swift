@@ -4,38 +4,48 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+// A loopback HTTP server for tests of our HTTP clients (the LLM runtimes): canned replies per
+// path, and `RecordedOllama` (RecordedOllama.swift), which replays Ollama's recorded shapes.
+
 /// A canned reply: status, content type and body chunks. `closeEarly` drops the connection after
 /// the chunks without ending the body (a runtime killed mid-reply).
-struct StubReply: Sendable {
-    var status: Int = 200
-    var contentType = "application/json"
-    var chunks: [String]
-    var closeEarly = false
+public struct StubReply: Sendable {
+    public var status: Int = 200
+    public var contentType = "application/json"
+    public var chunks: [String]
+    public var closeEarly = false
 
-    static func json(_ body: String, status: Int = 200) -> StubReply { StubReply(status: status, chunks: [body]) }
-    static func ndjson(_ lines: [String]) -> StubReply {
+    public init(status: Int = 200, contentType: String = "application/json", chunks: [String], closeEarly: Bool = false) {
+        self.status = status
+        self.contentType = contentType
+        self.chunks = chunks
+        self.closeEarly = closeEarly
+    }
+
+    public static func json(_ body: String, status: Int = 200) -> StubReply { StubReply(status: status, chunks: [body]) }
+    public static func ndjson(_ lines: [String]) -> StubReply {
         StubReply(contentType: "application/x-ndjson", chunks: lines.map { $0 + "\n" })
     }
-    static func sse(_ events: [String]) -> StubReply {
+    public static func sse(_ events: [String]) -> StubReply {
         StubReply(contentType: "text/event-stream", chunks: events.map { "data: \($0)\n\n" })
     }
 }
 
 /// What the stub received.
-struct RecordedRequest: Sendable {
-    var method: String
-    var path: String
-    var body: String
+public struct RecordedRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var body: String
 }
 
 /// A real HTTP/1.1 server on 127.0.0.1 (random port) that answers each path from a queue of
 /// canned replies (the last one repeats) and records requests.
-final class StubServer: Sendable {
+public final class StubServer: Sendable {
     private let channel: any Channel
     private let state: StubState
-    let url: String
+    public let url: String
 
-    init(_ routes: [String: [StubReply]]) async throws {
+    public init(_ routes: [String: [StubReply]]) async throws {
         let state = StubState(routes: routes)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -50,15 +60,15 @@ final class StubServer: Sendable {
         self.state = state
     }
 
-    var requests: [RecordedRequest] { state.recorded.withLock { $0 } }
+    public var requests: [RecordedRequest] { state.recorded.withLock { $0 } }
 
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 
     /// Runs `body` with a server and closes it afterwards.
     @discardableResult
-    static func with<T>(_ routes: [String: [StubReply]], _ body: (StubServer) async throws -> T) async throws -> T {
+    public static func with<T>(_ routes: [String: [StubReply]], _ body: (StubServer) async throws -> T) async throws -> T {
         let server = try await StubServer(routes)
         do {
             let result = try await body(server)
