@@ -45,14 +45,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Recall's Hamming-distance loop, with the CPU's popcount chosen at run time.
-        .target(name: "CVectorKernels"),
         // SQLite (GRDB): readings, rollups, the event log, clock state.
         .target(
             name: "SmollamaStore",
             dependencies: [
                 "SmollamaCore",
-                "CVectorKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

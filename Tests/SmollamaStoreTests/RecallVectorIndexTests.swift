@@ -1,4 +1,3 @@
-import CVectorKernels
 import Foundation
 import GRDB
 import SmollamaCore
@@ -89,30 +88,6 @@ import Testing
 
         // A filter nothing passes gives nothing, not the unfiltered neighbours.
         #expect(try await nearest(store.database, query, filter: RecallFilter(kinds: [.observation])).isEmpty)
-    }
-
-    /// The C loop, both forms (the CPU's popcount and the portable one), against a count of
-    /// bits in Swift, over vectors of 1 to 7 words, all of them and a scattered subset.
-    @Test func hammingDistancesAreTheNumberOfDifferingBits() {
-        var random = SplitMix64(state: 17)
-        for words in 1...7 {
-            let count = 300
-            let bits = (0..<(count * words)).map { _ in random.next() }
-            let query = (0..<words).map { _ in random.next() }
-            let positions: [Int64] = stride(from: count - 1, through: 0, by: -3).map(Int64.init)
-            func expected(_ position: Int) -> UInt16 {
-                UInt16((0..<words).reduce(0) { $0 + (bits[position * words + $1] ^ query[$1]).nonzeroBitCount })
-            }
-            for kernel in [smollama_hamming_distances, smollama_hamming_distances_portable] {
-                var all = [UInt16](repeating: .max, count: count)
-                kernel(bits, words, query, nil, count, &all)
-                #expect(all == (0..<count).map(expected))
-                var some = [UInt16](repeating: .max, count: positions.count)
-                kernel(bits, words, query, positions, positions.count, &some)
-                #expect(some == positions.map { expected(Int($0)) })
-            }
-        }
-        #expect(smollama_hamming_uses_popcount() == 1, "this machine (x86-64 v2+ or arm64) has popcount")
     }
 
     @Test func staysInStepWithWritesDeletesOtherConnectionsAndARestart() async throws {
