@@ -77,6 +77,8 @@ public struct NodeCard: Codable, Sendable, Hashable {
     public var faultySensors: [SensorID]
     public var latestObservation: ObservationItem?
     public var sparklines: [Sparkline]
+    /// Sensors whose values a simulated driver makes up (the demo house), as the node reported.
+    public var simulatedSensors: [SensorID]
 }
 
 /// `/api/v1/home`: every node's card and the household's latest observations, unusual first.
@@ -108,16 +110,19 @@ extension DashboardQueries {
         let notices = try await pages.recentNotices(origins: ids, limit: Self.cardNotices)
         let sparklines = try await sparklines(ids: ids)
         let own = try await sensors()
+        let simulated = try await environment.database.hubSync.simulatedSensors()
         var cards: [NodeCard] = []
         cards.append(NodeCard(
             node: this, backlog: nil, faultySensors: own.filter { $0.status != "ok" }.map(\.sensor.id),
             latestObservation: newest[environment.node.id].map { ObservationItem($0, names: names) },
-            sparklines: try await ownSparklines(own.map(\.sensor))))
+            sparklines: try await ownSparklines(own.map(\.sensor)),
+            simulatedSensors: own.filter(\.simulated).map(\.sensor.id)))
         for (summary, sync) in listings {
             guard let id = NodeID(hex: summary.id) else { continue }
             cards.append(NodeCard(
                 node: summary, backlog: sync.backlog, faultySensors: Self.faultySensors(notices[id] ?? []),
-                latestObservation: newest[id].map { ObservationItem($0, names: names) }, sparklines: sparklines[id] ?? []))
+                latestObservation: newest[id].map { ObservationItem($0, names: names) }, sparklines: sparklines[id] ?? [],
+                simulatedSensors: (simulated[id] ?? []).map { SensorID($0) }))
         }
         let recent = try await pages.observations(limit: Self.homeObservations * 2).map { ObservationItem($0, names: names) }
         // Unusual first, each part newest first; a stable order keeps the times in sequence.
@@ -231,8 +236,11 @@ extension Pages {
             ? "answering now · \(node.sensorCount == 0 ? "no sensors of its own" : "last reading \(Format.age(node.lastSeen, now: now))")"
             : "last seen \(Format.age(node.lastSeen, now: now))"
         let offset: HTML = node.clockOffsetMilliseconds.map { " <span class=\"offset\">\(Format.clockOffset($0))</span>" } ?? .empty
+        let simulated: HTML = card.simulatedSensors.isEmpty
+            ? .empty
+            : " <span class=\"badge simulated\" title=\"\(card.simulatedSensors.map(\.rawValue).joined(separator: ", "))\">simulated data: \(card.simulatedSensors.count) sensors</span>"
         return """
-            <section class="card nodecard" data-node="\(node.id)"><div class="value name"><a href="/nodes/\(node.id)">\(node.name)</a>\(this)</div>
+            <section class="card nodecard" data-node="\(node.id)"><div class="value name"><a href="/nodes/\(node.id)">\(node.name)</a>\(this)\(simulated)</div>
             <div class="sub">\(node.role) · <span class="badge \(node.state.rawValue)">\(node.state.rawValue)</span> \(seen)</div>
             <div class="sub">clock <span class="\(clock)">\(clock)</span>\(offset) · backlog \(card.backlog.map(Format.count) ?? "–") · \(faults)</div>
             \(lines)\(latest)</section>

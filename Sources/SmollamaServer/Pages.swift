@@ -61,12 +61,17 @@ enum Pages {
         var rows = HTML.empty
         for sensor in sensors {
             rows += """
-                <tr><td><a href="/sensors#s-\(sensor.sensor.id.rawValue)">\(sensor.sensor.name)</a><div class="muted">\(sensor.sensor.id.rawValue)</div></td>
+                <tr><td><a href="/sensors#s-\(sensor.sensor.id.rawValue)">\(sensor.sensor.name)</a>\(simulatedBadge(sensor))<div class="muted">\(sensor.sensor.id.rawValue)</div></td>
                 <td class="num">\(current(sensor))</td><td class="num muted">\(Format.age(sensor.lastTime, now: now))</td>
                 <td><span class="badge \(sensor.status)">\(sensor.status)</span></td></tr>
                 """
         }
         return "<div class=\"scroll\"><table><thead><tr><th>Sensor</th><th>Now</th><th>Age</th><th>Status</th></tr></thead><tbody>\(rows)</tbody></table></div>"
+    }
+
+    /// " simulated" after a sensor a simulated driver registered: its values are made up.
+    static func simulatedBadge(_ sensor: SensorSummary) -> HTML {
+        sensor.simulated ? " <span class=\"badge simulated\" title=\"made up by the demo house\">simulated</span>" : .empty
     }
 
     static func sensors(node: NodeInfo, charts: [(SensorSummary, Series)], range: ChartRange, now: UTCMillis,
@@ -95,7 +100,7 @@ enum Pages {
             : "last hour \(Format.value(sensor.hourMin, unit: sensor.sensor.unit)) … \(Format.value(sensor.hourMax, unit: sensor.sensor.unit))"
         return """
             <section class="panel" id="s-\(sensor.sensor.id.rawValue)"><div class="sensor-head"><div><h2>\(sensor.sensor.name)</h2>
-            <div class="muted">\(sensor.sensor.id.rawValue) · <span class="\(sensor.status)">\(sensor.status)</span> · \(Format.age(sensor.lastTime, now: now))</div></div>
+            <div class="muted">\(sensor.sensor.id.rawValue)\(simulatedBadge(sensor)) · <span class="\(sensor.status)">\(sensor.status)</span> · \(Format.age(sensor.lastTime, now: now))</div></div>
             <div class="now">\(current(sensor))</div></div>
             \(Chart.svg(series))<div class="muted">\(stats)</div></section>
             """

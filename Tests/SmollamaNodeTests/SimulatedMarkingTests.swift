@@ -2,6 +2,7 @@ import Foundation
 import SmollamaCore
 import SmollamaTesting
 import Testing
+@testable import SmollamaServer
 @testable import SmollamaStore
 
 /// Issue 17, item 5: simulated sensors are marked as simulated in `sensors` and `status`, and
@@ -16,6 +17,11 @@ import Testing
         #expect(try await database.simulatedSensorKeys() == ["hall.motion"])
         let summaries = try await database.sensorSummaries(now: UTCMillis(rawValue: 0))
         #expect(summaries.filter(\.simulated).map(\.sensor.id.rawValue) == ["hall.motion"])
+        // The node dashboard's sensor table and chart panels badge the simulated one alone.
+        let table = "\(Pages.sensorTable(summaries, now: UTCMillis(rawValue: 0)))"
+        let rows = table.split(separator: "<tr>").filter { $0.contains("<td>") }
+        #expect(rows.count == 2)
+        #expect(rows.filter { $0.contains("simulated") }.map { $0.contains("hall.motion") } == [true], "\(table)")
     }
 
     @Test func theCLIAndTheHubMarkSimulatedSensors() async throws {
@@ -50,5 +56,17 @@ import Testing
         // The hub's own sensors (system only: no `drivers:` key defaults to no simulated house).
         let own = try await SmollamaBinary.run(["sensors"], home: hubHome.path)
         #expect(!own.stdout.contains("(sim)"), "\(own.stdout)")
+        // The hub's home page marks the demo node's card, and only that card.
+        let page = try Mem0ProcessTests.curl([url + "/"])
+        #expect(page.status == 200, "\(page.body.prefix(500))")
+        let cards = page.body.split(separator: "<section class=\"card nodecard\"").dropFirst()
+        #expect(cards.count == 2, "\(page.body.prefix(2000))")
+        let hubCard = cards.filter { $0.contains("(this hub)") }
+        let demoCard = cards.filter { !$0.contains("(this hub)") }
+        #expect(hubCard.count == 1 && demoCard.count == 1)
+        #expect(demoCard.allSatisfy { $0.contains(">demo</a>") && $0.contains("simulated data: 9 sensors") }, "\(cards)")
+        #expect(hubCard.allSatisfy { !$0.contains("simulated data") }, "\(cards)")
+        let api = try Mem0ProcessTests.curl([url + "/api/v1/home"])
+        #expect(api.body.contains("\"hallway.motion\""), "\(api.body.prefix(1000))")
     }
 }
