@@ -14,27 +14,7 @@ import Testing
 /// restored from an old backup that syncs with a real hub without reusing ids.
 @Suite(.serialized) struct BackupTests {
     func makeHome(_ name: String, role: String = "alpaca") async throws -> TemporaryDirectory {
-        let home = try TemporaryDirectory("backup-\(name)")
-        let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", name, "--role", role], home: home.path)
-        try #require(initialised.status == 0, "init failed: \(initialised.stderr)")
-        try """
-            node:
-              name: \(name)
-              role: \(role)
-            llm:
-              runtime: external
-            store:
-              flush_interval: 200ms
-            sync:
-              interval: 1s
-              max_backoff: 2s
-            sensors:
-              drivers:
-                - driver: simulated_house
-                  interval: 100ms
-                  on_change: false
-            """.write(toFile: home.path + "/config.yaml", atomically: true, encoding: .utf8)
-        return home
+        try await daemonTestHome("backup", name: name, role: role)
     }
 
     func store(_ home: String) throws -> SmollamaDatabase { try SmollamaDatabase.open(path: home + "/data/smollama.sqlite") }

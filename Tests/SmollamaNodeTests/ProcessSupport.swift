@@ -107,3 +107,34 @@ final class OutputBuffer: Sendable {
     var ended: Bool { data.withLock { $0.ended } }
     var text: String { data.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
 }
+
+/// A node home for tests that run daemons: `init --demo`, then a config with an external LLM
+/// runtime, 200 ms flushes, 1 s sync rounds and the simulated house read every 100 ms, plus
+/// `extra` (more top-level YAML). The directory's name starts with `prefix`.
+func daemonTestHome(_ prefix: String, name: String, role: String, extra: String = "") async throws
+    -> TemporaryDirectory
+{
+    let home = try TemporaryDirectory("\(prefix)-\(name)")
+    let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", name, "--role", role], home: home.path)
+    try #require(initialised.status == 0, "init failed: \(initialised.stderr)")
+    let config = """
+        node:
+          name: \(name)
+          role: \(role)
+        llm:
+          runtime: external
+        store:
+          flush_interval: 200ms
+        sync:
+          interval: 1s
+          max_backoff: 2s
+        sensors:
+          drivers:
+            - driver: simulated_house
+              interval: 100ms
+              on_change: false
+        \(extra)
+        """
+    try config.write(toFile: home.path + "/config.yaml", atomically: true, encoding: .utf8)
+    return home
+}

@@ -11,29 +11,7 @@ import Testing
 /// what each node holds.
 @Suite(.serialized) struct SyncProcessTests {
     func makeHome(name: String, role: String, extra: String = "") async throws -> TemporaryDirectory {
-        let home = try TemporaryDirectory("sync-\(name)")
-        let initialised = try await SmollamaBinary.run(["init", "--demo", "--name", name, "--role", role], home: home.path)
-        #expect(initialised.status == 0, "init failed: \(initialised.stderr)")
-        let config = """
-            node:
-              name: \(name)
-              role: \(role)
-            llm:
-              runtime: external
-            store:
-              flush_interval: 200ms
-            sync:
-              interval: 1s
-              max_backoff: 2s
-            sensors:
-              drivers:
-                - driver: simulated_house
-                  interval: 100ms
-                  on_change: false
-            \(extra)
-            """
-        try config.write(toFile: home.path + "/config.yaml", atomically: true, encoding: .utf8)
-        return home
+        try await daemonTestHome("sync", name: name, role: role, extra: extra)
     }
 
     func hubMarks(_ hubHome: String) async throws -> [String: [String: Int64]] {
