@@ -132,7 +132,7 @@ extension EventStore {
     /// Events held per origin and stream (`event_counts`).
     static func eventCounts(_ db: Database) throws -> [NodeID: [EventStream: Int]] {
         var counts: [NodeID: [EventStream: Int]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT origin, stream, count FROM event_counts WHERE count > 0") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, stream, count FROM event_counts WHERE count > 0")) {
             guard let stream = EventStream(rawValue: row[1]) else { continue }
             counts[row[0] as NodeID, default: [:]][stream] = row[2]
         }

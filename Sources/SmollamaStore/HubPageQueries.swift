@@ -66,6 +66,11 @@ public struct HubPageStore: FeatureStore {
     /// Observations newest first (by the end of their span), optionally of some nodes and kinds.
     public func observations(origins: [NodeID]? = nil, kinds: [String]? = nil, limit: Int) async throws -> [StoredObservation] {
         try await reader.read { db in
+            if origins == nil, kinds == nil {  // the home page's, on every load: prepared once per connection
+                return try ObservationRow.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM observations ORDER BY time_end DESC LIMIT ?"), arguments: [limit]
+                ).map(\.stored)
+            }
             var request = ObservationRow.all()
             if let origins { request = request.filter(origins.contains(ObservationRow.Columns.origin)) }
             if let kinds { request = request.filter(kinds.contains(Column("kind"))) }
@@ -168,10 +173,10 @@ public struct HubPageStore: FeatureStore {
     public func foreignSensorKeys() async throws -> [NodeID: [SensorID]] {
         try await reader.read { db in
             var keys: [NodeID: [SensorID]] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT o.origin, s.key FROM foreign_sensors s JOIN sync_origins o ON o.ref = s.origin_ref ORDER BY s.key")
+            for row in try Row.fetchAll(db.cachedStatement(
+                sql: "SELECT o.origin, s.key FROM foreign_sensors s JOIN sync_origins o ON o.ref = s.origin_ref ORDER BY s.key"))
             {
-                keys[row["origin"] as NodeID, default: []].append(SensorID(row["key"] as String))
+                keys[row[0] as NodeID, default: []].append(SensorID(row[1] as String))
             }
             return keys
         }

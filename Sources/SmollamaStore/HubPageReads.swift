@@ -49,8 +49,8 @@ extension HubPageStore {
             let summaries = try HubSyncStore.hubNodeSummaries(db, only: node, countReadings: false)
             guard !summaries.isEmpty else { return [] }
             var sensors: [String: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT o.origin, count(*) FROM foreign_sensors s JOIN sync_origins o ON o.ref = s.origin_ref GROUP BY o.origin")
+            for row in try Row.fetchAll(db.cachedStatement(
+                sql: "SELECT o.origin, count(*) FROM foreign_sensors s JOIN sync_origins o ON o.ref = s.origin_ref GROUP BY o.origin"))
             {
                 sensors[(row[0] as NodeID).hex] = row[1]
             }
@@ -74,10 +74,10 @@ extension HubPageStore {
     public func newestObservations(origins: [NodeID]) async throws -> [NodeID: StoredObservation] {
         try await reader.read { db in
             var newest: [NodeID: StoredObservation] = [:]
+            let statement = try db.cachedStatement(
+                sql: "SELECT * FROM observations WHERE origin = ? ORDER BY time_end DESC LIMIT 1")
             for origin in origins {
-                if let row = try ObservationRow.filter(ObservationRow.Columns.origin == origin)
-                    .order(ObservationRow.Columns.timeEnd.desc).limit(1).fetchOne(db)
-                {
+                if let row = try ObservationRow.fetchOne(statement, arguments: [origin]) {
                     newest[origin] = row.stored
                 }
             }
@@ -89,9 +89,11 @@ extension HubPageStore {
     public func recentNotices(origins: [NodeID], limit: Int) async throws -> [NodeID: [Event]] {
         try await reader.read { db in
             var notices: [NodeID: [Event]] = [:]
+            let statement = try db.cachedStatement(
+                sql: "SELECT * FROM events WHERE origin = ? AND stream = ? ORDER BY seq DESC LIMIT ?")
             for origin in origins {
-                notices[origin] = try EventRow.of(origin, .notices).order(EventRow.Columns.seq.desc).limit(limit)
-                    .fetchAll(db).map { try $0.event() }
+                notices[origin] = try EventRow.fetchAll(statement, arguments: [origin, EventStream.notices.rawValue, limit])
+                    .map { try $0.event() }
             }
             return notices
         }

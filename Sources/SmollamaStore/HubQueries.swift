@@ -42,24 +42,28 @@ extension HubSyncStore {
     }
 
     /// `hubNodes` inside a read: every enrolled node, or only `node`, by name.
+    /// Every page shows the node list, so its statements are prepared once per connection
+    /// (`cachedStatement`) and the marks and disk use are read for all nodes at once.
     static func hubNodeSummaries(_ db: Database, only node: NodeID? = nil, countReadings: Bool) throws -> [HubNodeSummary] {
-        var request = SyncNodeRow.order(SyncNodeRow.Columns.name, SyncNodeRow.Columns.node)
-        if let node { request = request.filter(SyncNodeRow.Columns.node == node) }
-        return try request.fetchAll(db).map { row in
+        let rows = try SyncNodeRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM sync_nodes ORDER BY name, node"))
+            .filter { row in node.map { row.node == $0 } ?? true }
+        guard !rows.isEmpty else { return [] }
+        var marks: [NodeID: [String: Int64]] = [:]
+        for mark in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, stream, mark FROM sync_marks")) {
+            marks[mark[0] as NodeID, default: [:]][mark[1]] = mark[2]
+        }
+        let use = try HubReadingStore.diskUse(db)
+        return try rows.map { row in
             let node = row.node
-            var marks: [String: Int64] = [:]
-            for mark in try SyncMarkRow.filter(SyncMarkRow.Columns.origin == node).fetchAll(db) {
-                marks[mark.stream] = mark.mark
-            }
             let readings = countReadings ? try Int64.fetchOne(
                 db, sql: "SELECT count(*) FROM foreign_readings WHERE origin_ref = (SELECT ref FROM sync_origins WHERE origin = ?)",
                 arguments: [node]) ?? 0 : nil
-            let ref = try HubReadingStore.originRef(db, node: node)
             return HubNodeSummary(
                 node: node.hex, name: row.name, enrolledAt: row.enrolledAt, revokedAt: row.revokedAt,
                 lastSeen: row.lastSeen, incarnation: row.incarnation, clockQuality: row.clockQuality,
-                clockOffsetMilliseconds: row.clockOffset, backlog: row.backlog, collisions: row.collisions, marks: marks, foreignReadings: readings,
-                diskUse: try HubReadingStore.diskUse(db, originRef: ref))
+                clockOffsetMilliseconds: row.clockOffset, backlog: row.backlog, collisions: row.collisions,
+                marks: marks[node] ?? [:], foreignReadings: readings,
+                diskUse: use[node] ?? NodeDiskUse(rawReadings: 0, rollups: 0))
         }
     }
 

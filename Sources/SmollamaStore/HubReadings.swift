@@ -132,7 +132,7 @@ public struct HubReadingStore: FeatureStore {
     // MARK: reading
 
     static func originRef(_ db: Database, node: NodeID) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT ref FROM sync_origins WHERE origin = ?", arguments: [node])
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT ref FROM sync_origins WHERE origin = ?"), arguments: [node])
     }
 
     /// A node's sensors as it synced them (by key), each with its newest value and its last hour

@@ -33,25 +33,20 @@ extension HubReadingStore {
             arguments: [raw, rollups, originRef])
     }
 
-    static func diskUse(_ db: Database, originRef: Int64?) throws -> NodeDiskUse {
-        guard let originRef,
-              let row = try Row.fetchOne(db, sql: "SELECT raw_readings, rollups FROM foreign_usage WHERE origin_ref = ?",
-                                         arguments: [originRef])
-        else { return NodeDiskUse(rawReadings: 0, rollups: 0) }
-        return NodeDiskUse(rawReadings: row[0], rollups: row[1])
+    /// What the hub holds of each node that sent readings or rollups.
+    static func diskUse(_ db: Database) throws -> [NodeID: NodeDiskUse] {
+        var use: [NodeID: NodeDiskUse] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(
+            sql: "SELECT o.origin, u.raw_readings, u.rollups FROM foreign_usage u JOIN sync_origins o ON o.ref = u.origin_ref"))
+        {
+            use[row[0] as NodeID] = NodeDiskUse(rawReadings: row[1], rollups: row[2])
+        }
+        return use
     }
 
     /// What the hub holds of each node that sent readings or rollups.
     public func diskUse() async throws -> [NodeID: NodeDiskUse] {
-        try await reader.read { db in
-            var use: [NodeID: NodeDiskUse] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT o.origin, u.raw_readings, u.rollups FROM foreign_usage u JOIN sync_origins o ON o.ref = u.origin_ref")
-            {
-                use[row[0] as NodeID] = NodeDiskUse(rawReadings: row[1], rollups: row[2])
-            }
-            return use
-        }
+        try await reader.read { db in try Self.diskUse(db) }
     }
 
     /// Stores the buckets of a node's `rollup.snapshot` event as given (replacing what the hub

@@ -43,10 +43,12 @@ extension HubSyncStore {
     /// Each node that reported simulated sensors, with their keys (sorted). For `hub nodes` and
     /// the hub's node list and node page, which should mark such nodes "simulated data".
     public func simulatedSensors() async throws -> [NodeID: [String]] {
-        try await writer.read { db in
+        try await reader.read { db in
             var result: [NodeID: [String]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT origin, sensor FROM foreign_simulated_sensors ORDER BY origin, sensor") {
-                result[row["origin"], default: []].append(row["sensor"])
+            for row in try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT origin, sensor FROM foreign_simulated_sensors ORDER BY origin, sensor"))
+            {
+                result[row[0] as NodeID, default: []].append(row[1])
             }
             return result
         }

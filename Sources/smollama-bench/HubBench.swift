@@ -26,7 +26,17 @@ struct HubBench: AsyncParsableCommand {
     @Option(help: "Seconds between readings of a sensor.") var step = 60
     @Option(help: "Requests per API path.") var requests = 100
     @Option(help: "Memories across the nodes, for the explorer's search.") var memories = 10_000
+    @Option(help: "Keep the seeded hub in this folder and reuse it on later runs (seeding takes about a minute).")
+    var keep: String?
+    @Option(help: "Time only this path, as printed (e.g. / or /nodes/ID), for profiling one page.") var only: String?
     @Flag(help: "Print the result as JSON.") var json = false
+
+    /// What a kept hub was seeded with, beside its store, so a later run reads the same nodes.
+    struct Seeded: Codable {
+        var nodes: [String]
+        var now: Int64
+        var readings: Int
+    }
 
     struct Result: Codable {
         struct Timing: Codable {
@@ -41,10 +51,106 @@ struct HubBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = FileManager.default.temporaryDirectory.path + "/smollama-bench-hub-\(UUID().uuidString).sqlite"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let database = try SmollamaDatabase.open(path: path)
-        let now = UTCMillis.now()
+        let kept = keep.map { "\($0)/hub-\(nodes)x\(days)d-\(step)s-\(memories)m" }
+        let path = kept.map { $0 + ".sqlite" }
+            ?? FileManager.default.temporaryDirectory.path + "/smollama-bench-hub-\(UUID().uuidString).sqlite"
+        defer {
+            if kept == nil { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        }
+        let database: SmollamaDatabase
+        let ids: [NodeID]
+        let now: UTCMillis
+        let readings: Int
+        var pushing: Duration = .zero
+        var catchUp: Duration = .zero
+        if let kept, let data = FileManager.default.contents(atPath: kept + ".json") {
+            let seeded = try JSONDecoder().decode(Seeded.self, from: data)
+            database = try SmollamaDatabase.open(path: path)
+            ids = try seeded.nodes.map { hex in
+                guard let id = NodeID(hex: hex) else { throw BenchError("\(kept).json: bad node id \(hex); delete it to reseed") }
+                return id
+            }
+            now = UTCMillis(rawValue: seeded.now)
+            readings = seeded.readings
+        } else {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            database = try SmollamaDatabase.open(path: path)
+            now = UTCMillis.now()
+            (ids, readings, pushing, catchUp) = try await seed(database, path: path, now: now)
+            if let kept {
+                let seeded = Seeded(nodes: ids.map(\.hex), now: now.rawValue, readings: readings)
+                try JSONEncoder().encode(seeded).write(to: URL(fileURLWithPath: kept + ".json"))
+            }
+        }
+        let embedder = HashedEmbedder()
+        let recall = Recall(
+            database: database, embedder: embedder, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() },
+            now: { now })
+        var environment = DashboardEnvironment(
+            node: NodeInfo(id: NodeID.random(), name: "hub", role: "llama"), database: database, databasePath: path,
+            http: HTTPConfig(port: 0), now: { now })
+        environment.mind = HubMind(
+            search: { text, filter, topK in
+                var query = RecallQuery(text: text, topK: topK)
+                query.filter = filter
+                return try await recall.search(query).map { HubMind.Hit(id: $0.id, kind: $0.kind.rawValue, score: $0.score) }
+            },
+            ask: { _ in throw BenchError("ask is not benchmarked here") })
+        let app = try buildApplication(environment: environment, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let node = ids[ids.count / 2].hex
+        @Sendable func shown(_ path: String) -> String { path.replacingOccurrences(of: node, with: "ID") }
+        let paths = (["/api/v1/nodes"] + ["24h", "7d", "30d"].map {
+            "/api/v1/nodes/\(node)/series?sensor=living_room.temperature&range=\($0)"
+        } + [
+            "/", "/api/v1/home", "/nodes/\(node)", "/compare?quantity=temperature",
+            "/api/v1/compare?quantity=temperature", "/memories?q=kitchen+warm+evening",
+            "/api/v1/memories/explore?q=kitchen+warm+evening",
+        ]).filter { path in only.map { shown(path) == $0 } ?? true }
+        let requests = requests
+        let timings = try await app.test(.router) { client in
+            var timings: [Result.Timing] = []
+            for path in paths {
+                var samples: [Double] = []
+                for index in 0..<(requests + 5) {
+                    let began = ContinuousClock.now
+                    let response = try await client.execute(uri: path, method: .get)
+                    let elapsed = ContinuousClock.now - began
+                    guard response.status == .ok else { throw BenchError("\(path) answered \(response.status)") }
+                    if index >= 5 { samples.append(elapsed.milliseconds) }
+                }
+                samples.sort()
+                timings.append(Result.Timing(path: shown(path), p50Milliseconds: samples[samples.count / 2],
+                                             p95Milliseconds: samples[min(samples.count - 1, samples.count * 95 / 100)]))
+            }
+            return timings
+        }
+        let result = Result(readings: readings, pushSeconds: pushing.seconds, catchUpSeconds: catchUp.seconds, timings: timings)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        }
+        print("hub with \(nodes) nodes × \(days) days (\(readings) readings):")
+        if result.pushSeconds > 0 {
+            print(String(format: "push + fold  %7.1f s  (%.0f k readings/s)", result.pushSeconds,
+                         Double(readings) / result.pushSeconds / 1000))
+            print(String(format: "catch-up     %7.1f s  (%.0f k readings/s)", result.catchUpSeconds,
+                         Double(readings) / result.catchUpSeconds / 1000))
+        } else {
+            print("(the kept hub in \(keep ?? "") was reused: no push or catch-up times)")
+        }
+        for timing in timings {
+            let path = timing.path.replacingOccurrences(of: "?sensor=living_room.temperature&range=", with: " ")
+            print(String(path.prefix(44)).padding(toLength: 44, withPad: " ", startingAt: 0)
+                  + String(format: " p50 %7.2f ms  p95 %7.2f ms", timing.p50Milliseconds, timing.p95Milliseconds))
+        }
+    }
+
+    /// Enrolls `nodes` nodes and pushes their simulated houses; then forgets the rollups and
+    /// folds everything again (the catch-up), and seeds the memories.
+    func seed(_ database: SmollamaDatabase, path: String, now: UTCMillis) async throws
+        -> (ids: [NodeID], readings: Int, pushing: Duration, catchUp: Duration)
+    {
         let start = now - .seconds(Int64(days) * 86_400)
         var ids: [NodeID] = []
         var readings = 0
@@ -95,64 +201,7 @@ struct HubBench: AsyncParsableCommand {
         guard folded == readings else { throw BenchError("the catch-up folded \(folded) of \(readings) readings") }
 
         try await seedMemories(database, nodes: ids, now: now)
-        let embedder = HashedEmbedder()
-        let recall = Recall(
-            database: database, embedder: embedder, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() },
-            now: { now })
-        var environment = DashboardEnvironment(
-            node: NodeInfo(id: NodeID.random(), name: "hub", role: "llama"), database: database, databasePath: path,
-            http: HTTPConfig(port: 0), now: { now })
-        environment.mind = HubMind(
-            search: { text, filter, topK in
-                var query = RecallQuery(text: text, topK: topK)
-                query.filter = filter
-                return try await recall.search(query).map { HubMind.Hit(id: $0.id, kind: $0.kind.rawValue, score: $0.score) }
-            },
-            ask: { _ in throw BenchError("ask is not benchmarked here") })
-        let app = try buildApplication(environment: environment, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
-        let node = ids[ids.count / 2].hex
-        let paths = ["/api/v1/nodes"] + ["24h", "7d", "30d"].map {
-            "/api/v1/nodes/\(node)/series?sensor=living_room.temperature&range=\($0)"
-        } + [
-            "/", "/api/v1/home", "/nodes/\(node)", "/compare?quantity=temperature",
-            "/api/v1/compare?quantity=temperature", "/memories?q=kitchen+warm+evening",
-            "/api/v1/memories/explore?q=kitchen+warm+evening",
-        ]
-        @Sendable func shown(_ path: String) -> String { path.replacingOccurrences(of: node, with: "ID") }
-        let requests = requests
-        let timings = try await app.test(.router) { client in
-            var timings: [Result.Timing] = []
-            for path in paths {
-                var samples: [Double] = []
-                for index in 0..<(requests + 5) {
-                    let began = ContinuousClock.now
-                    let response = try await client.execute(uri: path, method: .get)
-                    let elapsed = ContinuousClock.now - began
-                    guard response.status == .ok else { throw BenchError("\(path) answered \(response.status)") }
-                    if index >= 5 { samples.append(elapsed.milliseconds) }
-                }
-                samples.sort()
-                timings.append(Result.Timing(path: shown(path), p50Milliseconds: samples[samples.count / 2],
-                                             p95Milliseconds: samples[min(samples.count - 1, samples.count * 95 / 100)]))
-            }
-            return timings
-        }
-        let result = Result(readings: readings, pushSeconds: pushing.seconds, catchUpSeconds: catchUp.seconds, timings: timings)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return print(String(decoding: try encoder.encode(result), as: UTF8.self))
-        }
-        print("hub with \(nodes) nodes × \(days) days (\(readings) readings):")
-        print(String(format: "push + fold  %7.1f s  (%.0f k readings/s)", result.pushSeconds,
-                     Double(readings) / result.pushSeconds / 1000))
-        print(String(format: "catch-up     %7.1f s  (%.0f k readings/s)", result.catchUpSeconds,
-                     Double(readings) / result.catchUpSeconds / 1000))
-        for timing in timings {
-            let path = timing.path.replacingOccurrences(of: "?sensor=living_room.temperature&range=", with: " ")
-            print(String(path.prefix(44)).padding(toLength: 44, withPad: " ", startingAt: 0)
-                  + String(format: " p50 %7.2f ms  p95 %7.2f ms", timing.p50Milliseconds, timing.p95Milliseconds))
-        }
+        return (ids, readings, pushing, catchUp)
     }
 
     static let vocabulary = [
