@@ -136,33 +136,35 @@ public struct HubReadingStore: FeatureStore {
     }
 
     /// A node's sensors as it synced them (by key), each with its newest value and its last hour
-    /// before `now`, from the node's 5-minute rollups. Empty for a node that sent no readings.
+    /// before `now`, from the node's 5-minute rollups, and marked simulated as the node reported
+    /// at its handshake. Empty for a node that sent no readings. The node page reads this on
+    /// every load: its statements are prepared once per connection.
     public func sensorSummaries(node: NodeID, now: UTCMillis) async throws -> [SensorSummary] {
         try await reader.read { db in
             guard let ref = try Self.originRef(db, node: node) else { return [] }
             let fiveMinutes = Rollup.Resolution.fiveMinutes.rawValue
             let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - .seconds(3600))
-            return try Row.fetchAll(db, sql: "SELECT id, key FROM foreign_sensors WHERE origin_ref = ? ORDER BY key",
+            let simulated = Set(try String.fetchAll(
+                db.cachedStatement(sql: "SELECT sensor FROM foreign_simulated_sensors WHERE origin = ?"), arguments: [node]))
+            let latest = try db.cachedStatement(sql: """
+                SELECT last, last_time FROM foreign_rollups
+                WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND count > 0 ORDER BY bucket_start DESC LIMIT 1
+                """)
+            let hour = try db.cachedStatement(sql: """
+                SELECT min(min), sum(sum) / sum(count), max(max) FROM foreign_rollups
+                WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND bucket_start >= ? AND count > 0
+                """)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT id, key FROM foreign_sensors WHERE origin_ref = ? ORDER BY key"),
                                     arguments: [ref]).map { sensor in
-                let id: Int64 = sensor["id"]
-                let latest = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT last, last_time FROM foreign_rollups
-                        WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND count > 0 ORDER BY bucket_start DESC LIMIT 1
-                        """, arguments: [ref, id, fiveMinutes])
-                let hour = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT min(min) AS lo, sum(sum) / sum(count) AS mean, max(max) AS hi FROM foreign_rollups
-                        WHERE origin_ref = ? AND sensor = ? AND resolution = ? AND bucket_start >= ? AND count > 0
-                        """, arguments: [ref, id, fiveMinutes, hourStart])
-                let key = SensorID(sensor["key"] as String)
+                let id: Int64 = sensor[0]
+                let last = try Row.fetchOne(latest, arguments: [ref, id, fiveMinutes])
+                let range = try Row.fetchOne(hour, arguments: [ref, id, fiveMinutes, hourStart])
+                let key = SensorID(sensor[1] as String)
                 return SensorSummary(
                     sensor: SensorDescriptor(id: key, name: key.rawValue), driver: "sync", status: "ok",
-                    lastValue: latest?["last"], lastTime: latest?["last_time"], consecutiveFailures: 0, faultCount: 0,
-                    rejectedCount: 0, lastError: nil, lastErrorTime: nil, hourMin: hour?["lo"], hourMean: hour?["mean"],
-                    hourMax: hour?["hi"])
+                    lastValue: last?[0], lastTime: last?[1], consecutiveFailures: 0, faultCount: 0,
+                    rejectedCount: 0, lastError: nil, lastErrorTime: nil, hourMin: range?[0], hourMean: range?[1],
+                    hourMax: range?[2], simulated: simulated.contains(key.rawValue))
             }
         }
     }

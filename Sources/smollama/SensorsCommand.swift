@@ -39,12 +39,8 @@ struct SensorsShowCommand: AsyncParsableCommand {
                     try await runtime.database.sensorSummaries(now: now)
                 }
                 if json { return try printJSON(sensors) }
-                // Another node's sensors: simulated as that node reported at its handshake.
-                let simulated = if let node {
-                    Set(try await runtime.database.hubSync.simulatedSensors()[node] ?? [])
-                } else {
-                    Set(sensors.filter(\.simulated).map(\.sensor.id.rawValue))
-                }
+                // Another node's sensors are simulated as that node reported at its handshake.
+                let simulated = Set(sensors.filter(\.simulated).map(\.sensor.id.rawValue))
                 if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }
                 print(render(sensors, simulated: simulated, now: now))
                 if watch { try await Task.sleep(for: .seconds(2)) }

@@ -66,6 +66,18 @@ import Testing
         #expect(hubCard.count == 1 && demoCard.count == 1)
         #expect(demoCard.allSatisfy { $0.contains(">demo</a>") && $0.contains("simulated data: 9 sensors") }, "\(cards)")
         #expect(hubCard.allSatisfy { !$0.contains("simulated data") }, "\(cards)")
+        // The hub's page for the demo node badges each simulated sensor's chart.
+        let demoID = try #require(demoCard.first?.firstMatch(of: /data-node="([0-9a-f]+)"/).map { String($0.1) })
+        let nodePage = try Mem0ProcessTests.curl([url + "/nodes/\(demoID)"])
+        #expect(nodePage.status == 200, "\(nodePage.body.prefix(500))")
+        let panels = nodePage.body.split(separator: "<section class=\"panel\" id=\"s-").dropFirst()
+        let badged = panels.filter { $0.contains("badge simulated") }.map { String($0.prefix { $0 != "\"" }) }
+        #expect(badged.count == 9 && badged.contains("hallway.motion"), "\(badged)")
+        // The hub's own page: its system sensors are measured, so none is badged.
+        let hubID = try #require(hubCard.first?.firstMatch(of: /data-node="([0-9a-f]+)"/).map { String($0.1) })
+        let hubPage = try Mem0ProcessTests.curl([url + "/nodes/\(hubID)"])
+        let hubPanels = hubPage.body.split(separator: "<section class=\"panel\" id=\"s-").dropFirst()
+        #expect(!hubPanels.isEmpty && hubPanels.allSatisfy { !$0.contains("badge simulated") }, "\(hubPage.body.prefix(1500))")
         let api = try Mem0ProcessTests.curl([url + "/api/v1/home"])
         #expect(api.body.contains("\"hallway.motion\""), "\(api.body.prefix(1000))")
     }
