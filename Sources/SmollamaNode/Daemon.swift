@@ -101,6 +101,7 @@ public enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = mqtt.early() + [
             .init(service: ReadingWriterService(writer: writer), serviceName: "writer"),
             .init(service: maintenance, serviceName: "maintenance"),
+            .init(service: CodePageTrimService(logger: logger), serviceName: "code-trim"),
         ] + (config.backup.enabled ? [.init(service: BackupService(runtime: runtime, logger: logger), serviceName: "backup")] : []) + [sync.service(logger: logger)].compactMap { $0 } + mqtt.late(publisher: publisher) + [
             .init(service: scheduler, serviceName: "sensors"),
         ] + (observations.map { [$0] } ?? [])
