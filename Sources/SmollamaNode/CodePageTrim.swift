@@ -14,7 +14,8 @@ import Glibc
 /// binary stays resident, though an idle node runs ~6 MiB of it in a minute. Those pages are
 /// clean and only ever reclaimed under memory pressure. `madvise(MADV_PAGEOUT)` on the
 /// executable's own mappings reclaims them now; what the node runs next faults back in from
-/// the page cache or the SD card (reads, which do not wear it). Pages other processes map
+/// the SD card (reads, which do not wear it), one page at a time (`MADV_RANDOM`), so what
+/// stays resident is the code the node runs. Pages other processes map
 /// too are left alone by the kernel. Linux ≥ 5.4; on older kernels the call fails and nothing
 /// changes.
 public enum CodePageTrim {
@@ -41,6 +42,10 @@ public enum CodePageTrim {
         var advised = 0
         for mapping in mappings(of: executable, in: maps) {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
+            // Random first: a page the node needs again is read alone, not with its neighbours
+            // (readahead would bring them back into the page cache, and fault-around would map
+            // them again).
+            _ = madvise(address, mapping.length, MADV_RANDOM)
             if madvise(address, mapping.length, MADV_PAGEOUT) == 0 { advised += mapping.length }
         }
         return advised
