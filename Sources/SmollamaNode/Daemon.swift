@@ -13,6 +13,7 @@ import SmollamaServer
 import SmollamaMQTT
 import SmollamaMem0
 import SmollamaSync
+import Synchronization
 
 /// `smollama run`: one ServiceGroup holding the LLM runtime, the broker, the batched writer, store
 /// maintenance, sync, the sensor scheduler, observations, memories, shared memory and the
@@ -61,6 +62,7 @@ public enum Daemon {
             systemdService($0, environment: environment, writer: writer, database: database, logger: logger)
         }
         let sensorCount = drivers.flatMap(\.driver.sensors).count
+        let servedPort = ServedPort()
         var environment = DashboardEnvironment(
             node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
             database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live)
@@ -74,6 +76,7 @@ public enum Daemon {
             logger: logger, mounts: shared.mounts + sync.mounts,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
+                servedPort.set(url)
                 notifier?.send(["READY=1", "STATUS=serving \(sensorCount) sensors at \(url)"])
             })
 
@@ -108,6 +111,7 @@ public enum Daemon {
             + MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
             + shared.services
             + [.init(service: dashboard, serviceName: "http")]
+            + [sync.announcer(port: { await servedPort.value() }, logger: logger)].compactMap { $0 }
         if let notifyService { services.append(notifyService) }
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.
@@ -154,6 +158,26 @@ public enum Daemon {
     /// The pid of a running daemon for this node, if any.
     public static func runningPID(paths: SmollamaPaths) -> Int32? {
         DaemonLock.holder(paths: paths)
+    }
+}
+
+/// The dashboard's port once it serves (the configured one may be 0: a free port), for the
+/// mDNS announcer.
+final class ServedPort: Sendable {
+    private let port = Mutex<UInt16?>(nil)
+
+    func set(_ url: String) {
+        guard let value = URL(string: url)?.port.flatMap({ UInt16(exactly: $0) }) else { return }
+        port.withLock { $0 = value }
+    }
+
+    /// Waits for the port; nil when the daemon stops before serving.
+    func value() async -> UInt16? {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let value = port.withLock({ $0 }) { return value }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
     }
 }
 
