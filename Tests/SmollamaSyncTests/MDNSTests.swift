@@ -165,7 +165,7 @@ struct DNSCodecTests {
 /// responder's port, which RFC 6762 §6.7 answers straight back).
 struct MDNSLoopbackTests {
     @Test func theBrowserFindsTheResponderAndStopsAtItsTimeout() async throws {
-        let port = try freeUDPPort()
+        let port = freeUDPPort()
         let hub = HubAnnouncement(name: "hub", hubNode: NodeID(hex: "00000000000000000000000000000abc")!, version: "0.17.0",
                                   fingerprint: "ffeeddccbbaa99887766554433221100", port: 4242)
         let responder = MDNSResponder(endpoint: MDNSEndpoint(port: port), logger: Logger(label: "test")) { hub }
@@ -183,22 +183,5 @@ struct MDNSLoopbackTests {
         // Nobody there: nothing found, no error.
         let none = try await MDNSBrowser.browse(timeout: .milliseconds(300), endpoint: endpoint, logger: Logger(label: "test"))
         #expect(none.isEmpty)
-    }
-
-    func freeUDPPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                guard bind(descriptor, raw, length) == 0, getsockname(descriptor, raw, &length) == 0 else {
-                    throw POSIXError(.EADDRINUSE)
-                }
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
