@@ -121,7 +121,7 @@ public actor SyncClient {
     let logger: Logger
     let faults: SyncFaults
     /// (hub time, our monotonic ns) from the last signed time: requests are stamped in hub time.
-    private var timeAnchor: (hubTime: UTCMillis, monotonic: UInt64)?
+    private(set) var timeAnchor: (hubTime: UTCMillis, monotonic: UInt64)?
     private var quality: @Sendable () async -> ClockQuality?
     /// Stamps for events the client itself writes (compaction markers): the node's clock.
     private var stampProvider: (@Sendable () async -> ClockStamp)?
