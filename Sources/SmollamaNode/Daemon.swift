@@ -82,6 +82,7 @@ public enum Daemon {
 
         let lock = try DaemonLock(paths: runtime.paths)
         defer { lock.release() }
+        try await awaitRestoreRecovery(runtime: runtime, client: sync.client, notifier: notifier, logger: logger)
         logger.info(
             "smollama node started",
             metadata: [
@@ -135,6 +136,40 @@ public enum Daemon {
                 "smollama.writer.accepted": "\(statistics.accepted)", "smollama.writer.committed": "\(statistics.committed)",
                 "smollama.writer.pending": "\(pending)",
             ])
+    }
+
+    /// After `smollama restore` on an enrolled node (`MetaStore.restorePending`), writing before
+    /// a sync round has moved the counters past the hub's marks could reuse ids the hub holds. So
+    /// the daemon runs that round first, retrying with `sync.max_backoff`, and starts nothing
+    /// that writes until it succeeded; systemd's status line and the log say why. SIGTERM
+    /// meanwhile ends the process with nothing written.
+    static func awaitRestoreRecovery(runtime: NodeRuntime, client: SyncClient?, notifier: SystemdNotifier?,
+                                     logger: Logger) async throws {
+        guard runtime.config.node.role != .llama, let since = try await runtime.database.meta.restorePending() else { return }
+        guard let hub = try HubInfo.load(path: runtime.paths.hubFile) else {
+            // No longer enrolled: there is no hub whose numbers could be reused.
+            try await runtime.database.meta.setRestorePending(nil)
+            return
+        }
+        let client = try client ?? SyncWiring.commandClient(runtime: runtime, logger: logger)
+        let url = runtime.config.sync.hub.isEmpty ? hub.url : runtime.config.sync.hub
+        let waiting = "restored from a backup: waiting for the hub at \(url) before writing anything"
+        notifier?.send(["READY=1", "STATUS=\(waiting)"])
+        var delay = Duration.seconds(1)
+        while true {
+            do {
+                try await client.syncOnce()
+                logger.notice("restored store synced with the hub: numbering continues past its marks; starting",
+                              metadata: ["smollama.restore.since": "\(since)"])
+                return
+            } catch {
+                logger.error("\(waiting): a sync must first move this node's counters past what the hub holds, or new readings would reuse its ids (start the hub, or fix sync.hub; `smollama doctor` checks it)",
+                             metadata: ["smollama.sync.error": "\(error)", "smollama.sync.retry_in": "\(delay)"])
+                notifier?.send(["WATCHDOG=1", "STATUS=\(waiting) (\(error))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, runtime.config.sync.maxBackoff.duration)
+            }
+        }
     }
 
     /// The notify service, last so it hears of shutdown first and says STOPPING=1 at once. The

@@ -177,6 +177,12 @@ public struct DoctorReport: Codable, Sendable {
                 fix: "smollama enroll --token T (the token: smollama hub token, on the hub)")
         }
         let url = runtime.config.sync.hub.isEmpty ? info.url : runtime.config.sync.hub
+        if let since = try? await runtime.database.meta.restorePending() {
+            return check(
+                "hub", .fail, "restored from a backup (\(since)) and not synced since: the daemon writes nothing until a "
+                    + "sync with \(url) moves this node's counters past what the hub holds",
+                fix: "start the hub (or fix sync.hub), then smollama sync")
+        }
         let hubTime: UTCMillis
         do {
             hubTime = try await SyncClient.signedHubTime(transport: HTTPSyncTransport(baseURL: url, timeout: timeout), hub: info)

@@ -286,6 +286,8 @@ public actor SyncClient {
                                    metadata: ["smollama.sync.stream": "\(mark.stream)", "smollama.sync.mark": "\(mark.mark)"])
                 }
             }
+            // Past every mark now: a restore's "counters not yet past the hub" mark is settled.
+            try await database.meta.setRestorePending(nil)
             try faults.check("after-handshake")
             if configuration.rawReadings {
                 try await declareLostReadings(mark: marks[.readings])

@@ -188,6 +188,9 @@ struct HubNodesCommand: AsyncParsableCommand {
             for collision in collisions {
                 print("collision: \(collision.node.prefix(8)) \(collision.stream)/\(collision.seq): \(collision.detail)")
             }
+            for notice in try await runtime.database.hubSync.restoreNotices(limit: 5) {
+                print("restored: \(notice.node.prefix(8)) \(Terminal.timestamp(notice.seenAt)): \(notice.detail)")
+            }
         }
     }
 }
