@@ -81,6 +81,9 @@ public enum ConfigTemplate {
           raw_retention: 30d       # their raw readings older than this are deleted once rolled up
           rollup_retention: 90d    # their 5-minute rollups (24 h charts); hourly ones are kept forever
 
+        mdns:                      # a hub only: `smollama enroll --token T` on a node finds it without --hub
+          announce: true           # announce _smollama._tcp on the local network (UDP 5353) while running
+
         log:
           level: info              # trace, debug, info, notice, warning, error, critical
 

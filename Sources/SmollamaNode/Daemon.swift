@@ -13,6 +13,7 @@ import SmollamaServer
 import SmollamaMQTT
 import SmollamaMem0
 import SmollamaSync
+import Synchronization
 
 /// `smollama run`: one ServiceGroup holding the LLM runtime, the broker, the batched writer, store
 /// maintenance, sync, the sensor scheduler, observations, memories, shared memory and the
@@ -61,6 +62,7 @@ public enum Daemon {
             systemdService($0, environment: environment, writer: writer, database: database, logger: logger)
         }
         let sensorCount = drivers.flatMap(\.driver.sensors).count
+        let servedPort = ServedPort()
         var environment = DashboardEnvironment(
             node: NodeInfo(id: runtime.identity.nodeID, name: config.node.name, role: config.node.role.rawValue),
             database: database, databasePath: runtime.paths.databaseFile, http: config.http, publisher: live)
@@ -74,11 +76,13 @@ public enum Daemon {
             logger: logger, mounts: shared.mounts + sync.mounts,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
+                servedPort.set(url)
                 notifier?.send(["READY=1", "STATUS=serving \(sensorCount) sensors at \(url)"])
             })
 
         let lock = try DaemonLock(paths: runtime.paths)
         defer { lock.release() }
+        try await awaitRestoreRecovery(runtime: runtime, client: sync.client, notifier: notifier, logger: logger)
         logger.info(
             "smollama node started",
             metadata: [
@@ -109,6 +113,7 @@ public enum Daemon {
             + MemoryWiring.services(runtime: runtime, clock: clock, logger: logger)
             + shared.services
             + [.init(service: dashboard, serviceName: "http")]
+            + [sync.announcer(port: { await servedPort.value() }, logger: logger)].compactMap { $0 }
         if let notifyService { services.append(notifyService) }
         // The LLM runtime is started first and stopped last. A node without one keeps sensing:
         // a missing runtime is logged, never fatal.
@@ -134,6 +139,40 @@ public enum Daemon {
             ])
     }
 
+    /// After `smollama restore` on an enrolled node (`MetaStore.restorePending`), writing before
+    /// a sync round has moved the counters past the hub's marks could reuse ids the hub holds. So
+    /// the daemon runs that round first, retrying with `sync.max_backoff`, and starts nothing
+    /// that writes until it succeeded; systemd's status line and the log say why. SIGTERM
+    /// meanwhile ends the process with nothing written.
+    static func awaitRestoreRecovery(runtime: NodeRuntime, client: SyncClient?, notifier: SystemdNotifier?,
+                                     logger: Logger) async throws {
+        guard runtime.config.node.role != .llama, let since = try await runtime.database.meta.restorePending() else { return }
+        guard let hub = try HubInfo.load(path: runtime.paths.hubFile) else {
+            // No longer enrolled: there is no hub whose numbers could be reused.
+            try await runtime.database.meta.setRestorePending(nil)
+            return
+        }
+        let client = try client ?? SyncWiring.commandClient(runtime: runtime, logger: logger)
+        let url = runtime.config.sync.hub.isEmpty ? hub.url : runtime.config.sync.hub
+        let waiting = "restored from a backup: waiting for the hub at \(url) before writing anything"
+        notifier?.send(["READY=1", "STATUS=\(waiting)"])
+        var delay = Duration.seconds(1)
+        while true {
+            do {
+                try await client.syncOnce()
+                logger.notice("restored store synced with the hub: numbering continues past its marks; starting",
+                              metadata: ["smollama.restore.since": "\(since)"])
+                return
+            } catch {
+                logger.error("\(waiting): a sync must first move this node's counters past what the hub holds, or new readings would reuse its ids (start the hub, or fix sync.hub; `smollama doctor` checks it)",
+                             metadata: ["smollama.sync.error": "\(error)", "smollama.sync.retry_in": "\(delay)"])
+                notifier?.send(["WATCHDOG=1", "STATUS=\(waiting) (\(error))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, runtime.config.sync.maxBackoff.duration)
+            }
+        }
+    }
+
     /// The notify service, last so it hears of shutdown first and says STOPPING=1 at once. The
     /// watchdog's health: the writer actor and the store both answer.
     static func systemdService(_ notifier: SystemdNotifier, environment: [String: String], writer: ReadingWriter,
@@ -155,6 +194,26 @@ public enum Daemon {
     /// The pid of a running daemon for this node, if any.
     public static func runningPID(paths: SmollamaPaths) -> Int32? {
         DaemonLock.holder(paths: paths)
+    }
+}
+
+/// The dashboard's port once it serves (the configured one may be 0: a free port), for the
+/// mDNS announcer.
+final class ServedPort: Sendable {
+    private let port = Mutex<UInt16?>(nil)
+
+    func set(_ url: String) {
+        guard let value = URL(string: url)?.port.flatMap({ UInt16(exactly: $0) }) else { return }
+        port.withLock { $0 = value }
+    }
+
+    /// Waits for the port; nil when the daemon stops before serving.
+    func value() async -> UInt16? {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let value = port.withLock({ $0 }) { return value }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
     }
 }
 

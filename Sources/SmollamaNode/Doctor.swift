@@ -174,9 +174,15 @@ public struct DoctorReport: Codable, Sendable {
         guard runtime.config.sync.enabled, let info = try? HubInfo.load(path: runtime.paths.hubFile) else {
             return check(
                 "hub", .warn, "not enrolled: this node keeps everything to itself",
-                fix: "smollama enroll --hub URL --token T (the token: smollama hub token, on the hub)")
+                fix: "smollama enroll --token T (the token: smollama hub token, on the hub)")
         }
         let url = runtime.config.sync.hub.isEmpty ? info.url : runtime.config.sync.hub
+        if let since = try? await runtime.database.meta.restorePending() {
+            return check(
+                "hub", .fail, "restored from a backup (\(since)) and not synced since: the daemon writes nothing until a "
+                    + "sync with \(url) moves this node's counters past what the hub holds",
+                fix: "start the hub (or fix sync.hub), then smollama sync")
+        }
         let hubTime: UTCMillis
         do {
             hubTime = try await SyncClient.signedHubTime(transport: HTTPSyncTransport(baseURL: url, timeout: timeout), hub: info)
@@ -188,12 +194,37 @@ public struct DoctorReport: Codable, Sendable {
             return check(
                 "hub", .fail, "\(url): \(error)", fix: "check the hub runs (smollama status on it) and sync.hub")
         }
+        // Reachable and signed; does it accept this node? One signed request tells.
+        if let refused = await authentication(runtime, info: info, url: url, timeout: timeout) { return refused }
         let offset = Double((hubTime - now).components.seconds)
-        let detail = "\(info.hubName) at \(url), signed; clock offset \(String(format: "%+.0f", offset)) s"
+        let detail = "\(info.hubName) at \(url), signed, accepts this node; clock offset \(String(format: "%+.0f", offset)) s"
         if abs(offset) > 60 {
             return check("hub", .warn, detail, fix: "sudo timedatectl set-ntp true (the hub's time is trusted over this clock)")
         }
         return check("hub", .ok, detail)
+    }
+
+    /// Nil when the hub accepts this node's signed requests; else the failing check.
+    static func authentication(_ runtime: NodeRuntime, info: HubInfo, url: String, timeout: Duration) async -> Check? {
+        let reenroll = "on the hub: smollama hub token --node \(runtime.identity.nodeID.hex); here: smollama enroll --token T"
+        do {
+            let client = SyncClient(
+                database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
+                key: try SyncKey(file: runtime.paths.keyFile), hub: info, clockSource: SystemClockSource(),
+                transport: HTTPSyncTransport(baseURL: url, timeout: timeout), logger: Logger(label: "smollama.doctor"))
+            try await client.checkAccepted()
+            return nil
+        } catch SyncClientError.refused(let refusal) where [401, 403].contains(refusal.statusCode) {
+            return check(
+                "hub", .fail, "\(info.hubName) at \(url) is reachable but refuses this node: \(refusal.message)",
+                fix: "re-enroll (\(reenroll))")
+        } catch SyncClientError.unsignedReply, SyncClientError.badReplySignature {
+            return check(
+                "hub", .fail, "\(url) answers this node's requests without the enrolled hub's signature (not that hub, or an older one)",
+                fix: "set sync.hub to the hub's URL, or upgrade the hub")
+        } catch {
+            return check("hub", .fail, "\(url): the signed check failed: \(error)", fix: "check the hub runs (smollama status on it) and sync.hub")
+        }
     }
 
     static func mqtt(_ status: StatusReport?) -> Check {

@@ -208,6 +208,22 @@ public struct NodeConfig: ConfigSection, Hashable {
         }
     }
 
+    /// Hub discovery over multicast DNS (a hub only): the hub announces `_smollama._tcp` on the
+    /// local network, so `smollama enroll --token T` finds it without `--hub`.
+    public struct MDNSSection: Codable, Sendable, Hashable, ConfigChecked {
+        /// Announce this hub (and answer queries) on UDP 5353 while it runs.
+        public var announce = true
+        /// The mDNS port: 5353 everywhere; only tests change it.
+        public var port = 5353
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case announce, port }
+
+        public init() {}
+        public func check() throws(ConfigProblem) {
+            try ConfigProblem.require((1...65_535).contains(port), "port", "must be a UDP port, 5353 for mDNS")
+        }
+    }
+
     public struct LogSection: Codable, Sendable, Hashable {
         public enum Level: String, Codable, Sendable, CaseIterable {
             case trace, debug, info, notice, warning, error, critical
@@ -229,6 +245,8 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var log = LogSection()
     /// Scheduled backups (off by default; see `BackupSection`).
     public var backup = BackupSection()
+    /// Hub discovery over mDNS (see `MDNSSection`).
+    public var mdns = MDNSSection()
     /// The dashboard and JSON API (see `HTTPConfig`).
     public var http = HTTPConfig()
     /// The local LLM runtime (see SmollamaLLM.LLMConfig for every key).
@@ -247,7 +265,7 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var areas: [String: [String]] = [:]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, hub, log, backup, http, llm, mqtt, observe, memory, mem0, areas
+        case node, store, clock, sensors, sync, hub, mdns, log, backup, http, llm, mqtt, observe, memory, mem0, areas
     }
 
     public init() {}
@@ -266,6 +284,7 @@ public struct NodeConfig: ConfigSection, Hashable {
         try sync.check(under: "sync")
         try hub.check(under: "hub")
         try backup.check(under: "backup")
+        try mdns.check(under: "mdns")
         try http.check(under: "http")
         try llm.check(under: "llm")
         try mqtt.check(under: "mqtt")

@@ -12,6 +12,7 @@ public struct SyncWiring: Sendable {
     public let hub: SyncHub?
     public let client: SyncClient?
     let configuration: SyncService.Configuration
+    let mdns: NodeConfig.MDNSSection
 
     /// The hub's sync routes, served by the dashboard's HTTP server (none on other nodes).
     var mounts: [RouteMount] { hub.map { [Self.mount(hub: $0)] } ?? [] }
@@ -24,6 +25,7 @@ public struct SyncWiring: Sendable {
 
     public init(runtime: NodeRuntime, clock: NodeClock, clockSource: any ClockSource, logger: Logger) throws {
         let config = runtime.config
+        mdns = config.mdns
         let key = try SyncKey(file: runtime.paths.keyFile)
         if config.node.role == .llama {
             hub = SyncHub(database: runtime.database, hubNode: runtime.identity.nodeID, hubName: config.node.name,
@@ -53,6 +55,20 @@ public struct SyncWiring: Sendable {
 
     func service(logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration? {
         client.map { .init(service: SyncService(client: $0, configuration: configuration, logger: logger), serviceName: "sync") }
+    }
+
+    /// The hub's mDNS announcer (`mdns.announce`, on by default), which waits for `port`: the
+    /// dashboard's, known once it serves (it may have been 0, a free port).
+    func announcer(port: @escaping @Sendable () async -> UInt16?, logger: Logger)
+        -> ServiceGroupConfiguration.ServiceConfiguration?
+    {
+        guard let hub, mdns.announce else { return nil }
+        let responder = MDNSResponder(endpoint: MDNSEndpoint(port: mdns.port), logger: logger) {
+            guard let port = await port() else { return nil }
+            return HubAnnouncement(name: hub.hubName, hubNode: hub.hubNode, version: SmollamaVersion.current,
+                                   fingerprint: hub.keyFingerprint, port: port)
+        }
+        return .init(service: responder, serviceName: "mdns")
     }
 
     /// The sync client for a one-off command (`smollama sync`).
@@ -116,6 +132,28 @@ public struct SyncWiring: Sendable {
         return info
     }
 
+    /// `smollama enroll --token T` without `--hub`: browses for hubs over mDNS for `timeout`
+    /// and picks the one announcing the key the token names. Throws a sentence saying what to do
+    /// when none answers, none matches, or several do. (The key is checked again when enrolling:
+    /// an announcer that copies another hub's fingerprint is refused there.)
+    public static func discoverHub(token: String, timeout: Duration, endpoint: MDNSEndpoint = .init(), logger: Logger)
+        async throws -> (hub: DiscoveredHub, ignored: [DiscoveredHub])
+    {
+        guard let fingerprint = EnrollmentToken(token).hubFingerprint else { throw SyncCommandError.token(.noFingerprint) }
+        let found: [DiscoveredHub]
+        do {
+            found = try await MDNSBrowser.browse(timeout: timeout, endpoint: endpoint, logger: logger)
+        } catch {
+            throw SyncCommandError.discovery(.cannotBrowse("\(error)"))
+        }
+        let matching = found.filter { $0.fingerprint == fingerprint }
+        let others = found.filter { $0.fingerprint != fingerprint }
+        guard !found.isEmpty else { throw SyncCommandError.discovery(.none(timeout: timeout)) }
+        guard let first = matching.first else { throw SyncCommandError.discovery(.noneMatch(fingerprint: fingerprint, found: others)) }
+        guard matching.count == 1 else { throw SyncCommandError.discovery(.several(matching)) }
+        return (first, others)
+    }
+
     /// Edits the `sync:` section of the config in place (comments kept): `enabled: true`, `hub: URL`.
     static func turnSyncOn(configFile: String, url: String) throws {
         guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else { return }
@@ -161,6 +199,22 @@ public enum SyncCommandError: Error, CustomStringConvertible, Equatable {
     /// The token names no hub key, or the server's key is not the one it names.
     case token(EnrollmentTokenError)
     case notAHub(role: String)
+    /// `enroll` without `--hub` found no single hub over mDNS.
+    case discovery(DiscoveryProblem)
+    /// The hub found over mDNS answered enrollment with a key other than the token's.
+    case impostor(DiscoveredHub, EnrollmentTokenError)
+
+    public enum DiscoveryProblem: Equatable, Sendable {
+        case cannotBrowse(String)
+        case none(timeout: Duration)
+        case noneMatch(fingerprint: String, found: [DiscoveredHub])
+        case several([DiscoveredHub])
+    }
+
+    static func list(_ hubs: [DiscoveredHub]) -> String {
+        hubs.map { "\($0.name) at \($0.url) (node \($0.hubNode.short), key \($0.fingerprint.prefix(8))…, v\($0.version))" }
+            .joined(separator: "; ")
+    }
 
     public var description: String {
         switch self {
@@ -174,6 +228,18 @@ public enum SyncCommandError: Error, CustomStringConvertible, Equatable {
             "the hub refused: \(reason)"
         case .token(let error):
             "\(error)"
+        case .discovery(.cannotBrowse(let reason)):
+            "cannot browse for hubs over mDNS (\(reason)); give the hub's address: smollama enroll --hub http://HUB:8080 --token T"
+        case .discovery(.none(let timeout)):
+            "no hub answered over mDNS (_smollama._tcp, UDP 5353) within \(timeout); give its address: smollama enroll --hub http://HUB:8080 --token T. "
+                + "On the hub, check that `smollama run` is running (its log says 'announcing the hub over mDNS'), that mdns.announce is not false, and that a firewall lets UDP 5353 through"
+        case .discovery(.noneMatch(let fingerprint, let found)):
+            "\(found.count) hub(s) answered over mDNS, but none announces the key this token was made by (fingerprint \(fingerprint.prefix(8))…): \(Self.list(found)). "
+                + "Make the token on the hub you mean (smollama hub token), or give --hub URL"
+        case .discovery(.several(let hubs)):
+            "several hubs answered with this token's key: \(Self.list(hubs)). Choose one: smollama enroll --hub URL --token T"
+        case .impostor(let hub, let error):
+            "the hub found over mDNS, \(hub.name) at \(hub.url), is not the one that made this token: \(error)"
         case .notAHub(let role):
             "this node's role is \(role); hub commands run on the hub (node.role: llama)"
         }

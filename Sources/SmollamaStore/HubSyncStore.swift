@@ -126,7 +126,7 @@ public struct HubSyncStore: FeatureStore {
     // MARK: handshake
 
     /// Records the node's clock anchor, incarnation, clock quality and backlog, and notes a node
-    /// store that is behind the hub (restored or cloned). Returns the marks of `streams`.
+    /// store that is behind the hub (a restore notice, `RestoreNotices.swift`). Returns the marks of `streams`.
     /// `reported` is the node's local max per stream.
     /// `clockOffset`: the node's wall clock minus `now`, when it sent its wall clock.
     public func handshake(node: NodeID, bootID: String, monotonicNanoseconds: UInt64, incarnation: Int,
@@ -149,12 +149,9 @@ public struct HubSyncStore: FeatureStore {
                 guard let localMax = reported[stream] else { continue }
                 backlog += max(0, localMax - mark)
                 if localMax < mark {
-                    let detail = "node store is behind the hub: it holds \(stream) up to \(localMax) but the hub already has up to \(mark) (restored from an older backup, or cloned)"
-                    let known = try SyncCollisionRow.filter(
-                        SyncCollisionRow.Columns.origin == origin && SyncCollisionRow.Columns.stream == stream.rawValue
-                            && SyncCollisionRow.Columns.seq == localMax && SyncCollisionRow.Columns.detail == detail
-                    ).isEmpty(db) == false
-                    if !known { try Self.recordCollision(db, origin: origin, stream: stream, seq: localMax, detail: detail, now: now) }
+                    // Restored from an older backup, or a power cut: a notice, not a collision
+                    // (nothing is reused: the node numbers past the mark from now on).
+                    try Self.recordRestore(db, origin: origin, stream: stream, localMax: localMax, mark: mark, now: now)
                 }
             }
             if var enrolled = try SyncNodeRow.fetchOne(db, key: origin) {

@@ -44,6 +44,9 @@ enum Schema {
         migrator.registerMigration("v12-simulated-sensors") { db in
             try db.execute(sql: HubSyncStore.v12SimulatedSensors)
         }
+        migrator.registerMigration("v13-ops-restore-notices") { db in
+            try db.execute(sql: HubSyncStore.v13RestoreNotices)
+        }
         return migrator
     }
 

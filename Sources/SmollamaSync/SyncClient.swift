@@ -121,7 +121,7 @@ public actor SyncClient {
     let logger: Logger
     let faults: SyncFaults
     /// (hub time, our monotonic ns) from the last signed time: requests are stamped in hub time.
-    private var timeAnchor: (hubTime: UTCMillis, monotonic: UInt64)?
+    private(set) var timeAnchor: (hubTime: UTCMillis, monotonic: UInt64)?
     private var quality: @Sendable () async -> ClockQuality?
     /// Stamps for events the client itself writes (compaction markers): the node's clock.
     private var stampProvider: (@Sendable () async -> ClockStamp)?
@@ -286,6 +286,8 @@ public actor SyncClient {
                                    metadata: ["smollama.sync.stream": "\(mark.stream)", "smollama.sync.mark": "\(mark.mark)"])
                 }
             }
+            // Past every mark now: a restore's "counters not yet past the hub" mark is settled.
+            try await database.meta.setRestorePending(nil)
             try faults.check("after-handshake")
             if configuration.rawReadings {
                 try await declareLostReadings(mark: marks[.readings])

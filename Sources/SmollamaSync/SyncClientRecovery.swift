@@ -6,6 +6,17 @@ import SmollamaStore
 /// the hub holds some of this node's memories or observations that its store lost, and sends
 /// them back when asked with `PullRequest.own`.
 extension SyncClient {
+    /// Whether the hub accepts this node's signed requests (`smollama doctor`): the cheapest
+    /// signed call there is, a pull of no streams, whose answer must be signed by the enrolled
+    /// hub. Throws what a round would: `SyncClientError.refused` with 401/403 when the hub does
+    /// not know this node's key or revoked it.
+    public func checkAccepted() async throws {
+        var report = SyncRoundReport()
+        if timeAnchor == nil { try await refreshTime() }
+        _ = try await call(SyncProtocol.Path.pull, PullRequest(node: node, streams: [], have: [], limit: 1),
+                           as: PullResponse.self, report: &report)
+    }
+
     /// Pulls back this node's own memories and observations that the hub holds and this store
     /// lost (restored from an older backup, or a power cut after the hub acknowledged them).
     /// Only numbers at or below the hub's mark, only this node's, only those streams.

@@ -22,6 +22,9 @@ public struct SyncRefusal: HTTPResponseError, Hashable, Sendable, CustomStringCo
     /// Seconds to wait before retrying, sent as `Retry-After` (the hub is busy).
     public var retryAfter: Int?
 
+    /// The HTTP status as a number (401: an unknown key or a bad signature; 403: revoked).
+    public var statusCode: Int { status.code }
+
     public init(_ status: Int, _ code: String, _ message: String, retryAfter: Int? = nil) {
         self.status = HTTPResponse.Status(code: status)
         self.code = code

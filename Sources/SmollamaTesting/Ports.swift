@@ -2,8 +2,13 @@ import Foundation
 
 /// A port the kernel just handed out on loopback (bound, then released), for a server a test
 /// starts. Another process could take it in between; the kernel rarely reuses one that soon.
-public func freeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+public func freeLoopbackPort() -> Int { freePort(type: SOCK_STREAM) }
+
+/// A UDP port the kernel just handed out on loopback (for an mDNS responder a test starts).
+public func freeUDPPort() -> Int { freePort(type: SOCK_DGRAM) }
+
+func freePort(type: __socket_type) -> Int {
+    let fd = socket(AF_INET, Int32(type.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

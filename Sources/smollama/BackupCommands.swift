@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SmollamaCore
 import SmollamaNode
+import SmollamaStore
 import SmollamaSync
 
 /// `smollama backup FILE`: a consistent copy of the store (also while the daemon runs) with the
@@ -47,13 +48,15 @@ struct RestoreCommand: AsyncParsableCommand {
         discussion: """
             Refuses while the node runs, and over an existing node without --force. An enrolled \
             node then syncs once, so it never reuses ids the hub holds and pulls back its own \
-            memories and observations that are newer than the backup.
+            memories and observations that are newer than the backup. Until such a sync has \
+            succeeded (the hub unreachable, or --no-sync), `smollama run` waits for the hub \
+            before writing anything.
             """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The file written by `smollama backup`.") var file: String
     @Flag(help: "Replace the node already in the home directory.") var force = false
-    @Flag(help: "Do not sync with the hub after restoring (run `smollama sync` before `smollama run`).") var noSync = false
+    @Flag(help: "Do not sync with the hub now; the daemon then syncs first and writes nothing until that succeeded.") var noSync = false
     @Flag(help: "Print the result as JSON.") var json = false
 
     struct Body: Encodable {
@@ -75,7 +78,10 @@ struct RestoreCommand: AsyncParsableCommand {
                                                   force: force)
             var body = Body(restored: restored, synced: false, recovered: 0)
             let runtime = try await global.openNode()
-            if restored.enrolled && runtime.config.node.role != .llama && !noSync {
+            let enrolledNode = restored.enrolled && runtime.config.node.role != .llama
+            // Until a sync round moves the counters past the hub's marks, the daemon writes nothing.
+            if enrolledNode { try await runtime.database.meta.setRestorePending(UTCMillis(rawValue: Int64(Date().timeIntervalSince1970 * 1000))) }
+            if enrolledNode && !noSync {
                 do {
                     let client = try SyncWiring.commandClient(runtime: runtime, logger: quietLogger())
                     let report = try await client.syncOnce()
@@ -92,8 +98,10 @@ struct RestoreCommand: AsyncParsableCommand {
                 print("synced with the hub: numbering continues past what it holds; \(body.recovered) events pulled back")
             } else if let error = body.syncError {
                 print(Terminal.wrap(Terminal.inert(
-                    "could not sync with the hub (\(error)). Run `smollama sync` before `smollama run`, so new readings do not reuse ids the hub already holds."),
+                    "could not sync with the hub (\(error)). Until a sync succeeds (`smollama sync`, or the daemon's own first round), `smollama run` writes nothing: new readings would reuse ids the hub already holds."),
                     head: "warning: "))
+            } else if enrolledNode {
+                print("not synced (--no-sync): `smollama run` writes nothing until its first sync with the hub succeeds (or run `smollama sync`)")
             }
         }
     }

@@ -74,13 +74,39 @@ struct EnrollCommand: AsyncParsableCommand {
         abstract: "Register this node with a hub using a one-time token from `smollama hub token`, and turn sync on.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The hub's URL, e.g. http://hub.local:8080.") var hub: String
+    @Option(help: "The hub's URL, e.g. http://hub.local:8080. Without it, the hub is found over mDNS (the one that made the token).")
+    var hub: String?
     @Option(help: "The one-time token printed by `smollama hub token` on the hub.") var token: String
+    @Option(help: "Seconds to listen for hubs over mDNS when --hub is not given.") var timeout: Double = 3
+    @Option(help: .hidden) var mdnsQueryAddress: String?
+
+    func validate() throws {
+        guard timeout > 0 && timeout <= 60 else { throw ValidationError("--timeout must be more than 0 and at most 60 seconds") }
+    }
 
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
-            let info = try await SyncWiring.enroll(runtime: runtime, hubURL: hub, token: token)
+            var url = hub
+            var discovered: DiscoveredHub?
+            if url == nil {
+                let endpoint = MDNSEndpoint(port: runtime.config.mdns.port, queryAddress: mdnsQueryAddress ?? MDNSEndpoint.group)
+                let found = try await SyncWiring.discoverHub(token: token, timeout: .milliseconds(Int64(timeout * 1000)),
+                                                             endpoint: endpoint, logger: quietLogger())
+                discovered = found.hub
+                url = found.hub.url
+                print("Found hub \(Terminal.inert(found.hub.name)) at \(found.hub.url) over mDNS.")
+                if !found.ignored.isEmpty {
+                    print("Ignored (another key than the token's): " + Terminal.inert(found.ignored.map { "\($0.name) at \($0.url)" }.joined(separator: ", ")))
+                }
+            }
+            let info: HubInfo
+            do {
+                info = try await SyncWiring.enroll(runtime: runtime, hubURL: url ?? "", token: token)
+            } catch SyncCommandError.token(let error) {
+                guard let discovered else { throw SyncCommandError.token(error) }
+                throw SyncCommandError.impostor(discovered, error)
+            }
             print("Enrolled node \(runtime.identity.nodeID) with hub \(info.hubName) (\(info.hubNode.short)) at \(info.url).")
             print("Sync is on in \(runtime.paths.configFile); the running daemon picks it up after a restart. Sync now: smollama sync")
         }
@@ -125,7 +151,7 @@ struct HubTokenCommand: AsyncParsableCommand {
             let token = try await HubCommand.hub(runtime).createToken(lifetime: .seconds(Int64(valid) * 60), for: target)
             print(token)
             FileHandle.standardError.write(Data(
-                "On the node: smollama enroll --hub http://THIS-HUB:\(runtime.config.http.port) --token \(token)\n".utf8))
+                "On the node: smollama enroll --token \(token)\n(it finds this hub over mDNS; else add --hub http://THIS-HUB:\(runtime.config.http.port))\n".utf8))
         }
     }
 }
@@ -161,6 +187,9 @@ struct HubNodesCommand: AsyncParsableCommand {
             let collisions = try await runtime.database.hubSync.hubCollisions(limit: 5)
             for collision in collisions {
                 print("collision: \(collision.node.prefix(8)) \(collision.stream)/\(collision.seq): \(collision.detail)")
+            }
+            for notice in try await runtime.database.hubSync.restoreNotices(limit: 5) {
+                print("restored: \(notice.node.prefix(8)) \(Terminal.timestamp(notice.seenAt)): \(notice.detail)")
             }
         }
     }

@@ -208,9 +208,10 @@ import Testing
         let after = try #require(try await hubDatabase.hubSync.hubNodes().first { $0.node == node.hex })
         // The hub notes, once per stream, that the node came back behind it (its handshake); no
         // item arrived under an id the hub held with other content.
-        let details = try await hubDatabase.reader.read { db in try String.fetchAll(db, sql: "SELECT detail FROM sync_collisions") }
-        #expect(details.filter { $0.contains("different") }.isEmpty, "no id the hub held was reused: \(details)")
-        #expect(details.contains { $0.contains("behind the hub") && $0.contains("readings") })
+        #expect(try await hubDatabase.hubSync.hubCollisions().isEmpty, "no id the hub held was reused")
+        #expect(after.collisions == 0, "a restore is not a collision")
+        let notices = try await hubDatabase.hubSync.restoreNotices()
+        #expect(notices.contains { $0.node == node.hex && $0.stream == "readings" && $0.localMax == backedUpReadings }, "\(notices)")
         for stream in SyncProtocol.pushOrder {
             #expect(after.marks[stream.rawValue] ?? 0 == (try await local.nodeSync.localMax(origin: node, stream: stream)), "\(stream)")
         }
@@ -228,6 +229,82 @@ import Testing
         #expect(copy.marks == after.marks)
         let mode = try FileManager.default.attributesOfItem(atPath: restoredHub.path + "/config.yaml")[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600, "the hub's config holds its mem0 keys")
+    }
+
+    /// Restored while the hub is down: the daemon writes nothing (the restore mark holds it)
+    /// until the hub is back and a round moved the counters past its marks.
+    @Test func aNodeRestoredWhileTheHubIsDownWritesNothingUntilItSynced() async throws {
+        let hubPort = freeLoopbackPort()
+        let hubHome = try await makeHome("hub", role: "llama")
+        var processes: [RunningNode] = []
+        defer { for process in processes where process.process.isRunning { process.signal(SIGKILL) } }
+        func start(_ home: String, port: Int? = nil) throws -> RunningNode {
+            let process = RunningNode(arguments: ["run"], home: home, environment: port.map { ["SMOLLAMA_HTTP_PORT": "\($0)"] } ?? [:])
+            try process.start()
+            processes.append(process)
+            return process
+        }
+        func stop(_ process: RunningNode) async throws {
+            process.signal(SIGTERM)
+            #expect(try await process.waitForExit() == 0, "\(process.stderr.suffix(2000))")
+        }
+        var hub = try start(hubHome.path, port: hubPort)
+        #expect(try await eventually { hub.stderr.contains("smollama dashboard serving") }, "\(hub.stderr)")
+        let home = try await makeHome("pantry")
+        let token = try await SmollamaBinary.run(["hub", "token"], home: hubHome.path)
+        let enrolled = try await SmollamaBinary.run(
+            ["enroll", "--hub", "http://127.0.0.1:\(hubPort)", "--token", token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)],
+            home: home.path)
+        try #require(enrolled.status == 0, "enroll: \(enrolled.stderr)")
+        let node = try JSONDecoder().decode(NodeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: home.path + "/data/identity.json"))).nodeID
+        func readings() async throws -> Int64 { try await store(home.path).nodeSync.localMax(origin: node, stream: .readings) }
+        func runFor(readings count: Int64) async throws {
+            let before = try await readings()
+            let daemon = try start(home.path)
+            #expect(try await eventually(timeout: .seconds(60)) { try await readings() > before + count })
+            try await stop(daemon)
+            #expect(try await SmollamaBinary.run(["sync"], home: home.path).status == 0)
+        }
+        try await runFor(readings: 30)
+        let old = home.path + "/../old-down-\(node.short).tar.gz"
+        defer { try? FileManager.default.removeItem(atPath: old) }
+        #expect(try await SmollamaBinary.run(["backup", old], home: home.path).status == 0)
+        let backedUp = try await readings()
+        try await runFor(readings: 30)
+        let hubReadings = try await store(hubHome.path).hubSync.hubMark(origin: node.hex, stream: .readings)
+        #expect(hubReadings > backedUp)
+
+        // The hub goes down; the restore cannot sync and says what happens next.
+        try await stop(hub)
+        let restored = try await SmollamaBinary.run(["restore", old, "--force"], home: home.path)
+        try #require(restored.status == 0, "\(restored.stderr)")
+        #expect(restored.stdout.contains("could not sync with the hub") && restored.stdout.contains("writes nothing"), "\(restored.stdout)")
+        let doctor = try await SmollamaBinary.run(["doctor", "--json", "--hub-timeout", "2"], home: home.path)
+        #expect(doctor.stdout.contains("restored from a backup") && doctor.status == 2, "\(doctor.stdout)")
+        let notices = try await store(home.path).nodeSync.localMax(origin: node, stream: .notices)
+
+        // The daemon starts but writes nothing while the hub is away.
+        let daemon = try start(home.path)
+        #expect(try await eventually { daemon.stderr.contains("waiting for the hub") }, "\(daemon.stderr)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.process.isRunning)
+        #expect(try await readings() == backedUp, "no reading written while the hub is down")
+        #expect(try await store(home.path).nodeSync.localMax(origin: node, stream: .notices) == notices)
+
+        // The hub is back: the daemon's first round moves the counters past it, then it writes.
+        hub = try start(hubHome.path, port: hubPort)
+        #expect(try await eventually(timeout: .seconds(60)) { daemon.stderr.contains("restored store synced with the hub") },
+                "\(daemon.stderr.suffix(3000))")
+        #expect(try await eventually(timeout: .seconds(60)) { try await readings() > hubReadings + 10 })
+        try await stop(daemon)
+        #expect(try await SmollamaBinary.run(["sync"], home: home.path).status == 0)
+        #expect(try await store(home.path).meta.restorePending() == nil)
+        let hubStore = try store(hubHome.path)
+        #expect(try await hubStore.hubSync.hubCollisions().isEmpty, "no id the hub held was reused")
+        #expect(try await hubStore.hubSync.hubMark(origin: node.hex, stream: .readings) == (try await readings()))
+        let listing = try await SmollamaBinary.run(["hub", "nodes"], home: hubHome.path)
+        #expect(listing.stdout.contains("restored: \(node.short)") && !listing.stdout.contains("collision:"), "\(listing.stdout)")
+        try await stop(hub)
     }
 
     @Test func scheduledBackupsRunOnTheirIntervalAndKeepTheNewest() async throws {

@@ -70,7 +70,27 @@ import Testing
         try #require(enrolled.status == 0, "\(enrolled.stderr)")
         let (_, good) = try await doctor(home.path)
         let reached = try #require(good.check("hub"))
-        #expect(reached.status == "ok" && reached.detail.contains("signed; clock offset"), "\(reached.detail)")
+        #expect(reached.status == "ok" && reached.detail.contains("signed, accepts this node; clock offset"), "\(reached.detail)")
+
+        // Reachable, but the hub refuses this node's signed requests: a node it never enrolled
+        // (its hub.json copied from an enrolled one), then the enrolled node once revoked.
+        let stranger = try TemporaryDirectory("doctor-stranger")
+        #expect(try await SmollamaBinary.run(["init", "--demo", "--name", "stranger"], home: stranger.path).status == 0)
+        try FileManager.default.copyItem(atPath: home.path + "/data/hub.json", toPath: stranger.path + "/data/hub.json")
+        let unknown = try await SmollamaBinary.run(["doctor", "--json", "--set", "sync.enabled=true", "--set", "sync.hub=\(url)"],
+                                                   home: stranger.path)
+        let unknownHub = try #require(try JSONDecoder().decode(Report.self, from: Data(unknown.stdout.utf8)).check("hub"))
+        #expect(unknown.status == 2)
+        #expect(unknownHub.status == "fail" && unknownHub.detail.contains("reachable but refuses this node"), "\(unknownHub.detail)")
+        #expect(unknownHub.fix?.contains("smollama hub token --node") == true, "\(unknownHub.fix ?? "")")
+        let id = try JSONDecoder().decode(NodeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: home.path + "/data/identity.json"))).nodeID
+        #expect(try await SmollamaBinary.run(["hub", "revoke", id.hex], home: hubHome.path).status == 0)
+        let (revoked, revokedReport) = try await doctor(home.path)
+        let revokedHub = try #require(revokedReport.check("hub"))
+        #expect(revoked.status == 2)
+        #expect(revokedHub.status == "fail" && revokedHub.detail.contains("refuses this node") && revokedHub.detail.contains("revoked"),
+                "\(revokedHub.detail)")
+        #expect(revokedHub.fix?.contains("smollama hub token --node \(id.hex)") == true)
 
         // Another hub at the configured URL: reachable, but not the one this node enrolled with.
         let (_, other, otherURL) = try await startHub("stranger")

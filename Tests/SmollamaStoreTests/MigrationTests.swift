@@ -86,4 +86,38 @@ import Testing
         let stamp = HLCTimestamp(milliseconds: 5, counter: 2)
         #expect(HLCTimestamp.fromDatabaseValue(stamp.databaseValue) == stamp)
     }
+
+    /// v13: "store is behind the hub" rows written as collisions before become restore notices,
+    /// and leave the node's collision count; a real collision stays.
+    @Test func restoresRecordedAsCollisionsBecomeRestoreNotices() async throws {
+        let directory = try TemporaryDirectory("migration-v13")
+        let path = directory.path + "/smollama.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v12-simulated-sensors")
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO sync_nodes (node, name, public_key, enrolled_at, collisions) VALUES (?, 'garage', ?, 1, 2);
+                INSERT INTO sync_collisions (origin, stream, seq, detail, seen_at) VALUES
+                    (?, 'readings', 40, 'node store is behind the hub: it holds readings up to 40 but the hub already has up to 80 (restored from an older backup, or cloned)', 5),
+                    (?, 'notices', 7, 'same event id, different content (restored or cloned node store)', 6);
+                """, arguments: [Self.garage, Data(repeating: 7, count: 32), Self.garage, Self.garage])
+        }
+        let database = try SmollamaDatabase.open(path: path)
+        let notices = try await database.hubSync.restoreNotices()
+        #expect(notices.map(\.stream) == ["readings"] && notices.first?.localMax == 40 && notices.first?.node == Self.garage.hex)
+        #expect(try await database.hubSync.hubCollisions().map(\.seq) == [7])
+        #expect(try await database.hubSync.hubNodes().first?.collisions == 1)
+        // A handshake from a node behind the hub records a notice (once), not a collision.
+        try await database.writer.write { db in
+            try db.execute(sql: "INSERT INTO sync_marks (origin, stream, mark, updated_at) VALUES (?, 'memories', 9, 1)",
+                           arguments: [Self.garage])
+        }
+        for _ in 0..<2 {
+            _ = try await database.hubSync.handshake(
+                node: Self.garage, bootID: "boot", monotonicNanoseconds: 0, incarnation: 1, clockQuality: .synced,
+                reported: [.memories: 3], streams: [.memories], now: UTCMillis(rawValue: Self.hubTime))
+        }
+        #expect(try await database.hubSync.restoreNotices().filter { $0.stream == "memories" }.map(\.localMax) == [3])
+        #expect(try await database.hubSync.hubNodes().first?.collisions == 1)
+    }
 }
