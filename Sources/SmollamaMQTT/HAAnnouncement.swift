@@ -35,8 +35,6 @@ public struct HAAnnouncement: Hashable, Sendable {
     /// `latest` (HA's default), `all` or `any`.
     public var availabilityMode: String
     public var enabledByDefault: Bool
-    /// Whether a `smollama` node announced it (ours or another node's: never adopted).
-    public var fromSmollama: Bool
 
     public var kind: SensorDescriptor.Kind { component == "binary_sensor" ? .binary : .numeric }
 
@@ -50,6 +48,7 @@ public struct HAAnnouncement: Hashable, Sendable {
     }
 
     public static let components: Set<String> = ["sensor", "binary_sensor"]
+    static let smollamaReason = "announced by a smollama node (this one or another: their sensors reach the hub by sync)"
 
     /// Reads one message from the discovery wildcards. `nil`: not a discovery config topic.
     public static func parse(topic: String, payload: [UInt8], prefix: String) -> Parsed? {
@@ -87,7 +86,12 @@ public struct HAAnnouncement: Hashable, Sendable {
         default: []
         }
         let uniqueID = text("unique_id")
-        let fromSmollama = (uniqueID ?? "").hasPrefix("smollama_") || identifiers.contains { $0.hasPrefix("smollama_") }
+        // This node's own announcements (HomeAssistantDiscovery: unique ids and device identifiers
+        // `smollama_<node id>...`) and other nodes': adopting them would loop values back in, and
+        // other nodes' sensors reach the hub by sync already.
+        if (uniqueID ?? "").hasPrefix("smollama_") || identifiers.contains(where: { $0.hasPrefix("smollama_") }) {
+            return skip(Self.smollamaReason)
+        }
         guard let stateTopic = text("state_topic"), !stateTopic.isEmpty,
               !stateTopic.contains("+"), !stateTopic.contains("#") else {
             return skip("no usable state_topic")
@@ -137,7 +141,7 @@ public struct HAAnnouncement: Hashable, Sendable {
             unit: text("unit_of_measurement")?.trimmingCharacters(in: .whitespaces) ?? "",
             deviceClass: text("device_class"), payloadOn: word("payload_on", "ON"), payloadOff: word("payload_off", "OFF"),
             availability: availability, availabilityMode: text("availability_mode") ?? "latest",
-            enabledByDefault: enabled, fromSmollama: fromSmollama))
+            enabledByDefault: enabled))
     }
 
     /// Lower-case letters, digits, `_` and `-`; at most 48 characters (a long id keeps its start

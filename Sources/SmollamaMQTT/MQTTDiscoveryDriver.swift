@@ -70,9 +70,6 @@ public struct MQTTDiscoveryDriver: LiveSensorDriver {
 
         /// Whether (and as which sensor) an announced entity is adopted, or why not.
         public func decide(_ entity: HAAnnouncement) -> Result<SensorDescriptor, Skip> {
-            if entity.fromSmollama {
-                return .failure(Skip("announced by a smollama node (its sensors reach the hub by sync, not by discovery)"))
-            }
             if let glob = exclude.first(where: { Glob.matches($0, entity.entityID) }) {
                 return .failure(Skip("matches exclude '\(glob)'"))
             }
