@@ -66,7 +66,8 @@ public struct MQTTDiscoveryDriver: LiveSensorDriver {
         static func isRoom(_ text: String) -> Bool { SensorID.validate(text) && !text.contains(".") && text.count <= 15 }
 
         /// The discovery wildcards.
-        public var filters: [String] { ["\(prefix)/+/+/config", "\(prefix)/+/+/+/config"] }
+        public var filters: [String] { Self.filters(prefix: prefix) }
+        public static func filters(prefix: String) -> [String] { ["\(prefix)/+/+/config", "\(prefix)/+/+/+/config"] }
 
         /// Whether (and as which sensor) an announced entity is adopted, or why not.
         public func decide(_ entity: HAAnnouncement) -> Result<SensorDescriptor, Skip> {
