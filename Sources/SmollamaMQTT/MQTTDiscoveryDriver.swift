@@ -124,6 +124,8 @@ public struct MQTTDiscoveryDriver: LiveSensorDriver {
     private let bus: any TopicSubscriber
     private let logger: Logger
     private let box = DiscoveryBox()
+    /// The per-driver malformed counts `status` shows for every MQTT driver.
+    private let registry: MQTTDriverStatistics?
 
     public static let kind = SensorDriverKind(
         name: "mqtt_discovery",
@@ -134,14 +136,18 @@ public struct MQTTDiscoveryDriver: LiveSensorDriver {
             throw SensorFault(driver: options.name,
                               "the mqtt_discovery driver needs the node's MQTT connection: set mqtt.broker (host:port or managed)")
         }
-        return MQTTDiscoveryDriver(options: options, bus: bus, logger: context.logger)
+        return MQTTDiscoveryDriver(options: options, bus: bus, logger: context.logger,
+                                   statistics: bus as? any MQTTDriverStatisticsProvider)
     }
 
-    public init(options: Options, bus: any TopicSubscriber, logger: Logger) {
+    public init(options: Options, bus: any TopicSubscriber, logger: Logger,
+                statistics: (any MQTTDriverStatisticsProvider)? = nil) {
         name = options.name
         self.options = options
         self.bus = bus
         self.logger = logger
+        registry = statistics?.driverStatistics
+        registry?.register(driver: options.name)
     }
 
     public var statistics: Statistics { box.state.withLock { $0.statistics } }
@@ -254,7 +260,7 @@ public struct MQTTDiscoveryDriver: LiveSensorDriver {
 
     /// A state or availability message: values, refusals and availability changes.
     func data(_ message: TopicMessage) -> [SensorUpdate] {
-        box.state.withLock { state in
+        let updates = box.state.withLock { state in
             var updates: [SensorUpdate] = []
             for (topic, entity) in state.entities.sorted(by: { $0.key < $1.key }) {
                 let announcement = entity.announcement
@@ -275,6 +281,11 @@ public struct MQTTDiscoveryDriver: LiveSensorDriver {
             }
             return updates
         }
+        // A message is malformed once for the driver's count, however many sensors refused it.
+        if case .rejected(_, let reason)? = updates.first(where: { if case .rejected = $0 { true } else { false } }) {
+            registry?.recordMalformed(driver: name, problem: reason)
+        }
+        return updates
     }
 }
 
