@@ -48,6 +48,8 @@ public struct HAAnnouncement: Hashable, Sendable {
     }
 
     public static let components: Set<String> = ["sensor", "binary_sensor"]
+    /// Real configs are well under 2 KiB; a bigger one is not parsed.
+    static let maxConfigBytes = 65536
     static let smollamaReason = "announced by a smollama node (this one or another: their sensors reach the hub by sync)"
 
     /// Reads one message from the discovery wildcards. `nil`: not a discovery config topic.
@@ -61,6 +63,7 @@ public struct HAAnnouncement: Hashable, Sendable {
         let entityID = safeID(ids.joined(separator: "_"))
         guard !payload.isEmpty else { return .removed(configTopic: topic) }
         func skip(_ reason: String) -> Parsed { .skipped(configTopic: topic, entityID: entityID, reason: reason) }
+        guard payload.count <= maxConfigBytes else { return skip("the config is larger than \(maxConfigBytes) bytes") }
         guard components.contains(component) else {
             return skip(component == "device" ? "device-based discovery (one config for a whole device) is not read yet"
                         : "component '\(component)' is not read (only sensor and binary_sensor)")
@@ -123,6 +126,9 @@ public struct HAAnnouncement: Hashable, Sendable {
             }
         } catch {
             return skip("availability: \(error)")
+        }
+        if availability.contains(where: { $0.topic.isEmpty || $0.topic.contains("+") || $0.topic.contains("#") }) {
+            return skip("an availability topic is empty or has a wildcard")
         }
         let deviceName: String? = if case .string(let s)? = device["name"] { s } else { nil }
         let suggestedArea: String? = if case .string(let s)? = device["suggested_area"] { s } else { nil }

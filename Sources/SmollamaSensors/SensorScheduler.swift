@@ -168,6 +168,9 @@ actor DriverLane {
                 let isNew = sensors[descriptor.id] == nil
                 for sensor in registered { sensors[sensor.descriptor.id] = sensor }
                 if isNew {
+                    // Healthy until its device says otherwise (a fault stored by an earlier run,
+                    // e.g. the device was offline then, is not this run's news).
+                    try await scheduler.writer.database.readings.recordRecovery(sensorRowIDs: registered.map(\.rowID))
                     logger.info("sensor adopted", metadata: ["smollama.sensor.driver": "\(name)",
                                                              "smollama.sensor.id": "\(descriptor.id)"])
                 }
