@@ -173,6 +173,8 @@ public struct MQTTSensorDriver: LiveSensorDriver {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: SensorUpdate.self,
                                                                     bufferingPolicy: .bufferingNewest(4096))
         let topics = Array(Set(routes.map(\.topic))).sorted()
+        logger.debug("mqtt driver subscribing", metadata: ["smollama.sensor.driver": "\(name)",
+                                                          "smollama.mqtt.topics": "\(topics.joined(separator: ","))"])
         let subscription = bus.subscribe(
             to: topics,
             onMessage: { message in
