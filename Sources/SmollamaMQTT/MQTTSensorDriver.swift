@@ -9,8 +9,10 @@ import Synchronization
 /// connection and pushes each extracted value to the scheduler the moment it arrives.
 ///
 /// Payloads are data, never instructions: only the extracted number is kept. Malformed ones
-/// (not JSON, wrong types, too large) are counted and logged with the topic and dropped.
-public struct MQTTSensorDriver: EventSensorDriver {
+/// (not JSON, wrong types, unknown on/off words, too large) are counted per sensor with the
+/// reason (`rejectedCount`/`lastError` in `smollama sensors` and `status`), logged at most once a
+/// minute per sensor by the scheduler, and dropped.
+public struct MQTTSensorDriver: LiveSensorDriver {
     public struct SensorOptions: Codable, Sendable, Hashable {
         /// The sensor id is `<driver name>.<key>`.
         public var key = ""
@@ -22,11 +24,14 @@ public struct MQTTSensorDriver: EventSensorDriver {
         public var unit = ""
         public var deviceClass = ""
         public var range: [Double] = []
+        /// Words (or JSON booleans/numbers: `payload_on: false`) meaning on and off.
         public var payloadOn = "ON"
         public var payloadOff = "OFF"
+        /// Binary only: swap on and off (a Zigbee2MQTT door sends `"contact": false` when open).
+        public var invert = false
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case key, topic, path, kind, name, unit, range
+            case key, topic, path, kind, name, unit, range, invert
             case deviceClass = "device_class"
             case payloadOn = "payload_on"
             case payloadOff = "payload_off"
@@ -46,6 +51,15 @@ public struct MQTTSensorDriver: EventSensorDriver {
             range = try c.decodeIfPresent([Double].self, forKey: .range) ?? range
             payloadOn = try c.decodeIfPresent(String.self, forKey: .payloadOn) ?? payloadOn
             payloadOff = try c.decodeIfPresent(String.self, forKey: .payloadOff) ?? payloadOff
+            invert = try c.decodeIfPresent(Bool.self, forKey: .invert) ?? invert
+            guard !invert || kind == .binary else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .invert, in: c, debugDescription: "only binary sensors can be inverted; add kind: binary or remove invert")
+            }
+            guard PayloadExtractor.word(.string(payloadOn)) != PayloadExtractor.word(.string(payloadOff)) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .payloadOff, in: c, debugDescription: "payload_on and payload_off are the same word; make them differ")
+            }
             guard SensorID.validate(key), !key.contains(".") else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .key, in: c,
@@ -144,7 +158,8 @@ public struct MQTTSensorDriver: EventSensorDriver {
         routes = options.sensors.map { sensor in
             Route(sensor: SensorID("\(options.name).\(sensor.key)"), topic: sensor.topic,
                   extractor: PayloadExtractor(path: sensor.path, kind: sensor.kind, payloadOn: sensor.payloadOn,
-                                              payloadOff: sensor.payloadOff, maxPayload: options.maxPayload))
+                                              payloadOff: sensor.payloadOff, invert: sensor.invert,
+                                              maxPayload: options.maxPayload))
         }
         registry = statistics?.driverStatistics
         registry?.register(driver: options.name)
@@ -154,53 +169,55 @@ public struct MQTTSensorDriver: EventSensorDriver {
 
     public func read(now: UTCMillis) async throws -> [SensorSample] { [] }
 
-    public func events() -> AsyncThrowingStream<SensorSample, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: SensorSample.self,
+    public func updates() -> AsyncThrowingStream<SensorUpdate, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: SensorUpdate.self,
                                                                     bufferingPolicy: .bufferingNewest(4096))
         let topics = Array(Set(routes.map(\.topic))).sorted()
+        logger.debug("mqtt driver subscribing", metadata: ["smollama.sensor.driver": "\(name)",
+                                                          "smollama.mqtt.topics": "\(topics.joined(separator: ","))"])
         let subscription = bus.subscribe(
             to: topics,
             onMessage: { message in
-                for sample in self.samples(from: message) { continuation.yield(sample) }
+                for update in self.updates(from: message) { continuation.yield(update) }
             },
             onFinish: { continuation.finish() })
         continuation.onTermination = { _ in subscription.cancel() }
         return stream
     }
 
-    /// Every value this message carries for this driver's sensors; problems are counted and logged.
-    func samples(from message: TopicMessage) -> [SensorSample] {
-        var samples: [SensorSample] = []
+    /// Every value this message carries for this driver's sensors, and a refusal (with the
+    /// reason) for each sensor it was malformed for; the driver's totals are counted here.
+    func updates(from message: TopicMessage) -> [SensorUpdate] {
+        var updates: [SensorUpdate] = []
+        var samples = 0
         var problems: [PayloadProblem] = []
         for route in routes where route.topic == message.topic {
             switch route.extractor.value(from: message.payload) {
-            case .success(let value): samples.append(SensorSample(sensor: route.sensor, value: value))
-            case .failure(let problem): problems.append(problem)
+            case .success(let value):
+                updates.append(.sample(SensorSample(sensor: route.sensor, value: value)))
+                samples += 1
+            case .failure(let problem):
+                problems.append(problem)
+                if problem.isMalformed { updates.append(.rejected(route.sensor, reason: "\(message.topic): \(problem)")) }
             }
         }
         // A message is malformed once, however many sensors read it.
         let malformed = problems.first(where: \.isMalformed)
-        let count = counters.state.withLock { stats -> Int in
+        counters.state.withLock { stats in
             stats.received += 1
-            stats.extracted += samples.count
+            stats.extracted += samples
             if let malformed {
                 stats.malformed += 1
                 stats.lastProblem = "\(message.topic): \(malformed)"
             } else if !problems.isEmpty {
                 stats.missing += 1
             }
-            return stats.malformed
         }
         if let malformed {
             registry?.recordMalformed(driver: name, problem: "\(message.topic): \(malformed)")
-            // First and then every 100th: a chatty broken device must not flood the log.
-            if count == 1 || count % 100 == 0 {
-                logger.warning("malformed MQTT payload ignored",
-                               metadata: ["smollama.mqtt.topic": "\(message.topic)", "smollama.reason": "\(malformed)",
-                                          "smollama.mqtt.malformed": "\(count)", "smollama.sensor.driver": "\(name)"])
-            }
+            // Each sensor's refusal is logged by the scheduler, at most once a minute.
         }
-        return samples
+        return updates
     }
 }
 

@@ -72,7 +72,7 @@ public struct NodeRuntime: Sendable {
 
     /// The driver kinds this build knows.
     public static let driverRegistry = SensorDriverRegistry(
-        [SimulatedHouseDriver.kind, SystemDriver.kind, MQTTSensorDriver.kind] + SensorDriverKind.linuxDriverKinds)
+        [SimulatedHouseDriver.kind, SystemDriver.kind, MQTTSensorDriver.kind, MQTTDiscoveryDriver.kind] + SensorDriverKind.linuxDriverKinds)
 
     /// Roots for drivers: the real machine unless SMOLLAMA_SYSFS_ROOT / SMOLLAMA_DEV_ROOT say otherwise.
     public func driverContext(environment: [String: String], logger: Logger) -> DriverContext {

@@ -79,7 +79,7 @@ public struct SensorScheduler: Service {
             await withDiscardingTaskGroup { group in
                 for lane in allLanes {
                     group.addTask { await lane.poll() }
-                    if lane.scheduled.driver is any EventSensorDriver {
+                    if lane.scheduled.driver is any EventSensorDriver || lane.scheduled.driver is any LiveSensorDriver {
                         group.addTask { await lane.consumeEvents() }
                     }
                 }
@@ -91,20 +91,26 @@ public struct SensorScheduler: Service {
 /// One driver's loop and its state: failures, last stored values.
 actor DriverLane {
     let scheduled: ScheduledDriver
-    let sensors: [SensorID: RegisteredSensor]
+    /// The driver's sensors: those it declared at start plus any a live driver adopted since.
+    private(set) var sensors: [SensorID: RegisteredSensor]
     let scheduler: SensorScheduler
     private let inFlight = InFlight()
     private var consecutiveFailures = 0
     private var lastStored: [SensorID: (value: Double, time: UTCMillis)]
     private var rejections: [SensorID: Int] = [:]
+    /// When a refused payload was last logged per sensor (at most once a minute each).
+    private var lastRefusalLog: [SensorID: (time: UTCMillis, quiet: Int)] = [:]
+    /// Sensors a live driver reported unavailable (faulty until it says they are back).
+    private var unavailable: Set<SensorID> = []
 
     init(scheduled: ScheduledDriver, registered: [RegisteredSensor],
          lastStored: [SensorID: (value: Double, time: UTCMillis)], scheduler: SensorScheduler) {
         self.scheduled = scheduled
         let sensors = Dictionary(uniqueKeysWithValues: registered.map { ($0.descriptor.id, $0) })
         self.sensors = sensors
-        // Resume from what is stored, so a restart neither repeats a binary change nor logs it twice.
-        self.lastStored = lastStored.filter { sensors[$0.key] != nil }
+        // Resume from what is stored, so a restart neither repeats a binary change nor logs it twice
+        // (kept whole: a live driver may adopt a stored sensor again later).
+        self.lastStored = lastStored
         self.scheduler = scheduler
     }
 
@@ -135,12 +141,89 @@ actor DriverLane {
     }
 
     func consumeEvents() async {
-        guard let driver = scheduled.driver as? any EventSensorDriver else { return }
         do {
-            for try await sample in driver.events() { await ingest(sample) }
+            if let live = scheduled.driver as? any LiveSensorDriver {
+                for try await update in live.updates() { await apply(update) }
+            } else if let driver = scheduled.driver as? any EventSensorDriver {
+                for try await sample in driver.events() { await ingest(sample) }
+            }
         } catch is CancellationError {
         } catch {
             await failed(reason: "event stream ended: \(error)", now: await scheduler.clock.now())
+        }
+    }
+
+    /// One update from a live driver: values and refusals per sensor, sensors coming and going.
+    func apply(_ update: SensorUpdate) async {
+        switch update {
+        case .sample(let sample):
+            guard !unavailable.contains(sample.sensor) else { return }
+            await ingest(sample)
+        case .rejected(let sensor, let reason):
+            await refusePayload(sensor, reason: reason)
+        case .adopted(let descriptor):
+            do {
+                let registered = try await scheduler.writer.database.readings.registerSensors(
+                    [descriptor], driver: name, simulated: scheduled.driver.isSimulated, now: await scheduler.clock.now())
+                let isNew = sensors[descriptor.id] == nil
+                for sensor in registered { sensors[sensor.descriptor.id] = sensor }
+                if isNew {
+                    // Healthy until its device says otherwise (a fault stored by an earlier run,
+                    // e.g. the device was offline then, is not this run's news).
+                    try await scheduler.writer.database.readings.recordRecovery(sensorRowIDs: registered.map(\.rowID))
+                    logger.info("sensor adopted", metadata: ["smollama.sensor.driver": "\(name)",
+                                                             "smollama.sensor.id": "\(descriptor.id)"])
+                }
+            } catch {
+                logger.error("could not register an adopted sensor",
+                             metadata: ["smollama.sensor.id": "\(descriptor.id)", "smollama.error": "\(error)"])
+            }
+        case .unavailable(let sensor, let reason):
+            guard let registered = sensors[sensor], !unavailable.contains(sensor) else { return }
+            unavailable.insert(sensor)
+            logger.warning("sensor unavailable", metadata: ["smollama.sensor.id": "\(sensor)", "smollama.reason": "\(reason)"])
+            do {
+                try await scheduler.writer.database.readings.recordFailure(
+                    sensorRowIDs: [registered.rowID], reason: reason, now: await scheduler.clock.now(), markFaulty: true)
+            } catch {
+                logger.error("could not record sensor failure", metadata: ["smollama.error": "\(error)"])
+            }
+            await notice(.sensorFault(Notice.SensorFault(sensor: sensor, reason: reason, consecutiveFailures: 1)))
+        case .available(let sensor):
+            guard let registered = sensors[sensor], unavailable.remove(sensor) != nil else { return }
+            logger.notice("sensor available again", metadata: ["smollama.sensor.id": "\(sensor)"])
+            do {
+                try await scheduler.writer.database.readings.recordRecovery(sensorRowIDs: [registered.rowID])
+            } catch {
+                logger.error("could not record sensor recovery", metadata: ["smollama.error": "\(error)"])
+            }
+            await notice(.sensorRecovered(Notice.SensorFault(sensor: sensor, reason: "available", consecutiveFailures: 0)))
+        case .removed(let sensor):
+            guard sensors.removeValue(forKey: sensor) != nil else { return }
+            unavailable.remove(sensor)
+            logger.notice("sensor removed by its announcement; it takes no more values",
+                          metadata: ["smollama.sensor.driver": "\(name)", "smollama.sensor.id": "\(sensor)"])
+        }
+    }
+
+    /// Counts a payload that gave a sensor no value (with the reason, for `sensors` and `status`)
+    /// and logs it at most once a minute per sensor, with how many went unlogged in between.
+    private func refusePayload(_ sensor: SensorID, reason: String) async {
+        guard let registered = sensors[sensor] else { return }
+        let now = await scheduler.clock.now()
+        if let last = lastRefusalLog[sensor], now - last.time < .seconds(60) {
+            lastRefusalLog[sensor]?.quiet += 1
+        } else {
+            logger.warning("payload refused", metadata: [
+                "smollama.sensor.id": "\(sensor)", "smollama.reason": "\(reason)",
+                "smollama.sensor.unlogged": "\(lastRefusalLog[sensor]?.quiet ?? 0)",
+            ])
+            lastRefusalLog[sensor] = (now, 0)
+        }
+        do {
+            try await scheduler.writer.database.readings.recordRejection(sensorRowID: registered.rowID, reason: reason, now: now)
+        } catch {
+            logger.error("could not record refused payload", metadata: ["smollama.error": "\(error)"])
         }
     }
 

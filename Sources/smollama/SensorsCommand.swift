@@ -8,8 +8,8 @@ import SmollamaStore
 struct SensorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sensors",
-        abstract: "Show the node's sensors, or find sensors attached to this machine.",
-        subcommands: [SensorsShowCommand.self, SensorsDetectCommand.self],
+        abstract: "Show the node's sensors, find sensors attached to this machine, or list what a broker's devices announce.",
+        subcommands: [SensorsShowCommand.self, SensorsDetectCommand.self, SensorsDiscoverCommand.self],
         defaultSubcommand: SensorsShowCommand.self)
 }
 
@@ -48,6 +48,14 @@ struct SensorsShowCommand: AsyncParsableCommand {
         }
     }
 
+    /// "3 refused: <last reason>" or the fault's reason; empty when all is well.
+    static func problem(_ summary: SensorSummary) -> String {
+        let reason = summary.lastError ?? ""
+        if summary.status != "ok" { return reason }
+        guard summary.rejectedCount > 0 else { return "" }
+        return "\(summary.rejectedCount) refused" + (reason.isEmpty ? "" : ": \(reason)")
+    }
+
     func render(_ sensors: [SensorSummary], simulated: Set<String>, now: UTCMillis) -> String {
         guard !sensors.isEmpty else { return "No sensors yet: start the daemon with `smollama run`." }
         let rows = sensors.map { summary -> [String] in
@@ -62,9 +70,13 @@ struct SensorsShowCommand: AsyncParsableCommand {
                 hour = [low, mean, high].map { Terminal.value($0, unit: unit == "B" ? unit : "") }.joined(separator: "/")
             }
             let status = (summary.status == "ok" ? "" : " FAULTY") + (simulated.contains(summary.sensor.id.rawValue) ? " (sim)" : "")
-            return [summary.sensor.id.rawValue + status, value, age, hour]
+            return [summary.sensor.id.rawValue + status, value, age, hour, Self.problem(summary)]
         }
-        let table = Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX"], rows)
+        // The PROBLEM column only when a sensor has one (a fault, or payloads it refused).
+        let showProblems = rows.contains { !$0[4].isEmpty }
+        let table = showProblems
+            ? Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX", "PROBLEM"], rows)
+            : Terminal.table(["SENSOR", "VALUE", "AGE", "1H MIN/MEAN/MAX"], rows.map { Array($0.prefix(4)) })
         guard !simulated.isEmpty else { return table }
         return table + "\n(sim): made up by the simulated house, not measured"
     }

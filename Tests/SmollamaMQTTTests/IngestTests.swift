@@ -151,6 +151,63 @@ extension Result {
         }
     }
 
+    @Test func invertPayloadWordsAndRefusalsPerSensor() async throws {
+        let broker = try await TestBroker()
+        let store = try await TestStore()
+        let bus = try makeClient(broker, id: "node-words")
+        let device = try makeClient(broker, id: "device-words")
+        let options = try YAMLDecoder().decode(MQTTSensorDriver.Options.self, from: """
+            name: home
+            sensors:
+              - {key: front_door, topic: zigbee2mqtt/Front door, path: contact, kind: binary, invert: true}
+              - {key: leak, topic: zigbee2mqtt/Leak, path: water_leak, kind: binary, payload_on: true, payload_off: false}
+              - {key: fan, topic: home/fan, path: mode, kind: binary, payload_on: 2, payload_off: 1}
+              - {key: temperature, topic: home/temperature}
+            """)
+        let driver = MQTTSensorDriver(options: options, bus: bus, logger: .quiet)
+        let logs = LogCapture()
+        let writer = ReadingWriter(database: store.database, origin: store.node,
+                                   configuration: .init(flushInterval: .milliseconds(50)), logger: .quiet)
+        let scheduler = SensorScheduler(drivers: [ScheduledDriver(driver: driver)], writer: writer,
+                                        clock: NodeClock(source: SystemClockSource(), persisted: nil), logger: logs.logger())
+        let values = { (key: String) in try await store.database.readings.fetch(sensor: SensorID("home.\(key)")).map(\.value) }
+        let summary = { (key: String) in
+            try await store.database.sensorSummaries(now: .now()).first { $0.sensor.id.rawValue == "home.\(key)" }
+        }
+        try await withServices([
+            { try await bus.run() }, { try await device.run() }, { try await scheduler.run() },
+            { try await ReadingWriterService(writer: writer).run() },
+        ]) { () async throws in
+            #expect(try await eventually { await isConnected(bus, device) })
+            #expect(try await eventually {
+                await device.publish(MQTTOutgoing(topic: "zigbee2mqtt/Front door", text: #"{"contact":false,"battery":91}"#))
+                return try await !values("front_door").isEmpty
+            })
+            await device.publish(MQTTOutgoing(topic: "zigbee2mqtt/Front door", text: #"{"contact":true}"#))
+            await device.publish(MQTTOutgoing(topic: "zigbee2mqtt/Leak", text: #"{"water_leak":true}"#))
+            await device.publish(MQTTOutgoing(topic: "home/fan", text: #"{"mode":2}"#))
+            await device.publish(MQTTOutgoing(topic: "home/fan", text: #"{"mode":1.0}"#))
+            #expect(try await eventually {
+                let door = try await values("front_door"), leak = try await values("leak"), fan = try await values("fan")
+                return door == [1, 0] && leak == [1] && fan == [1, 0]
+            }, "open (contact false) is on; JSON true and numbers match payload_on/off")
+
+            // Five refusals: all counted, with the reason; logged once (at most once a minute).
+            for _ in 0..<5 { await device.publish(MQTTOutgoing(topic: "home/temperature", text: "warm")) }
+            await device.publish(MQTTOutgoing(topic: "zigbee2mqtt/Leak", text: #"{"water_leak":"maybe"}"#))
+            #expect(try await eventually {
+                let temperature = try await summary("temperature"), leak = try await summary("leak")
+                return temperature?.rejectedCount == 5 && leak?.rejectedCount == 1
+            })
+            #expect(try await summary("temperature")?.lastError == "home/temperature: 'payload' is the text \"warm\"; expected a number")
+            #expect(try await summary("front_door")?.rejectedCount == 0)
+            let refusals = logs.all.filter { $0.message == "payload refused" }
+            #expect(refusals.filter { $0.metadata["smollama.sensor.id"] == "home.temperature" }.count == 1)
+            #expect(refusals.filter { $0.metadata["smollama.sensor.id"] == "home.leak" }.count == 1)
+            #expect(driver.statistics.malformed == 6)
+        }
+    }
+
     @Test func driverConfigErrorsNameTheKey() throws {
         func error(_ yaml: String) -> String {
             do {
@@ -163,6 +220,8 @@ extension Result {
         #expect(error("sensors: [{key: T.x, topic: a}]").contains("not a sensor key"))
         #expect(error("sensors: [{key: t, topic: a, colour: red}]").contains("colour"))
         #expect(error("sensors: [{key: t, topic: a, range: [5, 1]}]").contains("[min, max]"))
+        #expect(error("sensors: [{key: t, topic: a, invert: true}]").contains("only binary sensors can be inverted"))
+        #expect(error("sensors: [{key: t, topic: a, kind: binary, payload_on: 1, payload_off: 1.0}]").contains("the same word"))
     }
 
     @Test func driverKindNeedsTheBroker() throws {
