@@ -215,12 +215,18 @@ public struct NodeConfig: ConfigSection, Hashable {
         public var announce = true
         /// The mDNS port: 5353 everywhere; only tests change it.
         public var port = 5353
+        /// Where announcements go: the mDNS group everywhere; tests use 127.0.0.1 so nothing
+        /// leaves the machine.
+        public var address = "224.0.0.251"
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case announce, port }
+        enum CodingKeys: String, CodingKey, CaseIterable { case announce, port, address }
 
         public init() {}
         public func check() throws(ConfigProblem) {
             try ConfigProblem.require((1...65_535).contains(port), "port", "must be a UDP port, 5353 for mDNS")
+            let octets = address.split(separator: ".", omittingEmptySubsequences: false)
+            try ConfigProblem.require(octets.count == 4 && octets.allSatisfy { UInt8($0) != nil }, "address",
+                                      "must be an IPv4 address: 224.0.0.251, the mDNS group")
         }
     }
 

@@ -63,7 +63,7 @@ public struct SyncWiring: Sendable {
         -> ServiceGroupConfiguration.ServiceConfiguration?
     {
         guard let hub, mdns.announce else { return nil }
-        let responder = MDNSResponder(endpoint: MDNSEndpoint(port: mdns.port), logger: logger) {
+        let responder = MDNSResponder(endpoint: MDNSEndpoint(port: mdns.port, queryAddress: mdns.address), logger: logger) {
             guard let port = await port() else { return nil }
             return HubAnnouncement(name: hub.hubName, hubNode: hub.hubNode, version: SmollamaVersion.current,
                                    fingerprint: hub.keyFingerprint, port: port)

@@ -11,7 +11,8 @@ import Synchronization
 /// (or a unicast address), so they never touch a real network's mDNS.
 public struct MDNSEndpoint: Sendable, Hashable {
     public var port: Int
-    /// Where queries go: the mDNS group, or a unicast address (tests).
+    /// Where queries and announcements go: the mDNS group, or a unicast address (tests on
+    /// loopback, so nothing leaves the machine; then no group is joined).
     public var queryAddress: String
 
     public static let group = "224.0.0.251"
@@ -91,8 +92,9 @@ public struct MDNSResponder: Service {
             try? await gracefulShutdown()
             return
         }
-        let group = try SocketAddress(ipAddress: MDNSEndpoint.group, port: endpoint.port)
-        let interfaces = MDNSSocket.interfaces()
+        let multicast = endpoint.queryAddress == MDNSEndpoint.group
+        let group = try SocketAddress(ipAddress: endpoint.queryAddress, port: endpoint.port)
+        let interfaces = multicast ? MDNSSocket.interfaces() : []
         var joined = 0
         for interface in interfaces {
             do {
@@ -103,7 +105,7 @@ public struct MDNSResponder: Service {
                                metadata: ["smollama.mdns.interface": "\(interface.device.name)", "smollama.mdns.error": "\(error)"])
             }
         }
-        if joined == 0 { try? await (channel.channel as? any MulticastChannel)?.joinGroup(group).get() }
+        if multicast, joined == 0 { try? await (channel.channel as? any MulticastChannel)?.joinGroup(group).get() }
         let addresses = interfaces.isEmpty ? fallbackAddresses : interfaces.map(\.address)
         logger.info("announcing the hub over mDNS", metadata: [
             "smollama.mdns.service": "\(HubDiscovery.instance(announcement))", "smollama.mdns.port": "\(endpoint.port)",

@@ -30,8 +30,9 @@ import Testing
 
     @Test func aNodeEnrollsWithTheHubItFindsAndSaysWhatToDoWhenNoneAnswers() async throws {
         let mdnsPort = freeUDPPort()
-        let hubHome = try await daemonTestHome("mdns", name: "hub", role: "llama", extra: "mdns:\n  port: \(mdnsPort)")
-        let hub = RunningNode(arguments: ["run"], home: hubHome.path)
+        let hubHome = try await daemonTestHome("mdns", name: "hub", role: "llama",
+                                               extra: "mdns:\n  port: \(mdnsPort)\n  address: 127.0.0.1")
+        let hub = RunningNode(arguments: ["run"], home: hubHome.path, environment: ["SMOLLAMA_MDNS_ANNOUNCE": "true"])
         try hub.start()
         defer { if hub.process.isRunning { hub.signal(SIGKILL) } }
         #expect(try await eventually { hub.stderr.contains("announcing the hub over mDNS") }, "\(hub.stderr)")
@@ -83,7 +84,8 @@ import Testing
             let announced = HubAnnouncement(
                 name: "hub", hubNode: node, version: "0.17.0",
                 fingerprint: copiesFingerprint ? fingerprint : SyncSigning.fingerprint(publicKey: stranger.publicKey), port: port)
-            let responder = MDNSResponder(endpoint: MDNSEndpoint(port: mdnsPort), logger: Logger(label: "test")) { announced }
+            let responder = MDNSResponder(endpoint: MDNSEndpoint(port: mdnsPort, queryAddress: "127.0.0.1"),
+                                          logger: Logger(label: "test")) { announced }
             let home = try await nodeHome("shed")
             let output = try await withThrowingTaskGroup(of: SmollamaBinary.Output?.self) { group in
                 group.addTask {

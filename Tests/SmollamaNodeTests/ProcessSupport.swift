@@ -57,6 +57,9 @@ final class RunningNode: Sendable {
         // Nodes started by these tests do not start llama-servers of their own (two per daemon on a
         // 2-core machine); the LLM suites start and check the runtime themselves.
         env["SMOLLAMA_LLM_RUNTIME"] = "external"
+        // Hubs started by these tests do not announce themselves over mDNS (the host's network);
+        // the mDNS tests turn it on, on loopback or in network namespaces of their own.
+        env["SMOLLAMA_MDNS_ANNOUNCE"] = "false"
         env.merge(environment) { $1 }
         process.environment = env
     }

@@ -168,8 +168,8 @@ struct MDNSLoopbackTests {
         let port = freeUDPPort()
         let hub = HubAnnouncement(name: "hub", hubNode: NodeID(hex: "00000000000000000000000000000abc")!, version: "0.17.0",
                                   fingerprint: "ffeeddccbbaa99887766554433221100", port: 4242)
-        let responder = MDNSResponder(endpoint: MDNSEndpoint(port: port), logger: Logger(label: "test")) { hub }
         let endpoint = MDNSEndpoint(port: port, queryAddress: "127.0.0.1")
+        let responder = MDNSResponder(endpoint: endpoint, logger: Logger(label: "test")) { hub }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await responder.run() }
             let started = ContinuousClock.now
@@ -177,7 +177,7 @@ struct MDNSLoopbackTests {
             let took = ContinuousClock.now - started
             #expect(found.map(\.hubNode) == [hub.hubNode])
             #expect(found.first?.url == "http://127.0.0.1:4242")
-            #expect(took >= .milliseconds(1400) && took < .seconds(5), "\(took)")
+            #expect(took >= .milliseconds(1400) && took < .seconds(30), "\(took)")
             group.cancelAll()
         }
         // Nobody there: nothing found, no error.
