@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 public import MCP
 import SmollamaCore
@@ -31,10 +31,12 @@ public enum HouseServer {
     }
 
     /// Serves one client over this process's stdin and stdout (newline-delimited JSON-RPC) until
-    /// stdin closes. Logs go to stderr: stdout carries only the protocol.
-    public static func runStdio(_ house: House, logger: Logger) async throws {
+    /// stdin closes, or over other handles (the benchmark's pipes). Logs go to stderr: stdout
+    /// carries only the protocol.
+    public static func runStdio(_ house: House, input: FileHandle = .standardInput,
+                                output: FileHandle = .standardOutput, logger: Logger) async throws {
         let server = await make(house)
-        try await server.start(transport: StdioTransport(logger: logger))
+        try await server.start(transport: LineTransport(input: input, output: output, logger: logger))
         await server.waitUntilCompleted()
         await server.stop()
     }
