@@ -4,6 +4,9 @@
     mcp_client_check.py stdio SMOLLAMA_BINARY HOME [--set KEY=VALUE ...]
     mcp_client_check.py http URL TOKEN
 
+MCP_CHECK_FROM and MCP_CHECK_TO (ISO 8601) fix the range history, observations and presence ask
+about, so the CLI can be asked the same question later (default: the last 6 hours).
+
 Lists the tools and resources, reads every resource and calls every tool with the arguments
 below, then prints one JSON object on stdout: {"tools": [...], "resources": [...],
 "reads": {uri: json}, "calls": {name: json}, "errors": {case: message}}. The Swift test
@@ -13,6 +16,7 @@ questions. Exit status 0 unless the client itself failed.
 
 import asyncio
 import json
+import os
 import sys
 
 from mcp import ClientSession, StdioServerParameters
@@ -20,13 +24,16 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 # The same questions the Swift test asks the CLI.
+FROM = os.environ.get("MCP_CHECK_FROM", "6h")
+TO = os.environ.get("MCP_CHECK_TO")
+SPAN = {"from": FROM, **({"to": TO} if TO else {})}
 CALLS = {
     "recall": {"query": "hallway motion", "top": 5},
-    "history": {"sensor": "living_room.temperature", "from": "6h"},
+    "history": {"sensor": "living_room.temperature", **SPAN},
     "current_state": {},
-    "observations": {"from": "2d", "limit": 20},
-    "memories": {"limit": 10},
-    "presence": {"from": "6h"},
+    "observations": {**SPAN, "limit": 50},
+    "memories": {"query": "hallway", "limit": 10},
+    "presence": SPAN,
     "remember": {"text": "The hallway.motion sensor is behind the coat rack."},
 }
 
