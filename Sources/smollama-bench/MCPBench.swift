@@ -56,6 +56,11 @@ struct MCPBench: AsyncParsableCommand {
             ("recall", { _ = try MindTools.json(try await tools.recall(recallQuery)) }),
             ("history", { _ = try MindTools.json(try await tools.history(sensor: "living_room.temperature", from: from, to: end)) }),
         ]
+        let inProcess: [(String, @Sendable () async throws -> Void)] = [
+            ("recall", { _ = try await house.call("recall", arguments: ["query": "hallway motion", "top": 5]) }),
+            ("history", { _ = try await house.call("history", arguments: [
+                "sensor": "living_room.temperature", "from": .string("\(from.rawValue)"), "to": .string("\(end.rawValue)")]) }),
+        ]
         let requests = [
             ("recall", #"{"name":"recall","arguments":{"query":"hallway motion","top":5}}"#),
             ("history", #"{"name":"history","arguments":{"sensor":"living_room.temperature","from":"\#(from.rawValue)","to":"\#(end.rawValue)"}}"#),
@@ -64,8 +69,8 @@ struct MCPBench: AsyncParsableCommand {
         let client = try await PipeClient(house: house, logger: logger)
         _ = try await client.call(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#)
         var rows: [Row] = []
-        for ((tool, direct), (_, params)) in zip(library, requests) {
-            var libraryTimes: [Double] = [], mcpTimes: [Double] = []
+        for (((tool, direct), (_, params)), (_, local)) in zip(zip(library, requests), inProcess) {
+            var libraryTimes: [Double] = [], mcpTimes: [Double] = [], localTimes: [Double] = []
             for index in 0..<(calls + 20) {
                 let clock = ContinuousClock()
                 let a = clock.now
@@ -73,13 +78,20 @@ struct MCPBench: AsyncParsableCommand {
                 let b = clock.now
                 let reply = try await client.call(#"{"jsonrpc":"2.0","id":\#(index + 1),"method":"tools/call","params":\#(params)}"#)
                 let c = clock.now
-                guard reply.contains(#""isError":false"#) else { throw ValidationError("\(tool) failed over MCP: \(reply.prefix(300))") }
+                try await local()
+                let d = clock.now
+                guard reply.range(of: Data(#""isError":false"#.utf8)) != nil else {
+                    throw ValidationError("\(tool) failed over MCP: \(String(decoding: reply.prefix(300), as: UTF8.self))")
+                }
                 guard index >= 20 else { continue }  // warm-up
                 libraryTimes.append(Self.ms(b - a))
                 mcpTimes.append(Self.ms(c - b))
+                localTimes.append(Self.ms(d - c))
             }
             rows.append(Row(tool: tool, path: "library (MindTools + --json)", p50Ms: Self.percentile(libraryTimes, 0.5),
                             p99Ms: Self.percentile(libraryTimes, 0.99)))
+            rows.append(Row(tool: tool, path: "House.call (no transport)", p50Ms: Self.percentile(localTimes, 0.5),
+                            p99Ms: Self.percentile(localTimes, 0.99)))
             rows.append(Row(tool: tool, path: "MCP over stdio framing", p50Ms: Self.percentile(mcpTimes, 0.5),
                             p99Ms: Self.percentile(mcpTimes, 0.99)))
         }
@@ -114,11 +126,11 @@ struct MCPBench: AsyncParsableCommand {
 final class PipeClient: Sendable {
     let toServer = Pipe()
     let fromServer = Pipe()
-    let replies: AsyncStream<String>
+    let replies: AsyncStream<Data>
     let server: Task<Void, any Error>
 
     init(house: House, logger: Logger) async throws {
-        let (replies, continuation) = AsyncStream<String>.makeStream()
+        let (replies, continuation) = AsyncStream<Data>.makeStream()
         self.replies = replies
         let buffer = LineBuffer()
         fromServer.fileHandleForReading.readabilityHandler = { handle in
@@ -133,7 +145,8 @@ final class PipeClient: Sendable {
         server = Task { try await HouseServer.runStdio(house, input: input, output: output, logger: logger) }
     }
 
-    func call(_ request: String) async throws -> String {
+    /// Sends one request line; returns the reply line as bytes (the client only checks it).
+    func call(_ request: String) async throws -> Data {
         try toServer.fileHandleForWriting.write(contentsOf: Data((request + "\n").utf8))
         for await reply in replies { return reply }
         throw ValidationError("the MCP server closed its output")
@@ -147,12 +160,12 @@ final class PipeClient: Sendable {
     final class LineBuffer: Sendable {
         let pending = Mutex(Data())
 
-        func feed(_ chunk: Data) -> [String] {
+        func feed(_ chunk: Data) -> [Data] {
             pending.withLock { buffer in
                 buffer.append(chunk)
-                var lines: [String] = []
+                var lines: [Data] = []
                 while let end = buffer.firstIndex(of: 0x0A) {
-                    lines.append(String(decoding: buffer[buffer.startIndex..<end], as: UTF8.self))
+                    lines.append(Data(buffer[buffer.startIndex..<end]))
                     buffer.removeSubrange(buffer.startIndex...end)
                 }
                 return lines
