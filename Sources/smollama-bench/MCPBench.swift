@@ -26,6 +26,8 @@ struct MCPBench: AsyncParsableCommand {
         var path: String
         var p50Ms: Double
         var p99Ms: Double
+        /// The process's CPU time per call (every thread).
+        var cpuMs: Double
     }
 
     func run() async throws {
@@ -70,30 +72,34 @@ struct MCPBench: AsyncParsableCommand {
         _ = try await client.call(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#)
         var rows: [Row] = []
         for (((tool, direct), (_, params)), (_, local)) in zip(zip(library, requests), inProcess) {
-            var libraryTimes: [Double] = [], mcpTimes: [Double] = [], localTimes: [Double] = []
-            for index in 0..<(calls + 20) {
-                let clock = ContinuousClock()
-                let a = clock.now
-                try await direct()
-                let b = clock.now
-                let reply = try await client.call(#"{"jsonrpc":"2.0","id":\#(index + 1),"method":"tools/call","params":\#(params)}"#)
-                let c = clock.now
-                try await local()
-                let d = clock.now
-                guard reply.range(of: Data(#""isError":false"#.utf8)) != nil else {
-                    throw ValidationError("\(tool) failed over MCP: \(String(decoding: reply.prefix(300), as: UTF8.self))")
+            let paths: [(String, @Sendable () async throws -> Void)] = [
+                ("library (MindTools + --json)", direct),
+                ("House.call (no transport)", local),
+                ("MCP over stdio framing", {
+                    // One call at a time, so one id serves them all.
+                    let reply = try await client.call(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":\#(params)}"#)
+                    guard reply.range(of: Data(#""isError":false"#.utf8)) != nil else {
+                        throw ValidationError("\(tool) failed over MCP: \(String(decoding: reply.prefix(300), as: UTF8.self))")
+                    }
+                }),
+            ]
+            // Each path in its own loop after a warm-up: wall time per call, and the process's CPU
+            // time per call (client and server both run here), which other load on the machine
+            // does not inflate the way it does wall time.
+            for (name, body) in paths {
+                for _ in 0..<20 { try await body() }
+                var times: [Double] = []
+                let cpuBefore = RecallBench.processCPUMilliseconds()
+                for _ in 0..<calls {
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    try await body()
+                    times.append(Self.ms(clock.now - start))
                 }
-                guard index >= 20 else { continue }  // warm-up
-                libraryTimes.append(Self.ms(b - a))
-                mcpTimes.append(Self.ms(c - b))
-                localTimes.append(Self.ms(d - c))
+                let cpu = (RecallBench.processCPUMilliseconds() - cpuBefore) / Double(calls)
+                rows.append(Row(tool: tool, path: name, p50Ms: Self.percentile(times, 0.5),
+                                p99Ms: Self.percentile(times, 0.99), cpuMs: cpu))
             }
-            rows.append(Row(tool: tool, path: "library (MindTools + --json)", p50Ms: Self.percentile(libraryTimes, 0.5),
-                            p99Ms: Self.percentile(libraryTimes, 0.99)))
-            rows.append(Row(tool: tool, path: "House.call (no transport)", p50Ms: Self.percentile(localTimes, 0.5),
-                            p99Ms: Self.percentile(localTimes, 0.99)))
-            rows.append(Row(tool: tool, path: "MCP over stdio framing", p50Ms: Self.percentile(mcpTimes, 0.5),
-                            p99Ms: Self.percentile(mcpTimes, 0.99)))
         }
         await client.close()
         if json {
@@ -103,11 +109,11 @@ struct MCPBench: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        print("tool     path                            p50 ms   p99 ms")
+        print("tool     path                            p50 ms   p99 ms   cpu ms")
         for row in rows {
             print(row.tool.padding(toLength: 9, withPad: " ", startingAt: 0)
                   + row.path.padding(toLength: 32, withPad: " ", startingAt: 0)
-                  + String(format: "%7.3f  %7.3f", row.p50Ms, row.p99Ms))
+                  + String(format: "%7.3f  %7.3f  %7.3f", row.p50Ms, row.p99Ms, row.cpuMs))
         }
     }
 
