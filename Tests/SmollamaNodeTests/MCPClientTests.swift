@@ -26,7 +26,7 @@ import Testing
             let python = Python(python: env["SMOLLAMA_MCP_PYTHON"] ?? cache + "/venv/bin/python",
                                 script: root + "/scripts/testing/mcp_client_check.py")
             for path in [python.python, python.script] where !FileManager.default.fileExists(atPath: path) {
-                throw LiveMem0BridgeMissing(what: "\(path) does not exist: run scripts/setup-llm.sh with SMOLLAMA_WITH_MEM0=1 "
+                throw ClientMissing(what: "\(path) does not exist: run scripts/setup-llm.sh with SMOLLAMA_WITH_MEM0=1 "
                                             + "(it installs the mcp client into its venv)")
             }
             return python
@@ -56,7 +56,7 @@ import Testing
         }
     }
 
-    struct LiveMem0BridgeMissing: Error, CustomStringConvertible { var what: String; var description: String { what } }
+    struct ClientMissing: Error, CustomStringConvertible { var what: String; var description: String { what } }
 
     static func decode(_ text: String, what: String) throws -> JSONValue {
         do {
