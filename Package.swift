@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
         // Property-based fuzzing of the wire and config decoders (SmollamaFuzzTests only).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // The Model Context Protocol server (SmollamaMCP): JSON-RPC, stdio and streamable HTTP.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
     ],
     targets: [
         // Value types, the hybrid logical clock and pure logic. No I/O.
@@ -222,6 +224,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Model Context Protocol server: the house's tools and resources for an assistant,
+        // over stdio (`smollama mcp`) and, on the hub, streamable HTTP at `/mcp`.
+        .target(
+            name: "SmollamaMCP",
+            dependencies: [
+                "SmollamaCore",
+                "SmollamaStore",
+                "SmollamaMind",
+                "SmollamaServer",
+                "SmollamaMem0",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Composition root: configuration, node identity, the daemon's service group.
         .target(
             name: "SmollamaNode",
@@ -235,6 +254,7 @@ let package = Package(
                 "SmollamaMind",
                 "SmollamaServer",
                 "SmollamaMem0",
+                "SmollamaMCP",
                 "SmollamaSync",
                 "CZlib",
                 .product(name: "Yams", package: "Yams"),
@@ -259,6 +279,8 @@ let package = Package(
                 "SmollamaSync",
                 "SmollamaMind",
                 "SmollamaMem0",
+                "SmollamaMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -277,7 +299,9 @@ let package = Package(
                 "SmollamaMQTT",
                 "SmollamaSync",
                 "SmollamaProcess",
+                "SmollamaMCP",
                 "CMosquitto",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -371,6 +395,19 @@ let package = Package(
                 "SmollamaServer", "SmollamaStore", "SmollamaTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SmollamaMCPTests",
+            dependencies: [
+                "SmollamaMCP", "SmollamaMind", "SmollamaServer", "SmollamaStore", "SmollamaCore", "SmollamaTesting",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

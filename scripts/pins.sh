@@ -35,3 +35,6 @@ SQLITE_VEC_VERSION=0.1.9
 
 # The real mem0 the bridge tests talk to (tests only: SMOLLAMA_WITH_MEM0=1).
 MEM0AI_VERSION=2.2.1
+
+# The official MCP Python SDK, the real client the MCP tests drive (tests only: SMOLLAMA_WITH_MEM0=1).
+MCP_PY_VERSION=2.3.0

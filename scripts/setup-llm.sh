@@ -267,6 +267,21 @@ else
     info "installed mem0ai $MEM0_VERSION"
 fi
 
+# ---------------------------------------------------------------- MCP client (MCP tests)
+# PyPI mcp, pinned: the official MCP Python SDK drives `smollama mcp` and the hub's /mcp in
+# SmollamaNodeTests.MCPClientTests (scripts/testing/mcp_client_check.py). Tests only, like mem0ai.
+step "mcp $MCP_PY_VERSION (the MCP client the MCP tests drive)"
+if [ "${SMOLLAMA_WITH_MEM0:-0}" != "1" ]; then
+    info "skipped: only the tests need it (SMOLLAMA_WITH_MEM0=1)"
+elif "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
+    info "already installed"
+else
+    pip_quiet "mcp==$MCP_PY_VERSION"
+    "$PY" -c "import mcp.client.stdio, mcp.client.streamable_http" 2>/dev/null \
+        || die "mcp is not importable after install; check that PyPI is reachable"
+    info "installed mcp $MCP_PY_VERSION"
+fi
+
 # ---------------------------------------------------------------- check
 step "checking the embedding model separates meanings"
 if [ "${SMOLLAMA_SETUP_CHECK:-1}" = "1" ]; then

@@ -221,7 +221,43 @@ public struct UTCMillis: Hashable, Sendable, Comparable, Codable, CustomStringCo
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
+        if let zone = encoder.userInfo[Self.iso8601Zone] as? TimeZone {
+            return try container.encode(iso8601(in: zone))
+        }
         try container.encode(rawValue)
+    }
+
+    /// Set to a `TimeZone` in an encoder's `userInfo`, times encode as ISO 8601 text with that
+    /// zone's offset (`2026-11-25T08:00:00.000+01:00`) instead of Unix milliseconds: what MCP
+    /// clients are given. Every other encoder (the CLI's `--json`, the wire) keeps milliseconds.
+    public static let iso8601Zone = CodingUserInfoKey(rawValue: "smollama.time.iso8601Zone")!
+
+    /// ISO 8601 with milliseconds and the zone's offset at this instant (`Z` for UTC).
+    public func iso8601(in zone: TimeZone) -> String {
+        let offset = Int64(zone.secondsFromGMT(for: date))
+        let local = rawValue + offset * 1000
+        let millis = Int((local % 1000 + 1000) % 1000)
+        let seconds = (local - Int64(millis)) / 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let inDay = Int(seconds - days * 86_400)
+        // Civil date from days since 1970-01-01 (Howard Hinnant's civil_from_days).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year: Int64 = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let fraction: String = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        let datePart: String = "\(year)-" + two(month) + "-" + two(day)
+        let timePart: String = two(inDay / 3600) + ":" + two(inDay / 60 % 60) + ":" + two(inDay % 60) + "." + fraction
+        if offset == 0 { return datePart + "T" + timePart + "Z" }
+        let minutes = Int(abs(offset) / 60)
+        let sign = offset < 0 ? "-" : "+"
+        return datePart + "T" + timePart + sign + two(minutes / 60) + ":" + two(minutes % 60)
     }
 }
 

@@ -113,6 +113,7 @@ public enum ConfigLoader {
         /// Never shown in swift-configuration's access logs.
         static let secretKeys: Set<String> = [
             "http.token", "llm.api_key", "mqtt.password", "mem0.api_key", "mem0.admin_key", "mem0.bridge.api_key",
+            "mcp.token",
         ]
 
         var all: Set<String> = optional

@@ -211,6 +211,13 @@ public enum ConfigTemplate {
             batch_size: 100
             timeout: 30s
 
+        # The Model Context Protocol server: `smollama mcp` (stdio, any node) and, on the hub,
+        # http://HOST:PORT/mcp. See README "Use it from an assistant".
+        mcp:
+          allow_writes: true       # offer the remember tool (the only write)
+          token: ""                # secret for /mcp: Authorization: Bearer TOKEN (16+ characters, not http.token; "" = loopback only)
+          max_body_bytes: 262144
+
         """
     }
 

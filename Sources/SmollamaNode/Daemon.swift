@@ -56,6 +56,7 @@ public enum Daemon {
 
         let shared = SharedMemoryWiring(runtime: runtime, clock: clock, logger: logger)
         let sync = try SyncWiring(runtime: runtime, clock: clock, clockSource: clockSource, logger: logger)
+        let mcpMounts = try await MCPWiring.mounts(runtime: runtime, clock: clock, logger: logger)
         let live = LivePublisher()
         let notifier = SystemdNotifier(environment: environment)
         let notifyService = notifier.map {
@@ -73,7 +74,7 @@ public enum Daemon {
         }
         let dashboard = try buildApplication(
             environment: environment,
-            logger: logger, mounts: shared.mounts + sync.mounts,
+            logger: logger, mounts: shared.mounts + sync.mounts + mcpMounts,
             onServerRunning: { url in
                 logger.info("smollama dashboard serving", metadata: ["smollama.url": "\(url)"])
                 servedPort.set(url)

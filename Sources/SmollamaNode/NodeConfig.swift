@@ -4,6 +4,7 @@ public import SmollamaLLM
 public import SmollamaServer
 public import SmollamaMQTT
 public import SmollamaMem0
+public import SmollamaMCP
 public import SmollamaMind
 
 /// The node's whole configuration: one YAML file (`config.yaml`), every key defaulted, unknown
@@ -265,13 +266,15 @@ public struct NodeConfig: ConfigSection, Hashable {
     public var memory = MemoryConfig()
     /// The hub's mem0-compatible API and the bridge to an external mem0 server (see `Mem0Config`).
     public var mem0 = Mem0Config()
+    /// The Model Context Protocol server: `smollama mcp` and the hub's `/mcp` (see `MCPConfig`).
+    public var mcp = MCPConfig()
     /// Rooms named by hand: area → the sensor ids in it (`study: [office.co2, office.light]`).
     /// A sensor not listed is in its id's first part (`hallway.motion` → hallway). Presence,
     /// evidence and observation sentences all use it (see `AreasConfig.swift`).
     public var areas: [String: [String]] = [:]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case node, store, clock, sensors, sync, hub, mdns, log, backup, http, llm, mqtt, observe, memory, mem0, areas
+        case node, store, clock, sensors, sync, hub, mdns, log, backup, http, llm, mqtt, observe, memory, mem0, mcp, areas
     }
 
     public init() {}
@@ -297,6 +300,8 @@ public struct NodeConfig: ConfigSection, Hashable {
         try observe.check(under: "observe")
         try memory.check(under: "memory")
         try mem0.check(under: "mem0")
+        try mcp.check(under: "mcp")
+        try mcp.check(dashboardToken: http.token)
         try checkAreas()
     }
 }

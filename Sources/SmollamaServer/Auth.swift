@@ -51,20 +51,23 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         return Response(status: .seeOther, headers: [.location: "/login"])
     }
 
-    /// `localhost`, `127.x.y.z` or `[::1]`, with or without a port (no Host at all: a client on
-    /// this machine speaking HTTP/1.0).
-    static func isLoopbackHost(_ authority: String?) -> Bool {
-        guard let authority, !authority.isEmpty else { return true }
-        var host = authority.lowercased()
-        if host.hasPrefix("[") {
-            host = String(host.prefix(while: { $0 != "]" })) + "]"
-        } else if let colon = host.lastIndex(of: ":") {
-            host = String(host[..<colon])
-        }
-        if host == "localhost" || host == "[::1]" { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    static func isLoopbackHost(_ authority: String?) -> Bool { isLoopbackAuthority(authority) }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port (no Host at all: a client on
+/// this machine speaking HTTP/1.0). What a surface without a token answers (the dashboard here,
+/// the hub's `/mcp`): a web page elsewhere cannot reach it by pointing a DNS name at 127.0.0.1.
+public func isLoopbackAuthority(_ authority: String?) -> Bool {
+    guard let authority, !authority.isEmpty else { return true }
+    var host = authority.lowercased()
+    if host.hasPrefix("[") {
+        host = String(host.prefix(while: { $0 != "]" })) + "]"
+    } else if let colon = host.lastIndex(of: ":") {
+        host = String(host[..<colon])
     }
+    if host == "localhost" || host == "[::1]" { return true }
+    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
 }
 
 /// Signed-in browsers: each login gets a random 256-bit session id (not derived from the token),

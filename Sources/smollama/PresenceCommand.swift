@@ -24,24 +24,6 @@ struct PresenceCommand: AsyncParsableCommand {
     @Option(help: "End (default: now).") var to: String?
     @Flag(help: "Print the windows as JSON.") var json = false
 
-    /// `--json`: the zone the local times are in, then one entry per room and window.
-    struct Output: Encodable {
-        struct Window: Encodable {
-            var room: String
-            var start: UTCMillis
-            var end: UTCMillis
-            var startLocal: String
-            var endLocal: String
-            var state: PresenceState
-            var confidence: Double
-            var facts: [String]
-        }
-
-        var timezone: String
-        var windowMinutes: Int64
-        var windows: [Window]
-    }
-
     func run() async throws {
         try await userFacing {
             let runtime = try await global.openNode()
@@ -63,15 +45,8 @@ struct PresenceCommand: AsyncParsableCommand {
             let windows = try await reader.windows(
                 room: room, from: start, to: end, length: runtime.config.observe.interval.duration)
             if json {
-                return print(try MindTools.json(Output(
-                    timezone: zone.identifier, windowMinutes: length / 60_000,
-                    windows: windows.map { window in
-                        Output.Window(
-                            room: window.room, start: window.start, end: window.end,
-                            startLocal: Self.local(window.start, zone, "yyyy-MM-dd'T'HH:mm"),
-                            endLocal: Self.local(window.end, zone, "yyyy-MM-dd'T'HH:mm"), state: window.state,
-                            confidence: window.confidence, facts: window.facts)
-                    })))
+                return print(try MindTools.json(PresenceOutput(
+                    windows: windows, timeZone: zone, length: runtime.config.observe.interval.duration)))
             }
             guard !windows.isEmpty else { return print("No rooms with motion, door, CO₂ or light sensors yet.") }
             print("Presence in \(zone.identifier), \(length / 60_000)-minute windows")

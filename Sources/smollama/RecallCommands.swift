@@ -3,26 +3,22 @@ import Foundation
 import Logging
 import SmollamaCore
 import SmollamaLLM
+import SmollamaMCP
 import SmollamaMem0
 import SmollamaMind
 import SmollamaNode
 import SmollamaStore
 
-/// Parses `--since/--from/--to`: a duration back from now (`24h`, `7d`), an ISO 8601 time or
-/// date (UTC), or Unix milliseconds.
+/// Parses `--since/--from/--to` as the MCP tools do (`ToolTime`): a duration back from now
+/// (`24h`, `7d`), an ISO 8601 time, a date (UTC) or Unix milliseconds.
 enum TimeArgument {
     static func parse(_ text: String, now: UTCMillis, option: String) throws -> UTCMillis {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let duration = ConfigDuration(parsing: trimmed) { return now - duration.duration }
-        if let ms = Int64(trimmed) { return UTCMillis(rawValue: ms) }
-        let full = ISO8601DateFormatter()
-        if let date = full.date(from: trimmed) { return UTCMillis(date) }
-        let dateOnly = ISO8601DateFormatter()
-        dateOnly.formatOptions = [.withFullDate]
-        if let date = dateOnly.date(from: trimmed) { return UTCMillis(date) }
-        throw ValidationError(
-            "\(option) '\(text)' is not a time: use a duration back from now (24h, 7d), an ISO 8601 time "
-                + "(2026-11-25T07:00:00Z), a date (2026-11-25) or Unix milliseconds")
+        guard let time = ToolTime.parse(text, now: now) else {
+            throw ValidationError(
+                "\(option) '\(text)' is not a time: use a duration back from now (24h, 7d), an ISO 8601 time "
+                    + "(2026-11-25T07:00:00Z), a date (2026-11-25) or Unix milliseconds")
+        }
+        return time
     }
 }
 

@@ -19,7 +19,7 @@ struct Smollama: AsyncParsableCommand {
             SimulateCommand.self, ModelsCommand.self, DashboardCommand.self, SyncCommand.self, EnrollCommand.self,
             HubCommand.self, RecallCommand.self, RememberCommand.self, HistoryCommand.self, StateCommand.self,
             AskCommand.self, ReflectCommand.self, ImportCommand.self, ObserveCommand.self, PresenceCommand.self, DoctorCommand.self,
-            ServiceCommand.self, BackupCommand.self, RestoreCommand.self,
+            ServiceCommand.self, BackupCommand.self, RestoreCommand.self, MCPCommand.self,
         ])
 
     static func main() async {
