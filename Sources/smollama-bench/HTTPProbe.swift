@@ -58,7 +58,17 @@ final class HTTPProbe {
     }
 
     /// One GET on the kept-alive connection; reads the whole body (Content-Length or chunked).
+    /// A server that closed the idle connection (uvicorn does after 5 s) gets the request again
+    /// on a new one.
     func get(_ path: String) throws -> Response {
+        do {
+            return try attempt(path)
+        } catch let error as BenchError where error.description.hasSuffix("closed the connection") {
+            return try attempt(path)
+        }
+    }
+
+    private func attempt(_ path: String) throws -> Response {
         try connectIfNeeded()
         let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept-Encoding: identity\r\n\r\n".utf8)
         let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
