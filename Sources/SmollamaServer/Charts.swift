@@ -217,8 +217,14 @@ enum Format {
         var calendar = utcCalendar
         if let timeZone { calendar.timeZone = timeZone }
         let parts = calendar.dateComponents([.month, .day, .hour, .minute], from: date)
-        let hour = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-        return range == .day ? hour : String(format: "%02d-%02d", parts.month ?? 0, parts.day ?? 0)
+        return range == .day ? twoDigits(parts.hour) + ":" + twoDigits(parts.minute)
+            : twoDigits(parts.month) + "-" + twoDigits(parts.day)
+    }
+
+    /// `%02d` without `String(format:)` (every log line formats two ticks).
+    static func twoDigits(_ value: Int?) -> String {
+        let value = value ?? 0
+        return value >= 0 && value < 10 ? "0" + String(value) : String(value)
     }
 
     /// Made once: building a `Calendar` cost more than the ticks it formats.

@@ -63,11 +63,13 @@ extension EventStore {
     /// sorted every event the streams hold, so a page's twelve log lines cost more as history grew.
     public func recentEvents(streams: [EventStream], limit: Int) async throws -> [Event] {
         try await reader.read { db in
+            // A cached statement: generating and authorizing the SQL on each call cost as much
+            // as running it.
+            let newest = try db.cachedStatement(sql: "SELECT * FROM events WHERE stream = ? ORDER BY hlc DESC LIMIT ?")
             var rows: [EventRow] = []
             var seen: Set<EventStream> = []
             for stream in streams where seen.insert(stream).inserted {
-                rows += try EventRow.filter(EventRow.Columns.stream == stream.rawValue)
-                    .order(EventRow.Columns.hlc.desc).limit(limit).fetchAll(db)
+                rows += try EventRow.fetchAll(newest, arguments: [stream.rawValue, limit])
             }
             if seen.count > 1 {
                 // Stable: equal stamps keep their stream's order.
