@@ -142,16 +142,15 @@ struct DashboardRoutes: Sendable {
             }
             let sensors = try await queries.sensors()
             return HTMLResponse(html: Pages.overview(
-                node: node, nodes: try await queries.nodes(), sensors: sensors,
+                node: node, nodes: try await queries.nodes(sensors: sensors), sensors: sensors,
                 log: try await queries.log(filter: LogFilter(limit: 12)), now: environment.now(),
                 signedIn: signedIn(request)))
         }
         router.get("/sensors") { request, _ in
             let range = try chartRange(request)
-            var charts: [(SensorSummary, Series)] = []
-            for sensor in try await queries.sensors() {
-                charts.append((sensor, try await queries.series(sensor: sensor, range: range)))
-            }
+            let sensors = try await queries.sensors()
+            let series = try await queries.series(of: sensors.map { (nil, $0.sensor) }, range: range)
+            let charts = Array(zip(sensors, series))
             return HTMLResponse(html: Pages.sensors(node: node, charts: charts, range: range, now: environment.now(),
                                                     signedIn: signedIn(request)))
         }
@@ -194,7 +193,8 @@ struct DashboardRoutes: Sendable {
 
     func registerAPI(on api: RouterGroup<BasicRequestContext>) {
         api.get("/status") { _, _ in
-            NodeDetail(node: try await queries.thisNode(), sensors: try await queries.sensors())
+            let sensors = try await queries.sensors()
+            return NodeDetail(node: try await queries.thisNode(sensors: sensors), sensors: sensors)
         }
         api.get("/nodes") { _, _ in NodesBody(nodes: try await queries.nodes()) }
         api.get("/nodes/:id") { _, context in

@@ -13,9 +13,10 @@ enum Chart {
         series.kind == .binary ? strip(series) : band(series)
     }
 
+    /// Plain millisecond arithmetic: `Duration`'s 128-bit maths showed in the 30-day page's profile.
     static func x(_ time: UTCMillis, _ series: Series) -> Double {
-        let span = Double(max(1, (series.to - series.from).wholeMilliseconds))
-        return left + (width - left) * Double((time - series.from).wholeMilliseconds) / span
+        let span = Double(max(1, series.to.rawValue - series.from.rawValue))
+        return left + (width - left) * Double(time.rawValue - series.from.rawValue) / span
     }
 
     /// Contiguous runs of points with values; a gap longer than two buckets breaks the line.
@@ -23,7 +24,7 @@ enum Chart {
         var runs: [[Series.Point]] = []
         var current: [Series.Point] = []
         for point in series.points where point.mean != nil {
-            if let last = current.last, (point.start - last.start).wholeMilliseconds > 2 * series.resolutionMilliseconds {
+            if let last = current.last, point.start.rawValue - last.start.rawValue > 2 * series.resolutionMilliseconds {
                 runs.append(current)
                 current = []
             }
@@ -34,40 +35,70 @@ enum Chart {
     }
 
     static func band(_ series: Series) -> HTML {
-        let values = series.points.flatMap { [$0.min, $0.max].compactMap { $0 } }
+        var values: [Double] = []
+        values.reserveCapacity(series.points.count * 2)
+        for point in series.points {
+            if let low = point.min { values.append(low) }
+            if let high = point.max { values.append(high) }
+        }
         guard let scale = ValueAxis(values) else { return empty(series) }
         let y = scale.y
-        let half = Double(series.resolutionMilliseconds) / 2
-        func cx(_ point: Series.Point) -> Double { x(point.start + .milliseconds(Int64(half)), series) }
+        let half = series.resolutionMilliseconds / 2
+        func cx(_ point: Series.Point) -> Double { x(UTCMillis(rawValue: point.start.rawValue + half), series) }
 
-        var bandPath = ""
-        var meanPath = ""
-        for run in runs(series) {
-            bandPath += "M" + run.map { "\(f(cx($0))),\(f(y($0.max ?? 0)))" }.joined(separator: "L")
-            bandPath += "L" + run.reversed().map { "\(f(cx($0))),\(f(y($0.min ?? 0)))" }.joined(separator: "L") + "Z"
-            meanPath += "M" + run.map { "\(f(cx($0))),\(f(y($0.mean ?? 0)))" }.joined(separator: "L")
+        // Written straight into one byte buffer (a 30-day page draws ~40 k coordinates).
+        var out = SVGBuffer(capacity: 600 + series.points.count * 40)
+        out += open(series) + "<g class=\"grid\">" + scale.grid(unit: series.unit) + "</g>" + timeAxis(series)
+        let runs = runs(series)
+        func point(_ point: Series.Point, _ value: Double?) {
+            out.number(cx(point))
+            out.byte(UInt8(ascii: ","))
+            out.number(y(value ?? 0))
         }
-        let grid = scale.grid(unit: series.unit)
-        return HTML(trusted: open(series) + "<g class=\"grid\">\(grid)</g>" + timeAxis(series)
-            + "<path class=\"band\" d=\"\(bandPath)\"/><path class=\"mean\" d=\"\(meanPath)\"/></svg>")
+        out += "<path class=\"band\" d=\""
+        for run in runs {
+            for (index, item) in run.enumerated() {
+                out.byte(UInt8(ascii: index == 0 ? "M" : "L"))
+                point(item, item.max)
+            }
+            for item in run.reversed() {
+                out.byte(UInt8(ascii: "L"))
+                point(item, item.min)
+            }
+            out.byte(UInt8(ascii: "Z"))
+        }
+        out += "\"/><path class=\"mean\" d=\""
+        for run in runs {
+            for (index, item) in run.enumerated() {
+                out.byte(UInt8(ascii: index == 0 ? "M" : "L"))
+                point(item, item.mean)
+            }
+        }
+        out += "\"/></svg>"
+        return HTML(trusted: out.string)
     }
 
     static func strip(_ series: Series) -> HTML {
         let top = 20.0, stripHeight = height - bottom - 40
-        var bars = ""
-        let span = Double(max(1, (series.to - series.from).wholeMilliseconds))
+        var out = SVGBuffer(capacity: 1000 + series.points.count * 8)
+        out += open(series)
+        out += "<rect class=\"strip-bg\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width - left))\" height=\"\(f(stripHeight))\"/>"
+        out += "<text x=\"\(f(left - 4))\" y=\"\(f(top + stripHeight / 2))\" text-anchor=\"end\" dominant-baseline=\"middle\">on</text>"
+        let span = Double(max(1, series.to.rawValue - series.from.rawValue))
         let bucketWidth = (width - left) * Double(series.resolutionMilliseconds) / span
+        let barHead = "\" y=\"\(f(top))\" width=\"\(f(max(1, bucketWidth)))\" height=\"\(f(stripHeight))\" fill-opacity=\""
         for point in series.points where point.onDuration > 0 || point.onCount > 0 {
             let share = min(1, Double(point.onDuration) / Double(series.resolutionMilliseconds))
-            let opacity = f(0.35 + 0.65 * share)
-            bars += "<rect class=\"on\" x=\"\(f(x(point.start, series)))\" y=\"\(f(top))\" width=\"\(f(max(1, bucketWidth)))\" "
-                + "height=\"\(f(stripHeight))\" fill-opacity=\"\(opacity)\"/>"
+            out += "<rect class=\"on\" x=\""
+            out.number(x(point.start, series))
+            out += barHead
+            out.number(0.35 + 0.65 * share)
+            out += "\"/>"
         }
-        let background = "<rect class=\"strip-bg\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width - left))\" height=\"\(f(stripHeight))\"/>"
-        let label = "<text x=\"\(f(left - 4))\" y=\"\(f(top + stripHeight / 2))\" text-anchor=\"end\" dominant-baseline=\"middle\">on</text>"
         // An empty path keeps the shape of every chart alike (a band chart always has paths).
-        return HTML(trusted: open(series) + background + label + bars + timeAxis(series)
-            + "<path class=\"mean\" d=\"M\(f(left)),\(f(top + stripHeight))H\(f(width))\" stroke-opacity=\"0.4\"/></svg>")
+        out += timeAxis(series)
+        out += "<path class=\"mean\" d=\"M\(f(left)),\(f(top + stripHeight))H\(f(width))\" stroke-opacity=\"0.4\"/></svg>"
+        return HTML(trusted: out.string)
     }
 
     /// A small line of values (one per bucket, nil for a gap), no axes: a node card's key sensor.
@@ -112,13 +143,45 @@ enum Chart {
         return text
     }
 
-    /// One decimal, without `String(format:)`: a 30-day page formats ~40 k coordinates, and
-    /// Foundation's formatter made that the page's main cost (63 ms → see BENCHMARKS.md).
+    /// One decimal, as `SVGBuffer.number` writes it.
     static func f(_ value: Double) -> String {
-        guard value.isFinite else { return "0.0" }
+        var out = SVGBuffer(capacity: 24)
+        out.number(value)
+        return out.string
+    }
+}
+
+/// Bytes of SVG markup being written: coordinates go in digit by digit, no string each.
+struct SVGBuffer {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    static func += (lhs: inout SVGBuffer, rhs: String) { lhs.bytes.append(contentsOf: rhs.utf8) }
+
+    mutating func byte(_ byte: UInt8) { bytes.append(byte) }
+
+    /// One decimal, without `String(format:)`: a 30-day page formats ~40 k coordinates, and
+    /// Foundation's formatter once made that the page's main cost (63 ms → see BENCHMARKS.md).
+    mutating func number(_ value: Double) {
+        guard value.isFinite else {
+            self += "0.0"
+            return
+        }
         let tenths = Int((value * 10).rounded())
-        let magnitude = tenths.magnitude
-        return (tenths < 0 ? "-" : "") + String(magnitude / 10) + "." + String(magnitude % 10)
+        if tenths < 0 { bytes.append(UInt8(ascii: "-")) }
+        var whole = tenths.magnitude / 10
+        let fraction = tenths.magnitude % 10
+        let first = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(whole % 10))
+            whole /= 10
+        } while whole > 0
+        bytes[first...].reverse()
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction))
     }
 }
 
@@ -151,12 +214,25 @@ enum Format {
     /// except compare, which draws in the household's zone).
     static func tick(_ time: UTCMillis, range: ChartRange, timeZone: TimeZone? = nil) -> String {
         let date = time.date
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone ?? TimeZone(identifier: "UTC") ?? calendar.timeZone
+        var calendar = utcCalendar
+        if let timeZone { calendar.timeZone = timeZone }
         let parts = calendar.dateComponents([.month, .day, .hour, .minute], from: date)
-        let hour = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-        return range == .day ? hour : String(format: "%02d-%02d", parts.month ?? 0, parts.day ?? 0)
+        return range == .day ? twoDigits(parts.hour) + ":" + twoDigits(parts.minute)
+            : twoDigits(parts.month) + "-" + twoDigits(parts.day)
     }
+
+    /// `%02d` without `String(format:)` (every log line formats two ticks).
+    static func twoDigits(_ value: Int?) -> String {
+        let value = value ?? 0
+        return value >= 0 && value < 10 ? "0" + String(value) : String(value)
+    }
+
+    /// Made once: building a `Calendar` cost more than the ticks it formats.
+    static let utcCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        return calendar
+    }()
 
     static func age(_ time: UTCMillis?, now: UTCMillis) -> String {
         guard let time else { return "never" }

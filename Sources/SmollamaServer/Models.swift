@@ -127,8 +127,9 @@ struct DashboardQueries: Sendable {
     static let offlineAfter: Duration = .seconds(60 * 60)
 
     /// This node, then (on a hub) every node that syncs to it.
-    func nodes() async throws -> [NodeSummary] {
-        [try await thisNode()] + (try await syncedNodes())
+    /// `sensors`: this node's, when the caller has read them already.
+    func nodes(sensors: [SensorSummary]? = nil) async throws -> [NodeSummary] {
+        [try await thisNode(sensors: sensors)] + (try await syncedNodes())
     }
 
     /// Nodes enrolled with this hub, from what they synced. Their state follows their last sync;
@@ -169,11 +170,11 @@ struct DashboardQueries: Sendable {
     /// do; a node with no sensors of its own has nothing to go quiet, and it is answering this
     /// request, so it is online (with no reading, `lastSeen` stays nil). Its clock quality is its
     /// newest clock epoch's (readings), else that of the newest stamp on an event it wrote.
-    func thisNode() async throws -> NodeSummary {
+    func thisNode(sensors: [SensorSummary]? = nil) async throws -> NodeSummary {
         let database = environment.database
         let now = environment.now()
         let store = try await database.storeStatus()
-        let sensors = try await database.sensorSummaries(now: now)
+        let sensors = if let sensors { sensors } else { try await database.sensorSummaries(now: now) }
         let lastSeen = store.newestReadingTime
         let age = lastSeen.map { now - $0 } ?? .seconds(Int64.max)
         let state: NodeSummary.State = sensors.isEmpty ? .online
@@ -220,14 +221,16 @@ struct DashboardQueries: Sendable {
         }
         let synced = foreign.isEmpty ? [:] : try await environment.database.hubPages.rollups(
             foreign, resolution: resolution, from: from, to: to + .milliseconds(1))
+        let own = charts.compactMap { $0.node?.isThisNode == false ? nil : $0.sensor.id }
+        let local = own.isEmpty ? [:] : try await environment.database.readings.rollups(
+            sensors: own, resolution: resolution, from: from, to: to + .milliseconds(1))
         var all: [Series] = []
         for (node, sensor) in charts {
             let rollups: [Rollup]
             if let node, !node.isThisNode, let id = NodeID(hex: node.id) {
                 rollups = synced[id]?[sensor.id] ?? []
             } else {
-                rollups = try await environment.database.readings.rollups(
-                    sensor: sensor.id, resolution: resolution, from: from, to: to + .milliseconds(1))
+                rollups = local[sensor.id] ?? []
             }
             let points = rollups.map { rollup in
                 let has = rollup.count > 0
@@ -243,16 +246,24 @@ struct DashboardQueries: Sendable {
     }
 
     /// Log entries, newest first, filtered.
+    /// Matches are looked for among the newest `LogFilter.window` events. Without a subject or
+    /// text filter every event matches, so only `limit` are read; with one, the read widens
+    /// fourfold until enough match or the window is read.
     func log(filter: LogFilter) async throws -> [LogEntry] {
         let streams = filter.stream.map { [$0] } ?? LogEntry.streams
-        let events = try await environment.database.events.recentEvents(streams: streams, limit: 5_000)
-        var entries: [LogEntry] = []
-        for event in events {
-            let entry = LogEntry(event: event)
-            if filter.matches(entry) { entries.append(entry) }
-            if entries.count >= filter.limit { break }
+        var read = filter.matchesEverything ? filter.limit : max(200, filter.limit * 4)
+        while true {
+            read = min(read, LogFilter.window)
+            let events = try await environment.database.events.recentEvents(streams: streams, limit: read)
+            var entries: [LogEntry] = []
+            for event in events {
+                let entry = LogEntry(event: event)
+                if filter.matches(entry) { entries.append(entry) }
+                if entries.count >= filter.limit { break }
+            }
+            if entries.count >= filter.limit || events.count < read || read == LogFilter.window { return entries }
+            read *= 4
         }
-        return entries
     }
 }
 
@@ -269,6 +280,11 @@ public struct LogFilter: Sendable, Hashable {
         self.query = query
         self.limit = limit
     }
+
+    /// How far back a filtered log looks: the newest this many events.
+    static let window = 5_000
+
+    var matchesEverything: Bool { (subject ?? "").isEmpty && (query ?? "").isEmpty }
 
     func matches(_ entry: LogEntry) -> Bool {
         if let subject, !subject.isEmpty, entry.subject != subject { return false }

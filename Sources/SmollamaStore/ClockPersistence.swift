@@ -10,7 +10,13 @@ extension MetaStore {
         try await reader.read { db in
             let stored = try Int64.fetchOne(db, sql: "SELECT max_hlc FROM clock_state WHERE id = 1")
             let node = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'").flatMap(NodeID.init(hex:))
-            let events = try node.flatMap { try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM events WHERE origin = ?", arguments: [$0]) }
+            // This node stamps its own events in seq order from a clock that never runs back, so
+            // each stream's last seq holds its newest stamp: a primary-key lookup per stream
+            // (`max(hlc) … WHERE origin = ?` read every event the node ever wrote, on every page).
+            let last = try db.cachedStatement(sql: "SELECT hlc FROM events WHERE origin = ? AND stream = ? ORDER BY seq DESC LIMIT 1")
+            let events = try node.flatMap { node in
+                try EventStream.allCases.compactMap { try Int64.fetchOne(last, arguments: [node, $0.rawValue]) }.max()
+            }
             let readings = try Int64.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
                 .map { HLCTimestamp(milliseconds: min(max($0, 0), HLCTimestamp.maxMilliseconds), counter: 0).rawValue }
             return [stored, events, readings].compactMap { $0 }.max().map(HLCTimestamp.init(rawValue:))

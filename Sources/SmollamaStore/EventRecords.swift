@@ -46,6 +46,21 @@ struct EventRow: Codable, FetchableRecord, PersistableRecord {
         hash = event.hash
     }
 
+    /// Decodes by hand: the `Codable` path (keyed containers, a dictionary lookup per column)
+    /// cost more than reading the row itself on every log page.
+    init(row: Row) throws {
+        origin = row["origin"]
+        stream = row["stream"]
+        seq = row["seq"]
+        hlc = row["hlc"]
+        bootID = row["boot_id"]
+        monotonicNanoseconds = row["monotonic_ns"]
+        quality = row["quality"]
+        type = row["type"]
+        payload = row["payload"]
+        hash = row["hash"]
+    }
+
     func event() throws -> Event {
         guard let stream = EventStream(rawValue: stream), let quality = ClockQuality(rawValue: quality) else {
             throw DatabaseError(message: "event row has unknown stream '\(stream)' or quality '\(quality)'")

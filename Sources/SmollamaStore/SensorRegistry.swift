@@ -44,7 +44,7 @@ extension ReadingStore {
     }
 
     static func fetchSensors(_ db: Database) throws -> [RegisteredSensor] {
-        try Row.fetchAll(db, sql: "SELECT * FROM sensors ORDER BY key").map { row in
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM sensors ORDER BY key")).map { row in
             let low: Double? = row["range_min"]
             let high: Double? = row["range_max"]
             let descriptor = SensorDescriptor(

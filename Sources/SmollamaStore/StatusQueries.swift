@@ -44,15 +44,17 @@ extension SmollamaDatabase {
         try await reader.read { db in
             let sensors = try ReadingStore.fetchSensors(db)
             let hourStart = Rollup.Resolution.fiveMinutes.bucketStart(now - .seconds(3600))
+            // Prepared once per connection (every page asks): two primary-key lookups per sensor.
+            let stateStatement = try db.cachedStatement(sql: "SELECT * FROM sensor_state WHERE sensor = ?")
+            let hourStatement = try db.cachedStatement(
+                sql: """
+                    SELECT min(min) AS lo, sum(sum) / sum(count) AS mean, max(max) AS hi FROM rollups
+                    WHERE sensor = ? AND resolution = ? AND bucket_start >= ? AND count > 0
+                    """)
             return try sensors.map { registered in
-                let state = try Row.fetchOne(
-                    db, sql: "SELECT * FROM sensor_state WHERE sensor = ?", arguments: [registered.rowID])
+                let state = try Row.fetchOne(stateStatement, arguments: [registered.rowID])
                 let hour = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT min(min) AS lo, sum(sum) / sum(count) AS mean, max(max) AS hi FROM rollups
-                        WHERE sensor = ? AND resolution = ? AND bucket_start >= ? AND count > 0
-                        """, arguments: [registered.rowID, Rollup.Resolution.fiveMinutes.rawValue, hourStart])
+                    hourStatement, arguments: [registered.rowID, Rollup.Resolution.fiveMinutes.rawValue, hourStart])
                 return SensorSummary(
                     sensor: registered.descriptor, driver: registered.driver, status: state?["status"] ?? "ok",
                     lastValue: state?["last_value"], lastTime: state?["last_time"],
@@ -89,18 +91,18 @@ extension SmollamaDatabase {
             // Two subqueries: SQLite answers a lone min() or max() from the b-tree's ends, but
             // `SELECT min(id), max(id)` in one query scans the whole table (25 ms at 390 k rows).
             let bounds = try Row.fetchOne(
-                db, sql: "SELECT (SELECT min(id) FROM readings) AS lo, (SELECT max(id) FROM readings) AS hi")
+                db.cachedStatement(sql: "SELECT (SELECT min(id) FROM readings) AS lo, (SELECT max(id) FROM readings) AS hi"))
             let low: Int64? = bounds?["lo"]
             let high: Int64? = bounds?["hi"]
             let count = low.flatMap { low in high.map { $0 - low + 1 } } ?? 0
-            let oldest = try UTCMillis.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id LIMIT 1")
-            let newest = try UTCMillis.fetchOne(db, sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1")
+            let oldest = try UTCMillis.fetchOne(db.cachedStatement(sql: "SELECT time FROM readings ORDER BY id LIMIT 1"))
+            let newest = try UTCMillis.fetchOne(db.cachedStatement(sql: "SELECT time FROM readings ORDER BY id DESC LIMIT 1"))
             let cursor = try ReadingStore.rollupCursor(db)
-            let quality = try String.fetchOne(db, sql: "SELECT quality FROM clock_epochs ORDER BY id DESC LIMIT 1")
+            let quality = try String.fetchOne(db.cachedStatement(sql: "SELECT quality FROM clock_epochs ORDER BY id DESC LIMIT 1"))
             return StoreStatus(
                 readingCount: count, oldestReadingTime: oldest, newestReadingTime: newest,
                 rollupLag: max(0, (high ?? 0) - max(cursor, (low ?? 1) - 1)),
-                eventCount: try Int64.fetchOne(db, sql: "SELECT coalesce(sum(count), 0) FROM event_counts") ?? 0,
+                eventCount: try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(sum(count), 0) FROM event_counts")) ?? 0,
                 clockQuality: quality.flatMap(ClockQuality.init(rawValue:)), maxIssuedTimestamp: maxIssued)
         }
     }

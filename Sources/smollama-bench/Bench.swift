@@ -13,7 +13,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smollama-bench", abstract: "Measure Smollama against baselines, in one run.",
         subcommands: [IngestBench.self, DashboardBench.self, MQTTBench.self, SyncBench.self, RecallBench.self,
-                      WeekReportBench.self, PresenceBench.self, HubBench.self, LoadBench.self, MCPBench.self],
+                      WeekReportBench.self, PresenceBench.self, HubBench.self, LoadBench.self, MCPBench.self,
+                      PagesBench.self],
         defaultSubcommand: IngestBench.self)
 }
 
