@@ -240,16 +240,8 @@ public struct UTCMillis: Hashable, Sendable, Comparable, Codable, CustomStringCo
         let seconds = (local - Int64(millis)) / 1000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let inDay = Int(seconds - days * 86_400)
-        // Civil date from days since 1970-01-01 (Howard Hinnant's civil_from_days).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        let year: Int64 = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let civil = CivilDate(day: days)
+        let (year, month, day) = (civil.year, civil.month, civil.day)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let fraction: String = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
         let datePart: String = "\(year)-" + two(month) + "-" + two(day)

@@ -232,27 +232,3 @@ struct DigestStretches {
         hidden = stretches.count - shown.count
     }
 }
-
-/// A proleptic Gregorian date from a day count since 1970-01-01 (Howard Hinnant's algorithm):
-/// the digest's "Tuesday 24 November" without a Calendar.
-struct CivilDate {
-    var year: Int64
-    var month: Int
-    var day: Int
-
-    init(day index: Int64) {
-        let z = index + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
-        month = Int(mp < 10 ? mp + 3 : mp - 9)
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    }
-
-    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                             "October", "November", "December"]
-    var monthName: String { Self.monthNames[month - 1] }
-}

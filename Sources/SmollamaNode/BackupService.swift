@@ -30,20 +30,7 @@ public struct BackupService: Service {
     }
 
     public func run() async throws {
-        var next = clock.now + interval
-        while !Task.isCancelled {
-            let deadline = next
-            do {
-                try await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
-            } catch {
-                return
-            }
-            if Task.isCancelled { return }
-            await backUpOnce()
-            next = next + interval
-            // After a long pause (a suspended machine), start again from now instead of catching up.
-            if next < clock.now { next = clock.now + interval }
-        }
+        await clock.repeating(first: interval, every: interval) { await backUpOnce() }
     }
 
     /// One scheduled backup and rotation; errors are logged (the next interval tries again).

@@ -35,12 +35,20 @@ public enum CodePageTrim {
     /// where the kernel refused or this is not Linux).
     @discardableResult
     public static func trimExecutable() -> Int {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return 0 }
+        return trim(mappingsOf: executable)
+    }
+
+    /// Pages out this process's mappings of `file`; returns the bytes advised.
+    @discardableResult
+    static func trim(mappingsOf file: String) -> Int {
         #if os(Linux)
-        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
-        else { return 0 }
+        // Read to the end: procfs files report size 0, and `String(contentsOfFile:)` stops short
+        // of a long one.
+        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps")).readToEnd() else { return 0 }
+        let maps = String(decoding: data, as: UTF8.self)
         var advised = 0
-        for mapping in mappings(of: executable, in: maps) {
+        for mapping in mappings(of: file, in: maps) {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
             // Random first: a page the node needs again is read alone, not with its neighbours
             // (readahead would bring them back into the page cache, and fault-around would map
@@ -75,18 +83,9 @@ public struct CodePageTrimService: Service {
     }
 
     public func run() async throws {
-        var next = clock.now + first
-        while !Task.isCancelled {
-            let deadline = next
-            do {
-                try await cancelWhenGracefulShutdown { try await clock.sleep(until: deadline) }
-            } catch {
-                return
-            }
-            if Task.isCancelled { return }
+        await clock.repeating(first: first, every: interval) {
             let advised = trim()
             logger.debug("code pages trimmed", metadata: ["smollama.trim.bytes": "\(advised)"])
-            next = max(next + interval, clock.now + interval)
         }
     }
 }
