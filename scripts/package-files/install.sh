@@ -30,8 +30,8 @@ say() { echo "==> $*"; }
 die() { echo "install.sh: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run it as root: sudo $0"
 [ -x "$here/smollama" ] || die "no smollama binary beside install.sh: unpack the whole tarball and run it from there"
-for library in libsqlite3.so.0 libmosquitto.so.1 libz.so.1; do
-    ldconfig -p | grep -q "$library" || die "$library is missing: sudo apt-get install -y libsqlite3-0 libmosquitto1 zlib1g"
+for library in libsqlite3.so.0 libmosquitto.so.1 libz.so.1 libcurl.so.4; do
+    ldconfig -p | grep -q "$library" || die "$library is missing: sudo apt-get install -y libsqlite3-0 libmosquitto1 zlib1g libcurl4"
 done
 systemd=false
 [ -d /run/systemd/system ] && systemd=true
