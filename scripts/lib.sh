@@ -26,6 +26,6 @@ require_swift() {
 }
 
 # The Debian packages the project needs to build and run.
-SMOLLAMA_APT_PACKAGES=(libsqlite3-dev sqlite3 python3 python3-venv cmake g++ make curl libmosquitto-dev mosquitto openssl)
+SMOLLAMA_APT_PACKAGES=(libsqlite3-dev sqlite3 python3 python3-venv cmake g++ make curl libmosquitto-dev mosquitto openssl libcurl4-openssl-dev)
 # What the tests need besides: a real browser for the dashboard tests.
 SMOLLAMA_TEST_APT_PACKAGES=(chromium)
