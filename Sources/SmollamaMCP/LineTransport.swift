@@ -13,11 +13,15 @@ public actor LineTransport: Transport {
     let output: FileHandle
     let lines: AsyncThrowingStream<Data, any Error>
     let sink: LineSplitter
+    /// Answers some requests itself (the reply's bytes) before the server sees them; nil: pass on.
+    let shortcut: (@Sendable (Data) async -> Data?)?
 
-    public init(input: FileHandle = .standardInput, output: FileHandle = .standardOutput, logger: Logger) {
+    public init(input: FileHandle = .standardInput, output: FileHandle = .standardOutput, logger: Logger,
+                shortcut: (@Sendable (Data) async -> Data?)? = nil) {
         self.input = input
         self.output = output
         self.logger = logger
+        self.shortcut = shortcut
         let (lines, continuation) = AsyncThrowingStream<Data, any Error>.makeStream()
         self.lines = lines
         sink = LineSplitter(continuation)
@@ -51,7 +55,26 @@ public actor LineTransport: Transport {
         }
     }
 
-    public func receive() -> AsyncThrowingStream<Data, any Error> { lines }
+    public func receive() -> AsyncThrowingStream<Data, any Error> {
+        guard let shortcut else { return lines }
+        let (passed, continuation) = AsyncThrowingStream<Data, any Error>.makeStream()
+        let lines = lines
+        Task {
+            do {
+                for try await line in lines {
+                    if let reply = await shortcut(line) {
+                        try await send(reply)
+                    } else {
+                        continuation.yield(line)
+                    }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        return passed
+    }
 }
 
 /// Cuts the bytes read into lines and hands each non-empty one on.
