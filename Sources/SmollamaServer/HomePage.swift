@@ -99,23 +99,31 @@ extension DashboardQueries {
     }
 
     /// Every node's card, each part read for all nodes at once: the node list with its counts,
-    /// newest observations, sensor notices and sparkline rollups are one read each.
+    /// newest observations, sensor notices and sparkline rollups are one read each. Reads that
+    /// do not depend on each other run at once (each is a hop to a pooled reader and back).
     func home() async throws -> HomeBody {
-        let this = try await thisNode()
-        let listings = try await listings()
-        let names = NodeNames(ordered: [(this.id, this.name)] + listings.map { ($0.summary.id, $0.summary.name) })
-        let ids = listings.compactMap { NodeID(hex: $0.summary.id) }
         let pages = environment.database.hubPages
-        let newest = try await pages.newestObservations(origins: [environment.node.id] + ids)
-        let notices = try await pages.recentNotices(origins: ids, limit: Self.cardNotices)
-        let sparklines = try await sparklines(ids: ids)
-        let own = try await sensors()
-        let simulated = try await environment.database.hubSync.simulatedSensors()
+        async let thisRead = thisNode()
+        async let listingsRead = listings()
+        async let ownRead = sensors()
+        async let simulatedRead = environment.database.hubSync.simulatedSensors()
+        async let recentRead = pages.observations(limit: Self.homeObservations * 2)
+        let listings = try await listingsRead
+        let ids = listings.compactMap { NodeID(hex: $0.summary.id) }
+        async let newestRead = pages.newestObservations(origins: [environment.node.id] + ids)
+        async let noticesRead = pages.recentNotices(origins: ids, limit: Self.cardNotices)
+        async let sparklinesRead = sparklines(ids: ids)
+        let own = try await ownRead
+        async let ownSparklinesRead = ownSparklines(own.map(\.sensor))
+        let this = try await thisRead
+        let names = NodeNames(ordered: [(this.id, this.name)] + listings.map { ($0.summary.id, $0.summary.name) })
+        let (newest, notices, sparklines) = try await (newestRead, noticesRead, sparklinesRead)
+        let simulated = try await simulatedRead
         var cards: [NodeCard] = []
         cards.append(NodeCard(
             node: this, backlog: nil, faultySensors: own.filter { $0.status != "ok" }.map(\.sensor.id),
             latestObservation: newest[environment.node.id].map { ObservationItem($0, names: names) },
-            sparklines: try await ownSparklines(own.map(\.sensor)),
+            sparklines: try await ownSparklinesRead,
             simulatedSensors: own.filter(\.simulated).map(\.sensor.id)))
         for (summary, sync) in listings {
             guard let id = NodeID(hex: summary.id) else { continue }
@@ -124,7 +132,7 @@ extension DashboardQueries {
                 latestObservation: newest[id].map { ObservationItem($0, names: names) }, sparklines: sparklines[id] ?? [],
                 simulatedSensors: (simulated[id] ?? []).map { SensorID($0) }))
         }
-        let recent = try await pages.observations(limit: Self.homeObservations * 2).map { ObservationItem($0, names: names) }
+        let recent = try await recentRead.map { ObservationItem($0, names: names) }
         // Unusual first, each part newest first; a stable order keeps the times in sequence.
         let ordered = recent.filter(\.unusual) + recent.filter { !$0.unusual }
         return HomeBody(nodes: cards, observations: Array(ordered.prefix(Self.homeObservations)))
