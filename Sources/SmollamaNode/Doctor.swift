@@ -57,7 +57,7 @@ public struct DoctorReport: Codable, Sendable {
         checks.append(daemon(status))
         if let llm = status?.llm { checks.append(self.llm(llm)) }
         checks.append(sensors(status, runtime: runtime))
-        checks.append(await hub(runtime, now: now, timeout: hubTimeout))
+        checks.append(await hub(runtime, now: now, timeout: hubTimeout, logger: logger))
         checks.append(mqtt(status))
         checks.append(dashboard(runtime))
         return DoctorReport(checks: checks)
@@ -169,7 +169,7 @@ public struct DoctorReport: Codable, Sendable {
         return check("sensors", .ok, "\(status.sensorCount) sensors, none faulty")
     }
 
-    static func hub(_ runtime: NodeRuntime, now: UTCMillis, timeout: Duration) async -> Check {
+    static func hub(_ runtime: NodeRuntime, now: UTCMillis, timeout: Duration, logger: Logger) async -> Check {
         if runtime.config.node.role == .llama { return check("hub", .ok, "this node is the hub") }
         guard runtime.config.sync.enabled, let info = try? HubInfo.load(path: runtime.paths.hubFile) else {
             return check(
@@ -195,7 +195,7 @@ public struct DoctorReport: Codable, Sendable {
                 "hub", .fail, "\(url): \(error)", fix: "check the hub runs (smollama status on it) and sync.hub")
         }
         // Reachable and signed; does it accept this node? One signed request tells.
-        if let refused = await authentication(runtime, info: info, url: url, timeout: timeout) { return refused }
+        if let refused = await authentication(runtime, info: info, url: url, timeout: timeout, logger: logger) { return refused }
         let offset = Double((hubTime - now).components.seconds)
         let detail = "\(info.hubName) at \(url), signed, accepts this node; clock offset \(String(format: "%+.0f", offset)) s"
         if abs(offset) > 60 {
@@ -205,13 +205,13 @@ public struct DoctorReport: Codable, Sendable {
     }
 
     /// Nil when the hub accepts this node's signed requests; else the failing check.
-    static func authentication(_ runtime: NodeRuntime, info: HubInfo, url: String, timeout: Duration) async -> Check? {
+    static func authentication(_ runtime: NodeRuntime, info: HubInfo, url: String, timeout: Duration, logger: Logger) async -> Check? {
         let reenroll = "on the hub: smollama hub token --node \(runtime.identity.nodeID.hex); here: smollama enroll --token T"
         do {
             let client = SyncClient(
                 database: runtime.database, node: runtime.identity.nodeID, incarnation: runtime.identity.incarnation,
                 key: try SyncKey(file: runtime.paths.keyFile), hub: info, clockSource: SystemClockSource(),
-                transport: HTTPSyncTransport(baseURL: url, timeout: timeout), logger: Logger(label: "smollama.doctor"))
+                transport: HTTPSyncTransport(baseURL: url, timeout: timeout), logger: logger)
             try await client.checkAccepted()
             return nil
         } catch SyncClientError.refused(let refusal) where [401, 403].contains(refusal.statusCode) {
