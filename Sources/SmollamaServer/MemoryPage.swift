@@ -86,7 +86,7 @@ extension DashboardQueries {
         if searched { memories.sort { (scores[$0.record.id] ?? 0) > (scores[$1.record.id] ?? 0) } }
         let ids = memories.map(\.record.id)
         let newer = try await pages.supersededBy(ids)
-        let history = try await environment.database.knowledge.memoryVersions(ids: ids)
+        let history = try await environment.database.knowledge.memoryVersions(ids: ids, known: memories)
         let sources = try await pages.sources(
             of: memories.map { memory in
                 let record = memory.record

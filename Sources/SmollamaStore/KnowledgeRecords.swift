@@ -115,6 +115,28 @@ struct MemoryVersionRow: Codable, FetchableRecord, PersistableRecord {
     }
 
     static func databaseJSONEncoder(for column: String) -> JSONEncoder { ObservationRow.databaseJSONEncoder(for: column) }
+
+    /// Read by column name rather than through `Decodable` (GRDB's keyed row decoder cost as much
+    /// as the record's JSON on an explorer page of 50 memories).
+    init(row: Row) throws {
+        origin = row[CodingKeys.origin.stringValue]
+        seq = row[CodingKeys.seq.stringValue]
+        memoryID = row[CodingKeys.memoryID.stringValue]
+        hlc = row[CodingKeys.hlc.stringValue]
+        parentOrigin = row[CodingKeys.parentOrigin.stringValue]
+        parentSeq = row[CodingKeys.parentSeq.stringValue]
+        record = try row.withUnsafeData(named: CodingKeys.record.stringValue, Self.decodeRecord)
+    }
+
+    /// The `record` column of a raw row, decoded as the record's own decoding does.
+    static func decodeRecord(_ row: Row, column: Int) throws -> MemoryRecord {
+        try row.withUnsafeData(atIndex: column, decodeRecord)
+    }
+
+    static func decodeRecord(_ data: Data?) throws -> MemoryRecord {
+        guard let data else { throw StoreError.cannotRegister("a memory version without its record") }
+        return try databaseJSONDecoder(for: CodingKeys.record.stringValue).decode(MemoryRecord.self, from: data)
+    }
 }
 
 /// A row of `memories`: the winning version of each memory id, with the fields recall and the

@@ -131,11 +131,11 @@ extension RecallStore {
                 newestMatches == .max
                 ? 0
                 : try Int64.fetchOne(
-                    db,
-                    sql: "SELECT rowid FROM recall_fts WHERE recall_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                    db.cachedStatement(
+                        sql: "SELECT rowid FROM recall_fts WHERE recall_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"),
                     arguments: [match, max(0, newestMatches - 1)]) ?? 0
             func ranked(_ sql: String, _ arguments: StatementArguments) throws -> [ScoredItem] {
-                try Row.fetchAll(db, sql: sql, arguments: arguments).map { ScoredItem(item: $0["rowid"], score: $0["rank"]) }
+                try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { ScoredItem(item: $0["rowid"], score: $0["rank"]) }
             }
             var matches = try ranked(
                 """
@@ -147,7 +147,7 @@ extension RecallStore {
                 var kept: StatementArguments = [list, list]
                 _ = kept.append(contentsOf: arguments)
                 let survivors = Set(try Int64.fetchAll(
-                    db, sql: "SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL)",
+                    db.cachedStatement(sql: "SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL)"),
                     arguments: kept))
                 if survivors.count >= limit || matches.count < limit * 4 {
                     matches = Array(matches.filter { survivors.contains($0.item) }.prefix(limit))
@@ -179,7 +179,7 @@ extension RecallStore {
         let list = jsonList(items)
         var result: [Int64: RecallRow] = [:]
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT item, kind, ref, importance, confidence, time FROM (\(restrictedView)) AS recall_view",
+            db.cachedStatement(sql: "SELECT item, kind, ref, importance, confidence, time FROM (\(restrictedView)) AS recall_view"),
             arguments: [list, list])
         while let row = try cursor.next() {
             let found = RecallRow(row)

@@ -378,7 +378,7 @@ extension RecallStore {
             if let generation, try RecallSchema.generation(db) != generation { return nil }
             guard !candidates.isEmpty else { return [] }
             var top = TopK(limit)
-            let rows = try Row.fetchCursor(db, sql: statement, arguments: all)
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: statement), arguments: all)
             while let row = try rows.next() {
                 let item: Int64 = row[0]
                 top.add(ScoredItem(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
