@@ -93,6 +93,20 @@ public struct RecallHit: Sendable, Hashable {
     }
 }
 
+/// A search's hits before their records are read: the ranking rows, best first.
+public struct RankedRecall: Sendable, Hashable {
+    public struct Hit: Sendable, Hashable {
+        public var row: RecallRow
+        public var score: Double
+        public var scores: RecallScores
+        public var signals: [RecallSignal]
+    }
+
+    public var hits: [Hit]
+    public var vectorPath: RecallResult.VectorPath
+    public var vectorProblem: String?
+}
+
 /// A search's hits and how they were found.
 public struct RecallResult: Sendable, Hashable {
     public enum VectorPath: String, Codable, Sendable, Hashable {
@@ -180,15 +194,31 @@ public struct Recall: Sendable {
     /// The best hits and which vector path found them.
     public func searchWithDetails(_ query: RecallQuery) async throws -> RecallResult {
         guard query.topK >= 1 else { throw RecallError.invalidTopK(query.topK) }
+        if query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            return RecallResult(
+                hits: try await newest(filter: query.filter, limit: query.topK, threshold: query.threshold),
+                vectorPath: .none, vectorProblem: nil)
+        }
+        let ranked = try await rank(query)
+        let items = try await load(ranked.hits.map(\.row))
+        var hits: [RecallHit] = []
+        for (entry, item) in zip(ranked.hits, items) {
+            guard let item else { continue }
+            hits.append(RecallHit(item: item, score: entry.score, signals: entry.signals, scores: entry.scores))
+        }
+        return RecallResult(hits: hits, vectorPath: ranked.vectorPath, vectorProblem: ranked.vectorProblem)
+    }
+
+    /// The best hits of a search with words, ranked but not read: which item (its kind and id)
+    /// and its score. For a caller that reads the records itself (the hub's memory explorer
+    /// reads its own page of memories, with their filters, and would otherwise decode every hit
+    /// twice). Nothing for a query without words.
+    public func rank(_ query: RecallQuery) async throws -> RankedRecall {
+        guard query.topK >= 1 else { throw RecallError.invalidTopK(query.topK) }
         let filter = query.filter
         let text = query.text.trimmingCharacters(in: .whitespacesAndNewlines)
         let pool = max(query.topK * ranking.candidatesPerHit, 40)
-
-        if text.isEmpty {
-            return RecallResult(
-                hits: try await newest(filter: filter, limit: query.topK, threshold: query.threshold),
-                vectorPath: .none, vectorProblem: nil)
-        }
+        guard !text.isEmpty else { return RankedRecall(hits: [], vectorPath: .none, vectorProblem: nil) }
 
         // Words and vectors are searched at the same time (separate read connections).
         async let wordHits = database.recall.textSearch(
@@ -245,14 +275,10 @@ public struct Recall: Sendable {
         }
         ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.row.item < $1.row.item) }
         if let threshold = query.threshold { ranked.removeAll { $0.score < threshold } }
-        let best = Array(ranked.prefix(query.topK))
-        let items = try await load(best.map(\.row))
-        var hits: [RecallHit] = []
-        for (entry, item) in zip(best, items) {
-            guard let item else { continue }
-            hits.append(RecallHit(item: item, score: entry.score, signals: entry.signals, scores: entry.scores))
-        }
-        return RecallResult(hits: hits, vectorPath: path, vectorProblem: problem)
+        return RankedRecall(
+            hits: ranked.prefix(query.topK).map {
+                RankedRecall.Hit(row: $0.row, score: $0.score, scores: $0.scores, signals: $0.signals)
+            }, vectorPath: path, vectorProblem: problem)
     }
 
     /// Vector candidates by the configured path.

@@ -13,7 +13,7 @@ public enum HubPageWiring {
             search: { text, filter, topK in
                 var query = RecallQuery(text: text, topK: topK)
                 query.filter = filter
-                return try await recall.search(query).map { HubMind.Hit(id: $0.id, kind: $0.kind.rawValue, score: $0.score) }
+                return try await recall.rank(query).hits.map { HubMind.Hit(id: $0.row.ref, kind: $0.row.kind.rawValue, score: $0.score) }
             },
             ask: { question in
                 let answer = try await asker().ask(question)

@@ -93,7 +93,7 @@ struct HubBench: AsyncParsableCommand {
             search: { text, filter, topK in
                 var query = RecallQuery(text: text, topK: topK)
                 query.filter = filter
-                return try await recall.search(query).map { HubMind.Hit(id: $0.id, kind: $0.kind.rawValue, score: $0.score) }
+                return try await recall.rank(query).hits.map { HubMind.Hit(id: $0.row.ref, kind: $0.row.kind.rawValue, score: $0.score) }
             },
             ask: { _ in throw BenchError("ask is not benchmarked here") })
         let app = try buildApplication(environment: environment, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
