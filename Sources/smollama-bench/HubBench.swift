@@ -43,6 +43,9 @@ struct HubBench: AsyncParsableCommand {
             var path: String
             var p50Milliseconds: Double
             var p95Milliseconds: Double
+            /// This process's CPU (server and client together) per timed request: steadier than
+            /// wall time when other work shares the cores.
+            var cpuMilliseconds: Double
         }
         var readings: Int
         var pushSeconds: Double
@@ -111,16 +114,22 @@ struct HubBench: AsyncParsableCommand {
             var timings: [Result.Timing] = []
             for path in paths {
                 var samples: [Double] = []
+                var cpu = 0.0
                 for index in 0..<(requests + 5) {
+                    let cpuStart = PagesBench.cpuMilliseconds()
                     let began = ContinuousClock.now
                     let response = try await client.execute(uri: path, method: .get)
                     let elapsed = ContinuousClock.now - began
                     guard response.status == .ok else { throw BenchError("\(path) answered \(response.status)") }
-                    if index >= 5 { samples.append(elapsed.milliseconds) }
+                    if index >= 5 {
+                        samples.append(elapsed.milliseconds)
+                        cpu += PagesBench.cpuMilliseconds() - cpuStart
+                    }
                 }
                 samples.sort()
                 timings.append(Result.Timing(path: shown(path), p50Milliseconds: samples[samples.count / 2],
-                                             p95Milliseconds: samples[min(samples.count - 1, samples.count * 95 / 100)]))
+                                             p95Milliseconds: samples[min(samples.count - 1, samples.count * 95 / 100)],
+                                             cpuMilliseconds: cpu / Double(samples.count)))
             }
             return timings
         }
@@ -142,8 +151,10 @@ struct HubBench: AsyncParsableCommand {
         for timing in timings {
             let path = timing.path.replacingOccurrences(of: "?sensor=living_room.temperature&range=", with: " ")
             print(String(path.prefix(44)).padding(toLength: 44, withPad: " ", startingAt: 0)
-                  + String(format: " p50 %7.2f ms  p95 %7.2f ms", timing.p50Milliseconds, timing.p95Milliseconds))
+                  + String(format: " p50 %6.2f  p95 %6.2f  cpu %6.2f ms", timing.p50Milliseconds,
+                           timing.p95Milliseconds, timing.cpuMilliseconds))
         }
+        print("finished at \(PagesBench.loadAverage())")
     }
 
     /// Enrolls `nodes` nodes and pushes their simulated houses; then forgets the rollups and
