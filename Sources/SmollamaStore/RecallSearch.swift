@@ -54,7 +54,7 @@ extension RecallStore {
                 top.add(ScoredItem(item: item, score: score))
             }
             let best = top.sorted
-            return Self.hits(best, rows: try Self.rows(db, best.map(\.item)))
+            return Self.hits(best, rows: try Self.rows(db, best.map(\.item), kinds: filter.kinds))
         }
     }
 
@@ -79,11 +79,10 @@ extension RecallStore {
                 db, sql: "SELECT rowid FROM recall_vec WHERE embedding MATCH vec_quantize_binary(?) AND k = ?",
                 arguments: [Self.blob(query), k])
             if !filter.isEmpty, !candidates.isEmpty {
-                let list = Self.jsonList(candidates)
-                var kept: StatementArguments = [list, list]
+                var kept = Self.restrictedArguments(Self.jsonList(candidates), filter.kinds)
                 _ = kept.append(contentsOf: arguments)
                 candidates = try Int64.fetchAll(
-                    db, sql: "SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL)",
+                    db, sql: "SELECT item FROM (\(Self.restrictedView(filter.kinds))) AS recall_view WHERE \(whereSQL)",
                     arguments: kept)
                 if candidates.count < limit {
                     var all: StatementArguments = [Self.blob(query), k]
@@ -110,7 +109,7 @@ extension RecallStore {
                 top.add(ScoredItem(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
             }
             let best = top.sorted
-            return Self.hits(best, rows: try Self.rows(db, best.map(\.item)))
+            return Self.hits(best, rows: try Self.rows(db, best.map(\.item), kinds: filter.kinds))
         }
     }
 
@@ -143,11 +142,11 @@ extension RecallStore {
                 ORDER BY rank LIMIT ?
                 """, [match, oldest, filter.isEmpty ? limit : limit * 4])
             if !filter.isEmpty, !matches.isEmpty {
-                let list = Self.jsonList(matches.map(\.item))
-                var kept: StatementArguments = [list, list]
+                var kept = Self.restrictedArguments(Self.jsonList(matches.map(\.item)), filter.kinds)
                 _ = kept.append(contentsOf: arguments)
                 let survivors = Set(try Int64.fetchAll(
-                    db.cachedStatement(sql: "SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL)"),
+                    db.cachedStatement(
+                        sql: "SELECT item FROM (\(Self.restrictedView(filter.kinds))) AS recall_view WHERE \(whereSQL)"),
                     arguments: kept))
                 if survivors.count >= limit || matches.count < limit * 4 {
                     matches = Array(matches.filter { survivors.contains($0.item) }.prefix(limit))
@@ -169,18 +168,19 @@ extension RecallStore {
             let best = matches.map(\.score).min() ?? -1
             return Self.hits(
                 matches.map { ScoredItem(item: $0.item, score: best < 0 ? $0.score / best : 1) },
-                rows: try Self.rows(db, matches.map(\.item)))
+                rows: try Self.rows(db, matches.map(\.item), kinds: filter.kinds))
         }
     }
 
-    /// `recall_view`'s rows for `items`, by item (a deleted item has none).
-    static func rows(_ db: Database, _ items: [Int64]) throws -> [Int64: RecallRow] {
+    /// `recall_view`'s rows for `items`, by item (a deleted item has none); `kinds`: the items are
+    /// known to be of these kinds (they passed a filter on them).
+    static func rows(_ db: Database, _ items: [Int64], kinds: Set<RecallItemKind>? = nil) throws -> [Int64: RecallRow] {
         guard !items.isEmpty else { return [:] }
-        let list = jsonList(items)
         var result: [Int64: RecallRow] = [:]
         let cursor = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT item, kind, ref, importance, confidence, time FROM (\(restrictedView)) AS recall_view"),
-            arguments: [list, list])
+            db.cachedStatement(
+                sql: "SELECT item, kind, ref, importance, confidence, time FROM (\(restrictedView(kinds))) AS recall_view"),
+            arguments: restrictedArguments(jsonList(items), kinds))
         while let row = try cursor.next() {
             let found = RecallRow(row)
             result[found.item] = found
@@ -214,21 +214,36 @@ extension RecallStore {
     /// `recall_view` restricted to the items in a JSON list, with the restriction inside each
     /// branch: SQLite 3.40 does not push `item IN (…)` into the view's UNION ALL and would scan
     /// every item per query (~80 ms at 100 k); the `+` keeps the planner on the item list rather
-    /// than the kind index. Use as `FROM (\(sql)) AS recall_view`, binding the
-    /// list twice.
-    static let restrictedView = """
-        SELECT i.item, 'memory' AS kind, m.id AS ref, m.kind AS record_kind, m.subjects, m.text,
-               m.first_origin AS origin, m.importance, m.confidence, m.created_at AS time,
-               m.valid_from AS time_start, m.valid_to AS time_end,
-               (m.valid_to IS NULL AND m.expired_at IS NULL) AS valid, m.metadata
-        FROM recall_items i JOIN memories m ON m.id = i.ref
-        WHERE +i.kind = 'memory' AND i.item IN (SELECT value FROM json_each(?))
-        UNION ALL
-        SELECT i.item, 'observation', o.id, o.kind, o.subjects, o.text, o.origin, o.importance, 1.0, o.time_end,
-               o.time_start, o.time_end, 1, '{}'
-        FROM recall_items i JOIN observations o ON o.id = i.ref
-        WHERE +i.kind = 'observation' AND i.item IN (SELECT value FROM json_each(?))
-        """
+    /// than the kind index. Only the branches of `kinds` (both when nil): a memory search has no
+    /// use for the observation branch, whose lookups cost as much as the memory branch's.
+    /// Use as `FROM (\(sql)) AS recall_view` with `restrictedArguments`.
+    static func restrictedView(_ kinds: Set<RecallItemKind>?) -> String {
+        let memories = """
+            SELECT i.item, 'memory' AS kind, m.id AS ref, m.kind AS record_kind, m.subjects, m.text,
+                   m.first_origin AS origin, m.importance, m.confidence, m.created_at AS time,
+                   m.valid_from AS time_start, m.valid_to AS time_end,
+                   (m.valid_to IS NULL AND m.expired_at IS NULL) AS valid, m.metadata
+            FROM recall_items i JOIN memories m ON m.id = i.ref
+            WHERE +i.kind = 'memory' AND i.item IN (SELECT value FROM json_each(?))
+            """
+        let observations = """
+            SELECT i.item, 'observation' AS kind, o.id AS ref, o.kind AS record_kind, o.subjects, o.text,
+                   o.origin, o.importance, 1.0 AS confidence, o.time_end AS time,
+                   o.time_start, o.time_end, 1 AS valid, '{}' AS metadata
+            FROM recall_items i JOIN observations o ON o.id = i.ref
+            WHERE +i.kind = 'observation' AND i.item IN (SELECT value FROM json_each(?))
+            """
+        switch kinds {
+        case [.memory]: return memories
+        case [.observation]: return observations
+        default: return memories + "\nUNION ALL\n" + observations
+        }
+    }
+
+    /// The arguments `restrictedView(kinds)` binds: the item list once per branch.
+    static func restrictedArguments(_ list: String, _ kinds: Set<RecallItemKind>?) -> StatementArguments {
+        kinds == [.memory] || kinds == [.observation] ? [list] : [list, list]
+    }
 
     static func jsonList(_ items: [Int64]) -> String {
         "[" + items.map(String.init).joined(separator: ",") + "]"

@@ -368,8 +368,8 @@ extension RecallStore {
         var arguments: StatementArguments = [model, query.count, list]
         if !filter.isEmpty {
             let (whereSQL, filterArguments) = filter.sql()
-            sql += " AND item IN (SELECT item FROM (\(Self.restrictedView)) AS recall_view WHERE \(whereSQL))"
-            _ = arguments.append(contentsOf: [list, list])
+            sql += " AND item IN (SELECT item FROM (\(Self.restrictedView(filter.kinds))) AS recall_view WHERE \(whereSQL))"
+            _ = arguments.append(contentsOf: Self.restrictedArguments(list, filter.kinds))
             _ = arguments.append(contentsOf: filterArguments)
         }
         let all = arguments
@@ -384,7 +384,7 @@ extension RecallStore {
                 top.add(ScoredItem(item: item, score: try row.withUnsafeData(atIndex: 1) { Self.dot(query, $0) }))
             }
             let best = top.sorted
-            return Self.hits(best, rows: try Self.rows(db, best.map(\.item)))
+            return Self.hits(best, rows: try Self.rows(db, best.map(\.item), kinds: filter.kinds))
         }
     }
 }
