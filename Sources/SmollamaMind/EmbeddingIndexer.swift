@@ -1,9 +1,10 @@
 public import Logging
 public import ServiceLifecycle
-import SmollamaCore
+public import SmollamaCore
 public import SmollamaLLM
 public import SmollamaStore
 import AsyncAlgorithms
+import Synchronization
 
 /// Embeds observations and memories that have no current embedding: new ones, edited ones, and
 /// all of them after the embedding model changed (recall keeps working on words meanwhile).
@@ -46,15 +47,34 @@ public struct EmbeddingIndexer: Sendable {
     }
 }
 
-/// Runs the indexer on an interval; a failing runtime is logged and retried on the next tick.
+/// Runs the indexer on an interval; a failing runtime is retried on the next tick. A node
+/// without an embedding runtime must not fill its journal: the first failure is a warning, the
+/// same failure again is a debug line with a warning at most once an hour (how long it has been
+/// failing and how many passes), and the first pass that works again says so.
 public struct EmbeddingService: Service {
     public let indexer: EmbeddingIndexer
     public let interval: Duration
+    /// How often a runtime that keeps failing is warned about again.
+    public static let reminder: Duration = .seconds(3600)
+    let clock: ServiceClock
     let logger: Logger
+    private let failing = FailingRuntime()
 
-    public init(indexer: EmbeddingIndexer, interval: Duration, logger: Logger) {
+    struct Failing {
+        var since: Duration
+        var warned: Duration
+        var passes: Int
+    }
+
+    /// Shared by copies of the service (a struct), so each tick sees the last one's state.
+    final class FailingRuntime: Sendable {
+        let state = Mutex<Failing?>(nil)
+    }
+
+    public init(indexer: EmbeddingIndexer, interval: Duration, clock: ServiceClock = .continuous, logger: Logger) {
         self.indexer = indexer
         self.interval = interval
+        self.clock = clock
         self.logger = logger
     }
 
@@ -68,12 +88,41 @@ public struct EmbeddingService: Service {
     /// One pass; never throws.
     public func tick() async {
         do {
-            try await indexer.indexPending()
+            let embedded = try await indexer.indexPending()
+            if let was = failing.state.withLock({ state in defer { state = nil }; return state }) {
+                logger.info("the embedding runtime answers again; recall uses meaning as well as words",
+                            metadata: ["smollama.recall.embedded": "\(embedded)",
+                                       "smollama.recall.failed_passes": "\(was.passes)"])
+            }
         } catch is CancellationError {
             return
         } catch {
-            logger.warning("embedding failed; recall uses words until the runtime answers",
-                           metadata: ["smollama.recall.error": "\(error)"])
+            let now = clock.now
+            let warn = failing.state.withLock { state -> Failing? in
+                guard var current = state else {
+                    state = Failing(since: now, warned: now, passes: 1)
+                    return state
+                }
+                current.passes += 1
+                let due = now - current.warned >= Self.reminder
+                if due { current.warned = now }
+                state = current
+                return due ? current : nil
+            }
+            if let warn, warn.passes == 1 {
+                logger.warning("""
+                    embedding failed; recall uses words until the runtime answers \
+                    (retried every \(interval.components.seconds) s, reminded hourly)
+                    """,
+                               metadata: ["smollama.recall.error": "\(error)"])
+            } else if let warn {
+                logger.warning("embedding still failing; recall uses words until the runtime answers",
+                               metadata: ["smollama.recall.error": "\(error)",
+                                          "smollama.recall.failing_minutes": "\((now - warn.since).components.seconds / 60)",
+                                          "smollama.recall.failed_passes": "\(warn.passes)"])
+            } else {
+                logger.debug("embedding failed again", metadata: ["smollama.recall.error": "\(error)"])
+            }
         }
     }
 }

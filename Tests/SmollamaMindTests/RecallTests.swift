@@ -125,6 +125,52 @@ import Testing
         #expect(after.hits.first?.id == "m17")
     }
 
+    @Test func aRuntimeThatStaysDownIsWarnedAboutOnceAnHourNotEveryPass() async throws {
+        let store = try await MindStore()
+        try await RecallFixture.seed(store)
+        let embedder = WordHashEmbedder()
+        embedder.failing.withLock { $0 = true }
+        let clock = ManualClock()
+        let capture = LogCapture()
+        let service = EmbeddingService(
+            indexer: EmbeddingIndexer(database: store.database, embedder: embedder, logger: .quiet),
+            interval: .seconds(30), clock: ServiceClock(clock), logger: capture.logger())
+        func warnings() -> [String] { capture.all.filter { $0.level == .warning }.map(\.message) }
+
+        await service.tick()  // the first failure: a warning
+        #expect(warnings().count == 1)
+        #expect(warnings().first?.contains("recall uses words") == true)
+        for _ in 0..<119 {  // an hour less 30 s of passes every 30 s: debug lines only
+            clock.advance(by: .seconds(30))
+            await service.tick()
+        }
+        #expect(warnings().count == 1)
+        #expect(capture.all.filter { $0.level == .debug && $0.message == "embedding failed again" }.count == 119)
+        clock.advance(by: .seconds(30))
+        await service.tick()  // an hour on: reminded, with how long and how many passes
+        #expect(warnings().count == 2)
+        let reminder = try #require(capture.all.last { $0.level == .warning })
+        #expect(reminder.message.contains("still failing"))
+        #expect(reminder.metadata["smollama.recall.failing_minutes"] == "60")
+        #expect(reminder.metadata["smollama.recall.failed_passes"] == "121")
+
+        embedder.failing.withLock { $0 = false }
+        await service.tick()  // back: said once, and the memories are embedded
+        let back = capture.all.filter { $0.level == .info }
+        #expect(back.count == 1)
+        #expect(back.first?.metadata["smollama.recall.embedded"] == "\(RecallFixture.memories.count)")
+        await service.tick()
+        #expect(capture.all.filter { $0.level == .info }.count == 1)
+        embedder.failing.withLock { $0 = true }
+        let t = RecallFixture.created
+        try await store.database.knowledge.record(
+            MemoryRecord(id: "new", kind: "fact", subjects: [], text: "The shed light is on a timer.", confidence: 0.8,
+                         importance: 0.5, validFrom: t, createdAt: t, source: .user),
+            origin: store.node, stamp: store.stamp(t + 1000))
+        await service.tick()  // a new outage (something to embed, the runtime down) warns at once again
+        #expect(warnings().count == 3)
+    }
+
     @Test func anEditedTextIsReembeddedAndWordIndexFollows() async throws {
         let store = try await MindStore()
         let t = RecallFixture.created
