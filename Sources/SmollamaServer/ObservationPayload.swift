@@ -89,8 +89,11 @@ enum ObservationPayload {
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    let text = unescaped.map { String(validating: $0, as: UTF8.self) }
-                        ?? String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                    let text = if let unescaped {
+                        unescaped.withUnsafeBufferPointer(Self.text)
+                    } else {
+                        Self.text(UnsafeRawBufferPointer(rebasing: bytes[start..<index]).assumingMemoryBound(to: UInt8.self))
+                    }
                     index += 1
                     return text
                 }
@@ -128,6 +131,15 @@ enum ObservationPayload {
                 }
             }
             return nil
+        }
+
+        /// The bytes as a string, or nil when they are not UTF-8 (which `JSONDecoder` refuses;
+        /// `String(decoding:)` would repair them, and its generic `String(validating:)` costs a
+        /// tenth of a 200-entry list).
+        static func text(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+            let text = String(decoding: utf8, as: UTF8.self)
+            let same = text.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(utf8) } ?? text.utf8.elementsEqual(utf8)
+            return same ? text : nil
         }
 
         mutating func hex4() -> UInt16? {

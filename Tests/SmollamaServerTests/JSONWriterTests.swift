@@ -153,6 +153,10 @@ import Testing
         for payload in refused {
             #expect(ObservationPayload.read(Data(payload.utf8)) == nil, "\(payload)")
         }
+        var notUTF8 = Data(canonical.utf8)
+        notUTF8[notUTF8.firstIndex(of: UInt8(ascii: "t"))!] = 0xFF  // inside the text: JSONDecoder refuses it
+        #expect(ObservationPayload.read(notUTF8) == nil)
+        #expect(throws: (any Error).self) { try EventPayload.decode(ObservationRecord.self, from: notUTF8) }
         // What the fallback makes of them is what it always made: the extra member is ignored.
         let entry = LogEntry(event: Event(
             stored: Self.node, stream: .observations, seq: 1, stamp: ServerFixture.stamp(1),
