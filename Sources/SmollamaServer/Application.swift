@@ -137,11 +137,16 @@ struct DashboardRoutes: Sendable {
                 return HTMLResponse(html: Pages.home(node: node, home: try await queries.home(), now: environment.now(),
                                                      signedIn: signedIn(request)))
             }
-            let sensors = try await queries.sensors()
+            // Independent reads at once, each a hop to a pooled reader (as the hub's home page).
+            async let sensorsRead = queries.sensors()
+            async let partsRead = queries.thisNodeParts()
+            async let syncedRead = queries.syncedNodes()
+            async let logRead = queries.log(filter: LogFilter(limit: 12))
+            let sensors = try await sensorsRead
+            let this = queries.thisNode(try await partsRead, sensors: sensors)
             return HTMLResponse(html: Pages.overview(
-                node: node, nodes: try await queries.nodes(sensors: sensors), sensors: sensors,
-                log: try await queries.log(filter: LogFilter(limit: 12)), now: environment.now(),
-                signedIn: signedIn(request)))
+                node: node, nodes: [this] + (try await syncedRead), sensors: sensors, log: try await logRead,
+                now: environment.now(), signedIn: signedIn(request)))
         }
         router.get("/sensors") { request, _ in
             let range = try chartRange(request)
@@ -190,8 +195,10 @@ struct DashboardRoutes: Sendable {
 
     func registerAPI(on api: RouterGroup<BasicRequestContext>) {
         api.get("/status") { _, _ in
-            let sensors = try await queries.sensors()
-            return NodeDetail(node: try await queries.thisNode(sensors: sensors), sensors: sensors)
+            async let sensorsRead = queries.sensors()
+            async let partsRead = queries.thisNodeParts()
+            let sensors = try await sensorsRead
+            return NodeDetail(node: queries.thisNode(try await partsRead, sensors: sensors), sensors: sensors)
         }
         api.get("/nodes") { _, _ in NodesBody(nodes: try await queries.nodes()) }
         api.get("/nodes/:id") { _, context in

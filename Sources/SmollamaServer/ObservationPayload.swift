@@ -138,7 +138,12 @@ enum ObservationPayload {
         /// tenth of a 200-entry list).
         static func text(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
             let text = String(decoding: utf8, as: UTF8.self)
-            let same = text.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(utf8) } ?? text.utf8.elementsEqual(utf8)
+            let same = text.utf8.withContiguousStorageIfAvailable { stored in
+                guard stored.count == utf8.count, let left = stored.baseAddress, let right = utf8.baseAddress else {
+                    return stored.count == utf8.count
+                }
+                return memcmp(left, right, stored.count) == 0
+            } ?? text.utf8.elementsEqual(utf8)
             return same ? text : nil
         }
 
