@@ -60,14 +60,11 @@ public struct RouteMount {
 /// JSON bodies of the API. Each is a named struct, so shapes are stable and documented.
 struct NodesBody: ResponseEncodable { var nodes: [NodeSummary] }
 struct SensorsBody: ResponseEncodable { var sensors: [SensorSummary] }
-struct LogBody: ResponseEncodable { var entries: [LogEntry] }
-struct ObservationsBody: ResponseEncodable { var observations: [LogEntry] }
-struct MemoriesBody: ResponseEncodable { var memories: [LogEntry] }
+// LogBody, ObservationsBody, MemoriesBody and SeriesBody are written by `JSONWriter` (JSONBodies.swift).
 /// `/api/v1/nodes/ID/sync`: what the hub knows of a synced node's sync (marks per stream, backlog,
 /// collisions, last seen).
 struct NodeSyncBody: ResponseEncodable { var sync: HubNodeSummary }
 extension NodeDetail: ResponseEncodable {}
-extension Series: ResponseEncodable {}
 
 /// Markup with its content type.
 struct HTMLResponse: ResponseGenerator {
@@ -140,11 +137,16 @@ struct DashboardRoutes: Sendable {
                 return HTMLResponse(html: Pages.home(node: node, home: try await queries.home(), now: environment.now(),
                                                      signedIn: signedIn(request)))
             }
-            let sensors = try await queries.sensors()
+            // Independent reads at once, each a hop to a pooled reader (as the hub's home page).
+            async let sensorsRead = queries.sensors()
+            async let partsRead = queries.thisNodeParts()
+            async let syncedRead = queries.syncedNodes()
+            async let logRead = queries.log(filter: LogFilter(limit: 12))
+            let sensors = try await sensorsRead
+            let this = queries.thisNode(try await partsRead, sensors: sensors)
             return HTMLResponse(html: Pages.overview(
-                node: node, nodes: try await queries.nodes(sensors: sensors), sensors: sensors,
-                log: try await queries.log(filter: LogFilter(limit: 12)), now: environment.now(),
-                signedIn: signedIn(request)))
+                node: node, nodes: [this] + (try await syncedRead), sensors: sensors, log: try await logRead,
+                now: environment.now(), signedIn: signedIn(request)))
         }
         router.get("/sensors") { request, _ in
             let range = try chartRange(request)
@@ -193,8 +195,10 @@ struct DashboardRoutes: Sendable {
 
     func registerAPI(on api: RouterGroup<BasicRequestContext>) {
         api.get("/status") { _, _ in
-            let sensors = try await queries.sensors()
-            return NodeDetail(node: try await queries.thisNode(sensors: sensors), sensors: sensors)
+            async let sensorsRead = queries.sensors()
+            async let partsRead = queries.thisNodeParts()
+            let sensors = try await sensorsRead
+            return NodeDetail(node: queries.thisNode(try await partsRead, sensors: sensors), sensors: sensors)
         }
         api.get("/nodes") { _, _ in NodesBody(nodes: try await queries.nodes()) }
         api.get("/nodes/:id") { _, context in
@@ -213,7 +217,7 @@ struct DashboardRoutes: Sendable {
             guard let sensor = try await queries.sensors().first(where: { $0.sensor.id.rawValue == key }) else {
                 throw DashboardError.notFound("no sensor '\(key)' on this node")
             }
-            return try await queries.series(sensor: sensor, range: try chartRange(request))
+            return SeriesBody(series: try await queries.series(sensor: sensor, range: try chartRange(request)))
         }
         api.get("/log") { request, _ in LogBody(entries: try await queries.log(filter: try logFilter(request))) }
         api.get("/observations") { request, _ in
@@ -233,35 +237,37 @@ struct DashboardRoutes: Sendable {
 
     /// One node's data (this node's or, on a hub, a synced node's): `/api/v1/nodes/ID/…`.
     func registerNodeAPI(on api: RouterGroup<BasicRequestContext>) {
-        @Sendable func known(_ context: BasicRequestContext) async throws -> NodeSummary {
+        @Sendable func known(_ context: BasicRequestContext) async throws -> NodeTarget {
             let id = context.parameters.get("id") ?? ""
-            guard let summary = try await queries.node(id: id) else {
+            guard let target = try await queries.target(id: id) else {
                 throw DashboardError.notFound("no node with id '\(id)' is known here")
             }
-            return summary
+            return target
         }
         api.get("/nodes/:id/series") { request, context in
-            let summary = try await known(context)
+            let target = try await known(context)
             guard let key = request.uri.queryParameters.get("sensor"), !key.isEmpty else {
                 throw DashboardError.badRequest("give the sensor: /api/v1/nodes/ID/series?sensor=ID&range=24h|7d|30d")
             }
-            guard let sensor = try await queries.sensors(of: summary).first(where: { $0.sensor.id.rawValue == key }) else {
-                throw DashboardError.notFound("no sensor '\(key)' on node \(summary.id)")
+            let sensors = if let node = target.synced { try await queries.sensors(of: node) } else { try await queries.sensors() }
+            guard let sensor = sensors.first(where: { $0.sensor.id.rawValue == key }) else {
+                throw DashboardError.notFound("no sensor '\(key)' on node \(target.id.hex)")
             }
-            return try await queries.series(sensor: sensor, range: try chartRange(request), node: summary)
+            return SeriesBody(series: try await queries.series(
+                sensor: sensor, range: try chartRange(request), node: target.synced))
         }
         api.get("/nodes/:id/observations") { request, context in
             ObservationsBody(observations: try await queries.entries(
-                of: try await known(context), stream: .observations, limit: try logFilter(request).limit))
+                origin: try await known(context).id, stream: .observations, limit: try logFilter(request).limit))
         }
         api.get("/nodes/:id/memories") { request, context in
             MemoriesBody(memories: try await queries.entries(
-                of: try await known(context), stream: .memories, limit: try logFilter(request).limit))
+                origin: try await known(context).id, stream: .memories, limit: try logFilter(request).limit))
         }
         api.get("/nodes/:id/sync") { _, context in
-            let summary = try await known(context)
-            guard let sync = try await queries.syncState(of: summary) else {
-                throw DashboardError.notFound("node \(summary.id) is this hub itself; it does not sync to itself")
+            let target = try await known(context)
+            guard let node = target.synced, let sync = try await queries.syncState(of: node) else {
+                throw DashboardError.notFound("node \(target.id.hex) is this hub itself; it does not sync to itself")
             }
             return NodeSyncBody(sync: sync)
         }

@@ -19,7 +19,16 @@ public struct LogEntry: Codable, Sendable, Hashable {
         stream = event.stream
         type = event.type
         clockQuality = event.stamp.quality
-        let body = try? event.body
+        let body: EventBody?
+        switch EventBody.Kind(rawValue: event.type) {
+        case .observation? where event.stream == .observations:
+            body = ObservationPayload.read(event.payload).map(EventBody.observation) ?? (try? event.body)
+        case .memoryVersion?, .compacted?, .rollups?:
+            // Shown by the start of their payload, as an unreadable one is: decoding would be thrown away.
+            body = nil
+        default:
+            body = try? event.body
+        }
         (subject, message) = Self.describe(event, body)
         if case .observation(let record) = body { observation = record }
     }

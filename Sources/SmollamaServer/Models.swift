@@ -170,23 +170,43 @@ struct DashboardQueries: Sendable {
     /// do; a node with no sensors of its own has nothing to go quiet, and it is answering this
     /// request, so it is online (with no reading, `lastSeen` stays nil). Its clock quality is its
     /// newest clock epoch's (readings), else that of the newest stamp on an event it wrote.
+    /// The store status, the event counts and (when not given) the sensors are read at once.
     func thisNode(sensors: [SensorSummary]? = nil) async throws -> NodeSummary {
-        let database = environment.database
+        async let partsRead = thisNodeParts()
+        let sensors = if let sensors { sensors } else { try await self.sensors() }
+        return thisNode(try await partsRead, sensors: sensors)
+    }
+
+    /// What `thisNode` reads besides the sensors.
+    struct ThisNodeParts: Sendable {
+        var store: StoreStatus
+        var counts: [EventStream: Int]
+        var clockQuality: ClockQuality?
+    }
+
+    /// The store status and the event counts at once (each a hop to a pooled reader).
+    func thisNodeParts() async throws -> ThisNodeParts {
+        async let storeRead = environment.database.storeStatus()
+        async let countsRead = environment.database.events.eventCounts(streams: [.observations, .memories])
+        let store = try await storeRead
+        return ThisNodeParts(store: store, counts: try await countsRead, clockQuality: try await clockQuality(store))
+    }
+
+    func thisNode(_ parts: ThisNodeParts, sensors: [SensorSummary]) -> NodeSummary {
         let now = environment.now()
-        let store = try await database.storeStatus()
-        let sensors = if let sensors { sensors } else { try await database.sensorSummaries(now: now) }
+        let store = parts.store
         let lastSeen = store.newestReadingTime
         let age = lastSeen.map { now - $0 } ?? .seconds(Int64.max)
         let state: NodeSummary.State = sensors.isEmpty ? .online
             : age < Self.staleAfter ? .online : age < Self.offlineAfter ? .stale : .offline
-        let counts = try await database.events.eventCounts(streams: [.observations, .memories])
         return NodeSummary(
             id: environment.node.id.hex, name: environment.node.name, role: environment.node.role, state: state,
-            lastSeen: lastSeen, clockQuality: try await clockQuality(store), sensorCount: sensors.count,
+            lastSeen: lastSeen, clockQuality: parts.clockQuality, sensorCount: sensors.count,
             faultySensorCount: sensors.filter { $0.status != "ok" }.count,
             databaseBytes: environment.databasePath.map(SmollamaDatabase.fileSize(path:)) ?? 0,
             readingCount: store.readingCount, eventCount: store.eventCount, rollupLag: store.rollupLag,
-            observationCount: counts[.observations] ?? 0, memoryCount: counts[.memories] ?? 0, isThisNode: true)
+            observationCount: parts.counts[.observations] ?? 0, memoryCount: parts.counts[.memories] ?? 0,
+            isThisNode: true)
     }
 
     func clockQuality(_ store: StoreStatus) async throws -> ClockQuality? {

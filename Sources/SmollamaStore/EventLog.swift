@@ -82,7 +82,9 @@ extension EventStore {
     /// One origin's newest `limit` events of a stream, newest first (a node's page on the hub).
     public func recentEvents(origin: NodeID, stream: EventStream, limit: Int) async throws -> [Event] {
         try await reader.read { db in
-            try EventRow.of(origin, stream).order(EventRow.Columns.seq.desc).limit(limit).fetchAll(db).map { try $0.event() }
+            // Cached, as `recentEvents(streams:limit:)`: the `/api/v1/nodes/ID/observations` list.
+            let newest = try db.cachedStatement(sql: "SELECT * FROM events WHERE origin = ? AND stream = ? ORDER BY seq DESC LIMIT ?")
+            return try EventRow.fetchAll(newest, arguments: [origin, stream.rawValue, limit]).map { try $0.event() }
         }
     }
 
