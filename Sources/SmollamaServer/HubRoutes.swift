@@ -47,7 +47,7 @@ extension DashboardRoutes {
 
     func registerHubAPI(on api: RouterGroup<BasicRequestContext>) {
         api.get("/home") { _, _ in try await queries.home() }
-        api.get("/compare") { request, _ in try await compare(request) }
+        api.get("/compare") { request, _ in CompareJSON(body: try await compare(request)) }
         api.get("/memories/explore") { request, _ in try await queries.exploreMemories(try memoryQuery(request)) }
         api.get("/thoughts") { request, _ in try await queries.thoughts(thoughtsQuery(request)) }
         api.get("/live/observations") { request, _ in
@@ -89,7 +89,6 @@ extension DashboardRoutes {
 }
 
 extension HomeBody: ResponseEncodable {}
-extension CompareBody: ResponseEncodable {}
 extension MemoryExplorerBody: ResponseEncodable {}
 extension ThoughtsBody: ResponseEncodable {}
 extension AskReply: ResponseEncodable {}

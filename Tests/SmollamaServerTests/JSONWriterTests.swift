@@ -71,6 +71,26 @@ import Testing
         #expect(String(decoding: try SeriesBody(series: empty).jsonBytes(), as: UTF8.self).contains(#""points":[],"range":"30d""#))
     }
 
+    @Test func compareBytesEqualJSONEncoders() throws {
+        var numbers = Numbers(state: 5)
+        var lines: [CompareBody.Line] = []
+        for (index, text) in Self.strings.enumerated() {
+            let points = (0..<(index * 3)).map { at in
+                Series.Point(start: UTCMillis(rawValue: 1_795_000_000_000 + Int64(at) * 3_600_000), count: Int64(at),
+                             min: at % 5 == 0 ? nil : numbers.double(), max: numbers.double(), mean: numbers.double(),
+                             onDuration: 0, onCount: 0)
+            }
+            lines.append(CompareBody.Line(node: "\(index)abc", nodeName: text, series: series(points: points, name: text)))
+        }
+        for body in [
+            CompareBody(quantity: "temperature", quantities: ["humidity", "temperature", "tempér\"ature"], range: .day,
+                        timeZone: "Europe/Berlin", lines: lines),
+            CompareBody(quantity: "", quantities: [], range: .week, timeZone: "Etc/UTC", lines: []),
+        ] {
+            #expect(try CompareJSON(body: body).jsonBytes() == encoded(body))
+        }
+    }
+
     @Test func aNumberJSONCannotHoldIsRefusedAsByJSONEncoder() {
         for bad in [Double.nan, .infinity, -.infinity] {
             let value = series(points: [Series.Point(start: 1, count: 1, min: bad, max: 1, mean: 1, onDuration: 0, onCount: 0)])
