@@ -106,7 +106,7 @@ extension House {
     func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.keyEncodingStrategy = .snakeCaseWords
         encoder.userInfo[UTCMillis.iso8601Zone] = timeZone
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }

@@ -386,7 +386,7 @@ public struct MindTools: Sendable {
     public static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.keyEncodingStrategy = .snakeCaseWords
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

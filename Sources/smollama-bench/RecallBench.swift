@@ -77,7 +77,7 @@ struct RecallBench: AsyncParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.keyEncodingStrategy = .snakeCaseWords
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }

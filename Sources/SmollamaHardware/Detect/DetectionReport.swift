@@ -1,4 +1,5 @@
 import Foundation
+import SmollamaCore
 
 /// One thing `sensors detect` found, with the config entry that would read it (if any).
 public struct DetectedDevice: Hashable, Sendable, Codable {
@@ -82,7 +83,7 @@ extension DetectionReport {
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.keyEncodingStrategy = .snakeCaseWords
         return String(decoding: try encoder.encode(JSONForm(devices: devices, configSnippet: configSnippet)), as: UTF8.self)
     }
 }
