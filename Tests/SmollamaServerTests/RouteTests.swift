@@ -266,4 +266,43 @@ import Testing
             }
         }
     }
+
+    /// `/api/v1/nodes/ID/…` for this node (resolved without reading its summary) answers what the
+    /// node's own routes answer, as JSON with its length; an id that names no node is a 404.
+    @Test func thisNodesNodeRoutesAnswerAsItsOwnRoutes() async throws {
+        let fixture = try await ServerFixture()
+        let record = ObservationRecord(
+            id: "o-1", kind: "comfort", subjects: ["shed.temperature"], text: "Cool / calm, 12 °C", evidenceIDs: ["e/1"],
+            importance: 0.5, generator: .rules, timeStart: ServerFixture.now - 3_600_000, timeEnd: ServerFixture.now - 60_000)
+        _ = try await fixture.store.database.knowledge.record(
+            record, origin: fixture.store.node, stamp: ServerFixture.stamp(ServerFixture.now - 40_000))
+        let id = fixture.store.node.hex.uppercased()
+        try await fixture.test { client in
+            func get(_ uri: String) async throws -> (status: HTTPResponse.Status, body: String, type: String?, length: String?) {
+                try await client.execute(uri: uri, method: .get) {
+                    ($0.status, String(buffer: $0.body), $0.headers[.contentType], $0.headers[.contentLength])
+                }
+            }
+            let pairs = [
+                ("/api/v1/series?sensor=shed.temperature", "/api/v1/nodes/\(id)/series?sensor=shed.temperature"),
+                ("/api/v1/series?sensor=shed.motion&range=30d", "/api/v1/nodes/\(id)/series?sensor=shed.motion&range=30d"),
+                ("/api/v1/observations", "/api/v1/nodes/\(id)/observations"),
+                ("/api/v1/memories", "/api/v1/nodes/\(id)/memories"),
+            ]
+            for (own, node) in pairs {
+                let (mine, theirs) = (try await get(own), try await get(node))
+                #expect(mine.status == .ok && theirs.status == .ok, "\(node)")
+                #expect(theirs.body == mine.body, "\(node)")
+                #expect(theirs.type == "application/json; charset=utf-8" && theirs.length == String(theirs.body.utf8.count))
+            }
+            #expect(try await get("/api/v1/nodes/\(id)/observations").body.contains(#""text":"Cool \/ calm, 12 °C""#))
+            let missing = try await get("/api/v1/nodes/\(id)/series?sensor=nope")
+            #expect(missing.status == .notFound && missing.body.contains(fixture.store.node.hex))
+            #expect(try await get("/api/v1/nodes/\(id)/sync").status == .notFound, "this node does not sync to itself")
+            for unknown in ["/api/v1/nodes/\(NodeID.random().hex)/observations", "/api/v1/nodes/not-hex/memories",
+                            "/api/v1/nodes/\(NodeID.random().hex)/series?sensor=shed.temperature"] {
+                #expect(try await get(unknown).status == .notFound, "\(unknown)")
+            }
+        }
+    }
 }
