@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import GRDB
-import Hummingbird
 import Logging
-import NIOCore
 import SmollamaCore
 import SmollamaStore
 import SmollamaSync
@@ -35,7 +32,15 @@ struct SyncBench: AsyncParsableCommand {
         var baselineBytesPerReading: Double
         var extrapolated90DaysSeconds: Double
         var baselineExtrapolated90DaysSeconds: Double
-        var peakRSSMegabytes: Double
+        /// Peak RSS of each process during the catch-up (the node's seeding excluded).
+        var nodePeakRSSMegabytes: Double
+        var hubPeakRSSMegabytes: Double
+        /// CPU (user + system) of each process during the catch-up: a figure taken under load
+        /// still says what the work costs.
+        var nodeCPUSeconds: Double
+        var hubCPUSeconds: Double
+        var loadAverageBefore: Double
+        var loadAverageAfter: Double
     }
 
     /// Counts bytes and drops every n-th request (a flaky link).
@@ -63,7 +68,6 @@ struct SyncBench: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.path + "/smollama-sync-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 
         // The node: one sensor at 1 Hz.
         let node = NodeID.random()
@@ -90,57 +94,33 @@ struct SyncBench: AsyncParsableCommand {
             written += count
         }
 
-        // The hub, served over loopback.
-        let hubNode = NodeID.random()
-        let hubKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        // The hub, served over loopback by this program in another process (`sync-hub`), so
+        // each side's memory and CPU are measured apart.
+        let hubProcess = Process()
+        hubProcess.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        hubProcess.arguments = ["sync-hub", "--directory", directory]
+        try hubProcess.run()
+        defer {
+            hubProcess.terminate()
+            hubProcess.waitUntilExit()
+        }
+        var announced: SyncHubBench.Announcement?
+        for _ in 0..<1500 where announced == nil {
+            guard hubProcess.isRunning else { throw ValidationError("the hub process exited (\(hubProcess.terminationStatus))") }
+            announced = FileManager.default.contents(atPath: directory + "/hub.json")
+                .flatMap { try? JSONDecoder().decode(SyncHubBench.Announcement.self, from: $0) }
+            if announced == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let announced else { throw ValidationError("the hub process did not start listening within 30 s") }
+        let url = "http://127.0.0.1:\(announced.port)"
         let nodeKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        let hubDB = try SmollamaDatabase.open(path: directory + "/hub.sqlite")
-        try await hubDB.meta.claim(for: hubNode, incarnation: 1)
-        let hub = SyncHub(database: hubDB, hubNode: hubNode, hubName: "hub", key: hubKey, logger: logger)
-        let token = try await hub.createToken()
-        let enroll = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: "bench", publicKey: nodeKey.publicKeyHex, incarnation: 1))
-        _ = await InProcessSyncTransport(hub: hub).send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
-        // The baseline's own table, in its own file: the hub's store is not the bench's to extend.
-        let baselineDB = try DatabaseQueue(path: directory + "/baseline.sqlite")
-        try await baselineDB.write { db in
-            try db.execute(sql: "CREATE TABLE baseline_readings (origin TEXT NOT NULL, id INTEGER NOT NULL, sensor TEXT NOT NULL, time INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (origin, id)) WITHOUT ROWID")
-        }
-
-        let router = Router(context: BasicRequestContext.self)
-        SyncRoutes(hub: hub).register(on: router)
-        struct Document: Codable {
-            var origin: String
-            var id: Int64
-            var sensor: String
-            var time: Int64
-            var value: Double
-        }
-        router.post("/baseline/reading") { request, _ -> HTTPResponse.Status in
-            var request = request
-            let body = try await request.collectBody(upTo: 4096)
-            let document = try JSONDecoder().decode(Document.self, from: Data(body.readableBytesView))
-            try await baselineDB.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO baseline_readings VALUES (?, ?, ?, ?, ?)",
-                               arguments: [document.origin, document.id, document.sensor, document.time, document.value])
-            }
-            return .ok
-        }
-        let port = Mutex<Int?>(nil)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let result = try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            while port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
-            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)"
-            let result = try await measure(url: url, node: node, nodeKey: nodeKey, nodeDB: nodeDB, hubNode: hubNode,
-                                           hubKey: hubKey, logger: logger)
-            group.cancelAll()
-            return result
-        }
-        guard let result else { return }
+        let enroll = try JSONEncoder().encode(EnrollRequest(token: announced.token, node: node, name: "bench",
+                                                            publicKey: nodeKey.publicKeyHex, incarnation: 1))
+        let enrolled = try await HTTPSyncTransport(baseURL: url).send(
+            SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
+        guard enrolled.status == 200 else { throw ValidationError("enrollment answered \(enrolled.status)") }
+        let result = try await measure(url: url, node: node, nodeKey: nodeKey, nodeDB: nodeDB, hubNode: announced.hubNode,
+                                       hubPublicKey: announced.hubPublicKey, hubPID: hubProcess.processIdentifier)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -153,18 +133,25 @@ struct SyncBench: AsyncParsableCommand {
                      result.baselineReadingsPerSecond, result.baselineBytesPerReading))
         print(String(format: "90 days at 1 Hz (7.776 M): %.0f s with sync batches, %.0f s one document per reading (extrapolated)",
                      result.extrapolated90DaysSeconds, result.baselineExtrapolated90DaysSeconds))
-        print(String(format: "peak RSS %.0f MB", result.peakRSSMegabytes))
+        print(String(format: "node: peak RSS %.0f MB, CPU %.1f s; hub: peak RSS %.0f MB, CPU %.1f s; load average %.1f → %.1f",
+                     result.nodePeakRSSMegabytes, result.nodeCPUSeconds, result.hubPeakRSSMegabytes, result.hubCPUSeconds,
+                     result.loadAverageBefore, result.loadAverageAfter))
     }
 
-    func measure(url: String, node: NodeID, nodeKey: SyncKey, nodeDB: SmollamaDatabase, hubNode: NodeID, hubKey: SyncKey,
-                 logger: Logger) async throws -> Result? {
+    func measure(url: String, node: NodeID, nodeKey: SyncKey, nodeDB: SmollamaDatabase, hubNode: NodeID,
+                 hubPublicKey: String, hubPID: Int32) async throws -> Result {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         let transport = CountingTransport(inner: HTTPSyncTransport(baseURL: url), every: disconnectEvery)
         let clock = SystemClockSource()
         let client = SyncClient(
             database: nodeDB, node: node, incarnation: 1, key: nodeKey,
-            hub: HubInfo(url: url, hubNode: hubNode, hubName: "hub", hubPublicKey: hubKey.publicKeyHex),
+            hub: HubInfo(url: url, hubNode: hubNode, hubName: "hub", hubPublicKey: hubPublicKey),
             clockSource: clock, transport: transport,
             configuration: .init(rawReadings: true, maxReadingsPerBatch: batch), logger: logger)
+        // Each side's peak and CPU from here (the node's seeding is not the catch-up's).
+        ProcessUsage.resetPeak()
+        ProcessUsage.resetPeak(pid: hubPID)
+        let (nodeBefore, hubBefore, loadBefore) = (ProcessUsage.read(), ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
         let began = ContinuousClock.now
         var failedRounds = 0
         var lastAck: Int64 = 0
@@ -182,6 +169,7 @@ struct SyncBench: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - began
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let (nodeAfter, hubAfter, loadAfter) = (ProcessUsage.read(), ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
         let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
         guard acked == Int64(readings) else { throw ValidationError("the hub acknowledged \(acked) of \(readings)") }
         let stats = transport.state.withLock { $0 }
@@ -209,14 +197,8 @@ struct SyncBench: AsyncParsableCommand {
             baselineReadings: rows.count, baselineReadingsPerSecond: baselineRate,
             baselineBytesPerReading: Double(baselineBytes) / Double(max(1, rows.count)),
             extrapolated90DaysSeconds: 7_776_000 / rate, baselineExtrapolated90DaysSeconds: 7_776_000 / baselineRate,
-            peakRSSMegabytes: Self.peakRSS())
-    }
-
-    static func peakRSS() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return 0 }
-        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        return kilobytes / 1024
+            nodePeakRSSMegabytes: nodeAfter.peakRSSMegabytes, hubPeakRSSMegabytes: hubAfter.peakRSSMegabytes,
+            nodeCPUSeconds: nodeAfter.cpuSeconds - nodeBefore.cpuSeconds, hubCPUSeconds: hubAfter.cpuSeconds - hubBefore.cpuSeconds,
+            loadAverageBefore: loadBefore, loadAverageAfter: loadAfter)
     }
 }
