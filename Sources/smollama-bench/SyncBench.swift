@@ -32,10 +32,11 @@ struct SyncBench: AsyncParsableCommand {
         var baselineBytesPerReading: Double
         var extrapolated90DaysSeconds: Double
         var baselineExtrapolated90DaysSeconds: Double
-        /// Peak RSS of each process during the catch-up (the node's seeding excluded).
+        /// Peak RSS of each process: the node process's whole life (it only catches up), the hub's
+        /// during the catch-up.
         var nodePeakRSSMegabytes: Double
         var hubPeakRSSMegabytes: Double
-        /// CPU (user + system) of each process during the catch-up: a figure taken under load
+        /// CPU (user + system) of each process for the catch-up: a figure taken under load
         /// still says what the work costs.
         var nodeCPUSeconds: Double
         var hubCPUSeconds: Double
@@ -113,14 +114,37 @@ struct SyncBench: AsyncParsableCommand {
         }
         guard let announced else { throw ValidationError("the hub process did not start listening within 30 s") }
         let url = "http://127.0.0.1:\(announced.port)"
-        let nodeKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        let nodeSeed = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let nodeKey = try SyncKey(seed: nodeSeed)
         let enroll = try JSONEncoder().encode(EnrollRequest(token: announced.token, node: node, name: "bench",
                                                             publicKey: nodeKey.publicKeyHex, incarnation: 1))
         let enrolled = try await HTTPSyncTransport(baseURL: url).send(
             SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
         guard enrolled.status == 200 else { throw ValidationError("enrollment answered \(enrolled.status)") }
-        let result = try await measure(url: url, node: node, nodeKey: nodeKey, nodeDB: nodeDB, hubNode: announced.hubNode,
-                                       hubPublicKey: announced.hubPublicKey, hubPID: hubProcess.processIdentifier)
+
+        // The node side: a fresh process on the seeded store (`sync-node`), so its peak RSS is the
+        // catch-up's, not the seeding's.
+        let plan = SyncNodeBench.Plan(url: url, node: node, nodeKeySeed: nodeSeed.hexString, hubNode: announced.hubNode,
+                                      hubPublicKey: announced.hubPublicKey, batch: batch, disconnectEvery: disconnectEvery,
+                                      readings: readings)
+        try JSONEncoder().encode(plan).write(to: URL(fileURLWithPath: directory + "/node.json"))
+        let hubPID = hubProcess.processIdentifier
+        ProcessUsage.resetPeak(pid: hubPID)
+        let (hubBefore, loadBefore) = (ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
+        let nodeProcess = Process()
+        nodeProcess.executableURL = hubProcess.executableURL
+        nodeProcess.arguments = ["sync-node", "--directory", directory]
+        try nodeProcess.run()
+        nodeProcess.waitUntilExit()
+        let (hubAfter, loadAfter) = (ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
+        guard nodeProcess.terminationStatus == 0,
+              let data = FileManager.default.contents(atPath: directory + "/catch-up.json"),
+              let catchUp = try? JSONDecoder().decode(SyncNodeBench.CatchUp.self, from: data)
+        else { throw ValidationError("the node process failed (exit \(nodeProcess.terminationStatus))") }
+        let result = try await measureBaseline(url: url, node: node, nodeDB: nodeDB, catchUp: catchUp,
+                                               hub: ProcessUsage(peakRSSMegabytes: hubAfter.peakRSSMegabytes,
+                                                                 cpuSeconds: hubAfter.cpuSeconds - hubBefore.cpuSeconds),
+                                               load: (loadBefore, loadAfter))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -138,43 +162,10 @@ struct SyncBench: AsyncParsableCommand {
                      result.loadAverageBefore, result.loadAverageAfter))
     }
 
-    func measure(url: String, node: NodeID, nodeKey: SyncKey, nodeDB: SmollamaDatabase, hubNode: NodeID,
-                 hubPublicKey: String, hubPID: Int32) async throws -> Result {
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        let transport = CountingTransport(inner: HTTPSyncTransport(baseURL: url), every: disconnectEvery)
-        let clock = SystemClockSource()
-        let client = SyncClient(
-            database: nodeDB, node: node, incarnation: 1, key: nodeKey,
-            hub: HubInfo(url: url, hubNode: hubNode, hubName: "hub", hubPublicKey: hubPublicKey),
-            clockSource: clock, transport: transport,
-            configuration: .init(rawReadings: true, maxReadingsPerBatch: batch), logger: logger)
-        // Each side's peak and CPU from here (the node's seeding is not the catch-up's).
-        ProcessUsage.resetPeak()
-        ProcessUsage.resetPeak(pid: hubPID)
-        let (nodeBefore, hubBefore, loadBefore) = (ProcessUsage.read(), ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
-        let began = ContinuousClock.now
-        var failedRounds = 0
-        var lastAck: Int64 = 0
-        while true {
-            do {
-                try await client.syncOnce()
-                break
-            } catch {
-                failedRounds += 1
-                let ack = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
-                guard ack >= lastAck else { throw ValidationError("progress went backwards: \(lastAck) → \(ack)") }
-                lastAck = ack
-                if failedRounds > 100_000 { throw ValidationError("no progress") }
-            }
-        }
-        let elapsed = ContinuousClock.now - began
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let (nodeAfter, hubAfter, loadAfter) = (ProcessUsage.read(), ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
-        let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
-        guard acked == Int64(readings) else { throw ValidationError("the hub acknowledged \(acked) of \(readings)") }
-        let stats = transport.state.withLock { $0 }
-
-        // Baseline: one POST of one JSON document per reading.
+    /// The baseline: one POST of one JSON document per reading, after the catch-up.
+    func measureBaseline(url: String, node: NodeID, nodeDB: SmollamaDatabase, catchUp: SyncNodeBench.CatchUp,
+                         hub: ProcessUsage, load: (Double, Double)) async throws -> Result {
+        let seconds = catchUp.seconds
         let rows = (try await nodeDB.nodeSync.readingBatch(after: 0, limit: baseline)?.rows ?? [])
             .map { (id: $0.id, time: $0.time, value: $0.value) }
         var baselineBytes = 0
@@ -193,12 +184,12 @@ struct SyncBench: AsyncParsableCommand {
         let baselineRate = Double(rows.count) / baselineSeconds
         return Result(
             readings: readings, batch: batch, seconds: seconds, readingsPerSecond: rate,
-            bytesPerReading: Double(stats.bytes) / Double(readings), requests: stats.requests, failedRounds: failedRounds,
+            bytesPerReading: Double(catchUp.bytes) / Double(readings), requests: catchUp.requests, failedRounds: catchUp.failedRounds,
             baselineReadings: rows.count, baselineReadingsPerSecond: baselineRate,
             baselineBytesPerReading: Double(baselineBytes) / Double(max(1, rows.count)),
             extrapolated90DaysSeconds: 7_776_000 / rate, baselineExtrapolated90DaysSeconds: 7_776_000 / baselineRate,
-            nodePeakRSSMegabytes: nodeAfter.peakRSSMegabytes, hubPeakRSSMegabytes: hubAfter.peakRSSMegabytes,
-            nodeCPUSeconds: nodeAfter.cpuSeconds - nodeBefore.cpuSeconds, hubCPUSeconds: hubAfter.cpuSeconds - hubBefore.cpuSeconds,
-            loadAverageBefore: loadBefore, loadAverageAfter: loadAfter)
+            nodePeakRSSMegabytes: catchUp.usage.peakRSSMegabytes, hubPeakRSSMegabytes: hub.peakRSSMegabytes,
+            nodeCPUSeconds: catchUp.usage.cpuSeconds, hubCPUSeconds: hub.cpuSeconds,
+            loadAverageBefore: load.0, loadAverageAfter: load.1)
     }
 }

@@ -112,3 +112,69 @@ struct ProcessUsage: Codable {
         return Double(text.split(separator: " ").first ?? "0") ?? 0
     }
 }
+
+/// The node side of `smollama-bench sync`, in its own process: runs `SyncClient` on the seeded
+/// store until the hub acknowledged every reading (`node.json` says how), checking that the
+/// acknowledged mark never goes back, and writes `catch-up.json`.
+struct SyncNodeBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync-node", abstract: "The node side of `sync` (started by it).", shouldDisplay: false)
+
+    @Option(help: "Directory of the node's store, node.json and catch-up.json.") var directory: String
+
+    struct Plan: Codable {
+        var url: String
+        var node: NodeID
+        var nodeKeySeed: String
+        var hubNode: NodeID
+        var hubPublicKey: String
+        var batch: Int
+        var disconnectEvery: Int
+        var readings: Int
+    }
+
+    struct CatchUp: Codable {
+        var seconds: Double
+        var requests: Int
+        var bytes: Int
+        var failedRounds: Int
+        /// This process's peak RSS and CPU (it does nothing but the catch-up).
+        var usage: ProcessUsage
+    }
+
+    func run() async throws {
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/node.json")))
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let nodeDB = try SmollamaDatabase.open(path: directory + "/node.sqlite")
+        guard let seed = [UInt8](hexString: plan.nodeKeySeed) else { throw ValidationError("node.json: bad key seed") }
+        let transport = SyncBench.CountingTransport(inner: HTTPSyncTransport(baseURL: plan.url), every: plan.disconnectEvery)
+        let client = SyncClient(
+            database: nodeDB, node: plan.node, incarnation: 1, key: try SyncKey(seed: seed),
+            hub: HubInfo(url: plan.url, hubNode: plan.hubNode, hubName: "hub", hubPublicKey: plan.hubPublicKey),
+            clockSource: SystemClockSource(), transport: transport,
+            configuration: .init(rawReadings: true, maxReadingsPerBatch: plan.batch), logger: logger)
+        let began = ContinuousClock.now
+        var failedRounds = 0
+        var lastAck: Int64 = 0
+        while true {
+            do {
+                try await client.syncOnce()
+                break
+            } catch {
+                failedRounds += 1
+                let ack = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
+                guard ack >= lastAck else { throw ValidationError("progress went backwards: \(lastAck) → \(ack)") }
+                lastAck = ack
+                if failedRounds > 100_000 { throw ValidationError("no progress") }
+            }
+        }
+        let elapsed = ContinuousClock.now - began
+        let usage = ProcessUsage.read()
+        let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
+        guard acked == Int64(plan.readings) else { throw ValidationError("the hub acknowledged \(acked) of \(plan.readings)") }
+        let stats = transport.state.withLock { $0 }
+        let catchUp = CatchUp(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                              requests: stats.requests, bytes: stats.bytes, failedRounds: failedRounds, usage: usage)
+        try JSONEncoder().encode(catchUp).write(to: URL(fileURLWithPath: directory + "/catch-up.json"))
+    }
+}
