@@ -335,21 +335,21 @@ public actor SyncClient {
             // What the hub acknowledges must survive a power cut here (WAL, synchronous=NORMAL).
             try await database.nodeSync.makeDurable(now: bookkeepingNow)
             // Read the next batch while this one is on the wire (cancelled if the push fails).
-            async let following = prepareBatch(stream: stream, after: batch.request.toSeq)
+            async let following = prepareBatch(stream: stream, after: batch.toSeq)
             let response = try await call(SyncProtocol.Path.push, encoded: batch.body, deflated: batch.deflated,
                                           as: PushResponse.self, report: &report)
             try faults.check("after-ack:\(stream)")
-            guard response.mark >= batch.request.toSeq, response.mark <= SyncProtocol.maxSeq else {
+            guard response.mark >= batch.toSeq, response.mark <= SyncProtocol.maxSeq else {
                 throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
-                                                  detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
+                                                  detail: "the hub acknowledged \(response.mark), short of \(batch.toSeq)")
             }
             // Acknowledged: no more than this batch reached (the hub may hold more from before).
-            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: min(response.mark, batch.request.toSeq),
+            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: min(response.mark, batch.toSeq),
                                                               now: bookkeepingNow)
-            sent += Int64(batch.request.toSeq - max(batch.request.fromSeq - 1, mark))
+            sent += Int64(batch.toSeq - max(batch.fromSeq - 1, mark))
             mark = response.mark
             progress?(SyncProgress(stream: stream, sent: sent, remaining: max(0, localMax - mark), bytes: report.bytesSent))
-            if response.mark == batch.request.toSeq {
+            if response.mark == batch.toSeq {
                 next = try await following
             } else {
                 next = try await prepareBatch(stream: stream, after: response.mark)

@@ -3,10 +3,11 @@ import SmollamaCore
 import SmollamaStore
 
 extension SyncClient {
-    /// One push, ready to sign: the request, its JSON and (when large) that JSON deflated.
+    /// One push, ready to sign: its range, its JSON and (when large) that JSON deflated. The
+    /// request itself is not kept: a batch on the wire holds only its bytes.
     struct Batch: Sendable {
-        var request: PushRequest
-        var count: Int
+        var fromSeq: Int64
+        var toSeq: Int64
         var body: [UInt8]
         var deflated: [UInt8]?
     }
@@ -16,7 +17,6 @@ extension SyncClient {
     /// the hub applies. Memory: one batch being sent and this one.
     nonisolated func prepareBatch(stream: SyncStream, after: Int64) async throws -> Batch? {
         let request: PushRequest
-        let count: Int
         if let eventStream = stream.eventStream {
             let events = try await database.events.fetch(origin: node, stream: eventStream, afterSeq: after,
                                                          limit: configuration.maxEventsPerBatch)
@@ -25,17 +25,16 @@ extension SyncClient {
             let contiguous = Array(events.enumerated().prefix { $0.element.seq == after + 1 + Int64($0.offset) }.map(\.element))
             guard let last = contiguous.last else { return nil }
             request = PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: last.seq, events: contiguous, readings: nil)
-            count = contiguous.count
         } else {
             guard let batch = try await database.nodeSync.readingBatch(after: after, limit: configuration.maxReadingsPerBatch),
                   let toSeq = batch.rows.last?.id
             else { return nil }
-            let columns = ReadingColumns(batch, after: after)
-            request = PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: toSeq, events: nil, readings: columns)
-            count = columns.count
+            request = PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: toSeq, events: nil,
+                                  readings: ReadingColumns(batch, after: after))
         }
+        let toSeq = request.toSeq
         let body = try PushJSON.encode(request)
-        return Batch(request: request, count: count, body: body,
+        return Batch(fromSeq: after + 1, toSeq: toSeq, body: body,
                      deflated: body.count > SyncSigning.compressAbove ? try Deflate.compress(body) : nil)
     }
 }
