@@ -7,7 +7,9 @@ import SmollamaSync
 import Synchronization
 
 /// Catch-up of a raw-readings backlog over loopback HTTP: columnar, deflated, signed batches
-/// vs the same readings posted one JSON document per reading (same run, same machine).
+/// vs the same readings posted one JSON document per reading (same run, same machine). Node and
+/// hub run as processes of their own (`sync-node`, `sync-hub` in `SyncBenchSides.swift`), so each
+/// side's peak RSS and CPU are reported apart.
 struct SyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
