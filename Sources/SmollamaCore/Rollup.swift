@@ -107,9 +107,6 @@ public struct RollupBuilder: Sendable {
     /// one sensor's readings stays in a bucket for minutes, so most readings add to it without a
     /// hash (issue 21). Where it is open, `settled` may hold an older copy of it: never read.
     private var open: [Rollup?] = Array(repeating: nil, count: Rollup.Resolution.allCases.count)
-    /// The open buckets' starts and sensors, apart: comparing them copies no rollup.
-    private var openStart: [Int64] = Array(repeating: .min, count: Rollup.Resolution.allCases.count)
-    private var openSensor: [SensorID?] = Array(repeating: nil, count: Rollup.Resolution.allCases.count)
 
     public struct Key: Hashable, Sendable {
         public var sensor: SensorID
@@ -142,12 +139,10 @@ public struct RollupBuilder: Sendable {
     public mutating func add(_ reading: Reading, kind: SensorDescriptor.Kind, stored: (Key) throws -> Rollup?) rethrows {
         for (position, resolution) in Rollup.Resolution.allCases.enumerated() {
             let bucketStart = resolution.bucketStart(reading.time)
-            if openStart[position] != bucketStart.rawValue || openSensor[position] != reading.sensor {
+            if open[position]?.bucketStart != bucketStart || open[position]?.sensor != reading.sensor {
                 if let previous = open[position] { settled[Key(previous)] = previous }
                 open[position] = try seeded(Key(sensor: reading.sensor, resolution: resolution, bucketStart: bucketStart),
                                             stored: stored)
-                openStart[position] = bucketStart.rawValue
-                openSensor[position] = reading.sensor
             }
             // What `merge` does with a rollup of this one reading.
             open[position]?.add(reading.value, at: reading.time)
