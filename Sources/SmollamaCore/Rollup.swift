@@ -47,6 +47,18 @@ public struct Rollup: Hashable, Sendable, Codable {
         self.onDuration = onDuration
     }
 
+    /// Adds one reading: the same as merging a rollup of it alone.
+    public mutating func add(_ value: Double, at time: UTCMillis) {
+        count += 1
+        min = Swift.min(min, value)
+        max = Swift.max(max, value)
+        sum += value
+        if time >= lastTime {
+            last = value
+            lastTime = time
+        }
+    }
+
     /// Combines two partial rollups of the same bucket.
     public mutating func merge(_ other: Rollup) {
         precondition(other.sensor == sensor && other.bucketStart == bucketStart && other.resolution == resolution)
@@ -82,8 +94,19 @@ public struct RollupBuilder: Sendable {
     /// the node may have been off. Drivers re-report binary state well within this.
     public static let maxBinaryGap: Duration = .seconds(15 * 60)
 
-    public private(set) var rollups: [Key: Rollup] = [:]
+    /// Every bucket touched, with what it holds so far.
+    public var rollups: [Key: Rollup] {
+        var all = settled
+        for rollup in open.compactMap({ $0 }) { all[Key(rollup)] = rollup }
+        return all
+    }
     public private(set) var carry: [SensorID: BinaryCarry]
+    /// Buckets touched, except the open ones.
+    private var settled: [Key: Rollup] = [:]
+    /// Per resolution, the bucket the last reading went to, kept out of the dictionary: a run of
+    /// one sensor's readings stays in a bucket for minutes, so most readings add to it without a
+    /// hash (issue 21). Where it is open, `settled` may hold an older copy of it: never read.
+    private var open: [Rollup?] = Array(repeating: nil, count: Rollup.Resolution.allCases.count)
 
     public struct Key: Hashable, Sendable {
         public var sensor: SensorID
@@ -94,6 +117,10 @@ public struct RollupBuilder: Sendable {
             self.sensor = sensor
             self.resolution = resolution
             self.bucketStart = bucketStart
+        }
+
+        init(_ rollup: Rollup) {
+            self.init(sensor: rollup.sensor, resolution: rollup.resolution, bucketStart: rollup.bucketStart)
         }
     }
 
@@ -110,16 +137,15 @@ public struct RollupBuilder: Sendable {
     /// So a bucket's sum is the same left fold over its readings in id order however the readings
     /// were split into batches, on the node and on the hub: their means agree to the bit.
     public mutating func add(_ reading: Reading, kind: SensorDescriptor.Kind, stored: (Key) throws -> Rollup?) rethrows {
-        for resolution in Rollup.Resolution.allCases {
-            let key = Key(
-                sensor: reading.sensor, resolution: resolution, bucketStart: resolution.bucketStart(reading.time))
-            var rollup = try seeded(key, stored: stored)
-            rollup.merge(
-                Rollup(
-                    sensor: key.sensor, resolution: resolution, bucketStart: key.bucketStart, count: 1,
-                    min: reading.value, max: reading.value, sum: reading.value, last: reading.value,
-                    lastTime: reading.time))
-            rollups[key] = rollup
+        for (position, resolution) in Rollup.Resolution.allCases.enumerated() {
+            let bucketStart = resolution.bucketStart(reading.time)
+            if open[position]?.bucketStart != bucketStart || open[position]?.sensor != reading.sensor {
+                if let previous = open[position] { settled[Key(previous)] = previous }
+                open[position] = try seeded(Key(sensor: reading.sensor, resolution: resolution, bucketStart: bucketStart),
+                                            stored: stored)
+            }
+            // What `merge` does with a rollup of this one reading.
+            open[position]?.add(reading.value, at: reading.time)
         }
         guard kind == .binary else { return }
         let previous = carry[reading.sensor]
@@ -135,19 +161,35 @@ public struct RollupBuilder: Sendable {
         carry[reading.sensor] = BinaryCarry(value: reading.value, time: reading.time)
     }
 
-    /// The bucket's rollup so far: built here, else stored, else empty.
+    /// The bucket's rollup so far: built here, else stored, else empty (and then held here).
     private mutating func seeded(_ key: Key, stored: (Key) throws -> Rollup?) rethrows -> Rollup {
-        if let rollup = rollups[key] { return rollup }
+        if let position = Rollup.Resolution.allCases.firstIndex(of: key.resolution), let rollup = open[position],
+           rollup.sensor == key.sensor, rollup.bucketStart == key.bucketStart {
+            return rollup
+        }
+        if let rollup = settled[key] { return rollup }
         let rollup = try stored(key) ?? Rollup(sensor: key.sensor, resolution: key.resolution, bucketStart: key.bucketStart)
-        rollups[key] = rollup
+        settled[key] = rollup
         return rollup
+    }
+
+    /// Changes the bucket's rollup where it is held (open or settled); seeds it first.
+    private mutating func modify(_ key: Key, stored: (Key) throws -> Rollup?, _ change: (inout Rollup) -> Void) rethrows {
+        if let position = Rollup.Resolution.allCases.firstIndex(of: key.resolution), var rollup = open[position],
+           rollup.sensor == key.sensor, rollup.bucketStart == key.bucketStart {
+            change(&rollup)
+            open[position] = rollup
+            return
+        }
+        var rollup = try seeded(key, stored: stored)
+        change(&rollup)
+        settled[key] = rollup
     }
 
     private mutating func addOnCount(sensor: SensorID, at time: UTCMillis, stored: (Key) throws -> Rollup?) rethrows {
         for resolution in Rollup.Resolution.allCases {
             let key = Key(sensor: sensor, resolution: resolution, bucketStart: resolution.bucketStart(time))
-            _ = try seeded(key, stored: stored)
-            rollups[key]?.onCount += 1
+            try modify(key, stored: stored) { $0.onCount += 1 }
         }
     }
 
@@ -160,8 +202,7 @@ public struct RollupBuilder: Sendable {
                 let bucket = resolution.bucketStart(start)
                 let end = Swift.min(to, bucket + resolution.duration)
                 let key = Key(sensor: sensor, resolution: resolution, bucketStart: bucket)
-                _ = try seeded(key, stored: stored)
-                rollups[key]?.onDuration += (end - start).wholeMilliseconds
+                try modify(key, stored: stored) { $0.onDuration += (end - start).wholeMilliseconds }
                 start = end
             }
         }

@@ -93,17 +93,23 @@ public struct HubReadingStore: FeatureStore {
             count += 1
         }
         guard count > 0 else { return 0 }
+        try store(db, builder, originRef: originRef, sensorRows: { sensorRows[$0.rawValue] }, cursor: last, created: created)
+        return count
+    }
+
+    /// Writes a fold's rollups and moves the node's cursor to `cursor`.
+    static func store(_ db: Database, _ builder: RollupBuilder, originRef: Int64, sensorRows: (SensorID) -> Int64?, cursor: Int64,
+                      created: Int) throws {
         let store = try db.cachedStatement(sql: ReadingStore.storeSQL(table: "foreign_rollups", key: ["origin_ref", "sensor"]))
         for (key, rollup) in builder.rollups {
-            try store.execute(arguments: StatementArguments([originRef, sensorRows[key.sensor.rawValue]] + ReadingStore.values(key, rollup)))
+            try store.execute(arguments: StatementArguments([originRef, sensorRows(key.sensor)] + ReadingStore.values(key, rollup)))
         }
         try db.execute(
             sql: """
                 INSERT INTO foreign_rollup_cursors (origin_ref, rolled_up) VALUES (?, ?)
                 ON CONFLICT(origin_ref) DO UPDATE SET rolled_up = excluded.rolled_up
-                """, arguments: [originRef, last])
+                """, arguments: [originRef, cursor])
         try addUsage(db, originRef: originRef, rollups: Int64(created))
-        return count
     }
 
     /// Folds every node's readings that are not rolled up yet. Returns how many were folded.

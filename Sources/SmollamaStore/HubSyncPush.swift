@@ -66,10 +66,16 @@ extension HubSyncStore {
                     arguments: [ref, epoch.id, epoch.bootID, epoch.quality, epoch.startedHLC, epoch.startedMonotonicNanoseconds])
             }
             var outcome = PushOutcome(mark: mark)
+            // A node whose readings are all rolled up has this batch folded as it is inserted,
+            // without reading it back; otherwise the fold catches up from its cursor (issue 21).
+            let foldsDirectly = try !HubReadingStore.holdsUnfolded(db, originRef: ref,
+                                                                   after: HubReadingStore.cursor(db, originRef: ref))
+            var inserted: [Int] = []
+            if foldsDirectly { inserted.reserveCapacity(batch.rows.count) }
             let insert = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO foreign_readings (origin_ref, id, sensor, time, value, epoch) VALUES (?, ?, ?, ?, ?, ?)")
             let handle = insert.sqliteStatement
-            for row in batch.rows {
+            for (index, row) in batch.rows.enumerated() {
                 if row.id <= mark {
                     // Already here: the same reading is a duplicate, another one a collision.
                     let existing = try GRDB.Row.fetchOne(
@@ -97,11 +103,20 @@ extension HubSyncStore {
                 guard code == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                if sqlite3_changes(db.sqliteConnection) > 0 { outcome.inserted += 1 } else { outcome.duplicates += 1 }
+                if sqlite3_changes(db.sqliteConnection) > 0 {
+                    outcome.inserted += 1
+                    if foldsDirectly { inserted.append(index) }
+                } else {
+                    outcome.duplicates += 1
+                }
             }
             try HubReadingStore.addUsage(db, originRef: ref, raw: Int64(outcome.inserted))
             // Roll the new readings up in the same transaction: what the hub acknowledges is charted.
-            try HubReadingStore.fold(db, originRef: ref)
+            if foldsDirectly {
+                try HubReadingStore.fold(db, originRef: ref, origin: origin, batch: batch, inserted: inserted, sensorRows: sensorIDs)
+            } else {
+                try HubReadingStore.fold(db, originRef: ref)
+            }
             try Self.setMark(db, origin: origin, stream: stream, mark: max(mark, to), now: now)
             try Self.reduceBacklog(db, origin: origin, by: outcome.inserted)
             outcome.mark = try Self.mark(db, origin: origin, stream: stream)

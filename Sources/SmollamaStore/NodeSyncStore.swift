@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 public import SmollamaCore
 
 /// Per-stream sync state of this node, as `smollama sync --status` shows it.
@@ -96,15 +97,33 @@ public struct NodeSyncStore: FeatureStore {
     /// Readings after `after`, at most `limit`; nil when there are none.
     public func readingBatch(after: Int64, limit: Int) async throws -> ReadingBatch? {
         try await writer.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, sensor, time, value, epoch FROM readings WHERE id > ? ORDER BY id LIMIT ?",
-                arguments: [after, limit])
-            guard !rows.isEmpty else { return nil }
+            // Stepped by hand into the batch's arrays: no row object per reading (issue 21).
+            let statement = try db.cachedStatement(
+                sql: "SELECT id, sensor, time, value, epoch FROM readings WHERE id > ? ORDER BY id LIMIT ?")
+            let handle = statement.sqliteStatement
+            sqlite3_reset(handle)
+            defer { sqlite3_reset(handle) }
+            sqlite3_bind_int64(handle, 1, after)
+            sqlite3_bind_int64(handle, 2, Int64(limit))
             var batch = ReadingBatch()
+            batch.rows.reserveCapacity(min(limit, 100_000))
             var sensorIndex: [Int64: Int] = [:]
             var epochIndex: [Int64: Int] = [:]
-            for row in rows {
-                let id: Int64 = row[0], sensor: Int64 = row[1], time: Int64 = row[2], value: Double = row[3], epoch: Int64 = row[4]
+            // The previous row's sensor and epoch: a run of one sensor looks neither up again.
+            var previous: (sensor: Int64, sensorIndex: Int, epoch: Int64, epochIndex: Int)?
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                let id = sqlite3_column_int64(handle, 0), sensor = sqlite3_column_int64(handle, 1)
+                let time = sqlite3_column_int64(handle, 2), value = sqlite3_column_double(handle, 3)
+                let epoch = sqlite3_column_int64(handle, 4)
+                if let last = previous, last.sensor == sensor, last.epoch == epoch {
+                    batch.rows.append(ReadingBatch.Row(id: id, sensor: last.sensorIndex, time: time, value: value, epoch: last.epochIndex))
+                    continue
+                }
                 if sensorIndex[sensor] == nil {
                     let key = try String.fetchOne(db, sql: "SELECT key FROM sensors WHERE id = ?", arguments: [sensor]) ?? "unknown"
                     sensorIndex[sensor] = batch.sensors.count
@@ -117,10 +136,12 @@ public struct NodeSyncStore: FeatureStore {
                         id: epoch, bootID: epochRow["boot_id"], quality: epochRow["quality"],
                         startedHLC: epochRow["started_hlc"], startedMonotonicNanoseconds: epochRow["started_monotonic_ns"]))
                 }
-                batch.rows.append(ReadingBatch.Row(id: id, sensor: sensorIndex[sensor] ?? 0, time: time, value: value,
-                                                   epoch: epochIndex[epoch] ?? 0))
+                let row = ReadingBatch.Row(id: id, sensor: sensorIndex[sensor] ?? 0, time: time, value: value,
+                                           epoch: epochIndex[epoch] ?? 0)
+                previous = (sensor, row.sensor, epoch, row.epoch)
+                batch.rows.append(row)
             }
-            return batch
+            return batch.rows.isEmpty ? nil : batch
         }
     }
 

@@ -16,8 +16,8 @@ public enum Deflate {
             }
         }
         guard code == Z_OK else { throw Failure(description: "zlib compress failed (\(code))") }
-        output.removeLast(output.count - Int(length))
-        return output
+        // A copy of the exact size: the bound is about the input's size, the output a fraction.
+        return Array(output[..<Int(length)])
     }
 
     /// Inflates a body whose uncompressed length the sender declared; anything else is refused.

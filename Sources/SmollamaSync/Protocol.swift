@@ -182,6 +182,11 @@ public struct ReadingColumns: Codable, Sendable, Hashable {
         self.init()
         sensors = batch.sensors
         epochs = batch.epochs
+        id.reserveCapacity(batch.rows.count)
+        time.reserveCapacity(batch.rows.count)
+        sensor.reserveCapacity(batch.rows.count)
+        value.reserveCapacity(batch.rows.count)
+        epoch.reserveCapacity(batch.rows.count)
         var previousID = after
         var previousTime: Int64 = 0
         for (index, row) in batch.rows.enumerated() {

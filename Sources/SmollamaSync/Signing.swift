@@ -67,12 +67,19 @@ public enum SyncSigning {
         return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
     }
 
+    /// Bodies longer than this are deflated.
+    public static let compressAbove = 512
+
     /// Builds a signed request: body deflated when that helps, headers naming node, time, nonce.
+    /// `deflated`: the body already deflated (a push prepared while the previous one was on the wire).
     public static func request(path: String, body plain: [UInt8], node: NodeID, key: SyncKey, time: UTCMillis,
-                               nonce: String = randomNonce(), compress: Bool = true) throws -> SyncHTTPRequest {
+                               nonce: String = randomNonce(), compress: Bool = true, deflated: [UInt8]? = nil) throws -> SyncHTTPRequest {
         var body = plain
         var encoding = "identity"
-        if compress && plain.count > 512 {
+        if let deflated {
+            body = deflated
+            encoding = "zlib"
+        } else if compress && plain.count > compressAbove {
             body = try Deflate.compress(plain)
             encoding = "zlib"
         }

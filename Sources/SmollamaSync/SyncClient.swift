@@ -171,11 +171,16 @@ public actor SyncClient {
 
     func call<Response: Decodable>(_ path: String, _ body: some Encodable, as type: Response.Type,
                                    report: inout SyncRoundReport) async throws -> Response {
+        try await call(path, encoded: try SyncJSON.encode(body), deflated: nil, as: type, report: &report)
+    }
+
+    /// A request whose body is encoded already (and deflated, when `deflated` is given).
+    func call<Response: Decodable>(_ path: String, encoded plain: [UInt8], deflated: [UInt8]?, as type: Response.Type,
+                                   report: inout SyncRoundReport) async throws -> Response {
         var attempt = 0
         while true {
             attempt += 1
-            let plain = try SyncJSON.encode(body)
-            let request = try SyncSigning.request(path: path, body: plain, node: node, key: key, time: hubNow)
+            let request = try SyncSigning.request(path: path, body: plain, node: node, key: key, time: hubNow, deflated: deflated)
             report.requests += 1
             report.bytesSent += Int64(request.body.count)
             let response = try await transport.send(request)
@@ -313,32 +318,8 @@ public actor SyncClient {
         }
     }
 
-    struct Batch: Sendable {
-        var request: PushRequest
-        var count: Int
-    }
-
-    func readBatch(stream: SyncStream, after: Int64) async throws -> Batch? {
-        guard let eventStream = stream.eventStream else {
-            guard let batch = try await database.nodeSync.readingBatch(after: after, limit: configuration.maxReadingsPerBatch),
-                  let toSeq = batch.rows.last?.id
-            else { return nil }
-            let columns = ReadingColumns(batch, after: after)
-            return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: toSeq, events: nil,
-                                              readings: columns), count: columns.count)
-        }
-        let events = try await database.events.fetch(origin: node, stream: eventStream, afterSeq: after,
-                                               limit: configuration.maxEventsPerBatch)
-        // Only the contiguous prefix: a batch never half-covers its range (seqs are contiguous
-        // by construction; this guards against a damaged store).
-        let contiguous = Array(events.enumerated().prefix { $0.element.seq == after + 1 + Int64($0.offset) }.map(\.element))
-        guard let last = contiguous.last else { return nil }
-        return Batch(request: PushRequest(node: node, stream: stream, fromSeq: after + 1, toSeq: last.seq,
-                                          events: contiguous, readings: nil), count: contiguous.count)
-    }
-
-    /// Pushes one stream from the hub's mark up to the local max. The next batch is read while
-    /// the current one is on the wire.
+    /// Pushes one stream from the hub's mark up to the local max. The next batch is read,
+    /// encoded and deflated while the current one is on the wire (`prepareBatch`, off the actor).
     func push(stream: SyncStream, from start: Int64, report: inout SyncRoundReport,
               progress: (@Sendable (SyncProgress) -> Void)?, shouldStop: @Sendable () -> Bool) async throws -> Int64 {
         var mark = start
@@ -348,29 +329,30 @@ public actor SyncClient {
         // restored from an old backup (same ids, other content) is detected as a collision.
         // (Not when the counters were moved past the mark: the item at it may be missing here.)
         let resendFrom = mark <= (try await database.nodeSync.seqFloor(stream)) ? mark : max(0, mark - 1)
-        var next = mark < localMax ? try await readBatch(stream: stream, after: resendFrom) : nil
+        var next = mark < localMax ? try await prepareBatch(stream: stream, after: resendFrom) : nil
         while let batch = next, !shouldStop() {
             try faults.check("before-send:\(stream)")
             // What the hub acknowledges must survive a power cut here (WAL, synchronous=NORMAL).
             try await database.nodeSync.makeDurable(now: bookkeepingNow)
             // Read the next batch while this one is on the wire (cancelled if the push fails).
-            async let following = readBatch(stream: stream, after: batch.request.toSeq)
-            let response = try await call(SyncProtocol.Path.push, batch.request, as: PushResponse.self, report: &report)
+            async let following = prepareBatch(stream: stream, after: batch.toSeq)
+            let response = try await call(SyncProtocol.Path.push, encoded: batch.body, deflated: batch.deflated,
+                                          as: PushResponse.self, report: &report)
             try faults.check("after-ack:\(stream)")
-            guard response.mark >= batch.request.toSeq, response.mark <= SyncProtocol.maxSeq else {
+            guard response.mark >= batch.toSeq, response.mark <= SyncProtocol.maxSeq else {
                 throw SyncClientError.badResponse(path: SyncProtocol.Path.push,
-                                                  detail: "the hub acknowledged \(response.mark), short of \(batch.request.toSeq)")
+                                                  detail: "the hub acknowledged \(response.mark), short of \(batch.toSeq)")
             }
             // Acknowledged: no more than this batch reached (the hub may hold more from before).
-            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: min(response.mark, batch.request.toSeq),
+            try await database.nodeSync.setHubAcknowledgement(stream: stream, seq: min(response.mark, batch.toSeq),
                                                               now: bookkeepingNow)
-            sent += Int64(batch.request.toSeq - max(batch.request.fromSeq - 1, mark))
+            sent += Int64(batch.toSeq - max(batch.fromSeq - 1, mark))
             mark = response.mark
             progress?(SyncProgress(stream: stream, sent: sent, remaining: max(0, localMax - mark), bytes: report.bytesSent))
-            if response.mark == batch.request.toSeq {
+            if response.mark == batch.toSeq {
                 next = try await following
             } else {
-                next = try await readBatch(stream: stream, after: response.mark)
+                next = try await prepareBatch(stream: stream, after: response.mark)
             }
         }
         try await database.nodeSync.recordSyncSuccess(stream: stream, hubMark: mark,

@@ -68,7 +68,9 @@ public struct SyncHub: Sendable {
 
     /// `POST /sync/v1/push`.
     public func push(_ request: VerifiedSyncRequest) async throws -> PushResponse {
-        try await push(try request.decode(PushRequest.self), from: request.node)
+        // A readings batch is read by hand (`PushJSON`); anything else, or anything it does not
+        // take, by `JSONDecoder`, whose errors name the field.
+        try await push(try PushJSON.decode(request.body) ?? request.decode(PushRequest.self), from: request.node)
     }
 
     /// `POST /sync/v1/pull`.

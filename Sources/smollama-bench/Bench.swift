@@ -14,7 +14,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "smollama-bench", abstract: "Measure Smollama against baselines, in one run.",
         subcommands: [IngestBench.self, DashboardBench.self, MQTTBench.self, SyncBench.self, RecallBench.self,
                       WeekReportBench.self, PresenceBench.self, HubBench.self, LoadBench.self, MCPBench.self,
-                      PagesBench.self],
+                      PagesBench.self, SyncHubBench.self, SyncNodeBench.self],
         defaultSubcommand: IngestBench.self)
 }
 

@@ -1,16 +1,15 @@
 import ArgumentParser
 import Foundation
-import GRDB
-import Hummingbird
 import Logging
-import NIOCore
 import SmollamaCore
 import SmollamaStore
 import SmollamaSync
 import Synchronization
 
 /// Catch-up of a raw-readings backlog over loopback HTTP: columnar, deflated, signed batches
-/// vs the same readings posted one JSON document per reading (same run, same machine).
+/// vs the same readings posted one JSON document per reading (same run, same machine). Node and
+/// hub run as processes of their own (`sync-node`, `sync-hub` in `SyncBenchSides.swift`), so each
+/// side's peak RSS and CPU are reported apart.
 struct SyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
@@ -35,7 +34,16 @@ struct SyncBench: AsyncParsableCommand {
         var baselineBytesPerReading: Double
         var extrapolated90DaysSeconds: Double
         var baselineExtrapolated90DaysSeconds: Double
-        var peakRSSMegabytes: Double
+        /// Peak RSS of each process: the node process's whole life (it only catches up), the hub's
+        /// during the catch-up.
+        var nodePeakRSSMegabytes: Double
+        var hubPeakRSSMegabytes: Double
+        /// CPU (user + system) of each process for the catch-up: a figure taken under load
+        /// still says what the work costs.
+        var nodeCPUSeconds: Double
+        var hubCPUSeconds: Double
+        var loadAverageBefore: Double
+        var loadAverageAfter: Double
     }
 
     /// Counts bytes and drops every n-th request (a flaky link).
@@ -63,7 +71,6 @@ struct SyncBench: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.path + "/smollama-sync-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 
         // The node: one sensor at 1 Hz.
         let node = NodeID.random()
@@ -90,57 +97,56 @@ struct SyncBench: AsyncParsableCommand {
             written += count
         }
 
-        // The hub, served over loopback.
-        let hubNode = NodeID.random()
-        let hubKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        let nodeKey = try SyncKey(seed: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        let hubDB = try SmollamaDatabase.open(path: directory + "/hub.sqlite")
-        try await hubDB.meta.claim(for: hubNode, incarnation: 1)
-        let hub = SyncHub(database: hubDB, hubNode: hubNode, hubName: "hub", key: hubKey, logger: logger)
-        let token = try await hub.createToken()
-        let enroll = try JSONEncoder().encode(EnrollRequest(token: token, node: node, name: "bench", publicKey: nodeKey.publicKeyHex, incarnation: 1))
-        _ = await InProcessSyncTransport(hub: hub).send(SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
-        // The baseline's own table, in its own file: the hub's store is not the bench's to extend.
-        let baselineDB = try DatabaseQueue(path: directory + "/baseline.sqlite")
-        try await baselineDB.write { db in
-            try db.execute(sql: "CREATE TABLE baseline_readings (origin TEXT NOT NULL, id INTEGER NOT NULL, sensor TEXT NOT NULL, time INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (origin, id)) WITHOUT ROWID")
+        // The hub, served over loopback by this program in another process (`sync-hub`), so
+        // each side's memory and CPU are measured apart.
+        let hubProcess = Process()
+        hubProcess.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        hubProcess.arguments = ["sync-hub", "--directory", directory]
+        try hubProcess.run()
+        defer {
+            hubProcess.terminate()
+            hubProcess.waitUntilExit()
         }
+        var announced: SyncHubBench.Announcement?
+        for _ in 0..<1500 where announced == nil {
+            guard hubProcess.isRunning else { throw ValidationError("the hub process exited (\(hubProcess.terminationStatus))") }
+            announced = FileManager.default.contents(atPath: directory + "/hub.json")
+                .flatMap { try? JSONDecoder().decode(SyncHubBench.Announcement.self, from: $0) }
+            if announced == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let announced else { throw ValidationError("the hub process did not start listening within 30 s") }
+        let url = "http://127.0.0.1:\(announced.port)"
+        let nodeSeed = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let nodeKey = try SyncKey(seed: nodeSeed)
+        let enroll = try JSONEncoder().encode(EnrollRequest(token: announced.token, node: node, name: "bench",
+                                                            publicKey: nodeKey.publicKeyHex, incarnation: 1))
+        let enrolled = try await HTTPSyncTransport(baseURL: url).send(
+            SyncHTTPRequest(path: SyncProtocol.Path.enroll, headers: [:], body: [UInt8](enroll)))
+        guard enrolled.status == 200 else { throw ValidationError("enrollment answered \(enrolled.status)") }
 
-        let router = Router(context: BasicRequestContext.self)
-        SyncRoutes(hub: hub).register(on: router)
-        struct Document: Codable {
-            var origin: String
-            var id: Int64
-            var sensor: String
-            var time: Int64
-            var value: Double
-        }
-        router.post("/baseline/reading") { request, _ -> HTTPResponse.Status in
-            var request = request
-            let body = try await request.collectBody(upTo: 4096)
-            let document = try JSONDecoder().decode(Document.self, from: Data(body.readableBytesView))
-            try await baselineDB.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO baseline_readings VALUES (?, ?, ?, ?, ?)",
-                               arguments: [document.origin, document.id, document.sensor, document.time, document.value])
-            }
-            return .ok
-        }
-        let port = Mutex<Int?>(nil)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let result = try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            while port.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
-            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)"
-            let result = try await measure(url: url, node: node, nodeKey: nodeKey, nodeDB: nodeDB, hubNode: hubNode,
-                                           hubKey: hubKey, logger: logger)
-            group.cancelAll()
-            return result
-        }
-        guard let result else { return }
+        // The node side: a fresh process on the seeded store (`sync-node`), so its peak RSS is the
+        // catch-up's, not the seeding's.
+        let plan = SyncNodeBench.Plan(url: url, node: node, nodeKeySeed: nodeSeed.hexString, hubNode: announced.hubNode,
+                                      hubPublicKey: announced.hubPublicKey, batch: batch, disconnectEvery: disconnectEvery,
+                                      readings: readings)
+        try JSONEncoder().encode(plan).write(to: URL(fileURLWithPath: directory + "/node.json"))
+        let hubPID = hubProcess.processIdentifier
+        ProcessUsage.resetPeak(pid: hubPID)
+        let (hubBefore, loadBefore) = (ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
+        let nodeProcess = Process()
+        nodeProcess.executableURL = hubProcess.executableURL
+        nodeProcess.arguments = ["sync-node", "--directory", directory]
+        try nodeProcess.run()
+        nodeProcess.waitUntilExit()
+        let (hubAfter, loadAfter) = (ProcessUsage.read(pid: hubPID), ProcessUsage.loadAverage())
+        guard nodeProcess.terminationStatus == 0,
+              let data = FileManager.default.contents(atPath: directory + "/catch-up.json"),
+              let catchUp = try? JSONDecoder().decode(SyncNodeBench.CatchUp.self, from: data)
+        else { throw ValidationError("the node process failed (exit \(nodeProcess.terminationStatus))") }
+        let result = try await measureBaseline(url: url, node: node, nodeDB: nodeDB, catchUp: catchUp,
+                                               hub: ProcessUsage(peakRSSMegabytes: hubAfter.peakRSSMegabytes,
+                                                                 cpuSeconds: hubAfter.cpuSeconds - hubBefore.cpuSeconds),
+                                               load: (loadBefore, loadAfter))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -153,40 +159,15 @@ struct SyncBench: AsyncParsableCommand {
                      result.baselineReadingsPerSecond, result.baselineBytesPerReading))
         print(String(format: "90 days at 1 Hz (7.776 M): %.0f s with sync batches, %.0f s one document per reading (extrapolated)",
                      result.extrapolated90DaysSeconds, result.baselineExtrapolated90DaysSeconds))
-        print(String(format: "peak RSS %.0f MB", result.peakRSSMegabytes))
+        print(String(format: "node: peak RSS %.0f MB, CPU %.1f s; hub: peak RSS %.0f MB, CPU %.1f s; load average %.1f → %.1f",
+                     result.nodePeakRSSMegabytes, result.nodeCPUSeconds, result.hubPeakRSSMegabytes, result.hubCPUSeconds,
+                     result.loadAverageBefore, result.loadAverageAfter))
     }
 
-    func measure(url: String, node: NodeID, nodeKey: SyncKey, nodeDB: SmollamaDatabase, hubNode: NodeID, hubKey: SyncKey,
-                 logger: Logger) async throws -> Result? {
-        let transport = CountingTransport(inner: HTTPSyncTransport(baseURL: url), every: disconnectEvery)
-        let clock = SystemClockSource()
-        let client = SyncClient(
-            database: nodeDB, node: node, incarnation: 1, key: nodeKey,
-            hub: HubInfo(url: url, hubNode: hubNode, hubName: "hub", hubPublicKey: hubKey.publicKeyHex),
-            clockSource: clock, transport: transport,
-            configuration: .init(rawReadings: true, maxReadingsPerBatch: batch), logger: logger)
-        let began = ContinuousClock.now
-        var failedRounds = 0
-        var lastAck: Int64 = 0
-        while true {
-            do {
-                try await client.syncOnce()
-                break
-            } catch {
-                failedRounds += 1
-                let ack = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
-                guard ack >= lastAck else { throw ValidationError("progress went backwards: \(lastAck) → \(ack)") }
-                lastAck = ack
-                if failedRounds > 100_000 { throw ValidationError("no progress") }
-            }
-        }
-        let elapsed = ContinuousClock.now - began
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let acked = try await nodeDB.nodeSync.hubAcknowledgement(stream: .readings)
-        guard acked == Int64(readings) else { throw ValidationError("the hub acknowledged \(acked) of \(readings)") }
-        let stats = transport.state.withLock { $0 }
-
-        // Baseline: one POST of one JSON document per reading.
+    /// The baseline: one POST of one JSON document per reading, after the catch-up.
+    func measureBaseline(url: String, node: NodeID, nodeDB: SmollamaDatabase, catchUp: SyncNodeBench.CatchUp,
+                         hub: ProcessUsage, load: (Double, Double)) async throws -> Result {
+        let seconds = catchUp.seconds
         let rows = (try await nodeDB.nodeSync.readingBatch(after: 0, limit: baseline)?.rows ?? [])
             .map { (id: $0.id, time: $0.time, value: $0.value) }
         var baselineBytes = 0
@@ -205,18 +186,12 @@ struct SyncBench: AsyncParsableCommand {
         let baselineRate = Double(rows.count) / baselineSeconds
         return Result(
             readings: readings, batch: batch, seconds: seconds, readingsPerSecond: rate,
-            bytesPerReading: Double(stats.bytes) / Double(readings), requests: stats.requests, failedRounds: failedRounds,
+            bytesPerReading: Double(catchUp.bytes) / Double(readings), requests: catchUp.requests, failedRounds: catchUp.failedRounds,
             baselineReadings: rows.count, baselineReadingsPerSecond: baselineRate,
             baselineBytesPerReading: Double(baselineBytes) / Double(max(1, rows.count)),
             extrapolated90DaysSeconds: 7_776_000 / rate, baselineExtrapolated90DaysSeconds: 7_776_000 / baselineRate,
-            peakRSSMegabytes: Self.peakRSS())
-    }
-
-    static func peakRSS() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return 0 }
-        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        return kilobytes / 1024
+            nodePeakRSSMegabytes: catchUp.usage.peakRSSMegabytes, hubPeakRSSMegabytes: hub.peakRSSMegabytes,
+            nodeCPUSeconds: catchUp.usage.cpuSeconds, hubCPUSeconds: hub.cpuSeconds,
+            loadAverageBefore: load.0, loadAverageAfter: load.1)
     }
 }
