@@ -6,55 +6,104 @@ public import SmollamaCore
 import Glibc
 #endif
 
-/// Gives back the executable's code pages the daemon no longer runs.
+/// Gives back the code pages the daemon no longer runs.
 ///
-/// The release binary is ~97 MB (the Swift runtime and Foundation linked in). Start-up runs
-/// code once (argument parsing, migrations, config, the first page) and the kernel maps code
-/// in 64 KiB windows around every page fault (fault-around), so after start ~45 MiB of the
-/// binary stays resident, though an idle node runs ~6 MiB of it in a minute. Those pages are
-/// clean and only ever reclaimed under memory pressure. `madvise(MADV_PAGEOUT)` on the
-/// executable's own mappings reclaims them now; what the node runs next faults back in from
-/// the SD card (reads, which do not wear it), one page at a time (`MADV_RANDOM`), so what
-/// stays resident is the code the node runs. Pages other processes map
-/// too are left alone by the kernel. Linux ≥ 5.4; on older kernels the call fails and nothing
-/// changes.
+/// The release binary is ~100 MB (the Swift runtime and Foundation linked in). Start-up runs
+/// code once (argument parsing, migrations, config, the first page), and the kernel maps code in
+/// 64 KiB windows around every page fault (fault-around), so after start ~40 MiB of the binary
+/// stays mapped, though an idle node runs ~5 MiB of it in a minute. Those pages are clean and
+/// only ever reclaimed under memory pressure. Two steps give them back now:
+///
+/// 1. `madvise(MADV_RANDOM)` then `madvise(MADV_PAGEOUT)` on the executable's own mappings: the
+///    kernel reclaims the pages no other process maps (they leave the page cache too). It does
+///    so for file pages only when the process owns the file or may write it (a side channel
+///    otherwise): root running its own copy, not the packaged service (user `smollama`, binary
+///    owned by root), where it changes nothing. `MADV_RANDOM` stops read-ahead on later faults
+///    up to Linux 6.15; from 6.16 the kernel reads ahead around faults in executable mappings
+///    anyway.
+/// 2. `madvise(MADV_DONTNEED)` on every read-only private file mapping that holds no anonymous
+///    (copied-on-write) page — the executable's code and the shared libraries' code and
+///    constants: their pages are exactly the file's, so dropping them from this process's page
+///    tables loses nothing; what the node runs next faults back in, from the page cache when the
+///    page is still there (no disk read). This works for any user. Mappings with anonymous pages
+///    (relocated data made read-only, `.data`) are never touched: dropping them would lose the
+///    relocations.
+///
+/// What stays resident is what the node runs (rounded up to the fault-around windows). Linux ≥
+/// 5.4; where a call fails nothing changes.
 public enum CodePageTrim {
-    /// The start and length of each mapping of `executable` in `maps` (`/proc/self/maps` text).
-    static func mappings(of executable: String, in maps: String) -> [(start: UInt, length: Int)] {
-        maps.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[5].trimmingCharacters(in: .whitespaces) == executable else { return nil }
-            let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
-                  end > start else { return nil }
-            return (start, Int(end - start))
+    /// One mapping of `/proc/self/smaps`: where it is, its permissions (`r-xp`), its file (empty
+    /// for anonymous memory, `[heap]`-style names for the kernel's) and its anonymous (private,
+    /// written) kilobytes.
+    struct Mapping: Equatable {
+        var start: UInt
+        var length: Int
+        var permissions: String
+        var path: String
+        var anonymousKilobytes: Int
+
+        /// Read-only, private, backed by a file and never written: its pages are the file's,
+        /// so `MADV_DONTNEED` loses nothing.
+        var isUnwrittenFileCode: Bool {
+            path.hasPrefix("/") && permissions.count == 4 && Array(permissions)[1] == "-"
+                && permissions.hasSuffix("p") && anonymousKilobytes == 0
         }
     }
 
-    /// Pages out this process's mappings of its own executable; returns the bytes advised (0
-    /// where the kernel refused or this is not Linux).
+    /// The mappings of `smaps` (`/proc/self/smaps` text; `/proc/self/maps` text gives the same
+    /// mappings with no anonymous kilobytes).
+    static func mappings(inSmaps smaps: String) -> [Mapping] {
+        var found: [Mapping] = []
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            let bounds = fields.first?.split(separator: "-") ?? []
+            if fields.count >= 5, bounds.count == 2, let start = UInt(bounds[0], radix: 16),
+               let end = UInt(bounds[1], radix: 16), end > start {
+                let path = fields.count == 6 ? fields[5].trimmingCharacters(in: .whitespaces) : ""
+                found.append(Mapping(start: start, length: Int(end - start), permissions: String(fields[1]), path: path,
+                                     anonymousKilobytes: 0))
+            } else if fields.count >= 2, fields[0] == "Anonymous:", let kilobytes = Int(fields[1]), !found.isEmpty {
+                found[found.count - 1].anonymousKilobytes = kilobytes
+            }
+        }
+        return found
+    }
+
+    /// The start and length of each mapping of `executable` in `maps`.
+    static func mappings(of executable: String, in maps: String) -> [(start: UInt, length: Int)] {
+        mappings(inSmaps: maps).filter { $0.path == executable }.map { ($0.start, $0.length) }
+    }
+
+    /// Trims this process's code: pages out its executable's mappings, then drops every
+    /// unwritten file mapping's pages. Returns the bytes advised (0 where the kernel refused or
+    /// this is not Linux).
     @discardableResult
     public static func trimExecutable() -> Int {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return 0 }
-        return trim(mappingsOf: executable)
+        return trim(pagingOut: executable, dropping: \.isUnwrittenFileCode)
     }
 
-    /// Pages out this process's mappings of `file`; returns the bytes advised.
+    /// Pages out this process's mappings of `file`, then drops the pages of the mappings
+    /// `dropping` picks (never one with anonymous pages, whatever it says); returns the bytes
+    /// advised.
     @discardableResult
-    static func trim(mappingsOf file: String) -> Int {
+    static func trim(pagingOut file: String, dropping: (Mapping) -> Bool) -> Int {
         #if os(Linux)
         // Read to the end: procfs files report size 0, and `String(contentsOfFile:)` stops short
         // of a long one.
-        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps")).readToEnd() else { return 0 }
-        let maps = String(decoding: data, as: UTF8.self)
+        guard let data = try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() else { return 0 }
+        let mappings = mappings(inSmaps: String(decoding: data, as: UTF8.self))
         var advised = 0
-        for mapping in mappings(of: file, in: maps) {
+        for mapping in mappings where mapping.path == file {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
             // Random first: a page the node needs again is read alone, not with its neighbours
-            // (readahead would bring them back into the page cache, and fault-around would map
-            // them again).
+            // (kernels before 6.16; see the type's note).
             _ = madvise(address, mapping.length, MADV_RANDOM)
             if madvise(address, mapping.length, MADV_PAGEOUT) == 0 { advised += mapping.length }
+        }
+        for mapping in mappings where mapping.isUnwrittenFileCode && dropping(mapping) {
+            guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
+            if madvise(address, mapping.length, MADV_DONTNEED) == 0, mapping.path != file { advised += mapping.length }
         }
         return advised
         #else
@@ -63,9 +112,9 @@ public enum CodePageTrim {
     }
 }
 
-/// Trims the executable's code pages once start-up is over (`first`), then every `interval`
-/// (a daily digest or a backup leaves its code behind too). The clock is a `ServiceClock`, so
-/// tests advance time instead of waiting for it.
+/// Trims the code pages once start-up is over (`first`), then every `interval` (a daily digest
+/// or a backup leaves its code behind too). The clock is a `ServiceClock`, so tests advance time
+/// instead of waiting for it.
 public struct CodePageTrimService: Service {
     let clock: ServiceClock
     let first: Duration
