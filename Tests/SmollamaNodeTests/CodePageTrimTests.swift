@@ -144,6 +144,31 @@ import Testing
         #expect(base.load(fromByteOffset: 4096 * 9, as: UInt8.self) == 9, "a dropped page reads as the file again")
     }
 
+    /// The executable's pages no process maps leave the page cache (read here with read(2), as
+    /// `cp` or a finished `smollama` command leave them), so fault-around cannot map them back.
+    @Test func unmappedPagesOfTheFileLeaveThePageCache() throws {
+        let folder = try TemporaryDirectory("code-trim-cache")
+        let size = 4 << 20
+        let path = try codeFile(folder, name: "cached", size: size)
+        let read = try #require(FileHandle(forReadingAtPath: path)).readDataToEndOfFile()
+        #expect(read.count == size)
+        let descriptor = open(path, O_RDONLY)
+        defer { close(descriptor) }
+        let mapped: UnsafeMutableRawPointer? = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
+        let base = try #require(mapped.flatMap { $0 == MAP_FAILED ? nil : $0 })
+        defer { munmap(base, size) }
+        func cached() -> Int {
+            var vector = [UInt8](repeating: 0, count: size / 4096)
+            #expect(mincore(base, size, &vector) == 0)
+            return vector.filter { $0 & 1 == 1 }.count * 4096
+        }
+        let before = cached()
+        #expect(before > size / 2, "read through: \(before) of \(size) bytes in the page cache")
+        CodePageTrim.trim(pagingOut: path) { _ in false }
+        let after = cached()
+        #expect(after < size / 8, "in the page cache: \(before) bytes before the trim, \(after) after")
+    }
+
     /// A private mapping written to and then made read-only (as the loader does with relocated
     /// data) holds the only copy of what was written: the trim must not drop it.
     @Test func writtenPagesAreNeverDropped() throws {
