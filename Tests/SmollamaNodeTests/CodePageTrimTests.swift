@@ -169,6 +169,50 @@ import Testing
         #expect(after < size / 8, "in the page cache: \(before) bytes before the trim, \(after) after")
     }
 
+    /// Constants in a writable mapping: only the pages still the file's are dropped; a written
+    /// page keeps what was written.
+    @Test func unwrittenPagesOfAWritableMappingAreDroppedOneByOne() throws {
+        let folder = try TemporaryDirectory("code-trim-rodata")
+        let size = 2 << 20
+        let path = try codeFile(folder, name: "rodata", size: size)
+        let base = try mapReadThrough(path, size: size, protection: PROT_READ | PROT_WRITE)
+        defer { munmap(base, size) }
+        base.storeBytes(of: 0x5A, toByteOffset: 4096 * 7 + 1, as: UInt8.self)
+        // Read through again: a write into a large page-cache folio mapped whole unmaps the rest.
+        var sum = 0
+        for page in stride(from: 0, to: size, by: 4096) { sum &+= Int(base.load(fromByteOffset: page, as: UInt8.self)) }
+        let before = try resident(path, at: base)
+        #expect(before > size / 2, "read through: \(before) bytes resident (sum \(sum))")
+        let start = UInt(bitPattern: base)
+        let dropped = CodePageTrim.dropUnwrittenPages(in: (start + 100)..<(start + UInt(size)))
+        #expect(dropped == size - 2 * 4096, "all but the partial first page and the written one")
+        let after = try resident(path, at: base)
+        #expect(after <= 2 * 4096, "resident went from \(before) to \(after) bytes")
+        #expect(base.load(fromByteOffset: 4096 * 7 + 1, as: UInt8.self) == 0x5A, "the written byte survives")
+        #expect(base.load(fromByteOffset: 4096 * 8, as: UInt8.self) == 8, "a dropped page reads as the file again")
+    }
+
+    @Test func findsSectionsInTheExecutable() throws {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let text = try #require(ELFSections.range(of: ".text", inFile: executable))
+        let rodata = try #require(ELFSections.range(of: ".rodata", inFile: executable))
+        #expect(text.count > 1 << 20 && rodata.count > 0 && !text.overlaps(rodata))
+        #expect(ELFSections.range(of: ".no-such-section", inFile: executable) == nil)
+        #expect(ELFSections.range(of: ".text", inFile: "/proc/self/status") == nil, "not an ELF file")
+        // The section's bytes in memory are the file's at its offset: the addresses are right.
+        let maps = try #require(try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps")).readToEnd())
+        let mapped = try #require(CodePageTrim.mappings(inSmaps: String(decoding: maps, as: UTF8.self))
+            .first { $0.path == executable && $0.offset == 0 })
+        let bias = ELFSections.isPositionIndependent(executable) ? mapped.start : 0
+        let inMemory = try #require(UnsafeRawPointer(bitPattern: text.lowerBound + bias))
+        let handle = try #require(FileHandle(forReadingAtPath: executable))
+        defer { try? handle.close() }
+        // .text is in the first load segment, whose file offsets equal its addresses.
+        try handle.seek(toOffset: UInt64(text.lowerBound))
+        let onDisk = try #require(try handle.read(upToCount: 64))
+        #expect(Array(onDisk) == Array(UnsafeRawBufferPointer(start: inMemory, count: 64)))
+    }
+
     /// A private mapping written to and then made read-only (as the loader does with relocated
     /// data) holds the only copy of what was written: the trim must not drop it.
     @Test func writtenPagesAreNeverDropped() throws {
