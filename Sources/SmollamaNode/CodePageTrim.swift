@@ -21,11 +21,11 @@ import Glibc
 ///    owned by root), where it changes nothing. `MADV_RANDOM` stops read-ahead on later faults
 ///    up to Linux 6.15; from 6.16 the kernel reads ahead around faults in executable mappings
 ///    anyway.
-/// 2. `madvise(MADV_DONTNEED)` on every read-only private file mapping that holds no anonymous
-///    (copied-on-write) page — the executable's code and the shared libraries' code and
-///    constants: their pages are exactly the file's, so dropping them from this process's page
-///    tables loses nothing; what the node runs next faults back in, from the page cache when the
-///    page is still there (no disk read). This works for any user. Mappings with anonymous pages
+/// 2. `madvise(MADV_DONTNEED)` on every read-only private mapping of the executable or a shared
+///    object that holds no anonymous (copied-on-write) page — their code and constants: their
+///    pages are exactly the file's, so dropping them from this process's page tables loses
+///    nothing; what the node runs next faults back in, from the page cache when the page is
+///    still there (no disk read). This works for any user. Mappings with anonymous pages
 ///    (relocated data made read-only, `.data`) are never touched: dropping them would lose the
 ///    relocations.
 ///    The executable's `.rodata` shares a writable mapping with `.data` (the linker flags it
@@ -86,7 +86,12 @@ public enum CodePageTrim {
     @discardableResult
     public static func trimExecutable() -> Int {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return 0 }
-        return trim(pagingOut: executable, dropping: \.isUnwrittenFileCode, sections: [".rodata"])
+        // Code only: the executable and shared objects. A data file mapped private (a locale
+        // archive, a file Foundation maps) could be truncated on disk, and a page dropped from
+        // it would then fault with SIGBUS instead of reading the old bytes.
+        return trim(pagingOut: executable, dropping: { mapping in
+            mapping.path == executable || mapping.path.split(separator: "/").last.map { $0.contains(".so") } == true
+        }, sections: [".rodata"])
     }
 
     /// Pages out this process's mappings of `file`, drops the pages of the mappings `dropping`
