@@ -1,5 +1,6 @@
 import Foundation
 import SmollamaCore
+import SmollamaLLM
 import SmollamaMem0
 import SmollamaStore
 import SmollamaSync
@@ -113,6 +114,14 @@ import Testing
         }
         let identity = try JSONDecoder().decode(
             NodeIdentity.self, from: Data(contentsOf: URL(fileURLWithPath: hubHome.path + "/data/identity.json")))
+        // The daemon adds sensors of its own (the system's) with no reading yet; their first
+        // readings land a flush later. Shapes are taken once every sensor has one, so whether a
+        // sensor's `lastTime` is present does not depend on how fast the machine is.
+        #expect(try await eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
+            let sensors = try JSONDecoder().decode(JSONValue.self, from: Data(
+                try Mem0ProcessTests.curl([base + "/api/v1/sensors"]).body.utf8))["sensors"]?.arrayValue ?? []
+            return !sensors.isEmpty && sensors.allSatisfy { $0["lastTime"] != nil }
+        }, "a sensor never got its first reading: \(daemon.stderr.suffix(2000))")
         try get("api-status", "/api/v1/status")
         try get("api-nodes", "/api/v1/nodes")
         try get("api-node", "/api/v1/nodes/\(identity.nodeID.hex)")
