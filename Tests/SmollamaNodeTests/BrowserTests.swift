@@ -60,8 +60,8 @@ import Testing
         let output = OutputBuffer(), errors = OutputBuffer()
         helper.standardOutput = stdout
         helper.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [output] in output.read($0) }
-        stderr.fileHandleForReading.readabilityHandler = { [errors] in errors.read($0) }
+        output.drain(stdout.fileHandleForReading)
+        errors.drain(stderr.fileHandleForReading)
         try helper.run()
         defer { if helper.isRunning { helper.terminate() } }
 

@@ -42,8 +42,8 @@ import Testing
             let outPipe = Pipe(), errPipe = Pipe()
             process.standardOutput = outPipe
             process.standardError = errPipe
-            outPipe.fileHandleForReading.readabilityHandler = { [out] in out.read($0) }
-            errPipe.fileHandleForReading.readabilityHandler = { [err] in err.read($0) }
+            out.drain(outPipe.fileHandleForReading)
+            err.drain(errPipe.fileHandleForReading)
             try process.run()
             let deadline = ContinuousClock.now + .seconds(120)
             while process.isRunning {

@@ -69,8 +69,8 @@ final class RunningNode: Sendable {
         let stdoutPipe = Pipe(), stderrPipe = Pipe()
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [out] handle in out.read(handle) }
-        stderrPipe.fileHandleForReading.readabilityHandler = { [err] handle in err.read(handle) }
+        out.drain(stdoutPipe.fileHandleForReading)
+        err.drain(stderrPipe.fileHandleForReading)
         try process.run()
     }
 
@@ -98,13 +98,22 @@ final class RunningNode: Sendable {
 final class OutputBuffer: Sendable {
     private let data = Mutex((bytes: Data(), ended: false))
 
-    /// Takes what the pipe has; an empty read is end of file.
-    func read(_ handle: FileHandle) {
-        let chunk = handle.availableData
-        if chunk.isEmpty { handle.readabilityHandler = nil }
-        data.withLock {
-            if chunk.isEmpty { $0.ended = true } else { $0.bytes.append(chunk) }
+    /// Reads `handle` (a pipe's reading end) to its end on a thread of its own, with blocking
+    /// reads; an empty read is end of file. Not `readabilityHandler`: that is a dispatch read
+    /// source, and when the pipe's descriptor is closed (the `Pipe` freed) before libdispatch has
+    /// run the source's cancellation, its event loop touches a freed source — a SIGSEGV in
+    /// `_dispatch_event_loop_drain`, which ended a full test run twice.
+    func drain(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            while true {
+                let chunk = handle.availableData
+                data.withLock {
+                    if chunk.isEmpty { $0.ended = true } else { $0.bytes.append(chunk) }
+                }
+                if chunk.isEmpty { return }
+            }
         }
+        thread.start()
     }
 
     var ended: Bool { data.withLock { $0.ended } }
